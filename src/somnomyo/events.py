@@ -1,0 +1,127 @@
+"""The one event table every detector returns (BIDS ``events.tsv`` shaped).
+
+Columns, in order (``COLUMNS`` holds dtype and description of each):
+
+=================  ========  ===============================================================
+column             dtype     meaning
+=================  ========  ===============================================================
+onset              float64   seconds from recording start
+duration           float64   seconds
+trial_type         string    event kind, one of ``TRIAL_TYPES``
+channel            string    EDF label of the channel (``"A,B"`` when several)
+side               string    ``left`` / ``right`` / ``bilateral`` / empty
+stage              string    W, N1, N2, N3, R or UNS at onset
+clm_id             Int64     id shared by the LMs combined into one CLM; empty if not a CLM
+periodic           boolean   part of a PLM series
+series_id          Int64     PLM series id; empty if not periodic
+respiratory        boolean   respiratory-related (WASM 2016 / AASM window)
+arousal            boolean   associated with an arousal (overlap or < 0.5 s)
+amplitude_uv       float64   peak envelope amplitude above baseline, µV
+muscles            string    comma-separated roles/labels involved (jerks)
+extent             string    focal / multifocal / generalized (jerks)
+lag_ms             string    comma-separated onset lags per muscle, ms (jerks)
+=================  ========  ===============================================================
+
+Booleans are written ``true``/``false`` and missing values ``n/a`` in TSV (BIDS).
+An empty table still has every column with its dtype.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import pandas as pd
+
+TRIAL_TYPES = (
+    "leg_movement", "fragmentary_myoclonus", "myoclonic_jerk", "hypnic_jerk",
+    "jerk_cluster", "negative_myoclonus", "phasic_emg",
+)
+
+# name -> (pandas dtype, description)
+COLUMNS: dict[str, tuple[str, str]] = {
+    "onset": ("float64", "Onset of the event in seconds from the start of the recording."),
+    "duration": ("float64", "Duration of the event in seconds."),
+    "trial_type": ("string", "Kind of event: " + ", ".join(TRIAL_TYPES) + "."),
+    "channel": ("string", "EDF label(s) of the channel(s) the event was detected on."),
+    "side": ("string", "left, right or bilateral for limb events; empty otherwise."),
+    "stage": ("string", "Sleep stage at the event onset (W, N1, N2, N3, R, UNS)."),
+    "clm_id": ("Int64", "Candidate-LM id shared by the monolateral LMs combined into one CLM; empty if not part of a CLM."),
+    "periodic": ("boolean", "True if the event belongs to a PLM series."),
+    "series_id": ("Int64", "PLM series id; empty if not periodic."),
+    "respiratory": ("boolean", "True if respiratory-related (WASM 2016 or AASM window, per settings)."),
+    "arousal": ("boolean", "True if associated with an arousal (overlap or < 0.5 s gap)."),
+    "amplitude_uv": ("float64", "Peak envelope amplitude above the resting baseline, in microvolts."),
+    "muscles": ("string", "Comma-separated muscles (channel roles) involved, for jerks."),
+    "extent": ("string", "focal, multifocal or generalized, for jerks."),
+    "lag_ms": ("string", "Comma-separated onset lags of each muscle after the first, in milliseconds."),
+}
+BOOL_COLUMNS = tuple(k for k, (t, _) in COLUMNS.items() if t == "boolean")
+
+
+def empty_events() -> pd.DataFrame:
+    """An empty event table with every column and dtype."""
+    return pd.DataFrame({k: pd.Series(dtype=t) for k, (t, _) in COLUMNS.items()})
+
+
+def make_events(rows: pd.DataFrame | Iterable[Mapping[str, Any]] | None = None, **extra_columns: str) -> pd.DataFrame:
+    """Coerce ``rows`` into the standard table: add missing columns, order, set dtypes.
+
+    Columns not in ``COLUMNS`` are kept after the standard ones (their dtype may
+    be given in ``extra_columns``). Rows are sorted by onset.
+    """
+    if rows is None:
+        return empty_events()
+    df = rows.copy() if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
+    for k, (t, _) in COLUMNS.items():
+        if k not in df.columns:
+            df[k] = pd.Series(pd.NA, index=df.index, dtype=t)
+        else:
+            df[k] = df[k].astype(t)
+    for k, t in extra_columns.items():
+        if k in df.columns:
+            df[k] = df[k].astype(t)
+    order = list(COLUMNS) + [c for c in df.columns if c not in COLUMNS]
+    df = df[order].sort_values(["onset", "channel"], kind="stable", na_position="last")
+    return df.reset_index(drop=True)
+
+
+def concat_events(tables: Iterable[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate event tables into one standard table sorted by onset."""
+    tables = [t for t in tables if t is not None and len(t)]
+    if not tables:
+        return empty_events()
+    return make_events(pd.concat(tables, ignore_index=True))
+
+
+def _tsv_frame(df: pd.DataFrame) -> pd.DataFrame:
+    out = make_events(df).astype(object)
+    for c in out.columns:
+        col = out[c]
+        if c in BOOL_COLUMNS or str(df[c].dtype) in ("boolean", "bool"):
+            out[c] = [("n/a" if pd.isna(v) else ("true" if v else "false")) for v in col]
+        else:
+            out[c] = ["n/a" if (v is None or (not isinstance(v, str) and pd.isna(v))) or v == "" else v for v in col]
+    return out
+
+
+def write_events_tsv(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
+    """Write the table as BIDS TSV (atomically: temporary name, then rename)."""
+    from somnomyo.io.atomic import atomic_path
+
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        _tsv_frame(df).to_csv(tmp, sep="\t", index=False, float_format="%.4f")
+    return path
+
+
+def read_events_tsv(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read a table written by :func:`write_events_tsv` back with standard dtypes."""
+    df = pd.read_csv(path, sep="\t", na_values=["n/a"], keep_default_na=False, dtype=str)
+    for c in df.columns:
+        t = COLUMNS.get(c, (None,))[0]
+        if t == "boolean":
+            df[c] = df[c].map({"true": True, "false": False}).astype("boolean")
+        elif t in ("float64", "Int64"):
+            df[c] = pd.to_numeric(df[c]).astype(t)
+    return make_events(df)
