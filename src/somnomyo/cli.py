@@ -1,9 +1,288 @@
-"""Command-line interface (filled in by the pipeline work)."""
+"""The ``somnomyo`` command: info, simulate, score, demo.
+
+Input problems print one line (``somnomyo: error: FILE: problem``) and exit 2,
+without a traceback and without leaving partial outputs.
+"""
 from __future__ import annotations
 
+import argparse
+import logging
 import sys
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+from somnomyo import __version__
+from somnomyo._logging import logger
+from somnomyo.errors import SomnomyoError
+from somnomyo.settings import STANDARDS
+
+EXIT_INPUT = 2
 
 
-def main(argv: list[str] | None = None) -> int:
-    print("somnomyo: CLI under construction", file=sys.stderr)
+class _Steps:
+    """A progress bar over the named steps of a long job (tqdm on stderr; silent with --quiet)."""
+
+    def __init__(self, total: int, *, quiet: bool, desc: str) -> None:
+        from tqdm import tqdm
+        self.bar = tqdm(total=total, desc=desc, disable=quiet or not sys.stderr.isatty(), leave=False,
+                        bar_format="{desc}: {n}/{total} {bar} {elapsed}<{remaining} {postfix}")
+        self.quiet = quiet
+        self.t0 = time.perf_counter()
+
+    def __call__(self, msg: str) -> None:
+        if self.bar.n < self.bar.total:
+            self.bar.update(1)
+        self.bar.set_postfix_str(msg)
+        logger.info("%s (%.1f s)", msg, time.perf_counter() - self.t0)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def _setup_logging(args: argparse.Namespace) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("somnomyo: %(levelname)s: %(message)s"))
+    for h in list(logger.handlers):
+        if isinstance(h, logging.StreamHandler) and getattr(h, "_somnomyo_cli", False):
+            logger.removeHandler(h)
+    handler._somnomyo_cli = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
+    if args.verbose:
+        logger.setLevel(logging.DEBUG if args.verbose > 1 else logging.INFO)
+    elif args.quiet:
+        logger.setLevel(logging.ERROR)
+    else:
+        logger.setLevel(logging.WARNING)
+
+
+def _say(args: argparse.Namespace, text: str) -> None:
+    if not args.quiet:
+        print(text)
+
+
+def _channel_overrides(items: Sequence[str] | None) -> dict[str, list[str]] | None:
+    if not items:
+        return None
+    from somnomyo.io.channels import parse_overrides
+    try:
+        return parse_overrides(items)
+    except ValueError as err:
+        raise SomnomyoError(f"--channel: {err}") from None
+
+
+# ----------------------------------------------------------------------------- info
+def cmd_info(args: argparse.Namespace) -> int:
+    from somnomyo.io.channels import infer_roles
+    from somnomyo.io.edf import read_header, read_annotations
+    from somnomyo.pipeline import load_annotations
+
+    path = Path(args.recording)
+    rec = read_header(path)
+    roles = infer_roles(rec.labels, overrides=_channel_overrides(args.channel))
+    if rec.file_type.startswith(("EDF+", "BDF+")):
+        rec.annotations = read_annotations(path)
+    ann = load_annotations(path, rec, annotations=args.annotations, hypnogram=args.hypnogram)
+    h, m = divmod(rec.duration / 60.0, 60)
+    lines = [f"{path}", f"  type       {rec.file_type}",
+             f"  start      {rec.start.isoformat(sep=' ') if rec.start else 'unknown'}",
+             f"  duration   {rec.duration:.1f} s ({int(h)} h {m:04.1f} min)"]
+    if rec.gaps:
+        lines.append(f"  gaps       {len(rec.gaps)} (EDF+D), {sum(g[1] for g in rec.gaps):.1f} s in all")
+    lines.append(f"  channels   {len(rec.channels)}")
+    width = max([len(c.label) for c in rec.channels] + [5])
+    for c in rec.channels:
+        role = roles.role_of.get(c.label, "other")
+        flag = " (set by --channel)" if c.label in roles.overridden else ""
+        lines.append(f"    {c.label:<{width}}  {c.fs:8.2f} Hz  {c.unit or '-':<6}  {role}{flag}")
+    lines.append("  roles")
+    lines += ["    " + ln for ln in roles.describe().splitlines()]
+    lines.append("  annotations")
+    if ann.sources:
+        lines += [f"    from {s}" for s in ann.sources]
+    else:
+        lines.append("    none found (give --annotations FILE)")
+    counts = ann.counts()
+    lines.append("    " + ", ".join(f"{k} {v}" for k, v in counts.items() if not k.startswith("stage_")))
+    if ann.hypnogram is not None:
+        hc = ann.hypnogram.counts()
+        lines.append(f"    hypnogram: {ann.hypnogram.n_epochs} epochs of {ann.hypnogram.epoch_s:g} s: "
+                     + ", ".join(f"{k} {v}" for k, v in hc.items()))
+    else:
+        lines.append("    hypnogram: none")
+    for w in ann.warnings:
+        lines.append(f"    warning: {w}")
+    print("\n".join(lines))
     return 0
+
+
+# ----------------------------------------------------------------------------- simulate
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from somnomyo.simulate import SimOptions, simulate_night
+    import dataclasses
+
+    kw: dict[str, Any] = {}
+    if args.infant:
+        kw["population"] = "infant"
+    if args.mains is not None:
+        kw["mains_hz"] = None if args.mains == 0 else float(args.mains)
+    opts = dataclasses.replace(SimOptions(), **kw) if kw else SimOptions()
+    night = simulate_night(seed=args.seed, hours=args.hours, fs=args.fs, options=opts)
+    paths = night.write(args.out)
+    _say(args, f"simulated {args.hours:g} h night (seed {args.seed}, {args.fs:g} Hz) written to {args.out}/")
+    for k, p in paths.items():
+        _say(args, f"  {k:<12} {p}")
+    return 0
+
+
+# ----------------------------------------------------------------------------- score
+def _score(args: argparse.Namespace, recording: Path, out: Path) -> dict[str, Path]:
+    from somnomyo.pipeline import score_night
+
+    steps = _Steps(9, quiet=args.quiet, desc="scoring")
+    try:
+        night = score_night(recording, annotations=args.annotations, hypnogram=args.hypnogram,
+                            standard=args.standard, channels=_channel_overrides(args.channel),
+                            stages=args.stages, progress=steps)
+        steps("writing outputs")
+        paths = night.write(out)
+        if getattr(args, "figures", True):
+            try:
+                from somnomyo.report import write_report
+            except ImportError:
+                write_report = None
+            if write_report is not None:
+                paths.update(write_report(night, out))
+    finally:
+        steps.close()
+    _say(args, f"channel roles used:\n" + "\n".join("  " + ln for ln in night.roles.describe().splitlines()))
+    plm = night.blocks.get("plm", {})
+    if plm:
+        def fmt(v: Any) -> str:
+            return "n/a" if v is None else f"{v:.1f}"
+        _say(args, f"{night.settings.standard}: PLMS index {fmt(plm.get('plms_index'))}/h "
+                   f"({plm.get('plms_count')} PLMS in {fmt(plm.get('tst_h'))} h TST), "
+                   f"PLMW index {fmt(plm.get('plmw_index'))}/h, LM index {fmt(plm.get('lm_index'))}/h")
+    for w in night.warnings:
+        _say(args, f"warning: {w}")
+    return paths
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    recording = Path(args.recording)
+    paths = _score(args, recording, Path(args.out))
+    _say(args, f"outputs in {args.out}/")
+    for k, p in paths.items():
+        _say(args, f"  {k:<15} {p}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from somnomyo.simulate import simulate_night
+
+    out = Path(args.out)
+    _say(args, f"simulating a {args.hours:g}-h night (seed {args.seed}) with known truth ...")
+    night = simulate_night(seed=args.seed, hours=args.hours)
+    sim_paths = night.write(out / "simulated")
+    edf = sim_paths["edf"] if "edf" in sim_paths else out / "simulated" / "night.edf"
+    args.annotations = None
+    args.hypnogram = None
+    args.channel = None
+    args.stages = "file"
+    _say(args, f"scoring {edf} ({args.standard}) ...")
+    paths = _score(args, Path(edf), out / "scored")
+    truth = night.truth.get("expected", {})
+    if truth:
+        _say(args, "simulator truth: " + ", ".join(f"{k} {v}" for k, v in truth.items() if not isinstance(v, (dict, list))))
+    _say(args, f"\ndemo outputs:\n  simulated night  {out / 'simulated'}/")
+    for k, p in sim_paths.items():
+        _say(args, f"    {k:<13} {p}")
+    _say(args, f"  scored night     {out / 'scored'}/")
+    for k, p in paths.items():
+        _say(args, f"    {k:<13} {p}")
+    return 0
+
+
+# ----------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    g = common.add_mutually_exclusive_group()
+    g.add_argument("-q", "--quiet", action="store_true", help="print errors only")
+    g.add_argument("-v", "--verbose", action="count", default=0, help="log progress (-vv: debug)")
+
+    p = argparse.ArgumentParser(prog="somnomyo", parents=[common],
+                                description="Find and characterize sleep myoclonus in polysomnograms.")
+    p.add_argument("--version", action="version", version=f"somnomyo {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add_inputs(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("recording", help="EDF, EDF+ or BDF recording")
+        sp.add_argument("--annotations", metavar="FILE",
+                        help="annotations: NSRR XML, EDF+ annotations, CSV/TSV or stage text "
+                             "(default: a sidecar beside the recording)")
+        sp.add_argument("--hypnogram", metavar="FILE", help="a separate hypnogram file")
+        sp.add_argument("--channel", action="append", metavar="ROLE=LABEL",
+                        help='set a channel role, e.g. --channel leg_left="Tib sin" (repeatable)')
+
+    sp = sub.add_parser("info", parents=[common], help="channels, rates, roles and annotation counts")
+    add_inputs(sp)
+    sp.set_defaults(func=cmd_info)
+
+    sp = sub.add_parser("simulate", parents=[common], help="simulate a night with known truth")
+    sp.add_argument("--out", required=True, help="output folder")
+    sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--hours", type=float, default=8.0)
+    sp.add_argument("--fs", type=float, default=256.0, help="EMG sampling rate, Hz (200-512)")
+    sp.add_argument("--mains", type=float, default=None, help="mains frequency 50 or 60 Hz (0: none)")
+    sp.add_argument("--infant", action="store_true", help="an infant night (benign-sleep-myoclonus-like clusters)")
+    sp.set_defaults(func=cmd_simulate)
+
+    def add_scoring(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--standard", choices=STANDARDS, default="wasm2016",
+                        help="scoring standard (default wasm2016)")
+
+    sp = sub.add_parser("score", parents=[common], help="detect and score every event of one night")
+    add_inputs(sp)
+    sp.add_argument("--out", required=True, help="output folder")
+    sp.add_argument("--stages", choices=("file", "auto"), default="file",
+                    help="sleep stages from the annotations (default) or automatic staging")
+    add_scoring(sp)
+    sp.set_defaults(func=cmd_score)
+
+    sp = sub.add_parser("demo", parents=[common], help="simulate a night and score it")
+    sp.add_argument("--out", default="demo-output")
+    sp.add_argument("--seed", type=int, default=3)
+    sp.add_argument("--hours", type=float, default=8.0)
+    add_scoring(sp)
+    sp.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return EXIT_INPUT
+    _setup_logging(args)
+    try:
+        return int(args.func(args) or 0)
+    except SomnomyoError as err:
+        print(f"somnomyo: error: {err}", file=sys.stderr)
+        return EXIT_INPUT
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as err:
+        print(f"somnomyo: error: {err.filename}: {err.strerror}", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        print("somnomyo: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # an internal error: still one line unless --verbose
+        if args.verbose:
+            raise
+        print(f"somnomyo: internal error: {type(err).__name__}: {err} (rerun with -v for the traceback)",
+              file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -75,7 +75,7 @@ def make_events(rows: pd.DataFrame | Iterable[Mapping[str, Any]] | None = None, 
     df = rows.copy() if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
     for k, (t, _) in COLUMNS.items():
         if k not in df.columns:
-            df[k] = pd.Series(pd.NA, index=df.index, dtype=t)
+            df[k] = pd.Series(index=df.index, dtype=t)
         else:
             df[k] = df[k].astype(t)
     for k, t in extra_columns.items():

@@ -1,0 +1,358 @@
+"""Score one night: read -> roles -> annotations -> quality -> detect -> score -> result.
+
+This is the library entry point behind ``somnomyo score``::
+
+    from somnomyo.pipeline import score_night
+    night = score_night("night.edf", standard="aasm")
+    night.events            # one BIDS-shaped table of every event
+    night.summary()         # the dict written to summary.json
+    night.write("out/")     # events.tsv, events.json, summary.json
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from somnomyo import __version__
+from somnomyo._logging import logger, set_log_level
+from somnomyo.errors import AnnotationError, ChannelError, RecordingError, SomnomyoError
+from somnomyo.events import COLUMNS, concat_events, write_events_tsv
+from somnomyo.io.annotations import Annotations, Hypnogram
+from somnomyo.io.atomic import write_text_atomic
+from somnomyo.io.recording import Recording
+from somnomyo.settings import Settings, get_settings
+
+EMG_ROLES = ("leg_left", "leg_right", "legs", "chin", "arm_left", "arm_right", "other_emg")
+Progress = Callable[[str], None]
+
+
+def _jsonable(obj: Any) -> Any:
+    """Convert numpy/pandas scalars and containers into plain JSON types (NaN -> None)."""
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return [_jsonable(v) for v in obj.tolist()]
+    if isinstance(obj, (np.bool_, bool)):
+        return bool(obj)
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.floating, float)):
+        return None if not math.isfinite(float(obj)) else float(obj)
+    if isinstance(obj, (dt.datetime, dt.date)):
+        return obj.isoformat()
+    if isinstance(obj, Path):
+        return str(obj)
+    if obj is pd.NA or obj is pd.NaT:
+        return None
+    return obj
+
+
+@dataclass
+class NightResult:
+    """Everything scored on one night. ``events`` is the one event table (see ``somnomyo.events``)."""
+
+    path: Path
+    recording: Recording
+    roles: Any
+    annotations: Annotations
+    hypnogram: Hypnogram
+    settings: Settings
+    events: pd.DataFrame
+    blocks: dict[str, Any] = field(default_factory=dict)     # summary blocks by name (plm, fragmentary_myoclonus, ...)
+    results: dict[str, Any] = field(default_factory=dict)    # detector result objects by name
+    quality: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        """The content of ``summary.json`` (documented key by key in docs/summary.md)."""
+        rec = self.recording
+        out: dict[str, Any] = {
+            "somnomyo_version": __version__,
+            "recording": {
+                "path": str(self.path), "file_type": rec.file_type,
+                "start": rec.start.isoformat() if rec.start else None,
+                "duration_s": rec.duration,
+                "gaps": [list(g) for g in rec.gaps],
+            },
+            "channels": self.roles.to_dict() if hasattr(self.roles, "to_dict") else dict(self.roles),
+            "stages": {
+                "source": self.hypnogram.source, "path": self.hypnogram.path,
+                "epoch_s": self.hypnogram.epoch_s, "counts": self.hypnogram.counts(),
+            },
+            "annotations": {
+                "sources": list(self.annotations.sources),
+                "counts": self.annotations.counts(),
+                "warnings": list(self.annotations.warnings),
+            },
+        }
+        out.update(self.blocks)
+        out["quality"] = self.quality
+        out["settings"] = self.settings.to_dict()
+        out["warnings"] = list(self.warnings)
+        return _jsonable(out)
+
+    def to_dataframe(self) -> pd.DataFrame:
+        return self.events
+
+    def write(self, out_dir: str | os.PathLike[str]) -> dict[str, Path]:
+        """Write ``events.tsv``, ``events.json`` (BIDS sidecar) and ``summary.json`` atomically."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        paths = {
+            "events": write_events_tsv(self.events, out / "events.tsv"),
+            "events_sidecar": write_text_atomic(out / "events.json", json.dumps(events_sidecar(self.events), indent=2)),
+            "summary": write_text_atomic(out / "summary.json", json.dumps(self.summary(), indent=2)),
+        }
+        return paths
+
+
+def events_sidecar(events: pd.DataFrame) -> dict[str, Any]:
+    """BIDS ``events.json``: a description of every column of ``events``."""
+    side: dict[str, Any] = {}
+    for c in events.columns:
+        if c in COLUMNS:
+            side[c] = {"Description": COLUMNS[c][1]}
+            if c in ("onset", "duration"):
+                side[c]["Units"] = "s"
+            if c == "amplitude_uv":
+                side[c]["Units"] = "uV"
+        else:
+            side[c] = {"Description": EXTRA_COLUMN_DOCS.get(c, "Detector-specific column.")}
+    if "trial_type" in events.columns:
+        side["trial_type"]["Levels"] = {t: t.replace("_", " ") for t in sorted(set(events["trial_type"].dropna()))}
+    return side
+
+
+EXTRA_COLUMN_DOCS: dict[str, str] = {
+    "bilateral": "True if the LM was combined with an LM on the other leg.",
+    "imi_s": "Inter-movement interval (onset to onset) from the previous candidate LM, s.",
+    "is_clm": "True if the LM is part of a candidate LM (CLM).",
+    "periodic_including_respiratory": "Periodic when respiratory-related LMs are kept in the analysis.",
+    "mean_uv": "Mean envelope amplitude above baseline over the event, µV.",
+    "rate_hz": "Repetition rate of the jerks in a cluster, Hz.",
+    "n_jerks": "Number of jerks in a cluster.",
+    "cv": "Coefficient of variation of the intervals between jerks in a cluster.",
+}
+
+
+# --------------------------------------------------------------------------------------
+def load_annotations(
+    edf_path: Path, recording: Recording, *, annotations: str | os.PathLike[str] | None = None,
+    hypnogram: str | os.PathLike[str] | None = None, discover: bool = True,
+) -> Annotations:
+    """Annotations of a night: the EDF's own, plus ``annotations`` (or a discovered sidecar), plus ``hypnogram``."""
+    from somnomyo.io.annotation_readers import from_edf_annotations, merge_annotations, read_annotations_file
+    from somnomyo.io.discover import find_sidecar
+
+    parts: list[Annotations] = []
+    if recording.annotations:
+        parts.append(from_edf_annotations(recording.annotations, source=str(edf_path), duration_s=recording.duration))
+    ann_path = Path(annotations) if annotations is not None else (find_sidecar(edf_path) if discover else None)
+    if annotations is None and ann_path is not None:
+        logger.info("using annotations found beside the recording: %s", ann_path)
+    if ann_path is not None:
+        if not ann_path.is_file():
+            raise AnnotationError("annotation file not found", ann_path)
+        parts.append(read_annotations_file(ann_path, duration_s=recording.duration))
+    if hypnogram is not None:
+        hp = Path(hypnogram)
+        if not hp.is_file():
+            raise AnnotationError("hypnogram file not found", hp)
+        parts.append(read_annotations_file(hp, duration_s=recording.duration))
+    if not parts:
+        return Annotations()
+    return merge_annotations(*parts) if len(parts) > 1 else parts[0]
+
+
+def _resolve_settings(standard: str, settings: Settings | None) -> Settings:
+    if settings is not None:
+        return settings
+    return get_settings(standard)
+
+
+def score_night(
+    path: str | os.PathLike[str],
+    *,
+    annotations: str | os.PathLike[str] | None = None,
+    hypnogram: str | os.PathLike[str] | None = None,
+    standard: str = "wasm2016",
+    settings: Settings | None = None,
+    channels: Mapping[str, str | Sequence[str]] | None = None,
+    stages: str = "file",
+    detectors: Sequence[str] = ("plm", "myoclonus"),
+    progress: Progress | None = None,
+    verbose: bool | str | int | None = None,
+) -> NightResult:
+    """Score one recording and return a :class:`NightResult`.
+
+    Parameters
+    ----------
+    path : the EDF/EDF+/BDF recording.
+    annotations : annotation file (NSRR XML, EDF+ annotations, CSV/TSV, stage text); when
+        None a sidecar beside the recording is looked for.
+    hypnogram : a separate hypnogram file.
+    standard : ``"wasm2016"`` (default) or ``"aasm"``; ignored when ``settings`` is given.
+    channels : role overrides, e.g. ``{"leg_left": "Tib sin"}``.
+    stages : ``"file"`` (use the hypnogram found; none -> every epoch UNS, or automatic
+        staging when the ``staging`` extra is installed) or ``"auto"`` (always stage
+        automatically).
+    detectors : which detector families to run (``"plm"``, ``"myoclonus"``).
+    """
+    old = set_log_level(verbose)
+    try:
+        return _score_night(Path(path), annotations=annotations, hypnogram=hypnogram,
+                            settings=_resolve_settings(standard, settings), channels=channels,
+                            stages=stages, detectors=tuple(detectors), progress=progress)
+    finally:
+        set_log_level(old)
+
+
+def _score_night(path: Path, *, annotations: Any, hypnogram: Any, settings: Settings,
+                 channels: Any, stages: str, detectors: tuple[str, ...], progress: Progress | None) -> NightResult:
+    from somnomyo.io.channels import infer_roles
+    from somnomyo.io.edf import read_edf, read_header
+
+    step = progress or (lambda msg: logger.info(msg))
+    warnings: list[str] = []
+
+    step("reading header")
+    header = read_header(path)
+    roles = infer_roles(header.labels, overrides=channels)
+    logger.info("channel roles:\n%s", roles.describe())
+    if "plm" in detectors:
+        legs = [r for r in ("leg_left", "leg_right", "legs") if roles.all(r)]
+        if not legs:
+            raise ChannelError(
+                "no usable leg EMG channel (need leg_left/leg_right or a bipolar 'legs' channel; "
+                f"override with --channel leg_left=LABEL); the file has: {', '.join(header.labels) or 'no signals'}",
+                path)
+    wanted: list[str] = []
+    for role in EMG_ROLES + ("ecg",):
+        wanted += [lab for lab in roles.all(role) if lab not in wanted]
+    if stages == "auto":
+        for role in ("eeg", "eog"):
+            wanted += [lab for lab in roles.all(role) if lab not in wanted]
+
+    step(f"reading {len(wanted)} channel(s)")
+    recording = read_edf(path, channels=wanted)
+
+    step("reading annotations")
+    ann = load_annotations(path, recording, annotations=annotations, hypnogram=hypnogram)
+    hyp = _stages(recording, roles, ann, stages=stages, path=path, warnings=warnings)
+
+    step("checking signal quality")
+    quality, unscorable = _quality(recording, roles)
+
+    r_peaks = None
+    ecg_label = roles.get("ecg")
+    if ecg_label and ecg_label in recording.signals:
+        from somnomyo.signal.ecg import detect_r_peaks
+        sig = recording.signals[ecg_label]
+        r_peaks = (detect_r_peaks(sig.data, sig.fs), sig.fs)
+
+    blocks: dict[str, Any] = {}
+    results: dict[str, Any] = {}
+    tables = []
+    if "plm" in detectors:
+        step("detecting leg movements")
+        from somnomyo.detect.leg_movements import detect_leg_movements
+        from somnomyo.score.plm import score_plm
+
+        legs_map = {}
+        if roles.get("leg_left"):
+            legs_map["left"] = roles.get("leg_left")
+        if roles.get("leg_right"):
+            legs_map["right"] = roles.get("leg_right")
+        if not legs_map and roles.get("legs"):
+            legs_map["both"] = roles.get("legs")
+        det = detect_leg_movements(recording, legs=legs_map, ecg_label=ecg_label, settings=settings)
+        leg_unscorable = _leg_unscorable(det.unscorable, unscorable, legs_map)
+        step("scoring periodic limb movements")
+        plm = score_plm(det.events, duration_s=recording.duration, hypnogram=hyp, annotations=ann,
+                        unscorable=leg_unscorable, settings=settings)
+        results["plm"] = plm
+        blocks["plm"] = plm.summary()
+        tables.append(plm.events)
+    if "myoclonus" in detectors:
+        try:
+            from somnomyo.detect.myoclonus import detect_myoclonus
+        except ImportError:  # detector family not available in this build
+            detect_myoclonus = None
+        if detect_myoclonus is not None:
+            step("detecting myoclonus")
+            myo = detect_myoclonus(recording, roles, hypnogram=hyp, annotations=ann, settings=settings,
+                                   unscorable=unscorable)
+            results["myoclonus"] = myo
+            blocks.update(myo.summary())
+            tables.append(myo.events)
+
+    return NightResult(path=path, recording=recording, roles=roles, annotations=ann, hypnogram=hyp,
+                       settings=settings, events=concat_events(tables), blocks=blocks, results=results,
+                       quality=quality, warnings=warnings + list(ann.warnings))
+
+
+def _stages(recording: Recording, roles: Any, ann: Annotations, *, stages: str, path: Path,
+            warnings: list[str]) -> Hypnogram:
+    if stages not in ("file", "auto"):
+        raise ValueError(f"stages must be one of 'file', 'auto'; got {stages!r}")
+    if stages == "file" and ann.hypnogram is not None:
+        return ann.hypnogram.fit_to(recording.duration)
+    try:
+        from somnomyo.stage.auto import stage_auto
+    except ImportError:
+        stage_auto = None
+    if stages == "auto":
+        if stage_auto is None:
+            raise SomnomyoError("automatic staging is not available in this build", path)
+        return stage_auto(recording, roles).fit_to(recording.duration)
+    msg = "no hypnogram found: every epoch is unscored (UNS); sleep-stage indices are null"
+    logger.warning(msg)
+    warnings.append(msg)
+    return Hypnogram.unscored(recording.duration)
+
+
+def _quality(recording: Recording, roles: Any) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
+    """Per-channel quality flags; returns (summary block, unscorable intervals by label)."""
+    try:
+        from somnomyo.signal.quality import assess_quality
+    except ImportError:
+        return {}, {}
+    block: dict[str, Any] = {"channels": {}}
+    unscorable: dict[str, pd.DataFrame] = {}
+    for label, sig in recording.signals.items():
+        role = roles.role_of.get(label) if hasattr(roles, "role_of") else None
+        if sig.unit != "uV":
+            continue
+        info = recording.channel(label)
+        q = assess_quality(sig.data, sig.fs, label=label, role=role,
+                           physical_min=info.physical_min, physical_max=info.physical_max)
+        gaps = pd.DataFrame(recording.gaps, columns=["onset", "duration"]).assign(reason="gap")
+        uns = pd.concat([q.unscorable, gaps], ignore_index=True) if len(gaps) else q.unscorable
+        unscorable[label] = uns
+        block["channels"][label] = q.summary()
+    return block, unscorable
+
+
+def _leg_unscorable(detector: pd.DataFrame | None, quality: dict[str, pd.DataFrame],
+                    legs: dict[str, str]) -> pd.DataFrame:
+    """Time unscorable for leg movements: the union over the leg channels (noisy baseline, flat, clipping, gaps)."""
+    parts = [df for df in [detector] + [quality.get(lab) for lab in legs.values()] if df is not None and len(df)]
+    if not parts:
+        return pd.DataFrame({"onset": pd.Series(dtype=float), "duration": pd.Series(dtype=float),
+                             "reason": pd.Series(dtype=str)})
+    df = pd.concat([p[["onset", "duration", "reason"]] for p in parts], ignore_index=True)
+    try:
+        from somnomyo.signal.intervals import merge_intervals
+        return merge_intervals(df)
+    except ImportError:
+        return df.sort_values("onset").reset_index(drop=True)
