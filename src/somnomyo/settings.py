@@ -42,6 +42,31 @@ class ConditioningSettings:
     mains_harmonics: int = _f(3, "implementation: number of mains harmonics removed")
     ecg_removal: bool = _f(True, "WASM 2016 recommends removing ECG artefact; MATPLM removeEKG.m")
     envelope_window_s: float = _f(0.05, "implementation: short moving-RMS/mean envelope", unit="s")
+    # --- added for signal/filters.py (mains removal by a robust running sinusoid estimate) ---
+    mains_removal: bool = _f(True, "implementation: remove mains hum (AASM allows a 50/60 Hz notch)", unconfirmed=True)
+    mains_detect_min_db: float = _f(
+        10.0, "implementation: a mains peak must stand this far above the neighbouring spectrum", unit="dB")
+    mains_block_s: float = _f(0.1, "implementation: block for the per-block hum phasor fit (5 cycles at 50 Hz, "
+                                   "6 at 60 Hz)", unit="s")
+    mains_track_s: float = _f(1.1, "implementation: running-median span of the hum phasor (robust to brief "
+                                   "potentials; no ringing beyond it)", unit="s")
+    # --- added for signal/ecg.py (R peaks and QRS template subtraction) ---
+    ecg_band_low_hz: float = _f(5.0, "implementation: ECG band-pass for R-peak detection", unit="Hz")
+    ecg_band_high_hz: float = _f(30.0, "implementation: ECG band-pass for R-peak detection", unit="Hz")
+    ecg_refractory_s: float = _f(0.25, "implementation: R-peak refractory period", unit="s")
+    ecg_threshold_fraction: float = _f(0.4, "implementation: R-peak threshold as a fraction of the local "
+                                            "R amplitude")
+    ecg_half_window_s: float = _f(0.1, "MATPLM removeEKG.m: +-0.1 s around each R peak", unit="s")
+    ecg_template_beats: int = _f(20, "implementation: beats in each local median QRS template")
+    ecg_max_shift_s: float = _f(0.02, "implementation: max re-alignment of an R peak to its template", unit="s")
+    ecg_self_window_s: float = _f(30.0, "MATPLM removeEKG.m: 30-s windows for ECG detection in EMG", unit="s")
+    ecg_self_min_spacing_s: float = _f(0.15, "MATPLM removeEKG.m: peaks >= 150 ms apart", unit="s")
+    ecg_self_min_peaks: int = _f(20, "MATPLM removeEKG.m: > 20 peaks per window")
+    ecg_self_rr_min_s: float = _f(0.7, "MATPLM removeEKG.m: heart-like intervals 0.7-1.3 s", unit="s")
+    ecg_self_rr_max_s: float = _f(1.3, "MATPLM removeEKG.m: heart-like intervals 0.7-1.3 s", unit="s")
+    ecg_self_min_fraction: float = _f(0.2, "MATPLM removeEKG.m: > 20% of intervals heart-like")
+    ecg_self_height_uv: float = _f(
+        2.0, "MATPLM removeEKG.m: peaks above the low threshold (window median envelope + 2 µV here)", unit="µV")
 
 
 @dataclass(frozen=True)
@@ -125,6 +150,12 @@ class IndexSettings:
 
     histogram_bin_s: float = _f(2.0, "Ferri 2006 IMI histogram: 2-s bins", unit="s", unconfirmed=True)
     histogram_max_s: float = _f(90.0, "Ferri 2006 IMI histogram: 0-90 s, longer lumped", unit="s")
+    histogram_log_min_s: float = _f(1.0, "Ferri's later papers: log-scaled IMI histogram; lower edge "
+                                         "(implementation choice)", unit="s", unconfirmed=True)
+    histogram_log_max_s: float = _f(900.0, "Ferri's later papers: log-scaled IMI histogram; upper edge "
+                                           "(implementation choice)", unit="s", unconfirmed=True)
+    histogram_log_bins: int = _f(30, "Ferri's later papers: log-scaled IMI histogram; number of bins "
+                                     "(implementation choice)", unconfirmed=True)
     periodicity_min_run: int = _f(3, "Ferri 2006 periodicity index: runs of >= 3 IMIs in [10, 90] s", unconfirmed=True)
     periodicity_imi_min_s: float = _f(10.0, "Ferri 2006 periodicity index lower IMI bound", unit="s")
     periodicity_imi_max_s: float = _f(90.0, "Ferri 2006 periodicity index upper IMI bound", unit="s")

@@ -2,12 +2,138 @@
 negative myoclonus, REM phasic EMG). Part of :class:`somnomyo.settings.Settings`
 as ``settings.myoclonus``. Every field names its source (AASM, papers in
 shared/docs/clinical_rules.md); implementation choices say so.
+
+The fields are flat (prefixes ``burst_``, ``fm_``, ``jerk_``, ``hypnic_``, ``cluster_``,
+``nm_``, ``rem_``) so that ``Settings.to_dict``, ``Settings.sources`` and
+``Settings.with_overrides(myoclonus={...})`` work on them like on every other group.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
+
+FM_DEFINITIONS = ("aasm", "research")
+EFM_MODES = ("cumulative", "contiguous")
+CLUSTER_MODES = ("myoclonic", "spasm")
+
+
+def _f(default: Any, source: str, *, unit: str = "", unconfirmed: bool = False) -> Any:
+    return field(default=default, metadata={"source": source, "unit": unit, "unconfirmed": unconfirmed})
 
 
 @dataclass(frozen=True)
 class MyoclonusSettings:
-    """Filled in by the myoclonus work (issue 4)."""
+    """Brief-burst myoclonus detectors (issue 4). See ``clinical_rules.md`` §2.1, §2.6, §3, §4."""
+
+    # -- generic brief-burst detection on a conditioned envelope (detect/bursts.py) --
+    burst_envelope_window_s: float = _f(
+        0.015, "implementation: short envelope window for brief potentials (FM <= 150 ms, AASM)", unit="s")
+    burst_background_block_s: float = _f(
+        1.0, "implementation: block length for the robust (median) background", unit="s")
+    burst_background_window_s: float = _f(
+        60.0, "implementation: rolling median of block medians = channel background", unit="s")
+    burst_background_floor_uv: float = _f(
+        1.0, "implementation: background never taken below this (avoids k x 0)", unit="µV")
+    burst_k_background: float = _f(
+        4.0, "implementation, by analogy with AASM phasic REM activity >= 4x background", unconfirmed=True)
+    burst_merge_gap_s: float = _f(
+        0.01, "implementation: bursts closer than this are one (envelope ripple)", unit="s")
+
+    # -- fragmentary myoclonus (detect/fragmentary.py) --
+    fm_definition: str = _f(
+        "aasm", "AASM EFM potential (<= 150 ms) or 'research' (Lins/Frauscher: 75-150 ms, > 50 µV)")
+    fm_max_duration_s: float = _f(0.15, "AASM EFM: potentials of maximum 150 ms duration", unit="s")
+    fm_min_duration_s: float = _f(
+        0.005, "implementation: shorter blips are not potentials (single-sample spikes)", unit="s")
+    fm_min_amplitude_uv: float = _f(
+        20.0, "implementation floor; AASM: potentials typically 50 to a few hundred µV", unit="µV",
+        unconfirmed=True)
+    fm_research_min_duration_s: float = _f(0.075, "Lins et al./Frauscher 2014 FM: 75-150 ms", unit="s")
+    fm_research_min_amplitude_uv: float = _f(
+        50.0, "Lins et al./Frauscher 2014 FM: > 50 µV (peak-to-peak where the filtered EMG is given)",
+        unit="µV")
+    fm_ecg_window_s: float = _f(
+        0.06, "implementation: potentials within ± this of an R peak are ECG artefact", unit="s")
+    fm_pop_max_uv: float = _f(
+        1000.0, "implementation: potentials above 1 mV are electrode pops / DC steps", unit="µV")
+    fm_lm_exclusion_margin_s: float = _f(
+        0.5, "WASM 2016/AASM LM offset quiet period 0.5 s: potentials this close to an LM belong to it",
+        unit="s")
+    fm_efm_min_per_minute: int = _f(5, "AASM EFM: >= 5 potentials per minute")
+    fm_efm_min_minutes: float = _f(20.0, "AASM EFM: sustained for >= 20 minutes of NREM sleep", unit="min")
+    fm_efm_window_s: float = _f(60.0, "AASM EFM: counted per 1-min NREM window", unit="s")
+    fm_efm_mode: str = _f(
+        "cumulative", "AASM EFM: 20 min cumulative ('cumulative') or consecutive ('contiguous')",
+        unconfirmed=True)
+
+    # -- myoclonic jerks across muscles (detect/jerks.py) --
+    jerk_min_duration_s: float = _f(
+        0.02, "clinical_rules §4.3: myoclonic bursts from ~20 ms (cortical 10-50 ms)", unit="s")
+    jerk_max_duration_s: float = _f(
+        0.5, "WASM 2016/AASM: bursts >= 0.5 s are LMs, not jerks (§4.3 note)", unit="s")
+    jerk_min_amplitude_uv: float = _f(
+        20.0, "implementation: absolute floor for a jerk burst", unit="µV", unconfirmed=True)
+    jerk_group_window_s: float = _f(
+        0.1, "implementation: bursts starting within 100 ms of the first are one jerk", unit="s")
+
+    # -- hypnic jerks / sleep starts (detect/hypnic.py) --
+    hypnic_min_muscles: int = _f(
+        2, "ICSD-3 sleep starts: simultaneous contraction of body or segments; implementation: >= 2 muscles")
+    hypnic_require_limb: bool = _f(True, "implementation: at least one limb muscle involved")
+    hypnic_stages: tuple[str, ...] = _f(("W", "N1"), "ICSD-3 sleep starts: at sleep onset (wake-N1 transition)")
+    hypnic_before_s: float = _f(120.0, "implementation: window starts 2 min before sleep onset", unit="s")
+    hypnic_after_s: float = _f(300.0, "implementation: window ends 5 min after sleep onset", unit="s")
+    hypnic_min_wake_epochs: int = _f(
+        1, "implementation: a sleep onset is the first N1/N2 epoch after >= 1 W epoch")
+
+    # -- clusters and series (detect/clusters.py) --
+    cluster_mode: str = _f(
+        "myoclonic", "'myoclonic': BSMI-like 1-5 Hz clusters (§3.1); 'spasm': spasm series 5-30 s (§4.1)")
+    cluster_max_interval_s: float = _f(
+        1.0, "BSMI clusters at 1-5 Hz (§3.1): onsets <= 1 s apart", unit="s")
+    cluster_min_jerks: int = _f(3, "implementation: a cluster has >= 3 jerks", unconfirmed=True)
+    cluster_spasm_min_interval_s: float = _f(
+        5.0, "epileptic spasms every 5-30 s in a cluster (§4.1)", unit="s", unconfirmed=True)
+    cluster_spasm_max_interval_s: float = _f(
+        30.0, "epileptic spasms every 5-30 s in a cluster (§4.1)", unit="s", unconfirmed=True)
+
+    # -- negative myoclonus (detect/negative.py) --
+    nm_min_duration_s: float = _f(
+        0.05, "Clin Neurophysiol 2023 wearable NM: silent periods 50-500 ms (§4.4, checklist 43)", unit="s")
+    nm_max_duration_s: float = _f(
+        0.5, "Clin Neurophysiol 2023 wearable NM: silent periods 50-500 ms (§4.4, checklist 43)", unit="s")
+    nm_drop_fraction: float = _f(
+        0.25, "implementation: silent = envelope < 25% of the preceding tonic level", unconfirmed=True)
+    nm_tonic_window_s: float = _f(1.0, "implementation: tonic level = mean envelope over the preceding 1 s", unit="s")
+    nm_min_tonic_uv: float = _f(
+        10.0, "implementation: tonic activity needed before a silent period (Rubboli 2006)", unit="µV",
+        unconfirmed=True)
+    nm_resume_fraction: float = _f(
+        0.5, "implementation: activity after the silent period >= 50% of the tonic level", unconfirmed=True)
+    nm_after_window_s: float = _f(0.2, "implementation: window after the silent period checked for activity",
+                                  unit="s")
+    nm_jerk_ratio: float = _f(
+        3.0, "Rubboli 2006: NM is not preceded by a positive jerk; peak > 3x tonic in the 100 ms before = jerk",
+        unconfirmed=True)
+    nm_jerk_window_s: float = _f(0.1, "implementation: window before a silent period checked for a jerk",
+                                 unit="s")
+    nm_roles: tuple[str, ...] = _f(
+        ("chin", "arm_left", "arm_right"), "§4.4: needs tonic background activity (chin, arms)")
+
+    # -- REM phasic / tonic EMG (detect/rem_phasic.py) --
+    rem_mini_epoch_s: float = _f(3.0, "AASM RSWA: 30-s epoch split into ten 3-s mini-epochs", unit="s")
+    rem_min_burst_s: float = _f(0.1, "AASM RSWA phasic: bursts 0.1-5.0 s", unit="s")
+    rem_max_burst_s: float = _f(5.0, "AASM RSWA phasic: bursts 0.1-5.0 s", unit="s")
+    rem_k_background: float = _f(4.0, "AASM RSWA phasic: amplitude >= 4x background")
+    rem_background_percentile: float = _f(
+        10.0, "implementation: REM background = this percentile of the REM envelope", unconfirmed=True)
+    rem_merge_gap_s: float = _f(0.25, "RBDtector: gaps < 0.25 s inside activity bridged", unit="s")
+    rem_min_phasic_mini_epochs: int = _f(5, "AASM RSWA: >= 5 of 10 mini-epochs (50%) with phasic bursts")
+    rem_tonic_fraction: float = _f(
+        0.5, "AASM RSWA tonic: >= 50% of the epoch above the NREM minimum amplitude", unconfirmed=True)
+    rem_tonic_factor: float = _f(
+        1.0, "AASM tonic: chin EMG greater than the minimum NREM amplitude (x factor)", unconfirmed=True)
+    rem_sinbar_any_pct: float = _f(18.0, "SINBAR (Frauscher 2012): 'any' mentalis in 3-s mini-epochs >= 18%",
+                                   unit="%")
+    rem_sinbar_combined_pct: float = _f(
+        32.0, "SINBAR (Frauscher 2012): 'any' mentalis + phasic bilateral FDS in 3-s mini-epochs >= 32%", unit="%")

@@ -19,7 +19,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -32,7 +32,7 @@ __all__ = ["read_header", "read_edf", "read_annotations", "unit_scale_to_uv"]
 
 _BDF_VERSION = b"\xffBIOSEMI"
 _ANNOTATION_LABELS = ("EDF Annotations", "BDF Annotations")
-_BLOCK_BYTES = 16 * 1024 * 1024        # data visited per memmap block (memory bound)
+_BLOCK_BYTES = 4 * 1024 * 1024         # data visited per memmap block (memory bound)
 _MONTHS = {m: i for i, m in enumerate(
     ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"), start=1)}
 
@@ -173,7 +173,6 @@ def _layout(path: str | os.PathLike[str]) -> _Layout:
         raise _fail(f"not an EDF/BDF file: header too short ({256 + len(sig)} bytes, "
                     f"{256 * (ns + 1)} expected for {ns} signals)", path)
 
-    patient = _text(head[8:88])  # noqa: F841  (kept for clarity; not part of Recording)
     recording_field = _text(head[88:168])
     date = _ascii(head[168:176], "start date", path)
     time = _ascii(head[176:184], "start time", path)
@@ -279,48 +278,54 @@ def _digital(block: np.ndarray, bdf: bool) -> np.ndarray:
     return out
 
 
-def _iter_blocks(lay: _Layout, dtype: np.dtype):
-    """Yield ``(first_record, memmap block)`` over the data records, a bounded block at a time."""
+def _iter_blocks(lay: _Layout, dtype: np.dtype) -> Iterator[tuple[int, np.memmap]]:
+    """Yield ``(first_record, memmap block)`` over the data records, a bounded block at a time.
+
+    Each block maps at most ``_BLOCK_BYTES`` of the file; a block's pages are
+    released once the caller drops it, so memory stays bounded whatever the file size.
+    """
     per_block = max(1, _BLOCK_BYTES // lay.record_bytes)
     for r0 in range(0, lay.n_records, per_block):
         n = min(per_block, lay.n_records - r0)
-        mm = np.memmap(lay.path, dtype=dtype, mode="r", offset=lay.header_bytes + r0 * lay.record_bytes,
-                       shape=(n,))
-        try:
-            yield r0, mm
-        finally:
-            mm._mmap.close() if getattr(mm, "_mmap", None) is not None else None  # release pages now
-            del mm
+        yield r0, np.memmap(lay.path, dtype=dtype, mode="r",
+                            offset=lay.header_bytes + r0 * lay.record_bytes, shape=(n,))
 
 
-def _annotation_bytes(lay: _Layout) -> list[bytes]:
-    """Raw bytes of all annotation signals, one ``bytes`` per record."""
+def _annotation_bytes(lay: _Layout) -> np.ndarray:
+    """Raw bytes of all annotation signals: ``uint8`` array, one row per record."""
     if not lay.annotation_index or lay.n_records == 0:
-        return []
+        return np.zeros((0, 0), dtype=np.uint8)
     dtype = np.dtype({
         "names": [f"a{k}" for k in range(len(lay.annotation_index))],
         "formats": [("u1", (lay.infos[i].samples_per_record * lay.width,)) for i in lay.annotation_index],
         "offsets": [lay.offsets[i] for i in lay.annotation_index],
         "itemsize": lay.record_bytes,
     })
-    parts = []
-    for _, mm in _iter_blocks(lay, dtype):
-        parts.append(np.concatenate([np.asarray(mm[n]) for n in dtype.names], axis=1))
-    rows = np.concatenate(parts, axis=0)
-    return [row.tobytes() for row in rows]
+    parts = [np.concatenate([mm[n] for n in dtype.names], axis=1) for _, mm in _iter_blocks(lay, dtype)]
+    return np.concatenate(parts, axis=0)
 
 
-def _record_onsets(lay: _Layout, records: list[bytes]) -> np.ndarray:
+# a TAL that only keeps time (empty text, nothing else): it opens a record's annotations
+_TIMEKEEPING = re.compile(rb"(?:^|(?<=\x00))[+-]\d+(?:\.\d*)?\x14\x14\x00")
+
+
+def _parse_annotations(rows: np.ndarray) -> list[tuple[float, float, str]]:
+    """EDF+ annotations (EDF+ spec, section 2.2) of all records, empty time-keeping texts dropped."""
+    raw = _TIMEKEEPING.sub(b"", rows.tobytes())   # fast path: most TALs of a long file only keep time
+    return [a for a in parse_tal(raw) if a[2]]
+
+
+def _record_onsets(lay: _Layout, rows: np.ndarray) -> np.ndarray:
     """Onset (s from header start) of each record: EDF+D time-keeping TALs, else contiguous."""
     contiguous = np.arange(lay.n_records) * lay.record_duration
     if not lay.file_type.endswith("+D"):
         return contiguous
-    if not records:
+    if rows.size == 0:
         raise _fail(f"{lay.file_type} file has no annotations signal to time its records", lay.path)
     try:
-        # the time-keeping TAL opens the first annotations signal of each record
+        # the time-keeping TAL opens the first annotations signal of each record (EDF+ spec, 2.2.4)
         first = lay.infos[lay.annotation_index[0]].samples_per_record * lay.width
-        onsets = np.asarray(record_onsets([r[:first] for r in records]), dtype=float)
+        onsets = np.asarray(record_onsets([r.tobytes() for r in rows[:, :first]]), dtype=float)
     except ValueError:
         raise _fail("a data record has no time-keeping annotation (EDF+D)", lay.path) from None
     return onsets
@@ -402,6 +407,12 @@ def read_edf(
     kept. For EDF+D, each record is placed at its time-keeping onset, gaps are
     filled with 0 and listed in ``Recording.gaps``; ``duration`` is the end of the
     last record.
+
+    Raises :class:`~somnomyo.errors.RecordingError` (one line: path and problem) for
+    a missing, empty or malformed file, an unknown channel, or a loaded channel whose
+    digital or physical minimum equals its maximum (unloaded channels are not checked).
+    A record count of -1, a truncated file (complete records are read) or trailing
+    bytes only log a warning.
     """
     old = set_log_level(verbose)
     try:
@@ -420,18 +431,19 @@ def _read(path: str | os.PathLike[str], channels: Sequence[str] | None, *, annot
         scale = unit_scale_to_uv(lay.infos[i].unit)
         scaling.append((gain * (scale or 1.0), offset * (scale or 1.0), "uV" if scale else lay.infos[i].unit))
 
-    records = _annotation_bytes(lay) if (annotations or lay.file_type.endswith("+D")) else []
-    onsets = _record_onsets(lay, records)
+    rows = (_annotation_bytes(lay) if (annotations or lay.file_type.endswith("+D"))
+            else np.zeros((0, 0), dtype=np.uint8))
+    onsets = _record_onsets(lay, rows)
     rec.gaps, starts = _timeline(lay, onsets)
-    if lay.n_records:
-        rec.duration = float(onsets[-1] + lay.record_duration)
-    if annotations and records:
-        rec.annotations = [a for a in parse_tal(b"".join(records)) if a[2]]
+    if starts is not None:
+        rec.duration = float(starts[-1] + lay.record_duration)
+    if annotations and rows.size:
+        rec.annotations = _parse_annotations(rows)
 
     outs = []
     for i in index:
         spr = lay.infos[i].samples_per_record
-        total = spr * lay.n_records if starts is None else int(round(rec.duration * lay.infos[i].fs))
+        total = spr * lay.n_records if starts is None else int(round(starts[-1] * lay.infos[i].fs)) + spr
         outs.append(np.zeros(total, dtype=np.float64))
     if index:
         dtype = _record_dtype(lay, index)
@@ -449,6 +461,7 @@ def _read(path: str | os.PathLike[str], channels: Sequence[str] | None, *, annot
                     first = np.round(starts[r0:r0 + n] * lay.infos[i].fs).astype(np.int64)
                     idx = first[:, None] + np.arange(spr)
                     outs[k][idx] = dig * gain + offset
+            del mm, dig                     # unmap this block before the next one is mapped
     for k, i in enumerate(index):
         c = lay.infos[i]
         rec.signals[c.label] = Signal(label=c.label, data=outs[k], fs=c.fs, unit=scaling[k][2])
@@ -489,4 +502,4 @@ def read_annotations(path: str | os.PathLike[str]) -> list[tuple[float, float, s
     if not lay.annotation_index:
         logger.warning("%s: no EDF/BDF Annotations signal in the file", lay.path)
         return []
-    return [a for a in parse_tal(b"".join(_annotation_bytes(lay))) if a[2]]
+    return _parse_annotations(_annotation_bytes(lay))

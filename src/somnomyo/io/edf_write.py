@@ -86,7 +86,7 @@ def write_edf(
         else:
             m = float(np.max(np.abs(s.data))) if s.data.size else 1.0
             m = m if m > 0 else 1.0
-            m = float(_num(m * 1.001 + 1e-6))
+            m = abs(float(_num(-(m * 1.001 + 1e-6))))  # the negative needs a digit more: format it
             lo, hi = -m, m
         phys.append((lo, hi))
 

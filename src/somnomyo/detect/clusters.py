@@ -1,0 +1,143 @@
+"""Clusters and series of jerks (BSMI-like 1-5 Hz clusters; epileptic-spasm series).
+
+Sources (``clinical_rules.md`` §3.1, §4.1): benign sleep myoclonus of infancy shows
+repetitive jerks in clusters at **1-5 Hz** (2-3 per second) over several seconds;
+epileptic spasms come in clusters every **5-30 s** [UNCONFIRMED interval]. Features to
+compute (§4.1): inter-jerk interval distribution, rhythmicity (CV of intervals, spectral
+peak), cluster length.
+
+Implementation choices (settings ``cluster_*``): consecutive jerk onsets whose interval
+lies in the mode's range (``myoclonic``: 0 < interval <= ``cluster_max_interval_s``;
+``spasm``: ``cluster_spasm_min_interval_s`` <= interval <= ``cluster_spasm_max_interval_s``)
+chain into a series; a series of at least ``cluster_min_jerks`` (3) jerks is a cluster.
+Per cluster: ``rate_hz`` = 1 / median interval, ``cv`` = SD / mean of the intervals,
+``peak_hz`` = frequency in [0.5, 1.5] x ``rate_hz`` where the jerk train's power
+``|sum_k exp(-2 pi i f t_k)|^2`` peaks (a periodogram of the onset times).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from somnomyo._logging import logger, set_log_level
+from somnomyo.detect.bursts import json_float, per_hour
+from somnomyo.detect.jerks import JerkResult
+from somnomyo.errors import check_choice
+from somnomyo.events import make_events
+from somnomyo.settings import Settings, get_settings
+from somnomyo.settings_myoclonus import CLUSTER_MODES
+from somnomyo.signal.intervals import runs
+
+_N_FREQ = 512
+
+
+def interval_range(settings: Settings) -> tuple[float, float]:
+    """(min, max) inter-onset interval of a series for ``cluster_mode``."""
+    m = settings.myoclonus
+    check_choice("cluster_mode", m.cluster_mode, CLUSTER_MODES)
+    if m.cluster_mode == "spasm":
+        return m.cluster_spasm_min_interval_s, m.cluster_spasm_max_interval_s
+    return 0.0, m.cluster_max_interval_s
+
+
+def find_series(onsets: np.ndarray, *, min_interval_s: float, max_interval_s: float,
+                min_events: int) -> tuple[np.ndarray, np.ndarray]:
+    """First and last (inclusive) index of each run of sorted ``onsets`` whose successive
+    intervals are all in ``[min_interval_s, max_interval_s]`` (``> 0``), with >= ``min_events``."""
+    d = np.diff(np.asarray(onsets, dtype=float))
+    ok = (d >= min_interval_s - 1e-9) & (d <= max_interval_s + 1e-9) & (d > 0)
+    a, b = runs(ok)
+    keep = (b - a + 1) >= min_events
+    return a[keep], b[keep]
+
+
+def spectral_peak_hz(times: np.ndarray, *, f_lo: float, f_hi: float) -> float:
+    """Frequency in ``[f_lo, f_hi]`` maximizing ``|sum exp(-2 pi i f t_k)|^2`` of an event train."""
+    t = np.asarray(times, dtype=float) - float(times[0])
+    f = np.linspace(f_lo, f_hi, _N_FREQ)
+    ph = np.exp(-2j * np.pi * np.outer(f, t))
+    p = np.abs(ph.sum(axis=1)) ** 2
+    return float(f[int(np.argmax(p))])
+
+
+@dataclass
+class ClusterResult:
+    """Jerk clusters (``events``: one row per cluster with ``n_jerks``, ``rate_hz``, ``peak_hz``, ``cv``)."""
+
+    events: pd.DataFrame
+    settings: Settings
+    n_jerks_total: int
+    hours: float | None = None
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready block ``clusters``."""
+        ev = self.events
+        n = len(ev)
+        return {
+            "mode": self.settings.myoclonus.cluster_mode,
+            "count": int(n),
+            "index": json_float(per_hour(n, self.hours)) if self.hours is not None else None,
+            "jerks_in_clusters": int(ev["n_jerks"].sum()) if n else 0,
+            "fraction_of_jerks_in_clusters": (json_float(ev["n_jerks"].sum() / self.n_jerks_total)
+                                              if self.n_jerks_total else None),
+            "median_rate_hz": json_float(ev["rate_hz"].median()) if n else None,
+            "median_peak_hz": json_float(ev["peak_hz"].median()) if n else None,
+            "median_cv": json_float(ev["cv"].median()) if n else None,
+            "median_duration_s": json_float(ev["duration"].median()) if n else None,
+            "max_duration_s": json_float(ev["duration"].max()) if n else None,
+            "by_stage": ({str(k): int(v) for k, v in ev["stage"].astype("object").fillna("UNS")
+                          .value_counts().items()} if n else {}),
+        }
+
+
+def detect_clusters(jerks: JerkResult | pd.DataFrame, *, settings: Settings | None = None,
+                    hours: float | None = None, verbose: bool | str | int | None = None) -> ClusterResult:
+    """Clusters of jerks (a :class:`JerkResult` or any event table with ``onset``/``duration``).
+
+    ``hours``: time base for the cluster index (default: TST of a ``JerkResult``, if any).
+    """
+    old = set_log_level(verbose)
+    try:
+        settings = settings or get_settings()
+        lo, hi = interval_range(settings)
+        if isinstance(jerks, JerkResult):
+            if hours is None:
+                hours = jerks.hours["sleep"] if jerks.has_hypnogram else jerks.hours.get("UNS")
+            ev = jerks.events
+        else:
+            ev = jerks
+        ev = ev.sort_values("onset", kind="stable").reset_index(drop=True)
+        on = ev["onset"].to_numpy(dtype=float)
+        first, last = find_series(on, min_interval_s=lo, max_interval_s=hi,
+                                  min_events=settings.myoclonus.cluster_min_jerks)
+        rows = []
+        for a, b in zip(first, last):  # loop over clusters
+            sub = ev.iloc[a:b + 1]
+            t = on[a:b + 1]
+            d = np.diff(t)
+            rate = 1.0 / float(np.median(d))
+            chans = sorted({c for s in sub["channel"].astype(str) for c in s.split(",")})
+            mus = sorted({c for s in sub["muscles"].astype(str) for c in s.split(",")}) \
+                if "muscles" in sub else []
+            end = float(np.max(t + sub["duration"].to_numpy(dtype=float)))
+            rows.append({
+                "onset": t[0], "duration": end - t[0], "trial_type": "jerk_cluster",
+                "channel": ",".join(chans), "muscles": ",".join(mus),
+                "stage": sub["stage"].iloc[0] if "stage" in sub else pd.NA,
+                "arousal": bool(sub["arousal"].fillna(False).any()) if "arousal" in sub
+                and sub["arousal"].notna().any() else pd.NA,
+                "amplitude_uv": float(sub["amplitude_uv"].max()) if "amplitude_uv" in sub else np.nan,
+                "n_jerks": int(b - a + 1), "rate_hz": rate,
+                "peak_hz": spectral_peak_hz(t, f_lo=0.5 * rate, f_hi=1.5 * rate),
+                "cv": float(np.std(d) / np.mean(d)),
+            })
+        extra = {"n_jerks": "int64", "rate_hz": "float64", "peak_hz": "float64", "cv": "float64"}
+        events = make_events(rows, **extra) if rows else make_events(None).assign(
+            **{k: pd.Series(dtype=v) for k, v in extra.items()})
+        logger.info("clusters (%s): %d from %d jerks", settings.myoclonus.cluster_mode, len(events), len(ev))
+        return ClusterResult(events=events, settings=settings, n_jerks_total=int(len(ev)), hours=hours)
+    finally:
+        set_log_level(old)

@@ -1,0 +1,255 @@
+"""Fragmentary myoclonus (FM) potentials and the AASM excessive-FM (EFM) rule.
+
+Sources (``clinical_rules.md`` §2.1):
+
+* AASM EFM (optional rule): EMG potentials of **maximum 150 ms**, **>= 5 per minute**,
+  sustained for **>= 20 minutes of NREM sleep**; any muscle. Whether the 20 minutes must
+  be consecutive is [UNCONFIRMED]: ``fm_efm_mode`` (default cumulative).
+* Research FM potential (Lins et al.; Frauscher et al., Sleep 2014): **75-150 ms**,
+  **> 50 µV**; ``fm_definition="research"``.
+* FM index = potentials per hour, by stage (Frauscher 2014).
+
+Implementation choices (settings ``fm_*``, flagged in their metadata): a potential is a
+burst above ``k x`` the channel's robust background with an absolute floor; potentials
+within ``fm_ecg_window_s`` of an ECG R peak are cardiac artefact, potentials above
+``fm_pop_max_uv`` are electrode pops or DC steps, and bursts within the LM offset
+period (0.5 s, WASM 2016/AASM) of a leg movement (any burst >= 0.5 s on the same channel,
+or a given LM event) belong to the LM. Potentials are pooled over all channels for the
+per-minute count.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from somnomyo._logging import logger, set_log_level
+from somnomyo.detect.bursts import (
+    EMGTrace, Intervals, arousal_flags, as_intervals, channel_unscorable, common_unscorable, drop_unscorable, index_by_stage, json_float,
+    overlaps_any, per_hour, robust_background, detect_bursts, scorable_epochs, stage_hours, stages_at,
+)
+from somnomyo.errors import check_choice
+from somnomyo.events import make_events
+from somnomyo.io.annotations import NREM_STAGES, Annotations, Hypnogram
+from somnomyo.settings import Settings, get_settings
+from somnomyo.settings_myoclonus import EFM_MODES, FM_DEFINITIONS
+from somnomyo.signal.intervals import runs
+
+MINUTE_COLUMNS = ("onset", "duration", "stage", "count", "positive")
+
+
+@dataclass
+class FragmentaryResult:
+    """FM potentials (``events``), the 1-min NREM windows of the EFM rule (``minutes``)."""
+
+    events: pd.DataFrame
+    minutes: pd.DataFrame | None
+    hours: dict[str, float]
+    settings: Settings
+    rejected: dict[str, int] = field(default_factory=dict)
+    has_hypnogram: bool = True
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready block ``fragmentary_myoclonus`` (nulls where undefined)."""
+        m = self.settings.myoclonus
+        stages = self.events["stage"].astype("object").fillna("UNS").tolist()
+        by_stage = index_by_stage(stages, self.hours)
+        if self.has_hypnogram:
+            fm_index = by_stage["sleep"]
+        else:
+            fm_index = per_hour(len(self.events), self.hours.get("UNS", 0.0))
+        efm_minutes = longest = evaluated = None
+        efm: bool | None = None
+        if self.minutes is not None:
+            w_min = m.fm_efm_window_s / 60.0
+            pos = self.minutes["positive"].to_numpy(dtype=bool)
+            efm_minutes = float(pos.sum() * w_min)
+            longest = float(_longest_adjacent_run(self.minutes) * w_min)
+            evaluated = float(len(self.minutes) * w_min)
+            total = efm_minutes if m.fm_efm_mode == "cumulative" else longest
+            efm = bool(total >= m.fm_efm_min_minutes)
+        return {
+            "definition": m.fm_definition,
+            "count": int(len(self.events)),
+            "fm_index": json_float(fm_index),
+            "fm_index_by_stage": {k: json_float(v) for k, v in by_stage.items()},
+            "efm": efm,
+            "efm_minutes": efm_minutes,
+            "efm_longest_run_minutes": longest,
+            "efm_mode": m.fm_efm_mode,
+            "nrem_minutes_evaluated": evaluated,
+            "rejected": {k: int(v) for k, v in self.rejected.items()},
+        }
+
+    def plot_fm_per_minute(self, ax: Any = None) -> Any:
+        """Bar plot of potentials per 1-min NREM window with the AASM 5/min line."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(10, 3))
+        if self.minutes is not None and len(self.minutes):
+            mins = self.minutes
+            colors = np.where(mins["positive"].to_numpy(bool), "tab:red", "tab:gray")
+            ax.bar(mins["onset"] / 60.0, mins["count"], width=mins["duration"] / 60.0, align="edge",
+                   color=colors)
+        ax.axhline(self.settings.myoclonus.fm_efm_min_per_minute, color="k", ls="--", lw=0.8)
+        ax.set_xlabel("time (min)")
+        ax.set_ylabel("FM potentials / min (NREM)")
+        return ax
+
+
+def _longest_adjacent_run(minutes: pd.DataFrame) -> int:
+    """Longest run of positive windows that follow each other without a gap."""
+    if len(minutes) == 0:
+        return 0
+    pos = minutes["positive"].to_numpy(dtype=bool)
+    on = minutes["onset"].to_numpy(dtype=float)
+    end = on + minutes["duration"].to_numpy(dtype=float)
+    adjacent = np.concatenate(([False], np.abs(on[1:] - end[:-1]) < 1e-6))
+    # a run breaks at a negative window or at a gap between windows
+    block = np.cumsum(~adjacent | ~pos)
+    if not pos.any():
+        return 0
+    return int(np.bincount(block[pos]).max())
+
+
+def efm_minutes(onsets: np.ndarray, hypnogram: Hypnogram, *, settings: Settings,
+                unscorable: np.ndarray | None = None) -> pd.DataFrame:
+    """AASM EFM windows: consecutive ``fm_efm_window_s`` (1-min) windows laid from the start of
+    each stretch of scorable NREM epochs; ``count`` potentials in each; ``positive`` when
+    ``count >= fm_efm_min_per_minute`` (AASM EFM: >= 5 potentials per minute).
+    """
+    m = settings.myoclonus
+    unscorable = np.zeros((0, 2)) if unscorable is None else unscorable
+    ok = np.isin(hypnogram.stages, NREM_STAGES) & scorable_epochs(hypnogram, unscorable)
+    a, b = runs(ok)
+    w = float(m.fm_efm_window_s)
+    st_on = hypnogram.start + a * hypnogram.epoch_s
+    n_win = np.floor((b - a) * hypnogram.epoch_s / w + 1e-9).astype(np.int64)
+    if n_win.sum() == 0:
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in
+                             zip(MINUTE_COLUMNS, ("float64", "float64", "object", "int64", "bool"))})
+    first = np.repeat(st_on, n_win)
+    k = np.arange(int(n_win.sum())) - np.repeat(np.cumsum(n_win) - n_win, n_win)
+    win_on = first + k * w
+    srt = np.sort(np.asarray(onsets, dtype=float))
+    count = np.searchsorted(srt, win_on + w, side="left") - np.searchsorted(srt, win_on, side="left")
+    return pd.DataFrame({"onset": win_on, "duration": w, "stage": hypnogram.stage_at(win_on),
+                         "count": count.astype(np.int64), "positive": count >= m.fm_efm_min_per_minute})
+
+
+def fm_candidates(trace: EMGTrace, *, settings: Settings,
+                  lm_intervals: np.ndarray | None = None) -> tuple[pd.DataFrame, dict[str, int]]:
+    """FM potentials of one channel and the counts rejected per reason (``ecg``, ``pop``, ``lm``).
+
+    AASM: duration <= 150 ms; research definition: 75-150 ms and > 50 µV (peak-to-peak of the
+    filtered EMG where given, else the envelope peak). Bursts >= the LM minimum duration
+    (WASM 2016/AASM 0.5 s) on the channel are LMs; potentials within ``fm_lm_exclusion_margin_s``
+    of an LM are dropped.
+    """
+    m = settings.myoclonus
+    check_choice("fm_definition", m.fm_definition, FM_DEFINITIONS)
+    bg = robust_background(trace.envelope, trace.fs, block_s=m.burst_background_block_s,
+                           window_s=m.burst_background_window_s, floor_uv=m.burst_background_floor_uv)
+    bursts = detect_bursts(trace, threshold=m.burst_k_background * bg, background=bg,
+                           merge_gap_s=m.burst_merge_gap_s)
+    on = bursts["onset"].to_numpy(dtype=float)
+    dur = bursts["duration"].to_numpy(dtype=float)
+    is_lm = dur >= settings.lm.min_duration_s - 1e-12
+    lms = np.column_stack((on[is_lm], on[is_lm] + dur[is_lm]))
+    if lm_intervals is not None and lm_intervals.size:
+        lms = np.vstack((lms, lm_intervals))
+    min_d = m.fm_research_min_duration_s if m.fm_definition == "research" else m.fm_min_duration_s
+    keep = (dur <= m.fm_max_duration_s + 1e-12) & (dur >= min_d - 1e-12)
+    keep &= bursts["amplitude_uv"].to_numpy(dtype=float) >= m.fm_min_amplitude_uv
+    if m.fm_definition == "research":
+        ptp = bursts["ptp_uv"].to_numpy(dtype=float)
+        amp = np.where(np.isfinite(ptp), ptp, bursts["amplitude_uv"].to_numpy(dtype=float))
+        keep &= amp > m.fm_research_min_amplitude_uv
+    rejected = {"pop": 0, "ecg": 0, "lm": 0}
+    pop = keep & (bursts["peak_uv"].to_numpy(dtype=float) > m.fm_pop_max_uv)
+    rejected["pop"] = int(pop.sum())
+    keep &= ~pop
+    if trace.r_peak_times is not None and trace.r_peak_times.size:
+        t_peak = bursts["peak_sample"].to_numpy(dtype=float) / trace.fs
+        r = trace.r_peak_times
+        j = np.clip(np.searchsorted(r, t_peak), 1, r.size - 1) if r.size > 1 else np.zeros(t_peak.size, int)
+        near = np.minimum(np.abs(t_peak - r[j]), np.abs(t_peak - r[np.maximum(j - 1, 0)]))
+        ecg = keep & (near <= m.fm_ecg_window_s + 1e-12)
+        rejected["ecg"] = int(ecg.sum())
+        keep &= ~ecg
+    if lms.size:
+        in_lm = keep & overlaps_any(on, on + dur, lms, gap=m.fm_lm_exclusion_margin_s)
+        rejected["lm"] = int(in_lm.sum())
+        keep &= ~in_lm
+    return bursts.loc[keep].reset_index(drop=True), rejected
+
+
+def detect_fragmentary(traces: Sequence[EMGTrace], *, hypnogram: Hypnogram | None = None,
+                       annotations: Annotations | None = None, settings: Settings | None = None,
+                       lm_events: pd.DataFrame | None = None, unscorable: Intervals = None,
+                       duration_s: float | None = None, verbose: bool | str | int | None = None,
+                       ) -> FragmentaryResult:
+    """Fragmentary myoclonus on every trace, FM index by stage and the AASM EFM rule.
+
+    ``lm_events``: leg movements already scored (``onset``, ``duration``, optional ``channel``);
+    potentials near them are excluded. ``unscorable``: ``(onset, duration)`` intervals.
+    ``duration_s``: recording length for the index without a hypnogram (default: longest trace).
+    """
+    old = set_log_level(verbose)
+    try:
+        settings = settings or get_settings()
+        m = settings.myoclonus
+        check_choice("fm_efm_mode", m.fm_efm_mode, EFM_MODES)
+        bad = common_unscorable(unscorable, [tr.label for tr in traces])
+        rows: list[pd.DataFrame] = []
+        rejected = {"pop": 0, "ecg": 0, "lm": 0}
+        for tr in traces:  # loop over channels
+            lm_iv = None
+            if lm_events is not None and len(lm_events):
+                sel = lm_events
+                if "channel" in lm_events.columns:
+                    ch = lm_events["channel"].astype("object")
+                    sel = lm_events.loc[ch.isna() | (ch == tr.label) |
+                                        ch.fillna("").astype(str).str.split(",").apply(lambda c: tr.label in c)]
+                lm_iv = as_intervals(sel[["onset", "duration"]])
+            cand, rej = fm_candidates(tr, settings=settings, lm_intervals=lm_iv)
+            for k, v in rej.items():
+                rejected[k] += v
+            rows.append(drop_unscorable(cand, channel_unscorable(unscorable, tr.label)))
+        bursts = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["onset", "duration"])
+        events = _to_events(bursts, hypnogram=hypnogram, annotations=annotations, settings=settings)
+        if duration_s is None:
+            duration_s = max((tr.duration for tr in traces), default=0.0)
+        hours = stage_hours(hypnogram, duration_s, bad)
+        minutes = None
+        if hypnogram is not None and hypnogram.source != "none":
+            minutes = efm_minutes(events["onset"].to_numpy(dtype=float), hypnogram,
+                                  settings=settings, unscorable=bad)
+        logger.info("fragmentary myoclonus: %d potentials on %d channel(s); rejected %s",
+                    len(events), len(traces), rejected)
+        return FragmentaryResult(events=events, minutes=minutes, hours=hours, settings=settings,
+                                 rejected=rejected,
+                                 has_hypnogram=hypnogram is not None and hypnogram.source != "none")
+    finally:
+        set_log_level(old)
+
+
+def _to_events(bursts: pd.DataFrame, *, hypnogram: Hypnogram | None, annotations: Annotations | None,
+               settings: Settings) -> pd.DataFrame:
+    if len(bursts) == 0:
+        return make_events(None).assign(ptp_uv=pd.Series(dtype="float64"))
+    on = bursts["onset"].to_numpy(dtype=float)
+    dur = bursts["duration"].to_numpy(dtype=float)
+    ar = arousal_flags(on, dur, annotations, max_gap_s=settings.arousal.max_gap_s)
+    df = pd.DataFrame({
+        "onset": on, "duration": dur, "trial_type": "fragmentary_myoclonus",
+        "channel": bursts["channel"].astype(str).to_numpy(), "stage": stages_at(on, hypnogram),
+        "arousal": pd.array(ar, dtype="boolean") if ar is not None else pd.NA,
+        "amplitude_uv": bursts["amplitude_uv"].to_numpy(dtype=float),
+        "muscles": bursts["role"].astype(str).to_numpy(), "extent": "focal",
+        "ptp_uv": bursts["ptp_uv"].to_numpy(dtype=float),
+    })
+    return make_events(df, ptp_uv="float64")

@@ -1,0 +1,116 @@
+"""Hypnic jerks (sleep starts): multi-muscle jerks in the wake-to-sleep transition.
+
+Source: ICSD-3 "sleep starts" (``clinical_rules.md`` §3.3): brief, simultaneous
+contractions of the body or one or more segments **at sleep onset** (wake-N1
+transition); usually single; non-propagating and not repetitive in series.
+
+Implementation choices (settings ``hypnic_*``):
+
+* a *sleep onset* is the first N1 or N2 epoch that follows at least
+  ``hypnic_min_wake_epochs`` (1) consecutive W epochs - the first sleep onset and every
+  return to sleep;
+* the *transition window* runs from ``hypnic_before_s`` (2 min) before to
+  ``hypnic_after_s`` (5 min) after that epoch's start;
+* a hypnic jerk is a jerk (see :mod:`somnomyo.detect.jerks`) with onset inside a
+  transition window, in a stage of ``hypnic_stages`` (W or N1), involving at least
+  ``hypnic_min_muscles`` (2) muscles, at least one a limb when ``hypnic_require_limb``
+  (generalized jerks always qualify);
+* indices: per sleep onset, per hour of transition-window time (windows merged, so an
+  hour is counted once) and per hour of total sleep time.
+
+The hypnic-jerk rows are the subset of the ``myoclonic_jerk`` rows that qualify,
+re-labelled ``hypnic_jerk`` (so a combined table lists such a jerk under both kinds).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from somnomyo._logging import logger, set_log_level
+from somnomyo.detect.bursts import json_float, overlaps_any, per_hour
+from somnomyo.detect.jerks import LIMB_ROLES, JerkResult
+from somnomyo.events import make_events
+from somnomyo.io.annotations import SLEEP_STAGES, Hypnogram
+from somnomyo.settings import Settings, get_settings
+from somnomyo.signal.intervals import merge_intervals, runs
+
+ONSET_STAGES = ("N1", "N2")
+
+
+def sleep_onsets(hypnogram: Hypnogram, *, min_wake_epochs: int) -> np.ndarray:
+    """Start times (s) of every N1/N2 epoch that directly follows >= ``min_wake_epochs`` W epochs."""
+    st = hypnogram.stages
+    a, b = runs(st == "W")
+    ok = ((b - a) >= min_wake_epochs) & (b < st.size)
+    nxt = b[ok]
+    nxt = nxt[np.isin(st[nxt], ONSET_STAGES)]
+    return hypnogram.start + nxt * hypnogram.epoch_s
+
+
+@dataclass
+class HypnicResult:
+    """Hypnic jerks (``events``) and the sleep-onset transitions (``transitions``)."""
+
+    events: pd.DataFrame
+    transitions: pd.DataFrame | None
+    tst_hours: float
+    settings: Settings
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready block ``hypnic_jerks`` (nulls without a hypnogram)."""
+        if self.transitions is None:
+            return {"count": None, "n_sleep_onsets": None, "per_sleep_onset": None,
+                    "index_per_h_transition": None, "index_per_h_tst": None, "transition_hours": None}
+        n = len(self.events)
+        n_on = len(self.transitions)
+        merged = merge_intervals(pd.DataFrame({
+            "onset": self.transitions["window_start"],
+            "duration": self.transitions["window_end"] - self.transitions["window_start"]}))
+        t_h = float(merged["duration"].sum()) / 3600.0 if len(merged) else 0.0
+        return {
+            "count": int(n),
+            "n_sleep_onsets": int(n_on),
+            "per_sleep_onset": json_float(n / n_on) if n_on else None,
+            "index_per_h_transition": json_float(per_hour(n, t_h)),
+            "index_per_h_tst": json_float(per_hour(n, self.tst_hours)),
+            "transition_hours": t_h,
+        }
+
+
+def detect_hypnic(jerks: JerkResult | pd.DataFrame, *, hypnogram: Hypnogram | None,
+                  settings: Settings | None = None, verbose: bool | str | int | None = None) -> HypnicResult:
+    """Hypnic jerks among ``jerks`` (a :class:`JerkResult` or its event table)."""
+    old = set_log_level(verbose)
+    try:
+        settings = settings or get_settings()
+        m = settings.myoclonus
+        ev = jerks.events if isinstance(jerks, JerkResult) else jerks
+        if hypnogram is None or hypnogram.source == "none":
+            return HypnicResult(events=make_events(ev.iloc[0:0]), transitions=None, tst_hours=0.0,
+                                settings=settings)
+        t_on = sleep_onsets(hypnogram, min_wake_epochs=m.hypnic_min_wake_epochs)
+        win = np.column_stack((t_on - m.hypnic_before_s, t_on + m.hypnic_after_s))
+        on = ev["onset"].to_numpy(dtype=float)
+        in_win = overlaps_any(on, on, win) if len(ev) else np.zeros(0, bool)
+        stage_ok = ev["stage"].astype("object").isin(m.hypnic_stages).to_numpy()
+        muscles = ev["muscles"].astype(str).str.split(",")
+        n_mus = muscles.map(len).to_numpy()
+        has_limb = muscles.map(lambda ms: bool(set(ms) & LIMB_ROLES)).to_numpy()
+        enough = (n_mus >= m.hypnic_min_muscles) & (has_limb | (not m.hypnic_require_limb))
+        enough |= (ev["extent"].astype("object") == "generalized").to_numpy()
+        sel = in_win & stage_ok & enough
+        out = ev.loc[sel].copy()
+        out["trial_type"] = "hypnic_jerk"
+        out = make_events(out)
+        counts = np.array([int(((out["onset"] >= a) & (out["onset"] <= b)).sum()) for a, b in win],
+                          dtype=np.int64)  # loop over sleep onsets
+        transitions = pd.DataFrame({"sleep_onset": t_on, "window_start": win[:, 0], "window_end": win[:, 1],
+                                    "n_jerks": counts})
+        tst_h = float(np.isin(hypnogram.stages, SLEEP_STAGES).sum() * hypnogram.epoch_s / 3600.0)
+        logger.info("hypnic jerks: %d in %d sleep-onset transition(s)", len(out), len(t_on))
+        return HypnicResult(events=out, transitions=transitions, tst_hours=tst_h, settings=settings)
+    finally:
+        set_log_level(old)

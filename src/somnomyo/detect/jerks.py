@@ -1,0 +1,218 @@
+"""Myoclonic jerks across muscles: brief bursts on every EMG channel grouped into jerks.
+
+Sources (``clinical_rules.md`` §4.3): myoclonic EMG bursts last from about 10-50 ms
+(cortical) to a few hundred ms (subcortical/spinal); a burst of 0.5 s or more is a leg
+movement (WASM 2016/AASM LM minimum duration), so a jerk burst lasts
+``jerk_min_duration_s <= d < jerk_max_duration_s`` (20-500 ms by default).
+
+Implementation choices (settings ``jerk_*``): bursts on different channels that start
+within ``jerk_group_window_s`` (100 ms) of the first burst of a jerk are one jerk (the
+window is anchored on the first onset; a channel counts once). Extent:
+
+* ``focal``: one muscle;
+* ``generalized``: a left muscle AND a right muscle (legs or arms) AND an axial muscle
+  (chin); a combined ``legs`` channel is a limb of unknown side, so it cannot prove
+  bilaterality on its own;
+* ``multifocal``: several muscles, not generalized.
+
+Arousal association uses the WASM 2016/AASM LM-arousal rule (overlap or < 0.5 s).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from somnomyo._logging import logger, set_log_level
+from somnomyo.detect.bursts import (
+    EMGTrace, Intervals, arousal_flags, channel_unscorable, common_unscorable, drop_unscorable, index_by_stage, json_float,
+    per_hour, stage_hours, stages_at, trace_bursts,
+)
+from somnomyo.events import make_events
+from somnomyo.io.annotations import Annotations, Hypnogram
+from somnomyo.settings import Settings, get_settings
+
+LEFT_ROLES = frozenset({"leg_left", "arm_left"})
+RIGHT_ROLES = frozenset({"leg_right", "arm_right"})
+LIMB_ROLES = frozenset({"leg_left", "leg_right", "legs", "arm_left", "arm_right"})
+AXIAL_ROLES = frozenset({"chin"})
+EXTENTS = ("focal", "multifocal", "generalized")
+
+
+def classify_extent(roles: Sequence[str]) -> str:
+    """``focal`` / ``multifocal`` / ``generalized`` for the muscles (roles) of one jerk.
+
+    Generalized = both sides (a left and a right limb muscle) AND axial (chin) AND limb.
+    Each entry of ``roles`` is one muscle (channel).
+    """
+    if len(roles) <= 1:
+        return "focal"
+    rs = set(roles)
+    if rs & LEFT_ROLES and rs & RIGHT_ROLES and rs & AXIAL_ROLES:
+        return "generalized"
+    return "multifocal"
+
+
+def _side(roles: Sequence[str]) -> str:
+    rs = set(roles)
+    left, right = bool(rs & LEFT_ROLES), bool(rs & RIGHT_ROLES)
+    if left and right:
+        return "bilateral"
+    return "left" if left else ("right" if right else "")
+
+
+def group_onsets(onsets: np.ndarray, *, window_s: float) -> np.ndarray:
+    """Group ids for sorted ``onsets``: a group takes every onset within ``window_s`` of its first.
+
+    The loop runs over groups (events), each jump found by ``searchsorted``.
+    """
+    onsets = np.asarray(onsets, dtype=float)
+    ids = np.empty(onsets.size, dtype=np.int64)
+    i, g = 0, 0
+    while i < onsets.size:
+        j = int(np.searchsorted(onsets, onsets[i] + window_s + 1e-9, side="right"))
+        ids[i:j] = g
+        i, g = j, g + 1
+    return ids
+
+
+def jerks_from_bursts(bursts: pd.DataFrame, *, settings: Settings, hypnogram: Hypnogram | None = None,
+                      annotations: Annotations | None = None) -> pd.DataFrame:
+    """Group a burst table (``channel``, ``role``, ``onset``, ``duration``, ``amplitude_uv``) into
+    jerk events (``trial_type = myoclonic_jerk``) with muscles, extent, lags, stage, arousal."""
+    if len(bursts) == 0:
+        return _empty_jerks()
+    b = bursts.sort_values(["onset", "channel"], kind="stable").reset_index(drop=True)
+    b["group"] = group_onsets(b["onset"].to_numpy(dtype=float), window_s=settings.myoclonus.jerk_group_window_s)
+    b = b.drop_duplicates(["group", "channel"], keep="first")
+    b["muscle"] = np.where(b["role"].astype(str) == "other_emg", b["channel"].astype(str), b["role"].astype(str))
+    b["end"] = b["onset"] + b["duration"]
+    g = b.groupby("group", sort=True)
+    onset = g["onset"].min()
+    first = onset.reindex(b["group"]).to_numpy()
+    b["lag"] = (b["onset"].to_numpy() - first) * 1000.0
+    lag_txt = b["lag"].map(lambda v: f"{v:.1f}".rstrip("0").rstrip("."))
+    b["lag_txt"] = lag_txt
+    agg = pd.DataFrame({
+        "onset": onset,
+        "duration": g["end"].max() - onset,
+        "channel": g["channel"].agg(lambda s: ",".join(map(str, s))),
+        "muscles": g["muscle"].agg(lambda s: ",".join(map(str, s))),
+        "lag_ms": g["lag_txt"].agg(",".join),
+        "amplitude_uv": g["amplitude_uv"].max(),
+        "n_muscles": g["channel"].size(),
+        "roles": g["role"].agg(list),
+    }).reset_index(drop=True)
+    agg["extent"] = agg["roles"].map(classify_extent)
+    agg["side"] = agg["roles"].map(_side)
+    agg["axial"] = agg["roles"].map(lambda r: bool(set(r) & AXIAL_ROLES))
+    agg["limb"] = agg["roles"].map(lambda r: bool(set(r) & LIMB_ROLES))
+    on = agg["onset"].to_numpy(dtype=float)
+    agg["stage"] = stages_at(on, hypnogram)
+    ar = arousal_flags(on, agg["duration"].to_numpy(dtype=float), annotations,
+                       max_gap_s=settings.arousal.max_gap_s)
+    agg["arousal"] = pd.array(ar, dtype="boolean") if ar is not None else pd.NA
+    agg["trial_type"] = "myoclonic_jerk"
+    agg = agg.drop(columns="roles")
+    return make_events(agg, n_muscles="int64", axial="bool", limb="bool")
+
+
+def _empty_jerks() -> pd.DataFrame:
+    return make_events(None).assign(n_muscles=pd.Series(dtype="int64"), axial=pd.Series(dtype="bool"),
+                                    limb=pd.Series(dtype="bool"))
+
+
+def jerk_bursts(trace: EMGTrace, *, settings: Settings) -> pd.DataFrame:
+    """Jerk bursts of one trace: ``jerk_min_duration_s <= d < jerk_max_duration_s`` (bursts of
+    0.5 s or more are LMs, WASM 2016/AASM) and amplitude >= ``jerk_min_amplitude_uv``."""
+    m = settings.myoclonus
+    b = trace_bursts(trace, settings, min_duration_s=m.jerk_min_duration_s,
+                     min_amplitude_uv=m.jerk_min_amplitude_uv)
+    return b.loc[b["duration"] < m.jerk_max_duration_s - 1e-12].reset_index(drop=True)
+
+
+@dataclass
+class JerkResult:
+    """Jerks (``events``, one row per jerk) and the time base for indices."""
+
+    events: pd.DataFrame
+    hours: dict[str, float]
+    settings: Settings
+    has_hypnogram: bool = True
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready block ``jerks``."""
+        ev = self.events
+        stages = ev["stage"].astype("object").fillna("UNS").tolist()
+        by_stage = index_by_stage(stages, self.hours)
+        index = by_stage["sleep"] if self.has_hypnogram else per_hour(len(ev), self.hours.get("UNS", 0.0))
+        muscles: dict[str, int] = {}
+        leading: dict[str, int] = {}
+        lags: list[float] = []
+        for m_txt, lag_txt in zip(ev["muscles"].astype(str), ev["lag_ms"].astype(str)):  # loop over jerks
+            parts = m_txt.split(",")
+            for p in parts:
+                muscles[p] = muscles.get(p, 0) + 1
+            leading[parts[0]] = leading.get(parts[0], 0) + 1
+            lags.extend(float(x) for x in lag_txt.split(",")[1:] if x)
+        ar = ev["arousal"]
+        return {
+            "count": int(len(ev)),
+            "index": json_float(index),
+            "index_by_stage": {k: json_float(v) for k, v in by_stage.items()},
+            "by_extent": {e: int((ev["extent"] == e).sum()) for e in EXTENTS},
+            "with_arousal": None if ar.isna().all() and len(ev) else int(ar.fillna(False).sum()),
+            "muscles": muscles,
+            "leading_muscle": leading,
+            "median_lag_ms": json_float(np.median(lags)) if lags else None,
+        }
+
+    def plot_jerks(self, ax: Any = None) -> Any:
+        """Raster of jerks over time, one row per muscle, colour by extent."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(10, 3))
+        ev = self.events
+        names = sorted({p for s in ev["muscles"].astype(str) for p in s.split(",")}) if len(ev) else []
+        row = {n: i for i, n in enumerate(names)}
+        colors = {"focal": "tab:blue", "multifocal": "tab:orange", "generalized": "tab:red"}
+        for extent, sub in ev.groupby(ev["extent"].astype(str)):
+            xs, ys = [], []
+            for t, ms in zip(sub["onset"], sub["muscles"].astype(str)):
+                for p in ms.split(","):
+                    xs.append(t / 60.0)
+                    ys.append(row[p])
+            ax.plot(xs, ys, "|", color=colors.get(extent, "k"), label=extent, ms=12)
+        ax.set_yticks(range(len(names)))
+        ax.set_yticklabels(names)
+        ax.set_xlabel("time (min)")
+        if len(ev):
+            ax.legend(loc="upper right", fontsize="small")
+        return ax
+
+
+def detect_jerks(traces: Sequence[EMGTrace], *, hypnogram: Hypnogram | None = None,
+                 annotations: Annotations | None = None, settings: Settings | None = None,
+                 unscorable: Intervals = None, duration_s: float | None = None,
+                 verbose: bool | str | int | None = None) -> JerkResult:
+    """Myoclonic jerks on all ``traces`` (each a muscle with its role)."""
+    old = set_log_level(verbose)
+    try:
+        settings = settings or get_settings()
+        bad = common_unscorable(unscorable, [tr.label for tr in traces])
+        parts = [drop_unscorable(jerk_bursts(tr, settings=settings), channel_unscorable(unscorable, tr.label))
+                 for tr in traces]  # loop over channels
+        bursts = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) \
+            else pd.DataFrame(columns=["channel", "role", "onset", "duration", "amplitude_uv"])
+        events = jerks_from_bursts(bursts, settings=settings, hypnogram=hypnogram, annotations=annotations)
+        if duration_s is None:
+            duration_s = max((tr.duration for tr in traces), default=0.0)
+        hours = stage_hours(hypnogram, duration_s, bad)
+        logger.info("jerks: %d jerks from %d bursts on %d channel(s)", len(events), len(bursts), len(traces))
+        return JerkResult(events=events, hours=hours, settings=settings,
+                          has_hypnogram=hypnogram is not None and hypnogram.source != "none")
+    finally:
+        set_log_level(old)

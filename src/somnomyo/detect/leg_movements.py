@@ -1,0 +1,278 @@
+"""Monolateral leg-movement (LM) detection in tibialis anterior EMG (WASM 2016; AASM).
+
+Rules (``docs/clinical_rules.md`` §1.1; parameters from :class:`somnomyo.settings.LMSettings`):
+
+* **Onset** (WASM 2016 and AASM): first sample where the envelope rises at least
+  ``onset_above_baseline_uv`` (8 µV) above the resting baseline.
+* **Offset** (WASM 2016 and AASM): start of a period of at least ``offset_quiet_s`` (0.5 s)
+  during which the envelope stays at or below ``offset_above_baseline_uv`` (2 µV) above the
+  baseline. Dips shorter than that do not end an LM (MATPLM ``findIndices.m``).
+* **Duration** at least ``min_duration_s`` (0.5 s); at most ``max_duration_s`` where set (AASM
+  10 s; WASM 2016 has no maximum: long LMs are kept and the CLM stage rejects them).
+* **Morphology** (WASM 2016 computer-scoring criterion; MATPLM ``cutLowMedian.m``), when
+  ``morphology_rule``: the LM must contain a window of ``morphology_window_s`` (0.5 s) whose
+  median rectified EMG is at least ``morphology_above_baseline_uv`` (2 µV) above baseline.
+* The baseline is the noise-adaptive resting level (:mod:`somnomyo.signal.baseline`); where it
+  exceeds ``max_scorable_uv`` the stretch is unscorable (reason ``"noisy_baseline"``).
+
+**Unscorable stretches**: LMs that overlap any unscorable stretch (noisy baseline, recording
+gaps, or stretches passed in by the caller) are **dropped** (logged); the stretches are
+returned in ``LMDetection.unscorable`` so later stages can treat them as breaks.
+
+Everything is run-length arithmetic on boolean arrays (``np.diff``/``np.flatnonzero``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from somnomyo._logging import logger, set_log_level
+from somnomyo.errors import ChannelError, check_choice
+from somnomyo.events import concat_events, make_events
+from somnomyo.io.recording import Recording
+from somnomyo.settings import LMSettings, Settings
+from somnomyo.signal.baseline import noisy_baseline_intervals, resting_baseline
+from somnomyo.signal.conditioning import ConditionedEMG, condition_emg
+from somnomyo.signal.ecg import detect_r_peaks, resample_peaks
+
+SIDES = ("left", "right", "both")
+UNSCORABLE_COLUMNS = ("onset", "duration", "reason", "channel")
+LM_COLUMNS = ("start", "stop", "onset", "duration", "amplitude_uv", "mean_uv")
+
+
+@dataclass
+class LMDetection:
+    """Result of :func:`detect_lms` / :func:`detect_leg_movements`.
+
+    ``events``: the standard event table (``somnomyo.events``), ``trial_type`` =
+    ``"leg_movement"``, with ``onset, duration, channel, side, amplitude_uv`` (peak envelope
+    minus baseline, µV) filled, plus an extra ``mean_uv`` column (mean envelope minus baseline).
+    ``unscorable``: (onset, duration, reason, channel) in seconds. ``baseline_median_uv``: median
+    resting baseline (for several legs: the largest of the legs' medians). ``conditioned`` and
+    ``baseline``: per-sample arrays of a single channel (``None`` for a combined result, whose
+    ``per_side`` holds the single-leg results).
+    """
+
+    events: pd.DataFrame
+    unscorable: pd.DataFrame
+    baseline_median_uv: float
+    conditioned: ConditionedEMG | None
+    baseline: np.ndarray | None = None
+    per_side: dict[str, "LMDetection"] = field(default_factory=dict)
+
+
+def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start and stop (exclusive) indices of the runs of True in ``mask``."""
+    d = np.diff(np.concatenate([[False], mask, [False]]).astype(np.int8))
+    return np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+
+
+def _samples(seconds: float, fs: float) -> int:
+    """Smallest whole number of samples lasting at least ``seconds``."""
+    return max(1, int(np.ceil(seconds * fs - 1e-6)))
+
+
+def _morphology_ok(rect_above: np.ndarray, start: np.ndarray, stop: np.ndarray, fs: float,
+                   settings: LMSettings) -> np.ndarray:
+    """WASM 2016 morphology: some ``morphology_window_s`` window inside [start, stop) has a median
+    rectified EMG >= ``morphology_above_baseline_uv`` above baseline (MATPLM ``cutLowMedian.m``).
+
+    For an odd window of w samples the median is >= t exactly when at least (w+1)/2 samples are
+    >= t, so a running count (cumsum) replaces the running median.
+    """
+    w = _samples(settings.morphology_window_s, fs)
+    w += (w + 1) % 2
+    n = rect_above.size
+    if n < w:
+        return np.zeros(start.size, bool)
+    hit = np.concatenate([[0], np.cumsum(rect_above >= settings.morphology_above_baseline_uv)])
+    good = (hit[w:] - hit[:-w]) >= (w + 1) // 2          # good[k]: window [k, k+w) passes
+    cg = np.concatenate([[0], np.cumsum(good)])
+    last = np.minimum(stop - w, good.size - 1)            # last window start fully inside
+    ok = last >= start
+    res = np.zeros(start.size, bool)
+    res[ok] = (cg[last[ok] + 1] - cg[start[ok]]) > 0
+    return res
+
+
+def find_lms(envelope: np.ndarray, baseline: np.ndarray, fs: float, *, settings: LMSettings,
+             rectified: np.ndarray | None = None) -> pd.DataFrame:
+    """LMs in one envelope (µV) against its baseline (µV, same length), WASM 2016 / AASM rules.
+
+    ``rectified`` (|conditioned EMG|) is used for the morphology rule; the envelope when absent.
+    Returns a table with columns ``start, stop`` (samples, stop exclusive), ``onset, duration``
+    (s), ``amplitude_uv`` (peak envelope minus baseline) and ``mean_uv``; one row per LM.
+    """
+    st = settings
+    e = np.asarray(envelope, dtype=np.float64)
+    b = np.broadcast_to(np.asarray(baseline, dtype=np.float64), e.shape)
+    above = e - b
+    n = above.size
+    # long quiet runs end LMs (WASM 2016 / AASM offset rule)
+    qs, qe = _runs(above <= st.offset_above_baseline_uv)
+    long_ = (qe - qs) >= _samples(st.offset_quiet_s, fs)
+    qs, qe = qs[long_], qe[long_]
+    seg_start = np.concatenate([[0], qe])
+    seg_stop = np.concatenate([qs, [n]])
+    keep = seg_stop > seg_start
+    seg_start, seg_stop = seg_start[keep], seg_stop[keep]
+    # onset: first sample >= +8 µV inside each active segment
+    hi = np.flatnonzero(above >= st.onset_above_baseline_uv)
+    pos = np.searchsorted(hi, seg_start)
+    has = pos < hi.size
+    has[has] = hi[pos[has]] < seg_stop[has]
+    start = hi[pos[has]]
+    stop = seg_stop[has]
+    dur = stop - start
+    ok = dur >= _samples(st.min_duration_s, fs)
+    if st.max_duration_s is not None:
+        ok &= dur / fs <= st.max_duration_s + 1e-9
+    start, stop = start[ok], stop[ok]
+    if st.morphology_rule and start.size:
+        rect = e if rectified is None else np.abs(np.asarray(rectified, dtype=np.float64))
+        morph = _morphology_ok(rect - b, start, stop, fs, st)
+        if (~morph).any():
+            logger.debug("LM morphology rule rejected %d of %d events", int((~morph).sum()), start.size)
+        start, stop = start[morph], stop[morph]
+    if start.size:
+        ext = np.append(above, 0.0)
+        idx = np.column_stack([start, stop]).ravel()
+        peak = np.maximum.reduceat(ext, idx)[::2]
+        cs = np.concatenate([[0.0], np.cumsum(above)])
+        mean = (cs[stop] - cs[start]) / (stop - start)
+    else:
+        peak = mean = np.zeros(0)
+    return pd.DataFrame({"start": start.astype(np.int64), "stop": stop.astype(np.int64),
+                         "onset": start / fs, "duration": (stop - start) / fs,
+                         "amplitude_uv": peak.astype(np.float64), "mean_uv": mean.astype(np.float64)})
+
+
+def _empty_unscorable() -> pd.DataFrame:
+    return pd.DataFrame({"onset": pd.Series(dtype="float64"), "duration": pd.Series(dtype="float64"),
+                         "reason": pd.Series(dtype="string"), "channel": pd.Series(dtype="string")})
+
+
+def _as_unscorable(df: pd.DataFrame | None, channel: str) -> pd.DataFrame:
+    if df is None or len(df) == 0:
+        return _empty_unscorable()
+    missing = {"onset", "duration"} - set(df.columns)
+    if missing:
+        raise ValueError(f"unscorable table needs columns onset, duration (reason optional); missing {sorted(missing)}")
+    out = pd.DataFrame({"onset": df["onset"].astype("float64").to_numpy(),
+                        "duration": df["duration"].astype("float64").to_numpy()})
+    out["reason"] = (df["reason"].astype("string").to_numpy() if "reason" in df.columns
+                     else pd.Series(["unscorable"] * len(df), dtype="string").to_numpy())
+    out["reason"] = out["reason"].astype("string")
+    out["channel"] = pd.Series(
+        df["channel"].astype("string").to_numpy() if "channel" in df.columns else [channel] * len(df),
+        dtype="string")
+    return out
+
+
+def _overlaps(onset: np.ndarray, offset: np.ndarray, unsc: pd.DataFrame) -> np.ndarray:
+    """True for each [onset, offset) that overlaps any unscorable stretch."""
+    if len(unsc) == 0 or onset.size == 0:
+        return np.zeros(onset.size, bool)
+    a = unsc["onset"].to_numpy(float)
+    z = a + unsc["duration"].to_numpy(float)
+    order = np.argsort(a)
+    a, z = a[order], np.maximum.accumulate(z[order])      # running end: union-safe search
+    k = np.searchsorted(a, offset, side="left") - 1       # last stretch starting before offset
+    hit = k >= 0
+    hit[hit] = z[k[hit]] > onset[hit]
+    return hit
+
+
+def _to_events(lms: pd.DataFrame, label: str, side: str) -> pd.DataFrame:
+    rows = pd.DataFrame({
+        "onset": lms["onset"].to_numpy(float), "duration": lms["duration"].to_numpy(float),
+        "trial_type": "leg_movement", "channel": label, "side": side,
+        "amplitude_uv": lms["amplitude_uv"].to_numpy(float), "mean_uv": lms["mean_uv"].to_numpy(float),
+    })
+    return make_events(rows, mean_uv="float64")
+
+
+def detect_lms(data: np.ndarray, fs: float, *, settings: Settings, label: str = "", side: str = "",
+               ecg: np.ndarray | None = None, ecg_fs: float | None = None,
+               r_peaks: np.ndarray | None = None, unscorable: pd.DataFrame | None = None) -> LMDetection:
+    """Detect LMs in one leg EMG channel (µV at ``fs``): condition, baseline, WASM/AASM LM rules.
+
+    ``ecg``/``ecg_fs`` or ``r_peaks`` (indices at ``fs``) feed ECG removal
+    (:func:`somnomyo.signal.conditioning.condition_emg`). ``unscorable`` (onset, duration[,
+    reason]) adds stretches to exclude; LMs overlapping any unscorable stretch are dropped.
+    """
+    check_choice("side", side, ("",) + SIDES)
+    cond = condition_emg(data, fs, settings=settings.conditioning, ecg=ecg, ecg_fs=ecg_fs, r_peaks=r_peaks)
+    base = resting_baseline(cond.envelope, fs, settings=settings.baseline)
+    noisy = _as_unscorable(noisy_baseline_intervals(base, fs, settings=settings.baseline), label)
+    given = _as_unscorable(unscorable, label)
+    unsc = pd.concat([t for t in (noisy, given) if len(t)] or [_empty_unscorable()], ignore_index=True)
+    unsc = unsc.sort_values("onset", kind="stable").reset_index(drop=True)
+    lms = find_lms(cond.envelope, base, fs, settings=settings.lm, rectified=cond.filtered)
+    drop = _overlaps(lms["onset"].to_numpy(float), (lms["onset"] + lms["duration"]).to_numpy(float), unsc)
+    if drop.any():
+        logger.info("%s: %d LM(s) overlapping unscorable stretches dropped", label or "EMG", int(drop.sum()))
+    lms = lms[~drop]
+    logger.info("%s: %d LM(s); baseline median %.2f µV", label or "EMG", len(lms), float(np.median(base)))
+    return LMDetection(events=_to_events(lms, label, side), unscorable=unsc,
+                       baseline_median_uv=float(np.median(base)) if base.size else float("nan"),
+                       conditioned=cond, baseline=base)
+
+
+def _signal(recording: Recording, label: str, role: str):
+    where = recording.path if recording.path is not None else None
+    if label not in recording.labels and label not in recording.signals:
+        raise ChannelError(f"{role} channel {label!r} not in the recording; channels: "
+                           f"{', '.join(recording.labels)}", path=where)
+    if label not in recording.signals:
+        raise ChannelError(f"{role} channel {label!r} was not loaded", path=where)
+    sig = recording.signals[label]
+    if sig.unit != "uV":
+        logger.warning("%s channel %r has unit %r, not a voltage in µV", role, label, sig.unit)
+    return sig
+
+
+def detect_leg_movements(recording: Recording, *, legs: dict[str, str], ecg_label: str | None = None,
+                         settings: Settings, verbose: bool | str | int | None = None) -> LMDetection:
+    """LMs on each leg of ``recording`` (WASM 2016 / AASM per ``settings``), in one table.
+
+    ``legs`` maps side to channel label: ``{"left": ..., "right": ...}`` (either may be
+    omitted) or ``{"both": label}`` for one bipolar channel spanning both legs (side
+    ``"both"``). ``ecg_label``: an ECG channel; its R peaks are found once and reused for each
+    leg. Recording gaps (EDF+D) are unscorable.
+    """
+    old = set_log_level(verbose)
+    try:
+        if not legs:
+            raise ValueError(f"legs must map at least one of {', '.join(map(repr, SIDES))} to a channel label")
+        for side in legs:
+            check_choice("legs side", side, SIDES)
+        if "both" in legs and len(legs) > 1:
+            raise ValueError("legs: 'both' (one channel for both legs) cannot be combined with 'left'/'right'")
+        ecg_peaks, ecg_fs = None, None
+        if ecg_label is not None:
+            ecg_sig = _signal(recording, ecg_label, "ECG")
+            ecg_fs = ecg_sig.fs
+            ecg_peaks = detect_r_peaks(ecg_sig.data, ecg_fs, settings=settings.conditioning)
+        gaps = pd.DataFrame({"onset": [g[0] for g in recording.gaps], "duration": [g[1] for g in recording.gaps],
+                             "reason": pd.Series(["recording_gap"] * len(recording.gaps), dtype="string")})
+        per: dict[str, LMDetection] = {}
+        for side in [s for s in SIDES if s in legs]:
+            sig = _signal(recording, legs[side], f"{side} leg EMG")
+            peaks = (None if ecg_peaks is None
+                     else resample_peaks(ecg_peaks, ecg_fs, sig.fs, sig.data.size))  # type: ignore[arg-type]
+            per[side] = detect_lms(sig.data, sig.fs, settings=settings, label=sig.label, side=side,
+                                   r_peaks=peaks, unscorable=gaps)
+        events = concat_events([d.events for d in per.values()])
+        if "mean_uv" not in events.columns:
+            events["mean_uv"] = pd.Series(dtype="float64")
+        unsc = [d.unscorable for d in per.values() if len(d.unscorable)]
+        unscorable = (pd.concat(unsc, ignore_index=True).sort_values("onset", kind="stable").reset_index(drop=True)
+                      if unsc else _empty_unscorable())
+        return LMDetection(events=events, unscorable=unscorable,
+                           baseline_median_uv=max(d.baseline_median_uv for d in per.values()),
+                           conditioned=None, baseline=None, per_side=per)
+    finally:
+        set_log_level(old)

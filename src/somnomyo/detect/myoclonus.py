@@ -1,0 +1,175 @@
+"""One entry point running every myoclonus detector on a recording.
+
+Each EMG channel is conditioned once by :func:`somnomyo.signal.conditioning.condition_emg`
+(the one conditioning module) with the short brief-burst envelope window
+(``settings.myoclonus.burst_envelope_window_s``), then:
+
+* fragmentary myoclonus and the AASM EFM rule (:mod:`.fragmentary`) - every EMG channel;
+* myoclonic jerks across muscles (:mod:`.jerks`) - every EMG channel;
+* hypnic jerks (:mod:`.hypnic`) and clusters/series (:mod:`.clusters`) - from the jerks;
+* negative myoclonus (:mod:`.negative`) - channels with roles in ``nm_roles`` (chin, arms);
+* REM phasic/tonic EMG (:mod:`.rem_phasic`) - chin and arms.
+
+The sources of every rule are in the sub-modules' docstrings and in the settings metadata.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from somnomyo._logging import logger, set_log_level
+from somnomyo.detect.bursts import EMGTrace, Intervals
+from somnomyo.detect.clusters import ClusterResult, detect_clusters
+from somnomyo.detect.fragmentary import FragmentaryResult, detect_fragmentary
+from somnomyo.detect.hypnic import HypnicResult, detect_hypnic
+from somnomyo.detect.jerks import JerkResult, detect_jerks
+from somnomyo.detect.negative import NegativeResult, detect_negative
+from somnomyo.detect.rem_phasic import ARM_ROLES, RemEmgResult, detect_rem_emg
+from somnomyo.errors import ChannelError
+from somnomyo.events import concat_events
+from somnomyo.io.annotations import Annotations, Hypnogram
+from somnomyo.io.recording import Recording
+from somnomyo.settings import Settings
+
+EMG_ROLES = ("leg_left", "leg_right", "legs", "chin", "arm_left", "arm_right", "other_emg")
+_VOLT_UNITS = ("uv", "µv", "μv")
+
+
+def _peaks_seconds(r_peaks: Any) -> np.ndarray | None:
+    """R peaks as times (s): a ``(sample_indices, fs)`` pair or a 1-D array of seconds."""
+    if r_peaks is None:
+        return None
+    if isinstance(r_peaks, tuple) and len(r_peaks) == 2:
+        idx, fs = r_peaks
+        return np.asarray(idx, dtype=float) / float(fs)
+    return np.asarray(r_peaks, dtype=float)
+
+
+def emg_traces(recording: Recording, roles: Any, *, settings: Settings, r_peaks: Any = None) -> list[EMGTrace]:
+    """Condition every loaded EMG channel (roles ``EMG_ROLES``) with the brief-burst envelope window.
+
+    ``r_peaks``: R peaks as ``(sample_indices, fs)`` or times in seconds; when None they are
+    detected once on the ECG channel (role ``ecg``) if loaded, else looked for in each EMG by
+    the conditioning module.
+    """
+    from somnomyo.signal.conditioning import condition_emg, detect_r_peaks
+
+    cond = replace(settings.conditioning, envelope_window_s=settings.myoclonus.burst_envelope_window_s)
+    peaks_s = _peaks_seconds(r_peaks)
+    ecg_label = roles.get("ecg")
+    if peaks_s is None and ecg_label and ecg_label in recording.signals:
+        ecg = recording.signals[ecg_label]
+        peaks_s = detect_r_peaks(ecg.data, ecg.fs) / float(ecg.fs)
+    traces: list[EMGTrace] = []
+    seen: set[str] = set()
+    for role in EMG_ROLES:  # loop over channels
+        for lab in roles.all(role):
+            if lab in seen or lab not in recording.signals:
+                continue
+            seen.add(lab)
+            sig = recording.signals[lab]
+            if str(sig.unit).lower() not in _VOLT_UNITS:
+                logger.warning("myoclonus: channel %r has unit %r, not a voltage; skipped", lab, sig.unit)
+                continue
+            rp = None
+            if peaks_s is not None:
+                idx = np.round(peaks_s * sig.fs).astype(np.int64)
+                rp = np.unique(idx[(idx >= 0) & (idx < sig.data.size)])
+            c = condition_emg(sig.data, sig.fs, settings=cond, r_peaks=rp)
+            times = peaks_s if peaks_s is not None else np.asarray(c.r_peaks, dtype=float) / c.fs
+            traces.append(EMGTrace(label=lab, envelope=c.envelope, fs=c.fs, role=role, filtered=c.filtered,
+                                   r_peak_times=times))
+    return traces
+
+
+@dataclass
+class MyoclonusResult:
+    """Results of every myoclonus detector; ``events`` is the combined event table."""
+
+    fragmentary: FragmentaryResult
+    jerks: JerkResult
+    hypnic: HypnicResult
+    clusters: ClusterResult
+    negative: NegativeResult
+    rem: RemEmgResult
+    channels: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def events(self) -> pd.DataFrame:
+        """All rows (fragmentary_myoclonus, myoclonic_jerk, hypnic_jerk, jerk_cluster,
+        negative_myoclonus, phasic_emg), sorted by onset."""
+        return concat_events([self.fragmentary.events, self.jerks.events, self.hypnic.events,
+                              self.clusters.events, self.negative.events, self.rem.events])
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-serializable blocks; nulls where undefined."""
+        return {
+            "fragmentary_myoclonus": self.fragmentary.summary(),
+            "jerks": self.jerks.summary(),
+            "hypnic_jerks": self.hypnic.summary(),
+            "clusters": self.clusters.summary(),
+            "negative_myoclonus": self.negative.summary(),
+            "rem_emg": self.rem.summary(),
+        }
+
+    def plot_fm_per_minute(self, ax: Any = None) -> Any:
+        """FM potentials per 1-min NREM window (AASM EFM rule)."""
+        return self.fragmentary.plot_fm_per_minute(ax=ax)
+
+    def plot_jerks(self, ax: Any = None) -> Any:
+        """Jerks over time, one row per muscle, coloured by extent."""
+        return self.jerks.plot_jerks(ax=ax)
+
+
+def detect_myoclonus(recording: Recording, roles: Any, *, hypnogram: Hypnogram | None,
+                     annotations: Annotations | None = None, settings: Settings,
+                     r_peaks: Any = None, unscorable: Intervals = None,
+                     verbose: bool | str | int | None = None) -> MyoclonusResult:
+    """Run every myoclonus detector on the EMG channels of ``recording``.
+
+    roles : :class:`somnomyo.io.channels.ChannelRoles` of the recording.
+    r_peaks : ECG R peaks as ``(sample_indices, fs)`` or times in seconds (default: detected).
+    unscorable : ``(onset, duration)`` intervals for all channels, or a mapping label ->
+        intervals; EDF+D gaps of the recording are added to every channel.
+    """
+    old = set_log_level(verbose)
+    try:
+        traces = emg_traces(recording, roles, settings=settings, r_peaks=r_peaks)
+        if not traces:
+            raise ChannelError("no loaded EMG channel (roles " + ", ".join(EMG_ROLES) + ") for myoclonus detection",
+                               recording.path)
+        unscorable = _with_gaps(unscorable, recording, [t.label for t in traces])
+        common = dict(hypnogram=hypnogram, settings=settings, unscorable=unscorable)
+        dur = float(recording.duration)
+        fm = detect_fragmentary(traces, annotations=annotations, duration_s=dur, **common)
+        jerks = detect_jerks(traces, annotations=annotations, duration_s=dur, **common)
+        hyp = detect_hypnic(jerks, hypnogram=hypnogram, settings=settings)
+        clusters = detect_clusters(jerks, settings=settings)
+        nm_traces = [t for t in traces if t.role in settings.myoclonus.nm_roles]
+        nm = detect_negative(nm_traces, annotations=annotations, duration_s=dur, **common)
+        rem = detect_rem_emg([t for t in traces if t.role == "chin" or t.role in ARM_ROLES], **common)
+        return MyoclonusResult(fragmentary=fm, jerks=jerks, hypnic=hyp, clusters=clusters, negative=nm, rem=rem,
+                               channels={t.label: t.role for t in traces})
+    finally:
+        set_log_level(old)
+
+
+def _with_gaps(unscorable: Intervals, recording: Recording, labels: Sequence[str]) -> Intervals:
+    """Add the recording's EDF+D gaps to the unscorable time of every channel."""
+    if not recording.gaps:
+        return unscorable
+    gaps = pd.DataFrame(recording.gaps, columns=["onset", "duration"])
+
+    def add(iv: Any) -> pd.DataFrame:
+        if iv is None:
+            return gaps
+        base = iv[["onset", "duration"]] if isinstance(iv, pd.DataFrame) else \
+            pd.DataFrame(list(iv), columns=["onset", "duration"])
+        return pd.concat([base, gaps], ignore_index=True)
+
+    if isinstance(unscorable, Mapping):
+        return {lab: add(unscorable.get(lab)) for lab in labels}
+    return add(unscorable)

@@ -1,0 +1,151 @@
+"""Negative myoclonus: brief silent periods in otherwise tonic EMG (chin, arms).
+
+Sources (``clinical_rules.md`` §4.4 and checklist row 43):
+
+* negative myoclonus is a brief, sudden interruption of tonic EMG activity (silent
+  period) **not preceded by a positive jerk** (Rubboli 2006; Tassinari 1995);
+* silent periods of **50-500 ms**, reported in bins **50-69, 70-100, 101-500 ms**
+  (wearable NM monitoring, Clin Neurophysiol 2023);
+* it needs sustained background (tonic) activity, so it is looked for on chin and arm EMG.
+
+Implementation choices (settings ``nm_*``, flagged [UNCONFIRMED] where so): the tonic level
+is the mean envelope over the ``nm_tonic_window_s`` (1 s) before each sample; a silent
+period is a run where the envelope is below ``nm_drop_fraction`` (25%) of that level,
+lasting ``nm_min_duration_s``-``nm_max_duration_s``; the level before must be at least
+``nm_min_tonic_uv``; the mean envelope over ``nm_after_window_s`` after the silent period
+must recover to ``nm_resume_fraction`` of the tonic level; and no envelope peak above
+``nm_jerk_ratio`` x the tonic level may occur in the ``nm_jerk_window_s`` before it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from somnomyo._logging import logger, set_log_level
+from somnomyo.detect.bursts import (
+    EMGTrace, Intervals, _segment_reduce, arousal_flags, channel_unscorable, common_unscorable, drop_unscorable, index_by_stage,
+    json_float, merge_runs, per_hour, stage_hours, stages_at,
+)
+from somnomyo.events import make_events
+from somnomyo.io.annotations import Annotations, Hypnogram
+from somnomyo.settings import Settings, get_settings
+from somnomyo.signal.intervals import runs
+
+DURATION_BINS_MS = ((50.0, 70.0), (70.0, 101.0), (101.0, 501.0))
+DURATION_BIN_NAMES = ("50-69", "70-100", "101-500")
+
+
+def _window_mean(csum: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Mean of x[a:b] from its cumulative sum ``csum`` (``csum[0] = 0``); NaN where empty."""
+    n = b - a
+    out = np.full(a.shape, np.nan)
+    ok = n > 0
+    out[ok] = (csum[b[ok]] - csum[a[ok]]) / n[ok]
+    return out
+
+
+def silent_periods(trace: EMGTrace, *, settings: Settings) -> pd.DataFrame:
+    """Silent periods of one trace: ``onset``, ``duration``, ``tonic_uv`` (level before),
+    ``depth`` (mean envelope inside / tonic level), ``after_uv`` (mean level after)."""
+    m = settings.myoclonus
+    env = trace.envelope
+    fs = float(trace.fs)
+    n = env.size
+    csum = np.concatenate(([0.0], np.cumsum(env)))
+    nw = max(1, int(round(m.nm_tonic_window_s * fs)))
+    level = np.full(n, np.nan)
+    level[nw:] = (csum[nw:n] - csum[:n - nw]) / nw   # mean of env[i-nw:i]
+    with np.errstate(invalid="ignore"):
+        low = env < m.nm_drop_fraction * level
+    s, e = runs(low)
+    s, e = merge_runs(s, e, int(round(settings.myoclonus.burst_merge_gap_s * fs)))
+    if s.size == 0:
+        return pd.DataFrame({c: pd.Series(dtype="float64") for c in
+                             ("onset", "duration", "tonic_uv", "depth", "after_uv")}).assign(
+            channel=pd.Series(dtype="object"), role=pd.Series(dtype="object"))
+    dur = (e - s) / fs
+    tonic = level[s]
+    inside = _window_mean(csum, s, e)
+    na = max(1, int(round(m.nm_after_window_s * fs)))
+    after = _window_mean(csum, e, np.minimum(e + na, n))
+    full_after = (e + na) <= n
+    nj = max(1, int(round(m.nm_jerk_window_s * fs)))
+    pre_a = np.maximum(s - nj, 0)
+    pre_peak = _segment_reduce(env, pre_a, np.maximum(s, pre_a + 1), np.maximum)
+    keep = (dur >= m.nm_min_duration_s - 1e-12) & (dur <= m.nm_max_duration_s + 1e-12)
+    keep &= tonic >= m.nm_min_tonic_uv
+    keep &= full_after & (after >= m.nm_resume_fraction * tonic)
+    keep &= pre_peak <= m.nm_jerk_ratio * tonic
+    return pd.DataFrame({
+        "channel": trace.label, "role": trace.role, "onset": s[keep] / fs, "duration": dur[keep],
+        "tonic_uv": tonic[keep], "depth": inside[keep] / tonic[keep], "after_uv": after[keep],
+    })
+
+
+@dataclass
+class NegativeResult:
+    """Negative-myoclonus silent periods (``events``) and the time base for indices."""
+
+    events: pd.DataFrame
+    hours: dict[str, float]
+    settings: Settings
+    has_hypnogram: bool = True
+    n_channels: int = 0
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready block ``negative_myoclonus`` (index per hour; duration bins of Clin Neurophysiol 2023)."""
+        ev = self.events
+        stages = ev["stage"].astype("object").fillna("UNS").tolist()
+        by_stage = index_by_stage(stages, self.hours)
+        index = by_stage["sleep"] if self.has_hypnogram else per_hour(len(ev), self.hours.get("UNS", 0.0))
+        ms = ev["duration"].to_numpy(dtype=float) * 1000.0
+        bins = {name: int(((ms >= lo - 1e-6) & (ms < hi - 1e-6)).sum())
+                for name, (lo, hi) in zip(DURATION_BIN_NAMES, DURATION_BINS_MS)}
+        return {
+            "count": int(len(ev)),
+            "n_channels": int(self.n_channels),
+            "index": json_float(index) if self.n_channels else None,
+            "index_by_stage": {k: json_float(v) for k, v in by_stage.items()},
+            "duration_bins_ms": bins,
+            "median_duration_ms": json_float(np.median(ms)) if ms.size else None,
+        }
+
+
+def detect_negative(traces: Sequence[EMGTrace], *, hypnogram: Hypnogram | None = None,
+                    annotations: Annotations | None = None, settings: Settings | None = None,
+                    unscorable: Intervals = None, duration_s: float | None = None,
+                    verbose: bool | str | int | None = None) -> NegativeResult:
+    """Negative myoclonus on ``traces`` (the entry point passes the ``nm_roles`` channels)."""
+    old = set_log_level(verbose)
+    try:
+        settings = settings or get_settings()
+        bad = common_unscorable(unscorable, [tr.label for tr in traces])
+        parts = [drop_unscorable(silent_periods(tr, settings=settings), channel_unscorable(unscorable, tr.label))
+                 for tr in traces]  # loop over channels
+        sp = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["onset", "duration"])
+        if len(sp):
+            on = sp["onset"].to_numpy(dtype=float)
+            dur = sp["duration"].to_numpy(dtype=float)
+            ar = arousal_flags(on, dur, annotations, max_gap_s=settings.arousal.max_gap_s)
+            events = make_events(pd.DataFrame({
+                "onset": on, "duration": dur, "trial_type": "negative_myoclonus",
+                "channel": sp["channel"].astype(str).to_numpy(), "stage": stages_at(on, hypnogram),
+                "arousal": pd.array(ar, dtype="boolean") if ar is not None else pd.NA,
+                "amplitude_uv": sp["tonic_uv"].to_numpy(dtype=float),
+                "muscles": sp["role"].astype(str).to_numpy(), "extent": "focal",
+                "depth": sp["depth"].to_numpy(dtype=float),
+            }), depth="float64")
+        else:
+            events = make_events(None).assign(depth=pd.Series(dtype="float64"))
+        if duration_s is None:
+            duration_s = max((tr.duration for tr in traces), default=0.0)
+        hours = stage_hours(hypnogram, duration_s, bad)
+        logger.info("negative myoclonus: %d silent periods on %d channel(s)", len(events), len(traces))
+        return NegativeResult(events=events, hours=hours, settings=settings,
+                              has_hypnogram=hypnogram is not None and hypnogram.source != "none",
+                              n_channels=len(traces))
+    finally:
+        set_log_level(old)

@@ -1,0 +1,87 @@
+"""General EMG conditioning: band-pass, mains removal, ECG removal, rectified envelope.
+
+One pipeline shared by every EMG detector (leg movements, fragmentary myoclonus, jerks)::
+
+    raw -> band-pass (zero phase) -> mains + harmonics removed (ringless running sinusoid)
+        -> ECG artefact subtracted (local median QRS template) -> |x| -> moving average
+
+Parameters come from :class:`somnomyo.settings.ConditioningSettings`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from somnomyo._logging import logger
+from somnomyo.settings import ConditioningSettings
+from somnomyo.signal.ecg import detect_r_peaks, ecg_peaks_in_emg, resample_peaks, subtract_ecg
+from somnomyo.signal.envelope import envelope as _envelope
+from somnomyo.signal.filters import bandpass, detect_mains, remove_mains
+
+__all__ = ["ConditionedEMG", "condition_emg", "detect_r_peaks"]
+
+
+@dataclass
+class ConditionedEMG:
+    """Result of :func:`condition_emg` (arrays float32, µV, one value per input sample).
+
+    ``filtered``: band-passed, mains and ECG removed. ``envelope``: rectified ``filtered``
+    smoothed over ``envelope_window_s``. ``r_peaks``: sample indices (at ``fs``) of the beats
+    subtracted (empty when no ECG removal was done). ``mains_hz``: mains frequency removed, or
+    ``None``. ``ecg_source``: ``"given"``, ``"ecg"``, ``"emg"`` or ``""`` (none).
+    """
+
+    filtered: np.ndarray
+    envelope: np.ndarray
+    fs: float
+    r_peaks: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    mains_hz: float | None = None
+    ecg_source: str = ""
+
+    @property
+    def rectified(self) -> np.ndarray:
+        return np.abs(self.filtered)
+
+
+def condition_emg(data: np.ndarray, fs: float, *, settings: ConditioningSettings,
+                  ecg: np.ndarray | None = None, ecg_fs: float | None = None,
+                  r_peaks: np.ndarray | None = None) -> ConditionedEMG:
+    """Condition one EMG channel (µV) sampled at ``fs``.
+
+    ECG removal (``settings.ecg_removal``; WASM 2016 recommends it, MATPLM ``removeEKG.m``):
+    R peaks are taken from ``r_peaks`` (sample indices **at this EMG rate**) when given, else
+    detected in ``ecg`` (sampled at ``ecg_fs``, default ``fs``) and moved to this rate, else
+    looked for in the EMG itself (heart-like periodic spikes). Non-finite samples are set to 0.
+    """
+    x = np.asarray(data, dtype=np.float32)
+    if not np.isfinite(x).all():
+        logger.warning("EMG: %d non-finite samples set to 0", int((~np.isfinite(x)).sum()))
+        x = np.where(np.isfinite(x), x, np.float32(0))
+    if fs < 200:
+        logger.warning("EMG sampled at %g Hz, below the 200 Hz AASM minimum; low-pass edge lowered", fs)
+    y = bandpass(x, fs, settings=settings)
+    mains = None
+    if settings.mains_removal:
+        mains = settings.mains_hz if settings.mains_hz is not None else detect_mains(y, fs, settings=settings)
+        if mains is not None:
+            y = remove_mains(y, fs, mains_hz=mains, settings=settings)
+    used = np.zeros(0, np.int64)
+    source = ""
+    if settings.ecg_removal:
+        if r_peaks is not None:
+            peaks, source = np.asarray(r_peaks, dtype=np.int64), "given"
+        elif ecg is not None:
+            efs = fs if ecg_fs is None else ecg_fs
+            peaks = resample_peaks(detect_r_peaks(ecg, efs, settings=settings), efs, fs, y.size)
+            source = "ecg"
+        else:
+            peaks, source = ecg_peaks_in_emg(y, fs, settings=settings), "emg"
+        if peaks.size:
+            y, used = subtract_ecg(y, fs, peaks, settings=settings)
+        if used.size == 0:
+            source = ""
+        logger.debug("ECG removal: %d beats subtracted (source %s)", used.size, source or "none")
+    env = _envelope(y, fs, window_s=settings.envelope_window_s)
+    return ConditionedEMG(filtered=y, envelope=env, fs=float(fs), r_peaks=used, mains_hz=mains,
+                          ecg_source=source)

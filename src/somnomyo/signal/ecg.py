@@ -1,0 +1,181 @@
+"""ECG artefact in EMG: R-peak detection and adaptive QRS-template subtraction.
+
+WASM 2016 recommends removing ECG artefact before computer scoring of leg movements; the
+reference implementation (MATPLM ``removeEKG.m``) finds heart-like periodic spikes in 30-s
+windows and replaces +-0.1 s around them. Here the artefact is **subtracted** instead of
+blanked, so EMG activity that overlaps a heartbeat is kept:
+
+* :func:`detect_r_peaks`: R peaks in an ECG channel (band-pass, polarity auto, refractory
+  period, adaptive threshold). Compute once per night and reuse for every EMG channel.
+* :func:`ecg_peaks_in_emg`: heart-like periodic spikes found in the EMG itself
+  (MATPLM ``removeEKG.m`` criteria).
+* :func:`subtract_ecg`: each beat minus a local median QRS template (median of the
+  ``ecg_template_beats`` neighbouring beats, so it follows changes over the night), after
+  re-aligning the beat to the template and fitting a sub-sample shift and a gain.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage, signal
+
+from somnomyo._logging import logger
+from somnomyo.settings import ConditioningSettings
+
+# Limits of the per-beat fit (implementation): the template may be scaled by 0.5-2 and shifted
+# by at most one sample; beyond that the beat is most likely overlapped by true EMG.
+_GAIN_LIMITS = (0.5, 2.0)
+_MIN_BEATS = 5
+
+
+def _block_max(x: np.ndarray, block: int) -> np.ndarray:
+    nb = x.size // block
+    return x[: nb * block].reshape(nb, block).max(axis=1) if nb else np.array([x.max()])
+
+
+def detect_r_peaks(ecg: np.ndarray, fs: float, *, settings: ConditioningSettings | None = None) -> np.ndarray:
+    """Sample indices (at ``fs``) of the R peaks of an ECG channel.
+
+    Band-pass ``ecg_band_low_hz``-``ecg_band_high_hz`` (zero phase); polarity chosen as the sign
+    whose 2-s block maxima are larger (median over the night); peaks at least
+    ``ecg_refractory_s`` apart that exceed ``ecg_threshold_fraction`` of the local R amplitude
+    (running median of 2-s block maxima over ~14 s, so an isolated artefact does not blind it).
+    """
+    st = settings if settings is not None else ConditioningSettings()
+    x = np.asarray(ecg, dtype=np.float32)
+    if x.size < int(4 * fs):
+        return np.zeros(0, np.int64)
+    hi = min(st.ecg_band_high_hz, 0.45 * fs)
+    sos = signal.butter(3, [st.ecg_band_low_hz, hi], btype="bandpass", fs=fs, output="sos")
+    y = signal.sosfiltfilt(sos.astype(np.float32), x)
+    block = int(round(2.0 * fs))
+    if np.median(_block_max(-y, block)) > np.median(_block_max(y, block)):
+        y = -y
+    bmax = _block_max(y, block)
+    level = ndimage.median_filter(bmax, size=min(7, bmax.size), mode="nearest")
+    centres = (np.arange(level.size) + 0.5) * block
+    thr = st.ecg_threshold_fraction * np.interp(np.arange(y.size), centres, level)
+    peaks, _ = signal.find_peaks(y, height=thr, distance=max(1, int(round(st.ecg_refractory_s * fs))))
+    logger.debug("ECG: %d R peaks (%.1f/min)", peaks.size, 60.0 * peaks.size / (x.size / fs))
+    return peaks.astype(np.int64)
+
+
+def resample_peaks(peaks: np.ndarray, fs_from: float, fs_to: float, n_to: int) -> np.ndarray:
+    """Peak indices at ``fs_from`` as indices at ``fs_to`` (rounded, inside ``[0, n_to)``, unique)."""
+    p = np.round(np.asarray(peaks, dtype=np.float64) * (fs_to / fs_from)).astype(np.int64)
+    return np.unique(p[(p >= 0) & (p < n_to)])
+
+
+def ecg_peaks_in_emg(filtered: np.ndarray, fs: float, *, settings: ConditioningSettings) -> np.ndarray:
+    """Heart-like periodic spikes found in the (band-passed) EMG itself, as sample indices.
+
+    MATPLM ``removeEKG.m`` idea: per ``ecg_self_window_s`` window, peaks of the rectified,
+    lightly smoothed EMG at least ``ecg_self_min_spacing_s`` apart and higher than the window
+    median + ``ecg_self_height_uv``; the window holds ECG when there are more than
+    ``ecg_self_min_peaks`` such peaks and more than ``ecg_self_min_fraction`` of their intervals
+    lie in ``ecg_self_rr_min_s``-``ecg_self_rr_max_s``. Peaks much higher (> 3x) than the
+    window's median peak are taken as EMG bursts, not beats.
+    """
+    st = settings
+    x = np.abs(np.asarray(filtered, dtype=np.float32))
+    # work on ~100-Hz block maxima of |x| (peak positions are refined later in subtract_ecg)
+    step = max(1, int(fs // 100))
+    m = x.size // step
+    fs_d = fs / step
+    bmax = x[0: m * step: step].copy()
+    for k in range(1, step):                                  # loop over the few block offsets
+        np.maximum(bmax, x[k: m * step: step], out=bmax)
+    env = ndimage.uniform_filter1d(bmax, size=max(1, int(round(0.04 * fs_d))), mode="nearest")
+    win = max(1, int(round(st.ecg_self_window_s * fs_d)))
+    nwin = max(1, env.size // win)
+    edges = np.minimum(np.arange(nwin + 1) * win, env.size)
+    edges[-1] = env.size
+    med = np.array([np.median(env[a:b]) for a, b in zip(edges[:-1], edges[1:])])
+    peaks, _ = signal.find_peaks(env, distance=max(1, int(round(st.ecg_self_min_spacing_s * fs_d))))
+    w_of = np.minimum(peaks // win, nwin - 1)
+    h = env[peaks]
+    keep = h > med[w_of] + st.ecg_self_height_uv
+    peaks, h, w_of = peaks[keep], h[keep], w_of[keep]
+    out = []
+    counts = np.bincount(w_of, minlength=nwin)
+    for w in np.flatnonzero(counts > st.ecg_self_min_peaks):      # loop over 30-s windows only
+        sel = w_of == w
+        p, hh = peaks[sel], h[sel]
+        ibi = np.diff(p) / fs_d
+        heart = (ibi >= st.ecg_self_rr_min_s) & (ibi <= st.ecg_self_rr_max_s)
+        if heart.mean() <= st.ecg_self_min_fraction:
+            continue
+        out.append(p[hh <= 3.0 * np.median(hh)] * step + step // 2)
+    res = np.concatenate(out) if out else np.zeros(0, np.int64)
+    logger.debug("ECG in EMG: %d heart-like peaks in %d of %d windows", res.size, len(out), nwin)
+    return res.astype(np.int64)
+
+
+def _segments(x: np.ndarray, centres: np.ndarray, half: int) -> np.ndarray:
+    return x[centres[:, None] + np.arange(-half, half + 1)]
+
+
+def _templates(segs: np.ndarray, n_beats: int) -> np.ndarray:
+    """Local median template for every beat: median over blocks of ``n_beats`` consecutive beats,
+    each beat taking its block's template (block medians follow slow changes over the night)."""
+    nb = segs.shape[0]
+    size = max(1, min(n_beats, nb))
+    nblk = max(1, nb // size)
+    bounds = np.linspace(0, nb, nblk + 1).astype(int)
+    tpl = np.stack([np.median(segs[a:b], axis=0) for a, b in zip(bounds[:-1], bounds[1:])])
+    blk = np.searchsorted(bounds[1:], np.arange(nb), side="right")
+    return tpl[np.minimum(blk, nblk - 1)]
+
+
+def subtract_ecg(filtered: np.ndarray, fs: float, r_peaks: np.ndarray, *,
+                 settings: ConditioningSettings) -> tuple[np.ndarray, np.ndarray]:
+    """Subtract the ECG artefact around each R peak; returns (cleaned float32, peaks used).
+
+    For every beat: a segment of +-``ecg_half_window_s`` around the peak; the local median
+    template of ``ecg_template_beats`` neighbouring beats; the beat is re-aligned to its
+    template (integer lag up to ``ecg_max_shift_s``, by normalised correlation), the template
+    is re-estimated, and ``a*T + d*T'`` (gain ``a`` 0.5-2, sub-sample shift ``d`` <= 1 sample,
+    least squares) is subtracted under a Tukey taper. True EMG overlapping a beat is not blanked:
+    only the part that repeats from beat to beat is removed.
+    """
+    st = settings
+    x = np.asarray(filtered, dtype=np.float32).copy()
+    half = max(1, int(round(st.ecg_half_window_s * fs)))
+    shift = max(0, int(round(st.ecg_max_shift_s * fs)))
+    r = np.unique(np.asarray(r_peaks, dtype=np.int64))
+    r = r[(r - half - shift >= 0) & (r + half + shift < x.size)]
+    if r.size < _MIN_BEATS:
+        return x, r
+    segs = _segments(x, r, half)
+    tpl = _templates(segs, st.ecg_template_beats)
+    if shift:
+        lags = np.arange(-shift, shift + 1)
+        score = np.empty((r.size, lags.size))
+        for j, lag in enumerate(lags):                    # loop over a few lags, not samples
+            s = _segments(x, r + lag, half)
+            score[:, j] = np.einsum("ij,ij->i", s, tpl) / np.sqrt(np.einsum("ij,ij->i", s, s) + 1e-12)
+        r = r + lags[np.argmax(score, axis=1)]
+        r = np.unique(r)
+        segs = _segments(x, r, half)
+        tpl = _templates(segs, st.ecg_template_beats)
+    d = np.gradient(tpl, axis=1)
+    # least squares seg ~ a*T + b*T' per beat (2x2 normal equations, vectorized)
+    tt = np.einsum("ij,ij->i", tpl, tpl)
+    dd = np.einsum("ij,ij->i", d, d)
+    td = np.einsum("ij,ij->i", tpl, d)
+    st_ = np.einsum("ij,ij->i", segs, tpl)
+    sd = np.einsum("ij,ij->i", segs, d)
+    det = tt * dd - td ** 2
+    good = det > 1e-12 * np.maximum(tt * dd, 1e-30)
+    a = np.ones(r.size)
+    b = np.zeros(r.size)
+    a[good] = (st_[good] * dd[good] - sd[good] * td[good]) / det[good]
+    b[good] = (sd[good] * tt[good] - st_[good] * td[good]) / det[good]
+    bad_gain = (a < _GAIN_LIMITS[0]) | (a > _GAIN_LIMITS[1])
+    a = np.clip(a, *_GAIN_LIMITS)
+    shift_samples = np.where(np.abs(a) > 0, b / a, 0.0)
+    b = np.clip(shift_samples, -1.0, 1.0) * a
+    b[bad_gain] = 0.0
+    est = (a[:, None] * tpl + b[:, None] * d) * signal.windows.tukey(2 * half + 1, 0.25)[None, :]
+    idx = r[:, None] + np.arange(-half, half + 1)
+    np.subtract.at(x, idx.ravel(), est.ravel().astype(np.float32))
+    return x, r

@@ -1,0 +1,134 @@
+"""Time-interval tables: ``onset``, ``duration`` (seconds) and ``reason``.
+
+Small helpers shared by the quality checks, artefact rejection and scoring
+denominators: turn a boolean mask into intervals and back, merge touching
+intervals of the same reason, subtract one set of intervals from another and
+measure the time they cover.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+INTERVAL_COLUMNS = ("onset", "duration", "reason")
+
+# tolerance (s) under which two interval edges count as touching
+_EDGE_TOL = 1e-9
+
+
+def empty_intervals() -> pd.DataFrame:
+    """An interval table with no rows (columns ``onset``, ``duration``, ``reason``)."""
+    return pd.DataFrame({"onset": pd.Series(dtype="float64"),
+                         "duration": pd.Series(dtype="float64"),
+                         "reason": pd.Series(dtype="string")})
+
+
+def _table(onset: np.ndarray, duration: np.ndarray, reason: np.ndarray | str) -> pd.DataFrame:
+    onset = np.asarray(onset, dtype=float)
+    reasons = np.broadcast_to(np.asarray(reason, dtype=object), onset.shape)
+    return pd.DataFrame({"onset": onset,
+                         "duration": np.asarray(duration, dtype=float),
+                         "reason": pd.array(list(reasons), dtype="string")})
+
+
+def runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start (inclusive) and stop (exclusive) indices of the runs of ``True`` in ``mask``."""
+    m = np.asarray(mask, dtype=bool).ravel()
+    edges = np.diff(np.concatenate(([0], m.view(np.int8), [0])))
+    return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+
+
+def intervals_from_mask(mask: np.ndarray, fs: float, reason: str) -> pd.DataFrame:
+    """Intervals covered by the runs of ``True`` in ``mask`` sampled at ``fs`` Hz.
+
+    Sample ``i`` covers ``[i / fs, (i + 1) / fs)``; a run of samples ``a..b-1`` gives
+    ``onset = a / fs`` and ``duration = (b - a) / fs``.
+    """
+    if fs <= 0:
+        raise ValueError(f"fs must be positive, got {fs!r}")
+    start, stop = runs(mask)
+    return _table(start / fs, (stop - start) / fs, reason)
+
+
+def merge_intervals(df: pd.DataFrame, *, gap: float = 0.0) -> pd.DataFrame:
+    """Merge intervals of the same ``reason`` that overlap, touch or are <= ``gap`` s apart.
+
+    Without a ``reason`` column every interval is merged with every other. The result
+    is sorted by onset (then reason) and has a fresh index.
+    """
+    if df is None or len(df) == 0:
+        out = empty_intervals()
+        return out if df is None or "reason" in df.columns else out.drop(columns="reason")
+    has_reason = "reason" in df.columns
+    work = pd.DataFrame({"onset": df["onset"].to_numpy(float),
+                         "end": df["onset"].to_numpy(float) + df["duration"].to_numpy(float),
+                         "reason": df["reason"].astype("string").to_numpy() if has_reason else ""})
+    work = work.sort_values(["reason", "onset"], kind="mergesort").reset_index(drop=True)
+    same = work["reason"].to_numpy() == np.roll(work["reason"].to_numpy(), 1)
+    same[0] = False
+    # running max of ends within each reason group
+    group = np.cumsum(~same)
+    run_end = work.groupby(group)["end"].cummax().to_numpy()
+    prev_end = np.roll(run_end, 1)
+    new = ~same | (work["onset"].to_numpy() > prev_end + gap + _EDGE_TOL)
+    block = np.cumsum(new)
+    agg = work.groupby(block).agg(onset=("onset", "min"), end=("end", "max"), reason=("reason", "first"))
+    out = _table(agg["onset"].to_numpy(), (agg["end"] - agg["onset"]).to_numpy(), agg["reason"].to_numpy())
+    out = out.sort_values(["onset", "reason"], kind="mergesort").reset_index(drop=True)
+    return out if has_reason else out.drop(columns="reason")
+
+
+def subtract_intervals(df: pd.DataFrame, other: pd.DataFrame) -> pd.DataFrame:
+    """The intervals of ``df`` with the time covered by ``other`` removed (reasons kept)."""
+    if len(df) == 0 or len(other) == 0:
+        return df.reset_index(drop=True).copy()
+    cut = merge_intervals(other[["onset", "duration"]])
+    c_on = cut["onset"].to_numpy(float)
+    c_end = c_on + cut["duration"].to_numpy(float)
+    onset = df["onset"].to_numpy(float)
+    end = onset + df["duration"].to_numpy(float)
+    # elementary boundaries: every edge of df and of the cuts
+    edges = np.unique(np.concatenate((onset, end, c_on, c_end)))
+    mid = (edges[:-1] + edges[1:]) / 2
+    in_cut = np.zeros(mid.size, dtype=bool)
+    k = np.searchsorted(c_on, mid, side="right") - 1
+    ok = k >= 0
+    in_cut[ok] = mid[ok] < c_end[k[ok]]
+    pieces = []
+    reasons = df["reason"].astype("string").to_numpy() if "reason" in df.columns else None
+    for i in range(len(df)):  # loop over intervals, not samples
+        keep = (mid > onset[i]) & (mid < end[i]) & ~in_cut
+        a, b = runs(keep)
+        if a.size:
+            pieces.append(_table(edges[a], edges[b] - edges[a], reasons[i] if reasons is not None else ""))
+    if not pieces:
+        out = empty_intervals()
+    else:
+        out = pd.concat(pieces, ignore_index=True)
+    out = merge_intervals(out) if reasons is not None else merge_intervals(out).drop(columns="reason", errors="ignore")
+    return out
+
+
+def total_duration(df: pd.DataFrame) -> float:
+    """Seconds covered by the union of the intervals (overlaps counted once)."""
+    if len(df) == 0:
+        return 0.0
+    merged = merge_intervals(df[["onset", "duration"]])
+    return float(merged["duration"].sum())
+
+
+def mask_from_intervals(df: pd.DataFrame, n_samples: int, fs: float) -> np.ndarray:
+    """Boolean mask of ``n_samples`` samples at ``fs`` Hz, ``True`` where a sample's time
+    ``i / fs`` falls in some interval ``[onset, onset + duration)``."""
+    mask = np.zeros(int(n_samples), dtype=bool)
+    if len(df) == 0 or n_samples == 0:
+        return mask
+    onset = df["onset"].to_numpy(float)
+    end = onset + df["duration"].to_numpy(float)
+    start = np.clip(np.ceil(onset * fs - 1e-6).astype(np.int64), 0, n_samples)
+    stop = np.clip(np.ceil(end * fs - 1e-6).astype(np.int64), 0, n_samples)
+    good = stop > start
+    delta = np.zeros(int(n_samples) + 1, dtype=np.int64)
+    np.add.at(delta, start[good], 1)
+    np.add.at(delta, stop[good], -1)
+    return np.cumsum(delta[:-1]) > 0
