@@ -222,6 +222,8 @@ def _score_night(path: Path, *, annotations: Any, hypnogram: Any, settings: Sett
     from somnomyo.io.channels import infer_roles
     from somnomyo.io.edf import read_edf, read_header
 
+    if stages not in ("file", "auto"):
+        raise ValueError(f"stages must be one of 'file', 'auto'; got {stages!r}")
     step = progress or (lambda msg: logger.info(msg))
     warnings: list[str] = []
 
@@ -236,19 +238,23 @@ def _score_night(path: Path, *, annotations: Any, hypnogram: Any, settings: Sett
                 "no usable leg EMG channel (need leg_left/leg_right or a bipolar 'legs' channel; "
                 f"override with --channel leg_left=LABEL); the file has: {', '.join(header.labels) or 'no signals'}",
                 path)
+    step("reading annotations")
+    if header.file_type.startswith(("EDF+", "BDF+")):
+        from somnomyo.io.edf import read_annotations
+        header.annotations = read_annotations(path)
+    ann = load_annotations(path, header, annotations=annotations, hypnogram=hypnogram)
+    auto = stages == "auto" or (ann.hypnogram is None and _auto_staging_available()
+                                and bool(roles.all("eeg")))
+
     wanted: list[str] = []
-    for role in EMG_ROLES + ("ecg",):
+    roles_needed = EMG_ROLES + ("ecg",) + (("eeg", "eog") if auto else ())
+    for role in roles_needed:
         wanted += [lab for lab in roles.all(role) if lab not in wanted]
-    if stages == "auto":
-        for role in ("eeg", "eog"):
-            wanted += [lab for lab in roles.all(role) if lab not in wanted]
 
     step(f"reading {len(wanted)} channel(s)")
-    recording = read_edf(path, channels=wanted)
-
-    step("reading annotations")
-    ann = load_annotations(path, recording, annotations=annotations, hypnogram=hypnogram)
-    hyp = _stages(recording, roles, ann, stages=stages, path=path, warnings=warnings)
+    recording = read_edf(path, channels=wanted, annotations=False)
+    recording.annotations = header.annotations
+    hyp = _stages(recording, roles, ann, auto=auto, path=path, warnings=warnings)
 
     step("checking signal quality")
     quality, unscorable = _quality(recording, roles)
@@ -301,21 +307,31 @@ def _score_night(path: Path, *, annotations: Any, hypnogram: Any, settings: Sett
                        quality=quality, warnings=warnings + list(ann.warnings))
 
 
-def _stages(recording: Recording, roles: Any, ann: Annotations, *, stages: str, path: Path,
+def _auto_staging_available() -> bool:
+    """True when the optional ``staging`` extra (YASA) is installed."""
+    import importlib.util
+    return importlib.util.find_spec("yasa") is not None
+
+
+def _stages(recording: Recording, roles: Any, ann: Annotations, *, auto: bool, path: Path,
             warnings: list[str]) -> Hypnogram:
-    if stages not in ("file", "auto"):
-        raise ValueError(f"stages must be one of 'file', 'auto'; got {stages!r}")
-    if stages == "file" and ann.hypnogram is not None:
+    """The hypnogram used: the annotated one, else automatic staging (said so), else all UNS."""
+    if not auto and ann.hypnogram is not None:
         return ann.hypnogram.fit_to(recording.duration)
-    try:
+    if auto:
         from somnomyo.stage.auto import stage_auto
-    except ImportError:
-        stage_auto = None
-    if stages == "auto":
-        if stage_auto is None:
-            raise SomnomyoError("automatic staging is not available in this build", path)
-        return stage_auto(recording, roles).fit_to(recording.duration)
-    msg = "no hypnogram found: every epoch is unscored (UNS); sleep-stage indices are null"
+        if ann.hypnogram is None:
+            msg = "no hypnogram found: sleep stages were scored automatically (YASA); review them"
+        else:
+            msg = "sleep stages were scored automatically (--stages auto); the file's hypnogram was not used"
+        hyp = stage_auto(recording, roles)
+        if hyp.source == "emg_estimate":
+            msg += "; no usable EEG, so only a rough wake/sleep estimate from EMG activity was possible"
+        logger.warning(msg)
+        warnings.append(msg)
+        return hyp.fit_to(recording.duration)
+    msg = ("no hypnogram found: every epoch is unscored (UNS) and sleep-stage indices are null; "
+           "give --hypnogram FILE, or install the 'staging' extra and use --stages auto")
     logger.warning(msg)
     warnings.append(msg)
     return Hypnogram.unscored(recording.duration)

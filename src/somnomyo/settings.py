@@ -58,7 +58,7 @@ class ConditioningSettings:
                                             "R amplitude")
     ecg_half_window_s: float = _f(0.1, "MATPLM removeEKG.m: +-0.1 s around each R peak", unit="s")
     ecg_template_beats: int = _f(20, "implementation: beats in each local median QRS template")
-    ecg_max_shift_s: float = _f(0.02, "implementation: max re-alignment of an R peak to its template", unit="s")
+    ecg_max_shift_s: float = _f(0.04, "implementation: max re-alignment of an R peak to its template", unit="s")
     ecg_self_window_s: float = _f(30.0, "MATPLM removeEKG.m: 30-s windows for ECG detection in EMG", unit="s")
     ecg_self_min_spacing_s: float = _f(0.15, "MATPLM removeEKG.m: peaks >= 150 ms apart", unit="s")
     ecg_self_min_peaks: int = _f(20, "MATPLM removeEKG.m: > 20 peaks per window")

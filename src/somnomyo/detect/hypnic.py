@@ -92,7 +92,8 @@ def detect_hypnic(jerks: JerkResult | pd.DataFrame, *, hypnogram: Hypnogram | No
             return HypnicResult(events=make_events(ev.iloc[0:0]), transitions=None, tst_hours=0.0,
                                 settings=settings)
         t_on = sleep_onsets(hypnogram, min_wake_epochs=m.hypnic_min_wake_epochs)
-        win = np.column_stack((t_on - m.hypnic_before_s, t_on + m.hypnic_after_s))
+        win = np.column_stack((np.maximum(t_on - m.hypnic_before_s, hypnogram.start),
+                               np.minimum(t_on + m.hypnic_after_s, hypnogram.end)))
         on = ev["onset"].to_numpy(dtype=float)
         in_win = overlaps_any(on, on, win) if len(ev) else np.zeros(0, bool)
         stage_ok = ev["stage"].astype("object").isin(m.hypnic_stages).to_numpy()

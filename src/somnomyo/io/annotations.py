@@ -39,7 +39,8 @@ def empty_annotation_events() -> pd.DataFrame:
 class Hypnogram:
     """Sleep stages in fixed epochs: ``stages[i]`` covers ``[start + i*epoch_s, start + (i+1)*epoch_s)``.
 
-    ``source`` is ``"annotations"`` (scored by a person, from a file), ``"auto"`` or
+    ``source`` is ``"annotations"`` (scored by a person, from a file), ``"auto"`` (YASA),
+    ``"emg_estimate"`` (rough wake/sleep estimate from EMG activity) or
     ``"none"`` (no hypnogram: every epoch UNS). ``probabilities`` may hold per-epoch
     stage probabilities for automatic staging.
     """

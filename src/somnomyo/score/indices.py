@@ -24,6 +24,9 @@ Definitions (``shared/docs/clinical_rules.md`` §1.6-1.7):
   use the IMIs (primary analysis) of the CLMs in sleep, in order.
 * IMI histogram: 2-s bins from 0 to 90 s, IMIs > 90 s counted in ``over_max`` (Ferri 2006;
   bin width [UNCONFIRMED]); the log histogram uses log-spaced bins (Ferri's later papers).
+* ``plm_count`` (any stage) and ``plm_index_time_in_bed`` (per scorable hour in bed) are
+  usable without a hypnogram; ``plm_series_count`` and ``mean_series_length`` (CLMs per
+  series) describe the primary analysis, all stages.
 * Indices are ``None`` when their denominator is 0.
 """
 from __future__ import annotations
@@ -158,6 +161,7 @@ def imi_histogram_log(imis: object, *, settings: IndexSettings) -> dict[str, Any
     x = x[np.isfinite(x)]
     lo, hi = settings.histogram_log_min_s, settings.histogram_log_max_s
     edges = np.logspace(np.log10(lo), np.log10(hi), settings.histogram_log_bins + 1)
+    edges[0], edges[-1] = lo, hi
     inside = (x >= lo) & (x <= hi)
     counts, _ = np.histogram(x[inside], bins=edges)
     return {"bin_edges_s": [float(e) for e in edges], "counts": [int(c) for c in counts],

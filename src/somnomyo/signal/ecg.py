@@ -72,8 +72,10 @@ def ecg_peaks_in_emg(filtered: np.ndarray, fs: float, *, settings: ConditioningS
     lightly smoothed EMG at least ``ecg_self_min_spacing_s`` apart and higher than the window
     median + ``ecg_self_height_uv``; the window holds ECG when there are more than
     ``ecg_self_min_peaks`` such peaks and more than ``ecg_self_min_fraction`` of their intervals
-    lie in ``ecg_self_rr_min_s``-``ecg_self_rr_max_s``. Peaks much higher (> 3x) than the
-    window's median peak are taken as EMG bursts, not beats.
+    lie in ``ecg_self_rr_min_s``-``ecg_self_rr_max_s``. A peak is kept as a beat when its interval
+    to the previous or next peak is at least 0.6 x the window's typical heart-like interval and
+    it is not much higher (> 3x) than the window's median beat; peaks inside EMG bursts are
+    therefore not taken as beats.
     """
     st = settings
     x = np.abs(np.asarray(filtered, dtype=np.float32))
@@ -104,7 +106,14 @@ def ecg_peaks_in_emg(filtered: np.ndarray, fs: float, *, settings: ConditioningS
         heart = (ibi >= st.ecg_self_rr_min_s) & (ibi <= st.ecg_self_rr_max_s)
         if heart.mean() <= st.ecg_self_min_fraction:
             continue
-        out.append(p[hh <= 3.0 * np.median(hh)] * step + step // 2)
+        # a beat is at least 0.6 typical RR from one neighbouring peak; peaks inside EMG bursts
+        # (close neighbours on both sides) or far higher than the beats are not beats
+        spaced = ibi >= 0.6 * np.median(ibi[heart])
+        beat = np.zeros(p.size, bool)
+        beat[1:] |= spaced
+        beat[:-1] |= spaced
+        beat &= hh <= 3.0 * np.median(hh[beat]) if beat.any() else beat
+        out.append(p[beat] * step + step // 2)
     res = np.concatenate(out) if out else np.zeros(0, np.int64)
     logger.debug("ECG in EMG: %d heart-like peaks in %d of %d windows", res.size, len(out), nwin)
     return res.astype(np.int64)
@@ -120,10 +129,12 @@ def _templates(segs: np.ndarray, n_beats: int) -> np.ndarray:
     nb = segs.shape[0]
     size = max(1, min(n_beats, nb))
     nblk = max(1, nb // size)
-    bounds = np.linspace(0, nb, nblk + 1).astype(int)
-    tpl = np.stack([np.median(segs[a:b], axis=0) for a, b in zip(bounds[:-1], bounds[1:])])
-    blk = np.searchsorted(bounds[1:], np.arange(nb), side="right")
-    return tpl[np.minimum(blk, nblk - 1)]
+    full = nblk * size
+    tpl = np.median(segs[:full].reshape(nblk, size, -1), axis=1)
+    if full < nb:                                    # leftover beats join the last block
+        tpl[-1] = np.median(segs[full - size:], axis=0)
+    blk = np.minimum(np.arange(nb) // size, nblk - 1)
+    return tpl[blk]
 
 
 def subtract_ecg(filtered: np.ndarray, fs: float, r_peaks: np.ndarray, *,
@@ -133,8 +144,9 @@ def subtract_ecg(filtered: np.ndarray, fs: float, r_peaks: np.ndarray, *,
     For every beat: a segment of +-``ecg_half_window_s`` around the peak; the local median
     template of ``ecg_template_beats`` neighbouring beats; the beat is re-aligned to its
     template (integer lag up to ``ecg_max_shift_s``, by normalised correlation), the template
-    is re-estimated, and ``a*T + d*T'`` (gain ``a`` 0.5-2, sub-sample shift ``d`` <= 1 sample,
-    least squares) is subtracted under a Tukey taper. True EMG overlapping a beat is not blanked:
+    is re-estimated, and ``a*T + d*T'`` (gain ``a``, sub-sample shift ``d`` <= 1 sample, least
+    squares) is subtracted under a Tukey taper; beats fitting with a gain below 0.5 are left
+    alone (not a beat, or swamped by EMG), gains above 2 are capped. True EMG overlapping a beat is not blanked:
     only the part that repeats from beat to beat is removed.
     """
     st = settings
@@ -142,19 +154,24 @@ def subtract_ecg(filtered: np.ndarray, fs: float, r_peaks: np.ndarray, *,
     half = max(1, int(round(st.ecg_half_window_s * fs)))
     shift = max(0, int(round(st.ecg_max_shift_s * fs)))
     r = np.unique(np.asarray(r_peaks, dtype=np.int64))
-    r = r[(r - half - shift >= 0) & (r + half + shift < x.size)]
+    r = r[(r - half - 2 * shift >= 0) & (r + half + 2 * shift < x.size)]
     if r.size < _MIN_BEATS:
         return x, r
     segs = _segments(x, r, half)
     tpl = _templates(segs, st.ecg_template_beats)
-    if shift:
-        lags = np.arange(-shift, shift + 1)
+    # re-align every beat to its local template (normalised correlation), twice: the first pass
+    # over +-ecg_max_shift_s fixes peaks found on the wrong QRS lobe, the second refines
+    width = 2 * half + 1
+    for max_lag in (shift, min(shift, 2)):
+        if max_lag == 0:
+            continue
+        wide = _segments(x, r, half + max_lag)            # one gather; each lag is a column slice
+        lags = np.arange(-max_lag, max_lag + 1)
         score = np.empty((r.size, lags.size))
-        for j, lag in enumerate(lags):                    # loop over a few lags, not samples
-            s = _segments(x, r + lag, half)
-            score[:, j] = np.einsum("ij,ij->i", s, tpl) / np.sqrt(np.einsum("ij,ij->i", s, s) + 1e-12)
-        r = r + lags[np.argmax(score, axis=1)]
-        r = np.unique(r)
+        for j in range(lags.size):                        # loop over a few lags, not samples
+            seg = wide[:, j: j + width]
+            score[:, j] = np.einsum("ij,ij->i", seg, tpl) / np.sqrt(np.einsum("ij,ij->i", seg, seg) + 1e-12)
+        r = np.unique(r + lags[np.argmax(score, axis=1)])
         segs = _segments(x, r, half)
         tpl = _templates(segs, st.ecg_template_beats)
     d = np.gradient(tpl, axis=1)
@@ -170,11 +187,13 @@ def subtract_ecg(filtered: np.ndarray, fs: float, r_peaks: np.ndarray, *,
     b = np.zeros(r.size)
     a[good] = (st_[good] * dd[good] - sd[good] * td[good]) / det[good]
     b[good] = (sd[good] * tt[good] - st_[good] * td[good]) / det[good]
-    bad_gain = (a < _GAIN_LIMITS[0]) | (a > _GAIN_LIMITS[1])
-    a = np.clip(a, *_GAIN_LIMITS)
-    shift_samples = np.where(np.abs(a) > 0, b / a, 0.0)
-    b = np.clip(shift_samples, -1.0, 1.0) * a
-    b[bad_gain] = 0.0
+    # a beat that does not look like its template (gain < 0.5: EMG burst, or not a beat) is left
+    # alone; a larger one (> 2) gets the template at gain 2 without shift
+    skip = ~good | (a < _GAIN_LIMITS[0])
+    big = a > _GAIN_LIMITS[1]
+    shift_samples = np.clip(np.where(skip, 0.0, b / np.where(skip, 1.0, a)), -1.0, 1.0)
+    a = np.where(skip, 0.0, np.minimum(a, _GAIN_LIMITS[1]))
+    b = np.where(big, 0.0, shift_samples * a)
     est = (a[:, None] * tpl + b[:, None] * d) * signal.windows.tukey(2 * half + 1, 0.25)[None, :]
     idx = r[:, None] + np.arange(-half, half + 1)
     np.subtract.at(x, idx.ravel(), est.ravel().astype(np.float32))

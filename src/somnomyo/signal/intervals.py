@@ -101,12 +101,8 @@ def subtract_intervals(df: pd.DataFrame, other: pd.DataFrame) -> pd.DataFrame:
         a, b = runs(keep)
         if a.size:
             pieces.append(_table(edges[a], edges[b] - edges[a], reasons[i] if reasons is not None else ""))
-    if not pieces:
-        out = empty_intervals()
-    else:
-        out = pd.concat(pieces, ignore_index=True)
-    out = merge_intervals(out) if reasons is not None else merge_intervals(out).drop(columns="reason", errors="ignore")
-    return out
+    out = merge_intervals(pd.concat(pieces, ignore_index=True) if pieces else empty_intervals())
+    return out if reasons is not None else out.drop(columns="reason")
 
 
 def total_duration(df: pd.DataFrame) -> float:

@@ -30,6 +30,8 @@ import pandas as pd
 from scipy import signal as sps
 
 from somnomyo._logging import logger
+from somnomyo.errors import check_choice
+from somnomyo.io.channels import ROLES
 from somnomyo.signal.intervals import (
     empty_intervals, intervals_from_mask, mask_from_intervals, merge_intervals, runs,
     subtract_intervals, total_duration,
@@ -149,9 +151,11 @@ def _per_window(x: np.ndarray, w: int, func: Callable[[np.ndarray], np.ndarray])
 
 
 def _batched(func: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
+    """Run ``func`` on batches of windows (bounds the memory of the FFTs)."""
     def run(win: np.ndarray) -> np.ndarray:
-        return np.concatenate([func(win[i:i + _CHUNK_WINDOWS]) for i in range(0, max(len(win), 1), _CHUNK_WINDOWS)]) \
-            if len(win) else np.zeros(0, dtype=bool)
+        if not len(win):
+            return np.zeros(0, dtype=bool)
+        return np.concatenate([func(win[i:i + _CHUNK_WINDOWS]) for i in range(0, len(win), _CHUNK_WINDOWS)])
     return run
 
 
@@ -257,6 +261,8 @@ def assess_quality(data: np.ndarray, fs: float, *, label: str, role: str | None 
         raise ValueError(f"{label}: fs must be positive, got {fs!r}")
     if not window_s > 0:
         raise ValueError(f"{label}: window_s must be positive, got {window_s!r}")
+    if role is not None:
+        check_choice("role", role, ROLES)
     if (physical_min is None) != (physical_max is None):
         raise ValueError(f"{label}: give both physical_min and physical_max, or neither")
     if physical_min is not None and not physical_max > physical_min:  # type: ignore[operator]

@@ -55,15 +55,19 @@ def clusters(rng: np.random.Generator, sched: Schedule, options: SimOptions, cha
             if any(x["onset"] < span[1] and span[0] < x["onset"] + x["duration"] for x in arousals):
                 continue
             onsets: list[float] = []
-            for j, (tj, dj) in enumerate(zip(jt, jd)):
+            starts: list[float] = []
+            ends: list[float] = []
+            for tj, dj in zip(jt, jd):
                 for c in chans:
                     o = float(quantize(tj + rng.uniform(0.0, 0.02), fs))
                     d = float(max(quantize(dj, fs), 2.0 / fs))
                     sched.bursts.append(Burst(c, o, d, float(np.round(uniform(rng, options.jerk_uv), 1)), "peak"))
+                    starts.append(o)
+                    ends.append(o + d)
                 onsets.append(float(quantize(tj, fs)))
+            first, last_end = min(starts), max(ends)
             for c in chans:
-                sched.occupy(c, span[0] + 2.0, last_end)
-            first = float(quantize(t, fs))
+                sched.occupy(c, first, last_end)
             arousal = {"onset": round(float(a_on), 3), "duration": round(a_dur, 3), "cause": "cluster"}
             arousals.append(arousal)
             out.append({"onset": first, "duration": float(np.round(last_end - first, 6)), "rate_hz": rate,

@@ -13,7 +13,7 @@ import numpy as np
 from somnomyo.io.annotations import SLEEP_STAGES
 from somnomyo.simulate.hypnogram import SimHypnogram
 from somnomyo.simulate.options import SimOptions
-from somnomyo.simulate.synth import EPOCH_S, lowrate_noise, quantize, uniform
+from somnomyo.simulate.synth import EPOCH_S, lowrate_noise, uniform
 
 LABELS = {"obstructive_apnea": "Obstructive apnea", "central_apnea": "Central apnea", "hypopnea": "Hypopnea"}
 _DEPTH = {"obstructive_apnea": 0.06, "central_apnea": 0.02, "hypopnea": 0.4}
@@ -73,7 +73,3 @@ def airflow(rng: np.random.Generator, n: int, fs: float, events: list[dict[str, 
     x = amp * env * np.sin(phase) + 0.02 * rng.standard_normal(n)
     return x
 
-
-def quantize_events(events: list[dict[str, Any]], fs: float) -> None:
-    for e in events:
-        e["onset"] = float(quantize(e["onset"], fs))

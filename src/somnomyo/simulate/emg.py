@@ -1,0 +1,73 @@
+"""EMG channels: stage-dependent background, designed bursts, silent periods, ECG leak, hum, drift.
+
+Background: band-limited noise (10 Hz to 0.45 fs) calibrated to an RMS inside the
+AASM 10-100 Hz EMG band (settings), times a per-epoch level
+``sqrt(floor^2 + tonic(stage)^2)``: resting tibialis ~1-3 µV in sleep, higher in
+wake; chin tonic in W/NREM, atonic in REM; arm tonic mainly in wake. Silent
+periods (negative myoclonus) drop the level to the noise floor.
+
+Bursts: slices of a calibrated band-limited carrier (20-150 Hz) times an envelope
+that rises in ``rise`` s and falls in ``fall`` s (LMs: plateau modulated between
+0.8 and 1, so the conditioned, rectified burst stays well above +8 µV from the
+truth onset to the truth offset — WASM 2016/AASM LM onset rule).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from somnomyo.simulate.options import SimOptions
+from somnomyo.simulate.schedule import Burst
+from somnomyo.simulate.synth import BurstBank, bandlimited_noise, emg_band, epoch_curve, raised_envelope
+
+ROLE = {"EMG Chin": "chin", "Leg L": "leg", "Leg R": "leg", "Arm L": "arm", "Arm R": "arm"}
+
+
+def tonic_levels(options: SimOptions) -> dict[str, dict[str, float]]:
+    """Tonic/resting activity (µV RMS, 10-100 Hz) per EMG channel and stage."""
+    o = options
+    levels = {
+        "chin": {"W": o.chin_tonic_wake_uv, "N1": o.chin_tonic_nrem_uv, "N2": o.chin_tonic_nrem_uv,
+                 "N3": o.chin_tonic_nrem_uv, "R": o.chin_tonic_rem_uv},
+        "leg": {"W": o.leg_rest_wake_uv, **{s: o.leg_rest_sleep_uv for s in ("N1", "N2", "N3", "R")}},
+        "arm": {"W": o.arm_tonic_wake_uv, **{s: o.arm_tonic_sleep_uv for s in ("N1", "N2", "N3", "R")}},
+    }
+    return {ch: levels[role] for ch, role in ROLE.items()}
+
+
+def _envelope(rng: np.random.Generator, b: Burst, n: int, fs: float) -> np.ndarray:
+    env = raised_envelope(n, fs, b.rise, b.fall) if b.mode == "rms" else \
+        raised_envelope(n, fs, 0.3 * n / fs, 0.7 * n / fs)
+    if b.mode == "rms" and n / fs > 0.5:
+        k = int(n / fs / 0.25) + 2
+        mod = np.interp(np.arange(n) / fs, np.arange(k) * 0.25, rng.uniform(0.8, 1.0, k))
+        env = env * mod
+    return env
+
+
+def emg_channel(rng: np.random.Generator, label: str, n: int, fs: float, stages: np.ndarray,
+                options: SimOptions, bursts: list[Burst], silent: list[dict[str, Any]]) -> np.ndarray:
+    """Background x stage level (with silent periods) plus every burst of this channel."""
+    tonic = tonic_levels(options)[label]
+    level = np.sqrt(options.emg_floor_uv ** 2 + np.array([tonic.get(str(s), 0.0) for s in stages]) ** 2)
+    gain = epoch_curve(level, n, fs)
+    for sp in silent:
+        i0, i1 = int(round(sp["onset"] * fs)), int(round((sp["onset"] + sp["duration"]) * fs))
+        gain[i0:i1] = options.emg_floor_uv
+    x = bandlimited_noise(rng, n, fs, emg_band()[0], 0.45 * fs, calibrate=emg_band())
+    x *= gain
+    bank = BurstBank(rng, fs)
+    for b in bursts:
+        i0 = int(round(b.onset * fs))
+        m = int(round(b.duration * fs))
+        m = min(m, n - i0)
+        if m <= 0 or i0 < 0:
+            continue
+        w = bank.take(rng, m) * _envelope(rng, b, m, fs)
+        if b.mode == "peak":
+            w *= b.amplitude / max(float(np.max(np.abs(w))), 1e-12)
+        else:
+            w *= b.amplitude
+        x[i0:i0 + m] += w
+    return x

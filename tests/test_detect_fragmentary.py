@@ -1,0 +1,214 @@
+"""Fragmentary myoclonus potentials and the AASM EFM rule (clinical_rules.md §2.1)."""
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from somnomyo.detect.bursts import EMGTrace, trace_bursts
+from somnomyo.detect.fragmentary import detect_fragmentary, efm_minutes
+from somnomyo.io.annotations import Hypnogram
+from somnomyo.settings import get_settings
+
+BASE_UV = 2.0
+
+
+def trace(fs: float, seconds: float, bursts: list[tuple[float, float, float]], *, label: str = "Leg L",
+          role: str = "leg_left", r_peaks: np.ndarray | None = None) -> EMGTrace:
+    """Synthetic envelope: flat BASE_UV background with rectangular bursts (onset s, duration s, µV)."""
+    env = np.full(int(round(seconds * fs)), BASE_UV)
+    for t, d, a in bursts:
+        s = int(round(t * fs))
+        env[s:s + int(round(d * fs))] = a
+    return EMGTrace(label, env, fs, role=role, r_peak_times=r_peaks)
+
+
+def with_fm(**changes: object):
+    s = get_settings()
+    return replace(s, myoclonus=replace(s.myoclonus, **changes))
+
+
+def n2(minutes: float) -> Hypnogram:
+    return Hypnogram(np.array(["N2"] * int(round(minutes * 2))))
+
+
+# ----------------------------------------------------------------- single potentials
+def test_aasm_fm_potential_149_ms_kept_151_ms_rejected():
+    tr = trace(1000.0, 60.0, [(10.0, 0.149, 60.0), (30.0, 0.151, 60.0)])
+    ev = detect_fragmentary([tr], hypnogram=n2(1)).events
+    assert ev["onset"].tolist() == [10.0]
+    assert ev["duration"].iloc[0] == pytest.approx(0.149)
+    assert (ev["trial_type"] == "fragmentary_myoclonus").all()
+    assert ev["stage"].iloc[0] == "N2"
+
+
+def test_fm_amplitude_floor_20_uv_above_background():
+    tr = trace(1000.0, 60.0, [(10.0, 0.1, BASE_UV + 19.9), (30.0, 0.1, BASE_UV + 20.1)])
+    ev = detect_fragmentary([tr]).events
+    assert ev["onset"].tolist() == [30.0]
+    assert ev["amplitude_uv"].iloc[0] == pytest.approx(20.1)
+
+
+def test_research_fm_definition_needs_75_ms_and_over_50_uv():
+    st = with_fm(fm_definition="research")
+    tr = trace(1000.0, 60.0, [(5.0, 0.074, 80.0), (15.0, 0.076, 80.0),
+                              (25.0, 0.1, BASE_UV + 49.0), (35.0, 0.1, BASE_UV + 51.0)])
+    ev = detect_fragmentary([tr], settings=st).events
+    assert ev["onset"].tolist() == [15.0, 35.0]
+    # the AASM definition keeps all four (all <= 150 ms and above the 20 µV floor)
+    assert len(detect_fragmentary([tr]).events) == 4
+
+
+def test_fm_potential_within_60_ms_of_ecg_r_peak_rejected():
+    r = np.arange(1.0, 60.0, 1.0)  # 60 bpm
+    # potential peaks (rectangles: peak at onset) 59 ms and 61 ms after an R peak
+    tr = trace(1000.0, 60.0, [(10.059, 0.05, 60.0), (20.061, 0.05, 60.0), (30.5, 0.05, 60.0)], r_peaks=r)
+    res = detect_fragmentary([tr])
+    assert res.events["onset"].round(3).tolist() == [20.061, 30.5]
+    assert res.rejected["ecg"] == 1
+    # without R peaks the same potential is kept
+    tr.r_peak_times = None
+    assert len(detect_fragmentary([tr]).events) == 3
+
+
+def test_electrode_pop_above_1_mv_rejected():
+    tr = trace(1000.0, 60.0, [(10.0, 0.02, 999.0), (30.0, 0.02, 1001.0)])
+    res = detect_fragmentary([tr])
+    assert res.events["onset"].tolist() == [10.0]
+    assert res.rejected["pop"] == 1
+
+
+def test_fm_within_0_5_s_of_a_leg_movement_belongs_to_it():
+    # LM 10-11 s (>= 0.5 s); brief bursts 0.4 s and 0.6 s after its end
+    tr = trace(1000.0, 60.0, [(10.0, 1.0, 60.0), (11.4, 0.05, 60.0), (21.0, 0.05, 60.0),
+                              (30.0, 0.6, 60.0), (31.1, 0.05, 60.0)])
+    res = detect_fragmentary([tr])
+    assert res.events["onset"].round(3).tolist() == [21.0, 31.1]
+    assert res.rejected["lm"] == 1
+    # an LM scored elsewhere (given as an event table) excludes nearby potentials too
+    lm = pd.DataFrame({"onset": [20.0], "duration": [0.8], "channel": ["Leg L"]})
+    assert detect_fragmentary([tr], lm_events=lm).events["onset"].round(3).tolist() == [31.1]
+    lm_other = lm.assign(channel="Leg R")
+    assert len(detect_fragmentary([tr], lm_events=lm_other).events) == 2
+
+
+def test_unscorable_time_drops_potentials():
+    tr = trace(1000.0, 60.0, [(10.0, 0.05, 60.0), (30.0, 0.05, 60.0)])
+    assert detect_fragmentary([tr], unscorable=[(29.0, 2.0)]).events["onset"].tolist() == [10.0]
+    per_channel = {"Leg L": [(9.0, 2.0)], "Leg R": [(29.0, 2.0)]}
+    assert detect_fragmentary([tr], unscorable=per_channel).events["onset"].tolist() == [30.0]
+
+
+# ------------------------------------------------------------------------ EFM rule
+def spaced(start: float, stop: float, per_min: float, d: float = 0.1, a: float = 60.0):
+    step = 60.0 / per_min
+    return [(t, d, a) for t in np.arange(start + 1.0, stop - d, step)]
+
+
+def test_efm_minute_positive_with_5_potentials_not_4():
+    hyp = n2(21)
+    four = [(m * 60.0 + 5.0 + 10.0 * k, 0.1, 60.0) for m in range(21) for k in range(4)]
+    five = [(m * 60.0 + 5.0 + 10.0 * k, 0.1, 60.0) for m in range(21) for k in range(5)]
+    s4 = detect_fragmentary([trace(100.0, 21 * 60.0, four)], hypnogram=hyp).summary()
+    s5 = detect_fragmentary([trace(100.0, 21 * 60.0, five)], hypnogram=hyp).summary()
+    assert s4["efm_minutes"] == 0.0 and s4["efm"] is False
+    assert s5["efm_minutes"] == 21.0 and s5["efm"] is True
+
+
+def test_efm_rate_4_9_vs_5_1_per_minute_over_21_nrem_minutes():
+    hyp = n2(21)
+    s49 = detect_fragmentary([trace(100.0, 1260.0, spaced(0.0, 1260.0, 4.9))], hypnogram=hyp).summary()
+    s51 = detect_fragmentary([trace(100.0, 1260.0, spaced(0.0, 1260.0, 5.1))], hypnogram=hyp).summary()
+    assert s49["efm"] is False and s49["efm_minutes"] < 20.0
+    assert s51["efm"] is True and s51["efm_minutes"] == 21.0
+
+
+@pytest.mark.parametrize("nrem_min, expected", [(19.5, False), (20.5, True)])
+def test_efm_needs_20_minutes_of_nrem(nrem_min: float, expected: bool):
+    stages = ["W"] * 4 + ["N2"] * int(nrem_min * 2) + ["W"] * 6
+    hyp = Hypnogram(np.array(stages))
+    total = len(stages) * 30.0
+    res = detect_fragmentary([trace(100.0, total, spaced(0.0, total, 6.0))], hypnogram=hyp)
+    s = res.summary()
+    assert s["efm"] is expected
+    assert s["efm_minutes"] == float(int(nrem_min))  # whole NREM minutes only; W minutes never count
+    assert (res.minutes["stage"] == "N2").all()
+
+
+def test_efm_contiguous_mode_needs_20_consecutive_minutes():
+    stages = ["N2"] * 20 + ["W"] * 2 + ["N2"] * 22   # 10 + 11 NREM minutes around a 1-min wake
+    hyp = Hypnogram(np.array(stages))
+    tr = trace(100.0, len(stages) * 30.0, spaced(0.0, len(stages) * 30.0, 6.0))
+    cum = detect_fragmentary([tr], hypnogram=hyp).summary()
+    con = detect_fragmentary([tr], hypnogram=hyp, settings=with_fm(fm_efm_mode="contiguous")).summary()
+    assert cum["efm_minutes"] == 21.0 and cum["efm"] is True
+    assert con["efm_longest_run_minutes"] == 11.0 and con["efm"] is False
+
+
+def test_efm_windows_count_potentials_per_nrem_minute():
+    hyp = Hypnogram(np.array(["W", "W", "N1", "N1", "N3", "R", "N2", "N2"]))
+    m = efm_minutes(np.array([59.9, 61.0, 70.0, 119.9, 120.0, 170.0, 185.0, 239.9]), hyp,
+                    settings=get_settings())
+    # NREM stretch 60-150 s -> one full minute [60, 120) (the last half minute is no window);
+    # stretch 180-240 s -> [180, 240); W and R potentials never count
+    assert m["onset"].tolist() == [60.0, 180.0]
+    assert m["count"].tolist() == [3, 2]
+
+
+def test_fm_index_by_stage_per_hour():
+    hyp = Hypnogram(np.array(["N2"] * 4 + ["R"] * 2))     # 2 min N2, 1 min R
+    tr = trace(100.0, 180.0, [(10.0, 0.1, 60.0), (70.0, 0.1, 60.0), (100.0, 0.1, 60.0), (130.0, 0.1, 60.0)])
+    s = detect_fragmentary([tr], hypnogram=hyp).summary()
+    assert s["count"] == 4
+    assert s["fm_index_by_stage"]["N2"] == pytest.approx(3 / (2 / 60))
+    assert s["fm_index_by_stage"]["R"] == pytest.approx(1 / (1 / 60))
+    assert s["fm_index_by_stage"]["N3"] is None
+    assert s["fm_index"] == pytest.approx(4 / (3 / 60))
+
+
+def test_summary_without_hypnogram_is_json_with_null_efm():
+    tr = trace(100.0, 120.0, [(10.0, 0.1, 60.0)])
+    s = detect_fragmentary([tr]).summary()
+    json.dumps(s)
+    assert s["efm"] is None and s["efm_minutes"] is None
+    assert s["fm_index"] == pytest.approx(30.0)   # per hour of recording
+    assert s["fm_index_by_stage"]["N2"] is None
+
+
+# ----------------------------------------------------------------------- real EMG
+def load_biosppy(path: Path) -> np.ndarray:
+    """BioSPPy text file (1000 Hz, 12-bit ADC) to µV with an ASSUMED gain: BITalino/PLUX EMG
+    sensor, VCC 3.3 V, gain 1009 -> (ADC - midscale) x 3.3 / 4096 / 1009 V (~0.8 µV per unit).
+    The muscle and the true gain are not documented."""
+    x = np.loadtxt(path, comments="#")
+    return (x - np.median(x)) * 3.3 / 4096 / 1009 * 1e6
+
+
+def real_trace(path: Path) -> EMGTrace:
+    from somnomyo.signal.conditioning import condition_emg
+
+    st = get_settings()
+    cond = replace(st.conditioning, envelope_window_s=st.myoclonus.burst_envelope_window_s)
+    c = condition_emg(load_biosppy(path), 1000.0, settings=cond)
+    return EMGTrace(path.stem, c.envelope, c.fs, role="other_emg", filtered=c.filtered,
+                    r_peak_times=np.asarray(c.r_peaks) / c.fs)
+
+
+def test_real_emg_activations_found_as_bursts(real_dir: Path):
+    tr = real_trace(real_dir / "biosppy" / "emg_bursts.txt")
+    b = trace_bursts(tr, get_settings(), min_duration_s=0.1)
+    onsets = b["onset"].to_numpy()
+    # activations visible in the 1-s mean rectified trace at ~1.5 s, ~15.5 s and ~25.7-26.4 s
+    for t in (1.5, 15.5, 25.7):
+        assert np.any(np.abs(onsets - t) < 0.5), (t, onsets)
+    assert (b["amplitude_uv"] > 50.0).all()
+
+
+def test_real_resting_emg_has_no_fragmentary_myoclonus(real_dir: Path):
+    tr = real_trace(real_dir / "biosppy" / "emg_rest.txt")
+    res = detect_fragmentary([tr])
+    assert len(res.events) == 0
