@@ -300,19 +300,19 @@ def main(argv: list[str] | None = None) -> int:
     last_report = [t0]
 
     @settings(max_examples=10 ** 9, deadline=None, database=None, phases=[Phase.generate],
-              suppress_health_check=list(HealthCheck), derandomize=False)
+              suppress_health_check=list(HealthCheck), derandomize=False, print_blob=False)
     @given(st.data())
     def one(data: st.DataObject) -> None:
+        target = data.draw(st.sampled_from(args.targets), label="target")
+        seed = data.draw(st.sampled_from(plans[target]), label="seed")
+        blob = _mutate_binary(data, seed) if seed.binary else _mutate_text(data, seed)
         now = time.monotonic()
-        if now >= deadline:
+        if now >= deadline:     # after the draws, so hypothesis' replay of this example is consistent
             raise _TimeUp
         if now - last_report[0] > 60:
             last_report[0] = now
             print(f"[{now - t0:6.0f} s] {sum(stats.iterations.values())} iterations, "
                   f"{len(stats.crashes)} distinct crash(es)", flush=True)
-        target = data.draw(st.sampled_from(args.targets), label="target")
-        seed = data.draw(st.sampled_from(plans[target]), label="seed")
-        blob = _mutate_binary(data, seed) if seed.binary else _mutate_text(data, seed)
         path = work / f"input{seed.ext}"
         path.write_bytes(blob)
         stats.iterations[target] += 1

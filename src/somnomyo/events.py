@@ -31,6 +31,7 @@ import os
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+import numpy as np
 import pandas as pd
 
 TRIAL_TYPES = (
@@ -94,14 +95,23 @@ def concat_events(tables: Iterable[pd.DataFrame]) -> pd.DataFrame:
     return make_events(pd.concat(tables, ignore_index=True))
 
 
+def _tsv_value(v: Any) -> Any:
+    """BIDS TSV cell: ``n/a`` for missing, ``true``/``false`` for booleans, floats with 4 decimals."""
+    if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+        return "n/a"
+    if isinstance(v, (bool, np.bool_)):
+        return "true" if v else "false"
+    if isinstance(v, (float, np.floating)):
+        return "n/a" if not np.isfinite(v) else f"{float(v):.4f}"
+    if isinstance(v, str) and v == "":
+        return "n/a"
+    return v
+
+
 def _tsv_frame(df: pd.DataFrame) -> pd.DataFrame:
     out = make_events(df).astype(object)
     for c in out.columns:
-        col = out[c]
-        if c in BOOL_COLUMNS or str(df[c].dtype) in ("boolean", "bool"):
-            out[c] = [("n/a" if pd.isna(v) else ("true" if v else "false")) for v in col]
-        else:
-            out[c] = ["n/a" if (v is None or (not isinstance(v, str) and pd.isna(v))) or v == "" else v for v in col]
+        out[c] = [_tsv_value(v) for v in out[c]]
     return out
 
 
@@ -111,7 +121,7 @@ def write_events_tsv(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
 
     path = Path(path)
     with atomic_path(path) as tmp:
-        _tsv_frame(df).to_csv(tmp, sep="\t", index=False, float_format="%.4f")
+        _tsv_frame(df).to_csv(tmp, sep="\t", index=False)
     return path
 
 

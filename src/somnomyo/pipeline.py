@@ -347,8 +347,8 @@ def _quality(recording: Recording, roles: Any) -> tuple[dict[str, Any], dict[str
     unscorable: dict[str, pd.DataFrame] = {}
     for label, sig in recording.signals.items():
         role = roles.role_of.get(label) if hasattr(roles, "role_of") else None
-        if sig.unit != "uV":
-            continue
+        if sig.unit != "uV" or role not in EMG_ROLES:
+            continue  # quality decides scorable EMG time; other channels are not scored here
         info = recording.channel(label)
         q = assess_quality(sig.data, sig.fs, label=label, role=role,
                            physical_min=info.physical_min, physical_max=info.physical_max)

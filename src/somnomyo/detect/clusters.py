@@ -114,22 +114,27 @@ def detect_clusters(jerks: JerkResult | pd.DataFrame, *, settings: Settings | No
         first, last = find_series(on, min_interval_s=lo, max_interval_s=hi,
                                   min_events=settings.myoclonus.cluster_min_jerks)
         rows = []
+        durs = ev["duration"].to_numpy(dtype=float)
+        chan_l = ev["channel"].astype(str).tolist()
+        mus_l = ev["muscles"].astype(str).tolist() if "muscles" in ev else [""] * len(ev)
+        stage_l = ev["stage"].astype("object").tolist() if "stage" in ev else [pd.NA] * len(ev)
+        amp = ev["amplitude_uv"].to_numpy(dtype=float) if "amplitude_uv" in ev else np.full(len(ev), np.nan)
+        ar = ev["arousal"].astype("boolean") if "arousal" in ev else pd.Series(pd.NA, index=ev.index,
+                                                                                 dtype="boolean")
+        ar_known = ar.notna().to_numpy()
+        ar_true = ar.fillna(False).to_numpy(dtype=bool)
         for a, b in zip(first, last):  # loop over clusters
-            sub = ev.iloc[a:b + 1]
-            t = on[a:b + 1]
+            sl = slice(int(a), int(b) + 1)
+            t = on[sl]
             d = np.diff(t)
             rate = 1.0 / float(np.median(d))
-            chans = sorted({c for s in sub["channel"].astype(str) for c in s.split(",")})
-            mus = sorted({c for s in sub["muscles"].astype(str) for c in s.split(",")}) \
-                if "muscles" in sub else []
-            end = float(np.max(t + sub["duration"].to_numpy(dtype=float)))
+            chans = sorted({c for s in chan_l[sl] for c in s.split(",")})
+            mus = sorted({c for s in mus_l[sl] for c in s.split(",") if c})
             rows.append({
-                "onset": t[0], "duration": end - t[0], "trial_type": "jerk_cluster",
-                "channel": ",".join(chans), "muscles": ",".join(mus),
-                "stage": sub["stage"].iloc[0] if "stage" in sub else pd.NA,
-                "arousal": bool(sub["arousal"].fillna(False).any()) if "arousal" in sub
-                and sub["arousal"].notna().any() else pd.NA,
-                "amplitude_uv": float(sub["amplitude_uv"].max()) if "amplitude_uv" in sub else np.nan,
+                "onset": t[0], "duration": float(np.max(t + durs[sl])) - t[0], "trial_type": "jerk_cluster",
+                "channel": ",".join(chans), "muscles": ",".join(mus), "stage": stage_l[int(a)],
+                "arousal": bool(ar_true[sl].any()) if ar_known[sl].any() else pd.NA,
+                "amplitude_uv": float(np.nanmax(amp[sl])) if np.isfinite(amp[sl]).any() else np.nan,
                 "n_jerks": int(b - a + 1), "rate_hz": rate,
                 "peak_hz": spectral_peak_hz(t, f_lo=0.5 * rate, f_hi=1.5 * rate),
                 "cv": float(np.std(d) / np.mean(d)),

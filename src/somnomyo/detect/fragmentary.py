@@ -27,8 +27,9 @@ import pandas as pd
 
 from somnomyo._logging import logger, set_log_level
 from somnomyo.detect.bursts import (
-    EMGTrace, Intervals, arousal_flags, as_intervals, channel_unscorable, common_unscorable, drop_unscorable, index_by_stage, json_float,
-    overlaps_any, per_hour, robust_background, detect_bursts, scorable_epochs, stage_hours, stages_at,
+    EMGTrace, Intervals, arousal_flags, as_intervals, channel_unscorable, common_unscorable, drop_unscorable,
+    index_by_stage, json_float, overlaps_any, per_hour, robust_background, detect_bursts, scorable_epochs,
+    stage_hours, stages_at,
 )
 from somnomyo.errors import check_choice
 from somnomyo.events import make_events

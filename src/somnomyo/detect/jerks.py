@@ -27,8 +27,8 @@ import pandas as pd
 
 from somnomyo._logging import logger, set_log_level
 from somnomyo.detect.bursts import (
-    EMGTrace, Intervals, arousal_flags, channel_unscorable, common_unscorable, drop_unscorable, index_by_stage, json_float,
-    per_hour, stage_hours, stages_at, trace_bursts,
+    EMGTrace, Intervals, arousal_flags, channel_unscorable, common_unscorable, drop_unscorable,
+    index_by_stage, json_float, per_hour, stage_hours, stages_at, trace_bursts,
 )
 from somnomyo.events import make_events
 from somnomyo.io.annotations import Annotations, Hypnogram

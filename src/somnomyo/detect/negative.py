@@ -26,8 +26,8 @@ import pandas as pd
 
 from somnomyo._logging import logger, set_log_level
 from somnomyo.detect.bursts import (
-    EMGTrace, Intervals, _segment_reduce, arousal_flags, channel_unscorable, common_unscorable, drop_unscorable, index_by_stage,
-    json_float, merge_runs, per_hour, stage_hours, stages_at,
+    EMGTrace, Intervals, _segment_reduce, arousal_flags, channel_unscorable, common_unscorable,
+    drop_unscorable, index_by_stage, json_float, merge_runs, per_hour, stage_hours, stages_at,
 )
 from somnomyo.events import make_events
 from somnomyo.io.annotations import Annotations, Hypnogram

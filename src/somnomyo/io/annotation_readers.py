@@ -567,7 +567,12 @@ def merge_annotations(*anns: Annotations) -> Annotations:
         events = (events.sort_values("onset", kind="stable").drop_duplicates().reset_index(drop=True))
     hyps = [a for a in anns if a.hypnogram is not None]
     warnings = [w for a in anns for w in a.warnings]
-    if len(hyps) > 1:
+    def same(a: Annotations, b: Annotations) -> bool:
+        ha, hb = a.hypnogram, b.hypnogram
+        return (ha is not None and hb is not None and ha.epoch_s == hb.epoch_s and ha.start == hb.start
+                and np.array_equal(ha.stages, hb.stages))
+
+    if len(hyps) > 1 and not all(same(hyps[0], h) for h in hyps[1:]):
         msg = (f"several hypnograms ({', '.join(h.hypnogram.path or '?' for h in hyps)}); "  # type: ignore[union-attr]
                f"using the one from {hyps[-1].hypnogram.path or '?'}")  # type: ignore[union-attr]
         warnings.append(msg)

@@ -14,7 +14,7 @@ import numpy as np
 from scipy import signal as sps
 
 from somnomyo.simulate.options import SimOptions
-from somnomyo.simulate.synth import EPOCH_S, add_at, epoch_curve, lowrate_noise, uniform
+from somnomyo.simulate.synth import EPOCH_S, add_at, bandlimited_noise, epoch_curve, lowrate_noise, times, uniform
 
 # relative amplitude of each rhythm per stage
 _RHYTHMS = {
@@ -26,11 +26,12 @@ _RHYTHMS = {
 _PINK_B = [0.049922035, -0.095993537, 0.050612699, -0.004408786]
 _PINK_A = [1.0, -2.494956002, 2.017265875, -0.522189400]
 EEG_LABELS = ("EEG C3-M2", "EEG C4-M1")
+SRC_FS = 128.0   # rate at which slow rhythms are generated
 EOG_LABELS = ("EOG E1-M2", "EOG E2-M1")
 
 
 def _pink(rng: np.random.Generator, n: int) -> np.ndarray:
-    x = sps.lfilter(_PINK_B, _PINK_A, rng.standard_normal(n))
+    x = sps.lfilter(_PINK_B, _PINK_A, rng.standard_normal(n, dtype=np.float32).astype(np.float64))
     return x / max(float(np.std(x)), 1e-12)
 
 
@@ -42,15 +43,19 @@ def eeg_channels(rng: np.random.Generator, n: int, fs: float, stages: np.ndarray
                  arousals: list[dict[str, Any]], jerks: list[dict[str, Any]]) -> dict[str, np.ndarray]:
     """Both central EEG derivations; rhythms are shared sources mixed with channel-specific 1/f noise."""
     amp = options.eeg_uv
-    rhythm = np.zeros(n)
+    # rhythms are made at a low rate (shared by both channels) and interpolated once per channel
+    src_fs = min(SRC_FS, fs)
+    m = int(np.ceil(n * src_fs / fs)) + 2
+    rhythm = np.zeros(m)
     for name, (band, table) in _RHYTHMS.items():
-        g = epoch_curve(_stage_gain(stages, table), n, fs, ramp_s=5.0)
+        g = epoch_curve(_stage_gain(stages, table), m, src_fs, ramp_s=5.0)
         if name == "alpha":   # arousals: abrupt shift to alpha/faster frequencies (AASM arousal rule)
             for a in arousals:
-                i0, i1 = int(a["onset"] * fs), int((a["onset"] + a["duration"]) * fs)
+                i0, i1 = int(a["onset"] * src_fs), int((a["onset"] + a["duration"]) * src_fs)
                 g[i0:i1] = np.maximum(g[i0:i1], 1.0)
-        rhythm += g * lowrate_noise(rng, n, fs, *band)
+        rhythm += g * bandlimited_noise(rng, m, src_fs, *band)
     rhythm *= 0.6 * amp
+    t_src = np.arange(m) / src_fs
     # spindles in N2/N3
     sp = np.zeros(n)
     nrem = np.flatnonzero(np.isin(stages, ("N2", "N3")))
@@ -67,7 +72,9 @@ def eeg_channels(rng: np.random.Generator, n: int, fs: float, stages: np.ndarray
             sp[i0:i0 + m] += seg[: max(0, min(m, n - i0))]
     out = {}
     for j, label in enumerate(EEG_LABELS):
-        x = 0.6 * amp * _pink(rng, n) + (1.0 - 0.1 * j) * rhythm + (0.9 + 0.1 * j) * sp
+        x = np.interp(times(n, fs), t_src, (1.0 - 0.1 * j) * rhythm)
+        x += 0.6 * amp * _pink(rng, n)
+        x += (0.9 + 0.1 * j) * sp
         out[label] = x
     # cortical premyoclonic transients: biphasic, positive peak at the designed time
     half = int(0.06 * fs)
@@ -87,25 +94,23 @@ def eog_channels(rng: np.random.Generator, n: int, fs: float, stages: np.ndarray
     src_fs = min(64.0, fs)
     m = int(np.ceil(n * src_fs / fs)) + 2
     t_src = np.arange(m) / src_fs
-    st = stages[np.minimum((t_src // EPOCH_S).astype(np.int64), stages.size - 1)]
+    ep = np.minimum((t_src // EPOCH_S).astype(np.int64), stages.size - 1)
+    is_r, is_n1, is_w = ((stages == s)[ep] for s in ("R", "N1", "W"))
     # rapid eye movements (REM): impulses integrated with an AC-coupling decay -> saccade steps
-    imp = np.where(st == "R", rng.uniform(size=m) < 0.6 / src_fs, False) * rng.choice([-1.0, 1.0], m) \
-        * rng.uniform(40.0, 150.0, m)
+    imp = (is_r & (rng.uniform(size=m) < 0.6 / src_fs)) * rng.choice([-1.0, 1.0], m) * rng.uniform(40.0, 150.0, m)
     decay = np.exp(-1.0 / (1.0 * src_fs))
     horiz = sps.lfilter([1.0], [1.0, -decay], imp)
     horiz = np.convolve(horiz, np.ones(3) / 3, mode="same")
     # slow eye movements (N1, drowsy W)
-    sem_gain = np.where(st == "N1", 60.0, np.where(st == "W", 15.0, 0.0))
+    sem_gain = np.where(is_n1, 60.0, np.where(is_w, 15.0, 0.0))
     horiz += sem_gain * lowrate_noise(rng, m, src_fs, 0.1, 0.5, src_fs=4.0)
     # blinks (W): same sign on both channels
-    blink_imp = np.where(st == "W", rng.uniform(size=m) < 0.25 / src_fs, 0.0) * rng.uniform(80.0, 200.0, m)
+    blink_imp = (is_w & (rng.uniform(size=m) < 0.25 / src_fs)) * rng.uniform(80.0, 200.0, m)
     k = np.exp(-0.5 * (np.arange(-int(0.2 * src_fs), int(0.2 * src_fs) + 1) / (0.06 * src_fs)) ** 2)
     blink = np.convolve(blink_imp, k, mode="same")
-    t = np.arange(n) / fs
-    horiz_f = np.interp(t, t_src, horiz)
-    blink_f = np.interp(t, t_src, blink)
-    frontal = 0.3 * options.eeg_uv * lowrate_noise(rng, n, fs, 0.5, 7.0)
+    frontal = 0.3 * options.eeg_uv * bandlimited_noise(rng, m, src_fs, 0.5, 7.0)
+    t = times(n, fs)
     return {
-        EOG_LABELS[0]: horiz_f + blink_f + frontal + 3.0 * rng.standard_normal(n),
-        EOG_LABELS[1]: -horiz_f + blink_f + frontal + 3.0 * rng.standard_normal(n),
+        EOG_LABELS[0]: np.interp(t, t_src, horiz + blink + frontal) + 3.0 * rng.standard_normal(n, dtype=np.float32),
+        EOG_LABELS[1]: np.interp(t, t_src, -horiz + blink + frontal) + 3.0 * rng.standard_normal(n, dtype=np.float32),
     }

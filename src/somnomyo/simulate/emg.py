@@ -55,7 +55,7 @@ def emg_channel(rng: np.random.Generator, label: str, n: int, fs: float, stages:
     for sp in silent:
         i0, i1 = int(round(sp["onset"] * fs)), int(round((sp["onset"] + sp["duration"]) * fs))
         gain[i0:i1] = options.emg_floor_uv
-    x = bandlimited_noise(rng, n, fs, emg_band()[0], 0.45 * fs, calibrate=emg_band())
+    x = bandlimited_noise(rng, n, fs, emg_band()[0], 0.45 * fs, calibrate=emg_band(), order=2, fast=True)
     x *= gain
     bank = BurstBank(rng, fs)
     for b in bursts:

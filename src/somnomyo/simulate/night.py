@@ -34,7 +34,7 @@ from somnomyo.simulate.limb import LimbDesigner, spontaneous_arousals
 from somnomyo.simulate.options import SimOptions
 from somnomyo.simulate.respiration import airflow, design_apneas
 from somnomyo.simulate.schedule import Schedule
-from somnomyo.simulate.synth import EPOCH_S, rng_for, slow_wander
+from somnomyo.simulate.synth import EPOCH_S, rng_for, slow_wander, times
 from somnomyo.simulate.truth import expected, truth_events
 from somnomyo.io.annotations import SLEEP_STAGES
 
@@ -222,7 +222,7 @@ def simulate_night(*, seed: int = 0, hours: float = 8.0, fs: float = 256.0,
     def add_common(label: str, x: np.ndarray, f: float, rng: np.random.Generator, scale: float = 1.0) -> None:
         if options.mains_hz is not None and options.mains_uv > 0 and options.mains_hz < 0.5 * f:
             if f not in hum:
-                hum[f] = np.sin(2 * np.pi * options.mains_hz * np.arange(x.size) / f + phase)
+                hum[f] = np.sin(2 * np.pi * options.mains_hz * times(x.size, f) + phase)
             x += scale * options.mains_uv * hum[f]
         if options.drift_uv > 0:
             x += scale * slow_wander(rng, x.size, f, options.drift_uv)
@@ -242,7 +242,7 @@ def simulate_night(*, seed: int = 0, hours: float = 8.0, fs: float = 256.0,
     rng = rng_for(seed, "signal:" + ECG_LABEL)
     x = ecg_mod.ecg_signal(r_peaks, int(duration * f), f, r_uv=ECG_R_UV[options.population], beat_gain=beat_gain,
                            time_scale=float(np.sqrt(60.0 / hr)))
-    x += 5.0 * rng.standard_normal(x.size)
+    x += 5.0 * rng.standard_normal(x.size, dtype=np.float32)
     add_common(ECG_LABEL, x, f, rng)
     data[ECG_LABEL] = x
     for label in [lab for lab in EMG_LABELS if lab in rates]:
@@ -282,6 +282,7 @@ def simulate_night(*, seed: int = 0, hours: float = 8.0, fs: float = 256.0,
     truth["expected"] = _jsonable(expected(truth, stages, options))
     logger.info("simulated %.2f h night (seed %d): %d LMs, %d PLM series, %d FM", duration / 3600.0, seed,
                 truth["expected"]["n_lm"], truth["expected"]["plms_series"], truth["expected"]["n_fm"])
+    times.cache_clear()
     hypno = Hypnogram(stages.copy(), epoch_s=EPOCH_S, source="annotations")
     return SimulatedNight(seed=int(seed), hours=float(hours), options=options, signals=signals, annotations=ann,
                           hypnogram=hypno, truth=truth, r_peaks=r_peaks)

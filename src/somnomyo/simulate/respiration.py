@@ -13,7 +13,7 @@ import numpy as np
 from somnomyo.io.annotations import SLEEP_STAGES
 from somnomyo.simulate.hypnogram import SimHypnogram
 from somnomyo.simulate.options import SimOptions
-from somnomyo.simulate.synth import EPOCH_S, lowrate_noise, uniform
+from somnomyo.simulate.synth import EPOCH_S, lowrate_noise, times, uniform
 
 LABELS = {"obstructive_apnea": "Obstructive apnea", "central_apnea": "Central apnea", "hypopnea": "Hypopnea"}
 _DEPTH = {"obstructive_apnea": 0.06, "central_apnea": 0.02, "hypopnea": 0.4}
@@ -56,10 +56,12 @@ def design_apneas(rng: np.random.Generator, hyp: SimHypnogram, options: SimOptio
 def airflow(rng: np.random.Generator, n: int, fs: float, events: list[dict[str, Any]], *,
             resp_hz: float) -> np.ndarray:
     """Airflow (a.u., amplitude ~1): breathing at ``resp_hz`` with rate/amplitude wander, drops at events."""
-    t = np.arange(n) / fs
-    f_wander = 1.0 + 0.08 * lowrate_noise(rng, n, fs, 0.002, 0.02, src_fs=1.0)
-    phase = 2 * np.pi * np.cumsum(resp_hz * f_wander) / fs
-    amp = 1.0 + 0.1 * lowrate_noise(rng, n, fs, 0.005, 0.05, src_fs=1.0)
+    src_fs = 8.0   # breathing rate/amplitude and event envelopes are slow: made at 8 Hz, interpolated
+    m = int(np.ceil(n / fs * src_fs)) + 2
+    t_src = np.arange(m) / src_fs
+    f_wander = 1.0 + 0.08 * lowrate_noise(rng, m, src_fs, 0.002, 0.02, src_fs=1.0)
+    phase = 2 * np.pi * np.cumsum(resp_hz * f_wander) / src_fs
+    amp = 1.0 + 0.1 * lowrate_noise(rng, m, src_fs, 0.005, 0.05, src_fs=1.0)
     knots_t = [0.0]
     knots_v = [1.0]
     for e in events:
@@ -69,7 +71,9 @@ def airflow(rng: np.random.Generator, n: int, fs: float, events: list[dict[str, 
         knots_v += [1.0, d, d, 1.6, 1.3, 1.0]
     knots_t.append(n / fs)
     knots_v.append(1.0)
-    env = np.interp(t, np.asarray(knots_t), np.asarray(knots_v))
-    x = amp * env * np.sin(phase) + 0.02 * rng.standard_normal(n)
+    env = np.interp(t_src, np.asarray(knots_t), np.asarray(knots_v)) * amp
+    t = times(n, fs)
+    x = np.interp(t, t_src, env) * np.sin(np.interp(t, t_src, phase))
+    x += 0.02 * rng.standard_normal(n, dtype=np.float32)
     return x
 

@@ -37,6 +37,23 @@ class Schedule:
     lm_onsets: list[float] = field(default_factory=list)
     no_lm_zones: list[tuple[float, float]] = field(default_factory=list)
     bursts: list[Burst] = field(default_factory=list)
+    _masks: dict[tuple[str, ...], np.ndarray] = field(default_factory=dict, repr=False)
+    _eligible: dict[tuple[str, ...], np.ndarray] = field(default_factory=dict, repr=False)
+
+    def _mask(self, stages: Sequence[str]) -> np.ndarray:
+        key = tuple(stages)
+        if key not in self._masks:
+            self._masks[key] = np.isin(self.hyp.stages, list(key))
+        return self._masks[key]
+
+    def _lit(self, stages: Sequence[str]) -> np.ndarray:
+        """Indices of epochs in ``stages`` whose middle lies between lights off and lights on."""
+        key = tuple(stages)
+        if key not in self._eligible:
+            mid = (np.arange(self.hyp.stages.size) + 0.5) * EPOCH_S
+            self._eligible[key] = np.flatnonzero(self._mask(key) & (mid >= self.hyp.lights_off)
+                                                 & (mid <= self.hyp.lights_on))
+        return self._eligible[key]
 
     @property
     def total(self) -> float:
@@ -53,19 +70,15 @@ class Schedule:
         if lights and (t0 < self.hyp.lights_off or t1 > self.hyp.lights_on):
             return False
         i0, i1 = int(t0 // EPOCH_S), int(min(t1, self.total - 1e-9) // EPOCH_S)
-        return bool(np.isin(self.hyp.stages[i0:i1 + 1], list(stages)).all())
+        return bool(self._mask(stages)[i0:i1 + 1].all())
 
     def hours_in(self, stages: Sequence[str]) -> float:
         """Hours of ``stages`` between lights off and lights on."""
-        mid = (np.arange(self.hyp.stages.size) + 0.5) * EPOCH_S
-        sel = np.isin(self.hyp.stages, list(stages)) & (mid >= self.hyp.lights_off) & (mid <= self.hyp.lights_on)
-        return float(sel.sum()) * EPOCH_S / 3600.0
+        return float(self._lit(stages).size) * EPOCH_S / 3600.0
 
     def random_time(self, rng: np.random.Generator, stages: Sequence[str]) -> float | None:
         """A uniform random time inside an epoch of ``stages`` (lights period); None if there is none."""
-        mid = (np.arange(self.hyp.stages.size) + 0.5) * EPOCH_S
-        ok = np.flatnonzero(np.isin(self.hyp.stages, list(stages)) & (mid >= self.hyp.lights_off)
-                            & (mid <= self.hyp.lights_on))
+        ok = self._lit(stages)
         if ok.size == 0:
             return None
         return float(ok[rng.integers(0, ok.size)] * EPOCH_S + rng.uniform(0, EPOCH_S))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import zlib
+from functools import lru_cache
 from typing import Sequence
 
 import numpy as np
@@ -15,6 +16,14 @@ EPOCH_S = 30.0
 def rng_for(seed: int, name: str) -> np.random.Generator:
     """Independent, reproducible generator per ingredient (turning one off leaves the others alone)."""
     return np.random.default_rng([int(seed) & 0xFFFFFFFF, zlib.crc32(name.encode("ascii"))])
+
+
+@lru_cache(maxsize=4)
+def times(n: int, fs: float) -> np.ndarray:
+    """Read-only sample times ``arange(n) / fs`` (cached: several channels share a rate)."""
+    t = np.arange(n) / fs
+    t.flags.writeable = False
+    return t
 
 
 def quantize(t: float | np.ndarray, fs: float) -> np.ndarray | float:
@@ -44,7 +53,8 @@ def band_power_gain(sos: np.ndarray, fs: float, band: tuple[float, float]) -> fl
 
 
 def bandlimited_noise(rng: np.random.Generator, n: int, fs: float, lo: float, hi: float, *,
-                      calibrate: tuple[float, float] | None = None, order: int = 4) -> np.ndarray:
+                      calibrate: tuple[float, float] | None = None, order: int = 4,
+                      fast: bool = False) -> np.ndarray:
     """White noise band-passed ``lo``-``hi`` Hz (``hi`` capped at 0.45 fs), causal, one filter call.
 
     Scaled to unit RMS inside ``calibrate`` band when given (so that an amplitude
@@ -52,7 +62,7 @@ def bandlimited_noise(rng: np.random.Generator, n: int, fs: float, lo: float, hi
     """
     hi = min(hi, 0.45 * fs)
     sos = sps.butter(order, [lo, hi], btype="bandpass", fs=fs, output="sos")
-    x = sps.sosfilt(sos, rng.standard_normal(n))
+    x = sps.sosfilt(sos, rng.standard_normal(n, dtype=np.float32 if fast else np.float64))
     if calibrate is not None:
         p = band_power_gain(sos, fs, calibrate)
     else:
@@ -66,7 +76,20 @@ def lowrate_noise(rng: np.random.Generator, n: int, fs: float, lo: float, hi: fl
     src_fs = min(src_fs, fs)
     m = int(np.ceil(n * src_fs / fs)) + 2
     x = bandlimited_noise(rng, m, src_fs, lo, hi)
-    return np.interp(np.arange(n) / fs, np.arange(m) / src_fs, x)
+    return np.interp(times(n, fs), np.arange(m) / src_fs, x)
+
+
+def hold_block(fs: float) -> int:
+    """Samples per block for slow curves held piecewise-constant (~31 ms: invisible steps)."""
+    return max(1, int(fs // 32))
+
+
+def _hold(t_knots: np.ndarray, v_knots: np.ndarray, n: int, fs: float) -> np.ndarray:
+    """Linear interpolation of knots evaluated once per block, held within the block (cheap upsampling)."""
+    L = hold_block(fs)
+    m = int(np.ceil(n / L))
+    tb = (np.arange(m) * L + 0.5 * L) / fs
+    return np.repeat(np.interp(tb, t_knots, v_knots), L)[:n]
 
 
 def epoch_curve(values: np.ndarray, n: int, fs: float, *, ramp_s: float = 1.0) -> np.ndarray:
@@ -74,8 +97,7 @@ def epoch_curve(values: np.ndarray, n: int, fs: float, *, ramp_s: float = 1.0) -
     values = np.asarray(values, dtype=float)
     k = np.arange(values.size) * EPOCH_S
     t_knots = np.stack([k + ramp_s, k + EPOCH_S - ramp_s], axis=1).ravel()
-    v_knots = np.repeat(values, 2)
-    return np.interp(np.arange(n) / fs, t_knots, v_knots)
+    return _hold(t_knots, np.repeat(values, 2), n, fs)
 
 
 def slow_wander(rng: np.random.Generator, n: int, fs: float, sd: float, *, knot_s: float = 5.0) -> np.ndarray:
@@ -87,7 +109,7 @@ def slow_wander(rng: np.random.Generator, n: int, fs: float, sd: float, *, knot_
     walk = sps.lfilter([0.3], [1.0, -0.7], walk - walk.mean())  # smooth, then remove the trend
     walk = walk - np.convolve(walk, np.ones(9) / 9, mode="same")
     walk *= sd / max(float(np.std(walk)), 1e-12)
-    return np.interp(np.arange(n) / fs, np.arange(m) * knot_s, walk)
+    return _hold(np.arange(m) * knot_s, walk, n, fs)
 
 
 def raised_envelope(n: int, fs: float, rise_s: float, fall_s: float) -> np.ndarray:
@@ -101,14 +123,31 @@ def raised_envelope(n: int, fs: float, rise_s: float, fall_s: float) -> np.ndarr
 
 
 def add_at(x: np.ndarray, starts: np.ndarray, template: np.ndarray, scales: np.ndarray | float = 1.0) -> None:
-    """Add ``scales[i] * template`` to ``x`` starting at sample ``starts[i]`` (in place, clipped at edges)."""
+    """Add ``scales[i] * template`` to ``x`` starting at sample ``starts[i]`` (in place, clipped at edges).
+
+    Vectorized: events are split into groups whose copies cannot overlap, and each
+    group is added with one fancy-indexed ``+=``.
+    """
     starts = np.asarray(starts, dtype=np.int64)
     if starts.size == 0:
         return
-    idx = starts[:, None] + np.arange(template.size)[None, :]
-    vals = np.broadcast_to(np.asarray(scales, dtype=float).reshape(-1, 1), idx.shape) * template[None, :]
-    ok = (idx >= 0) & (idx < x.size)
-    x += np.bincount(idx[ok], weights=vals[ok], minlength=x.size)[: x.size]
+    sc = np.broadcast_to(np.asarray(scales, dtype=float), starts.shape)
+    order = np.argsort(starts, kind="stable")
+    starts, sc = starts[order], sc[order]
+    offs = np.arange(template.size)
+    min_gap = int(np.diff(starts).min()) if starts.size > 1 else template.size
+    if min_gap == 0:   # coinciding starts: unbuffered add
+        idx = starts[:, None] + offs[None, :]
+        vals = sc[:, None] * template[None, :]
+        ok = (idx >= 0) & (idx < x.size)
+        np.add.at(x, idx[ok], vals[ok])
+        return
+    groups = int(np.ceil(template.size / min_gap))
+    for g in range(groups):
+        idx = starts[g::groups, None] + offs[None, :]
+        vals = sc[g::groups, None] * template[None, :]
+        ok = (idx >= 0) & (idx < x.size)
+        x[idx[ok]] += vals[ok]
 
 
 class BurstBank:

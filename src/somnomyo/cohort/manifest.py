@@ -1,0 +1,206 @@
+"""The nights of a cohort: from a glob of recordings or a manifest CSV.
+
+A manifest is a CSV with one row per night and the columns
+
+``edf`` (required)
+    the recording (EDF/EDF+/BDF); a relative path resolves against the manifest's folder.
+``id``
+    the night's id, which names its output folder ``DIR/<id>/``; empty or absent: the EDF stem.
+``annotations``, ``hypnogram``
+    optional annotation / hypnogram files (relative paths as for ``edf``).
+anything else (``age``, ``sex``, ``group``, ...)
+    carried unchanged into the cohort table ``nights.csv``.
+
+Ids must be unique (ignoring case, so that the folders do not collide on case-insensitive
+file systems) and safe: an id is a folder name inside the output folder, so path
+separators, a leading ``.``, ``..`` and the names of the cohort tables are refused.
+"""
+from __future__ import annotations
+
+import glob
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import pandas as pd
+
+from somnomyo.errors import SomnomyoError
+
+#: Files the cohort writes beside the night folders: an id may not take these names.
+TABLE_FILES = ("nights.parquet", "nights.csv", "events.parquet")
+#: Path columns of a manifest (resolved against the manifest's folder).
+PATH_COLUMNS = ("edf", "annotations", "hypnogram")
+#: Infixes of the temporary folders a run writes (``<id>.tmp-<hex>``, ``<id>.old-<hex>``).
+TEMP_MARKERS = (".tmp-", ".old-")
+RECORDING_SUFFIXES = (".edf", ".bdf", ".rec")
+MAX_ID_LENGTH = 200
+_GLOB_CHARS = re.compile(r"[*?\[]")
+_UNSAFE_CHARS = re.compile(r"[/\\:\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class Night:
+    """One night of a cohort: its id, its files and any extra manifest columns."""
+
+    id: str
+    edf: str
+    annotations: str | None = None
+    hypnogram: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def inputs(self) -> dict[str, str | None]:
+        """What the night was scored from (compared on a rerun to decide whether it is done)."""
+        return {"edf": self.edf, "annotations": self.annotations, "hypnogram": self.hypnogram}
+
+
+def id_problem(night_id: str) -> str | None:
+    """Why ``night_id`` cannot name a folder inside the output folder, or None if it can."""
+    if not isinstance(night_id, str) or not night_id.strip():
+        return "empty id"
+    if night_id != night_id.strip():
+        return f"id {night_id!r} has leading or trailing spaces"
+    if len(night_id) > MAX_ID_LENGTH:
+        return f"id {night_id[:20]!r}... is longer than {MAX_ID_LENGTH} characters"
+    if _UNSAFE_CHARS.search(night_id) or os.path.isabs(night_id):
+        return f"unsafe id {night_id!r}: ids name output folders, so no path separators, ':' or control characters"
+    if night_id.startswith("."):
+        return f"unsafe id {night_id!r}: ids may not start with '.' (no '..', no hidden folders)"
+    if night_id.lower() in TABLE_FILES:
+        return f"id {night_id!r} is the name of a cohort table ({', '.join(TABLE_FILES)})"
+    if any(m in night_id for m in TEMP_MARKERS):
+        return f"id {night_id!r} contains {' or '.join(map(repr, TEMP_MARKERS))}, reserved for temporary folders"
+    return None
+
+
+def check_nights(nights: Sequence[Night], source: str | os.PathLike[str] | None) -> list[Night]:
+    """Refuse unsafe or duplicate ids (one-line :class:`SomnomyoError` naming ``source``)."""
+    for n in nights:
+        problem = id_problem(n.id)
+        if problem is not None:
+            raise SomnomyoError(problem, source)
+    seen: dict[str, str] = {}
+    dupes: list[str] = []
+    for n in nights:
+        key = n.id.casefold()
+        if key in seen:
+            dupes.append(n.id if seen[key] == n.id else f"{seen[key]}/{n.id}")
+        seen[key] = n.id
+    if dupes:
+        shown = ", ".join(sorted(set(dupes))[:5]) + (" ..." if len(set(dupes)) > 5 else "")
+        raise SomnomyoError(f"duplicate night id(s) {shown}: ids must be unique (ignoring case); "
+                            "give explicit ids in a manifest's 'id' column", source)
+    return list(nights)
+
+
+def _cell(value: Any) -> str | None:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _resolve(path: str | None, base: Path) -> str | None:
+    if path is None:
+        return None
+    p = Path(os.path.expanduser(path))
+    return os.path.abspath(p if p.is_absolute() else base / p)
+
+
+def read_manifest(path: str | os.PathLike[str]) -> list[Night]:
+    """Read a manifest CSV (or ``.tsv``; see the module docstring) into :class:`Night` objects.
+
+    Relative paths resolve against the manifest's folder. Raises :class:`SomnomyoError`
+    (one line naming the manifest) when it is unreadable, lacks the ``edf`` column, has an
+    empty ``edf`` cell, or has unsafe or duplicate ids.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise SomnomyoError("manifest not found", path)
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], skipinitialspace=True,
+                         sep="\t" if path.suffix.lower() == ".tsv" else ",")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise SomnomyoError(f"not a readable CSV manifest ({' '.join(str(err).split())})", path) from None
+    return manifest_nights(df, base=path.parent, source=path)
+
+
+def manifest_nights(df: pd.DataFrame, *, base: str | os.PathLike[str] = ".",
+                    source: str | os.PathLike[str] | None = None) -> list[Night]:
+    """Nights from a manifest table already in memory (paths relative to ``base``)."""
+    where = source if source is not None else "manifest"
+    df = df.rename(columns={c: str(c).strip().lower() for c in df.columns})
+    if "edf" not in df.columns:
+        have = ", ".join(map(str, df.columns)) or "none"
+        raise SomnomyoError(f"missing column 'edf' (the recording of each night); columns found: {have}; "
+                            "expected id, edf, annotations, hypnogram, ...", where)
+    base_dir = Path(os.path.abspath(base))
+    extras = [c for c in df.columns if c not in ("id",) + PATH_COLUMNS]
+    nights: list[Night] = []
+    for i, rec in enumerate(df.to_dict("records"), start=2):   # row 1 is the header
+        edf = _cell(rec.get("edf"))
+        if edf is None:
+            raise SomnomyoError(f"row {i}: empty 'edf' cell", where)
+        night_id = _cell(rec.get("id")) or Path(edf).stem
+        nights.append(Night(
+            id=night_id, edf=str(_resolve(edf, base_dir)),
+            annotations=_resolve(_cell(rec.get("annotations")), base_dir),
+            hypnogram=_resolve(_cell(rec.get("hypnogram")), base_dir),
+            extra={c: _cell(rec.get(c)) for c in extras},
+        ))
+    if not nights:
+        raise SomnomyoError("the manifest lists no nights", where)
+    return check_nights(nights, where)
+
+
+def glob_nights(pattern: str) -> list[Night]:
+    """One night per file matching ``pattern`` (``**`` recurses), id = file stem, sorted by path."""
+    files = sorted(p for p in glob.glob(os.path.expanduser(pattern), recursive=True) if os.path.isfile(p))
+    if not files:
+        raise SomnomyoError("no file matches this pattern", pattern)
+    return check_nights([Night(id=Path(f).stem, edf=os.path.abspath(f)) for f in files], pattern)
+
+
+def _is_manifest(path: str) -> bool:
+    return path.lower().endswith((".csv", ".tsv")) and os.path.isfile(path)
+
+
+def resolve_inputs(inputs: str | os.PathLike[str] | pd.DataFrame | Iterable[Any]) -> list[Night]:
+    """The nights of ``inputs``, which may be
+
+    * a manifest CSV path,
+    * a glob pattern (``"data/*.edf"``, ``"data/**/*.edf"``),
+    * a folder (every ``.edf``/``.bdf`` directly in it),
+    * one recording path,
+    * a manifest :class:`pandas.DataFrame` (relative paths against the current folder),
+    * a sequence of recording paths and/or :class:`Night` objects.
+    """
+    if isinstance(inputs, pd.DataFrame):
+        return manifest_nights(inputs, base=os.getcwd())
+    if isinstance(inputs, (str, os.PathLike)):
+        text = os.fspath(inputs)
+        if _is_manifest(text):
+            return read_manifest(text)
+        if os.path.isdir(text):
+            files = sorted(str(p) for p in Path(text).iterdir()
+                           if p.is_file() and p.suffix.lower() in RECORDING_SUFFIXES)
+            if not files:
+                raise SomnomyoError("no .edf/.bdf recording in this folder", text)
+            return check_nights([Night(id=Path(f).stem, edf=os.path.abspath(f)) for f in files], text)
+        if _GLOB_CHARS.search(text):
+            return glob_nights(text)
+        if not os.path.exists(text):
+            raise SomnomyoError("no such file, folder or manifest", text)
+        return check_nights([Night(id=Path(text).stem, edf=os.path.abspath(text))], text)
+    nights: list[Night] = []
+    for item in inputs:
+        if isinstance(item, Night):
+            nights.append(item)
+        elif isinstance(item, (str, os.PathLike)):
+            nights.append(Night(id=Path(item).stem, edf=os.path.abspath(os.fspath(item))))
+        else:
+            raise TypeError(f"inputs must be paths or Night objects, got {type(item).__name__}")
+    if not nights:
+        raise SomnomyoError("no nights given", "inputs")
+    return check_nights(nights, "inputs")
