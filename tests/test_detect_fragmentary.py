@@ -212,3 +212,14 @@ def test_real_resting_emg_has_no_fragmentary_myoclonus(real_dir: Path):
     tr = real_trace(real_dir / "biosppy" / "emg_rest.txt")
     res = detect_fragmentary([tr])
     assert len(res.events) == 0
+
+
+def test_synchronous_bursts_on_two_channels_are_a_jerk_not_fm():
+    left = trace(1000.0, 60.0, [(10.0, 0.1, 60.0), (20.0, 0.1, 60.0), (30.0, 0.1, 60.0)])
+    right = trace(1000.0, 60.0, [(10.099, 0.1, 60.0), (20.101, 0.1, 60.0)], label="Leg R", role="leg_right")
+    res = detect_fragmentary([left, right])
+    # 10.0/10.099 start within the 100-ms jerk window -> excluded; 20.0 and 20.101 are asynchronous
+    assert res.events["onset"].round(3).tolist() == [20.0, 20.101, 30.0]
+    assert res.rejected["synchronous"] == 2
+    off = with_fm(fm_exclude_synchronous=False)
+    assert len(detect_fragmentary([left, right], settings=off).events) == 5

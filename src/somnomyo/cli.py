@@ -1,4 +1,4 @@
-"""The ``somnomyo`` command: info, simulate, score, demo.
+"""The ``somnomyo`` command: info, simulate, score, cohort, demo.
 
 Input problems print one line (``somnomyo: error: FILE: problem``) and exit 2,
 without a traceback and without leaving partial outputs.
@@ -203,6 +203,26 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------- cohort
+def cmd_cohort(args: argparse.Namespace) -> int:
+    from somnomyo.cohort import run_cohort
+
+    res = run_cohort(args.input, args.out, n_jobs=args.n_jobs, scheduler=args.scheduler,
+                     overwrite=args.overwrite, standard=args.standard, figures=not args.no_figures,
+                     progress=not args.quiet)
+    n_ok = int((res.nights["status"] == "ok").sum()) if len(res.nights) else 0
+    _say(args, f"{len(res.nights)} night(s): {n_ok} ok ({res.n_skipped} already done), "
+               f"{len(res.failed)} failed")
+    for _, row in res.failed.head(10).iterrows():
+        _say(args, f"  failed {row['id']}: {row['reason']}")
+    if len(res.failed) > 10:
+        _say(args, f"  ... {len(res.failed) - 10} more in {res.csv_path}")
+    _say(args, f"outputs in {args.out}/")
+    for k, p in (("nights", res.nights_path), ("nights_csv", res.csv_path), ("events", res.events_path)):
+        _say(args, f"  {k:<15} {p}")
+    return 0
+
+
 # ----------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
@@ -248,6 +268,16 @@ def build_parser() -> argparse.ArgumentParser:
                     help="sleep stages from the annotations (default) or automatic staging")
     add_scoring(sp)
     sp.set_defaults(func=cmd_score)
+
+    sp = sub.add_parser("cohort", parents=[common], help="score many nights (local processes or a Dask cluster), resumably")
+    sp.add_argument("input", help='a manifest CSV (id, edf, annotations, hypnogram, ...) or a quoted glob, e.g. "data/*.edf"')
+    sp.add_argument("--out", required=True, help="output folder: <id>/ per night, nights.parquet/.csv, events.parquet")
+    sp.add_argument("--n-jobs", type=int, default=1, help="local worker processes (default 1; -1: one per CPU)")
+    sp.add_argument("--scheduler", metavar="ADDRESS", help="use a running Dask cluster, e.g. tcp://host:8786")
+    sp.add_argument("--overwrite", action="store_true", help="rescore nights already done (default: skip them)")
+    sp.add_argument("--no-figures", action="store_true", help="do not write per-night figures")
+    add_scoring(sp)
+    sp.set_defaults(func=cmd_cohort)
 
     sp = sub.add_parser("demo", parents=[common], help="simulate a night and score it")
     sp.add_argument("--out", default="demo-output")

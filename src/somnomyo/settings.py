@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from somnomyo.errors import check_choice
+from somnomyo.interpret.settings import InterpretSettings
 from somnomyo.settings_myoclonus import MyoclonusSettings
 
 STANDARDS = ("wasm2016", "aasm")
@@ -177,6 +178,7 @@ class Settings:
     arousal: ArousalSettings = field(default_factory=ArousalSettings)
     indices: IndexSettings = field(default_factory=IndexSettings)
     myoclonus: MyoclonusSettings = field(default_factory=MyoclonusSettings)
+    interpret: InterpretSettings = field(default_factory=InterpretSettings)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain nested dict (JSON-ready; tuples become lists)."""

@@ -59,6 +59,9 @@ class MyoclonusSettings:
     fm_lm_exclusion_margin_s: float = _f(
         0.5, "WASM 2016/AASM LM offset quiet period 0.5 s: potentials this close to an LM belong to it",
         unit="s")
+    fm_exclude_synchronous: bool = _f(
+        True, "Lins et al./Frauscher 2014: FM potentials are asynchronous; implementation: a burst that "
+              "starts within jerk_group_window_s of a burst on another channel is part of a jerk, not FM")
     fm_efm_min_per_minute: int = _f(5, "AASM EFM: >= 5 potentials per minute")
     fm_efm_min_minutes: float = _f(20.0, "AASM EFM: sustained for >= 20 minutes of NREM sleep", unit="min")
     fm_efm_window_s: float = _f(60.0, "AASM EFM: counted per 1-min NREM window", unit="s")
@@ -103,10 +106,12 @@ class MyoclonusSettings:
     nm_max_duration_s: float = _f(
         0.5, "Clin Neurophysiol 2023 wearable NM: silent periods 50-500 ms (§4.4, checklist 43)", unit="s")
     nm_drop_fraction: float = _f(
-        0.25, "implementation: silent = envelope < 25% of the preceding tonic level", unconfirmed=True)
+        0.35, "implementation: silent = envelope < 35% of the preceding tonic level (tuned on the simulator: "
+              "sleep chin tonic is only a few µV above the noise floor)", unconfirmed=True)
     nm_tonic_window_s: float = _f(1.0, "implementation: tonic level = mean envelope over the preceding 1 s", unit="s")
     nm_min_tonic_uv: float = _f(
-        10.0, "implementation: tonic activity needed before a silent period (Rubboli 2006)", unit="µV",
+        3.0, "implementation: tonic activity needed before a silent period (Rubboli 2006); sleep chin "
+             "tonic is a few µV", unit="µV",
         unconfirmed=True)
     nm_resume_fraction: float = _f(
         0.5, "implementation: activity after the silent period >= 50% of the tonic level", unconfirmed=True)

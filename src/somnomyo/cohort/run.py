@@ -279,7 +279,8 @@ def run_cohort(
     client : an existing ``distributed.Client`` to use (not closed here).
     score_fn : per-night scorer (default :func:`somnomyo.pipeline.score_night`), see :func:`score_one`.
     figures : also write the figures ``somnomyo score`` writes, where the report module exists.
-    refresh_s : rewrite the tables at least this often while the run goes on (0: after every night).
+    refresh_s : rewrite the tables every ``refresh_s`` seconds while the run goes on (stretched
+        so that rewriting takes at most ~10% of the time); 0: after every night.
     on_night : called on the client with each finished night's row.
     progress : show a progress bar with ETA (stderr, terminals only).
     """
@@ -312,6 +313,7 @@ def _run(nights: list[Night], out: Path, *, n_jobs: int, scheduler: str | None, 
     n_skipped = len(nights) - len(todo)
     logger.info("%d night(s): %d already done, %d to score", len(nights), n_skipped, len(todo))
     if todo:
+        tables.write()   # valid tables from the start (the nights already done)
         _score_all(todo, out, tables, n_workers=min(n_jobs, len(todo)), scheduler=scheduler,
                    standard=standard, client=client, score_fn=score_fn, figures=figures,
                    refresh_s=refresh_s, on_night=on_night, progress=progress)
@@ -358,13 +360,14 @@ def _score_all(todo: list[Night], out: Path, tables: _Tables, *, n_workers: int,
                     logger.warning("%s failed: %s", night.id, row["reason"])
                 bar.update(1)
                 bar.set_postfix_str(f"{n_failed} failed" if n_failed else "", refresh=False)
-                if on_night is not None:
-                    on_night(dict(tables.rows[night.id]))
                 if time.monotonic() - last >= interval:
                     t = time.monotonic()
                     tables.write()
                     last = time.monotonic()
-                    interval = max(refresh_s, 10.0 * (last - t))   # refreshing costs <= ~10% of the run
+                    if refresh_s > 0:   # refreshing then costs at most ~10% of the run
+                        interval = max(refresh_s, 10.0 * (last - t))
+                if on_night is not None:
+                    on_night(dict(tables.rows[night.id]))
         except BaseException:
             # interrupted (Ctrl-C, a callback raising): stop the remaining nights, keep valid tables
             with contextlib.suppress(Exception):

@@ -39,10 +39,9 @@ def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
         for k, v in value.items():
             _flatten(f"{prefix}.{k}", v, out)
     elif isinstance(value, (list, tuple)):
-        if all(isinstance(v, str) for v in value):
-            out[prefix] = " | ".join(value) if value else None
-        else:
-            out[f"{prefix}.n"] = len(value)
+        out[f"{prefix}.n"] = len(value)
+        if value and all(isinstance(v, str) for v in value):
+            out[prefix] = " | ".join(value)
     elif _scalar(value):
         out[prefix] = value.item() if isinstance(value, np.generic) else value
 
@@ -65,8 +64,8 @@ def _quality_by_role(quality: Mapping[str, Any]) -> dict[str, Any]:
 def flatten_summary(summary: Mapping[str, Any]) -> dict[str, Any]:
     """Flatten a night's ``summary.json`` into scalar columns ``<block>.<key>[.<subkey>]``.
 
-    Lists of strings are joined with ``" | "`` (``warnings``, ``annotations.sources``), other
-    lists become their length (``recording.gaps.n``). The ``settings`` block is left out (its
+    Every list gives its length (``recording.gaps.n``, ``warnings.n``); a list of strings is
+    also joined with ``" | "`` (``warnings``, ``annotations.sources``). The ``settings`` block is left out (its
     standard is the row's ``standard`` column; the full settings stay in summary.json).
     """
     out: dict[str, Any] = {}

@@ -141,9 +141,10 @@ def efm_minutes(onsets: np.ndarray, hypnogram: Hypnogram, *, settings: Settings,
                          "count": count.astype(np.int64), "positive": count >= m.fm_efm_min_per_minute})
 
 
-def fm_candidates(trace: EMGTrace, *, settings: Settings,
-                  lm_intervals: np.ndarray | None = None) -> tuple[pd.DataFrame, dict[str, int]]:
-    """FM potentials of one channel and the counts rejected per reason (``ecg``, ``pop``, ``lm``).
+def fm_candidates(trace: EMGTrace, *, settings: Settings, lm_intervals: np.ndarray | None = None,
+                  ) -> tuple[pd.DataFrame, dict[str, int], pd.DataFrame]:
+    """FM potentials of one channel, the counts rejected per reason (``ecg``, ``pop``, ``lm``) and
+    every brief (< LM) burst of the channel (for the synchronous-burst check across channels).
 
     AASM: duration <= 150 ms; research definition: 75-150 ms and > 50 µV (peak-to-peak of the
     filtered EMG where given, else the envelope peak). Bursts >= the LM minimum duration
@@ -185,7 +186,26 @@ def fm_candidates(trace: EMGTrace, *, settings: Settings,
         in_lm = keep & overlaps_any(on, on + dur, lms, gap=m.fm_lm_exclusion_margin_s)
         rejected["lm"] = int(in_lm.sum())
         keep &= ~in_lm
-    return bursts.loc[keep].reset_index(drop=True), rejected
+    return bursts.loc[keep].reset_index(drop=True), rejected, bursts.loc[~is_lm].reset_index(drop=True)
+
+
+def synchronous_mask(candidates: pd.DataFrame, brief: pd.DataFrame, *, window_s: float) -> np.ndarray:
+    """True for candidates that start within ``window_s`` (anchored grouping, as for jerks) of a
+    brief burst on another channel: such bursts form a multi-muscle jerk, not FM."""
+    if len(candidates) == 0 or len(brief) == 0:
+        return np.zeros(len(candidates), dtype=bool)
+    from somnomyo.detect.jerks import group_onsets
+
+    allb = pd.concat([brief[["onset", "channel"]], candidates[["onset", "channel"]].assign(cand=True)],
+                     ignore_index=True).fillna({"cand": False})
+    allb["key"] = np.r_[np.full(len(brief), -1), np.arange(len(candidates))]
+    allb = allb.sort_values(["onset", "channel"], kind="stable").reset_index(drop=True)
+    allb["group"] = group_onsets(allb["onset"].to_numpy(dtype=float), window_s=window_s)
+    n_chan = allb.groupby("group")["channel"].transform("nunique").to_numpy()
+    out = np.zeros(len(candidates), dtype=bool)
+    sel = allb["key"].to_numpy() >= 0
+    out[allb["key"].to_numpy()[sel]] = n_chan[sel] > 1
+    return out
 
 
 def detect_fragmentary(traces: Sequence[EMGTrace], *, hypnogram: Hypnogram | None = None,
@@ -206,7 +226,8 @@ def detect_fragmentary(traces: Sequence[EMGTrace], *, hypnogram: Hypnogram | Non
         check_choice("fm_efm_mode", m.fm_efm_mode, EFM_MODES)
         bad = common_unscorable(unscorable, [tr.label for tr in traces])
         rows: list[pd.DataFrame] = []
-        rejected = {"pop": 0, "ecg": 0, "lm": 0}
+        brief: list[pd.DataFrame] = []
+        rejected = {"pop": 0, "ecg": 0, "lm": 0, "synchronous": 0}
         for tr in traces:  # loop over channels
             lm_iv = None
             if lm_events is not None and len(lm_events):
@@ -216,11 +237,16 @@ def detect_fragmentary(traces: Sequence[EMGTrace], *, hypnogram: Hypnogram | Non
                     sel = lm_events.loc[ch.isna() | (ch == tr.label) |
                                         ch.fillna("").astype(str).str.split(",").apply(lambda c: tr.label in c)]
                 lm_iv = as_intervals(sel[["onset", "duration"]])
-            cand, rej = fm_candidates(tr, settings=settings, lm_intervals=lm_iv)
+            cand, rej, short = fm_candidates(tr, settings=settings, lm_intervals=lm_iv)
             for k, v in rej.items():
                 rejected[k] += v
             rows.append(drop_unscorable(cand, channel_unscorable(unscorable, tr.label)))
+            brief.append(short)
         bursts = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["onset", "duration"])
+        if m.fm_exclude_synchronous and len(traces) > 1:
+            sync = synchronous_mask(bursts, pd.concat(brief, ignore_index=True), window_s=m.jerk_group_window_s)
+            rejected["synchronous"] = int(sync.sum())
+            bursts = bursts.loc[~sync].reset_index(drop=True)
         events = _to_events(bursts, hypnogram=hypnogram, annotations=annotations, settings=settings)
         if duration_s is None:
             duration_s = max((tr.duration for tr in traces), default=0.0)

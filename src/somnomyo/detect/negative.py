@@ -10,7 +10,7 @@ Sources (``clinical_rules.md`` §4.4 and checklist row 43):
 
 Implementation choices (settings ``nm_*``, flagged [UNCONFIRMED] where so): the tonic level
 is the mean envelope over the ``nm_tonic_window_s`` (1 s) before each sample; a silent
-period is a run where the envelope is below ``nm_drop_fraction`` (25%) of that level,
+period is a run where the envelope is below ``nm_drop_fraction`` (35%) of that level,
 lasting ``nm_min_duration_s``-``nm_max_duration_s``; the level before must be at least
 ``nm_min_tonic_uv``; the mean envelope over ``nm_after_window_s`` after the silent period
 must recover to ``nm_resume_fraction`` of the tonic level; and no envelope peak above

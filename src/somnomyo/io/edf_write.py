@@ -48,6 +48,7 @@ def write_edf(
     patient: str = "X X X X",
     recording_id: str | None = None,
     physical_ranges: dict[str, tuple[float, float]] | None = None,
+    duration_s: float | None = None,
 ) -> Path:
     """Write ``signals`` (and ``annotations``) as EDF+C (or BDF+C with ``bdf=True``).
 
@@ -55,17 +56,24 @@ def write_edf(
     integer for every signal. Signals are padded with zeros to whole records.
     Physical ranges default to each signal's min/max (symmetric around 0).
     The file is written atomically.
+
+    With no ``signals`` and a ``duration_s``, an annotations-only EDF+ file is written (only
+    the annotation signal, as in Sleep-EDF hypnogram files), ``ceil(duration_s /
+    record_duration)`` records long; ``duration_s`` is ignored when signals are given.
     """
     start = start or dt.datetime(2000, 1, 1, 22, 0, 0)
-    if not signals:
-        raise ValueError("at least one signal is required")
+    if not signals and duration_s is None:
+        raise ValueError("at least one signal is required (or duration_s for an annotations-only file)")
     nsamp = []
     for s in signals:
         n = s.fs * record_duration
         if abs(n - round(n)) > 1e-9:
             raise ValueError(f"{s.label}: fs {s.fs} * record duration {record_duration} is not an integer")
         nsamp.append(int(round(n)))
-    n_records = max(math.ceil(s.data.size / n) for s, n in zip(signals, nsamp))
+    if signals:
+        n_records = max(math.ceil(s.data.size / n) for s, n in zip(signals, nsamp))
+    else:
+        n_records = max(1, math.ceil(float(duration_s) / record_duration - 1e-9))
     dmin, dmax = ((-8388608, 8388607) if bdf else (-32768, 32767))
     width = 3 if bdf else 2
 

@@ -30,9 +30,15 @@ SRC_FS = 128.0   # rate at which slow rhythms are generated
 EOG_LABELS = ("EOG E1-M2", "EOG E2-M1")
 
 
+_PINK_SOS = sps.tf2sos(_PINK_B, _PINK_A)
+_PINK_RMS = float(np.sqrt(np.sum(sps.sosfilt(_PINK_SOS, np.r_[1.0, np.zeros(1 << 16)]) ** 2)))
+
+
 def _pink(rng: np.random.Generator, n: int) -> np.ndarray:
-    x = sps.lfilter(_PINK_B, _PINK_A, rng.standard_normal(n, dtype=np.float32).astype(np.float64))
-    return x / max(float(np.std(x)), 1e-12)
+    """Unit-RMS approximately 1/f noise."""
+    x = sps.sosfilt(_PINK_SOS, rng.standard_normal(n, dtype=np.float32))
+    x *= 1.0 / _PINK_RMS
+    return x
 
 
 def _stage_gain(stages: np.ndarray, table: dict[str, float]) -> np.ndarray:
@@ -82,9 +88,9 @@ def eeg_channels(rng: np.random.Generator, n: int, fs: float, stages: np.ndarray
     tpl = np.exp(-0.5 * (tt / 0.006) ** 2) - 0.6 * np.exp(-0.5 * ((tt - 0.016) / 0.008) ** 2)
     tpl /= np.max(np.abs(tpl))
     for label in EEG_LABELS:
-        times = [j["eeg_peak"] for j in jerks if j.get("cortical") and label in j["eeg_channels"]]
+        peaks = [j["eeg_peak"] for j in jerks if j.get("cortical") and label in j["eeg_channels"]]
         amps = [j["eeg_uv"] for j in jerks if j.get("cortical") and label in j["eeg_channels"]]
-        add_at(out[label], np.round(np.asarray(times) * fs).astype(np.int64) - half, tpl, np.asarray(amps))
+        add_at(out[label], np.round(np.asarray(peaks) * fs).astype(np.int64) - half, tpl, np.asarray(amps))
     return out
 
 

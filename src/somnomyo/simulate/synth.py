@@ -63,11 +63,9 @@ def bandlimited_noise(rng: np.random.Generator, n: int, fs: float, lo: float, hi
     hi = min(hi, 0.45 * fs)
     sos = sps.butter(order, [lo, hi], btype="bandpass", fs=fs, output="sos")
     x = sps.sosfilt(sos, rng.standard_normal(n, dtype=np.float32 if fast else np.float64))
-    if calibrate is not None:
-        p = band_power_gain(sos, fs, calibrate)
-    else:
-        p = band_power_gain(sos, fs, (0.0, fs / 2))
-    return x / np.sqrt(max(p, 1e-12))
+    p = band_power_gain(sos, fs, calibrate if calibrate is not None else (0.0, fs / 2))
+    x *= 1.0 / np.sqrt(max(p, 1e-12))
+    return x
 
 
 def lowrate_noise(rng: np.random.Generator, n: int, fs: float, lo: float, hi: float, *,
