@@ -9,7 +9,7 @@ onset              float64   seconds from recording start
 duration           float64   seconds
 trial_type         string    event kind, one of ``TRIAL_TYPES``
 channel            string    EDF label of the channel (``"A,B"`` when several)
-side               string    ``left`` / ``right`` / ``bilateral`` / empty
+side               string    ``left`` / ``right`` / ``both`` (one bipolar legs channel) / ``bilateral`` / empty
 stage              string    W, N1, N2, N3, R or UNS at onset
 clm_id             Int64     id shared by the LMs combined into one CLM; empty if not a CLM
 periodic           boolean   part of a PLM series
@@ -45,7 +45,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "duration": ("float64", "Duration of the event in seconds."),
     "trial_type": ("string", "Kind of event: " + ", ".join(TRIAL_TYPES) + "."),
     "channel": ("string", "EDF label(s) of the channel(s) the event was detected on."),
-    "side": ("string", "left, right or bilateral for limb events; empty otherwise."),
+    "side": ("string", "left, right, both (a single bipolar legs channel) or bilateral for limb events; empty otherwise."),
     "stage": ("string", "Sleep stage at the event onset (W, N1, N2, N3, R, UNS)."),
     "clm_id": ("Int64", "Candidate-LM id shared by the monolateral LMs combined into one CLM; empty if not part of a CLM."),
     "periodic": ("boolean", "True if the event belongs to a PLM series."),

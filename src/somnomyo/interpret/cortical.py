@@ -161,11 +161,20 @@ class CorticalResult:
 
 
 # --------------------------------------------------------------------------------------
-def _highpass(x: np.ndarray, fs: float, hz: float | None) -> np.ndarray:
-    if hz is None or hz <= 0 or hz >= 0.45 * fs or x.size < 64:
-        return np.asarray(x, dtype=float)
-    sos = sps.butter(2, hz, btype="highpass", fs=fs, output="sos")
-    return sps.sosfiltfilt(sos, np.asarray(x, dtype=float))
+def _bandpass(x: np.ndarray, fs: float, low_hz: float | None, high_hz: float | None) -> np.ndarray:
+    """Zero-phase 2nd-order Butterworth band-/high-/low-pass; edges outside (0, 0.45 fs) are skipped."""
+    x = np.asarray(x, dtype=float)
+    lo = low_hz if low_hz is not None and 0 < low_hz < 0.45 * fs else None
+    hi = high_hz if high_hz is not None and 0 < high_hz < 0.45 * fs else None
+    if x.size < 64 or (lo is None and hi is None):
+        return x
+    if lo is not None and hi is not None:
+        sos = sps.butter(2, [lo, hi], btype="bandpass", fs=fs, output="sos")
+    elif lo is not None:
+        sos = sps.butter(2, lo, btype="highpass", fs=fs, output="sos")
+    else:
+        sos = sps.butter(2, hi, btype="lowpass", fs=fs, output="sos")
+    return sps.sosfiltfilt(sos, x)
 
 
 def _epochs(x: np.ndarray, idx: np.ndarray, offsets: np.ndarray, base: np.ndarray) -> np.ndarray:
@@ -236,7 +245,7 @@ def jerk_locked_average(
     JLBA (clinical_rules §4.2; Shibasaki 1992; Latorre 2023): per EEG channel, epochs
     around each EMG onset (``window_s``), baseline-corrected (mean of ``baseline_s``),
     epochs whose peak-to-peak exceeds ``artifact_uv`` on any channel rejected, then
-    averaged. Significance: ``n_surrogates`` sets of random triggers, as many as the
+    averaged (after a zero-phase ``jlba_highpass_hz``-``jlba_lowpass_hz`` band-pass). Significance: ``n_surrogates`` sets of random triggers, as many as the
     usable jerks and drawn from the same stages (``stages_of_jerks`` or the
     ``hypnogram``), >= ``jlba_exclusion_margin_s`` from every true jerk; each surrogate
     average is a random subset of a large pool of pre-extracted random epochs. The
@@ -289,7 +298,7 @@ def jerk_locked_average(
         # filtered channels, per-channel sample grids
         data, grids = {}, {}
         for x in sigs:
-            data[x.label] = _highpass(x.data, x.fs, s.jlba_highpass_hz)
+            data[x.label] = _bandpass(x.data, x.fs, s.jlba_highpass_hz, s.jlba_lowpass_hz)
             off = np.arange(int(np.round(w0 * x.fs)), int(np.round(w1 * x.fs)) + 1)
             t = off / x.fs
             grids[x.label] = (off, t, (t >= b0 - 1e-9) & (t <= b1 + 1e-9), (t >= p0 - 1e-9) & (t <= p1 + 1e-9))

@@ -46,6 +46,9 @@ class InterpretSettings:
     jlba_highpass_hz: float | None = _f(
         5.0, "implementation: zero-phase high-pass before averaging; removes slow sleep EEG (delta) while "
              "keeping the 10-30 ms premyoclonic spike; None = off", unit="Hz", unconfirmed=True)
+    jlba_lowpass_hz: float | None = _f(
+        45.0, "implementation: zero-phase low-pass before averaging; the premyoclonic spike lies below it and "
+              "EMG leaking into the EEG above it; None = off", unit="Hz", unconfirmed=True)
     jlba_exclusion_margin_s: float = _f(
         1.0, "implementation: surrogate triggers keep this far from every true jerk", unit="s")
     jlba_pool_factor: int = _f(

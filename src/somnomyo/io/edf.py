@@ -33,6 +33,9 @@ __all__ = ["read_header", "read_edf", "read_annotations", "unit_scale_to_uv"]
 _BDF_VERSION = b"\xffBIOSEMI"
 _ANNOTATION_LABELS = ("EDF Annotations", "BDF Annotations")
 _BLOCK_BYTES = 4 * 1024 * 1024         # data visited per memmap block (memory bound)
+_MAX_FIELD_INT = 99_999_999            # largest integer an 8-character header field can spell out
+_MAX_TIMELINE_S = 7 * 86400.0          # sanity limit on an EDF+D record onset (a corrupt TAL, not a night)
+_PADDING = " \t\r\n\x00"               # header fields are space padded; some writers pad with NUL
 _MONTHS = {m: i for i, m in enumerate(
     ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"), start=1)}
 
@@ -95,14 +98,14 @@ def _fail(problem: str, path: Path) -> RecordingError:
 def _text(raw: bytes) -> str:
     """Decode a free-text header field (ASCII by the spec; tolerate UTF-8/Latin-1)."""
     try:
-        return raw.decode("utf-8").strip()
+        return raw.decode("utf-8").strip(_PADDING)
     except UnicodeDecodeError:
-        return raw.decode("latin-1").strip()
+        return raw.decode("latin-1").strip(_PADDING)
 
 
 def _ascii(raw: bytes, name: str, path: Path) -> str:
     try:
-        return raw.decode("ascii").strip()
+        return raw.decode("ascii").strip(_PADDING)
     except UnicodeDecodeError:
         raise _fail(f"not an EDF/BDF file: header is not ASCII in field '{name}'", path) from None
 
@@ -115,6 +118,8 @@ def _number(raw: bytes, name: str, path: Path, *, integer: bool = False) -> floa
         raise _fail(f"header field '{name}' is not a number: {s!r}", path) from None
     if not np.isfinite(x) or (integer and x != int(x)):
         raise _fail(f"header field '{name}' is not {'an integer' if integer else 'a finite number'}: {s!r}", path)
+    if integer and abs(x) > _MAX_FIELD_INT:
+        raise _fail(f"header field '{name}' is out of range: {s!r}", path)
     return int(x) if integer else x
 
 
@@ -208,9 +213,13 @@ def _layout(path: str | os.PathLike[str]) -> _Layout:
         if spr <= 0:
             raise _fail(f"channel {label!r}: samples per record is {spr}; it must be > 0", path)
         spr_all.append(spr)
+        fs = spr / record_duration if record_duration > 0 else 0.0
+        if not np.isfinite(fs):
+            raise _fail(f"channel {label!r}: {spr} samples in a record of {record_duration:g} s "
+                        "is not a finite sampling rate", path)
         infos.append(ChannelInfo(
             label=label,
-            fs=spr / record_duration if record_duration > 0 else 0.0,
+            fs=fs,
             unit=_text(columns["unit"][i]),
             transducer=_text(columns["transducer"][i]),
             prefilter=_text(columns["prefilter"][i]),
@@ -377,7 +386,11 @@ def _check_scaling(lay: _Layout, i: int) -> tuple[float, float]:
     if c.physical_max == c.physical_min:
         raise _fail(f"channel {c.label!r}: physical minimum equals physical maximum ({c.physical_min})", lay.path)
     gain = (c.physical_max - c.physical_min) / (c.digital_max - c.digital_min)
-    return gain, c.physical_min - c.digital_min * gain
+    offset = c.physical_min - c.digital_min * gain
+    if not (np.isfinite(gain) and np.isfinite(offset)):
+        raise _fail(f"channel {c.label!r}: physical range {c.physical_min:g} to {c.physical_max:g} "
+                    "overflows the scaling", lay.path)
+    return gain, offset
 
 
 def read_edf(
@@ -480,6 +493,11 @@ def _timeline(lay: _Layout, onsets: np.ndarray) -> tuple[list[tuple[float, float
         r = 0 if onsets[0] < -tol else int(np.flatnonzero(onsets[1:] < ends[:-1] - tol)[0]) + 1
         raise _fail(f"EDF+D data record {r} starts at {onsets[r]:g} s, before the previous record ends "
                     "(records must not overlap)", lay.path)
+    late = onsets > _MAX_TIMELINE_S
+    if late.any():
+        r = int(np.flatnonzero(late)[0])
+        raise _fail(f"EDF+D data record {r} starts at {onsets[r]:g} s, more than "
+                    f"{_MAX_TIMELINE_S / 86400:.0f} days after the start (corrupt time-keeping annotation)", lay.path)
     prev_end = np.concatenate([[0.0], ends[:-1]])
     gap = onsets - prev_end
     where = np.flatnonzero(gap > tol)

@@ -105,7 +105,8 @@ def _title(row: Any, start: dt.datetime | None) -> str:
         v = row.get(col)
         if v is not None and not pd.isna(v) and str(v):
             extra.append(str(v))
-    if bool(row.get("periodic")) is True and not pd.isna(row.get("periodic")):
+    per = row.get("periodic")
+    if per is not None and not pd.isna(per) and bool(per):
         extra.append("periodic")
     amp = row.get("amplitude_uv")
     if amp is not None and not pd.isna(amp):

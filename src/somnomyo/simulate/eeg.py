@@ -62,8 +62,8 @@ def eeg_channels(rng: np.random.Generator, n: int, fs: float, stages: np.ndarray
         rhythm += g * bandlimited_noise(rng, m, src_fs, *band)
     rhythm *= 0.6 * amp
     t_src = np.arange(m) / src_fs
-    # spindles in N2/N3
-    sp = np.zeros(n)
+    # spindles in N2/N3 (also made at the low rate)
+    sp = np.zeros(m)
     nrem = np.flatnonzero(np.isin(stages, ("N2", "N3")))
     if options.spindles_per_min > 0 and nrem.size:
         k = int(nrem.size * EPOCH_S / 60.0 * options.spindles_per_min)
@@ -71,16 +71,14 @@ def eeg_channels(rng: np.random.Generator, n: int, fs: float, stages: np.ndarray
         t = ep * EPOCH_S + rng.uniform(0, EPOCH_S - 2.0, k)
         for ti, d, f, a in zip(t, uniform(rng, (0.5, 2.0), k), uniform(rng, (11.0, 15.0), k),
                                uniform(rng, (0.5, 1.0), k)):
-            m = int(d * fs)
-            tt = np.arange(m) / fs
-            i0 = int(ti * fs)
-            seg = a * amp * np.hanning(m) * np.sin(2 * np.pi * f * tt)
-            sp[i0:i0 + m] += seg[: max(0, min(m, n - i0))]
+            ms = int(d * src_fs)
+            i0 = int(ti * src_fs)
+            seg = a * amp * np.hanning(ms) * np.sin(2 * np.pi * f * np.arange(ms) / src_fs)
+            sp[i0:i0 + ms] += seg[: max(0, min(ms, m - i0))]
     out = {}
     for j, label in enumerate(EEG_LABELS):
-        x = np.interp(times(n, fs), t_src, (1.0 - 0.1 * j) * rhythm)
+        x = np.interp(times(n, fs), t_src, (1.0 - 0.1 * j) * rhythm + (0.9 + 0.1 * j) * sp)
         x += 0.6 * amp * _pink(rng, n)
-        x += (0.9 + 0.1 * j) * sp
         out[label] = x
     # cortical premyoclonic transients: biphasic, positive peak at the designed time
     half = int(0.06 * fs)

@@ -8,7 +8,7 @@ periods (negative myoclonus) drop the level to the noise floor.
 
 Bursts: slices of a calibrated band-limited carrier (20-150 Hz) times an envelope
 that rises in ``rise`` s and falls in ``fall`` s (LMs: plateau modulated between
-0.8 and 1, so the conditioned, rectified burst stays well above +8 µV from the
+0.85 and 1, so the conditioned, rectified burst stays well above +8 µV from the
 truth onset to the truth offset — WASM 2016/AASM LM onset rule).
 """
 from __future__ import annotations
@@ -41,7 +41,7 @@ def _envelope(rng: np.random.Generator, b: Burst, n: int, fs: float) -> np.ndarr
         raised_envelope(n, fs, 0.3 * n / fs, 0.7 * n / fs)
     if b.mode == "rms" and n / fs > 0.5:
         k = int(n / fs / 0.25) + 2
-        mod = np.interp(np.arange(n) / fs, np.arange(k) * 0.25, rng.uniform(0.8, 1.0, k))
+        mod = np.interp(np.arange(n) / fs, np.arange(k) * 0.25, rng.uniform(0.85, 1.0, k))
         env = env * mod
     return env
 

@@ -73,7 +73,7 @@ class SimOptions:
     # --- leg movements ----------------------------------------------------------------
     leg_movements: bool = _o(True, "master switch for every designed LM (periodic, isolated, respiratory, "
                                    "long, bilateral)")
-    lm_amplitude_uv: tuple[float, float] = _o((25.0, 100.0), "LM burst RMS after 10-100 Hz, µV")
+    lm_amplitude_uv: tuple[float, float] = _o((30.0, 100.0), "LM burst RMS after 10-100 Hz, µV")
     lm_duration_s: tuple[float, float] = _o((0.8, 5.0), "LM duration (envelope start to end), s")
     lm_rise_s: float = _o(0.05, "LM envelope rise time, s")
     lm_fall_s: float = _o(0.08, "LM envelope fall time, s")

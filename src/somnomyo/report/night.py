@@ -1,0 +1,367 @@
+"""The per-night report: ``report.html`` (self-contained), ``figures/*.png|svg``, exports.
+
+:func:`write_report` is what ``somnomyo score`` calls after writing the event table and
+summary. Everything shown comes from the :class:`~somnomyo.pipeline.NightResult` (its
+``summary()``, ``events``, ``hypnogram``, ``recording`` and result objects); blocks added by
+new detectors (and the ``interpretation`` and ``cortical`` blocks) are rendered generically.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from somnomyo._logging import logger, set_log_level
+from somnomyo.io.atomic import atomic_path, write_text_atomic
+from somnomyo.report import figures as F
+from somnomyo.report.exports import event_labels, write_exports
+from somnomyo.report.html import LEVEL_ORDER, esc, figure, flatten, json_script, kv_table, page, table
+from somnomyo.report.options import ReportOptions
+from somnomyo.report.snippets import clock, pick_representative, plot_snippets
+from somnomyo.report.text import fmt, fmt_hours, night_sentences
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.figure import Figure
+
+    from somnomyo.pipeline import NightResult
+
+__all__ = ["write_report", "build_report", "NightReport", "RASTER_DATA_ID", "EVENTS_DATA_ID"]
+
+RASTER_DATA_ID = "somnomyo-raster"
+EVENTS_DATA_ID = "somnomyo-events"
+
+#: blocks with their own section (not repeated in "other indices")
+_OWN_SECTIONS = ("plm", "interpretation", "cortical", "quality", "settings", "recording", "channels", "stages",
+                 "annotations", "warnings", "somnomyo_version")
+_PLM_MAIN = (
+    ("plms_index", "PLMS index (periodic LMs per hour of sleep)", "/h"),
+    ("plms_index_including_respiratory", "PLMS index, respiratory-related LMs kept", "/h"),
+    ("plmw_index", "PLMW index (periodic LMs per hour of wake)", "/h"),
+    ("lm_index", "LM index (LMs in sleep per hour of sleep)", "/h"),
+    ("clm_index", "CLM index", "/h"),
+    ("plms_arousal_index", "PLMS-arousal index", "/h"),
+    ("respiratory_lm_index", "respiratory-related LM index", "/h"),
+    ("short_imi_index", "short-IMI LM index (IMI below the PLM minimum)", "/h"),
+    ("isolated_lm_index", "isolated LM index", "/h"),
+    ("periodicity_index", "periodicity index (Ferri 2006)", ""),
+    ("plm_index_time_in_bed", "PLM per hour in bed (no hypnogram needed)", "/h"),
+    ("plms_count", "PLMS count", ""), ("plmw_count", "PLMW count", ""), ("lms_count", "LMs in sleep", ""),
+    ("plm_series_count", "PLM series", ""), ("mean_series_length", "mean series length (CLMs)", ""),
+)
+_TIME_BASE = (("time_in_bed_h", "time in bed"), ("tst_h", "total sleep time"),
+              ("scorable_tst_h", "scorable sleep time"), ("unscorable_h", "unscorable time"),
+              ("sleep_period_h", "sleep period"), ("waso_h", "wake after sleep onset"), ("wake_h", "wake in bed"))
+_STAGE_ROWS = ("W", "N1", "N2", "N3", "R")
+_SOURCE_BANNER = {
+    "auto": "Sleep stages were scored AUTOMATICALLY (not by a person). Review the hypnogram before relying on "
+            "any number per stage or per hour of sleep.",
+    "emg_estimate": "No usable EEG: sleep and wake were only ROUGHLY ESTIMATED from EMG activity. Numbers per "
+                    "hour of sleep warrant review against a scored hypnogram.",
+    "none": "No hypnogram: every epoch is unscored, so indices per hour of sleep are not available. Give a "
+            "scored hypnogram (--hypnogram FILE) or use automatic staging.",
+}
+
+
+@dataclass
+class NightReport:
+    """A built report: the HTML text, its rendered figures and the matplotlib figures."""
+
+    html: str
+    rendered: list[F.Rendered] = field(default_factory=list)
+    figures: list["Figure"] = field(default_factory=list)
+    raster: list[dict[str, Any]] = field(default_factory=list)
+
+
+# ----------------------------------------------------------------------------- sections
+def _findings_html(findings: list[Mapping[str, Any]]) -> str:
+    rank = {lev: i for i, lev in enumerate(LEVEL_ORDER)}
+    out = []
+    for f in sorted(findings, key=lambda f: rank.get(str(f.get("level")), len(rank))):
+        level = str(f.get("level", "info"))
+        ev = f.get("evidence") or {}
+        ev_html = kv_table(ev) if isinstance(ev, Mapping) and ev else ""
+        out.append(
+            f'<div class="finding {esc(level)}"><span class="level {esc(level)}">{esc(level)}</span> '
+            f'<strong>{esc(f.get("text_plain", ""))}</strong>'
+            f'<p class="clinical">{esc(f.get("text_clinical", ""))}</p>'
+            + (f"<details><summary>evidence ({esc(f.get('id', ''))})</summary>{ev_html}</details>" if ev_html else "")
+            + "</div>")
+    return "".join(out)
+
+
+def _stage_table(summary: Mapping[str, Any]) -> str:
+    """One row per stage; columns from ``plm.by_stage`` and every ``*by_stage`` dict of other blocks."""
+    cols: list[tuple[str, dict[str, Any]]] = []
+    by_stage = (summary.get("plm") or {}).get("by_stage") or {}
+    for metric, title in (("minutes", "minutes"), ("lm_count", "LMs"), ("lm_index", "LM /h"),
+                          ("plm_count", "PLMs"), ("plm_index", "PLM /h")):
+        if by_stage:
+            cols.append((title, {s: (v or {}).get(metric) for s, v in by_stage.items()}))
+    for name, block in summary.items():
+        if name in _OWN_SECTIONS or not isinstance(block, Mapping):
+            continue
+        for key, val in block.items():
+            if key.endswith("by_stage") and isinstance(val, Mapping) and all(
+                    not isinstance(v, (Mapping, list)) for v in val.values()):
+                cols.append((f"{name.replace('_', ' ')} {key.replace('_by_stage', '').replace('_', ' ')} /h"
+                             if "index" in key else f"{name} {key}", dict(val)))
+    if not cols:
+        return "<p>No per-stage numbers.</p>"
+    stages = list(_STAGE_ROWS) + sorted({s for _, c in cols for s in c} - set(_STAGE_ROWS))
+    rows = [[s] + [c.get(s) for _, c in cols] for s in stages]
+    return table(["stage"] + [t for t, _ in cols], rows)
+
+
+def _hour_table(summary: Mapping[str, Any]) -> str:
+    parts = []
+    for name, block in summary.items():
+        if not isinstance(block, Mapping):
+            continue
+        rows = block.get("by_hour")
+        if isinstance(rows, list) and rows and isinstance(rows[0], Mapping):
+            keys = list(rows[0].keys())
+            parts.append(f"<h3>{esc(name)} by hour of the night</h3>" + table(keys, [[r.get(k) for k in keys]
+                                                                                   for r in rows]))
+    return "".join(parts) or "<p>No per-hour numbers.</p>"
+
+
+def _plm_tables(plm: Mapping[str, Any]) -> str:
+    main = [(title, plm.get(key), unit) for key, title, unit in _PLM_MAIN if key in plm]
+    tb = [(title, fmt_hours(plm.get(key))) for key, title in _TIME_BASE if key in plm]
+    return ("<div class=\"cols\"><div>" + table(("index", "value", "unit"), main) + "</div><div>"
+            + table(("time base", "duration"), tb) + "</div></div>"
+            + "<details><summary>every PLM quantity</summary>"
+            + kv_table(plm, skip=("by_stage", "by_hour", "imi_histogram", "imi_histogram_log")) + "</details>")
+
+
+def _recording_html(night: "NightResult", summary: Mapping[str, Any]) -> str:
+    rec = summary.get("recording") or {}
+    st = summary.get("stages") or {}
+    ann = summary.get("annotations") or {}
+    plm = summary.get("plm") or {}
+    info = [("file", rec.get("path")), ("type", rec.get("file_type")), ("start", rec.get("start") or "unknown"),
+            ("duration", fmt_hours((rec.get("duration_s") or 0) / 3600.0)),
+            ("gaps (EDF+D)", len(rec.get("gaps") or [])),
+            ("scoring standard", night.settings.standard),
+            ("sleep stages", f"{st.get('source')} ({st.get('path') or 'no file'})"),
+            ("annotation files", ", ".join(ann.get("sources") or []) or "none")]
+    if plm:
+        info += [("scorable sleep time", fmt_hours(plm.get("scorable_tst_h"))),
+                 ("unscorable time (legs)", fmt_hours(plm.get("unscorable_h")))]
+    roles = (summary.get("channels") or {}).get("roles") or {}
+    over = set((summary.get("channels") or {}).get("overridden") or [])
+    role_rows = [(r, ", ".join(labs), "set by user" if r in over or any(x in over for x in labs) else "inferred")
+                 for r, labs in roles.items() if labs]
+    q = (summary.get("quality") or {}).get("channels") or {}
+    q_rows = []
+    for label, c in q.items():
+        frac = c.get("fraction_scorable")
+        uns = ", ".join(f"{k} {fmt(v, ' s', digits=0)}" for k, v in (c.get("unscorable_s") or {}).items() if v)
+        flg = ", ".join(f"{k} {fmt(v, ' s', digits=0)}" for k, v in (c.get("flagged_s") or {}).items() if v)
+        q_rows.append((label, c.get("role") or "", None if frac is None else round(100.0 * frac, 1),
+                       uns or "none", flg or "none", c.get("unit_warning") or ""))
+    counts = st.get("counts") or {}
+    warnings = summary.get("warnings") or []
+    s_rows = [(s["group"], s["name"], s["value"] if not isinstance(s["value"], (list, tuple)) else
+               ", ".join(map(str, s["value"])), s.get("unit", ""), s.get("source", ""),
+               "UNCONFIRMED" if s.get("unconfirmed") else "") for s in night.settings.sources()]
+    return (table(("item", "value"), info)
+            + "<h3>Channels and roles used</h3>" + table(("role", "channel(s)", "how"), role_rows)
+            + "<h3>Signal quality</h3>"
+            + (table(("channel", "role", "% scorable", "unscorable", "flagged (kept)", "unit warning"), q_rows)
+               if q_rows else "<p>No quality check was run.</p>")
+            + "<h3>Sleep stages (epochs)</h3>" + table(list(counts), [list(counts.values())])
+            + ("<h3>Warnings</h3><ul class=\"plain\">" + "".join(f"<li>{esc(w)}</li>" for w in warnings) + "</ul>"
+               if warnings else "")
+            + "<details><summary>every setting, with its source</summary>"
+            + table(("group", "name", "value", "unit", "source", ""), s_rows) + "</details>")
+
+
+def _event_counts(events: pd.DataFrame) -> str:
+    if len(events) == 0:
+        return "<p>No events were detected.</p>"
+    ch = events["channel"].astype("string").fillna("")
+    tab = pd.crosstab(events["trial_type"].astype("string").fillna(""), ch)
+    rows = [[t] + [int(v) for v in tab.loc[t]] + [int(tab.loc[t].sum())] for t in tab.index]
+    return table(["event type"] + list(tab.columns) + ["total"], rows)
+
+
+def _event_list(night: "NightResult", max_rows: int) -> str:
+    ev = night.events
+    if len(ev) == 0:
+        return ""
+    shown = ev.iloc[:max_rows]
+    cols = [c for c in ("duration", "trial_type", "channel", "side", "stage", "periodic", "respiratory", "arousal",
+                        "amplitude_uv", "extent") if c in shown.columns]
+    start = night.recording.start
+    on = shown["onset"].to_numpy(dtype=float)
+    data = {c: shown[c].astype(object).where(shown[c].notna(), None).tolist() for c in cols}
+    rows = [[clock(start, t), round(float(t), 3)] + [(round(v, 3) if isinstance(v, float) else
+                                                      ("" if v is None else v)) for v in vals]
+            for t, *vals in zip(on, *(data[c] for c in cols))]
+    note = (f"<p>First {max_rows} of {len(ev)} events; all are in events.tsv.</p>" if len(ev) > max_rows else "")
+    return (f"<details><summary>list of all {len(shown)} events</summary>{note}"
+            + table(["clock", "onset (s)"] + cols, rows) + "</details>")
+
+
+# ----------------------------------------------------------------------------- figures
+def _figures(night: "NightResult", options: ReportOptions) -> tuple[list[tuple[str, str, "Figure", str]],
+                                                                     list[dict[str, Any]]]:
+    """(name, title, figure, caption) of every figure, and the raster rows."""
+    out: list[tuple[str, str, Figure, str]] = []
+    loaded = list(night.recording.signals)
+    rows = F.raster_rows(night.events, channel_order=loaded)
+    plm = night.results.get("plm")
+    uns = getattr(getattr(plm, "timebase", None), "unscorable", None)
+    fig = F.plot_overview(night.hypnogram, rows, duration_s=night.recording.duration, unscorable=uns,
+                          options=options)
+    out.append(("overview", "Hypnogram and detected events", fig,
+                "Hypnogram (REM in red) with every detected event under it, one row per event type and "
+                "channel; periodic leg movements in red; grey: time unscorable for leg movements."))
+    if plm is not None and hasattr(plm, "plot_imi_histogram"):
+        out.append(("imi_histogram", "Inter-movement intervals", F.plot_imi(plm, options=options),
+                    "Intervals between successive candidate leg movements in sleep (2-s bins, Ferri 2006); "
+                    "the shaded band is the PLM interval window of the standard used."))
+    ev = night.events
+    tt = ev["trial_type"].astype("string").fillna("")
+    lms = pick_representative(ev.loc[(tt == "leg_movement").to_numpy(dtype=bool)], options.n_lm_snippets,
+                              loaded=loaded)
+    fig = plot_snippets(lms, night.recording, settings=night.settings.conditioning, margin_s=options.lm_margin_s,
+                        options=options)
+    if fig is not None:
+        out.append(("lm_examples", "Example leg movements", fig,
+                    f"Representative leg movements (amplitude near the median), EMG band-pass filtered "
+                    f"{night.settings.conditioning.highpass_hz:g}-{night.settings.conditioning.lowpass_hz:g} Hz; "
+                    "green: onset, red: offset as detected."))
+    others = [pick_representative(ev.loc[(tt == t).to_numpy(dtype=bool)], 1, loaded=loaded)
+              for t in pd.unique(tt) if t and t != "leg_movement"]
+    others = [o for o in others if len(o)]
+    if others:
+        fig = plot_snippets(pd.concat(others), night.recording, settings=night.settings.conditioning,
+                            margin_s=options.brief_margin_s, options=options)
+        if fig is not None:
+            out.append(("other_examples", "Example brief events", fig,
+                        "One representative event of each other type, on each muscle involved (filtered as "
+                        "above); green: onset, red: offset."))
+    cortical = night.results.get("cortical")
+    if cortical is not None:
+        try:
+            fig = F.plot_cortical(cortical, options=options)
+        except Exception as err:  # a drawing problem must not lose the report
+            logger.warning("jerk-locked EEG average not drawn: %s: %s", type(err).__name__, err)
+            fig = None
+        if fig is not None:
+            out.append(("jerk_locked_eeg", "Jerk-locked EEG average", fig,
+                        "EEG averaged on the onsets of the myoclonic jerks (time 0: EMG onset), with the band "
+                        "expected by chance from random onsets in the same stages."))
+    return out, rows
+
+
+# ----------------------------------------------------------------------------- build / write
+def build_report(night: "NightResult", *, options: ReportOptions | None = None) -> NightReport:
+    """Build ``report.html`` in memory (figures rendered as SVG and PNG)."""
+    options = options or ReportOptions()
+    summary = night.summary()
+    figs, rows = _figures(night, options)
+    rendered = {name: F.render(fig, name, title, dpi=options.dpi) for name, title, fig, _ in figs}
+    captions = {name: cap for name, _, _, cap in figs}
+
+    def fig_html(name: str) -> str:
+        return figure(rendered[name], captions[name]) if name in rendered else ""
+
+    banners = []
+    src = night.hypnogram.source
+    if src != "annotations":
+        banners.append(f'<div class="banner">{esc(_SOURCE_BANNER.get(src, f"Sleep stages from: {src}; review them."))}'
+                       "</div>")
+    sections: list[tuple[str, str, str]] = [
+        ("summary", "Summary", "<ul class=\"plain\">" + "".join(f"<li>{esc(s)}</li>" for s in night_sentences(summary))
+         + "</ul>"),
+    ]
+    findings = summary.get("interpretation")
+    if isinstance(findings, list) and findings:
+        sections.append(("findings", "Findings", _findings_html(findings)))
+    events_data = {"onset": [round(float(x), 4) for x in night.events["onset"]],
+                   "duration": [round(float(x), 4) for x in np.nan_to_num(night.events["duration"].to_numpy(float))],
+                   "trial_type": night.events["trial_type"].astype("string").fillna("").tolist(),
+                   "channel": night.events["channel"].astype("string").fillna("").tolist(),
+                   "label": [str(x) for x in event_labels(night.events)]}
+    sections.append(("overview", "Night overview", fig_html("overview") + _event_counts(night.events)
+                     + json_script(RASTER_DATA_ID, rows) + json_script(EVENTS_DATA_ID, events_data)))
+    plm = summary.get("plm")
+    idx = ""
+    if plm:
+        idx += "<h3>Leg movements</h3>" + _plm_tables(plm) + fig_html("imi_histogram")
+    idx += "<h3>By sleep stage</h3>" + _stage_table(summary) + _hour_table(summary)
+    for name, block in summary.items():
+        if name in _OWN_SECTIONS or not isinstance(block, Mapping):
+            continue
+        idx += f"<h3>{esc(name.replace('_', ' '))}</h3>" + kv_table(block, skip=("by_hour",))
+    sections.append(("indices", "Indices", idx))
+    examples = fig_html("lm_examples") + fig_html("other_examples")
+    if examples:
+        sections.append(("examples", "EMG examples", examples))
+    cort = summary.get("cortical")
+    if cort or "jerk_locked_eeg" in rendered:
+        sections.append(("cortical", "Jerk-locked EEG average",
+                         (kv_table(cort) if isinstance(cort, Mapping) else "") + fig_html("jerk_locked_eeg")))
+    sections.append(("recording", "Recording and settings", _recording_html(night, summary)))
+    ev_list = _event_list(night, options.max_event_rows)
+    if ev_list:
+        sections.append(("events", "Events", ev_list))
+    rec = night.recording
+    subtitle = (f"{Path(str(night.path)).name} · {rec.start.strftime('%Y-%m-%d %H:%M') if rec.start else 'start unknown'}"
+                f" · {fmt_hours(rec.duration / 3600.0)} · {night.settings.standard}")
+    html = page("Sleep myoclonus report", subtitle, sections, banners=banners)
+    return NightReport(html=html, rendered=list(rendered.values()), figures=[f for _, _, f, _ in figs], raster=rows)
+
+
+def _write_pdf(report: NightReport, sentences: list[str], path: Path) -> Path:
+    import textwrap
+
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    first = F.new_figure(8.27, 11.69)
+    text = "\n".join(textwrap.fill(s, 95) for s in sentences)
+    first.text(0.06, 0.95, "Sleep myoclonus report", fontsize=16, va="top", weight="bold")
+    first.text(0.06, 0.90, text, fontsize=9, va="top", linespacing=1.5)
+    with atomic_path(path) as tmp:
+        with PdfPages(tmp) as pdf:
+            pdf.savefig(first)
+            for fig in report.figures:
+                pdf.savefig(fig)
+    return path
+
+
+def write_report(night: "NightResult", out_dir: str | os.PathLike[str], *, pdf: bool = False, exports: bool = True,
+                 options: ReportOptions | None = None, verbose: bool | str | int | None = None) -> dict[str, Path]:
+    """Write ``report.html``, ``figures/<name>.png|.svg`` and (``exports``) ``events.edf`` and
+    ``events.xml`` into ``out_dir``; with ``pdf`` also ``report.pdf``. Every file atomically.
+
+    Returns ``{"report": ..., "figures": <folder>, "events_edf": ..., "events_xml": ...[, "report_pdf"]}``.
+    """
+    old = set_log_level(verbose)
+    try:
+        options = options or ReportOptions()
+        out = Path(out_dir)
+        fig_dir = out / "figures"
+        fig_dir.mkdir(parents=True, exist_ok=True)
+        report = build_report(night, options=options)
+        for r in report.rendered:
+            with atomic_path(fig_dir / f"{r.name}.svg") as tmp:
+                tmp.write_bytes(r.svg)
+            with atomic_path(fig_dir / f"{r.name}.png") as tmp:
+                tmp.write_bytes(r.png)
+        paths = {"report": write_text_atomic(out / "report.html", report.html), "figures": fig_dir}
+        if exports:
+            paths.update(write_exports(night, out, record_s=options.edf_record_s))
+        if pdf:
+            paths["report_pdf"] = _write_pdf(report, night_sentences(night.summary()), out / "report.pdf")
+        logger.info("report written to %s", paths["report"])
+        return paths
+    finally:
+        set_log_level(old)
