@@ -66,9 +66,10 @@ def _peak_rss_mib() -> float | None:
 
 
 def _one_line(err: BaseException) -> str:
-    if isinstance(err, SomnomyoError):
-        return str(err)
-    return " ".join(f"{type(err).__name__}: {err}".split())
+    """The reason a night failed: one printable line (SomnomyoError's own message, else type: message)."""
+    text = str(err) if isinstance(err, SomnomyoError) else f"{type(err).__name__}: {err}"
+    text = " ".join(text.split())
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _install(tmp: Path, final: Path) -> None:

@@ -272,7 +272,7 @@ def _cluster_block(ev: pd.DataFrame, tt: pd.Series, hyp: Hypnogram | None, aw: n
 def _spasm_block(ev: pd.DataFrame, tt: pd.Series, types: Sequence[str], hyp: Hypnogram | None, aw: np.ndarray,
                  s: Any) -> dict[str, Any]:
     lo, hi = s.spasm_duration_s
-    sel = tt.isin(list(types)).to_numpy(dtype=bool)
+    sel = tt.isin(list(types)).to_numpy(dtype=bool).copy()
     if "duration" in ev.columns and len(ev):
         d = ev["duration"].to_numpy(dtype=float)
         sel &= (d >= lo) & (d <= hi)

@@ -289,6 +289,8 @@ def _parse_xml(path: Path) -> "Element":
                               f"({type(err).__name__})", path) from err
     except StdET.ParseError as err:
         raise AnnotationError(f"malformed XML: {err}", path) from err
+    except (LookupError, ValueError) as err:          # e.g. an unknown encoding in the XML declaration
+        raise AnnotationError(f"malformed XML: {err}", path) from err
 
 
 def _text(elem: "Element", tag: str) -> str:
@@ -366,7 +368,18 @@ def read_nsrr_xml(path: str | os.PathLike[str], *, duration_s: float | None = No
     else:
         raise AnnotationError(f"unsupported XML (root <{tag}>); expected NSRR <PSGAnnotation> "
                               f"or Compumedics <CMPStudyConfig>", path)
-    return _assemble(raw, source=str(path), duration_s=duration_s, epoch_s=epoch)
+    notes = _Notes(str(path))
+    unknown = sorted({split_channel(t)[0] for t, h in set(zip(raw.text, raw.hint))
+                      if not h and _is_marker(normalize_label(t))})
+    if unknown:
+        n = sum(1 for t, h in zip(raw.text, raw.hint) if not h and split_channel(t)[0] in unknown)
+        shown = ", ".join(map(repr, unknown[:5])) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
+        notes.warn(f"{n} event(s) with an unknown concept kept as markers: {shown}")
+    return _assemble(raw, source=str(path), duration_s=duration_s, epoch_s=epoch, notes=notes)
+
+
+def _is_marker(norm: str | tuple[str, str]) -> bool:
+    return isinstance(norm, tuple) and norm[0] == "marker"
 
 
 # --------------------------------------------------------------------------- text
@@ -438,6 +451,10 @@ def read_table(path: str | os.PathLike[str], *, duration_s: float | None = None,
         raise AnnotationError(f"malformed table: {' '.join(str(err).split())}", path) from err
     df.columns = [str(c).strip().lower() for c in df.columns]
     cols = list(df.columns)
+    twice = sorted({c for c in cols if cols.count(c) > 1})
+    if twice:
+        raise AnnotationError(f"column(s) {', '.join(map(repr, twice))} appear more than once in the header "
+                              "(names are case-insensitive)", path)
     c_on, c_lab = _pick(cols, _ONSET_COLUMNS), _pick(cols, _LABEL_COLUMNS)
     c_dur, c_ch = _pick(cols, _DURATION_COLUMNS), _pick(cols, _CHANNEL_COLUMNS)
     if c_on is None or c_lab is None:

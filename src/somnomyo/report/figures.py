@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from somnomyo.io.annotations import Hypnogram
 
 __all__ = ["Rendered", "render", "new_figure", "raster_rows", "plot_overview", "plot_imi",
-           "plot_cortical", "TYPE_SHORT", "STAGE_ORDER"]
+           "plot_cortical", "set_margins", "TYPE_SHORT", "STAGE_ORDER"]
 
 #: short row names of the raster, by trial_type
 TYPE_SHORT: dict[str, str] = {
@@ -53,7 +53,16 @@ def new_figure(width: float, height: float) -> "Figure":
     """A figure detached from pyplot (safe in servers and notebooks alike)."""
     from matplotlib.figure import Figure
 
-    return Figure(figsize=(width, height), layout="constrained")
+    return Figure(figsize=(width, height))
+
+
+def set_margins(fig: "Figure", *, left: float = 0.75, right: float = 0.2, top: float = 0.4, bottom: float = 0.5,
+                hspace: float = 0.45) -> None:
+    """Fixed margins in inches (much faster than a layout engine on every save)."""
+    w, h = fig.get_size_inches()
+    n_rows = max(len(fig.axes), 1)
+    fig.subplots_adjust(left=left / w, right=1.0 - right / w, top=1.0 - top / h, bottom=bottom / h,
+                        hspace=hspace / max((h - top - bottom) / n_rows, 1e-3))
 
 
 def render(fig: "Figure", name: str, title: str, *, dpi: int) -> Rendered:
@@ -161,6 +170,8 @@ def plot_overview(hyp: "Hypnogram", rows: list[dict[str, Any]], *, duration_s: f
     ax_r.set_xlim(0.0, max(duration_s / 3600.0, 1e-6))
     ax_r.set_xlabel("time from recording start (h)")
     ax_r.grid(axis="x", color="0.9", lw=0.6)
+    longest = max([len(r["label"]) for r in rows] + [8])
+    set_margins(fig, left=0.25 + 0.062 * longest, top=0.3, bottom=0.5, hspace=0.15)
     if any(any(r["periodic"]) for r in rows):
         ax_r.plot([], [], color=PLM_COLOUR, lw=1.5, label="periodic LM (PLM)")
         ax_r.legend(loc="upper right", fontsize="x-small", frameon=False, bbox_to_anchor=(1.0, 1.12 + 0.6 / n))
@@ -177,6 +188,7 @@ def plot_imi(plm_result: Any, *, options: ReportOptions = ReportOptions()) -> "F
     pi = plm_result.summary().get("periodicity_index")
     text = "periodicity index: n/a" if pi is None else f"periodicity index: {pi:.2f}"
     ax.text(0.99, 0.70, text, transform=ax.transAxes, ha="right", va="top", fontsize="small")
+    set_margins(fig, left=0.7, top=0.35, bottom=0.5)
     return fig
 
 
@@ -186,6 +198,7 @@ def plot_cortical(cortical: Any, *, options: ReportOptions = ReportOptions()) ->
     None when there is nothing to draw."""
     fig = new_figure(options.figure_width_in * 0.62, 3.4)
     ax = fig.subplots()
+    set_margins(fig, left=0.7, top=0.35, bottom=0.5)
     if hasattr(cortical, "plot"):
         cortical.plot(ax=ax)
         return fig

@@ -209,6 +209,13 @@ def _event_list(night: "NightResult", max_rows: int) -> str:
 
 
 # ----------------------------------------------------------------------------- figures
+def _role_labels(roles: Any, role: str) -> list[str]:
+    try:
+        return list(roles.all(role))
+    except (AttributeError, KeyError):
+        return []
+
+
 def _figures(night: "NightResult", options: ReportOptions) -> tuple[list[tuple[str, str, "Figure", str]],
                                                                      list[dict[str, Any]]]:
     """(name, title, figure, caption) of every figure, and the raster rows."""
@@ -228,13 +235,18 @@ def _figures(night: "NightResult", options: ReportOptions) -> tuple[list[tuple[s
                     "the shaded band is the PLM interval window of the standard used."))
     ev = night.events
     tt = ev["trial_type"].astype("string").fillna("")
-    lms = pick_representative(ev.loc[(tt == "leg_movement").to_numpy(dtype=bool)], options.n_lm_snippets,
-                              loaded=loaded)
+    lm_rows = ev.loc[(tt == "leg_movement").to_numpy(dtype=bool)]
+    if "clm_id" in lm_rows.columns:  # one panel per movement: a bilateral LM shows both legs anyway
+        dup = lm_rows["clm_id"].notna().to_numpy(dtype=bool) & lm_rows["clm_id"].duplicated().to_numpy(dtype=bool)
+        lm_rows = lm_rows.loc[~dup]
+    lms = pick_representative(lm_rows, options.n_lm_snippets, loaded=loaded)
+    legs = [lab for role in ("leg_left", "leg_right", "legs") for lab in _role_labels(night.roles, role)]
     fig = plot_snippets(lms, night.recording, settings=night.settings.conditioning, margin_s=options.lm_margin_s,
-                        options=options)
+                        options=options, context=legs)
     if fig is not None:
         out.append(("lm_examples", "Example leg movements", fig,
-                    f"Representative leg movements (amplitude near the median), EMG band-pass filtered "
+                    f"Representative leg movements (amplitude near the median) with both legs shown, EMG band-pass "
+                    f"filtered "
                     f"{night.settings.conditioning.highpass_hz:g}-{night.settings.conditioning.lowpass_hz:g} Hz; "
                     "green: onset, red: offset as detected."))
     others = [pick_representative(ev.loc[(tt == t).to_numpy(dtype=bool)], 1, loaded=loaded)

@@ -16,7 +16,7 @@ class ReportOptions:
     lm_margin_s: float = 3.0            # EMG shown before onset and after offset of an LM, s
     brief_margin_s: float = 1.0         # ... of a brief event (jerk, fragmentary myoclonus), s
     filter_pad_s: float = 2.0           # extra signal filtered on each side (edge transients), s
-    max_trace_points: int = 2000        # traces longer than this are min/max decimated for drawing
+    max_trace_points: int = 1200        # traces longer than this are min/max decimated for drawing
     max_snippet_channels: int = 5       # channels drawn for one multi-muscle event
     max_event_rows: int = 5000          # rows of the event list embedded in report.html
     dpi: int = 110                      # PNG resolution of figures/*.png

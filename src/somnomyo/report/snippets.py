@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 import pandas as pd
 
-from somnomyo.report.figures import TYPE_COLOURS, new_figure
+from somnomyo.report.figures import TYPE_COLOURS, new_figure, set_margins
 from somnomyo.report.options import ReportOptions
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -115,21 +115,27 @@ def _title(row: Any, start: dt.datetime | None) -> str:
 
 
 def plot_snippets(events: pd.DataFrame, recording: "Recording", *, settings: "ConditioningSettings",
-                  margin_s: float, options: ReportOptions = ReportOptions(), title: str = "") -> "Figure | None":
-    """One panel per event: its channel(s), filtered, from ``margin_s`` before onset to
-    ``margin_s`` after offset; event span shaded, onset (green) and offset (red) marked.
-    None when ``events`` is empty."""
+                  margin_s: float, options: ReportOptions = ReportOptions(), context: Sequence[str] = (),
+                  title: str = "") -> "Figure | None":
+    """One panel per event: its channel(s) (then the ``context`` channels, e.g. the other leg),
+    filtered, from ``margin_s`` before onset to ``margin_s`` after offset; event span shaded,
+    onset (green) and offset (red) marked. None when ``events`` is empty."""
     if len(events) == 0:
         return None
-    n = len(events)
-    fig = new_figure(options.figure_width_in, 1.9 * n + 0.3)
-    axes = np.atleast_1d(fig.subplots(n, 1, squeeze=False)[:, 0])
-    for ax, (_, row) in zip(axes, events.iterrows()):
+    chans_per = []
+    for value in events["channel"]:
+        own = _channels(value)
+        chans_per.append((own + [c for c in context if c not in own and c in recording.signals])
+                         [: options.max_snippet_channels])
+    heights = [0.9 + 0.55 * len(c) for c in chans_per]
+    fig = new_figure(options.figure_width_in, sum(heights) + 0.45 * len(heights) + 0.5)
+    axes = np.atleast_1d(fig.subplots(len(heights), 1, squeeze=False, height_ratios=heights)[:, 0])
+    for ax, chans, (_, row) in zip(axes, chans_per, events.iterrows()):
         on = float(row["onset"])
         off = on + float(np.nan_to_num(row["duration"]))
-        chans = _channels(row["channel"])[: options.max_snippet_channels]
-        spread = 0.0
+        own = set(_channels(row["channel"]))
         traces = []
+        spread = 0.0
         for label in chans:
             sig = recording.signals[label]
             t, y = filtered_segment(sig.data, sig.fs, on - margin_s, off + margin_s, pad_s=options.filter_pad_s,
@@ -137,21 +143,25 @@ def plot_snippets(events: pd.DataFrame, recording: "Recording", *, settings: "Co
             t, y = decimate_minmax(t - on, y, options.max_trace_points)
             traces.append((label, t, y))
             if y.size:
-                spread = max(spread, float(np.percentile(np.abs(y), 99.5)))
-        step = 2.2 * spread if spread > 0 else 1.0
+                spread = max(spread, float(np.max(np.abs(y))))
+        step = 2.1 * spread if spread > 0 else 1.0
         colour = TYPE_COLOURS.get(str(row.get("trial_type")), "0.2")
         for i, (label, t, y) in enumerate(traces):
-            ax.plot(t, y - i * step, lw=0.6, color=colour if i == 0 else "0.25")
-            ax.text(-margin_s, -i * step + 0.55 * step, label, fontsize="x-small", va="center", ha="left")
+            ax.plot(t, y - i * step, lw=0.6, color=colour if label in own else "0.45")
         ax.axvspan(0.0, off - on, color="tab:orange", alpha=0.13, lw=0)
         ax.axvline(0.0, color="tab:green", lw=1.0, ls="--", label="onset")
         ax.axvline(off - on, color="tab:red", lw=1.0, ls="--", label="offset")
         ax.set_xlim(-margin_s, off - on + margin_s)
-        ax.set_ylabel("µV")
+        ax.set_ylim(-(len(traces) - 0.5) * step, 0.5 * step)
+        ax.set_yticks([-i * step for i in range(len(traces))])
+        ax.set_yticklabels([lab for lab, _, _ in traces], fontsize="small")
+        ax.text(1.0, 1.02, f"scale: ±{spread:.0f} µV per trace", transform=ax.transAxes, ha="right",
+                va="bottom", fontsize="x-small", color="0.35")
         ax.set_title(_title(row, recording.start), loc="left", fontsize="small")
         ax.grid(axis="x", color="0.92", lw=0.5)
-    axes[0].legend(loc="upper right", fontsize="x-small", frameon=False, ncol=2)
+    axes[-1].legend(loc="lower right", fontsize="x-small", frameon=False, ncol=2)
     axes[-1].set_xlabel("time from event onset (s)")
     if title:
         fig.suptitle(title, x=0.01, ha="left", fontsize="medium")
+    set_margins(fig, left=0.95, top=0.35 + (0.25 if title else 0.0), bottom=0.5, hspace=0.55)
     return fig
