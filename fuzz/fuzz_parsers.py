@@ -17,6 +17,7 @@ is saved once under ``--out`` (default ``/tmp/somnomyo-fuzz/crashes``) as the in
 file plus a ``.txt`` traceback.
 
     .venv/bin/python fuzz/fuzz_parsers.py --seconds 600
+    .venv/bin/python fuzz/fuzz_parsers.py --replay /tmp/somnomyo-fuzz/crashes   # recheck saved crashes
 
 Exit status: 0 when no crash was found, 1 otherwise. Not part of the test suite.
 """
@@ -27,6 +28,7 @@ import datetime as dt
 import hashlib
 import logging
 import os
+import re
 import resource
 import signal
 import sys
@@ -163,7 +165,8 @@ def build_seeds(folder: Path) -> list[Seed]:
 def _mutate_binary(data: st.DataObject, seed: Seed) -> bytes:
     buf = bytearray(seed.data)
     for _ in range(data.draw(st.integers(1, 4), label="n_ops")):
-        op = data.draw(st.sampled_from(["flip", "set", "field", "field", "truncate", "insert", "delete", "tal"]))
+        op = data.draw(st.sampled_from(["flip", "set", "field", "field", "truncate", "insert", "delete", "tal",
+                                        "onset"]))
         n = max(len(buf), 1)
         if op == "flip" and buf:
             i = data.draw(st.integers(0, len(buf) - 1))
@@ -189,6 +192,12 @@ def _mutate_binary(data: st.DataObject, seed: Seed) -> bytes:
         elif op == "delete" and buf:
             i = data.draw(st.integers(0, len(buf) - 1))
             del buf[i:i + data.draw(st.integers(1, 64))]
+        elif op == "onset":           # a TAL onset/duration number replaced (EDF+D record times, events)
+            spans = [m.span() for m in re.finditer(rb"[+-]?\d+(?:\.\d*)?(?=[\x14\x15])", bytes(buf))]
+            if spans:
+                a, b = data.draw(st.sampled_from(spans))
+                buf[a:b] = data.draw(st.sampled_from([b"+0", b"-1", b"+1e3", b"+" + b"9" * 12, b"+" + b"9" * 400,
+                                                      b"+0.000001", b"+86400", b"+604801", b"", b"+", b"--1"]))
         elif op == "tal":
             lo = min(seed.data_start, len(buf))
             i = data.draw(st.integers(lo, len(buf)))
@@ -203,7 +212,6 @@ def _mutate_text(data: st.DataObject, seed: Seed) -> bytes:
         op = data.draw(st.sampled_from(["token", "token", "line_drop", "line_dup", "insert", "truncate", "char"]))
         lines = text.split("\n")
         if op == "token":
-            import re
             spans = [m.span() for m in re.finditer(r"[^\s,;\t<>|]+", text)]
             if spans:
                 a, b = data.draw(st.sampled_from(spans))
@@ -267,6 +275,34 @@ def _call(target: str, path: Path, blob: bytes) -> Callable[[], Any]:
     return lambda: parse_tal(blob)
 
 
+def _run_one(target: str, path: Path, blob: bytes) -> BaseException | bool:
+    """Call ``target``: the crash (see module docstring), else True for a clean SomnomyoError, False for none."""
+    try:
+        _call(target, path, blob)()
+    except SomnomyoError as e:
+        if target == "parse_tal" or str(path) not in str(e) or "\n" in str(e):
+            return e
+        return True
+    except (Exception, RecursionError) as e:   # noqa: BLE001 - that is what we are hunting
+        return e
+    return False
+
+
+def replay(folder: Path) -> int:
+    """Rerun every saved crashing input in ``folder``; 1 if any still crashes."""
+    still = 0
+    inputs = sorted(p for p in folder.iterdir() if p.suffix != ".txt" and p.name.split("-")[0] in TARGETS)
+    for p in inputs:
+        target = p.name.split("-")[0]
+        res = _run_one(target, p, p.read_bytes())
+        err = res if isinstance(res, BaseException) else None
+        still += err is not None
+        print(f"{'CRASH' if err else 'ok   '} {target:<22} {p.name}"
+              + (f"  {type(err).__name__}: {str(err)[:120]}" if err else ""))
+    print(f"{len(inputs)} saved input(s), {still} still crash")
+    return 1 if still else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seconds", type=float, default=60.0, help="how long to fuzz (default 60)")
@@ -275,6 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hang-s", type=float, default=10.0, help="a call longer than this is a crash (hang)")
     ap.add_argument("--max-memory-mb", type=int, default=3072,
                     help="address-space limit, so a huge allocation is a MemoryError, not an OOM kill")
+    ap.add_argument("--replay", metavar="DIR", help="only rerun the crashing inputs saved in DIR")
     args = ap.parse_args(argv)
 
     if args.max_memory_mb > 0:
@@ -284,6 +321,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("somnomyo").propagate = False
     np.seterr(all="ignore")
     signal.signal(signal.SIGALRM, _on_alarm)
+    if args.replay:
+        return replay(Path(args.replay))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="somnomyo-fuzz-"))
@@ -318,16 +357,13 @@ def main(argv: list[str] | None = None) -> int:
         stats.iterations[target] += 1
         signal.setitimer(signal.ITIMER_REAL, args.hang_s)
         try:
-            _call(target, path, blob)()
-            err: BaseException | None = None
-        except SomnomyoError as e:
-            err = None if (target != "parse_tal" and str(path) in str(e) and "\n" not in str(e)) else e
-            if err is None:
-                stats.expected_errors[target] += 1
-        except (Exception, RecursionError) as e:   # noqa: BLE001 - that is what we are hunting
-            err = e
+            res = _run_one(target, path, blob)
+        except _Hang as e:             # the alarm fired outside the call itself
+            res = e
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
+        stats.expected_errors[target] += res is True
+        err = res if isinstance(res, BaseException) else None
         if err is not None:
             sig = _signature(target, err)
             stats.crash_hits[sig] += 1

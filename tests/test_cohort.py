@@ -109,7 +109,7 @@ def test_manifest_relative_paths_resolve_against_manifest_folder_and_ids_default
     assert nights[0].annotations == str(folder / "edf" / "a.xml")
     assert nights[0].hypnogram is None
     assert nights[1].annotations is None and nights[1].hypnogram == "/abs/b-hyp.txt"
-    assert nights[0].extra == {"age": "34"} and nights[1].extra == {"age": "71"}
+    assert nights[0].extra == {"age": 34} and nights[1].extra == {"age": 71}
 
 
 def test_manifest_without_edf_column_is_refused_with_one_line_error(tmp_path: Path) -> None:
@@ -398,7 +398,7 @@ def test_local_cluster_end_to_end_simulated_nights_corrupt_file_rerun_and_cli(tm
         reason = df.loc["corrupt", "reason"]
         assert "corrupt.edf" in reason and "\n" not in reason
         assert df.loc[nights, "plm.lm_index"].notna().all()
-        assert df.loc[nights, "age"].tolist() == ["41", "42", "43", "44"]          # manifest columns carried
+        assert df.loc[nights, "age"].tolist() == [41.0, 42.0, 43.0, 44.0]        # manifest columns carried
         assert df["worker"].str.startswith("tcp://127.0.0.1").all()
         assert (df.loc[nights, "peak_rss_mib"] > 0).all()
         for night in nights:

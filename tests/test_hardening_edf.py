@@ -477,4 +477,6 @@ def test_valid_small_recording_scores_through_cli(tmp_path: Path, capsys: pytest
     path = _write(tmp_path / "night.edf")
     rc, _, err = _cli(capsys, "-q", "score", str(path), "--out", str(tmp_path / "out"))
     assert rc == 0, err
-    assert {"events.tsv", "events.json", "summary.json"} <= {p.name for p in (tmp_path / "out").iterdir()}
+    names = {p.name for p in (tmp_path / "out").iterdir()}
+    assert {"events.tsv", "events.json", "summary.json"} <= names
+    assert not [n for n in names if n.startswith(".")]              # no temporary leftovers

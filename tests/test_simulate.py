@@ -67,13 +67,13 @@ def test_different_seed_gives_different_edf(tmp_path: Path) -> None:
     a = simulate_short(7, minutes=10).write(tmp_path / "a")
     b = simulate_short(8, minutes=10).write(tmp_path / "b")
     assert a["edf"].read_bytes() != b["edf"].read_bytes()
-    assert json.loads(a["truth"].read_text())["stages"] != json.loads(b["truth"].read_text())["stages"] or \
-        json.loads(a["truth"].read_text())["leg_movements"] != json.loads(b["truth"].read_text())["leg_movements"]
+    ta, tb = json.loads(a["truth"].read_text()), json.loads(b["truth"].read_text())
+    assert ta["leg_movements"] != tb["leg_movements"]
 
 
-def test_one_hour_default_night_is_deterministic_sample_for_sample() -> None:
-    a = simulate_night(seed=11, hours=1.0)
-    b = simulate_night(seed=11, hours=1.0)
+def test_default_night_is_deterministic_sample_for_sample() -> None:
+    a = simulate_night(seed=11, hours=0.5)
+    b = simulate_night(seed=11, hours=0.5)
     assert a.truth == b.truth
     for sa, sb in zip(a.signals, b.signals):
         assert sa.label == sb.label and np.array_equal(sa.data, sb.data)
@@ -113,6 +113,20 @@ def test_emg_rate_outside_200_to_512_hz_is_rejected(fs_emg: float) -> None:
         SimOptions(fs_emg=fs_emg)
 
 
+@pytest.mark.parametrize("field, inside, outside", [
+    ("fs_emg", 200.0, 199.9), ("fs_emg", 512.0, 512.1),
+    ("plm_imi_s", (15.0, 40.0), (14.9, 40.0)), ("plm_imi_s", (20.0, 60.0), (20.0, 60.1)),
+    ("fm_duration_ms", (30.0, 150.0), (30.0, 150.1)),
+    ("isolation_s", 90.1, 90.0),
+    ("long_lm_duration_s", (10.6, 20.0), (10.5, 20.0)),
+    ("plm_series_length", (4, 10), (3, 10)),
+])
+def test_option_limits_accept_just_inside_and_reject_just_outside(field: str, inside: object, outside: object) -> None:
+    assert getattr(SimOptions().with_(**{field: inside}), field) == inside
+    with pytest.raises(ValueError, match=field):
+        SimOptions().with_(**{field: outside})
+
+
 def test_bad_option_values_list_the_allowed_values() -> None:
     with pytest.raises(ValueError, match="'adult', 'infant'"):
         SimOptions(population="elderly")
@@ -147,7 +161,7 @@ def test_ecg_artefact_in_the_legs_is_time_locked_to_the_ecg_r_peaks(quiet_ecg: S
         leg = quiet_ecg.signal(label)
         p, _ = sps.find_peaks(sign * leg.data, height=20.0, distance=int(0.4 * leg.fs))
         t_leg, t_ecg = p / leg.fs, r_ecg / ecg.fs
-        assert abs(p.size - r_ecg.size) <= 2
+        assert 0.95 * r_ecg.size <= p.size <= r_ecg.size
         nearest = np.abs(t_leg[:, None] - t_ecg[None, :]).min(axis=1)
         assert np.all(nearest <= 2.0 / leg.fs)
 
@@ -234,12 +248,14 @@ def test_lms_lie_in_sleep_or_wake_as_designed(dense: SimulatedNight) -> None:
             span = stage_span(n, lm["onset"], lm["onset"] + lm["duration"])
             if lm["kind"] == "periodic":
                 assert span <= set(n.options.plm_stages)
-            elif lm["kind"] in ("isolated", "long", "bilateral_pair"):
+            elif lm["kind"] in ("long", "bilateral_pair"):
+                assert span <= set(SLEEP_STAGES)
+            elif lm["kind"] == "isolated":       # designed either wholly in sleep or wholly in wake
                 assert span <= set(SLEEP_STAGES) or span == {"W"}
-                assert span == {lm["stage"]} or lm["stage"] in SLEEP_STAGES
-    assert night.truth["expected"]["n_lm_wake"] >= 1
-    assert all(lm["stage"] == "W" for lm in night.truth["leg_movements"]
-               if stage_span(night, lm["onset"], lm["onset"] + lm["duration"]) == {"W"})
+                assert (lm["stage"] == "W") == (span == {"W"})
+    wake = [lm for lm in night.truth["leg_movements"] if lm["stage"] == "W"]
+    assert len(wake) == night.truth["expected"]["n_lm_wake"] >= 1
+    assert all(night.truth["lights_off"] <= lm["onset"] <= night.truth["lights_on"] for lm in wake)
 
 
 def test_lm_bursts_exceed_8_uv_above_baseline_from_truth_onset_to_offset(dense: SimulatedNight) -> None:
@@ -270,7 +286,6 @@ def test_no_leg_movement_anywhere_when_switched_off() -> None:
     night = simulate_short(3, minutes=30, options=SimOptions.short(leg_movements=False))
     assert night.truth["leg_movements"] == [] and night.truth["expected"]["n_lm"] == 0
     assert not any(a["cause"] == "lm" for a in night.truth["arousals"])
-    busy = [(t["onset"], t["onset"] + t["duration"]) for t in night.truth["twitches"]]
     for label in ("Leg L", "Leg R"):
         s = night.signal(label)
         env = conditioned(s.data, s.fs)
@@ -279,7 +294,6 @@ def test_no_leg_movement_anywhere_when_switched_off() -> None:
         edges = np.flatnonzero(np.diff(np.r_[0, above.astype(int), 0]))
         runs = (edges[1::2] - edges[::2]) / s.fs
         assert runs.size == 0 or runs.max() < S.lm.min_duration_s
-    assert busy is not None
 
 
 def test_lm_arousals_start_0_to_1_s_after_onset_and_others_are_far(dense: SimulatedNight) -> None:
@@ -302,7 +316,8 @@ def test_respiratory_lms_start_0_to_5_s_after_event_end_and_others_are_outside_b
     aasm = get_settings("aasm").respiratory
     for lm in dense.truth["leg_movements"]:
         a, b = lm["onset"], lm["onset"] + lm["duration"]
-        wasm = any(a < e["onset"] + e["duration"] + r.after_s and e["onset"] + e["duration"] - r.before_s < b for e in ap)
+        wasm = any(a < e["onset"] + e["duration"] + r.after_s and e["onset"] + e["duration"] - r.before_s < b
+                   for e in ap)
         in_aasm = any(a < e["onset"] + e["duration"] + aasm.after_s and e["onset"] - aasm.before_s < b for e in ap)
         assert wasm == lm["respiratory"]
         assert in_aasm == lm["respiratory_aasm"]
@@ -430,18 +445,23 @@ def test_negative_myoclonus_is_a_silent_period_in_tonic_emg(dense: SimulatedNigh
     ({"negative_myoclonus_per_h": 0.0}, "negative_myoclonus"),
     ({"twitches_per_h": 0.0}, "twitches"),
     ({"apneas_per_h": 0.0}, "apneas"),
+    ({"spontaneous_arousals_per_h": 0.0, "lm_arousal_prob": 0.0, "apnea_arousal_prob": 0.0}, "arousals"),
     ({"plm_series_per_h": 0.0}, "plm"),
 ])
-def test_each_ingredient_can_be_turned_off(change: dict, key: str) -> None:
-    night = simulate_short(3, minutes=30, options=SimOptions.short(**change))
+def test_each_ingredient_can_be_turned_off(dense: SimulatedNight, change: dict, key: str) -> None:
+    night = simulate_short(3, minutes=30, options=SimOptions.short(**change))   # same night as ``dense``
     if key == "plm":
+        assert dense.truth["expected"]["plms_series"] >= 1
         assert not any(lm["kind"] == "periodic" for lm in night.truth["leg_movements"])
         assert night.truth["expected"]["plms_series"] == 0
     else:
-        assert night.truth[key] == []
+        assert dense.truth[key] != []                      # present when on ...
+        assert night.truth[key] == []                      # ... absent when off
     if key == "apneas":
         assert not any("apnea" in t.lower() or "hypopnea" in t.lower() for _, _, t in night.annotations)
         assert not any(lm["respiratory"] for lm in night.truth["leg_movements"])
+    if key == "arousals":
+        assert not any(t == "Arousal" for _, _, t in night.annotations)
 
 
 # --- respiration ----------------------------------------------------------------------------------------
@@ -464,6 +484,7 @@ def test_infant_clusters_are_in_sleep_at_1_to_5_hz_and_stop_at_an_arousal(infant
     for c in cl:
         assert 1.0 <= c["rate_hz"] <= 5.0 and c["n_jerks"] >= 3
         assert stage_span(infant, c["onset"], c["onset"] + c["duration"]) <= set(SLEEP_STAGES)
+        assert c["jerk_onsets"][0] == c["onset"] and len(c["jerk_onsets"]) == c["n_jerks"]
         gaps = np.diff(c["jerk_onsets"])
         assert np.median(gaps) == pytest.approx(1.0 / c["rate_hz"], rel=0.25)
         a = arousals[c["arousal_onset"]]

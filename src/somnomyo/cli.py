@@ -139,11 +139,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 def _score(args: argparse.Namespace, recording: Path, out: Path) -> dict[str, Path]:
     from somnomyo.pipeline import score_night
 
-    steps = _Steps(9, quiet=args.quiet, desc="scoring")
+    steps = _Steps(10, quiet=args.quiet, desc="scoring")
     try:
         night = score_night(recording, annotations=args.annotations, hypnogram=args.hypnogram,
                             standard=args.standard, channels=_channel_overrides(args.channel),
-                            stages=args.stages, progress=steps)
+                            stages=args.stages, progress=steps, age=getattr(args, "age", None),
+                            population=getattr(args, "population", "auto"))
         steps("writing outputs")
         paths = night.write(out)
         if getattr(args, "figures", True):
@@ -152,7 +153,7 @@ def _score(args: argparse.Namespace, recording: Path, out: Path) -> dict[str, Pa
             except ImportError:
                 write_report = None
             if write_report is not None:
-                paths.update(write_report(night, out))
+                paths.update(write_report(night, out, pdf=getattr(args, "pdf", False)))
     finally:
         steps.close()
     _say(args, f"channel roles used:\n" + "\n".join("  " + ln for ln in night.roles.describe().splitlines()))
@@ -207,7 +208,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_cohort(args: argparse.Namespace) -> int:
     from somnomyo.cohort import run_cohort
 
-    res = run_cohort(args.input, args.out, n_jobs=args.n_jobs, scheduler=args.scheduler,
+    inputs = args.input[0] if len(args.input) == 1 else args.input   # an unquoted glob arrives expanded
+    res = run_cohort(inputs, args.out, n_jobs=args.n_jobs, scheduler=args.scheduler,
                      overwrite=args.overwrite, standard=args.standard, figures=not args.no_figures,
                      progress=not args.quiet)
     n_ok = int((res.nights["status"] == "ok").sum()) if len(res.nights) else 0
@@ -220,6 +222,23 @@ def cmd_cohort(args: argparse.Namespace) -> int:
     _say(args, f"outputs in {args.out}/")
     for k, p in (("nights", res.nights_path), ("nights_csv", res.csv_path), ("events", res.events_path)):
         _say(args, f"  {k:<15} {p}")
+    return 0
+
+
+# ----------------------------------------------------------------------------- compare
+def cmd_compare(args: argparse.Namespace) -> int:
+    from somnomyo.report.compare import compare_nights
+
+    labels = None
+    if args.labels:
+        labels = [x.strip() for item in args.labels for x in item.split(",") if x.strip()]
+    comp = compare_nights(args.nights, labels=labels)
+    _say(args, comp.to_text())
+    if args.out:
+        paths = comp.write(args.out)
+        _say(args, f"\noutputs in {args.out}/")
+        for k, p in paths.items():
+            _say(args, f"  {k:<15} {p}")
     return 0
 
 
@@ -267,10 +286,17 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--stages", choices=("file", "auto"), default="file",
                     help="sleep stages from the annotations (default) or automatic staging")
     add_scoring(sp)
+    sp.add_argument("--pdf", action="store_true", help="also write report.pdf")
+    sp.add_argument("--age", metavar="AGE", help="age of the sleeper for the interpretation, e.g. 10d, 3m, 5y")
+    sp.add_argument("--population", choices=("adult", "child", "infant", "auto"), default="auto",
+                    help="interpretation rules for adults, children or infants (default auto: from --age, "
+                         "adult without one)")
     sp.set_defaults(func=cmd_score)
 
     sp = sub.add_parser("cohort", parents=[common], help="score many nights (local processes or a Dask cluster), resumably")
-    sp.add_argument("input", help='a manifest CSV (id, edf, annotations, hypnogram, ...) or a quoted glob, e.g. "data/*.edf"')
+    sp.add_argument("input", nargs="+",
+                    help='a manifest CSV (id, edf, annotations, hypnogram, ...), a quoted glob such as "data/*.edf", '
+                         "or recordings")
     sp.add_argument("--out", required=True, help="output folder: <id>/ per night, nights.parquet/.csv, events.parquet")
     sp.add_argument("--n-jobs", type=int, default=1, help="local worker processes (default 1; -1: one per CPU)")
     sp.add_argument("--scheduler", metavar="ADDRESS", help="use a running Dask cluster, e.g. tcp://host:8786")
@@ -278,6 +304,13 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--no-figures", action="store_true", help="do not write per-night figures")
     add_scoring(sp)
     sp.set_defaults(func=cmd_cohort)
+
+    sp = sub.add_parser("compare", parents=[common], help="compare the indices of several scored nights")
+    sp.add_argument("nights", nargs="+", metavar="DIR", help="folders written by `somnomyo score` (in night order)")
+    sp.add_argument("--labels", nargs="+", metavar="LABEL",
+                    help="a name per night (default: night 1, night 2, ...); space- or comma-separated")
+    sp.add_argument("--out", metavar="DIR", help="write compare.csv, compare.html and figures/ here")
+    sp.set_defaults(func=cmd_compare)
 
     sp = sub.add_parser("demo", parents=[common], help="simulate a night and score it")
     sp.add_argument("--out", default="demo-output")

@@ -142,6 +142,14 @@ EXTRA_COLUMN_DOCS: dict[str, str] = {
     "rate_hz": "Repetition rate of the jerks in a cluster, Hz.",
     "n_jerks": "Number of jerks in a cluster.",
     "cv": "Coefficient of variation of the intervals between jerks in a cluster.",
+    "reason_not_clm": "Why the LM is not a candidate LM (e.g. too_short, monolateral_too_long, unscorable, "
+                      "outside_time_in_bed); empty when it is one.",
+    "ptp_uv": "Peak-to-peak amplitude of the filtered EMG within the burst, µV.",
+    "n_muscles": "Number of muscles (channels) involved in the jerk.",
+    "axial": "True if an axial muscle (chin) is involved in the jerk.",
+    "limb": "True if a limb muscle (arm or leg) is involved in the jerk.",
+    "depth": "Negative myoclonus: mean EMG envelope during the silent period divided by the tonic level "
+             "before it (0 = complete silence).",
 }
 
 
@@ -191,6 +199,8 @@ def score_night(
     stages: str = "file",
     detectors: Sequence[str] = ("plm", "myoclonus"),
     progress: Progress | None = None,
+    age: str | float | None = None,
+    population: str = "auto",
     verbose: bool | str | int | None = None,
 ) -> NightResult:
     """Score one recording and return a :class:`NightResult`.
@@ -207,18 +217,29 @@ def score_night(
         staging when the ``staging`` extra is installed) or ``"auto"`` (always stage
         automatically).
     detectors : which detector families to run (``"plm"``, ``"myoclonus"``).
+    age : the sleeper's age (``"10d"``, ``"3m"``, ``"5y"``; numbers are days) for the
+        interpretation rules (:mod:`somnomyo.interpret`).
+    population : ``"adult"``, ``"child"``, ``"infant"`` or ``"auto"`` (from ``age``; adult without one).
     """
+    from somnomyo.errors import check_choice
+    from somnomyo.interpret.rules import parse_age
+    from somnomyo.interpret.settings import POPULATION_CHOICES
+
+    check_choice("population", population, POPULATION_CHOICES)
+    age_days = parse_age(age)
     old = set_log_level(verbose)
     try:
         return _score_night(Path(path), annotations=annotations, hypnogram=hypnogram,
                             settings=_resolve_settings(standard, settings), channels=channels,
-                            stages=stages, detectors=tuple(detectors), progress=progress)
+                            stages=stages, detectors=tuple(detectors), progress=progress,
+                            age_days=age_days, population=population)
     finally:
         set_log_level(old)
 
 
 def _score_night(path: Path, *, annotations: Any, hypnogram: Any, settings: Settings,
-                 channels: Any, stages: str, detectors: tuple[str, ...], progress: Progress | None) -> NightResult:
+                 channels: Any, stages: str, detectors: tuple[str, ...], progress: Progress | None,
+                 age_days: float | None = None, population: str = "auto") -> NightResult:
     from somnomyo.io.channels import infer_roles
     from somnomyo.io.edf import read_edf, read_header
 
@@ -248,8 +269,12 @@ def _score_night(path: Path, *, annotations: Any, hypnogram: Any, settings: Sett
 
     wanted: list[str] = []
     roles_needed = EMG_ROLES + ("ecg",) + (("eeg", "eog") if auto else ())
+    if "myoclonus" in detectors:  # position channel for state dependence
+        roles_needed += ("position",)
     for role in roles_needed:
         wanted += [lab for lab in roles.all(role) if lab not in wanted]
+    if "myoclonus" in detectors:  # central EEG for the cortical-origin test
+        wanted += [lab for lab in _jlba_eeg_labels(roles) if lab not in wanted]
 
     step(f"reading {len(wanted)} channel(s)")
     recording = read_edf(path, channels=wanted, annotations=False)
@@ -301,10 +326,46 @@ def _score_night(path: Path, *, annotations: Any, hypnogram: Any, settings: Sett
             results["myoclonus"] = myo
             blocks.update(myo.summary())
             tables.append(myo.events)
+            step("testing cortical origin and state dependence")
+            results["cortical"], results["state"] = _cortical_and_state(recording, roles, myo.events, hyp, ann,
+                                                                       settings=settings)
+            blocks["cortical"] = results["cortical"].summary()
+            blocks["state"] = results["state"].summary()
+    from somnomyo.interpret import findings_block, interpret
+    findings = interpret(blocks, population=population, age_days=age_days, settings=settings)
+    results["interpretation"] = findings
+    blocks["interpretation"] = findings_block(findings)
 
     return NightResult(path=path, recording=recording, roles=roles, annotations=ann, hypnogram=hyp,
                        settings=settings, events=concat_events(tables), blocks=blocks, results=results,
                        quality=quality, warnings=warnings + list(ann.warnings))
+
+
+def _jlba_eeg_labels(roles: Any) -> list[str]:
+    """EEG channels for jerk-locked averaging: the central (sensorimotor) derivations C3/C4/Cz where
+    present (premyoclonic spike over the sensorimotor cortex, Shibasaki 1992), else the first two."""
+    import re
+
+    eeg = list(roles.all("eeg"))
+    central = [lab for lab in eeg if re.search(r"(?<![a-z])c[34z](?![0-9])", lab, re.IGNORECASE)]
+    return central or eeg[:2]
+
+
+def _cortical_and_state(recording: Recording, roles: Any, events: pd.DataFrame, hyp: Hypnogram,
+                        ann: Annotations, *, settings: Settings) -> tuple[Any, Any]:
+    """Jerk-locked EEG back-averaging on the myoclonic jerks and their state dependence."""
+    from somnomyo.interpret import jerk_locked_average, state_dependence
+
+    eeg = [recording.signals[lab] for lab in _jlba_eeg_labels(roles) if lab in recording.signals
+           and str(recording.signals[lab].unit).lower() in ("uv", "µv", "μv")]
+    jerks = events.loc[events["trial_type"].astype(str) == "myoclonic_jerk"]
+    cortical = jerk_locked_average(eeg, jerks["onset"].to_numpy(dtype=float), hypnogram=hyp,
+                                   burst_durations_s=jerks["duration"].to_numpy(dtype=float),
+                                   clusters=events, settings=settings)
+    pos_label = roles.get("position")
+    position = recording.signals.get(pos_label) if pos_label else None
+    state = state_dependence(events, hypnogram=hyp, annotations=ann, position=position, settings=settings)
+    return cortical, state
 
 
 def _auto_staging_available() -> bool:

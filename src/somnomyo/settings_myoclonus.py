@@ -32,6 +32,9 @@ class MyoclonusSettings:
         1.0, "implementation: block length for the robust (median) background", unit="s")
     burst_background_window_s: float = _f(
         60.0, "implementation: rolling median of block medians = channel background", unit="s")
+    burst_background_samples_per_block: int = _f(
+        64, "implementation (speed): each block median is taken on about this many evenly spaced samples of "
+            "the smoothed envelope; 0 = every sample")
     burst_background_floor_uv: float = _f(
         1.0, "implementation: background never taken below this (avoids k x 0)", unit="µV")
     burst_k_background: float = _f(
@@ -53,7 +56,16 @@ class MyoclonusSettings:
         50.0, "Lins et al./Frauscher 2014 FM: > 50 µV (peak-to-peak where the filtered EMG is given)",
         unit="µV")
     fm_ecg_window_s: float = _f(
-        0.06, "implementation: potentials within ± this of an R peak are ECG artefact", unit="s")
+        0.06, "implementation: potentials within ± this of an R peak may be ECG artefact (see "
+              "fm_ecg_recur_fraction)", unit="s")
+    fm_ecg_neighbour_beats: int = _f(
+        3, "implementation (after MATPLM removeEKG.m: ECG spikes are periodic): beats on each side checked "
+           "for a burst at the same latency; 0 = every potential near an R peak is artefact")
+    fm_ecg_recur_fraction: float = _f(
+        0.5, "implementation: a potential near an R peak is ECG artefact when bursts recur at the same "
+             "latency after >= this fraction of the neighbouring beats", unconfirmed=True)
+    fm_ecg_latency_tol_s: float = _f(
+        0.02, "implementation: latency tolerance (after the R peak) for a recurring burst", unit="s")
     fm_pop_max_uv: float = _f(
         1000.0, "implementation: potentials above 1 mV are electrode pops / DC steps", unit="µV")
     fm_lm_exclusion_margin_s: float = _f(
@@ -76,6 +88,11 @@ class MyoclonusSettings:
         0.5, "WASM 2016/AASM: bursts >= 0.5 s are LMs, not jerks (§4.3 note)", unit="s")
     jerk_min_amplitude_uv: float = _f(
         20.0, "implementation: absolute floor for a jerk burst", unit="µV", unconfirmed=True)
+    jerk_focal_excludes_fm: bool = _f(
+        True, "AASM EFM (§2.1): a potential of <= 150 ms (fm_max_duration_s) in one muscle is a fragmentary-"
+              "myoclonus potential; implementation: such a single-muscle burst is FM, not a focal jerk, so a "
+              "focal jerk lasts > fm_max_duration_s (subcortical/spinal bursts > 100 ms, §4.3); multi-muscle "
+              "jerks keep the jerk_min_duration_s floor")
     jerk_group_window_s: float = _f(
         0.1, "implementation: bursts starting within 100 ms of the first are one jerk", unit="s")
 
@@ -108,6 +125,9 @@ class MyoclonusSettings:
     nm_drop_fraction: float = _f(
         0.35, "implementation: silent = envelope < 35% of the preceding tonic level (tuned on the simulator: "
               "sleep chin tonic is only a few µV above the noise floor)", unconfirmed=True)
+    nm_step_s: float = _f(
+        0.01, "implementation (speed): silent-period candidates are looked for on the envelope every "
+              "10 ms, then delimited sample by sample", unit="s")
     nm_tonic_window_s: float = _f(1.0, "implementation: tonic level = mean envelope over the preceding 1 s", unit="s")
     nm_min_tonic_uv: float = _f(
         3.0, "implementation: tonic activity needed before a silent period (Rubboli 2006); sleep chin "

@@ -101,6 +101,22 @@ def _cell(value: Any) -> str | None:
     return text or None
 
 
+def _number(text: str) -> int | float:
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
+
+
+def _extra_values(col: pd.Series) -> list[Any]:
+    """An extra manifest column as plain values: numbers where every filled cell is one, else text."""
+    cells = [_cell(v) for v in col]
+    try:
+        return [None if v is None else _number(v) for v in cells]
+    except ValueError:
+        return cells
+
+
 def _resolve(path: str | None, base: Path) -> str | None:
     if path is None:
         return None
@@ -137,6 +153,7 @@ def manifest_nights(df: pd.DataFrame, *, base: str | os.PathLike[str] = ".",
                             "expected id, edf, annotations, hypnogram, ...", where)
     base_dir = Path(os.path.abspath(base))
     extras = [c for c in df.columns if c not in ("id",) + PATH_COLUMNS]
+    values = {c: _extra_values(df[c]) for c in extras}
     nights: list[Night] = []
     for i, rec in enumerate(df.to_dict("records"), start=2):   # row 1 is the header
         edf = _cell(rec.get("edf"))
@@ -147,7 +164,7 @@ def manifest_nights(df: pd.DataFrame, *, base: str | os.PathLike[str] = ".",
             id=night_id, edf=str(_resolve(edf, base_dir)),
             annotations=_resolve(_cell(rec.get("annotations")), base_dir),
             hypnogram=_resolve(_cell(rec.get("hypnogram")), base_dir),
-            extra={c: _cell(rec.get(c)) for c in extras},
+            extra={c: values[c][i - 2] for c in extras},
         ))
     if not nights:
         raise SomnomyoError("the manifest lists no nights", where)

@@ -11,11 +11,14 @@ Sources (``clinical_rules.md`` §2.1):
 
 Implementation choices (settings ``fm_*``, flagged in their metadata): a potential is a
 burst above ``k x`` the channel's robust background with an absolute floor; potentials
-within ``fm_ecg_window_s`` of an ECG R peak are cardiac artefact, potentials above
+within ``fm_ecg_window_s`` of an ECG R peak whose burst recurs at the same latency after
+the neighbouring beats are cardiac artefact (:func:`ecg_like`), potentials above
 ``fm_pop_max_uv`` are electrode pops or DC steps, and bursts within the LM offset
 period (0.5 s, WASM 2016/AASM) of a leg movement (any burst >= 0.5 s on the same channel,
-or a given LM event) belong to the LM. Potentials are pooled over all channels for the
-per-minute count.
+or a given LM event) belong to the LM. A burst that is part of a multi-muscle jerk
+(:mod:`.jerks`) is not FM (asynchronous, Lins et al./Frauscher 2014), and a single-muscle
+burst of <= 150 ms is FM, never a focal jerk (``jerk_focal_excludes_fm``): each burst is
+counted once. Potentials are pooled over all channels for the per-minute count.
 """
 from __future__ import annotations
 
@@ -27,9 +30,8 @@ import pandas as pd
 
 from somnomyo._logging import logger, set_log_level
 from somnomyo.detect.bursts import (
-    EMGTrace, Intervals, arousal_flags, as_intervals, channel_unscorable, common_unscorable, drop_unscorable,
-    index_by_stage, json_float, overlaps_any, per_hour, robust_background, detect_bursts, scorable_epochs,
-    stage_hours, stages_at,
+    EMGTrace, Intervals, arousal_flags, channel_bursts, channel_lm_intervals, channel_unscorable, common_unscorable,
+    drop_unscorable, index_by_stage, json_float, overlaps_any, per_hour, scorable_epochs, stage_hours, stages_at,
 )
 from somnomyo.errors import check_choice
 from somnomyo.events import make_events
@@ -153,10 +155,7 @@ def fm_candidates(trace: EMGTrace, *, settings: Settings, lm_intervals: np.ndarr
     """
     m = settings.myoclonus
     check_choice("fm_definition", m.fm_definition, FM_DEFINITIONS)
-    bg = robust_background(trace.envelope, trace.fs, block_s=m.burst_background_block_s,
-                           window_s=m.burst_background_window_s, floor_uv=m.burst_background_floor_uv)
-    bursts = detect_bursts(trace, threshold=m.burst_k_background * bg, background=bg,
-                           merge_gap_s=m.burst_merge_gap_s)
+    bursts = channel_bursts(trace, settings)
     on = bursts["onset"].to_numpy(dtype=float)
     dur = bursts["duration"].to_numpy(dtype=float)
     is_lm = dur >= settings.lm.min_duration_s - 1e-12
@@ -174,38 +173,69 @@ def fm_candidates(trace: EMGTrace, *, settings: Settings, lm_intervals: np.ndarr
     pop = keep & (bursts["peak_uv"].to_numpy(dtype=float) > m.fm_pop_max_uv)
     rejected["pop"] = int(pop.sum())
     keep &= ~pop
-    if trace.r_peak_times is not None and trace.r_peak_times.size:
+    if trace.r_peak_times is not None and trace.r_peak_times.size and keep.any():
         t_peak = bursts["peak_sample"].to_numpy(dtype=float) / trace.fs
-        r = trace.r_peak_times
-        j = np.clip(np.searchsorted(r, t_peak), 1, r.size - 1) if r.size > 1 else np.zeros(t_peak.size, int)
-        near = np.minimum(np.abs(t_peak - r[j]), np.abs(t_peak - r[np.maximum(j - 1, 0)]))
-        ecg = keep & (near <= m.fm_ecg_window_s + 1e-12)
+        ecg = np.zeros(keep.size, dtype=bool)
+        ecg[keep] = ecg_like(t_peak[keep], np.sort(t_peak), trace.r_peak_times, settings=settings)
         rejected["ecg"] = int(ecg.sum())
         keep &= ~ecg
     if lms.size:
         in_lm = keep & overlaps_any(on, on + dur, lms, gap=m.fm_lm_exclusion_margin_s)
         rejected["lm"] = int(in_lm.sum())
         keep &= ~in_lm
-    return bursts.loc[keep].reset_index(drop=True), rejected, bursts.loc[~is_lm].reset_index(drop=True)
+    cand = bursts.loc[keep].reset_index(drop=True)
+    cand["burst"] = np.flatnonzero(keep)
+    return cand, rejected, bursts.loc[~is_lm].reset_index(drop=True)
 
 
-def synchronous_mask(candidates: pd.DataFrame, brief: pd.DataFrame, *, window_s: float) -> np.ndarray:
-    """True for candidates that start within ``window_s`` (anchored grouping, as for jerks) of a
-    brief burst on another channel: such bursts form a multi-muscle jerk, not FM."""
-    if len(candidates) == 0 or len(brief) == 0:
+def ecg_like(t_peak: np.ndarray, all_peaks: np.ndarray, r_peaks: np.ndarray, *, settings: Settings) -> np.ndarray:
+    """True where a potential (peak time ``t_peak``) is ECG artefact: its peak lies within
+    ``fm_ecg_window_s`` of an R peak AND the channel has a burst (peak times ``all_peaks``,
+    sorted) at the same latency (± ``fm_ecg_latency_tol_s``) after at least
+    ``fm_ecg_recur_fraction`` of the ``fm_ecg_neighbour_beats`` beats on each side.
+
+    Implementation, after MATPLM ``removeEKG.m`` (heart-like spikes are *periodic*): the
+    conditioning already subtracts the QRS, so a real potential that merely happens to fall
+    near a beat (about 12% of the time at 60 bpm with a ±60-ms window) is kept; a residual
+    artefact repeats beat after beat and is rejected.
+    """
+    m = settings.myoclonus
+    r = np.asarray(r_peaks, dtype=float)
+    t = np.asarray(t_peak, dtype=float)
+    if r.size == 0 or t.size == 0:
+        return np.zeros(t.shape, dtype=bool)
+    j = np.clip(np.searchsorted(r, t), 0, r.size - 1)
+    jm = np.maximum(j - 1, 0)
+    j = np.where(np.abs(t - r[jm]) < np.abs(t - r[j]), jm, j)      # nearest beat
+    lat = t - r[j]
+    near = np.abs(lat) <= m.fm_ecg_window_s + 1e-12
+    k = int(m.fm_ecg_neighbour_beats)
+    if k <= 0:
+        return near
+    offs = np.r_[np.arange(-k, 0), np.arange(1, k + 1)]
+    jj = j[:, None] + offs[None, :]
+    valid = (jj >= 0) & (jj < r.size)
+    target = r[np.clip(jj, 0, r.size - 1)] + lat[:, None]
+    tol = m.fm_ecg_latency_tol_s
+    lo = np.searchsorted(all_peaks, target - tol - 1e-12, side="left")
+    hi = np.searchsorted(all_peaks, target + tol + 1e-12, side="right")
+    hit = (hi > lo) & valid
+    n_valid = valid.sum(axis=1)
+    frac = np.divide(hit.sum(axis=1), n_valid, out=np.zeros(t.size), where=n_valid > 0)
+    return near & (frac >= m.fm_ecg_recur_fraction - 1e-12)
+
+
+def synchronous_mask(candidates: pd.DataFrame, grouped: pd.DataFrame) -> np.ndarray:
+    """True for candidates that are part of a multi-muscle jerk: the same burst (``channel``,
+    ``burst`` index) sits in a group of >= 2 muscles of ``grouped``
+    (:func:`somnomyo.detect.jerks.grouped_jerk_bursts`). Lins et al./Frauscher 2014: FM
+    potentials are asynchronous."""
+    if len(candidates) == 0 or len(grouped) == 0:
         return np.zeros(len(candidates), dtype=bool)
-    from somnomyo.detect.jerks import group_onsets
-
-    allb = pd.concat([brief[["onset", "channel"]], candidates[["onset", "channel"]].assign(cand=True)],
-                     ignore_index=True).fillna({"cand": False})
-    allb["key"] = np.r_[np.full(len(brief), -1), np.arange(len(candidates))]
-    allb = allb.sort_values(["onset", "channel"], kind="stable").reset_index(drop=True)
-    allb["group"] = group_onsets(allb["onset"].to_numpy(dtype=float), window_s=window_s)
-    n_chan = allb.groupby("group")["channel"].transform("nunique").to_numpy()
-    out = np.zeros(len(candidates), dtype=bool)
-    sel = allb["key"].to_numpy() >= 0
-    out[allb["key"].to_numpy()[sel]] = n_chan[sel] > 1
-    return out
+    multi = grouped.loc[grouped["n_muscles"].to_numpy() >= 2, ["channel", "burst"]]
+    key_c = pd.MultiIndex.from_arrays([candidates["channel"].astype(str), candidates["burst"].astype(np.int64)])
+    key_m = pd.MultiIndex.from_arrays([multi["channel"].astype(str), multi["burst"].astype(np.int64)])
+    return np.asarray(key_c.isin(key_m), dtype=bool)
 
 
 def detect_fragmentary(traces: Sequence[EMGTrace], *, hypnogram: Hypnogram | None = None,
@@ -226,25 +256,18 @@ def detect_fragmentary(traces: Sequence[EMGTrace], *, hypnogram: Hypnogram | Non
         check_choice("fm_efm_mode", m.fm_efm_mode, EFM_MODES)
         bad = common_unscorable(unscorable, [tr.label for tr in traces])
         rows: list[pd.DataFrame] = []
-        brief: list[pd.DataFrame] = []
         rejected = {"pop": 0, "ecg": 0, "lm": 0, "synchronous": 0}
         for tr in traces:  # loop over channels
-            lm_iv = None
-            if lm_events is not None and len(lm_events):
-                sel = lm_events
-                if "channel" in lm_events.columns:
-                    ch = lm_events["channel"].astype("object")
-                    sel = lm_events.loc[ch.isna() | (ch == tr.label) |
-                                        ch.fillna("").astype(str).str.split(",").apply(lambda c: tr.label in c)]
-                lm_iv = as_intervals(sel[["onset", "duration"]])
-            cand, rej, short = fm_candidates(tr, settings=settings, lm_intervals=lm_iv)
+            cand, rej, _ = fm_candidates(tr, settings=settings, lm_intervals=channel_lm_intervals(lm_events, tr.label))
             for k, v in rej.items():
                 rejected[k] += v
             rows.append(drop_unscorable(cand, channel_unscorable(unscorable, tr.label)))
-            brief.append(short)
         bursts = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["onset", "duration"])
         if m.fm_exclude_synchronous and len(traces) > 1:
-            sync = synchronous_mask(bursts, pd.concat(brief, ignore_index=True), window_s=m.jerk_group_window_s)
+            from somnomyo.detect.jerks import grouped_jerk_bursts
+
+            grouped = grouped_jerk_bursts(traces, settings=settings, unscorable=unscorable, lm_events=lm_events)
+            sync = synchronous_mask(bursts, grouped)
             rejected["synchronous"] = int(sync.sum())
             bursts = bursts.loc[~sync].reset_index(drop=True)
         events = _to_events(bursts, hypnogram=hypnogram, annotations=annotations, settings=settings)

@@ -27,12 +27,13 @@ import pandas as pd
 
 from somnomyo._logging import logger, set_log_level
 from somnomyo.detect.bursts import (
-    EMGTrace, Intervals, arousal_flags, channel_unscorable, common_unscorable, drop_unscorable,
-    index_by_stage, json_float, per_hour, stage_hours, stages_at, trace_bursts,
+    EMGTrace, Intervals, arousal_flags, channel_bursts, channel_lm_intervals, channel_unscorable, empty_bursts, common_unscorable, drop_unscorable,
+    index_by_stage, json_float, overlaps_any, per_hour, stage_hours, stages_at,
 )
 from somnomyo.events import make_events
 from somnomyo.io.annotations import Annotations, Hypnogram
 from somnomyo.settings import Settings, get_settings
+from somnomyo.signal.intervals import runs
 
 LEFT_ROLES = frozenset({"leg_left", "arm_left"})
 RIGHT_ROLES = frozenset({"leg_right", "arm_right"})
@@ -66,16 +67,76 @@ def _side(roles: Sequence[str]) -> str:
 def group_onsets(onsets: np.ndarray, *, window_s: float) -> np.ndarray:
     """Group ids for sorted ``onsets``: a group takes every onset within ``window_s`` of its first.
 
-    The loop runs over groups (events), each jump found by ``searchsorted``.
+    Vectorized where onsets are isolated (gap > ``window_s``: a group of its own); the
+    anchored chaining loops only over the onsets that have a neighbour within the window.
     """
     onsets = np.asarray(onsets, dtype=float)
-    ids = np.empty(onsets.size, dtype=np.int64)
-    i, g = 0, 0
-    while i < onsets.size:
-        j = int(np.searchsorted(onsets, onsets[i] + window_s + 1e-9, side="right"))
-        ids[i:j] = g
-        i, g = j, g + 1
-    return ids
+    n = onsets.size
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    w = window_s + 1e-9
+    close = np.diff(onsets) <= w                      # i+1 may join the group of i
+    new_group = np.concatenate(([True], ~close))
+    # runs of linked onsets: only inside them can the anchored rule split a run
+    a, b = runs(close)                                # close[a:b] True -> onsets a..b linked
+    for s0, s1 in zip(a.tolist(), (b + 1).tolist()):  # loop over linked runs (rare, short)
+        i = s0
+        while i < s1:
+            j = int(np.searchsorted(onsets, onsets[i] + w, side="right"))
+            j = min(j, s1)
+            new_group[i] = True
+            new_group[i + 1:j] = False
+            i = j
+    return np.cumsum(new_group) - 1
+
+
+def jerk_bursts(trace: EMGTrace, *, settings: Settings, lm_intervals: np.ndarray | None = None) -> pd.DataFrame:
+    """Bursts of one trace that may belong to a jerk: ``jerk_min_duration_s <= d < jerk_max_duration_s``
+    (bursts of 0.5 s or more are LMs, WASM 2016/AASM), amplitude >= ``jerk_min_amplitude_uv``, and
+    not within ``fm_lm_exclusion_margin_s`` (the 0.5-s LM offset period, WASM 2016/AASM) of a leg
+    movement on the channel (a burst >= the LM minimum duration, or ``lm_intervals`` rows start, end)."""
+    m = settings.myoclonus
+    b = channel_bursts(trace, settings)
+    on = b["onset"].to_numpy(dtype=float)
+    dur = b["duration"].to_numpy(dtype=float)
+    keep = (dur >= m.jerk_min_duration_s - 1e-12) & (dur < m.jerk_max_duration_s - 1e-12)
+    keep &= b["amplitude_uv"].to_numpy(dtype=float) >= m.jerk_min_amplitude_uv
+    is_lm = dur >= settings.lm.min_duration_s - 1e-12
+    lms = np.column_stack((on[is_lm], on[is_lm] + dur[is_lm]))
+    if lm_intervals is not None and lm_intervals.size:
+        lms = np.vstack((lms, lm_intervals))
+    if lms.size and keep.any():
+        keep[keep] &= ~overlaps_any(on[keep], on[keep] + dur[keep], lms, gap=m.fm_lm_exclusion_margin_s)
+    out = b.loc[keep].reset_index(drop=True)
+    out["burst"] = np.flatnonzero(keep)
+    return out
+
+
+def group_bursts(bursts: pd.DataFrame, *, settings: Settings) -> pd.DataFrame:
+    """Jerk bursts of all channels grouped (anchored ``jerk_group_window_s`` window), sorted by onset,
+    with ``group`` and ``n_muscles`` (channels in the group) columns."""
+    if len(bursts) == 0:
+        return bursts.assign(group=pd.Series(dtype="int64"), n_muscles=pd.Series(dtype="int64"))
+    b = bursts.sort_values(["onset", "channel"], kind="stable").reset_index(drop=True)
+    b["group"] = group_onsets(b["onset"].to_numpy(dtype=float), window_s=settings.myoclonus.jerk_group_window_s)
+    codes = pd.factorize(b["channel"])[0]
+    pair = np.unique(np.column_stack((b["group"].to_numpy(), codes)), axis=0)
+    n_mus = np.bincount(pair[:, 0], minlength=int(b["group"].iloc[-1]) + 1)
+    b["n_muscles"] = n_mus[b["group"].to_numpy()]
+    return b
+
+
+def jerk_groups(bursts: pd.DataFrame, *, settings: Settings) -> pd.DataFrame:
+    """The grouped bursts (:func:`group_bursts`) that make jerks: groups of >= 2 muscles, and
+    single-muscle bursts longer than ``fm_max_duration_s`` when ``jerk_focal_excludes_fm`` (a
+    single-muscle burst of <= 150 ms is a fragmentary-myoclonus potential, AASM, §2.1)."""
+    m = settings.myoclonus
+    g = group_bursts(bursts, settings=settings)
+    if len(g) == 0 or not m.jerk_focal_excludes_fm:
+        return g
+    dur_max = g.groupby("group")["duration"].transform("max").to_numpy()
+    keep = (g["n_muscles"].to_numpy() >= 2) | (dur_max > m.fm_max_duration_s + 1e-12)
+    return g.loc[keep].reset_index(drop=True)
 
 
 def jerks_from_bursts(bursts: pd.DataFrame, *, settings: Settings, hypnogram: Hypnogram | None = None,
@@ -84,8 +145,12 @@ def jerks_from_bursts(bursts: pd.DataFrame, *, settings: Settings, hypnogram: Hy
     jerk events (``trial_type = myoclonic_jerk``) with muscles, extent, lags, stage, arousal."""
     if len(bursts) == 0:
         return _empty_jerks()
-    b = bursts.sort_values(["onset", "channel"], kind="stable").reset_index(drop=True)
-    b["group"] = group_onsets(b["onset"].to_numpy(dtype=float), window_s=settings.myoclonus.jerk_group_window_s)
+    if "group" in bursts.columns:
+        b = bursts.copy()
+    else:
+        b = bursts.sort_values(["onset", "channel"], kind="stable").reset_index(drop=True)
+        b["group"] = group_onsets(b["onset"].to_numpy(dtype=float),
+                                  window_s=settings.myoclonus.jerk_group_window_s)
     b = b.drop_duplicates(["group", "channel"], keep="first")
     b["muscle"] = np.where(b["role"].astype(str) == "other_emg", b["channel"].astype(str), b["role"].astype(str))
     b["end"] = b["onset"] + b["duration"]
@@ -124,15 +189,6 @@ def _empty_jerks() -> pd.DataFrame:
                                     limb=pd.Series(dtype="bool"))
 
 
-def jerk_bursts(trace: EMGTrace, *, settings: Settings) -> pd.DataFrame:
-    """Jerk bursts of one trace: ``jerk_min_duration_s <= d < jerk_max_duration_s`` (bursts of
-    0.5 s or more are LMs, WASM 2016/AASM) and amplitude >= ``jerk_min_amplitude_uv``."""
-    m = settings.myoclonus
-    b = trace_bursts(trace, settings, min_duration_s=m.jerk_min_duration_s,
-                     min_amplitude_uv=m.jerk_min_amplitude_uv)
-    return b.loc[b["duration"] < m.jerk_max_duration_s - 1e-12].reset_index(drop=True)
-
-
 @dataclass
 class JerkResult:
     """Jerks (``events``, one row per jerk) and the time base for indices."""
@@ -143,8 +199,9 @@ class JerkResult:
     has_hypnogram: bool = True
 
     def summary(self) -> dict[str, Any]:
-        """JSON-ready block ``jerks``."""
-        ev = self.events
+        """JSON-ready block ``jerks``: myoclonic jerks only (rows re-labelled ``hypnic_jerk`` by
+        :meth:`mark_hypnic` are counted in the ``hypnic_jerks`` block, not here)."""
+        ev = self.myoclonic
         stages = ev["stage"].astype("object").fillna("UNS").tolist()
         by_stage = index_by_stage(stages, self.hours)
         index = by_stage["sleep"] if self.has_hypnogram else per_hour(len(ev), self.hours.get("UNS", 0.0))
@@ -168,6 +225,21 @@ class JerkResult:
             "leading_muscle": leading,
             "median_lag_ms": json_float(np.median(lags)) if lags else None,
         }
+
+    @property
+    def myoclonic(self) -> pd.DataFrame:
+        """The rows that are myoclonic jerks (not hypnic jerks)."""
+        return self.events.loc[self.events["trial_type"] == "myoclonic_jerk"].reset_index(drop=True)
+
+    def mark_hypnic(self, onsets: Sequence[float] | np.ndarray) -> None:
+        """Re-label the jerks starting at ``onsets`` as ``hypnic_jerk`` (one row per jerk: the hypnic
+        row replaces the myoclonic one in the combined event table)."""
+        on = self.events["onset"].to_numpy(dtype=float)
+        sel = np.isin(on, np.asarray(onsets, dtype=float))
+        if sel.any():
+            ev = self.events.copy()
+            ev.loc[sel, "trial_type"] = "hypnic_jerk"
+            self.events = ev
 
     def plot_jerks(self, ax: Any = None) -> Any:
         """Raster of jerks over time, one row per muscle, colour by extent."""
@@ -194,24 +266,41 @@ class JerkResult:
         return ax
 
 
+def grouped_jerk_bursts(traces: Sequence[EMGTrace], *, settings: Settings, unscorable: Intervals = None,
+                        lm_events: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The jerk bursts (:func:`jerk_bursts`) of every trace outside its unscorable time, grouped
+    across channels (:func:`group_bursts`). Shared by the jerk and the FM detectors, so that a
+    burst is part of a jerk or an FM candidate, never both."""
+    parts = [drop_unscorable(jerk_bursts(tr, settings=settings, lm_intervals=channel_lm_intervals(lm_events, tr.label)),
+                             channel_unscorable(unscorable, tr.label))
+             for tr in traces]  # loop over channels
+    parts = [p for p in parts if len(p)]
+    bursts = pd.concat(parts, ignore_index=True) if parts else empty_bursts().assign(burst=pd.Series(dtype="int64"))
+    return group_bursts(bursts, settings=settings)
+
+
 def detect_jerks(traces: Sequence[EMGTrace], *, hypnogram: Hypnogram | None = None,
                  annotations: Annotations | None = None, settings: Settings | None = None,
-                 unscorable: Intervals = None, duration_s: float | None = None,
-                 verbose: bool | str | int | None = None) -> JerkResult:
-    """Myoclonic jerks on all ``traces`` (each a muscle with its role)."""
+                 lm_events: pd.DataFrame | None = None, unscorable: Intervals = None,
+                 duration_s: float | None = None, verbose: bool | str | int | None = None) -> JerkResult:
+    """Myoclonic jerks on all ``traces`` (each a muscle with its role).
+
+    A jerk is a group of bursts starting within ``jerk_group_window_s`` on >= 2 muscles, or a
+    single-muscle burst longer than the FM maximum (150 ms) when ``jerk_focal_excludes_fm``
+    (shorter single-muscle bursts are FM potentials, :mod:`.fragmentary`). ``lm_events``: leg
+    movements already scored; bursts within 0.5 s of them belong to them.
+    """
     old = set_log_level(verbose)
     try:
         settings = settings or get_settings()
         bad = common_unscorable(unscorable, [tr.label for tr in traces])
-        parts = [drop_unscorable(jerk_bursts(tr, settings=settings), channel_unscorable(unscorable, tr.label))
-                 for tr in traces]  # loop over channels
-        bursts = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) \
-            else pd.DataFrame(columns=["channel", "role", "onset", "duration", "amplitude_uv"])
-        events = jerks_from_bursts(bursts, settings=settings, hypnogram=hypnogram, annotations=annotations)
+        grouped = grouped_jerk_bursts(traces, settings=settings, unscorable=unscorable, lm_events=lm_events)
+        kept = jerk_groups(grouped, settings=settings)
+        events = jerks_from_bursts(kept, settings=settings, hypnogram=hypnogram, annotations=annotations)
         if duration_s is None:
             duration_s = max((tr.duration for tr in traces), default=0.0)
         hours = stage_hours(hypnogram, duration_s, bad)
-        logger.info("jerks: %d jerks from %d bursts on %d channel(s)", len(events), len(bursts), len(traces))
+        logger.info("jerks: %d jerks from %d bursts on %d channel(s)", len(events), len(grouped), len(traces))
         return JerkResult(events=events, hours=hours, settings=settings,
                           has_hypnogram=hypnogram is not None and hypnogram.source != "none")
     finally:

@@ -5,8 +5,11 @@ Each EMG channel is conditioned once by :func:`somnomyo.signal.conditioning.cond
 (``settings.myoclonus.burst_envelope_window_s``), then:
 
 * fragmentary myoclonus and the AASM EFM rule (:mod:`.fragmentary`) - every EMG channel;
-* myoclonic jerks across muscles (:mod:`.jerks`) - every EMG channel;
-* hypnic jerks (:mod:`.hypnic`) and clusters/series (:mod:`.clusters`) - from the jerks;
+* myoclonic jerks across muscles (:mod:`.jerks`) - every EMG channel; a single-muscle burst
+  of <= 150 ms is FM, not a jerk (``jerk_focal_excludes_fm``), so no burst is counted twice;
+* hypnic jerks (:mod:`.hypnic`) and clusters/series (:mod:`.clusters`) - from the jerks; a
+  hypnic jerk replaces its ``myoclonic_jerk`` row (one row per jerk in ``events``), and the
+  jerk index counts myoclonic jerks only;
 * negative myoclonus (:mod:`.negative`) - channels with roles in ``nm_roles`` (chin, arms);
 * REM phasic/tonic EMG (:mod:`.rem_phasic`) - chin and arms.
 
@@ -100,9 +103,10 @@ class MyoclonusResult:
     @property
     def events(self) -> pd.DataFrame:
         """All rows (fragmentary_myoclonus, myoclonic_jerk, hypnic_jerk, jerk_cluster,
-        negative_myoclonus, phasic_emg), sorted by onset."""
-        return concat_events([self.fragmentary.events, self.jerks.events, self.hypnic.events,
-                              self.clusters.events, self.negative.events, self.rem.events])
+        negative_myoclonus, phasic_emg), sorted by onset. One row per jerk: a jerk that qualifies
+        as a hypnic jerk is listed once, as ``hypnic_jerk`` (``JerkResult.mark_hypnic``)."""
+        return concat_events([self.fragmentary.events, self.jerks.events, self.clusters.events,
+                              self.negative.events, self.rem.events])
 
     def summary(self) -> dict[str, Any]:
         """JSON-serializable blocks; nulls where undefined."""
@@ -147,6 +151,7 @@ def detect_myoclonus(recording: Recording, roles: Any, *, hypnogram: Hypnogram |
         fm = detect_fragmentary(traces, annotations=annotations, duration_s=dur, **common)
         jerks = detect_jerks(traces, annotations=annotations, duration_s=dur, **common)
         hyp = detect_hypnic(jerks, hypnogram=hypnogram, settings=settings)
+        jerks.mark_hypnic(hyp.events["onset"].to_numpy(dtype=float))
         clusters = detect_clusters(jerks, settings=settings)
         nm_traces = [t for t in traces if t.role in settings.myoclonus.nm_roles]
         nm = detect_negative(nm_traces, annotations=annotations, duration_s=dur, **common)

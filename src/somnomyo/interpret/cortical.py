@@ -183,6 +183,17 @@ def _epochs(x: np.ndarray, idx: np.ndarray, offsets: np.ndarray, base: np.ndarra
     return ep - ep[:, base].mean(axis=1, keepdims=True)
 
 
+def _first_peak(z: np.ndarray, crit: float) -> int:
+    """Index of the peak of the earliest run of samples with ``z >= crit`` (the first component of
+    the premyoclonic potential); the overall maximum when nothing reaches ``crit``."""
+    sig = z >= crit
+    if not sig.any():
+        return int(np.argmax(z))
+    a = int(np.argmax(sig))
+    run_end = a + (int(np.argmin(sig[a:])) if not sig[a:].all() else int(sig.size - a))
+    return a + int(np.argmax(z[a:run_end]))
+
+
 def _in_bounds(onsets: np.ndarray, sigs: list[Signal], w0: float, w1: float) -> np.ndarray:
     ok = np.isfinite(onsets)
     for s in sigs:
@@ -245,12 +256,16 @@ def jerk_locked_average(
     JLBA (clinical_rules §4.2; Shibasaki 1992; Latorre 2023): per EEG channel, epochs
     around each EMG onset (``window_s``), baseline-corrected (mean of ``baseline_s``),
     epochs whose peak-to-peak exceeds ``artifact_uv`` on any channel rejected, then
-    averaged (after a zero-phase ``jlba_highpass_hz``-``jlba_lowpass_hz`` band-pass). Significance: ``n_surrogates`` sets of random triggers, as many as the
+    averaged (after a zero-phase ``jlba_highpass_hz``-``jlba_lowpass_hz`` band-pass).
+    Significance: ``n_surrogates`` sets of random triggers, as many as the
     usable jerks and drawn from the same stages (``stages_of_jerks`` or the
     ``hypnogram``), >= ``jlba_exclusion_margin_s`` from every true jerk; each surrogate
     average is a random subset of a large pool of pre-extracted random epochs. The
     statistic is the maximum over channels and over the pre-jerk window of |average|
-    standardised by the surrogate SD, so the p value is family-wise over channels.
+    standardised by the surrogate SD, so the p value is family-wise over channels. The
+    reported latency and amplitude are those of the peak of the EARLIEST run of samples
+    above the family-wise critical value on the best channel (the first component of the
+    premyoclonic potential; Shibasaki 1992 measures the positive peak before the EMG onset).
 
     With fewer than ``min_jerks`` usable jerks the result has ``transient_found = None``
     and ``reason`` says why. ``burst_durations_s`` (EMG burst durations, s) are
@@ -359,23 +374,22 @@ def jerk_locked_average(
         sel = sparse.csr_matrix((np.full(pick.size, 1.0 / n), (np.repeat(np.arange(k_sur), n), pick.ravel())),
                                 shape=(k_sur, int(ps.size)))
 
-        t_obs, t_null, best = -np.inf, np.full(k_sur, -np.inf), (labels[0], 0)
-        band_lo, band_hi = {}, {}
+        t_obs, t_null, best = -np.inf, np.full(k_sur, -np.inf), labels[0]
+        band_lo, band_hi, z = {}, {}, {}
         for lab in labels:  # loop over channels
             sur = np.asarray(sel @ pool[lab])                     # K x window surrogate averages
             mu, sd = sur.mean(axis=0), sur.std(axis=0)
             sd = np.where(sd > 0, sd, np.inf)
             pre = grids[lab][3]
-            z_obs = np.abs(average[lab] - mu) / sd
-            z_null = (np.abs(sur - mu) / sd)[:, pre].max(axis=1)
-            t_null = np.maximum(t_null, z_null)
-            j = int(np.flatnonzero(pre)[np.argmax(z_obs[pre])])
-            if z_obs[j] > t_obs:
-                t_obs, best = float(z_obs[j]), (lab, j)
+            z[lab] = np.where(pre, np.abs(average[lab] - mu) / sd, 0.0)
+            t_null = np.maximum(t_null, (np.abs(sur - mu) / sd)[:, pre].max(axis=1))
+            if z[lab].max() > t_obs:
+                t_obs, best = float(z[lab].max()), lab
             band_lo[lab], band_hi[lab] = np.percentile(sur, [2.5, 97.5], axis=0)
         p = float((1 + np.sum(t_null >= t_obs)) / (k_sur + 1))
-        lab, j = best
         found = bool(p < s.jlba_alpha)
+        lab = best
+        j = _first_peak(z[lab], float(np.quantile(t_null, 1.0 - s.jlba_alpha)))
         lat = float(-times_ms[lab][j])
         amp = float(average[lab][j])
         reason = (f"pre-jerk transient on {lab} {lat:.0f} ms before EMG onset (p = {p:.3f}, n = {n})" if found

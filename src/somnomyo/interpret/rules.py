@@ -106,9 +106,11 @@ SRC_JLBA = ("JLBA: Shibasaki 1992 (premyoclonic spike ~20 ms), Latorre 2023 (>= 
             "45 ms, van der Veen 2024 (clinical_rules §4.2, §4.3)")
 SRC_BSMI = ("ICSD-3 BSMI (sleep only, stops on arousal, birth-6 months); Fernandez-Alvarez clusters 1-5 Hz; "
             "Di Capua 1993 normal EEG; Maurer 2010 (clinical_rules §3.1, §4.1)")
-SRC_SPASM = "ILAE epileptic spasms: 0.5-2 s contractions in clusters on awakening, onset 3-12 months (clinical_rules §4.1)"
+SRC_SPASM = ("ILAE epileptic spasms: 0.5-2 s contractions in clusters on awakening, onset 3-12 months "
+             "(clinical_rules §4.1)")
 SRC_RHYTHM = "Clonic/myoclonic seizures: rhythmic jerks with an EEG discharge; BSMI EEG normal (clinical_rules §4.1)"
-SRC_WAKE_ADULT = "Myoclonus mostly in wakefulness or with a cortical transient warrants review (issue 5; clinical_rules §4.2)"
+SRC_WAKE_ADULT = ("Myoclonus mostly in wakefulness or with a cortical transient warrants review "
+                  "(issue 5; clinical_rules §4.2)")
 
 
 def _plms_range(ctx: Context) -> Finding | None:
@@ -238,7 +240,8 @@ def _jerks_in_wake(ctx: Context) -> Finding | None:
           "rate_per_stage_h": ctx.get("state.rate_per_stage_h")}
     what = []
     if in_wake:
-        what.append(f"{n_w} jerks in W ({fmt(100 * float(frac), 0)}% of jerks; limit {fmt(100 * s.wake_infant_fraction, 0)}%)")
+        what.append(f"{n_w} jerks in W ({fmt(100 * float(frac), 0)}% of jerks; "
+                    f"limit {fmt(100 * s.wake_infant_fraction, 0)}%)")
     if continues:
         what.append(f"jerks do not stop after arousal/awakening (rate {fmt(ev['rate_before_per_min'], 2)}/min before, "
                     f"{fmt(ev['rate_after_per_min'], 2)}/min after)")

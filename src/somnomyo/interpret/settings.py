@@ -68,11 +68,16 @@ class InterpretSettings:
     # -- state dependence (ICSD-3 BSMI criterion D; clinical_rules §3.1, §4.1 (e)) --
     state_window_s: float = _f(
         60.0, "implementation: jerk rate in the 60 s before vs after each arousal/awakening", unit="s")
+    state_stop_window_s: float = _f(
+        10.0, "implementation: 'stops on waking' compares the 10 s before and after each arousal/awakening "
+              "(BSMI jerks stop abruptly, within seconds of arousal; ICSD-3, clinical_rules §4.1 (e)); a later "
+              "cluster in the 60-s window does not count", unit="s", unconfirmed=True)
     state_stop_ratio: float = _f(
-        0.2, "implementation: 'stops on waking' = rate after <= 20% of rate before (BSMI stops abruptly "
-             "at arousal, ICSD-3)", unconfirmed=True)
+        0.2, "implementation: 'stops on waking' = jerks after <= 20% of jerks before, within the stop window "
+             "(BSMI stops abruptly at arousal, ICSD-3)", unconfirmed=True)
     state_min_before: int = _f(
-        5, "implementation: jerks needed before arousals to judge whether they stop", unconfirmed=True)
+        5, "implementation: jerks needed in the stop windows before arousals to judge whether they stop",
+        unconfirmed=True)
     state_stimulus_window_s: float = _f(
         30.0, "implementation: window after a stimulus marker / position change (BSMI provoked by rocking, "
               "sound; Maurer 2010)", unit="s", unconfirmed=True)

@@ -186,8 +186,9 @@ def state_dependence(
     * rate per stage (W, N1, N2, N3, R) per hour in that stage (hypnogram);
     * jerks in the ``state_window_s`` before vs after each arousal (``annotations``) and
       each awakening (first W epoch after sleep): counts, rates and their ratio;
-      ``stops_on_waking`` = >= ``state_min_before`` jerks before and ratio <=
-      ``state_stop_ratio``;
+      ``stops_on_waking`` compares the shorter ``state_stop_window_s`` before and after
+      (BSMI jerks stop within seconds): >= ``state_min_before`` jerks before and jerks
+      after <= ``state_stop_ratio`` x jerks before;
     * the same after stimulus markers (labels naming sound, noise, touch, stimulus,
       position change ...) and after position changes of a ``position`` channel;
     * jerk clusters (rows ``jerk_cluster``) in sleep, in W and on awakening, and series of
@@ -222,10 +223,14 @@ def state_dependence(
         ar = annotations.arousals["onset"].to_numpy(dtype=float) if annotations is not None else np.empty(0)
         aw = awakenings(hypnogram) if has_hyp else np.empty(0)
         r_ar, r_aw = _response(on, ar, w), _response(on, aw, w)
-        waking = _response(on, np.sort(np.concatenate((ar, aw))), w)
+        t_wake = np.sort(np.concatenate((ar, aw)))
+        waking = _response(on, t_wake, w)
         waking["n_arousals"], waking["n_awakenings"] = int(ar.size), int(aw.size)
-        waking["stops_on_waking"] = (None if waking["before"] < s.state_min_before
-                                     else bool(waking["after"] <= s.state_stop_ratio * waking["before"]))
+        b_stop, a_stop = _window_counts(on, t_wake, s.state_stop_window_s)
+        waking["stop_window_s"] = s.state_stop_window_s
+        waking["before_stop_window"], waking["after_stop_window"] = b_stop, a_stop
+        waking["stops_on_waking"] = (None if b_stop < s.state_min_before
+                                     else bool(a_stop <= s.state_stop_ratio * b_stop))
 
         stimulus = None
         if annotations is not None and len(annotations.markers):

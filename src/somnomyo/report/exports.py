@@ -176,14 +176,15 @@ def write_events_xml(events: pd.DataFrame, path: str | os.PathLike[str], *, hypn
 
     clock = f"00.00.00 {start.strftime('%H.%M.%S')}" if start is not None else None
     add(None, "Recording Start Time", 0.0, float(duration_s or 0.0), clock=clock)
-    if hypnogram is not None:
-        for onset, dur, stage in _stage_runs(hypnogram):
-            add("Stages|Stages", NSRR_STAGE_CONCEPTS[stage], onset, dur)
     types, concepts = nsrr_concepts(events)
-    chans = event_channels(events)
-    on = events["onset"].to_numpy(dtype=float)
-    du = np.nan_to_num(events["duration"].to_numpy(dtype=float), nan=0.0)
-    for etype, concept, o, d, ch in zip(types, concepts, on, du, chans):
+    rows = list(zip(events["onset"].to_numpy(dtype=float).tolist(),
+                    np.nan_to_num(events["duration"].to_numpy(dtype=float), nan=0.0).tolist(),
+                    types.tolist(), concepts.tolist(), event_channels(events).tolist()))
+    if hypnogram is not None:
+        rows += [(onset, dur, "Stages|Stages", NSRR_STAGE_CONCEPTS[stage], "")
+                 for onset, dur, stage in _stage_runs(hypnogram)]
+    rows.sort(key=lambda r: r[0])  # one time-ordered list, stages among the events (stable sort)
+    for o, d, etype, concept, ch in rows:
         add(etype, concept, float(o), float(d), ch)
     ET.indent(root)
     path = Path(path)

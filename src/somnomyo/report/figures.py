@@ -65,14 +65,16 @@ def set_margins(fig: "Figure", *, left: float = 0.75, right: float = 0.2, top: f
                         hspace=hspace / max((h - top - bottom) / n_rows, 1e-3))
 
 
-def render(fig: "Figure", name: str, title: str, *, dpi: int) -> Rendered:
-    """SVG (text kept as text: small and searchable) and PNG bytes of ``fig``."""
+def render(fig: "Figure", name: str, title: str, *, dpi: int, png: bool = True) -> Rendered:
+    """SVG (text kept as text: small and searchable) and PNG bytes of ``fig`` (``b""`` without ``png``)."""
     import matplotlib
 
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "somnomyo"}):
         buf = io.BytesIO()
         fig.savefig(buf, format="svg", metadata={"Date": None})
         svg = buf.getvalue()
+    if not png:
+        return Rendered(name=name, title=title, svg=svg, png=b"")
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
     return Rendered(name=name, title=title, svg=svg, png=buf.getvalue())
@@ -173,8 +175,7 @@ def plot_overview(hyp: "Hypnogram", rows: list[dict[str, Any]], *, duration_s: f
     longest = max([len(r["label"]) for r in rows] + [8])
     set_margins(fig, left=0.25 + 0.062 * longest, top=0.3, bottom=0.5, hspace=0.15)
     if any(any(r["periodic"]) for r in rows):
-        ax_r.plot([], [], color=PLM_COLOUR, lw=1.5, label="periodic LM (PLM)")
-        ax_r.legend(loc="upper right", fontsize="x-small", frameon=False, bbox_to_anchor=(1.0, 1.12 + 0.6 / n))
+        ax_h.set_title("red ticks: periodic leg movements (PLM)", loc="right", fontsize="small", color=PLM_COLOUR)
     return fig
 
 

@@ -72,7 +72,7 @@ footer { margin-top: 3rem; color: var(--muted); font-size: .8rem; border-top: 1p
 def esc(value: Any) -> str:
     """HTML-escaped text of ``value`` (numbers via :func:`somnomyo.report.text.fmt`)."""
     if isinstance(value, (int, float, bool)) or value is None:
-        return html.escape(fmt(value, digits=3) if isinstance(value, float) else fmt(value))
+        return html.escape(fmt(value, digits=2) if isinstance(value, float) else fmt(value))
     return html.escape(str(value))
 
 

@@ -88,6 +88,7 @@ def _findings_html(findings: list[Mapping[str, Any]]) -> str:
             f'<div class="finding {esc(level)}"><span class="level {esc(level)}">{esc(level)}</span> '
             f'<strong>{esc(f.get("text_plain", ""))}</strong>'
             f'<p class="clinical">{esc(f.get("text_clinical", ""))}</p>'
+            + (f'<p class="clinical">Source: {esc(f.get("source"))}</p>' if f.get("source") else "")
             + (f"<details><summary>evidence ({esc(f.get('id', ''))})</summary>{ev_html}</details>" if ev_html else "")
             + "</div>")
     return "".join(out)
@@ -105,7 +106,7 @@ def _stage_table(summary: Mapping[str, Any]) -> str:
         if name in _OWN_SECTIONS or not isinstance(block, Mapping):
             continue
         for key, val in block.items():
-            if key.endswith("by_stage") and isinstance(val, Mapping) and all(
+            if key.endswith("by_stage") and isinstance(val, Mapping) and val and all(
                     not isinstance(v, (Mapping, list)) for v in val.values()):
                 cols.append((f"{name.replace('_', ' ')} {key.replace('_by_stage', '').replace('_', ' ')} /h"
                              if "index" in key else f"{name} {key}", dict(val)))
@@ -182,12 +183,20 @@ def _recording_html(night: "NightResult", summary: Mapping[str, Any]) -> str:
 
 
 def _event_counts(events: pd.DataFrame) -> str:
+    """Events per type and channel (an event on several channels counts on each) and in all."""
     if len(events) == 0:
         return "<p>No events were detected.</p>"
-    ch = events["channel"].astype("string").fillna("")
-    tab = pd.crosstab(events["trial_type"].astype("string").fillna(""), ch)
-    rows = [[t] + [int(v) for v in tab.loc[t]] + [int(tab.loc[t].sum())] for t in tab.index]
-    return table(["event type"] + list(tab.columns) + ["total"], rows)
+    df = pd.DataFrame({"trial_type": events["trial_type"].astype("string").fillna("").to_numpy(dtype=object),
+                       "channel": events["channel"].astype("string").fillna("").str.split(",").to_numpy(dtype=object)})
+    total = df["trial_type"].value_counts()
+    df = df.explode("channel")
+    df["channel"] = df["channel"].astype(str).str.strip()
+    tab = pd.crosstab(df["trial_type"], df["channel"])
+    rows = [[t] + [int(v) for v in tab.loc[t]] + [int(total.get(t, 0))] for t in tab.index]
+    return ("<h3>Events by type and channel</h3>"
+            + table(["event type"] + list(tab.columns) + ["events"], rows)
+            + "<p class=\"sub\">An event on several channels (a jerk seen in several muscles) is counted on each "
+              "channel and once under \u201cevents\u201d.</p>")
 
 
 def _event_list(night: "NightResult", max_rows: int) -> str:
@@ -274,12 +283,12 @@ def _figures(night: "NightResult", options: ReportOptions) -> tuple[list[tuple[s
 
 
 # ----------------------------------------------------------------------------- build / write
-def build_report(night: "NightResult", *, options: ReportOptions | None = None) -> NightReport:
-    """Build ``report.html`` in memory (figures rendered as SVG and PNG)."""
+def build_report(night: "NightResult", *, options: ReportOptions | None = None, png: bool = True) -> NightReport:
+    """Build ``report.html`` in memory (figures rendered as SVG, and as PNG unless ``png=False``)."""
     options = options or ReportOptions()
     summary = night.summary()
     figs, rows = _figures(night, options)
-    rendered = {name: F.render(fig, name, title, dpi=options.dpi) for name, title, fig, _ in figs}
+    rendered = {name: F.render(fig, name, title, dpi=options.dpi, png=png) for name, title, fig, _ in figs}
     captions = {name: cap for name, _, _, cap in figs}
 
     def fig_html(name: str) -> str:
@@ -309,10 +318,16 @@ def build_report(night: "NightResult", *, options: ReportOptions | None = None) 
     if plm:
         idx += "<h3>Leg movements</h3>" + _plm_tables(plm) + fig_html("imi_histogram")
     idx += "<h3>By sleep stage</h3>" + _stage_table(summary) + _hour_table(summary)
+    blocks = []
     for name, block in summary.items():
         if name in _OWN_SECTIONS or not isinstance(block, Mapping):
             continue
-        idx += f"<h3>{esc(name.replace('_', ' '))}</h3>" + kv_table(block, skip=("by_hour",))
+        skip = ["by_hour"] + [k for k, v in block.items() if k.endswith("by_stage") and isinstance(v, Mapping)
+                              and v and all(not isinstance(x, (Mapping, list)) for x in v.values())]
+        blocks.append(f"<div><h3>{esc(name.replace('_', ' '))}</h3>" + kv_table(block, skip=skip) + "</div>")
+    if blocks:
+        idx += "<p class=\"sub\">Per-stage values of these blocks are in the table above.</p>"
+        idx += "<div class=\"cols\">" + "".join(blocks) + "</div>"
     sections.append(("indices", "Indices", idx))
     examples = fig_html("lm_examples") + fig_html("other_examples")
     if examples:

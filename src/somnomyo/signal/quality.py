@@ -27,6 +27,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
+import scipy.fft
 from scipy import signal as sps
 
 from somnomyo._logging import logger
@@ -43,6 +44,9 @@ _NON_VOLTAGE_ROLES = ("position", "respiratory", "other")
 _EMG_ROLES = ("leg_left", "leg_right", "legs", "chin", "arm_left", "arm_right", "other_emg")
 _MICROVOLT_UNITS = ("uv", "µv", "μv")
 _CHUNK_WINDOWS = 256   # windows per FFT batch (bounds memory, not a clinical value)
+# Implementation details for speed (not clinical values):
+_UNIT_MAX_SAMPLES = 1 << 20   # the unit check's medians use a fixed random sample of at most this many samples
+_ECG_RATE_PER_LOWPASS = 3.2   # the ECG envelope (low-passed) is decimated to >= this x its low-pass edge
 
 
 def _q(default: Any, source: str, *, unit: str = "", unconfirmed: bool = True) -> Any:
@@ -140,6 +144,69 @@ def _runs_at_least(mask: np.ndarray, length: int) -> np.ndarray:
     return np.cumsum(delta[:-1]) > 0
 
 
+def _stuck_mask(x: np.ndarray, run_len: int) -> np.ndarray | None:
+    """Samples inside runs of at least ``run_len`` identical values; ``None`` when there are none.
+
+    Runs of ``L`` identical samples are runs of ``L - 1`` equal neighbours; such a run of
+    at least ``run_len - 1`` always covers an aligned block of ``ceil((run_len - 1) / 2)``
+    equal neighbours, so a cheap block test rules the common case (no run) out first.
+    """
+    n = x.size
+    if n < run_len:
+        return None
+    if run_len <= 1:
+        return np.ones(n, dtype=bool)
+    eq = x[1:] == x[:-1]
+    need = run_len - 1
+    b = (need + 1) // 2
+    nb = eq.size // b
+    if nb == 0 or not eq[:nb * b].reshape(nb, b).all(axis=1).any():
+        return None
+    start, stop = runs(eq)                       # runs of equal neighbours
+    keep = (stop - start) >= need
+    if not keep.any():
+        return None
+    delta = np.zeros(n + 1, dtype=np.int64)
+    np.add.at(delta, start[keep], 1)             # samples start .. stop (inclusive) are identical
+    np.add.at(delta, stop[keep] + 1, -1)
+    return np.cumsum(delta[:-1]) > 0
+
+
+def _sample(n: int, limit: int) -> np.ndarray | slice:
+    """Indices of a fixed pseudo-random sample of at most ``limit`` of ``n`` samples (all when fewer)."""
+    if n <= limit:
+        return slice(None)
+    return np.random.default_rng(0).integers(0, n, size=limit)
+
+
+def _ecg_decimation(fs: float, w: int, s: "QualitySettings") -> int:
+    """Largest factor dividing the window length that keeps the ECG envelope's rate at or above
+    ``_ECG_RATE_PER_LOWPASS`` x ``ecg_envelope_lowpass_hz`` (1 = no decimation)."""
+    q_max = int(fs // (_ECG_RATE_PER_LOWPASS * s.ecg_envelope_lowpass_hz))
+    for q in range(max(q_max, 1), 1, -1):
+        if w % q == 0:
+            return q
+    return 1
+
+
+def _window_stats(x: np.ndarray, w: int, fs: float, s: "QualitySettings", *, mains: bool
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per window: peak-to-peak, standard deviation and the mains flag, in batches of windows
+    (one centring pass shared by the SD and the mains spectrum)."""
+    def batch(v: np.ndarray) -> np.ndarray:
+        ptp = v.max(axis=1) - v.min(axis=1)
+        c = v - v.mean(axis=1, keepdims=True)
+        sd = np.sqrt(np.einsum("ij,ij->i", c, c) / v.shape[1])
+        hit = _mains_windows(c, fs, s, centred=True) if mains else np.zeros(len(v), dtype=bool)
+        return np.stack([ptp, sd, hit.astype(float)], axis=1)
+
+    def run(win: np.ndarray) -> np.ndarray:
+        return np.concatenate([batch(win[i:i + _CHUNK_WINDOWS]) for i in range(0, len(win), _CHUNK_WINDOWS)])
+
+    out = _per_window(x, w, run)
+    return out[:, 0], out[:, 1], out[:, 2] > 0
+
+
 def _per_window(x: np.ndarray, w: int, func: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
     """Apply ``func`` to the 2-D array of full windows (and to the last ``w`` samples when
     the data does not end on a window edge) and concatenate the per-window results."""
@@ -159,49 +226,107 @@ def _batched(func: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray],
     return run
 
 
-def _mains_windows(win: np.ndarray, fs: float, s: QualitySettings) -> np.ndarray:
-    """Mains-dominated windows: 50/60 Hz band power over 10-100 Hz power > ratio."""
+def _mains_windows(win: np.ndarray, fs: float, s: QualitySettings, *, centred: bool = False) -> np.ndarray:
+    """Mains-dominated windows: 50/60 Hz band power over 10-100 Hz power > ratio.
+
+    Hann-tapered spectrum of each (mean-removed) window, in single precision (ample for a ratio)."""
     w = win.shape[1]
     freqs = np.fft.rfftfreq(w, 1.0 / fs)
     lo, hi = s.mains_band_hz
     band = (freqs >= lo) & (freqs <= min(hi, fs / 2))
-    taper = np.hanning(w)
-    spec = np.abs(np.fft.rfft((win - win.mean(axis=1, keepdims=True)) * taper, axis=1)) ** 2
-    total = spec[:, band].sum(axis=1)
+    if not band.any():
+        return np.zeros(len(win), dtype=bool)
+    k0, k1 = np.flatnonzero(band)[[0, -1]]
+    taper = np.hanning(w).astype(np.float32)
+    c = win if centred else win - win.mean(axis=1, keepdims=True)
+    spec_c = scipy.fft.rfft(c.astype(np.float32) * taper, axis=1)[:, k0:k1 + 1]
+    spec = spec_c.real.astype(np.float64) ** 2 + spec_c.imag.astype(np.float64) ** 2
+    freqs = freqs[k0:k1 + 1]
+    total = spec.sum(axis=1)
     hit = np.zeros(len(win), dtype=bool)
     for f in s.mains_hz:  # two frequencies, not samples
         if f + s.mains_half_width_hz >= fs / 2:
             continue
-        part = spec[:, band & (np.abs(freqs - f) <= s.mains_half_width_hz)].sum(axis=1)
+        part = spec[:, np.abs(freqs - f) <= s.mains_half_width_hz].sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             hit |= (total > 0) & (part / np.where(total > 0, total, 1.0) > s.mains_ratio)
     return hit
 
 
-def _ecg_windows(win: np.ndarray, fs: float, s: QualitySettings) -> np.ndarray:
+def _ecg_windows(win: np.ndarray, fs: float, s: QualitySettings, *, up: int = 1) -> np.ndarray:
     """ECG-dominated windows: a prominent autocorrelation peak of the rectified signal
-    at a lag of 0.5-2.5 s (beats 0.4-2 Hz apart)."""
-    n_win, w = win.shape
+    at a lag of 0.5-2.5 s (beats 0.4-2 Hz apart).
+
+    ``win`` holds the windows sampled at ``fs / up``; the autocorrelation is evaluated at
+    every lag of ``1 / fs`` by zero-padding its spectrum (band-limited interpolation: the
+    signal is low-passed well below ``fs / (2 up)``), in single precision.
+    """
+    n_win, w_d = win.shape
+    w = w_d * up
     lag_lo = int(round(s.ecg_lag_s[0] * fs))
     lag_hi = min(int(round(s.ecg_lag_s[1] * fs)), w - 1)
     if lag_hi <= lag_lo + 1:
         return np.zeros(n_win, dtype=bool)
-    x = win - win.mean(axis=1, keepdims=True)
-    nfft = 1 << int(np.ceil(np.log2(2 * w)))
-    fx = np.fft.rfft(x, nfft, axis=1)
-    r = np.fft.irfft(np.abs(fx) ** 2, nfft, axis=1)[:, :lag_hi + 1]
-    lags = np.arange(lag_hi + 1)
-    r = r / (w - lags)                                    # unbiased
-    r0 = r[:, :1]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ac = np.where(r0 > 0, r / np.where(r0 > 0, r0, 1.0), 0.0)
-    seg = ac[:, lag_lo:lag_hi + 1]
-    k = np.argmax(seg, axis=1) + lag_lo
-    peak = ac[np.arange(n_win), k]
-    # lowest autocorrelation between lag 1 and the peak lag
-    idx = np.arange(lag_hi + 1)[None, :]
-    trough = np.where((idx >= 1) & (idx < k[:, None]), ac, np.inf).min(axis=1)
+    x = (win - win.mean(axis=1, keepdims=True)).astype(np.float32, copy=False)
+    nfft = scipy.fft.next_fast_len(w_d + -(-lag_hi // up) + 1, real=True)   # no circular wrap up to lag_hi
+    fx = scipy.fft.rfft(x, nfft, axis=1)
+    ac = scipy.fft.irfft(fx.real ** 2 + fx.imag ** 2, nfft * up, axis=1)[:, :lag_hi + 1]
+    ac *= (1.0 / (w - np.arange(lag_hi + 1))).astype(np.float32)          # unbiased
+    r0 = ac[:, 0].copy()
+    pos = r0 > 0
+    ac *= np.where(pos, 1.0 / np.where(pos, r0, 1.0), 0.0).astype(np.float32)[:, None]
+    rows = np.arange(n_win)
+    k = np.argmax(ac[:, lag_lo:], axis=1) + lag_lo
+    peak = ac[rows, k]
+    # lowest autocorrelation between lag 1 and the peak lag (running minimum from lag 1)
+    low = np.minimum.accumulate(ac[:, 1:], axis=1)
+    trough = np.where(k >= 2, low[rows, np.maximum(k - 2, 0)], np.inf)
     return (peak >= s.ecg_min_autocorr) & (peak - trough >= s.ecg_min_prominence)
+
+
+def _ecg_check(x: np.ndarray, fs: float, w: int, s: QualitySettings) -> np.ndarray:
+    """ECG flag per window: high-pass, square, low-pass, then the autocorrelation test.
+
+    The test looks at the autocorrelation of the low-passed squared signal, which depends on
+    the low-pass magnitude response only, not its phase; so (an implementation shortcut, in
+    single precision) the low-pass runs forward at ``fs``, the result is decimated to about
+    ``_ECG_RATE_PER_LOWPASS`` x ``ecg_envelope_lowpass_hz`` and the low-pass runs backward at
+    that rate (the same ``|H|^2`` as one zero-phase pass, in the band); the autocorrelation is
+    taken from the decimated windows and interpolated back to every lag of ``1 / fs``. The
+    high-pass before squaring is zero-phase (forward-backward): the QRS shape matters there.
+    """
+    n = x.size
+    env = x.astype(np.float32)
+    if s.ecg_highpass_hz < 0.45 * fs and n > 27:
+        sos = sps.butter(4, s.ecg_highpass_hz, btype="highpass", fs=fs, output="sos")
+        env = _filtfilt32(sos, env)
+    env = np.square(env, out=env)   # squared, not abs: no harmonics above 2x mains to alias down
+    q = _ecg_decimation(fs, w, s)
+    fs_d = fs / q
+    if s.ecg_envelope_lowpass_hz < 0.45 * fs and n > 27:
+        sos = sps.butter(4, s.ecg_envelope_lowpass_hz, fs=fs, output="sos")
+        env = _sosfilt32(sos, env)[::q]
+        sos_d = sps.butter(4, s.ecg_envelope_lowpass_hz, fs=fs_d, output="sos")
+        env = _sosfilt32(sos_d, env[::-1])[::-1]
+    else:
+        env = env[::q]
+    flags = _per_window(env, w // q, _batched(lambda v: _ecg_windows(v, fs, s, up=q)))
+    n_win = -(-n // w)
+    if flags.size < n_win:    # the last partial window was lost to decimation: use the last full one
+        flags = np.append(flags, np.repeat(flags[-1:], n_win - flags.size))
+    return flags[:n_win]
+
+
+def _sosfilt32(sos: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """One causal pass in float32, started in the steady state of the first sample (no edge step)."""
+    sos32 = sos.astype(np.float32)
+    zi = (sps.sosfilt_zi(sos) * float(x[0])).astype(np.float32)
+    return sps.sosfilt(sos32, x, zi=zi)[0]
+
+
+def _filtfilt32(sos: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Forward-backward (zero-phase) pass in float32, each started in the steady state."""
+    return _sosfilt32(sos, _sosfilt32(sos, x)[::-1])[::-1]
 
 
 def _window_intervals(flag: np.ndarray, starts: np.ndarray, stops: np.ndarray, fs: float,
@@ -277,12 +402,13 @@ def assess_quality(data: np.ndarray, fs: float, *, label: str, role: str | None 
         x = np.where(gap, 0.0, x)
     if gaps:
         gap |= mask_from_intervals(pd.DataFrame(list(gaps), columns=["onset", "duration"]), n, fs)
+    any_gap = bool(gap.any())
 
     if physical_min is not None:
         tol = s.clip_tolerance * (physical_max - physical_min)  # type: ignore[operator]
         at_rail = (x >= physical_max - tol) | (x <= physical_min + tol)  # type: ignore[operator]
     else:
-        good = x[~gap]
+        good = x[~gap] if any_gap else x
         lo, hi = (float(good.min()), float(good.max())) if good.size else (0.0, 0.0)
         if hi > lo:
             eps = 1e-9 * (hi - lo)
@@ -290,21 +416,26 @@ def assess_quality(data: np.ndarray, fs: float, *, label: str, role: str | None 
                 _runs_at_least((x <= lo + eps), s.clip_min_run_samples)
         else:
             at_rail = np.zeros(n, dtype=bool)
-    at_rail &= ~gap
+    if any_gap:
+        at_rail &= ~gap
+    any_rail = bool(at_rail.any())
 
     run_len = max(int(round(s.flat_run_s * fs)), s.flat_run_min_samples)
-    # runs of identical values (a value that does not change for run_len samples)
-    stuck = np.zeros(n, dtype=bool)
-    if n >= run_len:
-        change = np.concatenate(([True], np.diff(x) != 0))
-        seg_id = np.cumsum(change)
-        seg_len = np.bincount(seg_id)[seg_id]
-        stuck = seg_len >= run_len
-    stuck &= ~gap & ~at_rail
+    # runs of identical values (a value that does not change for run_len samples); None: no such run
+    stuck = _stuck_mask(x, run_len)
+    if stuck is not None:
+        stuck &= ~gap & ~at_rail
+        if not stuck.any():
+            stuck = None
 
-    # --- whole-channel unit check (voltage channels only)
+    # --- whole-channel unit check (voltage channels only), on a fixed sample of the usable samples
     voltage = unit.strip().lower() in _MICROVOLT_UNITS and role not in _NON_VOLTAGE_ROLES
-    unit_warning = _unit_check(x, ~gap & ~stuck & ~at_rail, label, s) if voltage else None
+    unit_warning = None
+    if voltage:
+        pick = _sample(n, _UNIT_MAX_SAMPLES)
+        bad = [m[pick] for m in (gap if any_gap else None, at_rail if any_rail else None, stuck) if m is not None]
+        usable = ~np.logical_or.reduce(bad) if bad else np.ones(x[pick].size, dtype=bool)
+        unit_warning = _unit_check(x[pick], usable, label, s)
     if unit_warning:
         logger.warning(unit_warning)
     too_small = unit_warning is not None and "small" in unit_warning
@@ -316,33 +447,28 @@ def assess_quality(data: np.ndarray, fs: float, *, label: str, role: str | None 
     if n % w:
         starts = np.append(starts, n_full * w)
     stops = np.minimum(starts + w, n)
+    n_win = starts.size
 
-    clip_win = _per_window(at_rail, w, lambda m: m.mean(axis=1)) >= s.clip_fraction
-    flat_win = np.zeros(clip_win.size, dtype=bool)
+    clip_win = (_per_window(at_rail, w, lambda m: np.count_nonzero(m, axis=1) / w) >= s.clip_fraction
+                if any_rail else np.zeros(n_win, dtype=bool))
+    check_mains = voltage or role is None
+    ptp, sd, mains_win = _window_stats(x, w, fs, s, mains=check_mains)
+    flat_win = np.zeros(n_win, dtype=bool)
     if role not in _NON_VOLTAGE_ROLES:
-        flat_win = _per_window(stuck, w, lambda m: m.any(axis=1))
-        flat_win |= _per_window(x, w, lambda v: np.ptp(v, axis=1) == 0)
+        if stuck is not None:
+            flat_win |= _per_window(stuck, w, lambda m: m.any(axis=1))
+        flat_win |= ptp == 0
         if not too_small and fs >= s.flat_std_min_fs_hz:  # a channel in volts would look flat everywhere
-            flat_win |= _per_window(x, w, lambda v: v.std(axis=1) < s.flat_std_uv)
+            flat_win |= sd < s.flat_std_uv
         flat_win &= ~clip_win
 
-    mains_win = np.zeros(clip_win.size, dtype=bool)
-    if voltage or role is None:
-        mains_win = _per_window(x, w, _batched(lambda v: _mains_windows(v, fs, s)))
-
-    ecg_win = np.zeros(clip_win.size, dtype=bool)
+    ecg_win = np.zeros(n_win, dtype=bool)
     if fs >= s.ecg_min_fs_hz and (role is None or role in _EMG_ROLES):
-        env = x
-        if s.ecg_highpass_hz < 0.45 * fs and n > 27:
-            env = sps.sosfiltfilt(sps.butter(4, s.ecg_highpass_hz, btype="highpass", fs=fs, output="sos"), env)
-        env = env * env   # squared, not abs: no harmonics above 2x mains to alias down
-        if s.ecg_envelope_lowpass_hz < 0.45 * fs and n > 27:
-            env = sps.sosfiltfilt(sps.butter(4, s.ecg_envelope_lowpass_hz, fs=fs, output="sos"), env)
-        ecg_win = _per_window(env, w, _batched(lambda v: _ecg_windows(v, fs, s)))
+        ecg_win = _ecg_check(x, fs, w, s)
         ecg_win &= ~flat_win & ~clip_win
 
     # --- interval tables
-    gap_iv = intervals_from_mask(gap, fs, "gap")
+    gap_iv = intervals_from_mask(gap, fs, "gap") if any_gap else empty_intervals()
     parts = [_window_intervals(flag, starts, stops, fs, reason)
              for flag, reason in ((flat_win, "flat"), (clip_win, "clipping"), (mains_win, "mains"), (ecg_win, "ecg"))]
     windowed = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) \

@@ -25,8 +25,7 @@ _QRS = ("Q", "R", "S")
 LEAK_SCALE = {"Leg L": -0.8, "Leg R": 1.0, "EMG Chin": 0.5, "Arm L": -1.4, "Arm R": 1.2}
 
 
-def r_peak_times(rng: np.random.Generator, duration: float, *, hr_bpm: float,
-                 resp_hz: float, infant: bool = False) -> np.ndarray:
+def r_peak_times(rng: np.random.Generator, duration: float, *, hr_bpm: float, resp_hz: float) -> np.ndarray:
     """R-peak times (s) over ``duration``: mean rate ``hr_bpm`` with slow drift, RSA and beat jitter."""
     rr0 = 60.0 / hr_bpm
     n = int(duration / rr0 * 1.3) + 10
@@ -65,19 +64,19 @@ def ecg_signal(r_times: np.ndarray, n: int, fs: float, *, r_uv: float, beat_gain
     return x
 
 
-def qrs_leak(r_times: np.ndarray, n: int, fs: float, *, peak_uv: float, beat_gain: np.ndarray) -> np.ndarray:
-    """QRS-like spike of ``peak_uv`` (signed) at every R peak, sampled at ``fs``: the ECG artefact in EMG."""
+def add_qrs_leak(x: np.ndarray, r_times: np.ndarray, fs: float, *, peak_uv: float,
+                 beat_gain: np.ndarray) -> None:
+    """Add a QRS-like spike of ``peak_uv`` (signed) at every R peak to ``x`` (rate ``fs``): the ECG artefact in EMG."""
+    if peak_uv == 0:
+        return
     tpl, r_idx = _template(fs, _QRS, 1.0)
-    x = np.zeros(n)
-    if peak_uv != 0:
-        add_at(x, np.round(r_times * fs).astype(np.int64) - r_idx, tpl, peak_uv * beat_gain)
-    return x
+    add_at(x, np.round(r_times * fs).astype(np.int64) - r_idx, tpl, peak_uv * beat_gain)
 
 
 def heart(rng: np.random.Generator, duration: float, *, hr_range: tuple[float, float], resp_hz: float,
           infant: bool) -> tuple[np.ndarray, np.ndarray, float]:
     """R peaks, per-beat amplitude gain (breathing modulation), and the mean heart rate (bpm)."""
     hr = float(uniform(rng, (120.0, 150.0) if infant else hr_range))
-    r = r_peak_times(rng, duration, hr_bpm=hr, resp_hz=resp_hz, infant=infant)
+    r = r_peak_times(rng, duration, hr_bpm=hr, resp_hz=resp_hz)
     gain = 1.0 + 0.05 * np.sin(2 * np.pi * resp_hz * r) + rng.normal(0, 0.02, r.size)
     return r, gain, hr

@@ -51,12 +51,13 @@ def emg_channel(rng: np.random.Generator, label: str, n: int, fs: float, stages:
     """Background x stage level (with silent periods) plus every burst of this channel."""
     tonic = tonic_levels(options)[label]
     level = np.sqrt(options.emg_floor_uv ** 2 + np.array([tonic.get(str(s), 0.0) for s in stages]) ** 2)
+    x = bandlimited_noise(rng, n, fs, emg_band()[0], 0.45 * fs, calibrate=emg_band(), order=2, fast=True)
     gain = epoch_curve(level, n, fs)
     for sp in silent:
         i0, i1 = int(round(sp["onset"] * fs)), int(round((sp["onset"] + sp["duration"]) * fs))
         gain[i0:i1] = options.emg_floor_uv
-    x = bandlimited_noise(rng, n, fs, emg_band()[0], 0.45 * fs, calibrate=emg_band(), order=2, fast=True)
     x *= gain
+    del gain
     bank = BurstBank(rng, fs)
     for b in bursts:
         i0 = int(round(b.onset * fs))

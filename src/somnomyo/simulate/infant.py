@@ -57,21 +57,23 @@ def clusters(rng: np.random.Generator, sched: Schedule, options: SimOptions, cha
             onsets: list[float] = []
             starts: list[float] = []
             ends: list[float] = []
-            for tj, dj in zip(jt, jd):
+            for tj, dj in zip(jt, jd):   # one jerk: all channels within 0-20 ms (synchronous)
+                first_of_jerk = np.inf
                 for c in chans:
                     o = float(quantize(tj + rng.uniform(0.0, 0.02), fs))
                     d = float(max(quantize(dj, fs), 2.0 / fs))
                     sched.bursts.append(Burst(c, o, d, float(np.round(uniform(rng, options.jerk_uv), 1)), "peak"))
                     starts.append(o)
                     ends.append(o + d)
-                onsets.append(float(quantize(tj, fs)))
+                    first_of_jerk = min(first_of_jerk, o)
+                onsets.append(first_of_jerk)
             first, last_end = min(starts), max(ends)
             for c in chans:
                 sched.occupy(c, first, last_end)
             arousal = {"onset": round(float(a_on), 3), "duration": round(a_dur, 3), "cause": "cluster"}
             arousals.append(arousal)
             out.append({"onset": first, "duration": float(np.round(last_end - first, 6)), "rate_hz": rate,
-                        "n_jerks": k, "channels": chans, "jerk_onsets": [float(np.round(x, 6)) for x in onsets],
+                        "n_jerks": k, "channels": chans, "jerk_onsets": [float(x) for x in onsets],
                         "arousal_onset": arousal["onset"], "cluster_id": cid, "stage": sched.stage(first)})
             break
     return out

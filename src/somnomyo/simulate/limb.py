@@ -88,7 +88,6 @@ class LimbDesigner:
         if not self.o.leg_movements:
             return
         for e in apneas:
-            e["lm"] = False
             if self.rng.uniform() >= self.o.respiratory_lm_prob:
                 continue
             end = e["onset"] + e["duration"]
@@ -172,7 +171,7 @@ class LimbDesigner:
                     self._pairs += 1
                     break
 
-    def lm_arousals(self) -> None:
+    def lm_arousals(self, rng: np.random.Generator) -> None:
         """Arousals starting 0-1 s after some LM onsets (pairs: one arousal for both LMs)."""
         groups: dict[tuple[str, int], list[dict[str, Any]]] = {}
         for i, lm in enumerate(sorted(self.lms, key=lambda x: x["onset"])):
@@ -181,28 +180,29 @@ class LimbDesigner:
         onsets = np.sort(np.asarray(self.s.lm_onsets))
         min_dur = self.o.arousal_duration_s[0]
         for members in groups.values():
-            if self.rng.uniform() >= self.o.lm_arousal_prob:
+            if rng.uniform() >= self.o.lm_arousal_prob:
                 continue
             on = min(m["onset"] for m in members)
-            a_on = on + uniform(self.rng, self.o.lm_arousal_delay_s)
-            dur = uniform(self.rng, self.o.arousal_duration_s)
+            a_on = on + uniform(rng, self.o.lm_arousal_delay_s)
+            dur = uniform(rng, self.o.arousal_duration_s)
             later = onsets[onsets > on + 0.5]
             later = later[~np.isin(later, [m["onset"] for m in members])]
             if later.size:
                 dur = min(dur, later[0] - AROUSAL_CLEAR_S - a_on)
             if dur < min_dur:
                 continue
-            self.arousals.append({"onset": round(float(a_on), 3), "duration": round(float(dur), 3), "cause": "lm"})
+            a_on = max(round(float(a_on), 3), on)   # never before the LM onset
+            self.arousals.append({"onset": a_on, "duration": round(float(dur), 3), "cause": "lm"})
             for m in members:
                 m["arousal"] = True
 
-    def apnea_arousals(self, apneas: list[dict[str, Any]]) -> None:
+    def apnea_arousals(self, apneas: list[dict[str, Any]], rng: np.random.Generator) -> None:
         """Arousals at the end of some respiratory events that have no LM."""
         for e in apneas:
-            if e.get("lm") or self.rng.uniform() >= self.o.apnea_arousal_prob:
+            if e.get("lm") or rng.uniform() >= self.o.apnea_arousal_prob:
                 continue
-            a_on = e["onset"] + e["duration"] + self.rng.uniform(-1.0, 2.0)
-            dur = uniform(self.rng, self.o.arousal_duration_s)
+            a_on = e["onset"] + e["duration"] + rng.uniform(-1.0, 2.0)
+            dur = uniform(rng, self.o.arousal_duration_s)
             self.arousals.append({"onset": round(float(a_on), 3), "duration": round(float(dur), 3),
                                   "cause": "respiratory"})
             e["arousal"] = True

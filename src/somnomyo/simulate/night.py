@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from somnomyo._logging import logger
-from somnomyo.io.annotations import Hypnogram
+from somnomyo.io.annotations import SLEEP_STAGES, Hypnogram
 from somnomyo.io.atomic import write_text_atomic
 from somnomyo.io.edf_write import write_edf
 from somnomyo.io.recording import ChannelInfo, Recording, Signal
@@ -34,9 +34,8 @@ from somnomyo.simulate.limb import LimbDesigner, spontaneous_arousals
 from somnomyo.simulate.options import SimOptions
 from somnomyo.simulate.respiration import airflow, design_apneas
 from somnomyo.simulate.schedule import Schedule
-from somnomyo.simulate.synth import EPOCH_S, rng_for, slow_wander, times
+from somnomyo.simulate.synth import EPOCH_S, axpy, rng_for, slow_wander, times
 from somnomyo.simulate.truth import expected, truth_events
-from somnomyo.io.annotations import SLEEP_STAGES
 
 START = dt.datetime(2000, 1, 1, 22, 0, 0)
 EMG_LABELS = ("EMG Chin", "Leg L", "Leg R", "Arm L", "Arm R")
@@ -198,9 +197,9 @@ def simulate_night(*, seed: int = 0, hours: float = 8.0, fs: float = 256.0,
         limb.isolated("isolated", options.wake_lm_per_h, ("W",), options.lm_duration_s)
         limb.isolated("long", options.long_lm_per_h, tuple(SLEEP_STAGES), options.long_lm_duration_s)
         limb.pairs()
-    limb.rng = rng_for(seed, "arousals")
-    limb.lm_arousals()
-    limb.apnea_arousals(apneas)
+    rng = rng_for(seed, "arousals")
+    limb.lm_arousals(rng)
+    limb.apnea_arousals(apneas, rng)
     arousals = limb.arousals
     cl = clusters(rng_for(seed, "clusters"), sched, options, labels, f_emg, arousals)
     spontaneous_arousals(rng_for(seed, "spontaneous_arousals"), sched, options, arousals)
@@ -223,9 +222,9 @@ def simulate_night(*, seed: int = 0, hours: float = 8.0, fs: float = 256.0,
         if options.mains_hz is not None and options.mains_uv > 0 and options.mains_hz < 0.5 * f:
             if f not in hum:
                 hum[f] = np.sin(2 * np.pi * options.mains_hz * times(x.size, f) + phase)
-            x += scale * options.mains_uv * hum[f]
+            axpy(x, hum[f], scale * options.mains_uv)
         if options.drift_uv > 0:
-            x += scale * slow_wander(rng, x.size, f, options.drift_uv)
+            axpy(x, slow_wander(rng, x.size, f, options.drift_uv), scale)
 
     stages = hyp.stages
     data: dict[str, np.ndarray] = {}
@@ -251,8 +250,8 @@ def simulate_night(*, seed: int = 0, hours: float = 8.0, fs: float = 256.0,
         x = emg_channel(rng, label, n, rates[label], stages, options,
                         [b for b in sched.bursts if b.channel == label],
                         [e for e in nm if e["channel"] == label])
-        x += ecg_mod.qrs_leak(r_peaks, n, rates[label], peak_uv=options.ecg_artifact_uv * ecg_mod.LEAK_SCALE[label],
-                              beat_gain=beat_gain)
+        ecg_mod.add_qrs_leak(x, r_peaks, rates[label], peak_uv=options.ecg_artifact_uv * ecg_mod.LEAK_SCALE[label],
+                             beat_gain=beat_gain)
         add_common(label, x, rates[label], rng)
         data[label] = x
     f = rates[AIRFLOW_LABEL]

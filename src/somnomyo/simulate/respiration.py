@@ -49,7 +49,8 @@ def design_apneas(rng: np.random.Generator, hyp: SimHypnogram, options: SimOptio
             kind = "hypopnea"
         else:
             kind = "central_apnea" if rng.uniform() < options.central_fraction else "obstructive_apnea"
-        out.append({"onset": t0, "duration": dur, "kind": kind, "label": LABELS[kind]})
+        out.append({"onset": t0, "duration": dur, "kind": kind, "label": LABELS[kind], "lm": False,
+                    "arousal": False})
     return sorted(out, key=lambda e: e["onset"])
 
 

@@ -7,6 +7,7 @@ from typing import Sequence
 
 import numpy as np
 from scipy import signal as sps
+from scipy.linalg.blas import daxpy
 
 from somnomyo.settings import get_settings
 
@@ -118,6 +119,15 @@ def raised_envelope(n: int, fs: float, rise_s: float, fall_s: float) -> np.ndarr
     env[:nr] = 0.5 - 0.5 * np.cos(np.pi * (np.arange(nr) + 1) / (nr + 1))
     env[n - nf:] = 0.5 + 0.5 * np.cos(np.pi * (np.arange(nf) + 1) / (nf + 1))
     return env
+
+
+def axpy(x: np.ndarray, y: np.ndarray, a: float = 1.0) -> None:
+    """``x += a * y`` in place without a temporary array (BLAS daxpy for contiguous float64)."""
+    if x.dtype == np.float64 and y.dtype == np.float64 and x.flags.c_contiguous and y.flags.c_contiguous \
+            and x.size == y.size:
+        daxpy(y, x, a=a)
+    else:
+        x += a * y
 
 
 def add_at(x: np.ndarray, starts: np.ndarray, template: np.ndarray, scales: np.ndarray | float = 1.0) -> None:
