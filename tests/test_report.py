@@ -9,7 +9,6 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from somnomyo.events import TRIAL_TYPES, make_events
@@ -216,3 +215,17 @@ def test_decimate_minmax_keeps_peaks_within_the_point_budget() -> None:
     assert np.all(np.diff(td) >= 0)
     t2, y2 = decimate_minmax(t[:500], y[:500], 1000)
     assert y2.size == 500
+
+
+def test_report_of_a_night_without_events_hypnogram_or_plm_result_still_renders(scored: dict) -> None:
+    from somnomyo.events import empty_events
+    from somnomyo.io.annotations import Hypnogram
+
+    night = scored["night"]
+    bare = dataclasses.replace(night, events=empty_events(), results={}, blocks={}, quality={},
+                               hypnogram=Hypnogram.unscored(night.recording.duration))
+    rep = build_report(bare, png=False)
+    assert [r.name for r in rep.rendered] == ["overview"]
+    assert "No events were detected." in rep.html and "No hypnogram" in rep.html
+    assert "No quality check was run." in rep.html
+    assert _json_block(rep.html, RASTER_DATA_ID) == []

@@ -263,10 +263,10 @@ def test_lm_bursts_exceed_8_uv_above_baseline_from_truth_onset_to_offset(dense: 
     for label in ("Leg L", "Leg R"):
         s = dense.signal(label)
         env = conditioned(s.data, s.fs)
-        base = np.median(env)
         w = int(0.1 * s.fs)
         for lm in (x for x in dense.truth["leg_movements"] if x["channel"] == label):
             i0, i1 = int(round(lm["onset"] * s.fs)), int(round((lm["onset"] + lm["duration"]) * s.fs))
+            base = np.median(env[i0 - int(8 * s.fs): i0 - 3 * w])          # local resting level
             assert env[i0 + w: i1 - w].min() > base + thr            # clearly above inside the burst
             assert env[i0 - 3 * w: i0 - w].max() < base + S.lm.offset_above_baseline_uv   # quiet before
             assert env[i1 + w: i1 + 3 * w].max() < base + S.lm.offset_above_baseline_uv   # and after
@@ -304,8 +304,10 @@ def test_lm_arousals_start_0_to_1_s_after_onset_and_others_are_far(dense: Simula
         gaps = [max(x["onset"] - b, a - (x["onset"] + x["duration"])) for x in ar]
         associated = [g < S.arousal.max_gap_s for g in gaps]
         assert any(associated) == lm["arousal"]
-        if lm["arousal"]:
-            assert any(0.0 <= x["onset"] - a <= 1.0 + 1e-6 and 3.0 <= x["duration"] <= 15.0 for x in ar)
+        if lm["arousal"]:   # a pair shares one arousal, timed from its first LM
+            first = min(o["onset"] for o in dense.truth["leg_movements"]
+                        if o is lm or (lm["pair_id"] is not None and o["pair_id"] == lm["pair_id"]))
+            assert any(0.0 <= x["onset"] - first <= 1.0 + 1e-6 and 3.0 <= x["duration"] <= 15.0 for x in ar)
 
 
 def test_respiratory_lms_start_0_to_5_s_after_event_end_and_others_are_outside_both_windows(
@@ -368,13 +370,18 @@ def test_fragmentary_myoclonus_potentials_are_shorter_than_150_ms_in_nrem(dense:
     fm = dense.truth["fragmentary_myoclonus"]
     assert len(fm) >= 10
     assert {e["channel"] for e in fm} <= set(dense.options.fm_channels)
+    band = {}
+    for label in {e["channel"] for e in fm}:
+        s = dense.signal(label)
+        sos = sps.butter(4, [10.0, min(100.0, 0.45 * s.fs)], "bandpass", fs=s.fs, output="sos")
+        band[label] = sps.sosfiltfilt(sos, s.data)
     for e in fm:
         assert 0 < e["duration"] <= 0.150
         assert stage_span(dense, e["onset"], e["onset"] + e["duration"]) <= set(NREM_STAGES)
         s = dense.signal(e["channel"])
         i0 = int(round(e["onset"] * s.fs))
-        seg = s.data[i0: i0 + int(round(e["duration"] * s.fs))]
-        assert np.max(np.abs(seg)) > 0.7 * e["amplitude_uv"]
+        seg = band[e["channel"]][i0: i0 + int(round(e["duration"] * s.fs))]
+        assert np.max(np.abs(seg)) > 0.5 * e["amplitude_uv"]
 
 
 @pytest.mark.parametrize("rate, efm", [(8.0, True), (2.0, False)])
@@ -430,7 +437,7 @@ def test_negative_myoclonus_is_a_silent_period_in_tonic_emg(dense: SimulatedNigh
     for e in nm:
         assert e["stage"] in ("W", "N1") and 0.05 - 1e-6 <= e["duration"] <= 0.5 + 1e-6
         s = dense.signal(e["channel"])
-        sos = sps.butter(4, [20, 100], "bandpass", fs=s.fs, output="sos")
+        sos = sps.butter(4, [20.0, min(100.0, 0.45 * s.fs)], "bandpass", fs=s.fs, output="sos")
         y = sps.sosfiltfilt(sos, s.data)
         i0, i1 = int(round(e["onset"] * s.fs)), int(round((e["onset"] + e["duration"]) * s.fs))
         inside = np.sqrt(np.mean(y[i0 + 3: i1 - 3] ** 2))

@@ -289,7 +289,7 @@ def _score_night(path: Path, *, annotations: Any, hypnogram: Any, settings: Sett
     if ecg_label and ecg_label in recording.signals:
         from somnomyo.signal.ecg import detect_r_peaks
         sig = recording.signals[ecg_label]
-        r_peaks = (detect_r_peaks(sig.data, sig.fs), sig.fs)
+        r_peaks = (detect_r_peaks(sig.data, sig.fs, settings=settings.conditioning), sig.fs)  # once per night
 
     blocks: dict[str, Any] = {}
     results: dict[str, Any] = {}
@@ -306,7 +306,7 @@ def _score_night(path: Path, *, annotations: Any, hypnogram: Any, settings: Sett
             legs_map["right"] = roles.get("leg_right")
         if not legs_map and roles.get("legs"):
             legs_map["both"] = roles.get("legs")
-        det = detect_leg_movements(recording, legs=legs_map, ecg_label=ecg_label, settings=settings)
+        det = detect_leg_movements(recording, legs=legs_map, ecg_label=ecg_label, settings=settings, r_peaks=r_peaks)
         leg_unscorable = _leg_unscorable(det.unscorable, unscorable, legs_map)
         step("scoring periodic limb movements")
         plm = score_plm(det.events, duration_s=recording.duration, hypnogram=hyp, annotations=ann,
@@ -322,7 +322,7 @@ def _score_night(path: Path, *, annotations: Any, hypnogram: Any, settings: Sett
         if detect_myoclonus is not None:
             step("detecting myoclonus")
             myo = detect_myoclonus(recording, roles, hypnogram=hyp, annotations=ann, settings=settings,
-                                   unscorable=unscorable)
+                                   unscorable=unscorable, r_peaks=r_peaks)
             results["myoclonus"] = myo
             blocks.update(myo.summary())
             tables.append(myo.events)

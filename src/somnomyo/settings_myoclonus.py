@@ -101,8 +101,11 @@ class MyoclonusSettings:
         2, "ICSD-3 sleep starts: simultaneous contraction of body or segments; implementation: >= 2 muscles")
     hypnic_require_limb: bool = _f(True, "implementation: at least one limb muscle involved")
     hypnic_stages: tuple[str, ...] = _f(("W", "N1"), "ICSD-3 sleep starts: at sleep onset (wake-N1 transition)")
-    hypnic_before_s: float = _f(120.0, "implementation: window starts 2 min before sleep onset", unit="s")
-    hypnic_after_s: float = _f(300.0, "implementation: window ends 5 min after sleep onset", unit="s")
+    hypnic_before_s: float = _f(
+        30.0, "implementation: window starts one 30-s epoch before the first sleep epoch (ICSD-3: at sleep "
+              "onset, the wake-N1 transition)", unit="s")
+    hypnic_after_s: float = _f(
+        60.0, "implementation: window ends two 30-s epochs after the first sleep epoch starts", unit="s")
     hypnic_min_wake_epochs: int = _f(
         1, "implementation: a sleep onset is the first N1/N2 epoch after >= 1 W epoch")
 
@@ -123,11 +126,25 @@ class MyoclonusSettings:
     nm_max_duration_s: float = _f(
         0.5, "Clin Neurophysiol 2023 wearable NM: silent periods 50-500 ms (§4.4, checklist 43)", unit="s")
     nm_drop_fraction: float = _f(
-        0.35, "implementation: silent = envelope < 35% of the preceding tonic level (tuned on the simulator: "
-              "sleep chin tonic is only a few µV above the noise floor)", unconfirmed=True)
+        0.35, "implementation: silent = mean envelope over the period < 35% of the preceding tonic level",
+        unconfirmed=True)
+    nm_short_s: float = _f(
+        0.1, "implementation: silent periods shorter than this need the stricter nm_short_drop_fraction", unit="s")
+    nm_short_drop_fraction: float = _f(
+        0.25, "implementation: a 50-100 ms silence must average < 25% of tonic (tonic EMG noise alone dips to "
+              "30-35% for 50-70 ms several times an hour; measured on simulated nights)", unconfirmed=True)
+    nm_stages: tuple[str, ...] = _f(
+        ("W", "N1"), "§4.4: NM needs sustained tonic activity, not measurable in atonic sleep; physiological NM "
+                     "at sleep onset; implementation: scored in these stages when a hypnogram is given")
+    nm_edge_fraction: float = _f(
+        0.5, "implementation: the silent period runs while the envelope (smoothed over nm_smooth_s) is below "
+             "50% of the tonic level (its edges)", unconfirmed=True)
     nm_step_s: float = _f(
         0.01, "implementation (speed): silent-period candidates are looked for on the envelope every "
               "10 ms, then delimited sample by sample", unit="s")
+    nm_smooth_s: float = _f(
+        0.03, "implementation: silences are found on the envelope smoothed over 30 ms (well under the 50-ms "
+              "minimum silent period), then delimited sample by sample", unit="s")
     nm_tonic_window_s: float = _f(1.0, "implementation: tonic level = mean envelope over the preceding 1 s", unit="s")
     nm_min_tonic_uv: float = _f(
         3.0, "implementation: tonic activity needed before a silent period (Rubboli 2006); sleep chin "

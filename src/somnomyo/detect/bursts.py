@@ -102,11 +102,13 @@ def _run_positions(starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------- background
 @dataclass(frozen=True)
 class BlockBackground:
-    """A per-block level: ``values[i]`` holds for samples ``[i * block, (i + 1) * block)`` of ``n``."""
+    """A per-block level: ``values[i]`` holds for samples ``[i * block, (i + 1) * block)`` of ``n``;
+    ``raw``: the block medians before the rolling median (when made by :func:`block_background`)."""
 
     block: int
     values: np.ndarray
     n: int
+    raw: np.ndarray | None = None
 
     def per_sample(self) -> np.ndarray:
         return np.repeat(self.values, self.block)[:self.n]
@@ -115,7 +117,7 @@ class BlockBackground:
         return self.values[np.asarray(samples, dtype=np.int64) // self.block]
 
     def scaled(self, k: float) -> "BlockBackground":
-        return BlockBackground(self.block, k * self.values, self.n)
+        return BlockBackground(self.block, k * self.values, self.n, self.raw)
 
 
 def block_background(envelope: np.ndarray, fs: float, *, block_s: float, window_s: float, floor_uv: float,
@@ -143,10 +145,11 @@ def block_background(envelope: np.ndarray, fs: float, *, block_s: float, window_
     if n % blk:
         tail = np.sort(env[nb * blk:])
         med[-1] = tail[tail.size // 2]
+    raw = med.copy()
     width = max(1, int(round(window_s / block_s)))
     if width > 1 and med.size > 1:
         med = median_filter(med, size=min(width, med.size) | 1, mode="nearest")
-    return BlockBackground(blk, np.maximum(med, floor_uv), n)
+    return BlockBackground(blk, np.maximum(med, floor_uv), n, raw)
 
 
 def robust_background(envelope: np.ndarray, fs: float, *, block_s: float, window_s: float,

@@ -9,8 +9,9 @@ Implementation choices (settings ``hypnic_*``):
 * a *sleep onset* is the first N1 or N2 epoch that follows at least
   ``hypnic_min_wake_epochs`` (1) consecutive W epochs - the first sleep onset and every
   return to sleep;
-* the *transition window* runs from ``hypnic_before_s`` (2 min) before to
-  ``hypnic_after_s`` (5 min) after that epoch's start;
+* the *transition window* runs from ``hypnic_before_s`` (30 s, one epoch) before to
+  ``hypnic_after_s`` (60 s, two epochs) after that epoch's start (a wider window takes in
+  ordinary myoclonic jerks of drowsiness);
 * a hypnic jerk is a jerk (see :mod:`somnomyo.detect.jerks`) with onset inside a
   transition window, in a stage of ``hypnic_stages`` (W or N1), involving at least
   ``hypnic_min_muscles`` (2) muscles, at least one a limb when ``hypnic_require_limb``
@@ -19,7 +20,9 @@ Implementation choices (settings ``hypnic_*``):
   hour is counted once) and per hour of total sleep time.
 
 The hypnic-jerk rows are the subset of the ``myoclonic_jerk`` rows that qualify,
-re-labelled ``hypnic_jerk`` (so a combined table lists such a jerk under both kinds).
+re-labelled ``hypnic_jerk``. :func:`somnomyo.detect.myoclonus.detect_myoclonus` then
+re-labels the same rows in the jerk table (``JerkResult.mark_hypnic``), so the combined
+event table has one row per jerk and the myoclonic-jerk index leaves hypnic jerks out.
 """
 from __future__ import annotations
 

@@ -7,11 +7,16 @@ movement (WASM 2016/AASM LM minimum duration), so a jerk burst lasts
 
 Implementation choices (settings ``jerk_*``): bursts on different channels that start
 within ``jerk_group_window_s`` (100 ms) of the first burst of a jerk are one jerk (the
-window is anchored on the first onset; a channel counts once). Extent:
+window is anchored on the first onset; a channel counts once). A jerk involves >= 2
+muscles, or is a single-muscle burst longer than the FM maximum (``fm_max_duration_s``,
+150 ms): a single-muscle burst of <= 150 ms meets the AASM fragmentary-myoclonus potential
+definition (§2.1) and is scored as FM, not as a jerk (``jerk_focal_excludes_fm``), so no
+burst is counted twice (see :mod:`.fragmentary`). Extent:
 
 * ``focal``: one muscle;
 * ``generalized``: a left muscle AND a right muscle (legs or arms) AND an axial muscle
-  (chin); a combined ``legs`` channel is a limb of unknown side, so it cannot prove
+  (chin), and, when arms and legs are both recorded, an arm AND a leg (the whole body);
+  a combined ``legs`` channel is a limb of unknown side, so it cannot prove
   bilaterality on its own;
 * ``multifocal``: several muscles, not generalized.
 
@@ -20,7 +25,7 @@ Arousal association uses the WASM 2016/AASM LM-arousal rule (overlap or < 0.5 s)
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Collection, Sequence
 
 import numpy as np
 import pandas as pd
@@ -38,20 +43,29 @@ from somnomyo.signal.intervals import runs
 LEFT_ROLES = frozenset({"leg_left", "arm_left"})
 RIGHT_ROLES = frozenset({"leg_right", "arm_right"})
 LIMB_ROLES = frozenset({"leg_left", "leg_right", "legs", "arm_left", "arm_right"})
+ARM_ROLES = frozenset({"arm_left", "arm_right"})
+LEG_ROLES = frozenset({"leg_left", "leg_right", "legs"})
 AXIAL_ROLES = frozenset({"chin"})
 EXTENTS = ("focal", "multifocal", "generalized")
 
 
-def classify_extent(roles: Sequence[str]) -> str:
+def classify_extent(roles: Sequence[str], *, recorded: Collection[str] | None = None) -> str:
     """``focal`` / ``multifocal`` / ``generalized`` for the muscles (roles) of one jerk.
 
-    Generalized = both sides (a left and a right limb muscle) AND axial (chin) AND limb.
-    Each entry of ``roles`` is one muscle (channel).
+    Generalized = axial (chin) AND both sides (a left and a right limb muscle); when the
+    recording has both arm and leg channels (``recorded``: the roles recorded), also an upper
+    AND a lower limb - i.e. the whole recorded body (trunk and all four limbs), not a
+    segment such as chin + both arms. Each entry of ``roles`` is one muscle (channel).
+    Implementation choice (no scoring manual defines jerk extent).
     """
     if len(roles) <= 1:
         return "focal"
     rs = set(roles)
     if rs & LEFT_ROLES and rs & RIGHT_ROLES and rs & AXIAL_ROLES:
+        if recorded is not None:
+            rec = set(recorded)
+            if rec & ARM_ROLES and rec & LEG_ROLES and not (rs & ARM_ROLES and rs & LEG_ROLES):
+                return "multifocal"
         return "generalized"
     return "multifocal"
 
@@ -140,9 +154,10 @@ def jerk_groups(bursts: pd.DataFrame, *, settings: Settings) -> pd.DataFrame:
 
 
 def jerks_from_bursts(bursts: pd.DataFrame, *, settings: Settings, hypnogram: Hypnogram | None = None,
-                      annotations: Annotations | None = None) -> pd.DataFrame:
+                      annotations: Annotations | None = None, recorded: Collection[str] | None = None) -> pd.DataFrame:
     """Group a burst table (``channel``, ``role``, ``onset``, ``duration``, ``amplitude_uv``) into
-    jerk events (``trial_type = myoclonic_jerk``) with muscles, extent, lags, stage, arousal."""
+    jerk events (``trial_type = myoclonic_jerk``) with muscles, extent, lags, stage, arousal.
+    ``recorded``: roles of every channel looked at (for :func:`classify_extent`)."""
     if len(bursts) == 0:
         return _empty_jerks()
     if "group" in bursts.columns:
@@ -170,7 +185,7 @@ def jerks_from_bursts(bursts: pd.DataFrame, *, settings: Settings, hypnogram: Hy
         "n_muscles": g["channel"].size(),
         "roles": g["role"].agg(list),
     }).reset_index(drop=True)
-    agg["extent"] = agg["roles"].map(classify_extent)
+    agg["extent"] = agg["roles"].map(lambda r: classify_extent(r, recorded=recorded))
     agg["side"] = agg["roles"].map(_side)
     agg["axial"] = agg["roles"].map(lambda r: bool(set(r) & AXIAL_ROLES))
     agg["limb"] = agg["roles"].map(lambda r: bool(set(r) & LIMB_ROLES))
@@ -296,7 +311,8 @@ def detect_jerks(traces: Sequence[EMGTrace], *, hypnogram: Hypnogram | None = No
         bad = common_unscorable(unscorable, [tr.label for tr in traces])
         grouped = grouped_jerk_bursts(traces, settings=settings, unscorable=unscorable, lm_events=lm_events)
         kept = jerk_groups(grouped, settings=settings)
-        events = jerks_from_bursts(kept, settings=settings, hypnogram=hypnogram, annotations=annotations)
+        events = jerks_from_bursts(kept, settings=settings, hypnogram=hypnogram, annotations=annotations,
+                                   recorded={tr.role for tr in traces})
         if duration_s is None:
             duration_s = max((tr.duration for tr in traces), default=0.0)
         hours = stage_hours(hypnogram, duration_s, bad)

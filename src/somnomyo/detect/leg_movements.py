@@ -33,7 +33,8 @@ from somnomyo.errors import ChannelError, check_choice
 from somnomyo.events import concat_events, make_events
 from somnomyo.io.recording import Recording
 from somnomyo.settings import LMSettings, Settings
-from somnomyo.signal.baseline import noisy_baseline_intervals, resting_baseline
+from somnomyo.signal.baseline import (expanded_median, noisy_baseline_intervals, noisy_level_intervals,  # noqa: F401
+                                      resting_baseline, resting_level)
 from somnomyo.signal.conditioning import ConditionedEMG, condition_emg
 from somnomyo.signal.ecg import detect_r_peaks, resample_peaks
 
@@ -74,27 +75,57 @@ def _samples(seconds: float, fs: float) -> int:
     return max(1, int(np.ceil(seconds * fs - 1e-6)))
 
 
-def _morphology_ok(rect_above: np.ndarray, start: np.ndarray, stop: np.ndarray, fs: float,
-                   settings: LMSettings) -> np.ndarray:
+def _long_runs(mask: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """Start and stop (exclusive) of the runs of True in ``mask`` at least ``length`` long.
+
+    Such a run always covers an aligned block of ``ceil(length / 2)`` True samples, so only the
+    runs around all-True blocks are looked at (no pass over every short run).
+    """
+    n = mask.size
+    b = max(1, (length + 1) // 2)
+    nb = n // b
+    if nb == 0:
+        s0, s1 = _runs(mask)
+        keep = (s1 - s0) >= length
+        return s0[keep], s1[keep]
+    full = mask[: nb * b].reshape(nb, b).all(axis=1)
+    bs, be = _runs(full)                                   # runs of all-True blocks
+    if not bs.size:
+        return bs, be
+    off = np.concatenate([[-1], np.flatnonzero(~mask), [n]])   # False samples bound the runs
+    start = off[np.searchsorted(off, bs * b) - 1] + 1
+    stop = off[np.searchsorted(off, be * b)]
+    keep = (stop - start) >= length
+    return start[keep], stop[keep]
+
+
+def _gather(start: np.ndarray, stop: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sample indices of all the spans [start, stop) one after another, each sample's
+    position inside its span, and where each span begins in the result."""
+    length = stop - start
+    first = (np.cumsum(length) - length).astype(np.int64)
+    pos = np.arange(int(length.sum()), dtype=np.int64) - np.repeat(first, length)
+    return np.repeat(start, length) + pos, pos, first
+
+
+def _morphology_ok(rect_above: np.ndarray, length: np.ndarray, pos: np.ndarray, first: np.ndarray,
+                   fs: float, settings: LMSettings) -> np.ndarray:
     """WASM 2016 morphology: some ``morphology_window_s`` window inside [start, stop) has a median
     rectified EMG >= ``morphology_above_baseline_uv`` above baseline (MATPLM ``cutLowMedian.m``).
 
+    ``rect_above`` holds the samples of the candidate LMs one after another (see :func:`_gather`).
     For an odd window of w samples the median is >= t exactly when at least (w+1)/2 samples are
     >= t, so a running count (cumsum) replaces the running median.
     """
     w = _samples(settings.morphology_window_s, fs)
     w += (w + 1) % 2
-    n = rect_above.size
-    if n < w:
-        return np.zeros(start.size, bool)
     hit = np.concatenate([[0], np.cumsum(rect_above >= settings.morphology_above_baseline_uv)])
-    good = (hit[w:] - hit[:-w]) >= (w + 1) // 2          # good[k]: window [k, k+w) passes
-    cg = np.concatenate([[0], np.cumsum(good)])
-    last = np.minimum(stop - w, good.size - 1)            # last window start fully inside
-    ok = last >= start
-    res = np.zeros(start.size, bool)
-    res[ok] = (cg[last[ok] + 1] - cg[start[ok]]) > 0
-    return res
+    total = rect_above.size
+    good = np.zeros(total, bool)
+    if total >= w:
+        good[: total - w + 1] = (hit[w:] - hit[:-w]) >= (w + 1) // 2   # window [k, k+w) passes
+    good &= pos <= np.repeat(length - w, length)           # the window lies inside its LM
+    return np.logical_or.reduceat(good, first) if first.size else np.zeros(0, bool)
 
 
 def find_lms(envelope: np.ndarray, baseline: np.ndarray, fs: float, *, settings: LMSettings,
@@ -104,16 +135,18 @@ def find_lms(envelope: np.ndarray, baseline: np.ndarray, fs: float, *, settings:
     ``rectified`` (|conditioned EMG|) is used for the morphology rule; the envelope when absent.
     Returns a table with columns ``start, stop`` (samples, stop exclusive), ``onset, duration``
     (s), ``amplitude_uv`` (peak envelope minus baseline) and ``mean_uv``; one row per LM.
+
+    Whole-record work is two threshold masks and run ends; the rest is done on the samples of
+    the candidate LMs only. Computed in the inputs' precision (float32 envelopes stay float32).
     """
     st = settings
-    e = np.asarray(envelope, dtype=np.float64)
-    b = np.broadcast_to(np.asarray(baseline, dtype=np.float64), e.shape)
+    dtype = np.result_type(np.asarray(envelope).dtype, np.asarray(baseline).dtype, np.float32)
+    e = np.asarray(envelope, dtype=dtype)
+    b = np.broadcast_to(np.asarray(baseline, dtype=dtype), e.shape)
     above = e - b
     n = above.size
     # long quiet runs end LMs (WASM 2016 / AASM offset rule)
-    qs, qe = _runs(above <= st.offset_above_baseline_uv)
-    long_ = (qe - qs) >= _samples(st.offset_quiet_s, fs)
-    qs, qe = qs[long_], qe[long_]
+    qs, qe = _long_runs(above <= st.offset_above_baseline_uv, _samples(st.offset_quiet_s, fs))
     seg_start = np.concatenate([[0], qe])
     seg_stop = np.concatenate([qs, [n]])
     keep = seg_stop > seg_start
@@ -129,21 +162,22 @@ def find_lms(envelope: np.ndarray, baseline: np.ndarray, fs: float, *, settings:
     ok = dur >= _samples(st.min_duration_s, fs)
     if st.max_duration_s is not None:
         ok &= dur / fs <= st.max_duration_s + 1e-9
-    start, stop = start[ok], stop[ok]
+    start, stop = start[ok].astype(np.int64), stop[ok].astype(np.int64)
+    idx, pos, first = _gather(start, stop)
+    vals = above[idx].astype(np.float64)
     if st.morphology_rule and start.size:
-        rect = e if rectified is None else np.abs(np.asarray(rectified, dtype=np.float64))
-        morph = _morphology_ok(rect - b, start, stop, fs, st)
+        rect = e[idx] if rectified is None else np.abs(np.asarray(rectified)[idx])
+        morph = _morphology_ok(rect.astype(np.float64) - b[idx], stop - start, pos, first, fs, st)
         if (~morph).any():
             logger.debug("LM morphology rule rejected %d of %d events", int((~morph).sum()), start.size)
-        start, stop = start[morph], stop[morph]
+    else:
+        morph = np.ones(start.size, bool)
     if start.size:
-        ext = np.append(above, 0.0)
-        idx = np.column_stack([start, stop]).ravel()
-        peak = np.maximum.reduceat(ext, idx)[::2]
-        cs = np.concatenate([[0.0], np.cumsum(above)])
-        mean = (cs[stop] - cs[start]) / (stop - start)
+        peak = np.maximum.reduceat(vals, first)
+        mean = np.add.reduceat(vals, first) / (stop - start)
     else:
         peak = mean = np.zeros(0)
+    start, stop, peak, mean = start[morph], stop[morph], peak[morph], mean[morph]
     return pd.DataFrame({"start": start.astype(np.int64), "stop": stop.astype(np.int64),
                          "onset": start / fs, "duration": (stop - start) / fs,
                          "amplitude_uv": peak.astype(np.float64), "mean_uv": mean.astype(np.float64)})
@@ -205,8 +239,9 @@ def detect_lms(data: np.ndarray, fs: float, *, settings: Settings, label: str = 
     """
     check_choice("side", side, ("",) + SIDES)
     cond = condition_emg(data, fs, settings=settings.conditioning, ecg=ecg, ecg_fs=ecg_fs, r_peaks=r_peaks)
-    base = resting_baseline(cond.envelope, fs, settings=settings.baseline)
-    noisy = _as_unscorable(noisy_baseline_intervals(base, fs, settings=settings.baseline), label)
+    level, step = resting_level(cond.envelope, fs, settings=settings.baseline)
+    base = np.repeat(level, step)[: cond.envelope.size]          # resting_baseline(cond.envelope, ...)
+    noisy = _as_unscorable(noisy_level_intervals(level, step, base.size, fs, settings=settings.baseline), label)
     given = _as_unscorable(unscorable, label)
     unsc = pd.concat([t for t in (noisy, given) if len(t)] or [_empty_unscorable()], ignore_index=True)
     unsc = unsc.sort_values("onset", kind="stable").reset_index(drop=True)
@@ -215,9 +250,10 @@ def detect_lms(data: np.ndarray, fs: float, *, settings: Settings, label: str = 
     if drop.any():
         logger.info("%s: %d LM(s) overlapping unscorable stretches dropped", label or "EMG", int(drop.sum()))
     lms = lms[~drop]
-    logger.info("%s: %d LM(s); baseline median %.2f µV", label or "EMG", len(lms), float(np.median(base)))
+    median = expanded_median(level, step, base.size) if base.size else float("nan")
+    logger.info("%s: %d LM(s); baseline median %.2f µV", label or "EMG", len(lms), median)
     return LMDetection(events=_to_events(lms, label, side), unscorable=unsc,
-                       baseline_median_uv=float(np.median(base)) if base.size else float("nan"),
+                       baseline_median_uv=median,
                        conditioned=cond, baseline=base)
 
 
@@ -235,13 +271,16 @@ def _signal(recording: Recording, label: str, role: str):
 
 
 def detect_leg_movements(recording: Recording, *, legs: dict[str, str], ecg_label: str | None = None,
-                         settings: Settings, verbose: bool | str | int | None = None) -> LMDetection:
+                         settings: Settings, r_peaks: tuple[np.ndarray, float] | None = None,
+                         verbose: bool | str | int | None = None) -> LMDetection:
     """LMs on each leg of ``recording`` (WASM 2016 / AASM per ``settings``), in one table.
 
     ``legs`` maps side to channel label: ``{"left": ..., "right": ...}`` (either may be
     omitted) or ``{"both": label}`` for one bipolar channel spanning both legs (side
     ``"both"``). ``ecg_label``: an ECG channel; its R peaks are found once and reused for each
-    leg. Recording gaps (EDF+D) are unscorable.
+    leg. ``r_peaks``: those R peaks already found, as ``(sample indices, ECG fs)`` (e.g. by the
+    pipeline, which shares them with other detectors); used instead of ``ecg_label``.
+    Recording gaps (EDF+D) are unscorable.
     """
     old = set_log_level(verbose)
     try:
@@ -252,7 +291,9 @@ def detect_leg_movements(recording: Recording, *, legs: dict[str, str], ecg_labe
         if "both" in legs and len(legs) > 1:
             raise ValueError("legs: 'both' (one channel for both legs) cannot be combined with 'left'/'right'")
         ecg_peaks, ecg_fs = None, None
-        if ecg_label is not None:
+        if r_peaks is not None:
+            ecg_peaks, ecg_fs = np.asarray(r_peaks[0], dtype=np.int64), float(r_peaks[1])
+        elif ecg_label is not None:
             ecg_sig = _signal(recording, ecg_label, "ECG")
             ecg_fs = ecg_sig.fs
             ecg_peaks = detect_r_peaks(ecg_sig.data, ecg_fs, settings=settings.conditioning)

@@ -27,7 +27,7 @@ import pandas as pd
 from somnomyo._logging import logger, set_log_level
 from somnomyo.detect.bursts import (
     EMGTrace, Intervals, _run_positions, _segment_reduce, arousal_flags, channel_unscorable, common_unscorable,
-    drop_unscorable, fast_runs, index_by_stage, json_float, merge_runs, per_hour, stage_hours, stages_at,
+    drop_unscorable, fast_runs, trace_background, index_by_stage, json_float, merge_runs, per_hour, stage_hours, stages_at,
 )
 from somnomyo.events import make_events
 from somnomyo.io.annotations import Annotations, Hypnogram
@@ -56,95 +56,76 @@ def silent_periods(trace: EMGTrace, *, settings: Settings) -> pd.DataFrame:
     """Silent periods of one trace: ``onset``, ``duration``, ``tonic_uv`` (level before),
     ``depth`` (mean envelope inside / tonic level), ``after_uv`` (mean level after).
 
-    Two passes (implementation, for speed on a night): candidates are found on the envelope
-    taken every ``nm_step_s`` (the envelope is already smoothed, so a >= 50-ms silence is
-    seen on that grid), with the tonic level = mean of that grid over the preceding
-    ``nm_tonic_window_s``; then, around each candidate only, the silent period is delimited
-    sample by sample (envelope < ``nm_drop_fraction`` x the tonic level before it, gaps
-    < ``burst_merge_gap_s`` bridged) and checked against the rules of the module docstring.
+    Implementation (two passes, for speed and robustness on a night):
+
+    1. tonic level before a sample = median envelope of the last whole background block
+       (``burst_background_block_s``, 1 s) before the one it lies in (robust to a brief FM
+       potential or jerk in that second);
+    2. candidates: the envelope taken every ``nm_step_s`` and smoothed over ``nm_smooth_s``
+       on that grid stays below ``nm_edge_fraction`` x the tonic level;
+    3. edges refined sample by sample: onset = first sample, within half a smoothing span of
+       the grid onset, below that edge threshold; offset = after the last such sample near
+       the grid offset;
+    4. kept when the *mean* envelope inside is below ``nm_drop_fraction`` x tonic (the
+       silence proper: a short dip of tonic noise rarely averages that low), it lasts
+       ``nm_min_duration_s``-``nm_max_duration_s``, the tonic level is >= ``nm_min_tonic_uv``,
+       activity resumes and no jerk precedes it (module docstring).
     """
     m = settings.myoclonus
     env = trace.envelope
     fs = float(trace.fs)
     n = env.size
     step = max(1, int(round(m.nm_step_s * fs)))
+    bg = trace_background(trace, settings)
     grid = env[::step].astype(np.float64)
     ng = grid.size
-    nw = max(1, int(round(m.nm_tonic_window_s * fs / step)))
-    if ng <= nw:
+    ks = max(1, int(round(m.nm_smooth_s * fs / step)))
+    if ng <= ks or bg.raw is None or bg.raw.size < 2:
         return _empty_silent()
+    gblk = (np.arange(ng) * step) // bg.block - 1
+    level = np.where(gblk >= 0, bg.raw[np.clip(gblk, 0, bg.raw.size - 1)], np.nan)
     csum = np.concatenate(([0.0], np.cumsum(grid)))
-    level = np.full(ng, np.nan)
-    level[nw:] = (csum[nw:ng] - csum[:ng - nw]) / nw       # mean of grid[i-nw:i]
+    smooth = np.full(ng, np.inf)
+    h = ks // 2
+    smooth[h:ng - ks + 1 + h] = (csum[ks:] - csum[:-ks]) / ks   # centred mean of ks grid points
     with np.errstate(invalid="ignore"):
-        low = grid < m.nm_drop_fraction * level
+        low = smooth < m.nm_edge_fraction * level
     ga, gb = fast_runs(low)
     if ga.size == 0:
         return _empty_silent()
-    ga, gb = merge_runs(ga, gb, 2)
-    tonic_c = level[ga]
-    ok = (tonic_c >= m.nm_min_tonic_uv) & ((gb - ga) * step >= m.nm_min_duration_s * fs - 2 * step)
-    ok &= (gb - ga) * step <= m.nm_max_duration_s * fs + 2 * step
-    ga, gb, tonic_c = ga[ok], gb[ok], tonic_c[ok]
+    tonic = level[ga]
+    ok = np.isfinite(tonic) & (tonic >= m.nm_min_tonic_uv)
+    ok &= (gb - ga) * step >= m.nm_min_duration_s * fs - (ks + 1) * step
+    ok &= (gb - ga) * step <= m.nm_max_duration_s * fs + 2 * ks * step
+    ga, gb, tonic = ga[ok], gb[ok], tonic[ok]
     if ga.size == 0:
         return _empty_silent()
-    # sample-level windows around the candidates (one grid step either side), merged if they touch
-    wa = np.maximum(ga * step - step, 0)
-    wb = np.minimum(gb * step + step, n)
-    keep_w = np.concatenate(([True], wa[1:] >= wb[:-1]))
-    grp = np.cumsum(keep_w) - 1
-    wa_m = wa[keep_w]
-    wb_m = np.maximum.reduceat(wb, np.flatnonzero(keep_w))
-    thr_w = m.nm_drop_fraction * tonic_c[keep_w]
-    lens = wb_m - wa_m
-    pos = _run_positions(wa_m, wb_m)
-    win = np.repeat(np.arange(wa_m.size), lens)
-    sub_low = env[pos] < thr_w[win]
-    # a separator between windows: a low run never joins two windows
-    cut = np.zeros(pos.size, dtype=bool)
-    cut[np.cumsum(lens)[:-1]] = True
-    rs, re_ = fast_runs(sub_low)
-    # split runs at window borders
-    if cut.any():
-        border = np.flatnonzero(cut)
-        inside = np.searchsorted(border, rs, side="right") != np.searchsorted(border, re_ - 1, side="right")
-        if inside.any():
-            extra_s, extra_e = [], []
-            for r0, r1 in zip(rs[inside], re_[inside]):  # loop over the rare runs crossing a border
-                bs = border[(border > r0) & (border < r1)]
-                edges = np.r_[r0, bs, r1]
-                extra_s.extend(edges[:-1].tolist())
-                extra_e.extend(edges[1:].tolist())
-            rs = np.r_[rs[~inside], np.asarray(extra_s, dtype=np.int64)]
-            re_ = np.r_[re_[~inside], np.asarray(extra_e, dtype=np.int64)]
-            o = np.argsort(rs, kind="stable")
-            rs, re_ = rs[o], re_[o]
-    s = pos[rs]
-    e = pos[re_ - 1] + 1
-    wid = win[rs]
-    # bridge gaps < burst_merge_gap_s inside a window
-    gap = int(round(m.burst_merge_gap_s * fs))
-    if s.size > 1 and gap > 0:
-        brk = ((s[1:] - e[:-1]) >= gap) | (wid[1:] != wid[:-1])
-        first = np.concatenate(([True], brk))
-        last = np.concatenate((brk, [True]))
-        s, e, wid = s[first], e[last], wid[first]
-    tonic = tonic_c[keep_w][wid]
+    thr = m.nm_edge_fraction * tonic
+    span = (h + 1) * step
+    offs = np.arange(-span, span)
+    on_idx = np.clip(ga[:, None] * step + offs[None, :], 0, n - 1)
+    off_idx = np.clip((gb[:, None] - 1) * step + offs[None, :], 0, n - 1)
+    low_on = env[on_idx] < thr[:, None]
+    low_off = env[off_idx] < thr[:, None]
+    rows = np.arange(ga.size)
+    s = np.where(low_on.any(axis=1), on_idx[rows, np.argmax(low_on, axis=1)], ga * step)
+    last = off_idx.shape[1] - 1 - np.argmax(low_off[:, ::-1], axis=1)
+    e = np.where(low_off.any(axis=1), off_idx[rows, last] + 1, np.minimum(gb * step, n))
     dur = (e - s) / fs
-    keep = (dur >= m.nm_min_duration_s - 1e-12) & (dur <= m.nm_max_duration_s + 1e-12)
     na = max(1, int(round(m.nm_after_window_s * fs)))
-    full_after = (e + na) <= n
-    keep &= full_after
+    keep = (e > s) & (dur >= m.nm_min_duration_s - 1e-12) & (dur <= m.nm_max_duration_s + 1e-12)
+    keep &= (e + na) <= n
     s, e, dur, tonic = s[keep], e[keep], dur[keep], tonic[keep]
     if s.size == 0:
         return _empty_silent()
-    env64 = env.astype(np.float64, copy=False) if env.dtype == np.float64 else env
-    inside = _segment_reduce(env64, s, e, np.add) / (e - s)
-    after = _segment_reduce(env64, e, e + na, np.add) / na
+    inside = _segment_reduce(env, s, e, np.add).astype(float) / (e - s)
+    after = _segment_reduce(env, e, e + na, np.add).astype(float) / na
     nj = max(1, int(round(m.nm_jerk_window_s * fs)))
     pre_a = np.maximum(s - nj, 0)
     pre_peak = _segment_reduce(env, pre_a, np.maximum(s, pre_a + 1), np.maximum)
-    keep = after >= m.nm_resume_fraction * tonic
+    drop = np.where(dur < m.nm_short_s - 1e-12, m.nm_short_drop_fraction, m.nm_drop_fraction)
+    keep = inside <= drop * tonic + 1e-12
+    keep &= after >= m.nm_resume_fraction * tonic
     keep &= pre_peak <= m.nm_jerk_ratio * tonic
     return pd.DataFrame({
         "channel": trace.label, "role": trace.role, "onset": s[keep] / fs, "duration": dur[keep],
@@ -193,6 +174,9 @@ def detect_negative(traces: Sequence[EMGTrace], *, hypnogram: Hypnogram | None =
         parts = [drop_unscorable(silent_periods(tr, settings=settings), channel_unscorable(unscorable, tr.label))
                  for tr in traces]  # loop over channels
         sp = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["onset", "duration"])
+        if len(sp) and hypnogram is not None and hypnogram.source != "none":
+            st = stages_at(sp["onset"].to_numpy(dtype=float), hypnogram)
+            sp = sp.loc[np.isin(st, settings.myoclonus.nm_stages)].reset_index(drop=True)
         if len(sp):
             on = sp["onset"].to_numpy(dtype=float)
             dur = sp["duration"].to_numpy(dtype=float)

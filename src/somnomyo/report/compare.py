@@ -131,29 +131,32 @@ class Comparison:
         n = max(len(present), 1)
         ncols = min(3, n)
         nrows = int(math.ceil(n / ncols))
-        fig = new_figure(options.figure_width_in, 2.3 * nrows + 0.4)
+        fig = new_figure(options.figure_width_in, 2.0 * nrows + 0.4)
         axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False).ravel())
         x = np.arange(len(self.labels))
         for ax, (k, name, unit) in zip(axes, present):
             y = self.table.loc[k, self.labels].to_numpy(dtype=float)
             ax.plot(x, y, marker="o", color="tab:blue", lw=1.5)
+            whole = bool(np.all(np.mod(y[np.isfinite(y)], 1.0) == 0.0))
             for xi, yi in zip(x, y):
                 if np.isfinite(yi):
-                    ax.annotate(f"{yi:.1f}" if abs(yi) >= 10 or unit else f"{yi:.2f}", (xi, yi),
-                                textcoords="offset points", xytext=(0, 5), ha="center", fontsize="x-small")
+                    txt = f"{yi:.0f}" if whole else (f"{yi:.1f}" if abs(yi) >= 10 or unit else f"{yi:.2f}")
+                    ax.annotate(txt, (xi, yi), textcoords="offset points", xytext=(0, 5), ha="center",
+                                fontsize="x-small")
             ax.set_title(f"{name}{' (' + unit.strip() + ')' if unit.strip() else ''}", fontsize="small", loc="left")
             ax.set_xticks(x)
             ax.set_xticklabels(self.labels, fontsize="small")
             ax.set_xlim(-0.4, len(self.labels) - 0.6)
-            lo = np.nanmin(y) if np.isfinite(y).any() else 0.0
-            ax.set_ylim(bottom=min(0.0, lo))
-            ax.margins(y=0.25)
+            finite = y[np.isfinite(y)]
+            lo, hi = min(0.0, float(finite.min())), max(0.0, float(finite.max()))
+            span = hi - lo if hi > lo else 1.0
+            ax.set_ylim(lo - (0.08 * span if lo < 0 else 0.0), hi + 0.3 * span)   # room for the value labels
             ax.grid(axis="y", color="0.9", lw=0.6)
         for ax in axes[len(present):]:
             ax.set_visible(False)
         if not present:
             axes[0].text(0.5, 0.5, "no index in common", ha="center", va="center", transform=axes[0].transAxes)
-        set_margins(fig, left=0.6, top=0.35, bottom=0.4, hspace=0.7)
+        set_margins(fig, left=0.6, top=0.35, bottom=0.4, hspace=0.8)
         fig.subplots_adjust(wspace=0.25)
         return fig
 

@@ -60,7 +60,8 @@ def set_margins(fig: "Figure", *, left: float = 0.75, right: float = 0.2, top: f
                 hspace: float = 0.45) -> None:
     """Fixed margins in inches (much faster than a layout engine on every save)."""
     w, h = fig.get_size_inches()
-    n_rows = max(len(fig.axes), 1)
+    spec = fig.axes[0].get_subplotspec() if fig.axes else None
+    n_rows = spec.get_gridspec().nrows if spec is not None else 1
     fig.subplots_adjust(left=left / w, right=1.0 - right / w, top=1.0 - top / h, bottom=bottom / h,
                         hspace=hspace / max((h - top - bottom) / n_rows, 1e-3))
 

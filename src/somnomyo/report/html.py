@@ -59,7 +59,7 @@ footer { margin-top: 3rem; color: var(--muted); font-size: .8rem; border-top: 1p
   @page { size: A4; margin: 14mm 12mm; }
   body { font-size: 10.5pt; }
   main { max-width: none; padding: 0; }
-  nav.toc, summary { display: none; }
+  nav.toc, summary, .noprint { display: none !important; }
   details > * { display: block; }
   details::details-content { content-visibility: visible; display: block; }
   h2 { break-after: avoid; }

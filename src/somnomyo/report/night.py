@@ -19,7 +19,7 @@ from somnomyo._logging import logger, set_log_level
 from somnomyo.io.atomic import atomic_path, write_text_atomic
 from somnomyo.report import figures as F
 from somnomyo.report.exports import event_labels, write_exports
-from somnomyo.report.html import LEVEL_ORDER, esc, figure, flatten, json_script, kv_table, page, table
+from somnomyo.report.html import LEVEL_ORDER, esc, figure, json_script, kv_table, page, table
 from somnomyo.report.options import ReportOptions
 from somnomyo.report.snippets import clock, pick_representative, plot_snippets
 from somnomyo.report.text import fmt, fmt_hours, night_sentences
@@ -213,7 +213,8 @@ def _event_list(night: "NightResult", max_rows: int) -> str:
                                                       ("" if v is None else v)) for v in vals]
             for t, *vals in zip(on, *(data[c] for c in cols))]
     note = (f"<p>First {max_rows} of {len(ev)} events; all are in events.tsv.</p>" if len(ev) > max_rows else "")
-    return (f"<details><summary>list of all {len(shown)} events</summary>{note}"
+    return (f"<p class=\"sub\">{len(ev)} events; the list is left out of print (all are in events.tsv).</p>"
+            f"<details class=\"noprint\"><summary>list of all {len(shown)} events</summary>{note}"
             + table(["clock", "onset (s)"] + cols, rows) + "</details>")
 
 

@@ -30,6 +30,41 @@ def _lookback(filter1d, x: np.ndarray, size: int) -> np.ndarray:
     return filter1d(x, size=size, origin=(size - 1) // 2, mode="nearest")
 
 
+def resting_level(envelope: np.ndarray, fs: float, *, settings: BaselineSettings) -> tuple[np.ndarray, int]:
+    """The resting baseline before expansion: one value per ``step`` samples of ``envelope``
+    (``step`` = ``_STEP_S`` at ``fs``), floor rule applied; ``np.repeat(level, step)[:n]`` is
+    :func:`resting_baseline` (adaptive case). Same rules as :func:`resting_baseline`."""
+    st = settings
+    e = np.asarray(envelope, dtype=np.float32)
+    step = max(1, int(round(_STEP_S * fs)))
+    if e.size == 0:
+        return np.zeros(0, np.float32), step
+    lvl = ndimage.uniform_filter1d(e, size=window_samples(st.smooth_s, fs), mode="nearest")[::step]
+    fs_d = fs / step
+    lvl = _lookback(ndimage.maximum_filter1d, lvl, int(round(st.lookback_max_s * fs_d)))
+    lvl = _lookback(ndimage.minimum_filter1d, lvl, int(round(st.lookback_min_s * fs_d)))
+    if not st.adaptive:
+        lvl = np.full(lvl.size, expanded_median(lvl, step, e.size), np.float32)
+    return _floor(lvl, st), step
+
+
+def _floor(level: np.ndarray, st: BaselineSettings) -> np.ndarray:
+    return np.where(level < st.floor_uv, np.float32(st.floor_replacement_uv), level).astype(np.float32)
+
+
+def expanded_median(level: np.ndarray, step: int, n: int) -> float:
+    """``np.median(np.repeat(level, step)[:n])`` without building the repeated array when
+    every value repeats ``step`` times."""
+    m = level.size
+    if m == 0 or n <= 0:
+        return float("nan")
+    if n != m * step:
+        return float(np.median(np.repeat(level, step)[:n]))
+    i1, i2 = ((n - 1) // 2) // step, (n // 2) // step
+    part = np.partition(level, sorted({i1, i2}))
+    return float((np.float64(part[i1]) + np.float64(part[i2])) / 2.0)
+
+
 def resting_baseline(envelope: np.ndarray, fs: float, *, settings: BaselineSettings) -> np.ndarray:
     """Resting EMG baseline (µV) for every sample of ``envelope`` (MATPLM ``dt_rev1.m``).
 
@@ -37,20 +72,8 @@ def resting_baseline(envelope: np.ndarray, fs: float, *, settings: BaselineSetti
     baseline is one constant: the median of the adaptive one (MATPLM's static alternative
     uses its mode). Floor rule: values below ``floor_uv`` become ``floor_replacement_uv``.
     """
-    st = settings
-    e = np.asarray(envelope, dtype=np.float32)
-    if e.size == 0:
-        return np.zeros(0, np.float32)
-    smooth = ndimage.uniform_filter1d(e, size=window_samples(st.smooth_s, fs), mode="nearest")
-    step = max(1, int(round(_STEP_S * fs)))
-    lvl = smooth[::step]
-    fs_d = fs / step
-    lvl = _lookback(ndimage.maximum_filter1d, lvl, int(round(st.lookback_max_s * fs_d)))
-    lvl = _lookback(ndimage.minimum_filter1d, lvl, int(round(st.lookback_min_s * fs_d)))
-    base = np.repeat(lvl, step)[: e.size]
-    if not st.adaptive:
-        base = np.full(e.size, np.median(base), np.float32)
-    return np.where(base < st.floor_uv, np.float32(st.floor_replacement_uv), base).astype(np.float32)
+    level, step = resting_level(envelope, fs, settings=settings)
+    return np.repeat(level, step)[: np.size(envelope)]
 
 
 def _intervals_from_mask(mask: np.ndarray, fs: float, reason: str) -> pd.DataFrame:
@@ -60,6 +83,16 @@ def _intervals_from_mask(mask: np.ndarray, fs: float, reason: str) -> pd.DataFra
     starts, stops = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
     return pd.DataFrame({"onset": starts / fs, "duration": (stops - starts) / fs,
                          "reason": pd.Series([reason] * starts.size, dtype="string")})
+
+
+def noisy_level_intervals(level: np.ndarray, step: int, n: int, fs: float, *,
+                          settings: BaselineSettings) -> pd.DataFrame:
+    """:func:`noisy_baseline_intervals` of ``np.repeat(level, step)[:n]``, from the level itself."""
+    m = np.asarray(level) > settings.max_scorable_uv
+    d = np.diff(np.concatenate([[False], m, [False]]).astype(np.int8))
+    a, z = np.flatnonzero(d == 1) * step, np.minimum(np.flatnonzero(d == -1) * step, n)
+    return pd.DataFrame({"onset": a / fs, "duration": (z - a) / fs,
+                         "reason": pd.Series(["noisy_baseline"] * a.size, dtype="string")})
 
 
 def noisy_baseline_intervals(baseline: np.ndarray, fs: float, *, settings: BaselineSettings) -> pd.DataFrame:

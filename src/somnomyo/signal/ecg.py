@@ -53,8 +53,14 @@ def detect_r_peaks(ecg: np.ndarray, fs: float, *, settings: ConditioningSettings
     bmax = _block_max(y, block)
     level = ndimage.median_filter(bmax, size=min(7, bmax.size), mode="nearest")
     centres = (np.arange(level.size) + 0.5) * block
-    thr = st.ecg_threshold_fraction * np.interp(np.arange(y.size), centres, level)
-    peaks, _ = signal.find_peaks(y, height=thr, distance=max(1, int(round(st.ecg_refractory_s * fs))))
+    # Same result as find_peaks(y, height=thr, distance=...) with the per-sample threshold
+    # thr = fraction x interp(level): local maxima above the lowest threshold first, the exact
+    # threshold at those only, then the refractory selection on a signal holding just them.
+    cand, _ = signal.find_peaks(y, height=st.ecg_threshold_fraction * float(level.min()))
+    cand = cand[y[cand] >= st.ecg_threshold_fraction * np.interp(cand, centres, level)]
+    sparse = np.full(y.size, -np.inf, dtype=y.dtype)
+    sparse[cand] = y[cand]
+    peaks, _ = signal.find_peaks(sparse, distance=max(1, int(round(st.ecg_refractory_s * fs))))
     logger.debug("ECG: %d R peaks (%.1f/min)", peaks.size, 60.0 * peaks.size / (x.size / fs))
     return peaks.astype(np.int64)
 
@@ -120,7 +126,8 @@ def ecg_peaks_in_emg(filtered: np.ndarray, fs: float, *, settings: ConditioningS
 
 
 def _segments(x: np.ndarray, centres: np.ndarray, half: int) -> np.ndarray:
-    return x[centres[:, None] + np.arange(-half, half + 1)]
+    """Rows ``x[c - half : c + half + 1]`` for every centre (a row gather from a strided view)."""
+    return np.lib.stride_tricks.sliding_window_view(x, 2 * half + 1)[centres - half]
 
 
 def _templates(segs: np.ndarray, n_beats: int) -> np.ndarray:
@@ -130,9 +137,10 @@ def _templates(segs: np.ndarray, n_beats: int) -> np.ndarray:
     size = max(1, min(n_beats, nb))
     nblk = max(1, nb // size)
     full = nblk * size
-    tpl = np.median(segs[:full].reshape(nblk, size, -1), axis=1)
+    # median over the beats of a block, taken along the last (contiguous) axis
+    tpl = np.median(np.ascontiguousarray(segs[:full].reshape(nblk, size, -1).transpose(0, 2, 1)), axis=-1)
     if full < nb:                                    # leftover beats join the last block
-        tpl[-1] = np.median(segs[full - size:], axis=0)
+        tpl[-1] = np.median(np.ascontiguousarray(segs[full - size:].T), axis=-1)
     blk = np.minimum(np.arange(nb) // size, nblk - 1)
     return tpl[blk]
 

@@ -65,10 +65,11 @@ def emg_channel(rng: np.random.Generator, label: str, n: int, fs: float, stages:
         m = min(m, n - i0)
         if m <= 0 or i0 < 0:
             continue
-        w = bank.take(rng, m) * _envelope(rng, b, m, fs)
+        carrier = bank.take(rng, m)
+        w = carrier * _envelope(rng, b, m, fs)
         if b.mode == "peak":
             w *= b.amplitude / max(float(np.max(np.abs(w))), 1e-12)
-        else:
-            w *= b.amplitude
+        else:   # exact RMS per burst: rescale the slice by its own RMS
+            w *= b.amplitude / max(float(np.sqrt(np.mean(carrier ** 2))), 1e-12) * bank.rms
         x[i0:i0 + m] += w
     return x

@@ -171,6 +171,7 @@ class BurstBank:
         self.fs = fs
         n = int(seconds * fs)
         self.data = bandlimited_noise(rng, n + int(fs), fs, lo, hi, calibrate=emg_band())[int(fs):]
+        self.rms = float(np.sqrt(np.mean(self.data ** 2)))   # full-band RMS whose 10-100 Hz part is 1
 
     def take(self, rng: np.random.Generator, n: int) -> np.ndarray:
         if n > self.data.size:
