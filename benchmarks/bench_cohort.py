@@ -12,9 +12,9 @@ annotation files, then scores the whole cohort with ``run_cohort`` on a fresh Lo
 
 Reported per configuration: wall time of ``run_cohort`` (cluster start-up included), nights per
 minute, mean per-night scoring time, the scaling ratio (rate with N workers / rate with 1), and
-the peak RSS of each worker process (``ru_maxrss``, returned with every night's row: the
-largest over the run, and after the worker's first night, to show memory does not grow with
-the nights a worker has done). The markdown table is printed and written into
+the peak RSS of each worker process (``ru_maxrss``, returned with every night's row) after
+its first night and at the end, and how much it grew per night after the second (to show
+memory does not grow with the nights a worker has done). The markdown table is printed and written into
 benchmarks/RESULTS.md under ``## Cohort`` (other sections are kept).
 """
 from __future__ import annotations
@@ -75,13 +75,15 @@ def bench(manifest: Path, workers: int, out: Path) -> dict[str, Any]:
     wall = time.perf_counter() - t0
     df = res.nights
     ok = df[df["status"] == "ok"]
-    per_worker = df.groupby("worker")["peak_rss_mib"].max()
-    first_night = df.groupby("worker")["peak_rss_mib"].min()   # ru_maxrss only grows: min = after 1st night
+    # ru_maxrss only grows, so a worker's values sorted ascending are its peak after 1, 2, ... nights
+    peaks = [sorted(g.dropna().tolist()) for _, g in df.groupby("worker")["peak_rss_mib"]]
+    growth = [(p[-1] - p[1]) / (len(p) - 2) for p in peaks if len(p) > 2]
     return {
         "workers": workers, "nights": len(df), "ok": len(ok), "wall_s": wall,
         "per_min": 60.0 * len(df) / wall,
         "score_s": float(ok["time.total_s"].mean()) if len(ok) else float("nan"),
-        "rss_max": float(per_worker.max()), "rss_first": float(first_night.max()),
+        "rss_first": max(p[0] for p in peaks), "rss_max": max(p[-1] for p in peaks),
+        "rss_growth": max(growth) if growth else float("nan"),
         "nights_per_worker": "/".join(str(v) for v in df.groupby("worker").size().tolist()),
     }
 
@@ -105,17 +107,19 @@ def table(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
         "compete with the client, the scheduler and other jobs)",
         "- wall s: the whole `run_cohort` call, cluster start-up included; night s: mean scoring + writing "
         "time of one night on a worker; scaling: nights/min relative to 1 worker",
-        "- peak RSS: largest `ru_maxrss` of any worker over the run, and after its first night (equal values: "
-        "memory does not grow with the nights a worker has done)",
+        "- peak RSS: `ru_maxrss` of a worker process (returned with each night's row; worker imports "
+        "included), after its first night and at the end of the run (largest over the workers); growth: "
+        "MiB the peak rose per night after a worker's second night (about 0: memory bounded by one night). "
+        "Dask's profiler is off in the workers (it otherwise adds a few MiB per night)",
         "",
         "| workers | nights (ok) | nights per worker | wall s | nights/min | night s | scaling | "
-        "peak RSS MiB per worker | after 1st night MiB |",
-        "|---:|---:|---|---:|---:|---:|---:|---:|---:|",
+        "peak RSS MiB after 1st night | peak RSS MiB at end | growth MiB/night |",
+        "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(f"| {r['workers']} | {r['nights']} ({r['ok']}) | {r['nights_per_worker']} | {r['wall_s']:.1f} | "
-                     f"{r['per_min']:.2f} | {r['score_s']:.1f} | {r['per_min'] / base:.2f} | {r['rss_max']:.0f} | "
-                     f"{r['rss_first']:.0f} |")
+                     f"{r['per_min']:.2f} | {r['score_s']:.1f} | {r['per_min'] / base:.2f} | {r['rss_first']:.0f} | "
+                     f"{r['rss_max']:.0f} | {r['rss_growth']:.2f} |")
     return "\n".join(lines) + "\n"
 
 

@@ -41,12 +41,12 @@ def written(tmp_path_factory: pytest.TempPathFactory, dense: SimulatedNight) -> 
     return dense.write(tmp_path_factory.mktemp("night"))
 
 
-def conditioned(x: np.ndarray, fs: float) -> np.ndarray:
-    """Rectified 10-100 Hz EMG (AASM EMG band, settings) with a 100-ms moving mean."""
+def conditioned(x: np.ndarray, fs: float, *, smooth_s: float = 0.1) -> np.ndarray:
+    """Rectified 10-100 Hz EMG (AASM EMG band, settings) with a ``smooth_s`` moving mean."""
     c = S.conditioning
     sos = sps.butter(4, [c.highpass_hz, min(c.lowpass_hz, 0.45 * fs)], "bandpass", fs=fs, output="sos")
     y = np.abs(sps.sosfiltfilt(sos, x))
-    w = int(0.1 * fs)
+    w = int(smooth_s * fs)
     return np.convolve(y, np.ones(w) / w, mode="same")
 
 
@@ -259,17 +259,19 @@ def test_lms_lie_in_sleep_or_wake_as_designed(dense: SimulatedNight) -> None:
 
 
 def test_lm_bursts_exceed_8_uv_above_baseline_from_truth_onset_to_offset(dense: SimulatedNight) -> None:
+    """Envelope = rectified 10-100 Hz EMG smoothed over 0.3 s (MATPLM dt_rev1.m moving mean, settings)."""
     thr = S.lm.onset_above_baseline_uv
     for label in ("Leg L", "Leg R"):
         s = dense.signal(label)
-        env = conditioned(s.data, s.fs)
-        w = int(0.1 * s.fs)
+        w = int(S.baseline.smooth_s * s.fs)
+        env = conditioned(s.data, s.fs, smooth_s=S.baseline.smooth_s)
+        edge = w // 2 + int(0.1 * s.fs)
         for lm in (x for x in dense.truth["leg_movements"] if x["channel"] == label):
             i0, i1 = int(round(lm["onset"] * s.fs)), int(round((lm["onset"] + lm["duration"]) * s.fs))
-            base = np.median(env[i0 - int(8 * s.fs): i0 - 3 * w])          # local resting level
-            assert env[i0 + w: i1 - w].min() > base + thr            # clearly above inside the burst
-            assert env[i0 - 3 * w: i0 - w].max() < base + S.lm.offset_above_baseline_uv   # quiet before
-            assert env[i1 + w: i1 + 3 * w].max() < base + S.lm.offset_above_baseline_uv   # and after
+            base = np.median(env[i0 - int(8 * s.fs): i0 - w])              # local resting level
+            assert env[i0 + edge: i1 - edge].min() > base + thr           # clearly above inside the burst
+            assert env[i0 - 2 * w: i0 - w].max() < base + S.lm.offset_above_baseline_uv   # quiet before
+            assert env[i1 + w: i1 + 2 * w].max() < base + S.lm.offset_above_baseline_uv   # and after
 
 
 def test_subthreshold_twitches_stay_below_8_uv_above_baseline(dense: SimulatedNight) -> None:
@@ -371,17 +373,16 @@ def test_fragmentary_myoclonus_potentials_are_shorter_than_150_ms_in_nrem(dense:
     assert len(fm) >= 10
     assert {e["channel"] for e in fm} <= set(dense.options.fm_channels)
     band = {}
-    for label in {e["channel"] for e in fm}:
+    for label in {e["channel"] for e in fm}:      # drift removed, burst shape kept
         s = dense.signal(label)
-        sos = sps.butter(4, [10.0, min(100.0, 0.45 * s.fs)], "bandpass", fs=s.fs, output="sos")
-        band[label] = sps.sosfiltfilt(sos, s.data)
+        band[label] = sps.sosfiltfilt(sps.butter(2, 10.0, "highpass", fs=s.fs, output="sos"), s.data)
     for e in fm:
         assert 0 < e["duration"] <= 0.150
         assert stage_span(dense, e["onset"], e["onset"] + e["duration"]) <= set(NREM_STAGES)
         s = dense.signal(e["channel"])
         i0 = int(round(e["onset"] * s.fs))
         seg = band[e["channel"]][i0: i0 + int(round(e["duration"] * s.fs))]
-        assert np.max(np.abs(seg)) > 0.5 * e["amplitude_uv"]
+        assert np.max(np.abs(seg)) > 0.7 * e["amplitude_uv"]
 
 
 @pytest.mark.parametrize("rate, efm", [(8.0, True), (2.0, False)])

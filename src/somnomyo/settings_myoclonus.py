@@ -169,6 +169,9 @@ class MyoclonusSettings:
     rem_k_background: float = _f(4.0, "AASM RSWA phasic: amplitude >= 4x background")
     rem_background_percentile: float = _f(
         10.0, "implementation: REM background = this percentile of the REM envelope", unconfirmed=True)
+    rem_stat_samples_per_s: int = _f(
+        64, "implementation (speed): REM percentile and NREM epoch medians use about this many evenly spaced "
+            "envelope samples per second; 0 = every sample")
     rem_merge_gap_s: float = _f(0.25, "RBDtector: gaps < 0.25 s inside activity bridged", unit="s")
     rem_min_phasic_mini_epochs: int = _f(5, "AASM RSWA: >= 5 of 10 mini-epochs (50%) with phasic bursts")
     rem_tonic_fraction: float = _f(

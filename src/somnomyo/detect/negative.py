@@ -77,23 +77,27 @@ def silent_periods(trace: EMGTrace, *, settings: Settings) -> pd.DataFrame:
     n = env.size
     step = max(1, int(round(m.nm_step_s * fs)))
     bg = trace_background(trace, settings)
-    grid = env[::step].astype(np.float64)
+    grid = env[::step]
     ng = grid.size
     ks = max(1, int(round(m.nm_smooth_s * fs / step)))
     if ng <= ks or bg.raw is None or bg.raw.size < 2:
         return _empty_silent()
-    gblk = (np.arange(ng) * step) // bg.block - 1
-    level = np.where(gblk >= 0, bg.raw[np.clip(gblk, 0, bg.raw.size - 1)], np.nan)
-    csum = np.concatenate(([0.0], np.cumsum(grid)))
-    smooth = np.full(ng, np.inf)
+    # per grid point: edge threshold from the tonic level of the block before its block
+    prev = np.concatenate(([np.nan], bg.raw[:-1])) * m.nm_edge_fraction
+    first_g = -(-np.arange(bg.raw.size + 1) * bg.block // step)        # first grid point of each block
+    counts = np.diff(np.minimum(first_g, ng))
+    thr_g = np.repeat(prev.astype(np.float32), counts)
+    csum = np.cumsum(grid, dtype=np.float64)
     h = ks // 2
-    smooth[h:ng - ks + 1 + h] = (csum[ks:] - csum[:-ks]) / ks   # centred mean of ks grid points
+    smooth = np.full(ng, np.inf, dtype=np.float32)
+    smooth[h + 1:ng - ks + 1 + h] = (csum[ks:] - csum[:-ks]) / ks   # centred mean of ks grid points
     with np.errstate(invalid="ignore"):
-        low = smooth < m.nm_edge_fraction * level
+        low = smooth < thr_g
     ga, gb = fast_runs(low)
     if ga.size == 0:
         return _empty_silent()
-    tonic = level[ga]
+    gblk = (ga * step) // bg.block - 1
+    tonic = np.where(gblk >= 0, bg.raw[np.clip(gblk, 0, bg.raw.size - 1)], np.nan)
     ok = np.isfinite(tonic) & (tonic >= m.nm_min_tonic_uv)
     ok &= (gb - ga) * step >= m.nm_min_duration_s * fs - (ks + 1) * step
     ok &= (gb - ga) * step <= m.nm_max_duration_s * fs + 2 * ks * step

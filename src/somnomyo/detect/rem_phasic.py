@@ -15,7 +15,8 @@ Sources (``clinical_rules.md`` §2.6):
 
 Implementation choices: the REM background of a channel is the ``rem_background_percentile``
 (10th) percentile of its envelope over scorable REM; the NREM minimum is the lowest
-median envelope of any scorable NREM epoch. Only scorable REM epochs are evaluated.
+median envelope of any scorable NREM epoch (both on ``rem_stat_samples_per_s`` evenly
+spaced samples per second of the smoothed envelope). Only scorable REM epochs are evaluated.
 """
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ import pandas as pd
 
 from somnomyo._logging import logger, set_log_level
 from somnomyo.detect.bursts import (
-    EMGTrace, Intervals, channel_unscorable, detect_bursts, json_float, scorable_epochs,
+    BlockBackground, EMGTrace, Intervals, channel_unscorable, detect_bursts, json_float, scorable_epochs,
 )
 from somnomyo.events import make_events
 from somnomyo.io.annotations import NREM_STAGES, Hypnogram
@@ -49,31 +50,60 @@ class ChannelRem:
     nrem_min_uv: float | None
 
 
-def _epoch_matrix(env: np.ndarray, fs: float, hypnogram: Hypnogram) -> np.ndarray:
-    """Envelope cut into hypnogram epochs (n_epochs x samples per epoch), NaN where missing."""
+def _epoch_matrix(env: np.ndarray, fs: float, hypnogram: Hypnogram) -> tuple[np.ndarray, np.ndarray]:
+    """Envelope cut into hypnogram epochs (n_epochs x samples per epoch) and, per epoch, whether
+    it is fully recorded. A view (no copy) when the epochs start at a whole sample and fit the
+    recording; otherwise a NaN-padded copy."""
     spe = int(round(hypnogram.epoch_s * fs))
     s0 = int(round(hypnogram.start * fs))
-    total = hypnogram.n_epochs * spe
-    out = np.full(total, np.nan)
+    ne = hypnogram.n_epochs
+    total = ne * spe
+    if s0 >= 0 and s0 + total <= env.size:
+        return env[s0:s0 + total].reshape(ne, spe), np.ones(ne, dtype=bool)
+    out = np.full(total, np.nan, dtype=env.dtype)
     a, b = max(s0, 0), min(s0 + total, env.size)
     if b > a:
         out[a - s0:b - s0] = env[a:b]
-    return out.reshape(hypnogram.n_epochs, spe)
+    mat = out.reshape(ne, spe)
+    return mat, ~np.isnan(mat).any(axis=1)
+
+
+def _thin(mat: np.ndarray, fs: float, per_second: int) -> np.ndarray:
+    """Every k-th sample of each row, about ``per_second`` per second (statistics on a night)."""
+    step = max(1, int(fs // per_second)) if per_second > 0 else 1
+    return mat[:, ::step]
 
 
 def channel_rem(trace: EMGTrace, hypnogram: Hypnogram, *, settings: Settings,
                 scorable: np.ndarray | None = None) -> tuple[ChannelRem | None, pd.DataFrame]:
-    """AASM phasic mini-epochs and tonic epochs of one channel, and its phasic bursts in REM."""
+    """AASM phasic mini-epochs and tonic epochs of one channel, and its phasic bursts in REM.
+
+    Percentiles and epoch medians are taken on about ``rem_stat_samples_per_s`` evenly spaced
+    samples per second of the (smoothed) envelope (implementation, speed); bursts are looked
+    for in scorable REM epochs only.
+    """
     m = settings.myoclonus
     if scorable is None:
         scorable = np.ones(hypnogram.n_epochs, dtype=bool)
-    mat = _epoch_matrix(trace.envelope, trace.fs, hypnogram)
-    present = ~np.isnan(mat).any(axis=1)
+    mat, present = _epoch_matrix(trace.envelope, trace.fs, hypnogram)
     rem = (hypnogram.stages == "R") & scorable & present
     if not rem.any():
         return None, pd.DataFrame()
-    bg = max(float(np.percentile(mat[rem], m.rem_background_percentile)), m.burst_background_floor_uv)
-    bursts = detect_bursts(trace, threshold=m.rem_k_background * bg, background=bg,
+    thin_rem = _thin(mat[rem], trace.fs, m.rem_stat_samples_per_s)
+    bg = max(float(np.percentile(thin_rem, m.rem_background_percentile)), m.burst_background_floor_uv)
+    spe = mat.shape[1]
+    s0 = int(round(hypnogram.start * trace.fs))
+    thr_epoch = np.where(rem, m.rem_k_background * bg, np.inf)
+    if s0 == 0:
+        n_blocks = -(-trace.envelope.size // spe)
+        vals = np.full(n_blocks, np.inf)
+        vals[:min(n_blocks, rem.size)] = thr_epoch[:n_blocks]
+        threshold: Any = BlockBackground(spe, vals, trace.envelope.size)
+    else:
+        ep = (np.arange(trace.envelope.size) - s0) // spe
+        ok = (ep >= 0) & (ep < rem.size)
+        threshold = np.where(ok, thr_epoch[np.clip(ep, 0, rem.size - 1)], np.inf)
+    bursts = detect_bursts(trace, threshold=threshold, background=bg,
                            merge_gap_s=m.rem_merge_gap_s, min_duration_s=m.rem_min_burst_s,
                            max_duration_s=m.rem_max_burst_s)
     n_mini = int(round(hypnogram.epoch_s / m.rem_mini_epoch_s))
@@ -88,7 +118,11 @@ def channel_rem(trace: EMGTrace, hypnogram: Hypnogram, *, settings: Settings,
     np.add.at(delta, i1[good], -1)
     mini = (np.cumsum(delta[:-1]) > 0).reshape(hypnogram.n_epochs, n_mini)
     nrem_ok = np.isin(hypnogram.stages, NREM_STAGES) & scorable & present
-    nrem_min = float(np.min(np.median(mat[nrem_ok], axis=1))) if nrem_ok.any() else None
+    nrem_min = None
+    if nrem_ok.any():
+        thin_nrem = np.array(_thin(mat[nrem_ok], trace.fs, m.rem_stat_samples_per_s), dtype=float)
+        k = thin_nrem.shape[1] // 2
+        nrem_min = float(np.min(np.partition(thin_nrem, k, axis=1)[:, k]))
     tonic = None
     if nrem_min is not None:
         frac = np.mean(mat[rem] > m.rem_tonic_factor * nrem_min, axis=1)

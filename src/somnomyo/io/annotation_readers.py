@@ -339,6 +339,8 @@ def read_nsrr_xml(path: str | os.PathLike[str], *, duration_s: float | None = No
     ``<ScoredEvent><Name><Start><Duration><Input>`` plus ``<SleepStages>``, one
     numeric R&K code per epoch. ``<EpochLength>`` in the file overrides ``epoch_s``.
     Parsed with ``defusedxml`` (entity-expansion and external-entity attacks refused).
+    Events whose concept is not recognized (and whose EventType gives no category) are kept
+    as ``marker`` events, with one warning listing those concepts.
     """
     path = Path(path)
     root = _parse_xml(path)

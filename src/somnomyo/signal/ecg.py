@@ -130,6 +130,14 @@ def _segments(x: np.ndarray, centres: np.ndarray, half: int) -> np.ndarray:
     return np.lib.stride_tricks.sliding_window_view(x, 2 * half + 1)[centres - half]
 
 
+def _median_axis1(a: np.ndarray) -> np.ndarray:
+    """``np.median(a, axis=1)`` for finite data, by sorting (much faster for a few beats per block)."""
+    k = a.shape[1]
+    srt = np.sort(a, axis=1)
+    mid = k // 2
+    return srt[:, mid] if k % 2 else np.mean(srt[:, mid - 1: mid + 1], axis=1)
+
+
 def _templates(segs: np.ndarray, n_beats: int) -> np.ndarray:
     """Local median template for every beat: median over blocks of ``n_beats`` consecutive beats,
     each beat taking its block's template (block medians follow slow changes over the night)."""
@@ -137,10 +145,9 @@ def _templates(segs: np.ndarray, n_beats: int) -> np.ndarray:
     size = max(1, min(n_beats, nb))
     nblk = max(1, nb // size)
     full = nblk * size
-    # median over the beats of a block, taken along the last (contiguous) axis
-    tpl = np.median(np.ascontiguousarray(segs[:full].reshape(nblk, size, -1).transpose(0, 2, 1)), axis=-1)
+    tpl = _median_axis1(segs[:full].reshape(nblk, size, -1))
     if full < nb:                                    # leftover beats join the last block
-        tpl[-1] = np.median(np.ascontiguousarray(segs[full - size:].T), axis=-1)
+        tpl[-1] = _median_axis1(segs[full - size:][None])[0]
     blk = np.minimum(np.arange(nb) // size, nblk - 1)
     return tpl[blk]
 
