@@ -45,7 +45,8 @@ def test_cluster_from_envelopes_of_a_2_hz_jerk_train():
     for k in range(8):
         s = int((20.0 + 0.5 * k) * fs)
         env[s:s + int(0.08 * fs)] = 60.0
-    jerks = detect_jerks([EMGTrace("Leg L", env, fs, role="leg_left")])
+    # bilateral arm jerks (BSMI-like): two muscles, so jerks and not FM potentials
+    jerks = detect_jerks([EMGTrace("Arm L", env, fs, role="arm_left"), EMGTrace("Arm R", env.copy(), fs, role="arm_right")])
     res = detect_clusters(jerks)
     assert res.events["n_jerks"].tolist() == [8]
     assert res.events["rate_hz"].iloc[0] == pytest.approx(2.0, abs=0.2)

@@ -63,16 +63,34 @@ def test_research_fm_definition_needs_75_ms_and_over_50_uv():
     assert len(detect_fragmentary([tr]).events) == 4
 
 
-def test_fm_potential_within_60_ms_of_ecg_r_peak_rejected():
+def test_fm_potential_within_60_ms_of_ecg_r_peak_rejected_when_it_recurs_every_beat():
     r = np.arange(1.0, 60.0, 1.0)  # 60 bpm
-    # potential peaks (rectangles: peak at onset) 59 ms and 61 ms after an R peak
-    tr = trace(1000.0, 60.0, [(10.059, 0.05, 60.0), (20.061, 0.05, 60.0), (30.5, 0.05, 60.0)], r_peaks=r)
+    # ECG residue: a 20-ms burst 59 ms after every R peak from 5 s to 15 s; a lone potential
+    # 59 ms after the beat at 30 s; a recurring burst 61 ms after each beat from 40 to 50 s
+    ecg = [(t + 0.059, 0.02, 60.0) for t in np.arange(5.0, 16.0)]
+    late = [(t + 0.061, 0.02, 60.0) for t in np.arange(40.0, 51.0)]
+    tr = trace(1000.0, 60.0, ecg + [(30.059, 0.02, 60.0)] + late, r_peaks=r)
     res = detect_fragmentary([tr])
-    assert res.events["onset"].round(3).tolist() == [20.061, 30.5]
-    assert res.rejected["ecg"] == 1
-    # without R peaks the same potential is kept
+    on = res.events["onset"].round(3).tolist()
+    assert 30.059 in on                          # near a beat but alone: a real potential
+    assert not any(5.0 < t < 16.0 for t in on)   # within 60 ms of the beat, at every beat: ECG
+    assert sum(40.0 < t < 51.0 for t in on) == 11  # 61 ms after the beat: outside the window
+    assert res.rejected["ecg"] == 11
+    # without R peaks the residue is kept
     tr.r_peak_times = None
-    assert len(detect_fragmentary([tr]).events) == 3
+    tr.cache.clear()
+    assert len(detect_fragmentary([tr]).events) == 23
+
+
+@pytest.mark.parametrize("hits, rejected", [(2, False), (3, True)])
+def test_ecg_recurrence_needs_half_of_the_6_neighbouring_beats(hits: int, rejected: bool):
+    r = np.arange(1.0, 60.0, 1.0)
+    # candidate 30 ms after the beat at 30 s; bursts at the same latency after `hits` of the
+    # 3 + 3 neighbouring beats (27-29 s, 31-33 s)
+    others = [27.0, 31.0, 28.0, 32.0][:hits]
+    tr = trace(1000.0, 60.0, [(30.02, 0.02, 60.0)] + [(t + 0.02, 0.02, 60.0) for t in others], r_peaks=r)
+    on = detect_fragmentary([tr]).events["onset"].round(3).tolist()
+    assert (30.02 not in on) is rejected
 
 
 def test_electrode_pop_above_1_mv_rejected():

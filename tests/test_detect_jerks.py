@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ from somnomyo.detect.hypnic import detect_hypnic, sleep_onsets
 from somnomyo.detect.jerks import classify_extent, detect_jerks
 from somnomyo.io.annotations import Annotations, Hypnogram
 from somnomyo.io.recording import ChannelInfo, Recording, Signal
+from somnomyo.settings import get_settings
 
 FS = 1000.0
 BASE_UV = 2.0
@@ -31,8 +33,9 @@ def traces(seconds: float, spec: dict[tuple[str, str], list[tuple[float, float]]
 
 
 def test_bursts_starting_99_ms_apart_are_one_jerk_101_ms_apart_two():
-    tr = traces(60.0, {("Leg L", "leg_left"): [(10.0, 0.05), (30.0, 0.05)],
-                       ("Leg R", "leg_right"): [(10.099, 0.05), (30.101, 0.05)]})
+    # 30.0/30.101 last 200 ms (> the 150-ms FM maximum), so each alone is a focal jerk
+    tr = traces(60.0, {("Leg L", "leg_left"): [(10.0, 0.05), (30.0, 0.2)],
+                       ("Leg R", "leg_right"): [(10.099, 0.05), (30.101, 0.2)]})
     ev = detect_jerks(tr).events
     assert ev["onset"].round(3).tolist() == [10.0, 30.0, 30.101]
     first = ev.iloc[0]
@@ -46,15 +49,38 @@ def test_bursts_starting_99_ms_apart_are_one_jerk_101_ms_apart_two():
 def test_group_window_is_anchored_on_the_first_burst():
     # 0, 60 and 120 ms: the third starts 120 ms after the first -> a new jerk
     tr = traces(30.0, {("Leg L", "leg_left"): [(10.0, 0.03)], ("Leg R", "leg_right"): [(10.06, 0.03)],
-                       ("Chin", "chin"): [(10.12, 0.03)]})
+                       ("Chin", "chin"): [(10.12, 0.2)]})
     ev = detect_jerks(tr).events
     assert ev["muscles"].tolist() == ["leg_left,leg_right", "chin"]
 
 
 @pytest.mark.parametrize("dur, kept", [(0.019, False), (0.021, True), (0.499, True), (0.501, False)])
-def test_jerk_burst_lasts_20_to_500_ms(dur: float, kept: bool):
-    tr = traces(30.0, {("Leg L", "leg_left"): [(10.0, dur)]})
+def test_multi_muscle_jerk_bursts_last_20_to_500_ms(dur: float, kept: bool):
+    tr = traces(30.0, {("Leg L", "leg_left"): [(10.0, dur)], ("Arm L", "arm_left"): [(10.01, dur)]})
     assert len(detect_jerks(tr).events) == int(kept)
+
+
+@pytest.mark.parametrize("dur, jerk", [(0.149, False), (0.151, True), (0.499, True), (0.501, False)])
+def test_single_muscle_burst_up_to_150_ms_is_fm_not_a_focal_jerk(dur: float, jerk: bool):
+    from somnomyo.detect.fragmentary import detect_fragmentary
+
+    tr = traces(30.0, {("Leg L", "leg_left"): [(10.0, dur)]})
+    ev = detect_jerks(tr).events
+    assert len(ev) == int(jerk)
+    if jerk:
+        assert ev["extent"].iloc[0] == "focal"
+    fm = detect_fragmentary(tr).events
+    assert len(fm) == int(dur <= 0.15)            # each burst counted once: FM or jerk
+    off = replace(get_settings(), myoclonus=replace(get_settings().myoclonus, jerk_focal_excludes_fm=False))
+    assert len(detect_jerks(tr, settings=off).events) == int(dur < 0.5)
+
+
+def test_multi_muscle_burst_is_a_jerk_not_fm():
+    from somnomyo.detect.fragmentary import detect_fragmentary
+
+    tr = traces(30.0, {("Leg L", "leg_left"): [(10.0, 0.08), (20.0, 0.08)], ("Chin", "chin"): [(10.03, 0.08)]})
+    assert detect_jerks(tr).events["onset"].tolist() == [10.0]
+    assert detect_fragmentary(tr).events["onset"].tolist() == [20.0]
 
 
 @pytest.mark.parametrize("roles, extent", [
@@ -89,15 +115,15 @@ def test_jerk_arousal_association_overlap_or_under_0_5_s():
     arousals = pd.DataFrame({"onset": [10.5, 20.7], "duration": [3.0, 3.0], "category": "arousal",
                              "kind": "arousal", "label": "Arousal", "channel": ""})
     ann = Annotations(events=arousals)
-    # jerk 10.0-10.1 ends 0.4 s before the first arousal; jerk 20.0-20.1 ends 0.6 s before the second
-    tr = traces(40.0, {("Leg L", "leg_left"): [(10.0, 0.1), (20.0, 0.1)]})
+    # focal jerk 10.0-10.16 ends 0.34 s before the first arousal; 20.0-20.16 ends 0.54 s before the second
+    tr = traces(40.0, {("Leg L", "leg_left"): [(10.0, 0.16), (20.0, 0.16)]})
     ev = detect_jerks(tr, annotations=ann).events
     assert ev["arousal"].tolist() == [True, False]
     assert detect_jerks(tr).events["arousal"].isna().all()
 
 
 def test_jerk_summary_is_json_and_counts_extents():
-    spec = {("Leg L", "leg_left"): [(10.0, 0.1), (20.0, 0.1)], ("Leg R", "leg_right"): [(20.02, 0.1)]}
+    spec = {("Leg L", "leg_left"): [(10.0, 0.2), (20.0, 0.1)], ("Leg R", "leg_right"): [(20.02, 0.1)]}
     s = detect_jerks(traces(60.0, spec)).summary()
     json.dumps(s)
     assert s["count"] == 2
@@ -114,21 +140,26 @@ def test_sleep_onsets_after_wake_only():
 
 
 def test_hypnic_jerk_only_in_the_sleep_onset_transition_window():
-    # W 0-300 s, N1 300-420 s, N2 420-900 s: sleep onset 300 s, window 180-600 s (W or N1 only)
-    hyp = Hypnogram(np.array(["W"] * 10 + ["N1"] * 4 + ["N2"] * 16))
-    multi = [170.0, 250.0, 350.0, 450.0]                 # outside, W inside, N1 inside, N2 inside
-    spec = {("Leg L", "leg_left"): [(t, 0.1) for t in multi] + [(260.0, 0.1)],   # 260: one muscle only
+    # W 0-300 s, N1 300-330 s, N2 330-900 s: sleep onset 300 s, window 270-360 s (W or N1 only)
+    hyp = Hypnogram(np.array(["W"] * 10 + ["N1"] * 1 + ["N2"] * 19))
+    multi = [265.0, 280.0, 320.0, 340.0, 365.0]   # before, W inside, N1 inside, N2 inside, after
+    spec = {("Leg L", "leg_left"): [(t, 0.1) for t in multi] + [(285.0, 0.2)],   # 285: one muscle only
             ("Chin", "chin"): [(t + 0.02, 0.1) for t in multi]}
     jerks = detect_jerks(traces(900.0, spec, fs=200.0), hypnogram=hyp)
-    assert len(jerks.events) == 5
+    assert len(jerks.events) == 6
     res = detect_hypnic(jerks, hypnogram=hyp)
-    assert res.events["onset"].tolist() == [250.0, 350.0]
+    assert res.events["onset"].tolist() == [280.0, 320.0]
     assert (res.events["trial_type"] == "hypnic_jerk").all()
     s = res.summary()
     json.dumps(s)
     assert s["count"] == 2 and s["n_sleep_onsets"] == 1
-    assert s["transition_hours"] == pytest.approx(420.0 / 3600.0)
+    assert s["transition_hours"] == pytest.approx(90.0 / 3600.0)
     assert s["index_per_h_tst"] == pytest.approx(2 / (600.0 / 3600.0))
+    # one row per jerk: the hypnic row replaces the myoclonic one, the jerk count leaves it out
+    jerks.mark_hypnic(res.events["onset"])
+    kinds = jerks.events["trial_type"].tolist()
+    assert kinds.count("hypnic_jerk") == 2 and kinds.count("myoclonic_jerk") == 4
+    assert jerks.summary()["count"] == 4
 
 
 def test_hypnic_jerk_needs_a_limb_muscle_by_default():

@@ -74,19 +74,23 @@ def _channel_overrides(items: Sequence[str] | None) -> dict[str, list[str]] | No
 # ----------------------------------------------------------------------------- info
 def cmd_info(args: argparse.Namespace) -> int:
     from somnomyo.io.channels import infer_roles
-    from somnomyo.io.edf import read_header, read_annotations
+    from somnomyo.io.edf import read_annotations, read_edf, read_header
     from somnomyo.pipeline import load_annotations
 
     path = Path(args.recording)
     rec = read_header(path)
     roles = infer_roles(rec.labels, overrides=_channel_overrides(args.channel))
     if rec.file_type.startswith(("EDF+", "BDF+")):
-        rec.annotations = read_annotations(path)
+        # annotations and EDF+D gaps, without decoding any signal
+        rec = read_edf(path, channels=[], annotations=True) if rec.channels else rec
+        if not rec.channels:
+            rec.annotations = read_annotations(path)
     ann = load_annotations(path, rec, annotations=args.annotations, hypnogram=args.hypnogram)
     h, m = divmod(rec.duration / 60.0, 60)
     lines = [f"{path}", f"  type       {rec.file_type}",
              f"  start      {rec.start.isoformat(sep=' ') if rec.start else 'unknown'}",
-             f"  duration   {rec.duration:.1f} s ({int(h)} h {m:04.1f} min)"]
+             f"  duration   {rec.duration:.1f} s ({int(h)} h {m:04.1f} min)" if rec.channels else
+             "  duration   none: an annotations-only file (no signals)"]
     if rec.gaps:
         lines.append(f"  gaps       {len(rec.gaps)} (EDF+D), {sum(g[1] for g in rec.gaps):.1f} s in all")
     lines.append(f"  channels   {len(rec.channels)}")
@@ -136,6 +140,28 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------------------- score
+def _write_outputs(night: Any, out: Path, *, pdf: bool = False) -> dict[str, Path]:
+    """Write every output of a night. A new ``out`` folder appears only when complete
+    (built under a temporary name, then renamed); in an existing folder each file is
+    replaced atomically."""
+    from somnomyo.io.atomic import atomic_dir
+
+    def write(target: Path) -> dict[str, Path]:
+        paths = night.write(target)
+        try:
+            from somnomyo.report import write_report
+        except ImportError:
+            return paths
+        paths.update(write_report(night, target, pdf=pdf))
+        return paths
+
+    if out.is_dir():
+        return write(out)
+    with atomic_dir(out, overwrite=False) as tmp:
+        paths = write(tmp)
+    return {k: out / Path(p).relative_to(tmp) for k, p in paths.items()}
+
+
 def _score(args: argparse.Namespace, recording: Path, out: Path) -> dict[str, Path]:
     from somnomyo.pipeline import score_night
 
@@ -146,14 +172,7 @@ def _score(args: argparse.Namespace, recording: Path, out: Path) -> dict[str, Pa
                             stages=args.stages, progress=steps, age=getattr(args, "age", None),
                             population=getattr(args, "population", "auto"))
         steps("writing outputs")
-        paths = night.write(out)
-        if getattr(args, "figures", True):
-            try:
-                from somnomyo.report import write_report
-            except ImportError:
-                write_report = None
-            if write_report is not None:
-                paths.update(write_report(night, out, pdf=getattr(args, "pdf", False)))
+        paths = _write_outputs(night, out, pdf=getattr(args, "pdf", False))
     finally:
         steps.close()
     _say(args, f"channel roles used:\n" + "\n".join("  " + ln for ln in night.roles.describe().splitlines()))
@@ -333,8 +352,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SomnomyoError as err:
         print(f"somnomyo: error: {err}", file=sys.stderr)
         return EXIT_INPUT
-    except (FileNotFoundError, IsADirectoryError, PermissionError) as err:
-        print(f"somnomyo: error: {err.filename}: {err.strerror}", file=sys.stderr)
+    except OSError as err:  # missing file, a directory, no permission, a file where a folder should be, disk full
+        where = err.filename if err.filename is not None else "somnomyo"
+        print(f"somnomyo: error: {where}: {err.strerror or err}", file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:
         print("somnomyo: interrupted", file=sys.stderr)

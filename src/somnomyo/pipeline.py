@@ -163,20 +163,22 @@ def load_annotations(
     from somnomyo.io.discover import find_sidecar
 
     parts: list[Annotations] = []
+    # an annotation-only EDF+ (no signals) has no duration of its own to check events against
+    duration = recording.duration if recording.channels else None
     if recording.annotations:
-        parts.append(from_edf_annotations(recording.annotations, source=str(edf_path), duration_s=recording.duration))
+        parts.append(from_edf_annotations(recording.annotations, source=str(edf_path), duration_s=duration))
     ann_path = Path(annotations) if annotations is not None else (find_sidecar(edf_path) if discover else None)
     if annotations is None and ann_path is not None:
         logger.info("using annotations found beside the recording: %s", ann_path)
     if ann_path is not None:
         if not ann_path.is_file():
             raise AnnotationError("annotation file not found", ann_path)
-        parts.append(read_annotations_file(ann_path, duration_s=recording.duration))
+        parts.append(read_annotations_file(ann_path, duration_s=duration))
     if hypnogram is not None:
         hp = Path(hypnogram)
         if not hp.is_file():
             raise AnnotationError("hypnogram file not found", hp)
-        parts.append(read_annotations_file(hp, duration_s=recording.duration))
+        parts.append(read_annotations_file(hp, duration_s=duration))
     if not parts:
         return Annotations()
     return merge_annotations(*parts) if len(parts) > 1 else parts[0]

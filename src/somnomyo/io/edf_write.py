@@ -37,6 +37,16 @@ def _num(x: float, width: int = 8) -> str:
     raise ValueError(f"{x} does not fit in {width} characters")
 
 
+def _range_up(m: float) -> float:
+    """Smallest number >= ``m`` whose negative fits an 8-character header field (no clipping)."""
+    for _ in range(60):
+        r = abs(float(_num(-m)))
+        if r >= m:
+            return r
+        m = m + max(abs(m) * 1e-7, abs(m - r) * 2, 1e-300)
+    return m
+
+
 def write_edf(
     path: str | os.PathLike[str],
     signals: Sequence[Signal],
@@ -94,7 +104,7 @@ def write_edf(
         else:
             m = float(np.max(np.abs(s.data))) if s.data.size else 1.0
             m = m if m > 0 else 1.0
-            m = abs(float(_num(-(m * 1.001 + 1e-6))))  # the negative needs a digit more: format it
+            m = _range_up(m * 1.001 + 1e-12)
             lo, hi = -m, m
         phys.append((lo, hi))
 

@@ -1,0 +1,272 @@
+"""Benchmark: scoring one 8-h night (2 legs at 256 Hz), stage by stage, on one core.
+
+Run from the repository root::
+
+    .venv/bin/python benchmarks/bench_score.py            # --repeats 3 --seed 3
+
+Simulates one 8-h night (``somnomyo.simulate.simulate_night(seed=..., hours=8)``, written to
+``benchmarks/_work/``; not timed), then runs every measurement in fresh subprocesses with
+``OMP_NUM_THREADS=OPENBLAS_NUM_THREADS=MKL_NUM_THREADS=1``, best of ``--repeats``:
+
+* stages, called the way ``somnomyo.pipeline.score_night`` calls them, each timed alone:
+  EDF read of the channels the pipeline needs, quality checks (every EMG channel), LM
+  detection (R peaks once + both legs), PLM scoring, LM + PLM together, and the myoclonus
+  detectors (5 EMG channels);
+* whole processes (interpreter start, imports, everything): ``score_night(detectors=("plm",))``
+  (the issue's "read + quality + LM + PLM" target), ``score_night(detectors=("myoclonus",))``
+  and the ``somnomyo score`` command itself (every detector, outputs and figures); peak RSS is
+  the child's own ``ru_maxrss`` (``os.wait4``), the parent stays small (no numpy import).
+
+The markdown table is printed and written into benchmarks/RESULTS.md under ``## Scoring``
+(other sections are kept).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+WORK = HERE / "_work"
+RESULTS = HERE / "RESULTS.md"
+SECTION = "## Scoring"
+ONE_CORE = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+TARGETS = {"lm_plm": 1.0, "plm_process": 3.0, "cli": 3.0, "myoclonus": 2.0}
+
+_SIMULATE = """
+import sys
+from somnomyo.simulate import simulate_night
+simulate_night(seed=int(sys.argv[1]), hours=float(sys.argv[2])).write(sys.argv[3])
+"""
+
+# One child: load the night the way score_night does, then time each stage alone (wall and CPU).
+_STAGES = """
+import json, resource, sys, time
+t_start = time.perf_counter()
+from pathlib import Path
+import numpy as np, pandas as pd
+from somnomyo.detect.leg_movements import detect_leg_movements
+from somnomyo.detect.myoclonus import detect_myoclonus
+from somnomyo.io.channels import infer_roles
+from somnomyo.io.edf import read_annotations, read_edf, read_header
+from somnomyo.pipeline import EMG_ROLES, _leg_unscorable, load_annotations
+from somnomyo.score.plm import score_plm
+from somnomyo.settings import get_settings
+from somnomyo.signal.ecg import detect_r_peaks
+from somnomyo.signal.quality import assess_quality
+
+path, standard = Path(sys.argv[1]), sys.argv[2]
+settings = get_settings(standard)
+times = {}
+def timed(name, f):
+    w, c = time.perf_counter(), time.process_time()
+    out = f()
+    times[name] = {"wall": time.perf_counter() - w, "cpu": time.process_time() - c}
+    return out
+
+header = read_header(path)
+roles = infer_roles(header.labels)
+header.annotations = read_annotations(path)
+ann = load_annotations(path, header)
+wanted = []
+for role in EMG_ROLES + ("ecg",):
+    wanted += [lab for lab in roles.all(role) if lab not in wanted]
+rec = timed("read", lambda: read_edf(path, channels=wanted, annotations=False))
+rec.annotations = header.annotations
+hyp = ann.hypnogram.fit_to(rec.duration)
+
+def quality():
+    out = {}
+    for label, sig in rec.signals.items():
+        role = roles.role_of.get(label)
+        if sig.unit != "uV" or role not in EMG_ROLES:
+            continue
+        info = rec.channel(label)
+        out[label] = assess_quality(sig.data, sig.fs, label=label, role=role,
+                                    physical_min=info.physical_min, physical_max=info.physical_max).unscorable
+    return out
+unscorable = timed("quality", quality)
+ecg = rec.signals[roles.get("ecg")]
+legs = {"left": roles.get("leg_left"), "right": roles.get("leg_right")}
+
+def lm():
+    peaks = (detect_r_peaks(ecg.data, ecg.fs, settings=settings.conditioning), ecg.fs)
+    try:
+        det = detect_leg_movements(rec, legs=legs, ecg_label=roles.get("ecg"), settings=settings, r_peaks=peaks)
+    except TypeError:   # older code (a --before run): the detector finds the R peaks itself
+        det = detect_leg_movements(rec, legs=legs, ecg_label=roles.get("ecg"), settings=settings)
+    return det, peaks
+det, peaks = timed("lm", lm)
+def plm(det):
+    uns = _leg_unscorable(det.unscorable, unscorable, legs)
+    return score_plm(det.events, duration_s=rec.duration, hypnogram=hyp, annotations=ann, unscorable=uns,
+                     settings=settings)
+res = timed("plm", lambda: plm(det))
+timed("lm_plm", lambda: plm(lm()[0]))
+timed("myoclonus", lambda: detect_myoclonus(rec, roles, hypnogram=hyp, annotations=ann, settings=settings,
+                                            unscorable=unscorable, r_peaks=peaks))
+print(json.dumps({"times": times, "n_lm": int(len(det.events)), "plms_index": res.summary().get("plms_index"),
+                  "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                  "channels": len(wanted)}))
+"""
+
+_SCORE_NIGHT = """
+import sys
+from somnomyo.pipeline import score_night
+score_night(sys.argv[1], standard=sys.argv[2], detectors=tuple(sys.argv[3].split(",")))
+"""
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(ONE_CORE)
+    return env
+
+
+def run_child(argv: list[str]) -> tuple[str, float, float, float]:
+    """Run ``argv``; return (stdout, wall s, child CPU s, child peak RSS MiB) from ``os.wait4``."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(argv, stdout=out, stderr=err, env=_env(), cwd=ROOT)
+        _, status, ru = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        text = out.read().decode()
+        if proc.returncode:
+            raise RuntimeError(f"{argv[:3]} failed ({proc.returncode}): {err.read().decode()[-2000:]}")
+    return text, wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024
+
+
+def simulate(seed: int, hours: float, out: Path) -> Path:
+    edf = out / "night.edf"
+    if not edf.exists():
+        print(f"simulating an {hours:g}-h night (seed {seed}) into {out} ...", file=sys.stderr)
+        subprocess.run([sys.executable, "-c", _SIMULATE, str(seed), str(hours), str(out)], check=True,
+                       env=_env(), cwd=ROOT)
+    return edf
+
+
+def bench(edf: Path, repeats: int, standard: str) -> dict:
+    py = sys.executable
+    stage_runs = []
+    for k in range(repeats):
+        text, wall, cpu, rss = run_child([py, "-c", _STAGES, str(edf), standard])
+        stage_runs.append(json.loads(text.strip().splitlines()[-1]))
+        print(f"  stages run {k + 1}: {json.dumps(stage_runs[-1]['times'])}", file=sys.stderr)
+    stages = {name: {m: min(r["times"][name][m] for r in stage_runs) for m in ("wall", "cpu")}
+              for name in stage_runs[0]["times"]}
+    procs = {}
+    cli = [str(Path(py).with_name("somnomyo")), "-q", "score", str(edf), "--standard", standard]
+    for name, argv in (("plm_process", [py, "-c", _SCORE_NIGHT, str(edf), standard, "plm"]),
+                       ("myoclonus_process", [py, "-c", _SCORE_NIGHT, str(edf), standard, "myoclonus"]),
+                       ("cli", None)):
+        best = None
+        for _ in range(repeats):
+            with tempfile.TemporaryDirectory(dir=WORK) as out:
+                cmd = argv if argv is not None else cli + ["--out", out]
+                _, wall, cpu, rss = run_child(cmd)
+            best = (wall, cpu, rss) if best is None else (min(best[0], wall), min(best[1], cpu), min(best[2], rss))
+        procs[name] = {"wall": best[0], "cpu": best[1], "rss_mib": best[2]}
+        print(f"  {name}: {procs[name]}", file=sys.stderr)
+    return {"stages": stages, "procs": procs, "first": stage_runs[0]}
+
+
+def table(res: dict, edf: Path, repeats: int, seed: int, standard: str, before: dict | None) -> str:
+    st, pr = res["stages"], res["procs"]
+    size_mib = edf.stat().st_size / 2 ** 20
+    rows = [
+        ("EDF read (the channels the pipeline needs)", st["read"], None, "read"),
+        ("quality checks (every EMG channel)", st["quality"], None, "quality"),
+        ("LM detection (R peaks once + 2 legs)", st["lm"], None, "lm"),
+        ("PLM scoring", st["plm"], None, "plm"),
+        ("LM detection + PLM scoring", st["lm_plm"], TARGETS["lm_plm"], "lm_plm"),
+        ("myoclonus detectors (5 EMG channels)", st["myoclonus"], TARGETS["myoclonus"], "myoclonus"),
+        ("process: `score_night(detectors=(\"plm\",))`", pr["plm_process"], TARGETS["plm_process"], "plm_process"),
+        ("process: `score_night(detectors=(\"myoclonus\",))`", pr["myoclonus_process"], None, "myoclonus_process"),
+        ("process: `somnomyo score` (every detector, outputs, figures)", pr["cli"], TARGETS["cli"], "cli"),
+    ]
+    lines = [
+        SECTION,
+        "",
+        f"One simulated {res['hours']:g}-h night (seed {seed}; `simulate_night(seed={seed}, hours={res['hours']:g})`, "
+        f"EDF+C {size_mib:.0f} MiB, {res['first']['channels']} channels read: 5 EMG incl. 2 legs + ECG, all "
+        f"256 Hz), `--standard {standard}`, each measurement in a fresh subprocess on one core "
+        "(`OMP_NUM_THREADS=OPENBLAS_NUM_THREADS=MKL_NUM_THREADS=1`), best of "
+        f"{repeats}. {res['first']['n_lm']} LMs on the two legs, PLMS index {res['first']['plms_index']}.",
+        "",
+        "- command: `.venv/bin/python benchmarks/bench_score.py`",
+        f"- date: {dt.date.today().isoformat()}",
+        f"- machine: {platform.machine()}, nproc {os.cpu_count()}, Python {platform.python_version()}, "
+        f"{platform.system()}; **shared with other jobs and noisy** (load average "
+        f"{res['load']}): wall times are inflated by waiting for a CPU, CPU s (user + system of the stage "
+        "or child) is the steadier figure",
+        "- stage rows: the call alone, after imports and after the earlier stages (as `score_night` runs "
+        "them); process rows: the whole child (interpreter start, imports, EDF read, ...), wall and CPU of "
+        "the child, peak RSS = the child's own `ru_maxrss`",
+        "",
+        "| stage | wall s | CPU s | target s | peak RSS MiB |" + (" before: wall s | before: CPU s |" if before else ""),
+        "|---|---:|---:|---:|---:|" + ("---:|---:|" if before else ""),
+    ]
+    for label, t, target, key in rows:
+        rss = f"{t['rss_mib']:.0f}" if "rss_mib" in t else ""
+        line = f"| {label} | {t['wall']:.2f} | {t['cpu']:.2f} | {'' if target is None else f'<= {target:g}'} | {rss} |"
+        if before:
+            b = before.get(key)
+            line += f" {b['wall']:.2f} | {b['cpu']:.2f} |" if b else " | |"
+        lines.append(line)
+    if before:
+        lines += ["", f"- before: {before.get('_note', 'the same script on the code before this work')}"]
+    return "\n".join(lines) + "\n"
+
+
+def update_results(section: str, results: Path = RESULTS) -> None:
+    """Replace the ``## Scoring`` section of RESULTS.md (or append it), keeping the others."""
+    from somnomyo.io.atomic import write_text_atomic
+
+    text = results.read_text(encoding="utf-8") if results.exists() else "# Benchmark results\n"
+    pattern = re.compile(rf"^{re.escape(SECTION)}\s*$.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: section + "\n", text, count=1)
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    write_text_atomic(results, text.rstrip("\n") + "\n")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seed", type=int, default=3)
+    ap.add_argument("--hours", type=float, default=8.0)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--standard", default="wasm2016", choices=("wasm2016", "aasm"))
+    ap.add_argument("--before", type=Path, help="JSON of earlier results (from --save) to show beside")
+    ap.add_argument("--save", type=Path, help="also write the results as JSON here")
+    ap.add_argument("--no-write", action="store_true", help="print the table only, leave RESULTS.md alone")
+    args = ap.parse_args()
+    WORK.mkdir(exist_ok=True)
+    edf = simulate(args.seed, args.hours, WORK / f"sim-{args.hours:g}h-seed{args.seed}")
+    res = bench(edf, args.repeats, args.standard)
+    res["hours"] = args.hours
+    res["load"] = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    if args.save:
+        flat = {**res["stages"], **res["procs"]}
+        args.save.write_text(json.dumps(flat, indent=1))
+    before = json.loads(args.before.read_text()) if args.before else None
+    section = table(res, edf, args.repeats, args.seed, args.standard, before)
+    print(section)
+    if not args.no_write:
+        update_results(section)
+
+
+if __name__ == "__main__":
+    main()
