@@ -103,8 +103,8 @@ def table(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
                            "machine now; full: `.venv/bin/python benchmarks/bench_cohort.py --nights 50 --hours 8`)"),
         f"- date: {dt.date.today().isoformat()}",
         f"- machine: {platform.machine()}, nproc {os.cpu_count()}, Python {platform.python_version()}, "
-        f"{platform.system()} (shared with other jobs: timings are indicative; with 2 cores, 2 workers "
-        "compete with the client, the scheduler and other jobs)",
+        f"{platform.system()}, load average (1/5/15 min) {args.load} before the runs (shared with other jobs: "
+        "timings are indicative; when the cores are already busy, a second worker cannot scale)",
         "- wall s: the whole `run_cohort` call, cluster start-up included; night s: mean scoring + writing "
         "time of one night on a worker; scaling: nights/min relative to 1 worker",
         "- peak RSS: `ru_maxrss` of a worker process (returned with each night's row; worker imports "
@@ -156,6 +156,7 @@ def main() -> None:
                           str(args.nights), "--hours", str(args.hours), "--work", str(args.work)],
                          check=True, capture_output=True, text=True)
     manifest = Path(res.stdout.strip().splitlines()[-1])
+    args.load = " / ".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
     rows = []
     for n in (int(x) for x in args.workers.split(",")):
         print(f"scoring with {n} worker(s) ...", file=sys.stderr)

@@ -126,6 +126,11 @@ score_night(sys.argv[1], standard=sys.argv[2], detectors=tuple(sys.argv[3].split
 """
 
 
+# What a plm-only score_night imports (interpreter start + imports: the floor of every process row).
+_IMPORTS = ("import pandas, scipy.signal, scipy.ndimage, somnomyo.pipeline, somnomyo.io.edf, "
+            "somnomyo.detect.leg_movements, somnomyo.score.plm, somnomyo.signal.quality")
+
+
 def _env() -> dict[str, str]:
     env = dict(os.environ)
     env.update(ONE_CORE)
@@ -168,7 +173,8 @@ def bench(edf: Path, repeats: int, standard: str) -> dict:
               for name in stage_runs[0]["times"]}
     procs = {}
     cli = [str(Path(py).with_name("somnomyo")), "-q", "score", str(edf), "--standard", standard]
-    for name, argv in (("plm_process", [py, "-c", _SCORE_NIGHT, str(edf), standard, "plm"]),
+    for name, argv in (("imports", [py, "-c", _IMPORTS]),
+                       ("plm_process", [py, "-c", _SCORE_NIGHT, str(edf), standard, "plm"]),
                        ("myoclonus_process", [py, "-c", _SCORE_NIGHT, str(edf), standard, "myoclonus"]),
                        ("cli", None)):
         best = None
@@ -192,6 +198,8 @@ def table(res: dict, edf: Path, repeats: int, seed: int, standard: str, before: 
         ("PLM scoring", st["plm"], None, "plm"),
         ("LM detection + PLM scoring", st["lm_plm"], TARGETS["lm_plm"], "lm_plm"),
         ("myoclonus detectors (5 EMG channels)", st["myoclonus"], TARGETS["myoclonus"], "myoclonus"),
+        ("process: interpreter start + imports only (pandas, scipy.signal, somnomyo)", pr["imports"], None,
+         "imports"),
         ("process: `score_night(detectors=(\"plm\",))`", pr["plm_process"], TARGETS["plm_process"], "plm_process"),
         ("process: `score_night(detectors=(\"myoclonus\",))`", pr["myoclonus_process"], None, "myoclonus_process"),
         ("process: `somnomyo score` (every detector, outputs, figures)", pr["cli"], TARGETS["cli"], "cli"),

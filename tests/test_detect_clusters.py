@@ -59,9 +59,10 @@ def test_cluster_needs_at_least_3_jerks():
     assert detect_clusters(jerk_table([10.0, 10.5, 11.0])).events["n_jerks"].tolist() == [3]
 
 
-def test_cluster_intervals_up_to_1_s():
-    assert len(detect_clusters(jerk_table([10.0, 10.99, 11.98])).events) == 1
-    assert len(detect_clusters(jerk_table([10.0, 11.01, 12.02])).events) == 0
+def test_cluster_intervals_up_to_1_2_s():
+    # 1-Hz BSMI trains jitter: intervals up to 1 s + 20% chain, longer ones do not
+    assert len(detect_clusters(jerk_table([10.0, 11.19, 12.38])).events) == 1
+    assert len(detect_clusters(jerk_table([10.0, 11.21, 12.42])).events) == 0
 
 
 def test_separate_clusters_split_at_a_long_interval():

@@ -241,3 +241,27 @@ def test_synchronous_bursts_on_two_channels_are_a_jerk_not_fm():
     assert res.rejected["synchronous"] == 2
     off = with_fm(fm_exclude_synchronous=False)
     assert len(detect_fragmentary([left, right], settings=off).events) == 5
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_block_threshold_runs_equal_sample_by_sample_runs(seed: int):
+    from somnomyo.detect.bursts import BlockBackground, fast_runs, runs_above
+    from somnomyo.signal.intervals import runs
+
+    rng = np.random.default_rng(seed)
+    n, blk = int(rng.integers(500, 5000)), int(rng.integers(1, 300))
+    env = rng.random(n)
+    thr = BlockBackground(blk, rng.uniform(0.6, 1.05, -(-n // blk)), n)
+    want = runs(env > thr.per_sample())
+    for got in (runs_above(env, thr), fast_runs(env > thr.per_sample())):
+        assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+
+
+def test_background_is_the_resting_level_despite_bursts():
+    from somnomyo.detect.bursts import block_background
+
+    rng = np.random.default_rng(0)
+    env = np.abs(rng.normal(3.0, 0.3, 120 * 256))
+    env[::256 * 3] = 500.0          # a spike every 3 s
+    bg = block_background(env, 256.0, block_s=1.0, window_s=60.0, floor_uv=1.0, samples_per_block=64)
+    assert np.allclose(bg.values, 3.0, rtol=0.05)

@@ -44,9 +44,30 @@ def test_drop_must_fall_below_35_percent_of_tonic_level():
 
 
 def test_no_negative_myoclonus_without_tonic_background():
-    # 3 µV minimum tonic level: a 2.8-µV background is not tonic, 3.2 µV is
-    assert len(detect_negative([tonic_trace(20.0, [(10.0, 0.2)], level=2.8, silent_uv=0.2)]).events) == 0
-    assert len(detect_negative([tonic_trace(20.0, [(10.0, 0.2)], level=3.2, silent_uv=0.2)]).events) == 1
+    # 2 µV minimum tonic level: a 1.9-µV background is not tonic, 2.1 µV is
+    assert len(detect_negative([tonic_trace(20.0, [(10.0, 0.2)], level=1.9, silent_uv=0.2)]).events) == 0
+    assert len(detect_negative([tonic_trace(20.0, [(10.0, 0.2)], level=2.1, silent_uv=0.2)]).events) == 1
+
+
+@pytest.mark.parametrize("dur, silent, kept", [(0.08, 0.2, True), (0.08, 0.3, False), (0.12, 0.3, True)])
+def test_silences_under_100_ms_must_average_below_25_percent(dur: float, silent: float, kept: bool):
+    tr = tonic_trace(20.0, [(10.0, dur)], silent_uv=silent * TONIC_UV)
+    assert len(detect_negative([tr]).events) == int(kept)
+
+
+def test_negative_myoclonus_scored_in_wake_and_n1_only():
+    hyp = Hypnogram(np.array(["W", "N1", "N2", "R"]))
+    tr = tonic_trace(120.0, [(10.0, 0.2), (40.0, 0.2), (70.0, 0.2), (100.0, 0.2)])
+    assert detect_negative([tr], hypnogram=hyp).events["stage"].tolist() == ["W", "N1"]
+    assert len(detect_negative([tr]).events) == 4          # no hypnogram: every silence
+
+
+def test_tonic_level_is_robust_to_a_burst_in_the_second_before():
+    # an FM-like 100-µV, 100-ms burst 0.5 s before a silence must not inflate the tonic level
+    tr = tonic_trace(20.0, [(10.0, 0.2)])
+    tr.envelope[int(9.5 * FS):int(9.6 * FS)] = 100.0
+    ev = detect_negative([tr]).events
+    assert ev["amplitude_uv"].tolist() == pytest.approx([TONIC_UV], rel=0.05)
 
 
 def test_activity_must_resume_after_the_silent_period():

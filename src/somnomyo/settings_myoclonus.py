@@ -93,6 +93,10 @@ class MyoclonusSettings:
               "myoclonus potential; implementation: such a single-muscle burst is FM, not a focal jerk, so a "
               "focal jerk lasts > fm_max_duration_s (subcortical/spinal bursts > 100 ms, §4.3); multi-muscle "
               "jerks keep the jerk_min_duration_s floor")
+    jerk_join_k_background: float = _f(
+        2.5, "implementation: once a jerk is found on >= 2 muscles, another muscle joins it when its envelope "
+             "exceeds 2.5x its background within jerk_group_window_s (confirming threshold, like onset/offset "
+             "hysteresis); 0 = off", unconfirmed=True)
     jerk_group_window_s: float = _f(
         0.1, "implementation: bursts starting within 100 ms of the first are one jerk", unit="s")
 
@@ -113,7 +117,8 @@ class MyoclonusSettings:
     cluster_mode: str = _f(
         "myoclonic", "'myoclonic': BSMI-like 1-5 Hz clusters (§3.1); 'spasm': spasm series 5-30 s (§4.1)")
     cluster_max_interval_s: float = _f(
-        1.0, "BSMI clusters at 1-5 Hz (§3.1): onsets <= 1 s apart", unit="s")
+        1.2, "BSMI clusters at 1-5 Hz (§3.1): onsets <= 1 s apart, plus 20% for the jitter of a 1-Hz train "
+             "(implementation)", unit="s", unconfirmed=True)
     cluster_min_jerks: int = _f(3, "implementation: a cluster has >= 3 jerks", unconfirmed=True)
     cluster_spasm_min_interval_s: float = _f(
         5.0, "epileptic spasms every 5-30 s in a cluster (§4.1)", unit="s", unconfirmed=True)
@@ -147,8 +152,8 @@ class MyoclonusSettings:
               "minimum silent period), then delimited sample by sample", unit="s")
     nm_tonic_window_s: float = _f(1.0, "implementation: tonic level = mean envelope over the preceding 1 s", unit="s")
     nm_min_tonic_uv: float = _f(
-        3.0, "implementation: tonic activity needed before a silent period (Rubboli 2006); sleep chin "
-             "tonic is a few µV", unit="µV",
+        2.0, "implementation: tonic activity needed before a silent period (Rubboli 2006): median envelope "
+             ">= 2 µV, about 3x the envelope of a quiet channel's noise floor", unit="µV",
         unconfirmed=True)
     nm_resume_fraction: float = _f(
         0.5, "implementation: activity after the silent period >= 50% of the tonic level", unconfirmed=True)

@@ -225,17 +225,28 @@ def ecg_like(t_peak: np.ndarray, all_peaks: np.ndarray, r_peaks: np.ndarray, *, 
     return near & (frac >= m.fm_ecg_recur_fraction - 1e-12)
 
 
-def synchronous_mask(candidates: pd.DataFrame, grouped: pd.DataFrame) -> np.ndarray:
-    """True for candidates that are part of a multi-muscle jerk: the same burst (``channel``,
-    ``burst`` index) sits in a group of >= 2 muscles of ``grouped``
-    (:func:`somnomyo.detect.jerks.grouped_jerk_bursts`). Lins et al./Frauscher 2014: FM
+def synchronous_mask(candidates: pd.DataFrame, jerk_bursts: pd.DataFrame) -> np.ndarray:
+    """True for candidates that are part of a multi-muscle jerk: they overlap, on their channel,
+    a muscle burst of a jerk of >= 2 muscles (``jerk_bursts``:
+    :func:`somnomyo.detect.jerks.jerk_muscle_bursts`). Lins et al./Frauscher 2014: FM
     potentials are asynchronous."""
-    if len(candidates) == 0 or len(grouped) == 0:
+    if len(candidates) == 0 or len(jerk_bursts) == 0:
         return np.zeros(len(candidates), dtype=bool)
-    multi = grouped.loc[grouped["n_muscles"].to_numpy() >= 2, ["channel", "burst"]]
-    key_c = pd.MultiIndex.from_arrays([candidates["channel"].astype(str), candidates["burst"].astype(np.int64)])
-    key_m = pd.MultiIndex.from_arrays([multi["channel"].astype(str), multi["burst"].astype(np.int64)])
-    return np.asarray(key_c.isin(key_m), dtype=bool)
+    multi = jerk_bursts.loc[jerk_bursts["n_muscles"].to_numpy() >= 2]
+    out = np.zeros(len(candidates), dtype=bool)
+    ch_c = candidates["channel"].astype(str).to_numpy()
+    ch_m = multi["channel"].astype(str).to_numpy()
+    on = candidates["onset"].to_numpy(dtype=float)
+    end = on + candidates["duration"].to_numpy(dtype=float)
+    for ch in np.unique(ch_c):  # loop over channels
+        sel = ch_c == ch
+        mb = multi.loc[ch_m == ch]
+        if len(mb) == 0:
+            continue
+        iv = np.column_stack((mb["onset"].to_numpy(dtype=float),
+                              (mb["onset"] + mb["duration"]).to_numpy(dtype=float)))
+        out[sel] = overlaps_any(on[sel], end[sel], iv)
+    return out
 
 
 def detect_fragmentary(traces: Sequence[EMGTrace], *, hypnogram: Hypnogram | None = None,
@@ -264,10 +275,10 @@ def detect_fragmentary(traces: Sequence[EMGTrace], *, hypnogram: Hypnogram | Non
             rows.append(drop_unscorable(cand, channel_unscorable(unscorable, tr.label)))
         bursts = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["onset", "duration"])
         if m.fm_exclude_synchronous and len(traces) > 1:
-            from somnomyo.detect.jerks import grouped_jerk_bursts
+            from somnomyo.detect.jerks import jerk_muscle_bursts
 
-            grouped = grouped_jerk_bursts(traces, settings=settings, unscorable=unscorable, lm_events=lm_events)
-            sync = synchronous_mask(bursts, grouped)
+            jb = jerk_muscle_bursts(traces, settings=settings, unscorable=unscorable, lm_events=lm_events)
+            sync = synchronous_mask(bursts, jb)
             rejected["synchronous"] = int(sync.sum())
             bursts = bursts.loc[~sync].reset_index(drop=True)
         events = _to_events(bursts, hypnogram=hypnogram, annotations=annotations, settings=settings)

@@ -32,7 +32,7 @@ import pandas as pd
 
 from somnomyo._logging import logger, set_log_level
 from somnomyo.detect.bursts import (
-    EMGTrace, Intervals, arousal_flags, channel_bursts, channel_lm_intervals, channel_unscorable, empty_bursts, common_unscorable, drop_unscorable,
+    EMGTrace, Intervals, arousal_flags, channel_bursts, channel_lm_intervals, channel_unscorable, empty_bursts, trace_background, common_unscorable, drop_unscorable,
     index_by_stage, json_float, overlaps_any, per_hour, stage_hours, stages_at,
 )
 from somnomyo.events import make_events
@@ -145,12 +145,83 @@ def jerk_groups(bursts: pd.DataFrame, *, settings: Settings) -> pd.DataFrame:
     single-muscle bursts longer than ``fm_max_duration_s`` when ``jerk_focal_excludes_fm`` (a
     single-muscle burst of <= 150 ms is a fragmentary-myoclonus potential, AASM, §2.1)."""
     m = settings.myoclonus
-    g = group_bursts(bursts, settings=settings)
+    g = bursts if "n_muscles" in bursts.columns else group_bursts(bursts, settings=settings)
     if len(g) == 0 or not m.jerk_focal_excludes_fm:
         return g
     dur_max = g.groupby("group")["duration"].transform("max").to_numpy()
     keep = (g["n_muscles"].to_numpy() >= 2) | (dur_max > m.fm_max_duration_s + 1e-12)
     return g.loc[keep].reset_index(drop=True)
+
+
+def join_weak_muscles(groups: pd.DataFrame, traces: Sequence[EMGTrace], *, settings: Settings,
+                      unscorable: Intervals = None) -> pd.DataFrame:
+    """Add to every multi-muscle jerk the other muscles whose envelope rises above
+    ``jerk_join_k_background x`` their background within ``jerk_group_window_s`` of the jerk's
+    first onset, for at least ``fm_min_duration_s`` (implementation: a lower, confirming
+    threshold once the jerk is established on >= 2 muscles, as onset/offset hysteresis; a
+    small burst in a muscle with strong tonic activity, e.g. the chin in wake, stays below
+    the ``burst_k_background`` detection threshold). Rows get ``joined = True``."""
+    m = settings.myoclonus
+    out = groups.assign(joined=False)
+    if len(groups) == 0 or m.jerk_join_k_background <= 0:
+        return out
+    multi = groups.loc[groups["n_muscles"].to_numpy() >= 2]
+    if len(multi) == 0:
+        return out
+    first = multi.groupby("group", sort=True)["onset"].min()
+    g_ids = first.index.to_numpy()
+    t0 = first.to_numpy(dtype=float)
+    have = set(zip(multi["group"].to_numpy().tolist(), multi["channel"].astype(str).tolist()))
+    rows = []
+    for tr in traces:  # loop over channels
+        fs = float(tr.fs)
+        env = tr.envelope
+        bg = trace_background(tr, settings)
+        need = np.array([(g, tr.label) not in have for g in g_ids.tolist()], dtype=bool)
+        if not need.any():
+            continue
+        s0 = np.round(t0[need] * fs).astype(np.int64)
+        ok = (s0 >= 0) & (s0 < env.size)
+        s0, gid = s0[ok], g_ids[need][ok]
+        w = max(1, int(round(m.jerk_group_window_s * fs)) + 1)
+        lim = w + int(round(m.jerk_max_duration_s * fs))
+        idx = np.minimum(s0[:, None] + np.arange(lim)[None, :], env.size - 1)
+        thr = m.jerk_join_k_background * bg.at(s0)
+        seg = env[idx]
+        hot = seg > thr[:, None].astype(seg.dtype)
+        start = np.argmax(hot[:, :w], axis=1)
+        has = hot[:, :w].any(axis=1)
+        after = ~hot & (np.arange(lim)[None, :] > start[:, None])
+        stop = np.where(after.any(axis=1), np.argmax(after, axis=1), lim)
+        dur = (stop - start) / fs
+        keep = has & (dur >= m.fm_min_duration_s - 1e-12) & (dur < m.jerk_max_duration_s - 1e-12)
+        if not keep.any():
+            continue
+        rr = np.flatnonzero(keep)
+        peak = np.array([seg[i, start[i]:stop[i]].max() for i in rr.tolist()], dtype=float)  # loop over joins
+        rows.append(pd.DataFrame({
+            "channel": tr.label, "role": tr.role, "onset": (s0[rr] + start[rr]) / fs, "duration": dur[rr],
+            "peak_uv": peak, "amplitude_uv": peak - bg.at(s0[rr]), "background_uv": bg.at(s0[rr]),
+            "ptp_uv": np.nan, "peak_sample": s0[rr] + start[rr], "burst": -1, "group": gid[rr], "joined": True}))
+    if not rows:
+        return out
+    add = pd.concat(rows, ignore_index=True)
+    bad = [drop_unscorable(add.loc[add["channel"] == tr.label], channel_unscorable(unscorable, tr.label))
+           for tr in traces]  # loop over channels
+    add = pd.concat(bad, ignore_index=True)
+    out = pd.concat([out, add], ignore_index=True).sort_values(["group", "onset", "channel"], kind="stable")
+    n_mus = out.groupby("group")["channel"].transform("nunique").to_numpy()
+    return out.assign(n_muscles=n_mus).reset_index(drop=True)
+
+
+def jerk_muscle_bursts(traces: Sequence[EMGTrace], *, settings: Settings, unscorable: Intervals = None,
+                       lm_events: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per muscle burst of every jerk (``group`` = jerk id): :func:`grouped_jerk_bursts`,
+    kept by :func:`jerk_groups`, weak muscles joined by :func:`join_weak_muscles`. Shared by the
+    jerk and the FM detectors, so that a burst is part of a jerk or an FM potential, never both."""
+    grouped = grouped_jerk_bursts(traces, settings=settings, unscorable=unscorable, lm_events=lm_events)
+    kept = jerk_groups(grouped, settings=settings)
+    return join_weak_muscles(kept, traces, settings=settings, unscorable=unscorable)
 
 
 def jerks_from_bursts(bursts: pd.DataFrame, *, settings: Settings, hypnogram: Hypnogram | None = None,
@@ -161,7 +232,7 @@ def jerks_from_bursts(bursts: pd.DataFrame, *, settings: Settings, hypnogram: Hy
     if len(bursts) == 0:
         return _empty_jerks()
     if "group" in bursts.columns:
-        b = bursts.copy()
+        b = bursts.sort_values(["group", "onset", "channel"], kind="stable").reset_index(drop=True)
     else:
         b = bursts.sort_values(["onset", "channel"], kind="stable").reset_index(drop=True)
         b["group"] = group_onsets(b["onset"].to_numpy(dtype=float),
@@ -309,14 +380,13 @@ def detect_jerks(traces: Sequence[EMGTrace], *, hypnogram: Hypnogram | None = No
     try:
         settings = settings or get_settings()
         bad = common_unscorable(unscorable, [tr.label for tr in traces])
-        grouped = grouped_jerk_bursts(traces, settings=settings, unscorable=unscorable, lm_events=lm_events)
-        kept = jerk_groups(grouped, settings=settings)
+        kept = jerk_muscle_bursts(traces, settings=settings, unscorable=unscorable, lm_events=lm_events)
         events = jerks_from_bursts(kept, settings=settings, hypnogram=hypnogram, annotations=annotations,
                                    recorded={tr.role for tr in traces})
         if duration_s is None:
             duration_s = max((tr.duration for tr in traces), default=0.0)
         hours = stage_hours(hypnogram, duration_s, bad)
-        logger.info("jerks: %d jerks from %d bursts on %d channel(s)", len(events), len(grouped), len(traces))
+        logger.info("jerks: %d jerks from %d bursts on %d channel(s)", len(events), len(kept), len(traces))
         return JerkResult(events=events, hours=hours, settings=settings,
                           has_hypnogram=hypnogram is not None and hypnogram.source != "none")
     finally:
