@@ -94,7 +94,7 @@ def table(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
     config = f"{args.nights} simulated nights of {args.hours:g} h"
     lines = [
         SECTION, "",
-        f"Score a cohort of {config} (12-channel EDF+ at 256 Hz with annotation files, WASM 2016, "
+        f"Score a cohort of {config} (the simulator's 11-channel EDF+C at 256 Hz with its annotation files, WASM 2016, "
         "default outputs) with `run_cohort` on a fresh LocalCluster of 1, then 2, worker processes "
         "(one thread each). Simulation time excluded.",
         "",

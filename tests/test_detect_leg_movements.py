@@ -267,3 +267,52 @@ def test_adaptive_baseline_absorbs_a_lasting_rise_in_rest_level_fixed_does_not()
     fixed = find_lms(e, fixed_base, FS, settings=WASM.lm)
     assert len(adapt) == 1 and adapt.duration.iloc[0] == pytest.approx(60, abs=0.5)
     assert len(fixed) == 1 and fixed.duration.iloc[0] == pytest.approx(150, abs=0.5)
+
+
+# ----------------------------------------------------------------------------- fast paths give the same LMs
+def _find_lms_by_definition(e, b, fs, st, rect):
+    """Whole-record reference of the LM rules (every run of quiet samples, running median count)."""
+    above = e.astype(np.float64) - b
+    n = above.size
+    m = np.concatenate([[False], above <= st.offset_above_baseline_uv, [False]]).astype(np.int8)
+    qs, qe = np.flatnonzero(np.diff(m) == 1), np.flatnonzero(np.diff(m) == -1)
+    q_min = int(np.ceil(st.offset_quiet_s * fs - 1e-6))
+    long_ = (qe - qs) >= q_min
+    seg = zip(np.concatenate([[0], qe[long_]]), np.concatenate([qs[long_], [n]]))
+    w = int(np.ceil(st.morphology_window_s * fs - 1e-6))
+    w += (w + 1) % 2
+    out = []
+    for a, z in seg:                                        # reference: plain loops are fine here
+        hi = np.flatnonzero(above[a:z] >= st.onset_above_baseline_uv)
+        if not hi.size:
+            continue
+        s0 = a + hi[0]
+        if z - s0 < int(np.ceil(st.min_duration_s * fs - 1e-6)):
+            continue
+        if st.max_duration_s is not None and (z - s0) / fs > st.max_duration_s + 1e-9:
+            continue
+        if st.morphology_rule:
+            r = np.abs(rect[s0:z]) - b[s0:z] >= st.morphology_above_baseline_uv
+            if not any(r[k:k + w].sum() >= (w + 1) // 2 for k in range(0, z - s0 - w + 1)):
+                continue
+        out.append((s0, z, above[s0:z].max(), above[s0:z].mean()))
+    return out
+
+
+@pytest.mark.parametrize("settings", [WASM, AASM], ids=["wasm2016", "aasm"])
+def test_find_lms_same_as_the_rules_applied_by_definition(settings):
+    rng = np.random.default_rng(9)
+    n = 600 * FS
+    e = np.abs(rng.normal(0, 0.6, n)) + REST_UV
+    rect = e + rng.normal(0, 1.5, n)
+    for t0 in rng.uniform(0, 590, 60):                      # bursts of many lengths and heights
+        i0, i1 = int(t0 * FS), int((t0 + rng.uniform(0.2, 12)) * FS)
+        e[i0:i1] += rng.uniform(3, 30) * np.abs(np.sin(np.linspace(0, rng.uniform(1, 20), i1 - i0)))
+    base = np.full(n, REST_UV)
+    want = _find_lms_by_definition(e, base, FS, settings.lm, rect)
+    for dtype in (np.float64, np.float32):
+        got = find_lms(e.astype(dtype), base.astype(dtype), FS, settings=settings.lm, rectified=rect.astype(dtype))
+        assert len(want) > 10 and len(got) == len(want)
+        assert np.array_equal(got[["start", "stop"]].to_numpy(), np.array([w[:2] for w in want]))
+        assert np.allclose(got["amplitude_uv"], [w[2] for w in want], rtol=1e-5)
+        assert np.allclose(got["mean_uv"], [w[3] for w in want], rtol=1e-5)

@@ -304,3 +304,54 @@ def test_real_emg_activations_found_and_rest_file_quiet(real_dir):
     assert ((onsets > 14) & (onsets < 17)).any()           # activation at ~15-17 s
     assert ((onsets > 24) & (onsets < 27)).any()           # activation at ~25-27 s
     assert len(detect_lms(load("emg_rest.txt"), 1000.0, settings=s).events) == 0
+
+
+# ----------------------------------------------------------------------------- fast paths give the same results
+@pytest.mark.parametrize("n", [30 * 256 * 10, 30 * 256 * 10 + 3])      # a multiple of the step and not
+def test_resting_level_expands_to_the_baseline_its_median_and_noisy_stretches(n):
+    from somnomyo.signal.baseline import expanded_median, noisy_level_intervals, resting_level
+
+    st = BaselineSettings()
+    rng = np.random.default_rng(7)
+    env = (np.abs(rng.normal(0, 3, n)) + np.repeat([2.0, 25.0, 3.0, 40.0], 90 * 256)[:n]).astype(np.float32)
+    base = resting_baseline(env, 256.0, settings=st)
+    level, step = resting_level(env, 256.0, settings=st)
+    assert np.array_equal(np.repeat(level, step)[:n], base)
+    assert expanded_median(level, step, n) == pytest.approx(float(np.median(base)), rel=1e-6)
+    noisy = noisy_baseline_intervals(base, 256.0, settings=st)
+    assert len(noisy) > 0                                      # the test exercises both paths
+    got = noisy_level_intervals(level, step, n, 256.0, settings=st)
+    assert np.allclose(got["onset"], noisy["onset"]) and np.allclose(got["duration"], noisy["duration"])
+    assert list(got["reason"]) == list(noisy["reason"])
+
+
+def test_detect_r_peaks_same_as_find_peaks_with_a_per_sample_threshold():
+    from scipy import ndimage
+
+    from somnomyo.signal.ecg import _block_max
+
+    fs, dur = 256.0, 120.0
+    rng = np.random.default_rng(3)
+    n = int(fs * dur)
+    x = 300 * ecg_leak(n, fs, beat_times(dur, rng), amp=1.0) + rng.normal(0, 20, n)
+    x[int(60 * fs): int(60.3 * fs)] += 2000.0                # an artefact
+    got = detect_r_peaks(x, fs, settings=CS)
+    # the definition: find_peaks(y, height=fraction x interpolated block level, distance=refractory)
+    sos = signal.butter(3, [CS.ecg_band_low_hz, min(CS.ecg_band_high_hz, 0.45 * fs)], btype="bandpass", fs=fs,
+                        output="sos")
+    y = signal.sosfiltfilt(sos.astype(np.float32), x.astype(np.float32))
+    block = int(round(2.0 * fs))
+    if np.median(_block_max(-y, block)) > np.median(_block_max(y, block)):
+        y = -y
+    level = ndimage.median_filter(_block_max(y, block), size=7, mode="nearest")
+    thr = CS.ecg_threshold_fraction * np.interp(np.arange(y.size), (np.arange(level.size) + 0.5) * block, level)
+    want, _ = signal.find_peaks(y, height=thr, distance=int(round(CS.ecg_refractory_s * fs)))
+    assert want.size > 100 and np.array_equal(got, want)
+
+
+@pytest.mark.parametrize("k", [1, 4, 19, 20])
+def test_template_median_by_sorting_equals_numpy_median(k):
+    from somnomyo.signal.ecg import _median_axis1
+
+    a = np.random.default_rng(k).normal(size=(9, k, 51)).astype(np.float32)
+    assert np.array_equal(_median_axis1(a), np.median(a, axis=1))

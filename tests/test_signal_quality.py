@@ -344,3 +344,40 @@ def test_subtract_intervals_and_total_duration() -> None:
     assert out.to_dict("list") == {"onset": [0.0, 5.0, 20.0], "duration": [2.0, 5.0, 2.0],
                                    "reason": ["flat", "flat", "mains"]}
     assert total_duration(pd.DataFrame({"onset": [0.0, 5.0], "duration": [10.0, 10.0]})) == 15.0
+
+
+# ------------------------------------------------------------------ fast paths (decimated ECG check, sampled unit check)
+@pytest.mark.parametrize("fs", [200.0, 512.0, 1000.0])
+def test_periodic_ecg_spikes_flagged_at_other_sampling_rates(fs: float) -> None:
+    clean = emg(120, fs=fs)
+    assert only(assess_quality(clean, fs, label="Chin", role="chin").flags, "ecg").empty
+    k = int(round(0.02 * fs))                              # 40 ms triangular QRS, 40 µV
+    y = clean.copy()
+    beats = (np.arange(0, 119, 0.8) * fs).astype(int)
+    y[beats[:, None] + np.arange(2 * k)[None, :]] += 40 * (1 - np.abs(np.arange(2 * k) - k) / k)
+    assert total_duration(only(assess_quality(y, fs, label="Chin", role="chin").flags, "ecg")) >= 110
+
+
+def test_unit_limits_on_a_long_channel_just_inside_and_just_outside() -> None:
+    s = QualitySettings()
+    fs, n = 1000.0, 600_000                               # more samples than the unit check's sample
+    x = np.random.default_rng(11).normal(0, 1, n)
+    x /= np.median(np.abs(x - np.median(x)))              # median absolute amplitude = 1 exactly
+    assert assess_quality(x * s.unit_min_uv * 1.1, fs, label="A").unit_warning is None
+    assert assess_quality(x * s.unit_min_uv * 0.9, fs, label="A").unit_warning is not None
+    assert assess_quality(x * s.unit_max_uv * 0.9, fs, label="A").unit_warning is None
+    assert assess_quality(x * s.unit_max_uv * 1.1, fs, label="A").unit_warning is not None
+
+
+def test_identical_sample_runs_found_exactly_as_defined() -> None:
+    from somnomyo.signal.quality import _stuck_mask
+
+    rng = np.random.default_rng(4)
+    x = np.round(rng.normal(0, 2, 20_000))                # quantised: many short runs of equal values
+    for start, length in ((100, 255), (1000, 256), (5000, 257), (9000, 600), (19_800, 200)):
+        x[start:start + length] = 5.5
+    for run_len in (5, 256, 257):
+        seg = np.cumsum(np.concatenate(([True], np.diff(x) != 0)))
+        want = np.bincount(seg)[seg] >= run_len
+        got = _stuck_mask(x, run_len)
+        assert np.array_equal(np.zeros(x.size, bool) if got is None else got, want), run_len

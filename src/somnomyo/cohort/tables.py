@@ -95,7 +95,7 @@ def _column_order(columns: Iterable[str], extras: Iterable[str]) -> list[str]:
 
 
 def _coerce(col: pd.Series) -> pd.Series:
-    """One Arrow-friendly dtype per column: boolean, float64, or string (never mixed objects)."""
+    """One Arrow-friendly dtype per column: boolean, Int64, float64 or string (never mixed objects)."""
     if col.dtype != object:
         return col
     vals = col.dropna()
@@ -103,6 +103,8 @@ def _coerce(col: pd.Series) -> pd.Series:
         return col.astype("string")
     if all(isinstance(v, (bool, np.bool_)) for v in vals):
         return col.astype("boolean")
+    if all(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in vals):
+        return col.astype("Int64")
     if all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
            for v in vals):
         return col.astype("float64")

@@ -45,7 +45,7 @@ _EMG_ROLES = ("leg_left", "leg_right", "legs", "chin", "arm_left", "arm_right", 
 _MICROVOLT_UNITS = ("uv", "µv", "μv")
 _CHUNK_WINDOWS = 256   # windows per FFT batch (bounds memory, not a clinical value)
 # Implementation details for speed (not clinical values):
-_UNIT_MAX_SAMPLES = 1 << 20   # the unit check's medians use a fixed random sample of at most this many samples
+_UNIT_MAX_SAMPLES = 1 << 18   # the unit check's medians use a fixed random sample of at most this many samples
 _ECG_RATE_PER_LOWPASS = 3.2   # the ECG envelope (low-passed) is decimated to >= this x its low-pass edge
 
 
