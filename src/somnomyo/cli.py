@@ -6,6 +6,7 @@ without a traceback and without leaving partial outputs.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 import time
@@ -197,6 +198,32 @@ def cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
+def _truth_check(expected: dict[str, Any], summary: dict[str, Any]) -> str:
+    """A small table: what somnomyo measured next to what the simulator put in."""
+    plm = summary.get("plm", {})
+    fm = summary.get("fragmentary_myoclonus", {})
+    hj = summary.get("hypnic_jerks", {})
+    rows = [
+        ("PLMS index (/h)", plm.get("plms_index"), expected.get("plms_index")),
+        ("PLMS count", plm.get("plms_count"), expected.get("n_plm")),
+        ("respiratory-related LMs", plm.get("respiratory_lm_count"), expected.get("n_rlm")),
+        ("total sleep time (h)", plm.get("tst_h"), expected.get("tst_h")),
+        ("EFM rule met", fm.get("efm"), expected.get("efm")),
+        ("hypnic jerks", hj.get("count"), expected.get("n_hypnic_jerks")),
+    ]
+
+    def f(v: Any) -> str:
+        if v is None:
+            return "n/a"
+        if isinstance(v, bool):
+            return "yes" if v else "no"
+        return f"{v:.1f}" if isinstance(v, float) else str(v)
+
+    lines = ["measured vs simulator truth:", f"  {'':<26}{'measured':>10}{'truth':>10}"]
+    lines += [f"  {name:<26}{f(m):>10}{f(t):>10}" for name, m, t in rows if t is not None]
+    return "\n".join(lines)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from somnomyo.simulate import simulate_night
 
@@ -211,9 +238,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     args.stages = "file"
     _say(args, f"scoring {edf} ({args.standard}) ...")
     paths = _score(args, Path(edf), out / "scored")
-    truth = night.truth.get("expected", {})
-    if truth:
-        _say(args, "simulator truth: " + ", ".join(f"{k} {v}" for k, v in truth.items() if not isinstance(v, (dict, list))))
+    _say(args, _truth_check(night.truth.get("expected", {}), json.loads((out / "scored" / "summary.json").read_text())))
     _say(args, f"\ndemo outputs:\n  simulated night  {out / 'simulated'}/")
     for k, p in sim_paths.items():
         _say(args, f"    {k:<13} {p}")
