@@ -211,7 +211,8 @@ def table(res: dict, edf: Path, repeats: int, seed: int, standard: str, before: 
         f"EDF+C {size_mib:.0f} MiB, {res['first']['channels']} channels read: 5 EMG incl. 2 legs + ECG, all "
         f"256 Hz), `--standard {standard}`, each measurement in a fresh subprocess on one core "
         "(`OMP_NUM_THREADS=OPENBLAS_NUM_THREADS=MKL_NUM_THREADS=1`), best of "
-        f"{repeats}. {res['first']['n_lm']} LMs on the two legs, PLMS index {res['first']['plms_index']}.",
+        f"{repeats}. {res['first']['n_lm']} LMs on the two legs, PLMS index "
+        f"{'n/a' if res['first']['plms_index'] is None else format(res['first']['plms_index'], '.2f')}/h.",
         "",
         "- command: `.venv/bin/python benchmarks/bench_score.py`",
         f"- date: {dt.date.today().isoformat()}",

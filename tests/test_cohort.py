@@ -30,8 +30,9 @@ from somnomyo.events import make_events, write_events_tsv
 class FakeNight:
     """What a scorer returns: write(), summary(), events (like pipeline.NightResult)."""
 
-    def __init__(self, n_lms: int, standard: str) -> None:
+    def __init__(self, n_lms: int, standard: str, age: str | None = None) -> None:
         self.standard = standard
+        self.age = age
         self.events = make_events([{"onset": 10.0 + 20 * i, "duration": 1.0, "trial_type": "leg_movement",
                                     "channel": "Leg L", "side": "left", "periodic": i % 2 == 0,
                                     "imi_s": 20.0 if i else None} for i in range(n_lms)])
@@ -42,7 +43,7 @@ class FakeNight:
                 "plm": {"plms_index": n / 2.0, "lm_index": float(n), "tst_h": 2.0, "plms_count": n // 2},
                 "quality": {"channels": {"Leg L": {"role": "leg_left", "fraction_scorable": 0.9}}},
                 "settings": {"standard": self.standard, "lm_min_duration_s": 0.5},
-                "warnings": ["no hypnogram found"]}
+                "warnings": ["no hypnogram found"], "interpretation": {"age_given": self.age}}
 
     def write(self, out: Path) -> dict[str, Path]:
         out = Path(out)
@@ -57,7 +58,7 @@ class FakeScorer:
         self.log = Path(log)
 
     def __call__(self, edf: str, *, annotations: Any = None, hypnogram: Any = None,
-                 standard: str = "wasm2016") -> FakeNight:
+                 standard: str = "wasm2016", age: str | None = None) -> FakeNight:
         with open(self.log, "a") as f:
             f.write(Path(edf).stem + "\n")
         text = Path(edf).read_text()
@@ -65,7 +66,7 @@ class FakeScorer:
             raise ValueError("detector blew up")
         if not text.startswith("LMS "):
             raise RecordingError("not an EDF file (bad header)", edf)
-        return FakeNight(int(text.split()[1]), standard)
+        return FakeNight(int(text.split()[1]), standard, age=age)
 
     def calls(self) -> list[str]:
         return self.log.read_text().split() if self.log.exists() else []
@@ -99,9 +100,9 @@ def test_manifest_relative_paths_resolve_against_manifest_folder_and_ids_default
                                                                                          monkeypatch) -> None:
     folder = tmp_path / "study"
     (folder / "edf").mkdir(parents=True)
-    (folder / "manifest.csv").write_text("id,edf,annotations,hypnogram,age\n"
-                                         "s01,edf/a.edf,edf/a.xml,,34\n"
-                                         ",edf/b.edf,,/abs/b-hyp.txt,71\n")
+    (folder / "manifest.csv").write_text("id,edf,annotations,hypnogram,age,bmi,site\n"
+                                         "s01,edf/a.edf,edf/a.xml,,34y,22.5,A\n"
+                                         ",edf/b.edf,,/abs/b-hyp.txt,3m,31,B\n")
     monkeypatch.chdir(tmp_path)    # relative to the manifest, not to the current folder
     nights = read_manifest("study/manifest.csv")
     assert [n.id for n in nights] == ["s01", "b"]
@@ -109,7 +110,19 @@ def test_manifest_relative_paths_resolve_against_manifest_folder_and_ids_default
     assert nights[0].annotations == str(folder / "edf" / "a.xml")
     assert nights[0].hypnogram is None
     assert nights[1].annotations is None and nights[1].hypnogram == "/abs/b-hyp.txt"
-    assert nights[0].extra == {"age": 34} and nights[1].extra == {"age": 71}
+    assert nights[0].extra == {"age": "34y", "bmi": 22.5, "site": "A"}    # numbers where a column is numeric
+    assert nights[1].extra == {"age": "3m", "bmi": 31, "site": "B"}
+    assert nights[1].options() == {"age": "3m"}                           # passed to the scorer as given
+
+
+def test_manifest_age_without_unit_or_unknown_population_is_refused_naming_the_row(tmp_path: Path) -> None:
+    m = tmp_path / "m.csv"
+    m.write_text("edf,age\na.edf,45y\nb.edf,45\n")     # a bare number would be read as days
+    with pytest.raises(SomnomyoError, match="row 3: .*unit"):
+        read_manifest(m)
+    m.write_text("edf,population\na.edf,adult\nb.edf,elderly\n")
+    with pytest.raises(SomnomyoError, match="row 3: population 'elderly' must be one of adult, child, infant, auto"):
+        read_manifest(m)
 
 
 def test_manifest_without_edf_column_is_refused_with_one_line_error(tmp_path: Path) -> None:
@@ -142,6 +155,15 @@ def test_safe_ids_just_inside_the_rules_are_accepted(tmp_path: Path) -> None:
     m = tmp_path / "m.csv"
     m.write_text("id,edf\nshhs1-200001,a.edf\nx.y_z,b.edf\nnights,c.edf\nP 01,d.edf\n")
     assert [n.id for n in read_manifest(m)] == ["shhs1-200001", "x.y_z", "nights", "P 01"]
+
+
+def test_id_length_limit_200_characters_accepted_201_refused(tmp_path: Path) -> None:
+    m = tmp_path / "m.csv"
+    m.write_text(f"id,edf\n{'a' * 200},a.edf\n")
+    assert len(read_manifest(m)[0].id) == 200
+    m.write_text(f"id,edf\n{'a' * 201},a.edf\n")
+    with pytest.raises(SomnomyoError, match="longer than 200"):
+        read_manifest(m)
 
 
 def test_duplicate_ids_are_refused_even_when_they_differ_only_in_case(tmp_path: Path) -> None:
@@ -283,6 +305,22 @@ def test_changed_standard_or_inputs_rescore_the_night(tmp_path: Path, client: An
     assert res.nights["standard"].tolist() == ["aasm"]
 
 
+def test_manifest_age_reaches_the_scorer_and_a_changed_age_rescores(tmp_path: Path, client: Any) -> None:
+    make_fake_cohort(tmp_path)
+    m = tmp_path / "m.csv"
+    m.write_text("id,edf,age,site\nx1,n1.edf,45y,A\nx2,n2.edf,,B\n")
+    scorer = FakeScorer(tmp_path / "log")
+    kw = dict(client=client, score_fn=scorer, figures=False, progress=False)
+    res = run_cohort(m, tmp_path / "out", **kw)
+    df = res.nights.set_index("id")
+    assert df.loc["x1", "interpretation.age_given"] == "45y" and pd.isna(df.loc["x2", "interpretation.age_given"])
+    assert df["site"].tolist() == ["A", "B"] and list(res.nights.columns[8:10]) == ["age", "site"]
+    m.write_text("id,edf,age,site\nx1,n1.edf,46y,A\nx2,n2.edf,,C\n")   # site is not a scoring input
+    again = run_cohort(m, tmp_path / "out", **kw)
+    assert sorted(scorer.calls()) == ["n1", "n1", "n2"]                   # only x1 (new age) again
+    assert again.n_skipped == 1 and again.nights["site"].tolist() == ["A", "C"]
+
+
 def test_tables_are_refreshed_during_the_run(tmp_path: Path, client: Any) -> None:
     make_fake_cohort(tmp_path / "in")
     seen: list[int] = []
@@ -337,10 +375,12 @@ def test_killed_run_redoes_missing_and_half_written_nights_and_removes_stale_tem
     stale.mkdir()
     (stale / "events.tsv").write_text("half")
     (out / "nights.parquet").unlink()
+    half_table = out / ".events.parquet.k2j4_x.tmp"               # a table write cut short
+    half_table.write_text("half")
     n_calls = len(scorer.calls())
     resumed = run_cohort(pattern, tmp_path / "out", **kw)
     assert sorted(scorer.calls()[n_calls:]) == ["bad", "n2", "n3"]
-    assert not stale.exists()
+    assert not stale.exists() and not half_table.exists()
     pd.testing.assert_frame_equal(identity(resumed.nights), identity(first.nights))
     pd.testing.assert_frame_equal(resumed.events(), first.events())
 
@@ -372,9 +412,9 @@ def _simulated_cohort(folder: Path, seeds: list[int]) -> Path:
     for seed in seeds:
         paths = simulate_short(seed, minutes=10).write(folder / f"sim{seed}")
         rel = {k: Path(v).relative_to(folder).as_posix() for k, v in paths.items()}
-        lines.append(f"night{seed},{rel['edf']},{rel.get('annotations', '')},{40 + seed}")
+        lines.append(f"night{seed},{rel['edf']},{rel.get('annotations', '')},{40 + seed}y")
     (folder / "corrupt.edf").write_bytes(b"0       this is not an EDF header" + bytes(300))
-    lines.append("corrupt,corrupt.edf,,50")
+    lines.append("corrupt,corrupt.edf,,50y")
     (folder / "manifest.csv").write_text("\n".join(lines) + "\n")
     return folder / "manifest.csv"
 
@@ -398,7 +438,7 @@ def test_local_cluster_end_to_end_simulated_nights_corrupt_file_rerun_and_cli(tm
         reason = df.loc["corrupt", "reason"]
         assert "corrupt.edf" in reason and "\n" not in reason
         assert df.loc[nights, "plm.lm_index"].notna().all()
-        assert df.loc[nights, "age"].tolist() == [41.0, 42.0, 43.0, 44.0]        # manifest columns carried
+        assert df.loc[nights, "age"].tolist() == ["41y", "42y", "43y", "44y"]    # manifest columns carried
         assert df["worker"].str.startswith("tcp://127.0.0.1").all()
         assert (df.loc[nights, "peak_rss_mib"] > 0).all()
         for night in nights:

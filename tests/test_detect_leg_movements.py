@@ -1,6 +1,7 @@
 """Leg-movement detection rules (WASM 2016 / AASM, clinical_rules.md §1.1) and the recording API."""
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -304,15 +305,22 @@ def test_find_lms_same_as_the_rules_applied_by_definition(settings):
     rng = np.random.default_rng(9)
     n = 600 * FS
     e = np.abs(rng.normal(0, 0.6, n)) + REST_UV
+    spans = []
     for t0 in rng.uniform(0, 590, 60):                      # bursts of many lengths and heights
         i0, i1 = int(t0 * FS), int((t0 + rng.uniform(0.2, 12)) * FS)
         e[i0:i1] += rng.uniform(3, 30) * np.abs(np.sin(np.linspace(0, rng.uniform(1, 20), i1 - i0)))
-    rect = e + rng.normal(0, 3.0, n)                        # noisy: the morphology rule rejects some
+        spans.append((i0, i1))
+    rect = e + rng.normal(0, 1.0, n)
+    for i0, i1 in spans[::3]:                               # rectified EMG near +2 µV: morphology decides
+        rect[i0:i1] = REST_UV + 1.9 + rng.normal(0, 0.3, i1 - i0)
     base = np.full(n, REST_UV)
     want = _find_lms_by_definition(e, base, FS, settings.lm, rect)
     for dtype in (np.float64, np.float32):
         got = find_lms(e.astype(dtype), base.astype(dtype), FS, settings=settings.lm, rectified=rect.astype(dtype))
         assert len(want) > 10 and len(got) == len(want)
+        if settings.lm.morphology_rule:                     # the rule did reject some here
+            loose = find_lms(e, base, FS, settings=dataclasses.replace(settings.lm, morphology_rule=False))
+            assert len(loose) > len(want)
         assert np.array_equal(got[["start", "stop"]].to_numpy(), np.array([w[:2] for w in want]))
         assert np.allclose(got["amplitude_uv"], [w[2] for w in want], rtol=1e-5)
         assert np.allclose(got["mean_uv"], [w[3] for w in want], rtol=1e-5)

@@ -14,15 +14,11 @@ What the design makes ambiguous, and how it is scored (see each test):
 * a single-muscle burst of <= 150 ms is an FM potential (AASM, clinical_rules §2.1) even
   where the simulator designed it as a focal myoclonic jerk: detections on such designed
   jerk bursts are left out of the FM score (neither true nor false positives);
-* negative myoclonus is scored where the simulated tonic activity leaves a silence that
-  the EMG shows: in wake (chin 8 µV, arms 5 µV RMS). In N1 the chin tonic is 4 µV RMS and
-  the designed silences do not drop below 35% of the tonic level on the conditioned
-  envelope (test below measures it), so they are excluded (detections on them count
-  neither way).
+* negative myoclonus: every designed silence (W and N1) is scored. They are visible only
+  once the 2-µV mains hum is removed on every channel (see the test below).
 """
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any, Sequence
 
 import numpy as np
@@ -237,33 +233,27 @@ def _silence_depths(night: Any, res: Any) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def test_n1_chin_silences_are_too_shallow_to_score_wake_silences_are_not(adult):
+def test_silences_are_deep_on_every_channel_once_mains_hum_is_removed_everywhere(adult):
+    # 2-µV hum left on a channel (per-channel hum detection misses it under tonic EMG) fills a
+    # silence to ~1.3 µV, 35-45% of a 4-µV tonic: emg_traces removes the recording's mains on
+    # every channel, and then every designed silence drops well below the 35% criterion
     night, res = adult
     d = _silence_depths(night, res)
     drop = get_settings().myoclonus.nm_drop_fraction
-    wake = d[d["stage"] == "W"]
-    n1 = d[d["stage"] == "N1"]
-    assert len(wake) >= 10
-    assert wake["depth"].median() < 0.8 * drop, wake["depth"].describe().to_dict()
-    if len(n1):
-        assert n1["depth"].median() > drop
+    assert len(d) >= 15 and "N1" in set(d["stage"])
+    for (ch, stage), g in d.groupby(["channel", "stage"]):
+        assert g["depth"].median() < drop, (ch, stage, g["depth"].median())
 
 
-def test_negative_myoclonus_f1_at_least_0_85_where_detectable(adult):
+def test_negative_myoclonus_f1_at_least_0_85(adult):
     from somnomyo.score.agreement import match_events
 
     night, res = adult
     truth = pd.DataFrame(night.truth["negative_myoclonus"])
     det = res.negative.events.reset_index(drop=True)
-    scorable = truth[truth["stage"] == "W"].reset_index(drop=True)
-    excluded = truth[truth["stage"] != "W"].reset_index(drop=True)
-    ag = match_events(det, scorable, min_iou=0.5, by="channel")
-    matched = {i for i, _ in ag.pairs}
-    rest = det.drop(index=list(matched))
-    dont_care = match_events(rest, excluded, min_iou=0.5, by="channel").tp if len(excluded) else 0
-    tp, fp, fn = ag.tp, len(det) - ag.tp - dont_care, ag.fn
-    assert len(scorable) >= 10
-    assert f1(tp, fp, fn) >= 0.85, (tp, fp, fn)
+    ag = match_events(det, truth, min_iou=0.5, by="channel")
+    assert len(truth) >= 15
+    assert ag.f1 >= 0.85, ag.to_dict()
 
 
 def test_negative_myoclonus_needs_tonic_activity_none_in_n2_n3_rem(adult):

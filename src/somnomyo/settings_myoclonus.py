@@ -150,7 +150,6 @@ class MyoclonusSettings:
     nm_smooth_s: float = _f(
         0.03, "implementation: silences are found on the envelope smoothed over 30 ms (well under the 50-ms "
               "minimum silent period), then delimited sample by sample", unit="s")
-    nm_tonic_window_s: float = _f(1.0, "implementation: tonic level = mean envelope over the preceding 1 s", unit="s")
     nm_min_tonic_uv: float = _f(
         2.0, "implementation: tonic activity needed before a silent period (Rubboli 2006): median envelope "
              ">= 2 µV, about 3x the envelope of a quiet channel's noise floor", unit="µV",

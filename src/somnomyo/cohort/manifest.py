@@ -8,6 +8,9 @@ A manifest is a CSV with one row per night and the columns
     the night's id, which names its output folder ``DIR/<id>/``; empty or absent: the EDF stem.
 ``annotations``, ``hypnogram``
     optional annotation / hypnogram files (relative paths as for ``edf``).
+``age``, ``population``
+    optional per-night scoring options passed to ``score_night``: the age needs a unit
+    (``"10d"``, ``"3m"``, ``"45y"``), the population is ``adult``, ``child``, ``infant`` or ``auto``.
 anything else (``age``, ``sex``, ``group``, ...)
     carried unchanged into the cohort table ``nights.csv``.
 
@@ -32,6 +35,9 @@ from somnomyo.errors import SomnomyoError
 TABLE_FILES = ("nights.parquet", "nights.csv", "events.parquet")
 #: Path columns of a manifest (resolved against the manifest's folder).
 PATH_COLUMNS = ("edf", "annotations", "hypnogram")
+#: Manifest columns passed to the scorer as keyword options (kept as text).
+OPTION_COLUMNS = ("age", "population")
+POPULATIONS = ("adult", "child", "infant", "auto")
 #: Infixes of the temporary folders a run writes (``<id>.tmp-<hex>``, ``<id>.old-<hex>``).
 TEMP_MARKERS = (".tmp-", ".old-")
 RECORDING_SUFFIXES = (".edf", ".bdf", ".rec")
@@ -53,6 +59,10 @@ class Night:
     def inputs(self) -> dict[str, str | None]:
         """What the night was scored from (compared on a rerun to decide whether it is done)."""
         return {"edf": self.edf, "annotations": self.annotations, "hypnogram": self.hypnogram}
+
+    def options(self) -> dict[str, str]:
+        """Scoring options from the manifest (``age``, ``population``) that are set, as text."""
+        return {k: str(self.extra[k]) for k in OPTION_COLUMNS if self.extra.get(k) is not None}
 
 
 def id_problem(night_id: str) -> str | None:
@@ -117,6 +127,22 @@ def _extra_values(col: pd.Series) -> list[Any]:
         return cells
 
 
+def _check_options(values: dict[str, list[Any]], where: str | os.PathLike[str]) -> None:
+    """Refuse an age or population the scorer would not accept (one line naming the row)."""
+    for i, pop in enumerate(values.get("population", []), start=2):
+        if pop is not None and pop not in POPULATIONS:
+            raise SomnomyoError(f"row {i}: population {pop!r} must be one of {', '.join(POPULATIONS)}", where)
+    try:
+        from somnomyo.interpret.rules import parse_age
+    except ImportError:
+        return
+    for i, age in enumerate(values.get("age", []), start=2):
+        try:
+            parse_age(age)
+        except SomnomyoError as err:
+            raise SomnomyoError(f"row {i}: {err.problem}", where) from None
+
+
 def _resolve(path: str | None, base: Path) -> str | None:
     if path is None:
         return None
@@ -153,7 +179,8 @@ def manifest_nights(df: pd.DataFrame, *, base: str | os.PathLike[str] = ".",
                             "expected id, edf, annotations, hypnogram, ...", where)
     base_dir = Path(os.path.abspath(base))
     extras = [c for c in df.columns if c not in ("id",) + PATH_COLUMNS]
-    values = {c: _extra_values(df[c]) for c in extras}
+    values = {c: [_cell(v) for v in df[c]] if c in OPTION_COLUMNS else _extra_values(df[c]) for c in extras}
+    _check_options(values, where)
     nights: list[Night] = []
     for i, rec in enumerate(df.to_dict("records"), start=2):   # row 1 is the header
         edf = _cell(rec.get("edf"))

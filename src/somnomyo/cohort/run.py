@@ -36,7 +36,7 @@ import pandas as pd
 
 from somnomyo import __version__
 from somnomyo._logging import logger, set_log_level
-from somnomyo.cohort.manifest import TEMP_MARKERS, Night, id_problem, resolve_inputs
+from somnomyo.cohort.manifest import TABLE_FILES, TEMP_MARKERS, Night, id_problem, resolve_inputs
 from somnomyo.cohort.tables import (STATUS_FAILED, STATUS_OK, collect_events, flatten_summary,
                                     nights_frame, write_table)
 from somnomyo.errors import SomnomyoError, check_choice
@@ -46,7 +46,8 @@ from somnomyo.settings import STANDARDS
 DONE_FILE = "done.json"
 EVENTS_FILE = "events.tsv"
 ScoreFn = Callable[..., Any]
-_STALE = re.compile("|".join(re.escape(m) for m in TEMP_MARKERS) + r"[0-9a-f]+$")
+_STALE = re.compile("(" + "|".join(re.escape(m) for m in TEMP_MARKERS) + r")[0-9a-f]+$")
+_STALE_TABLE = re.compile(r"^\.(" + "|".join(re.escape(t) for t in TABLE_FILES) + r")\..*\.tmp$")
 
 
 # ------------------------------------------------------------------------------ worker side
@@ -97,6 +98,11 @@ def _install(tmp: Path, final: Path) -> None:
         os.replace(tmp, final)
 
 
+def _default_score_fn() -> ScoreFn:
+    from somnomyo.pipeline import score_night
+    return score_night
+
+
 def _write_figures(result: Any, out: Path) -> None:
     try:
         from somnomyo.report import write_report  # type: ignore[attr-defined]
@@ -109,7 +115,8 @@ def score_one(night: Night, out_dir: str | os.PathLike[str], *, standard: str = 
               score_fn: ScoreFn | None = None, figures: bool = True) -> dict[str, Any]:
     """Score one night into ``out_dir/<id>/`` (runs on a worker); return its row and events path.
 
-    ``score_fn(edf, *, annotations, hypnogram, standard)`` must return an object with
+    ``score_fn(edf, *, annotations, hypnogram, standard[, age, population])`` (the last two
+    only where the manifest gives them) must return an object with
     ``write(folder)``, ``summary()`` and ``events`` (default
     :func:`somnomyo.pipeline.score_night`). A :class:`SomnomyoError` (corrupt file, no leg
     channel, ...) or any other exception becomes a row with status ``failed`` and a one-line
@@ -125,10 +132,9 @@ def score_one(night: Night, out_dir: str | os.PathLike[str], *, standard: str = 
     row: dict[str, Any] = {"id": night.id, "status": STATUS_OK, "reason": None, **night.inputs(),
                            "standard": standard}
     try:
-        if score_fn is None:
-            from somnomyo.pipeline import score_night as score_fn
-        result = score_fn(night.edf, annotations=night.annotations, hypnogram=night.hypnogram,
-                          standard=standard)
+        scorer = score_fn if score_fn is not None else _default_score_fn()
+        result = scorer(night.edf, annotations=night.annotations, hypnogram=night.hypnogram,
+                          standard=standard, **night.options())
         t1 = time.perf_counter()
         tmp.mkdir(parents=True)
         result.write(tmp)
@@ -141,7 +147,7 @@ def score_one(night: Night, out_dir: str | os.PathLike[str], *, standard: str = 
         row.update({"time.score_s": round(t1 - t0, 3), "time.write_s": round(t2 - t1, 3),
                     "time.total_s": round(t2 - t0, 3), "worker": _worker_name(),
                     "peak_rss_mib": _peak_rss_mib()})
-        marker = {"id": night.id, "inputs": night.inputs(), "standard": standard,
+        marker = {"id": night.id, "inputs": night.inputs(), "options": night.options(), "standard": standard,
                   "somnomyo_version": __version__, "row": row}
         write_text_atomic(tmp / DONE_FILE, json.dumps(marker, indent=1, default=str))
         _install(tmp, final)
@@ -163,24 +169,28 @@ def score_one(night: Night, out_dir: str | os.PathLike[str], *, standard: str = 
 
 # ------------------------------------------------------------------------------ client side
 def done_row(night: Night, out_dir: str | os.PathLike[str], *, standard: str) -> dict[str, Any] | None:
-    """The stored row of a night already scored from the same inputs and standard, else None."""
+    """The stored row of a night already scored from the same inputs, options and standard, else None."""
     marker = Path(out_dir) / night.id / DONE_FILE
     try:
         done = json.loads(marker.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     if (not isinstance(done, dict) or done.get("inputs") != night.inputs() or done.get("standard") != standard
+            or done.get("options", {}) != night.options()
             or not isinstance(done.get("row"), dict) or done["row"].get("status") != STATUS_OK):
         return None
     return dict(done["row"])
 
 
 def clean_stale(out_dir: str | os.PathLike[str]) -> list[Path]:
-    """Remove the temporary night folders (``<id>.tmp-<hex>``, ``<id>.old-<hex>``) a killed run left."""
+    """Remove what a killed run left: night folders ``<id>.tmp-<hex>``/``<id>.old-<hex>``, table temp files."""
     removed = []
     for p in Path(out_dir).iterdir():
         if p.is_dir() and _STALE.search(p.name):
             shutil.rmtree(p, ignore_errors=True)
+            removed.append(p)
+        elif p.is_file() and _STALE_TABLE.match(p.name):   # a table write cut short
+            p.unlink(missing_ok=True)
             removed.append(p)
     if removed:
         logger.info("removed %d temporary folder(s) left by an interrupted run", len(removed))
@@ -236,6 +246,27 @@ class _Tables:
         return df
 
 
+def _ignore_sigint() -> None:
+    """In a local worker process: leave Ctrl-C to the client, which cancels the run and stops the cluster."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _sigint_plugin() -> Any:
+    from distributed import WorkerPlugin
+
+    class IgnoreSigint(WorkerPlugin):
+        name = "somnomyo-ignore-sigint"
+
+        def setup(self, worker: Any) -> None:
+            _ignore_sigint()
+
+    return IgnoreSigint()
+
+
 @contextlib.contextmanager
 def _dask_client(client: Any, scheduler: str | None, n_workers: int) -> Iterator[Any]:
     if client is not None:
@@ -265,6 +296,8 @@ def _dask_client(client: Any, scheduler: str | None, n_workers: int) -> Iterator
                                silence_logs=logging.ERROR)
         local = Client(cluster)
         try:
+            with contextlib.suppress(Exception):   # cosmetic: no traceback from every worker on Ctrl-C
+                local.register_plugin(_sigint_plugin())
             yield local
         finally:
             local.close()

@@ -23,7 +23,6 @@ import pandas as pd
 from scipy.ndimage import median_filter
 
 from somnomyo.io.annotations import NREM_STAGES, SLEEP_STAGES, STAGES, Annotations, Hypnogram
-from somnomyo.signal.intervals import runs
 
 BURST_COLUMNS = ("channel", "role", "onset", "duration", "peak_uv", "amplitude_uv", "background_uv", "ptp_uv")
 
@@ -65,7 +64,7 @@ def _as_float(x: Any) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- runs
-# ``runs(mask)`` (start, exclusive stop of True runs) comes from somnomyo.signal.intervals.
+# :func:`fast_runs` gives the same runs as ``somnomyo.signal.intervals.runs`` in one comparison pass.
 def merge_runs(starts: np.ndarray, stops: np.ndarray, max_gap: int) -> tuple[np.ndarray, np.ndarray]:
     """Merge runs separated by fewer than ``max_gap`` samples (sorted, non-overlapping input)."""
     if starts.size < 2 or max_gap <= 0:

@@ -17,6 +17,7 @@ The sources of every rule are in the sub-modules' docstrings and in the settings
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Sequence
 
@@ -56,7 +57,8 @@ def emg_traces(recording: Recording, roles: Any, *, settings: Settings, r_peaks:
 
     ``r_peaks``: R peaks as ``(sample_indices, fs)`` or times in seconds; when None they are
     detected once on the ECG channel (role ``ecg``) if loaded, else looked for in each EMG by
-    the conditioning module.
+    the conditioning module. Mains hum found on some channels is removed on every channel (one
+    recording, one mains frequency).
     """
     from somnomyo.signal.conditioning import condition_emg, detect_r_peaks
 
@@ -66,7 +68,7 @@ def emg_traces(recording: Recording, roles: Any, *, settings: Settings, r_peaks:
     if peaks_s is None and ecg_label and ecg_label in recording.signals:
         ecg = recording.signals[ecg_label]
         peaks_s = detect_r_peaks(ecg.data, ecg.fs) / float(ecg.fs)
-    traces: list[EMGTrace] = []
+    items: list[tuple[str, str, Any, np.ndarray | None]] = []
     seen: set[str] = set()
     for role in EMG_ROLES:  # loop over channels
         for lab in roles.all(role):
@@ -81,10 +83,23 @@ def emg_traces(recording: Recording, roles: Any, *, settings: Settings, r_peaks:
             if peaks_s is not None:
                 idx = np.round(peaks_s * sig.fs).astype(np.int64)
                 rp = np.unique(idx[(idx >= 0) & (idx < sig.data.size)])
-            c = condition_emg(sig.data, sig.fs, settings=cond, r_peaks=rp)
-            times = peaks_s if peaks_s is not None else np.asarray(c.r_peaks, dtype=float) / c.fs
-            traces.append(EMGTrace(label=lab, envelope=c.envelope, fs=c.fs, role=role, filtered=c.filtered,
-                                   r_peak_times=times))
+            items.append((lab, role, sig, rp))
+    conditioned = [condition_emg(sig.data, sig.fs, settings=cond, r_peaks=rp) for _, _, sig, rp in items]
+    # the mains frequency is a property of the recording: where hum was found on some channels
+    # and not on others (a weak hum under tonic EMG), remove it there too
+    found = [c.mains_hz for c in conditioned if c.mains_hz is not None]
+    if cond.mains_removal and cond.mains_hz is None and found:
+        hz = max(set(found), key=found.count)
+        redo = replace(cond, mains_hz=hz)
+        for k, (lab, _, sig, rp) in enumerate(items):  # loop over channels
+            if conditioned[k].mains_hz is None and hz < 0.5 * sig.fs:
+                logger.info("myoclonus: %g-Hz mains found on other channels; removed on %r too", hz, lab)
+                conditioned[k] = condition_emg(sig.data, sig.fs, settings=redo, r_peaks=rp)
+    traces: list[EMGTrace] = []
+    for (lab, role, sig, _), c in zip(items, conditioned):
+        times = peaks_s if peaks_s is not None else np.asarray(c.r_peaks, dtype=float) / c.fs
+        traces.append(EMGTrace(label=lab, envelope=c.envelope, fs=c.fs, role=role, filtered=c.filtered,
+                               r_peak_times=times))
     return traces
 
 
@@ -99,6 +114,9 @@ class MyoclonusResult:
     negative: NegativeResult
     rem: RemEmgResult
     channels: dict[str, str] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    """Seconds spent per step (``conditioning``, ``fragmentary``, ``jerks``, ``hypnic``,
+    ``clusters``, ``negative``, ``rem``); for benchmarks and logs."""
 
     @property
     def events(self) -> pd.DataFrame:
@@ -131,6 +149,7 @@ class MyoclonusResult:
 def detect_myoclonus(recording: Recording, roles: Any, *, hypnogram: Hypnogram | None,
                      annotations: Annotations | None = None, settings: Settings,
                      r_peaks: Any = None, unscorable: Intervals = None,
+                     lm_events: pd.DataFrame | None = None, traces: Sequence[EMGTrace] | None = None,
                      verbose: bool | str | int | None = None) -> MyoclonusResult:
     """Run every myoclonus detector on the EMG channels of ``recording``.
 
@@ -138,26 +157,46 @@ def detect_myoclonus(recording: Recording, roles: Any, *, hypnogram: Hypnogram |
     r_peaks : ECG R peaks as ``(sample_indices, fs)`` or times in seconds (default: detected).
     unscorable : ``(onset, duration)`` intervals for all channels, or a mapping label ->
         intervals; EDF+D gaps of the recording are added to every channel.
+    lm_events : leg movements already scored (``onset``, ``duration``, ``channel``); brief
+        bursts within 0.5 s of them belong to them (neither FM nor jerks).
+    traces : EMG channels already conditioned (:func:`emg_traces`), e.g. shared with another
+        step; default: conditioned here.
     """
     old = set_log_level(verbose)
     try:
-        traces = emg_traces(recording, roles, settings=settings, r_peaks=r_peaks)
+        clock = time.perf_counter
+        timings: dict[str, float] = {}
+        t0 = clock()
+        if traces is None:
+            traces = emg_traces(recording, roles, settings=settings, r_peaks=r_peaks)
+        traces = list(traces)
+        timings["conditioning"] = clock() - t0
         if not traces:
             raise ChannelError("no loaded EMG channel (roles " + ", ".join(EMG_ROLES) + ") for myoclonus detection",
                                recording.path)
         unscorable = _with_gaps(unscorable, recording, [t.label for t in traces])
         common = dict(hypnogram=hypnogram, settings=settings, unscorable=unscorable)
         dur = float(recording.duration)
-        fm = detect_fragmentary(traces, annotations=annotations, duration_s=dur, **common)
-        jerks = detect_jerks(traces, annotations=annotations, duration_s=dur, **common)
-        hyp = detect_hypnic(jerks, hypnogram=hypnogram, settings=settings)
+
+        def step(name: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+            t = clock()
+            out = fn(*args, **kwargs)
+            timings[name] = clock() - t
+            return out
+
+        fm = step("fragmentary", detect_fragmentary, traces, annotations=annotations, duration_s=dur,
+                  lm_events=lm_events, **common)
+        jerks = step("jerks", detect_jerks, traces, annotations=annotations, duration_s=dur, lm_events=lm_events,
+                     **common)
+        hyp = step("hypnic", detect_hypnic, jerks, hypnogram=hypnogram, settings=settings)
         jerks.mark_hypnic(hyp.events["onset"].to_numpy(dtype=float))
-        clusters = detect_clusters(jerks, settings=settings)
+        clusters = step("clusters", detect_clusters, jerks, settings=settings)
         nm_traces = [t for t in traces if t.role in settings.myoclonus.nm_roles]
-        nm = detect_negative(nm_traces, annotations=annotations, duration_s=dur, **common)
-        rem = detect_rem_emg([t for t in traces if t.role == "chin" or t.role in ARM_ROLES], **common)
+        nm = step("negative", detect_negative, nm_traces, annotations=annotations, duration_s=dur, **common)
+        rem = step("rem", detect_rem_emg, [t for t in traces if t.role == "chin" or t.role in ARM_ROLES], **common)
+        logger.debug("myoclonus timings (s): %s", {k: round(v, 3) for k, v in timings.items()})
         return MyoclonusResult(fragmentary=fm, jerks=jerks, hypnic=hyp, clusters=clusters, negative=nm, rem=rem,
-                               channels={t.label: t.role for t in traces})
+                               channels={t.label: t.role for t in traces}, timings=timings)
     finally:
         set_log_level(old)
 

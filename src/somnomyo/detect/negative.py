@@ -8,13 +8,17 @@ Sources (``clinical_rules.md`` §4.4 and checklist row 43):
   (wearable NM monitoring, Clin Neurophysiol 2023);
 * it needs sustained background (tonic) activity, so it is looked for on chin and arm EMG.
 
-Implementation choices (settings ``nm_*``, flagged [UNCONFIRMED] where so): the tonic level
-is the mean envelope over the ``nm_tonic_window_s`` (1 s) before each sample; a silent
-period is a run where the envelope is below ``nm_drop_fraction`` (35%) of that level,
-lasting ``nm_min_duration_s``-``nm_max_duration_s``; the level before must be at least
-``nm_min_tonic_uv``; the mean envelope over ``nm_after_window_s`` after the silent period
-must recover to ``nm_resume_fraction`` of the tonic level; and no envelope peak above
-``nm_jerk_ratio`` x the tonic level may occur in the ``nm_jerk_window_s`` before it.
+Implementation choices (settings ``nm_*``, flagged [UNCONFIRMED] where so; details in
+:func:`silent_periods`): the tonic level is the median envelope of the 1-s background
+block before the silence (robust to a brief burst); a silent period runs while the
+envelope, smoothed over ``nm_smooth_s``, stays below ``nm_edge_fraction`` (50%) of it, its
+mean envelope must be below ``nm_drop_fraction`` (35%; ``nm_short_drop_fraction``, 25%,
+under ``nm_short_s``, 100 ms: tonic EMG noise alone dips to 30-35% for 50-70 ms) and it
+lasts ``nm_min_duration_s``-``nm_max_duration_s``; the tonic level must be at least
+``nm_min_tonic_uv``; the mean envelope over ``nm_after_window_s`` after it must recover to
+``nm_resume_fraction`` of the tonic level; no envelope peak above ``nm_jerk_ratio`` x the
+tonic level may occur in the ``nm_jerk_window_s`` before it; with a hypnogram, silences
+are scored in ``nm_stages`` (W, N1: tonic activity present, §4.4) only.
 """
 from __future__ import annotations
 
@@ -26,8 +30,8 @@ import pandas as pd
 
 from somnomyo._logging import logger, set_log_level
 from somnomyo.detect.bursts import (
-    EMGTrace, Intervals, _run_positions, _segment_reduce, arousal_flags, channel_unscorable, common_unscorable,
-    drop_unscorable, fast_runs, trace_background, index_by_stage, json_float, merge_runs, per_hour, stage_hours, stages_at,
+    EMGTrace, Intervals, _segment_reduce, arousal_flags, channel_unscorable, common_unscorable,
+    drop_unscorable, fast_runs, trace_background, index_by_stage, json_float, per_hour, stage_hours, stages_at,
 )
 from somnomyo.events import make_events
 from somnomyo.io.annotations import Annotations, Hypnogram
