@@ -141,7 +141,21 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------------------- score
-def _write_outputs(night: Any, out: Path, *, pdf: bool = False) -> dict[str, Path]:
+DETECTORS = ("plm", "myoclonus")
+
+
+def _detectors(text: str | None) -> tuple[str, ...]:
+    if not text:
+        return DETECTORS
+    names = tuple(t.strip() for t in text.split(",") if t.strip())
+    bad = [n for n in names if n not in DETECTORS]
+    if bad or not names:
+        raise SomnomyoError(f"--detectors: unknown {', '.join(map(repr, bad)) or 'empty list'}; "
+                            f"allowed: {', '.join(DETECTORS)}")
+    return names
+
+
+def _write_outputs(night: Any, out: Path, *, pdf: bool = False, report: bool = True) -> dict[str, Path]:
     """Write every output of a night. A new ``out`` folder appears only when complete
     (built under a temporary name, then renamed); in an existing folder each file is
     replaced atomically."""
@@ -149,6 +163,8 @@ def _write_outputs(night: Any, out: Path, *, pdf: bool = False) -> dict[str, Pat
 
     def write(target: Path) -> dict[str, Path]:
         paths = night.write(target)
+        if not report:
+            return paths
         try:
             from somnomyo.report import write_report
         except ImportError:
@@ -170,10 +186,10 @@ def _score(args: argparse.Namespace, recording: Path, out: Path) -> dict[str, Pa
     try:
         night = score_night(recording, annotations=args.annotations, hypnogram=args.hypnogram,
                             standard=args.standard, channels=_channel_overrides(args.channel),
-                            stages=args.stages, progress=steps, age=getattr(args, "age", None),
+                            stages=args.stages, progress=steps, detectors=_detectors(getattr(args, "detectors", None)), age=getattr(args, "age", None),
                             population=getattr(args, "population", "auto"))
         steps("writing outputs")
-        paths = _write_outputs(night, out, pdf=getattr(args, "pdf", False))
+        paths = _write_outputs(night, out, pdf=getattr(args, "pdf", False), report=getattr(args, "figures", True))
     finally:
         steps.close()
     _say(args, f"channel roles used:\n" + "\n".join("  " + ln for ln in night.roles.describe().splitlines()))
@@ -331,6 +347,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="sleep stages from the annotations (default) or automatic staging")
     add_scoring(sp)
     sp.add_argument("--pdf", action="store_true", help="also write report.pdf")
+    sp.add_argument("--detectors", default="plm,myoclonus", metavar="LIST",
+                    help="detector families to run, comma-separated: plm, myoclonus (default: both)")
+    sp.add_argument("--no-report", dest="figures", action="store_false",
+                    help="write events.tsv, events.json and summary.json only (no report, figures or exports)")
     sp.add_argument("--age", metavar="AGE", help="age of the sleeper for the interpretation, e.g. 10d, 3m, 5y")
     sp.add_argument("--population", choices=("adult", "child", "infant", "auto"), default="auto",
                     help="interpretation rules for adults, children or infants (default auto: from --age, "

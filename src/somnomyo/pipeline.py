@@ -270,7 +270,8 @@ def _score_night(path: Path, *, annotations: Any, hypnogram: Any, settings: Sett
                                 and bool(roles.all("eeg")))
 
     wanted: list[str] = []
-    roles_needed = EMG_ROLES + ("ecg",) + (("eeg", "eog") if auto else ())
+    emg_needed = EMG_ROLES if "myoclonus" in detectors else ("leg_left", "leg_right", "legs")
+    roles_needed = emg_needed + ("ecg",) + (("eeg", "eog") if auto else ())
     if "myoclonus" in detectors:  # position channel for state dependence
         roles_needed += ("position",)
     for role in roles_needed:
