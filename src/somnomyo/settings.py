@@ -19,6 +19,7 @@ import dataclasses
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from somnomyo._param import param as _f
 from somnomyo.errors import check_choice
 from somnomyo.interpret.settings import InterpretSettings
 from somnomyo.settings_myoclonus import MyoclonusSettings
@@ -26,8 +27,6 @@ from somnomyo.settings_myoclonus import MyoclonusSettings
 STANDARDS = ("wasm2016", "aasm")
 
 
-def _f(default: Any, source: str, *, unit: str = "", unconfirmed: bool = False) -> Any:
-    return field(default=default, metadata={"source": source, "unit": unit, "unconfirmed": unconfirmed})
 
 
 @dataclass(frozen=True)

@@ -12,13 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from somnomyo._param import param as _f
+
 FM_DEFINITIONS = ("aasm", "research")
 EFM_MODES = ("cumulative", "contiguous")
 CLUSTER_MODES = ("myoclonic", "spasm")
 
 
-def _f(default: Any, source: str, *, unit: str = "", unconfirmed: bool = False) -> Any:
-    return field(default=default, metadata={"source": source, "unit": unit, "unconfirmed": unconfirmed})
 
 
 @dataclass(frozen=True)

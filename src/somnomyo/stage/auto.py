@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy.signal import resample_poly
 
+from somnomyo._param import param as _f
 from somnomyo._logging import logger, set_log_level
 from somnomyo.errors import ChannelError, SomnomyoError
 from somnomyo.io.annotations import Hypnogram
@@ -38,8 +39,6 @@ _YASA_TO_OURS = {"W": "W", "WAKE": "W", "N1": "N1", "N2": "N2", "N3": "N3", "R":
 RolesLike = Any  # somnomyo.io.channels.ChannelRoles, or a plain {role: [labels]} mapping
 
 
-def _f(default: Any, source: str, *, unit: str = "", unconfirmed: bool = False) -> Any:
-    return field(default=default, metadata={"source": source, "unit": unit, "unconfirmed": unconfirmed})
 
 
 @dataclass(frozen=True)
