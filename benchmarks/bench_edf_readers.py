@@ -19,7 +19,6 @@ import datetime as dt
 import json
 import os
 import platform
-import re
 import subprocess
 import sys
 import time
@@ -27,7 +26,6 @@ from pathlib import Path
 
 import numpy as np
 
-from somnomyo.io.atomic import write_text_atomic
 from somnomyo.io.edf_write import write_edf
 from somnomyo.io.recording import Signal
 
@@ -190,14 +188,10 @@ def table(rows: list[dict], path: Path, repeats: int) -> str:
 
 
 def update_results(section: str, results: Path = RESULTS) -> None:
-    """Replace the ``## EDF reader`` section of RESULTS.md (or append it), keeping the others."""
-    text = results.read_text(encoding="utf-8") if results.exists() else "# Benchmark results\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\s*$.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    write_text_atomic(results, text.rstrip("\n") + "\n")
+    """Replace this script's section of RESULTS.md (or append it), keeping the others."""
+    from _results import update_section
+
+    update_section(SECTION, section, results)
 
 
 def main() -> None:
