@@ -32,6 +32,10 @@ from somnomyo.settings import Settings, get_settings
 
 EMG_ROLES = ("leg_left", "leg_right", "legs", "chin", "arm_left", "arm_right", "other_emg")
 Progress = Callable[[str], None]
+_VOLT_UNITS = ("uv", "µv", "μv")
+# R peaks are found on the ECG averaged down to at most this rate (speed; the ECG band-pass ends at
+# 30 Hz) and refined to the full rate (:func:`somnomyo.signal.ecg.detect_r_peaks`); not clinical.
+_ECG_RATE_HZ = 128.0
 
 
 def _jsonable(obj: Any) -> Any:
@@ -292,7 +296,9 @@ def _score_night(path: Path, *, annotations: Any, hypnogram: Any, settings: Sett
     if ecg_label and ecg_label in recording.signals:
         from somnomyo.signal.ecg import detect_r_peaks
         sig = recording.signals[ecg_label]
-        r_peaks = (detect_r_peaks(sig.data, sig.fs, settings=settings.conditioning), sig.fs)  # once per night
+        r_peaks = (detect_r_peaks(sig.data, sig.fs, settings=settings.conditioning, max_rate_hz=_ECG_RATE_HZ),
+                   sig.fs)  # once per night
+    conditioned = _condition(recording, roles, detectors, settings=settings, r_peaks=r_peaks)
 
     blocks: dict[str, Any] = {}
     results: dict[str, Any] = {}
@@ -309,7 +315,8 @@ def _score_night(path: Path, *, annotations: Any, hypnogram: Any, settings: Sett
             legs_map["right"] = roles.get("leg_right")
         if not legs_map and roles.get("legs"):
             legs_map["both"] = roles.get("legs")
-        det = detect_leg_movements(recording, legs=legs_map, ecg_label=ecg_label, settings=settings, r_peaks=r_peaks)
+        det = detect_leg_movements(recording, legs=legs_map, ecg_label=ecg_label, settings=settings, r_peaks=r_peaks,
+                                   conditioned=conditioned)
         leg_unscorable = _leg_unscorable(det.unscorable, unscorable, legs_map)
         step("scoring periodic limb movements")
         plm = score_plm(det.events, duration_s=recording.duration, hypnogram=hyp, annotations=ann,
@@ -319,13 +326,14 @@ def _score_night(path: Path, *, annotations: Any, hypnogram: Any, settings: Sett
         tables.append(plm.events)
     if "myoclonus" in detectors:
         try:
-            from somnomyo.detect.myoclonus import detect_myoclonus
+            from somnomyo.detect.myoclonus import detect_myoclonus, emg_traces
         except ImportError:  # detector family not available in this build
             detect_myoclonus = None
         if detect_myoclonus is not None:
             step("detecting myoclonus")
+            traces = emg_traces(recording, roles, settings=settings, r_peaks=r_peaks, conditioned=conditioned)
             myo = detect_myoclonus(recording, roles, hypnogram=hyp, annotations=ann, settings=settings,
-                                   unscorable=unscorable, r_peaks=r_peaks)
+                                   unscorable=unscorable, r_peaks=r_peaks, traces=traces)
             results["myoclonus"] = myo
             blocks.update(myo.summary())
             tables.append(myo.events)
@@ -342,6 +350,25 @@ def _score_night(path: Path, *, annotations: Any, hypnogram: Any, settings: Sett
     return NightResult(path=path, recording=recording, roles=roles, annotations=ann, hypnogram=hyp,
                        settings=settings, events=concat_events(tables), blocks=blocks, results=results,
                        quality=quality, warnings=warnings + list(ann.warnings))
+
+
+def _condition(recording: Recording, roles: Any, detectors: tuple[str, ...], *, settings: Settings,
+               r_peaks: tuple[np.ndarray, float] | None) -> dict[str, Any]:
+    """Condition every EMG channel the detectors use ONCE per night (band-pass, the recording's one
+    mains frequency, ECG removal with the night's R peaks); shared by LM detection and the
+    myoclonus detectors (:func:`somnomyo.signal.conditioning.condition_recording`)."""
+    from somnomyo.signal.conditioning import condition_recording
+
+    roles_used = EMG_ROLES if "myoclonus" in detectors else (("leg_left", "leg_right", "legs")
+                                                             if "plm" in detectors else ())
+    labels: list[str] = []
+    for role in roles_used:
+        for lab in roles.all(role):
+            sig = recording.signals.get(lab)
+            if lab in labels or sig is None or str(sig.unit).lower() not in _VOLT_UNITS:
+                continue
+            labels.append(lab)
+    return condition_recording(recording, labels, settings=settings.conditioning, r_peaks=r_peaks)
 
 
 def _jlba_eeg_labels(roles: Any) -> list[str]:

@@ -24,6 +24,7 @@ Everything is run-length arithmetic on boolean arrays (``np.diff``/``np.flatnonz
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Mapping
 
 import numpy as np
 import pandas as pd
@@ -230,15 +231,20 @@ def _to_events(lms: pd.DataFrame, label: str, side: str) -> pd.DataFrame:
 
 def detect_lms(data: np.ndarray, fs: float, *, settings: Settings, label: str = "", side: str = "",
                ecg: np.ndarray | None = None, ecg_fs: float | None = None,
-               r_peaks: np.ndarray | None = None, unscorable: pd.DataFrame | None = None) -> LMDetection:
+               r_peaks: np.ndarray | None = None, unscorable: pd.DataFrame | None = None,
+               conditioned: ConditionedEMG | None = None) -> LMDetection:
     """Detect LMs in one leg EMG channel (µV at ``fs``): condition, baseline, WASM/AASM LM rules.
 
     ``ecg``/``ecg_fs`` or ``r_peaks`` (indices at ``fs``) feed ECG removal
     (:func:`somnomyo.signal.conditioning.condition_emg`). ``unscorable`` (onset, duration[,
     reason]) adds stretches to exclude; LMs overlapping any unscorable stretch are dropped.
+    ``conditioned``: this channel already conditioned with ``settings.conditioning`` (e.g. by
+    :func:`somnomyo.signal.conditioning.condition_recording`, shared with other detectors); used
+    as is instead of conditioning ``data`` again.
     """
     check_choice("side", side, ("",) + SIDES)
-    cond = condition_emg(data, fs, settings=settings.conditioning, ecg=ecg, ecg_fs=ecg_fs, r_peaks=r_peaks)
+    cond = conditioned if conditioned is not None else condition_emg(
+        data, fs, settings=settings.conditioning, ecg=ecg, ecg_fs=ecg_fs, r_peaks=r_peaks)
     level, step = resting_level(cond.envelope, fs, settings=settings.baseline)
     base = np.repeat(level, step)[: cond.envelope.size]          # resting_baseline(cond.envelope, ...)
     noisy = _as_unscorable(noisy_level_intervals(level, step, base.size, fs, settings=settings.baseline), label)
@@ -272,6 +278,7 @@ def _signal(recording: Recording, label: str, role: str):
 
 def detect_leg_movements(recording: Recording, *, legs: dict[str, str], ecg_label: str | None = None,
                          settings: Settings, r_peaks: tuple[np.ndarray, float] | None = None,
+                         conditioned: Mapping[str, ConditionedEMG] | None = None,
                          verbose: bool | str | int | None = None) -> LMDetection:
     """LMs on each leg of ``recording`` (WASM 2016 / AASM per ``settings``), in one table.
 
@@ -280,7 +287,9 @@ def detect_leg_movements(recording: Recording, *, legs: dict[str, str], ecg_labe
     ``"both"``). ``ecg_label``: an ECG channel; its R peaks are found once and reused for each
     leg. ``r_peaks``: those R peaks already found, as ``(sample indices, ECG fs)`` (e.g. by the
     pipeline, which shares them with other detectors); used instead of ``ecg_label``.
-    Recording gaps (EDF+D) are unscorable.
+    ``conditioned``: leg channels already conditioned with ``settings.conditioning``, by label
+    (:func:`somnomyo.signal.conditioning.condition_recording`); those legs are not conditioned
+    again. Recording gaps (EDF+D) are unscorable.
     """
     old = set_log_level(verbose)
     try:
@@ -305,7 +314,8 @@ def detect_leg_movements(recording: Recording, *, legs: dict[str, str], ecg_labe
             peaks = (None if ecg_peaks is None
                      else resample_peaks(ecg_peaks, ecg_fs, sig.fs, sig.data.size))  # type: ignore[arg-type]
             per[side] = detect_lms(sig.data, sig.fs, settings=settings, label=sig.label, side=side,
-                                   r_peaks=peaks, unscorable=gaps)
+                                   r_peaks=peaks, unscorable=gaps,
+                                   conditioned=(conditioned or {}).get(legs[side]))
         events = concat_events([d.events for d in per.values()])
         if "mean_uv" not in events.columns:
             events["mean_uv"] = pd.Series(dtype="float64")

@@ -52,8 +52,15 @@ def _peaks_seconds(r_peaks: Any) -> np.ndarray | None:
     return np.asarray(r_peaks, dtype=float)
 
 
-def emg_traces(recording: Recording, roles: Any, *, settings: Settings, r_peaks: Any = None) -> list[EMGTrace]:
+def emg_traces(recording: Recording, roles: Any, *, settings: Settings, r_peaks: Any = None,
+               conditioned: Mapping[str, Any] | None = None) -> list[EMGTrace]:
     """Condition every loaded EMG channel (roles ``EMG_ROLES``) with the brief-burst envelope window.
+
+    ``conditioned``: channels already conditioned for the night, by label
+    (:func:`somnomyo.signal.conditioning.condition_recording` with ``settings.conditioning``, e.g.
+    shared with LM detection and made with the recording's one mains frequency): their filtered
+    EMG is used as is and only the brief-burst envelope is computed; other channels are
+    conditioned here.
 
     ``r_peaks``: R peaks as ``(sample_indices, fs)`` or times in seconds; when None they are
     detected once on the ECG channel (role ``ecg``) if loaded, else looked for in each EMG by
@@ -84,19 +91,26 @@ def emg_traces(recording: Recording, roles: Any, *, settings: Settings, r_peaks:
                 idx = np.round(peaks_s * sig.fs).astype(np.int64)
                 rp = np.unique(idx[(idx >= 0) & (idx < sig.data.size)])
             items.append((lab, role, sig, rp))
-    conditioned = [condition_emg(sig.data, sig.fs, settings=cond, r_peaks=rp) for _, _, sig, rp in items]
+    shared = dict(conditioned or {})
+    todo = [k for k, (lab, _, _, _) in enumerate(items) if lab not in shared]
+    done: dict[int, Any] = {k: shared[lab].with_envelope(cond.envelope_window_s)
+                            for k, (lab, _, _, _) in enumerate(items) if lab in shared}
+    for k in todo:  # loop over channels
+        _, _, sig, rp = items[k]
+        done[k] = condition_emg(sig.data, sig.fs, settings=cond, r_peaks=rp)
     # the mains frequency is a property of the recording: where hum was found on some channels
     # and not on others (a weak hum under tonic EMG), remove it there too
-    found = [c.mains_hz for c in conditioned if c.mains_hz is not None]
+    found = [c.mains_hz for c in done.values() if c.mains_hz is not None]
     if cond.mains_removal and cond.mains_hz is None and found:
         hz = max(set(found), key=found.count)
         redo = replace(cond, mains_hz=hz)
-        for k, (lab, _, sig, rp) in enumerate(items):  # loop over channels
-            if conditioned[k].mains_hz is None and hz < 0.5 * sig.fs:
+        for k in todo:  # loop over channels
+            lab, _, sig, rp = items[k]
+            if done[k].mains_hz is None and hz < 0.5 * sig.fs:
                 logger.info("myoclonus: %g-Hz mains found on other channels; removed on %r too", hz, lab)
-                conditioned[k] = condition_emg(sig.data, sig.fs, settings=redo, r_peaks=rp)
+                done[k] = condition_emg(sig.data, sig.fs, settings=redo, r_peaks=rp)
     traces: list[EMGTrace] = []
-    for (lab, role, sig, _), c in zip(items, conditioned):
+    for (lab, role, sig, _), c in zip(items, [done[k] for k in range(len(items))]):
         times = peaks_s if peaks_s is not None else np.asarray(c.r_peaks, dtype=float) / c.fs
         traces.append(EMGTrace(label=lab, envelope=c.envelope, fs=c.fs, role=role, filtered=c.filtered,
                                r_peak_times=times))

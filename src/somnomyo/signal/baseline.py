@@ -16,7 +16,7 @@ import pandas as pd
 from scipy import ndimage
 
 from somnomyo.settings import BaselineSettings
-from somnomyo.signal.envelope import window_samples
+from somnomyo.signal.envelope import strided_running_mean, window_samples
 
 # The smoothed level has no detail faster than smooth_s, so the look-back filters run on it
 # decimated to this step (implementation detail, not a clinical parameter).
@@ -39,7 +39,7 @@ def resting_level(envelope: np.ndarray, fs: float, *, settings: BaselineSettings
     step = max(1, int(round(_STEP_S * fs)))
     if e.size == 0:
         return np.zeros(0, np.float32), step
-    lvl = ndimage.uniform_filter1d(e, size=window_samples(st.smooth_s, fs), mode="nearest")[::step]
+    lvl = strided_running_mean(e, window_samples(st.smooth_s, fs), step)   # moving mean, every step-th value
     fs_d = fs / step
     lvl = _lookback(ndimage.maximum_filter1d, lvl, int(round(st.lookback_max_s * fs_d)))
     lvl = _lookback(ndimage.minimum_filter1d, lvl, int(round(st.lookback_min_s * fs_d)))

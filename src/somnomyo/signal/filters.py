@@ -70,6 +70,25 @@ def _mains_ratio_db(x: np.ndarray, fs: float, freq: float) -> float:
     return float(10.0 * np.log10(peak / ref))
 
 
+def mains_evidence_db(data: np.ndarray, fs: float) -> dict[float, float]:
+    """For each mains candidate (50, 60 Hz) below 0.95 x Nyquist (with 6 Hz to spare): its peak over
+    the median spectrum 2-6 Hz either side, in dB (see :func:`detect_mains`)."""
+    x = np.asarray(data, dtype=np.float32)
+    return {freq: _mains_ratio_db(x, fs, freq) for freq in MAINS_CANDIDATES_HZ if freq + 6.0 < 0.95 * fs / 2.0}
+
+
+def choose_mains(evidence: list[dict[float, float]], *, settings: ConditioningSettings) -> float | None:
+    """The mains frequency with the strongest evidence (dB, from :func:`mains_evidence_db`) over
+    several channels of one recording, when it reaches ``mains_detect_min_db``; else ``None``."""
+    best, best_db = None, settings.mains_detect_min_db
+    for ev in evidence:                                # loop over channels
+        for freq in MAINS_CANDIDATES_HZ:
+            db = ev.get(freq, -np.inf)
+            if db >= best_db and (best is None or db > best_db):
+                best, best_db = freq, db
+    return best
+
+
 def detect_mains(data: np.ndarray, fs: float, *, settings: ConditioningSettings) -> float | None:
     """Mains frequency (50 or 60 Hz) if a clear spectral peak exists, else ``None``.
 
