@@ -143,6 +143,7 @@ EXTRA_COLUMN_DOCS: dict[str, str] = {
     "is_clm": "True if the LM is part of a candidate LM (CLM).",
     "periodic_including_respiratory": "Periodic when respiratory-related LMs are kept in the analysis.",
     "mean_uv": "Mean envelope amplitude above baseline over the event, µV.",
+    "burst_ms": "EMG burst duration of the leading (first) muscle of a jerk, ms (cortical myoclonus: short bursts).",
     "rate_hz": "Repetition rate of the jerks in a cluster, Hz.",
     "n_jerks": "Number of jerks in a cluster.",
     "cv": "Coefficient of variation of the intervals between jerks in a cluster.",
@@ -390,7 +391,8 @@ def _cortical_and_state(recording: Recording, roles: Any, events: pd.DataFrame, 
            and str(recording.signals[lab].unit).lower() in ("uv", "µv", "μv")]
     jerks = events.loc[events["trial_type"].astype(str) == "myoclonic_jerk"]
     cortical = jerk_locked_average(eeg, jerks["onset"].to_numpy(dtype=float), hypnogram=hyp,
-                                   burst_durations_s=jerks["duration"].to_numpy(dtype=float),
+                                   burst_durations_s=(jerks["burst_ms"].to_numpy(dtype=float) / 1000.0
+                                                      if "burst_ms" in jerks else jerks["duration"].to_numpy(dtype=float)),
                                    clusters=events, settings=settings)
     pos_label = roles.get("position")
     position = recording.signals.get(pos_label) if pos_label else None

@@ -253,6 +253,7 @@ def jerks_from_bursts(bursts: pd.DataFrame, *, settings: Settings, hypnogram: Hy
         "muscles": g["muscle"].agg(lambda s: ",".join(map(str, s))),
         "lag_ms": g["lag_txt"].agg(",".join),
         "amplitude_uv": g["amplitude_uv"].max(),
+        "burst_ms": g["duration"].first() * 1000.0,   # EMG burst of the leading muscle (sorted by onset)
         "n_muscles": g["channel"].size(),
         "roles": g["role"].agg(list),
     }).reset_index(drop=True)
@@ -267,12 +268,12 @@ def jerks_from_bursts(bursts: pd.DataFrame, *, settings: Settings, hypnogram: Hy
     agg["arousal"] = pd.array(ar, dtype="boolean") if ar is not None else pd.NA
     agg["trial_type"] = "myoclonic_jerk"
     agg = agg.drop(columns="roles")
-    return make_events(agg, n_muscles="int64", axial="bool", limb="bool")
+    return make_events(agg, n_muscles="int64", axial="bool", limb="bool", burst_ms="float64")
 
 
 def _empty_jerks() -> pd.DataFrame:
-    return make_events(None).assign(n_muscles=pd.Series(dtype="int64"), axial=pd.Series(dtype="bool"),
-                                    limb=pd.Series(dtype="bool"))
+    return make_events(None).assign(burst_ms=pd.Series(dtype="float64"), n_muscles=pd.Series(dtype="int64"),
+                                    axial=pd.Series(dtype="bool"), limb=pd.Series(dtype="bool"))
 
 
 @dataclass
