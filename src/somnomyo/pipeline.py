@@ -339,8 +339,9 @@ def _score_night(path: Path, *, annotations: Any, hypnogram: Any, settings: Sett
             blocks.update(myo.summary())
             tables.append(myo.events)
             step("testing cortical origin and state dependence")
-            results["cortical"], results["state"] = _cortical_and_state(recording, roles, myo.events, hyp, ann,
-                                                                       settings=settings)
+            # state dependence sees every event (leg movements of 0.5-2 s count for the spasm pattern)
+            results["cortical"], results["state"] = _cortical_and_state(recording, roles, concat_events(tables),
+                                                                       hyp, ann, settings=settings)
             blocks["cortical"] = results["cortical"].summary()
             blocks["state"] = results["state"].summary()
     from somnomyo.interpret import findings_block, interpret
@@ -432,10 +433,9 @@ def _stages(recording: Recording, roles: Any, ann: Annotations, *, auto: bool, p
 
 def _quality(recording: Recording, roles: Any) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
     """Per-channel quality flags; returns (summary block, unscorable intervals by label)."""
-    try:
-        from somnomyo.signal.quality import assess_quality
-    except ImportError:
-        return {}, {}
+    from somnomyo.io.edf import unit_scale_to_uv
+    from somnomyo.signal.quality import assess_quality
+
     block: dict[str, Any] = {"channels": {}}
     unscorable: dict[str, pd.DataFrame] = {}
     for label, sig in recording.signals.items():
@@ -443,11 +443,11 @@ def _quality(recording: Recording, roles: Any) -> tuple[dict[str, Any], dict[str
         if sig.unit != "uV" or role not in EMG_ROLES:
             continue  # quality decides scorable EMG time; other channels are not scored here
         info = recording.channel(label)
-        q = assess_quality(sig.data, sig.fs, label=label, role=role,
-                           physical_min=info.physical_min, physical_max=info.physical_max)
-        gaps = pd.DataFrame(recording.gaps, columns=["onset", "duration"]).assign(reason="gap")
-        uns = pd.concat([q.unscorable, gaps], ignore_index=True) if len(gaps) else q.unscorable
-        unscorable[label] = uns
+        scale = unit_scale_to_uv(info.unit) or 1.0   # the header's range in the data's unit (µV)
+        lo, hi = sorted((info.physical_min * scale, info.physical_max * scale))
+        q = assess_quality(sig.data, sig.fs, label=label, role=role, physical_min=lo, physical_max=hi,
+                           gaps=recording.gaps)
+        unscorable[label] = q.unscorable
         block["channels"][label] = q.summary()
     return block, unscorable
 
