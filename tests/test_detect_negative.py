@@ -92,7 +92,9 @@ def test_index_by_stage_and_duration_bins():
     assert s["duration_bins_ms"] == {"50-69": 1, "70-100": 1, "101-500": 1}
     assert s["index_by_stage"]["W"] == pytest.approx(2 / (30 / 3600))
     assert s["index_by_stage"]["N1"] == pytest.approx(1 / (30 / 3600))
-    assert s["index"] == pytest.approx(1 / (30 / 3600))   # per hour of sleep
+    # scored in W and N1 only (tonic activity needed): the index is per hour of those stages
+    assert s["index_stages"] == ["W", "N1"]
+    assert s["index"] == pytest.approx(3 / (60 / 3600))
 
 
 def test_no_channels_gives_null_index():

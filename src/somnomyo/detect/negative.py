@@ -156,7 +156,11 @@ class NegativeResult:
         ev = self.events
         stages = ev["stage"].astype("object").fillna("UNS").tolist()
         by_stage = index_by_stage(stages, self.hours)
-        index = by_stage["sleep"] if self.has_hypnogram else per_hour(len(ev), self.hours.get("UNS", 0.0))
+        # scored only in the stages with tonic activity (nm_stages, W and N1 by default): the index is
+        # per scorable hour of those stages, not of all sleep (rules doc §4.4)
+        scored = tuple(self.settings.myoclonus.nm_stages)
+        index = (per_hour(len(ev), sum(self.hours.get(st, 0.0) for st in scored)) if self.has_hypnogram
+                 else per_hour(len(ev), self.hours.get("UNS", 0.0)))
         ms = ev["duration"].to_numpy(dtype=float) * 1000.0
         bins = {name: int(((ms >= lo - 1e-6) & (ms < hi - 1e-6)).sum())
                 for name, (lo, hi) in zip(DURATION_BIN_NAMES, DURATION_BINS_MS)}
@@ -164,6 +168,7 @@ class NegativeResult:
             "count": int(len(ev)),
             "n_channels": int(self.n_channels),
             "index": json_float(index) if self.n_channels else None,
+            "index_stages": list(scored) if self.has_hypnogram else [],
             "index_by_stage": {k: json_float(v) for k, v in by_stage.items()},
             "duration_bins_ms": bins,
             "median_duration_ms": json_float(np.median(ms)) if ms.size else None,
