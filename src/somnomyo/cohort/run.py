@@ -40,7 +40,7 @@ from somnomyo.cohort.manifest import TABLE_FILES, TEMP_MARKERS, Night, id_proble
 from somnomyo.cohort.tables import (STATUS_FAILED, STATUS_OK, collect_events, flatten_summary,
                                     nights_frame, write_table)
 from somnomyo.errors import SomnomyoError, check_choice
-from somnomyo.io.atomic import write_text_atomic
+from somnomyo.io.atomic import replace_dir, write_text_atomic
 from somnomyo.settings import STANDARDS
 
 DONE_FILE = "done.json"
@@ -88,14 +88,9 @@ def _one_line(err: BaseException) -> str:
 
 
 def _install(tmp: Path, final: Path) -> None:
-    """Move the finished ``tmp`` folder onto ``final`` (replacing an older one)."""
-    if final.exists():
-        old = final.with_name(f"{final.name}.old-{uuid.uuid4().hex[:12]}")
-        os.replace(final, old)
-        os.replace(tmp, final)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, final)
+    """Move the finished ``tmp`` folder onto ``final`` (replacing an older one; ``<id>.old-<hex>``
+    is what a killed run may leave, and the next run removes it)."""
+    replace_dir(tmp, final, old_prefix="")
 
 
 def _default_score_fn() -> ScoreFn:

@@ -5,6 +5,7 @@ import contextlib
 import os
 import shutil
 import tempfile
+import uuid
 from pathlib import Path
 from typing import Iterator
 
@@ -42,6 +43,19 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
     return Path(path)
 
 
+def replace_dir(src: str | os.PathLike[str], dst: str | os.PathLike[str], *, old_prefix: str = ".") -> None:
+    """Move the finished folder ``src`` onto ``dst``, replacing an existing ``dst`` only after the
+    move (the old one is renamed to ``<old_prefix><name>.old-<hex>`` first, then removed)."""
+    src, dst = Path(src), Path(dst)
+    if dst.exists():
+        old = dst.with_name(f"{old_prefix}{dst.name}.old-{uuid.uuid4().hex[:12]}")
+        os.replace(dst, old)
+        os.replace(src, dst)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(src, dst)
+
+
 @contextlib.contextmanager
 def atomic_dir(path: str | os.PathLike[str], *, overwrite: bool = True) -> Iterator[Path]:
     """Yield a temporary directory beside ``path``; move it onto ``path`` on success.
@@ -55,15 +69,9 @@ def atomic_dir(path: str | os.PathLike[str], *, overwrite: bool = True) -> Itera
     try:
         yield tmp
         os.chmod(tmp, 0o777 & ~_umask())
-        if path.exists():
-            if not overwrite:
-                raise FileExistsError(f"{path} exists")
-            old = path.with_name(f".{path.name}.old-{os.getpid()}")
-            os.replace(path, old)
-            os.replace(tmp, path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, path)
+        if path.exists() and not overwrite:
+            raise FileExistsError(f"{path} exists")
+        replace_dir(tmp, path)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
