@@ -158,3 +158,24 @@ def test_cli_score_writes_the_report_and_cli_compare_prints_and_writes(tmp_path:
     assert main(["compare", str(d1)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("somnomyo: error:") and "need at least two nights" in err and "\n" not in err
+
+
+def test_compare_flags_jerks_rising_across_infant_nights(tmp_path):
+    """Issue 5: rising frequency across nights warrants review in infant mode (the rule needs the
+    earlier nights, so `compare` judges the last night with the others as its history)."""
+    import json as _json
+
+    from somnomyo.report import compare_nights
+
+    dirs = []
+    for i, index in enumerate([5.0, 9.0, 20.0]):
+        d = tmp_path / f"n{i}"
+        d.mkdir()
+        (d / "summary.json").write_text(_json.dumps({
+            "subject": {"age_days": 40 + 30 * i, "population": "infant"},
+            "jerks": {"count": int(index * 8), "index": index},
+            "settings": {"standard": "wasm2016"}}))
+        dirs.append(d)
+    comp = compare_nights(dirs)
+    assert any("more frequent" in s for s in comp.sentences), comp.sentences
+    assert not any("more frequent" in s for s in compare_nights([dirs[2], dirs[0]]).sentences)  # falling

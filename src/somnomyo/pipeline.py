@@ -345,6 +345,9 @@ def _score_night(path: Path, *, annotations: Any, hypnogram: Any, settings: Sett
             blocks["cortical"] = results["cortical"].summary()
             blocks["state"] = results["state"].summary()
     from somnomyo.interpret import findings_block, interpret
+    from somnomyo.interpret import population_for
+    blocks["subject"] = {"age_days": age_days,
+                         "population": population_for(age_days) if population == "auto" else population}
     findings = interpret(blocks, population=population, age_days=age_days, settings=settings)
     results["interpretation"] = findings
     blocks["interpretation"] = findings_block(findings)

@@ -287,4 +287,15 @@ def compare_nights(dirs: Sequence[str | os.PathLike[str]], *, labels: Sequence[s
     if len(labels) > 2:
         tab[f"change {labels[-1]} - {labels[0]}"] = tab[labels[-1]] - tab[labels[0]]
     return Comparison(labels=labels, paths=paths, summaries=summaries, table=tab,
-                      sentences=_sentences(labels, tab, summaries))
+                      sentences=_sentences(labels, tab, summaries) + _trend_findings(summaries))
+
+
+def _trend_findings(summaries: list[dict[str, Any]]) -> list[str]:
+    """Findings that need several nights (the rising-frequency rule of the infant interpretation),
+    judged on the last night with the earlier ones as its history."""
+    from somnomyo.interpret import interpret
+
+    subject = summaries[-1].get("subject") or {}
+    findings = interpret(summaries[-1], population=subject.get("population") or "auto",
+                         age_days=subject.get("age_days"), prior=summaries[:-1])
+    return [f"{f.text_plain} ({f.text_clinical})" for f in findings if f.id == "rising_frequency"]
