@@ -289,9 +289,7 @@ def _score_night(path: Path, *, annotations: Any, hypnogram: Any, settings: Sett
     recording.annotations = header.annotations
     hyp = _stages(recording, roles, ann, auto=auto, path=path, warnings=warnings)
 
-    step("checking signal quality")
-    quality, unscorable = _quality(recording, roles)
-
+    step("conditioning EMG and checking signal quality")
     r_peaks = None
     ecg_label = roles.get("ecg")
     if ecg_label and ecg_label in recording.signals:
@@ -299,7 +297,11 @@ def _score_night(path: Path, *, annotations: Any, hypnogram: Any, settings: Sett
         sig = recording.signals[ecg_label]
         r_peaks = (detect_r_peaks(sig.data, sig.fs, settings=settings.conditioning, max_rate_hz=_ECG_RATE_HZ),
                    sig.fs)  # once per night
-    conditioned = _condition(recording, roles, detectors, settings=settings, r_peaks=r_peaks)
+    # each EMG channel is band-passed once: the quality checks take it from the conditioning
+    checked: dict[str, Any] = {}
+    conditioned = _condition(recording, roles, detectors, settings=settings, r_peaks=r_peaks,
+                             on_bandpassed=lambda lab, y: _check_channel(recording, roles, lab, checked, filtered=y))
+    quality, unscorable = _quality(recording, roles, checked=checked)
 
     blocks: dict[str, Any] = {}
     results: dict[str, Any] = {}
@@ -358,7 +360,8 @@ def _score_night(path: Path, *, annotations: Any, hypnogram: Any, settings: Sett
 
 
 def _condition(recording: Recording, roles: Any, detectors: tuple[str, ...], *, settings: Settings,
-               r_peaks: tuple[np.ndarray, float] | None) -> dict[str, Any]:
+               r_peaks: tuple[np.ndarray, float] | None,
+               on_bandpassed: Callable[[str, np.ndarray], None] | None = None) -> dict[str, Any]:
     """Condition every EMG channel the detectors use ONCE per night (band-pass, the recording's one
     mains frequency, ECG removal with the night's R peaks); shared by LM detection and the
     myoclonus detectors (:func:`somnomyo.signal.conditioning.condition_recording`)."""
@@ -373,7 +376,8 @@ def _condition(recording: Recording, roles: Any, detectors: tuple[str, ...], *, 
             if lab in labels or sig is None or str(sig.unit).lower() not in _VOLT_UNITS:
                 continue
             labels.append(lab)
-    return condition_recording(recording, labels, settings=settings.conditioning, r_peaks=r_peaks)
+    return condition_recording(recording, labels, settings=settings.conditioning, r_peaks=r_peaks,
+                               on_bandpassed=on_bandpassed)
 
 
 def _jlba_eeg_labels(roles: Any) -> list[str]:
@@ -434,22 +438,39 @@ def _stages(recording: Recording, roles: Any, ann: Annotations, *, auto: bool, p
     return Hypnogram.unscored(recording.duration)
 
 
-def _quality(recording: Recording, roles: Any) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
-    """Per-channel quality flags; returns (summary block, unscorable intervals by label)."""
+def _check_channel(recording: Recording, roles: Any, label: str, out: dict[str, Any], *,
+                   filtered: np.ndarray | None = None) -> None:
+    """Quality of one EMG channel into ``out[label]`` (skipped for other channels); ``filtered``: the
+    channel band-passed by the conditioning, reused by the ECG check (see ``assess_quality``)."""
     from somnomyo.io.edf import unit_scale_to_uv
     from somnomyo.signal.quality import assess_quality
 
+    sig = recording.signals[label]
+    role = roles.role_of.get(label) if hasattr(roles, "role_of") else None
+    if sig.unit != "uV" or role not in EMG_ROLES:
+        return  # quality decides scorable EMG time; other channels are not scored here
+    info = recording.channel(label)
+    scale = unit_scale_to_uv(info.unit) or 1.0   # the header's range in the data's unit (µV)
+    lo, hi = sorted((info.physical_min * scale, info.physical_max * scale))
+    out[label] = assess_quality(sig.data, sig.fs, label=label, role=role, physical_min=lo, physical_max=hi,
+                                gaps=recording.gaps, filtered=filtered)
+
+
+def _quality(recording: Recording, roles: Any, *, checked: Mapping[str, Any] | None = None
+             ) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
+    """Per-channel quality flags; returns (summary block, unscorable intervals by label).
+
+    ``checked``: channels already assessed (during the conditioning, from its band-passed signal);
+    the other EMG channels are assessed here from their raw data."""
+    done = dict(checked or {})
     block: dict[str, Any] = {"channels": {}}
     unscorable: dict[str, pd.DataFrame] = {}
-    for label, sig in recording.signals.items():
-        role = roles.role_of.get(label) if hasattr(roles, "role_of") else None
-        if sig.unit != "uV" or role not in EMG_ROLES:
-            continue  # quality decides scorable EMG time; other channels are not scored here
-        info = recording.channel(label)
-        scale = unit_scale_to_uv(info.unit) or 1.0   # the header's range in the data's unit (µV)
-        lo, hi = sorted((info.physical_min * scale, info.physical_max * scale))
-        q = assess_quality(sig.data, sig.fs, label=label, role=role, physical_min=lo, physical_max=hi,
-                           gaps=recording.gaps)
+    for label in recording.signals:              # recording order, whichever way each was checked
+        if label not in done:
+            _check_channel(recording, roles, label, done)
+        q = done.get(label)
+        if q is None:
+            continue
         unscorable[label] = q.unscorable
         block["channels"][label] = q.summary()
     return block, unscorable

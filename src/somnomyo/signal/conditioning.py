@@ -10,7 +10,7 @@ Parameters come from :class:`somnomyo.settings.ConditioningSettings`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -76,13 +76,9 @@ def condition_emg(data: np.ndarray, fs: float, *, settings: ConditioningSettings
 
 def _bandpassed(data: np.ndarray, fs: float, *, settings: ConditioningSettings) -> np.ndarray:
     """Non-finite samples set to 0 (logged), then :func:`bandpass`."""
-    x = np.asarray(data, dtype=np.float32)
-    if not np.isfinite(x).all():
-        logger.warning("EMG: %d non-finite samples set to 0", int((~np.isfinite(x)).sum()))
-        x = np.where(np.isfinite(x), x, np.float32(0))
     if fs < 200:
         logger.warning("EMG sampled at %g Hz, below the 200 Hz AASM minimum; low-pass edge lowered", fs)
-    return bandpass(x, fs, settings=settings)
+    return bandpass(data, fs, settings=settings, finite=True)
 
 
 def _finish(y: np.ndarray, fs: float, *, settings: ConditioningSettings, mains: float | None,
@@ -98,7 +94,7 @@ def _finish(y: np.ndarray, fs: float, *, settings: ConditioningSettings, mains: 
         if peaks is None:
             peaks, source = ecg_peaks_in_emg(y, fs, settings=settings), "emg"
         if peaks.size:
-            y, used = subtract_ecg(y, fs, peaks, settings=settings)
+            y, used = subtract_ecg(y, fs, peaks, settings=settings, overwrite=True)   # y is ours
         if used.size == 0:
             source = ""
         logger.debug("ECG removal: %d beats subtracted (source %s)", used.size, source or "none")
@@ -110,7 +106,9 @@ def _finish(y: np.ndarray, fs: float, *, settings: ConditioningSettings, mains: 
 
 
 def condition_recording(recording: Any, labels: Sequence[str], *, settings: ConditioningSettings,
-                        r_peaks: tuple[np.ndarray, float] | None = None) -> dict[str, ConditionedEMG]:
+                        r_peaks: tuple[np.ndarray, float] | None = None,
+                        on_bandpassed: Callable[[str, np.ndarray], None] | None = None
+                        ) -> dict[str, ConditionedEMG]:
     """Condition the EMG channels ``labels`` of ``recording`` once, for every detector of a night.
 
     Same steps as :func:`condition_emg`, except that the mains frequency is a property of the
@@ -120,7 +118,10 @@ def condition_recording(recording: Any, labels: Sequence[str], *, settings: Cond
     ``(sample indices, ECG fs)``, moved to each channel's rate; without them each channel is
     searched for heart-like spikes. Returns label -> :class:`ConditionedEMG` (envelope over
     ``settings.envelope_window_s``; :meth:`ConditionedEMG.with_envelope` gives other windows
-    from the same filtered EMG).
+    from the same filtered EMG). ``on_bandpassed(label, band_passed)``, when given, is called once per
+    channel with its band-passed float32 signal (before mains and ECG removal; not to be modified
+    or kept), e.g. for the quality checks (:func:`somnomyo.signal.quality.assess_quality`
+    ``filtered=``), so that no channel is filtered twice.
     """
     sigs = {lab: recording.signals[lab] for lab in dict.fromkeys(labels)}
     band = {lab: _bandpassed(sig.data, sig.fs, settings=settings) for lab, sig in sigs.items()}
@@ -132,6 +133,8 @@ def condition_recording(recording: Any, labels: Sequence[str], *, settings: Cond
     for lab in list(band):                            # loop over channels
         y = band.pop(lab)                             # the band-passed copy is freed as we go
         fs = float(sigs[lab].fs)
+        if on_bandpassed is not None:
+            on_bandpassed(lab, y)
         peaks, source = None, ""
         if settings.ecg_removal and r_peaks is not None:
             peaks = resample_peaks(np.asarray(r_peaks[0]), float(r_peaks[1]), fs, y.size)

@@ -20,6 +20,7 @@ from scipy import ndimage, signal
 
 from somnomyo._logging import logger
 from somnomyo.settings import ConditioningSettings
+from somnomyo.signal.filters import sosfiltfilt32
 
 # Limits of the per-beat fit (implementation): the template may be scaled by 0.5-2 and shifted
 # by at most one sample; beyond that the beat is most likely overlapped by true EMG.
@@ -30,6 +31,11 @@ _MIN_BEATS = 5
 def _block_max(x: np.ndarray, block: int) -> np.ndarray:
     nb = x.size // block
     return x[: nb * block].reshape(nb, block).max(axis=1) if nb else np.array([x.max()])
+
+
+def _block_min(x: np.ndarray, block: int) -> np.ndarray:
+    nb = x.size // block
+    return x[: nb * block].reshape(nb, block).min(axis=1) if nb else np.array([x.min()])
 
 
 def detect_r_peaks(ecg: np.ndarray, fs: float, *, settings: ConditioningSettings | None = None,
@@ -48,7 +54,7 @@ def detect_r_peaks(ecg: np.ndarray, fs: float, *, settings: ConditioningSettings
     the ECG band ends far below ``fs / (2 q)``). ``None`` (default): everything at ``fs``.
     """
     st = settings if settings is not None else ConditioningSettings()
-    x = np.asarray(ecg, dtype=np.float32)
+    x = np.asarray(ecg)                                 # cast to float32 as it is read (no full copy)
     if x.size < int(4 * fs):
         return np.zeros(0, np.int64)
     q = 1 if max_rate_hz is None or fs <= max_rate_hz else int(np.ceil(fs / max_rate_hz))
@@ -59,9 +65,9 @@ def detect_r_peaks(ecg: np.ndarray, fs: float, *, settings: ConditioningSettings
         peaks = _r_peaks_in_band(y, fs, st)
     else:
         m = x.size // q
-        xd = x[0: m * q: q].copy()                     # block mean (anti-alias), column by column
+        xd = x[0: m * q: q].astype(np.float32)         # block mean (anti-alias), column by column
         for k in range(1, q):                          # loop over the q block offsets
-            xd += x[k: m * q: q]
+            np.add(xd, x[k: m * q: q], out=xd, dtype=np.float32)
         xd *= np.float32(1.0 / q)
         fs_d = fs / q
         y = _ecg_band(xd, fs_d, st)
@@ -84,13 +90,13 @@ def _ecg_band(x: np.ndarray, fs: float, st: ConditioningSettings) -> np.ndarray:
     """The ECG band-pass used for R-peak detection (order 3, zero phase, float32)."""
     hi = min(st.ecg_band_high_hz, 0.45 * fs)
     sos = signal.butter(3, [st.ecg_band_low_hz, hi], btype="bandpass", fs=fs, output="sos")
-    return signal.sosfiltfilt(sos.astype(np.float32), x)
+    return sosfiltfilt32(sos, x)
 
 
 def _r_peaks_in_band(y: np.ndarray, fs: float, st: ConditioningSettings) -> np.ndarray:
     """R peaks of the band-passed ECG ``y``: polarity, adaptive threshold, refractory period."""
     block = int(round(2.0 * fs))
-    if np.median(_block_max(-y, block)) > np.median(_block_max(y, block)):
+    if np.median(-_block_min(y, block)) > np.median(_block_max(y, block)):
         y = -y
     bmax = _block_max(y, block)
     level = ndimage.median_filter(bmax, size=min(7, bmax.size), mode="nearest")
@@ -194,7 +200,7 @@ def _templates(segs: np.ndarray, n_beats: int) -> np.ndarray:
 
 
 def subtract_ecg(filtered: np.ndarray, fs: float, r_peaks: np.ndarray, *,
-                 settings: ConditioningSettings) -> tuple[np.ndarray, np.ndarray]:
+                 settings: ConditioningSettings, overwrite: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Subtract the ECG artefact around each R peak; returns (cleaned float32, peaks used).
 
     For every beat: a segment of +-``ecg_half_window_s`` around the peak; the local median
@@ -203,10 +209,13 @@ def subtract_ecg(filtered: np.ndarray, fs: float, r_peaks: np.ndarray, *,
     is re-estimated, and ``a*T + d*T'`` (gain ``a``, sub-sample shift ``d`` <= 1 sample, least
     squares) is subtracted under a Tukey taper; beats fitting with a gain below 0.5 are left
     alone (not a beat, or swamped by EMG), gains above 2 are capped. True EMG overlapping a beat is not blanked:
-    only the part that repeats from beat to beat is removed.
+    only the part that repeats from beat to beat is removed. ``overwrite``: a float32 ``filtered``
+    is cleaned in place (no copy; the caller owns it) and returned.
     """
     st = settings
-    x = np.asarray(filtered, dtype=np.float32).copy()
+    x = np.asarray(filtered, dtype=np.float32)
+    if not (overwrite and x is filtered and x.flags.writeable and x.flags.c_contiguous):
+        x = x.copy()
     half = max(1, int(round(st.ecg_half_window_s * fs)))
     shift = max(0, int(round(st.ecg_max_shift_s * fs)))
     r = np.unique(np.asarray(r_peaks, dtype=np.int64))

@@ -24,28 +24,47 @@ def _pad_nearest(x: np.ndarray, half: int) -> np.ndarray:
     return out
 
 
-def running_mean(x: np.ndarray, size: int) -> np.ndarray:
+def running_mean(x: np.ndarray, size: int, *, rectify: bool = False) -> np.ndarray:
     """Centred moving average over an odd ``size`` (edges: nearest value repeated), in ``x``'s float
-    dtype; equals ``scipy.ndimage.uniform_filter1d(x, size, mode="nearest")`` up to rounding."""
+    dtype; equals ``scipy.ndimage.uniform_filter1d(x, size, mode="nearest")`` up to rounding.
+    ``rectify``: of ``|x|`` (rectified into the padded work buffer, no extra copy).
+
+    Memory: the padded buffer, one buffer of partial sums (the two swapped as the window doubles)
+    and the output; no temporaries of the signal's length beyond these.
+    """
     a = np.asarray(x)
     a = a if a.dtype in (np.float32, np.float64) else a.astype(np.float64)
     size = max(1, int(size))
     size += (size + 1) % 2
     if a.size == 0 or size == 1:
-        return a.copy()
-    p = _pad_nearest(a, size // 2)
+        return np.abs(a) if rectify else a.copy()
+    half = size // 2
+    p = np.empty(a.size + 2 * half, dtype=a.dtype)
+    body = p[half: half + a.size]
+    if rectify:
+        np.abs(a, out=body)
+    else:
+        body[...] = a
+    p[:half] = body[0]
+    p[half + a.size:] = body[-1]
     n_out = a.size
     out: np.ndarray | None = None
-    part, width, off, w = p, 1, 0, size          # part[i] = sum p[i : i + width]
+    bufs: list[np.ndarray | None] = [p, None]     # partial sums live in one, the next doubling in the other
+    cur, length, width, off, w = 0, p.size, 1, 0, size   # bufs[cur][i] = sum p[i : i + width]
     while w:                                      # loop over the bits of the window length
+        part = bufs[cur]
+        assert part is not None
         if w & 1:
             seg = part[off: off + n_out]
             out = seg.copy() if out is None else np.add(out, seg, out=out)
             off += width
         w >>= 1
         if w:
-            part = part[:-width] + part[width:]
-            width *= 2
+            other = bufs[1 - cur]
+            if other is None:
+                other = bufs[1 - cur] = np.empty(p.size, dtype=a.dtype)
+            np.add(part[: length - width], part[width: length], out=other[: length - width])
+            cur, length, width = 1 - cur, length - width, width * 2
     assert out is not None
     out *= out.dtype.type(1.0 / size)
     return out
@@ -94,5 +113,4 @@ def envelope(filtered: np.ndarray, fs: float, *, window_s: float) -> np.ndarray:
     ``window_s`` comes from ``ConditioningSettings.envelope_window_s`` (~50 ms). Same units
     as the input (µV); float32.
     """
-    x = np.abs(np.asarray(filtered, dtype=np.float32))
-    return running_mean(x, window_samples(window_s, fs))
+    return running_mean(np.asarray(filtered, dtype=np.float32), window_samples(window_s, fs), rectify=True)

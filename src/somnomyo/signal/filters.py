@@ -13,6 +13,8 @@ Computation is done in float32 (ample for µV-scale EMG; halves the time of an 8
 """
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 from scipy import ndimage, signal
 
@@ -21,6 +23,7 @@ from somnomyo.errors import SomnomyoError
 from somnomyo.settings import ConditioningSettings
 
 MAINS_CANDIDATES_HZ = (50.0, 60.0)
+_SOS_CHUNK = 1 << 17   # samples per sosfilt call in :func:`sosfilt_inplace` (cache-sized; speed only)
 
 
 def band_edges(fs: float, *, settings: ConditioningSettings) -> tuple[float, float]:
@@ -40,14 +43,65 @@ def band_edges(fs: float, *, settings: ConditioningSettings) -> tuple[float, flo
     return lo, hi
 
 
-def bandpass(data: np.ndarray, fs: float, *, settings: ConditioningSettings) -> np.ndarray:
-    """Zero-phase Butterworth band-pass (``filter_order``, ``sosfiltfilt``); returns float32."""
+def bandpass(data: np.ndarray, fs: float, *, settings: ConditioningSettings,
+             finite: bool = False) -> np.ndarray:
+    """Zero-phase Butterworth band-pass (``filter_order``, as ``sosfiltfilt``); returns a new
+    contiguous float32 array (see :func:`sosfiltfilt32`). ``finite``: non-finite samples are set
+    to 0 first (logged)."""
     lo, hi = band_edges(fs, settings=settings)
     sos = signal.butter(settings.filter_order, [lo, hi], btype="bandpass", fs=fs, output="sos")
-    x = np.asarray(data, dtype=np.float32)
-    if x.size <= 3 * (2 * sos.shape[0] + 1):
-        raise SomnomyoError(f"signal of {x.size} samples is too short to filter")
-    return signal.sosfiltfilt(sos.astype(np.float32), x).astype(np.float32, copy=False)
+    if np.asarray(data).size <= 3 * (2 * sos.shape[0] + 1):
+        raise SomnomyoError(f"signal of {np.asarray(data).size} samples is too short to filter")
+    return sosfiltfilt32(sos, data, finite=finite)
+
+
+def sosfiltfilt32(sos: np.ndarray, data: np.ndarray, *, finite: bool = False) -> np.ndarray:
+    """``scipy.signal.sosfiltfilt(sos, data)`` in float32 (the same result as with float32 ``sos``
+    and data: odd padding of ``3 x (2 x sections + 1)`` samples, each pass started in the steady
+    state of its first sample), as a new contiguous array, in ONE full-length buffer: the data
+    are cast straight into the padded buffer and both passes run in place over cache-sized
+    chunks (:func:`sosfilt_inplace`). ``finite``: non-finite samples are set to 0 first (logged).
+    The signal must be longer than the padding.
+    """
+    sos = np.asarray(sos).astype(np.float32)
+    x = np.asarray(data)
+    n = x.size
+    edge = 3 * (2 * sos.shape[0] + 1 - min(int((sos[:, 2] == 0).sum()), int((sos[:, 5] == 0).sum())))
+    if n <= edge:
+        raise SomnomyoError(f"signal of {n} samples is too short to filter")
+    ext = np.empty(n + 2 * edge, np.float32)
+    body = ext[edge: edge + n]
+    body[...] = x
+    if finite:
+        bad = ~np.isfinite(body)
+        if bad.any():
+            logger.warning("EMG: %d non-finite samples set to 0", int(bad.sum()))
+            body[bad] = 0.0
+        del bad
+    if edge:   # odd extension (a 180-degree rotation about each end point), as scipy's ``odd_ext``
+        ext[:edge] = 2 * body[0] - body[edge:0:-1]
+        ext[edge + n:] = 2 * body[-1] - body[-2: -(edge + 2): -1]
+    sosfilt_inplace(sos, ext)
+    sosfilt_inplace(sos, ext, backward=True)
+    return body
+
+
+def sosfilt_inplace(sos: np.ndarray, buf: np.ndarray, *, backward: bool = False,
+                    chunk: int = _SOS_CHUNK) -> np.ndarray:
+    """One causal ``sosfilt`` pass (float32 ``sos``) over the contiguous 1-D float32 ``buf``, in place,
+    forwards or (``backward``) from the end, started in the steady state of the first sample
+    visited; the same result as one ``scipy.signal.sosfilt`` call, computed ``chunk`` samples at
+    a time with the filter state carried over (no full-length copy). Returns ``buf``."""
+    n = buf.size
+    if n == 0:
+        return buf
+    zi = signal.sosfilt_zi(sos).astype(np.float32) * (buf[-1] if backward else buf[0])
+    starts = range(0, n, chunk) if not backward else range(n - 1, -1, -chunk)
+    for a in starts:                                  # loop over cache-sized chunks, not samples
+        seg = buf[a: a + chunk] if not backward else buf[max(a - chunk + 1, 0): a + 1][::-1]
+        y, zi = signal.sosfilt(sos, seg, zi=zi)
+        seg[...] = y
+    return buf
 
 
 def _mains_ratio_db(x: np.ndarray, fs: float, freq: float) -> float:
@@ -108,52 +162,90 @@ def detect_mains(data: np.ndarray, fs: float, *, settings: ConditioningSettings)
     return best
 
 
-def _hum_terms(X: np.ndarray, n_valid: int, fs: float, freq: float, n_med: int
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Coefficients and basis of the robust running sinusoid at ``freq`` on the block view ``X``.
+def _hum_coefficients(proj: np.ndarray, block: int, tail: int, fs: float,
+                      freqs: Sequence[float], n_med: int) -> tuple[np.ndarray, int]:
+    """Reconstruction coefficients of the robust running sinusoids at ``freqs``.
 
-    Per block b the hum is ``Re(A_b exp(j w t))``; with ``t = b*L + i`` the phasor factorises as
-    ``rot_b[b] * rot_i[i]``, so the per-sample work is a BLAS product ``coef @ basis``. Returns
-    (coef_left, basis_left, coef_right, basis_right) for the first and second half of each block.
+    ``proj`` (2F x blocks): each block's sums ``sum x cos(w i)``, ``sum x sin(w i)`` (``i`` = sample
+    within the block); every block holds ``block`` samples except the last, which holds ``tail``
+    when ``tail`` > 0. Per block b the hum is ``Re(A_b exp(j w t))`` with ``t = b*L + i``, so the
+    phasor factorises as ``rot_b[b] * rot_i[i]``. Least-squares phasor for ``x ~ Re(A P)`` (exact
+    for a pure tone in any block length): with ``z = sum x conj(P)``, ``g = sum P^2``, ``N`` valid
+    samples, ``A = 2 (N z - conj(g) conj(z)) / (N^2 - |g|^2)``; as ``g = rot_b^2 G`` this is
+    ``A = 2 conj(rot_b) (N (zc - j zs) - conj(G) (zc + j zs)) / den``. The phasors are smoothed by
+    a running median over ``n_med`` blocks (robust: a brief potential spoils <= 2 blocks) and made
+    piecewise linear between block centres (slope towards the previous centre in a block's first
+    half, towards the next in its second half).
+
+    Returns (coef, mid): ``coef`` (8F x blocks, float32) for the basis of :func:`_hum_basis`;
+    ``mid`` = first sample of a block's second half.
     """
-    nb, block = X.shape
-    pad = nb * block - n_valid
-    w = 2.0 * np.pi * freq / fs
-    rot_b = np.exp(1j * w * block * np.arange(nb))          # phase at each block start
-    i = np.arange(block)
-    cos_i, sin_i = np.cos(w * i), np.sin(w * i)
-    # Least-squares phasor A per block for x ~ Re(A P), P = rot_b rot_i (exact for a pure tone
-    # in any block length): z = sum x conj(P), g = sum P^2, N = valid samples,
-    # A = 2 (N z - conj(g) conj(z)) / (N^2 - |g|^2).
-    z = np.conj(rot_b) * (X @ cos_i.astype(np.float32) - 1j * (X @ sin_i.astype(np.float32)))
-    rot_i2 = np.exp(2j * w * i)
-    g = rot_b ** 2 * rot_i2.sum()
-    N = np.full(nb, float(block))
-    if pad:
-        N[-1] = block - pad
-        g[-1] = rot_b[-1] ** 2 * rot_i2[: block - pad].sum()
-    den = N ** 2 - np.abs(g) ** 2
-    ok = den > 1e-6 * N ** 2
-    A = np.zeros(nb, np.complex128)
-    A[ok] = 2.0 * (N[ok] * z[ok] - np.conj(g[ok]) * np.conj(z[ok])) / den[ok]
-    if not ok.all():                                   # too-short last block: take its neighbour
-        A[~ok] = A[ok][-1] if ok.any() else 0.0
-    # Robust tracking: running median over blocks (a brief potential spoils <= 2 blocks).
-    Am = (ndimage.median_filter(A.real, size=n_med, mode="nearest")
-          + 1j * ndimage.median_filter(A.imag, size=n_med, mode="nearest"))
-    # Piecewise-linear phasor between block centres: A(b, u) = Am_b + u * slope, u in [-0.5, 0.5),
-    # slope towards the previous centre in the first half, towards the next in the second half.
-    u = (i - (block - 1) / 2.0) / block
+    nb = proj.shape[1]
+    u = (np.arange(block) - (block - 1) / 2.0) / block
     mid = int(np.searchsorted(u, 0.0))
-    B = Am * rot_b
-    out = []
-    for sl, slope in ((slice(0, mid), (Am - np.insert(Am[:-1], 0, Am[:1])) * rot_b),
-                      (slice(mid, block), (np.append(Am[1:], Am[-1:]) - Am) * rot_b)):
-        # Re((B + u D) rot_i) = B.re cos - B.im sin + u (D.re cos - D.im sin)
-        out.append(np.stack([B.real, -B.imag, slope.real, -slope.imag], axis=1).astype(np.float32))
-        c, s_, uu = cos_i[sl], sin_i[sl], u[sl]
-        out.append(np.stack([c, s_, uu * c, uu * s_]).astype(np.float32))
-    return out[0], out[1], out[2], out[3]
+    bidx = np.arange(nb, dtype=np.float64)
+    coef = np.empty((8 * len(freqs), nb), np.float32)
+    for k, freq in enumerate(freqs):                               # loop over the few harmonics
+        w = 2.0 * np.pi * freq / fs
+        theta = bidx * np.mod(w * block, 2.0 * np.pi)              # phase at each block start
+        rc, rs = np.cos(theta), np.sin(theta)
+        zc, zs = proj[2 * k].astype(np.float64), proj[2 * k + 1].astype(np.float64)
+        # P = N (zc - j zs) - conj(G) (zc + j zs), scaled by 2 / den, per block length
+        re, im = np.zeros(nb), np.zeros(nb)
+        ok = np.ones(nb, bool)
+        for sl, m in ((slice(0, nb - 1 if tail else nb), block), (slice(nb - 1, nb), tail)):
+            if m == 0 or sl.start >= sl.stop:
+                continue
+            G = np.exp(2j * w * np.arange(m)).sum()
+            den = float(m) ** 2 - abs(G) ** 2
+            if not den > 1e-6 * float(m) ** 2:
+                ok[sl] = False
+                continue
+            s2 = 2.0 / den
+            re[sl] = (s2 * (m - G.real)) * zc[sl] - (s2 * G.imag) * zs[sl]
+            im[sl] = (s2 * G.imag) * zc[sl] - (s2 * (m + G.real)) * zs[sl]
+        a_re = rc * re
+        a_re += rs * im                                             # A = conj(rot_b) P
+        a_im = rc * im
+        a_im -= rs * re
+        if not ok.all():                                            # too-short last block: its neighbour
+            last = np.flatnonzero(ok)
+            a_re[~ok] = a_re[last[-1]] if last.size else 0.0
+            a_im[~ok] = a_im[last[-1]] if last.size else 0.0
+        m_re = ndimage.median_filter(a_re, size=n_med, mode="nearest")
+        m_im = ndimage.median_filter(a_im, size=n_med, mode="nearest")
+        c = coef[8 * k: 8 * k + 8]
+        # B = Am rot_b (rows 0-1 and 4-5: B.re, -B.im); slopes D = dAm rot_b (rows 2-3, 6-7)
+        np.subtract(m_re * rc, m_im * rs, out=c[0])
+        np.add(m_re * rs, m_im * rc, out=c[1])
+        np.negative(c[1], out=c[1])
+        c[4:6] = c[0:2]
+        for row, d_re, d_im in ((2, m_re[1:] - m_re[:-1], m_im[1:] - m_im[:-1]),):
+            # left half: D = (Am[b] - Am[b-1]) rot_b (0 at b = 0); right: (Am[b+1] - Am[b]) rot_b
+            c[2, 0] = c[3, 0] = 0.0
+            np.subtract(d_re * rc[1:], d_im * rs[1:], out=c[2, 1:])
+            np.add(d_re * rs[1:], d_im * rc[1:], out=c[3, 1:])
+            np.negative(c[3, 1:], out=c[3, 1:])
+            c[6, -1] = c[7, -1] = 0.0
+            np.subtract(d_re * rc[:-1], d_im * rs[:-1], out=c[6, :-1])
+            np.add(d_re * rs[:-1], d_im * rc[:-1], out=c[7, :-1])
+            np.negative(c[7, :-1], out=c[7, :-1])
+    return coef, mid
+
+
+def _hum_basis(block: int, fs: float, freqs: Sequence[float], mid: int) -> np.ndarray:
+    """Basis (8F x block, float32) for :func:`_hum_coefficients`: per harmonic, rows
+    ``cos, sin, u cos, u sin`` on the first half of the block (zero on the second half), then the
+    same on the second half; ``Re((B + u D) rot_i) = B.re cos - B.im sin + u (D.re cos - D.im sin)``."""
+    i = np.arange(block)
+    u = (i - (block - 1) / 2.0) / block
+    basis = np.zeros((8 * len(freqs), block), np.float32)
+    for k, freq in enumerate(freqs):                                # loop over the few harmonics
+        w = 2.0 * np.pi * freq / fs
+        rows = np.stack([np.cos(w * i), np.sin(w * i), u * np.cos(w * i), u * np.sin(w * i)])
+        basis[8 * k: 8 * k + 4, :mid] = rows[:, :mid]
+        basis[8 * k + 4: 8 * k + 8, mid:] = rows[:, mid:]
+    return basis
 
 
 def remove_mains(data: np.ndarray, fs: float, *, mains_hz: float,
@@ -163,8 +255,10 @@ def remove_mains(data: np.ndarray, fs: float, *, mains_hz: float,
 
     Ringless by construction: the estimate at any time depends only on blocks within
     ``mains_track_s / 2`` and is a median, so a brief potential does not leak into it.
+    One read of the data for every harmonic's block sums (a BLAS product on the block view),
+    one product writing the estimate into the output and one subtraction in place.
     """
-    x = np.asarray(data, dtype=np.float32)
+    x = np.ascontiguousarray(data, dtype=np.float32)
     n = x.size
     block = max(2, int(round(settings.mains_block_s * fs)))
     n_med = max(1, int(round(settings.mains_track_s / settings.mains_block_s)))
@@ -172,15 +266,23 @@ def remove_mains(data: np.ndarray, fs: float, *, mains_hz: float,
     freqs = [k * mains_hz for k in range(1, settings.mains_harmonics + 1) if k * mains_hz < 0.95 * fs / 2.0]
     if not freqs or n < 2 * block:
         return x.copy()
-    nb = -(-n // block)
-    X = np.concatenate([x, np.zeros(nb * block - n, np.float32)]).reshape(nb, block)
-    terms = [_hum_terms(X, n, fs, f, n_med) for f in freqs]
-    # one contiguous GEMM: left-half basis rows are zero on the right half and vice versa
-    mid = terms[0][1].shape[1]
-    coef = np.concatenate([np.concatenate([t[0], t[2]], axis=1) for t in terms], axis=1)
-    basis = np.zeros((coef.shape[1], block), np.float32)
-    for k, t in enumerate(terms):
-        basis[8 * k: 8 * k + 4, :mid] = t[1]
-        basis[8 * k + 4: 8 * k + 8, mid:] = t[3]
-    X -= coef @ basis
-    return X.reshape(-1)[:n]
+    nf, tail = divmod(n, block)
+    i = np.arange(block)
+    trig = np.empty((block, 2 * len(freqs)), np.float32)   # columns cos(w i), sin(w i) per harmonic
+    for k, freq in enumerate(freqs):
+        trig[:, 2 * k] = np.cos(2.0 * np.pi * freq / fs * i)
+        trig[:, 2 * k + 1] = np.sin(2.0 * np.pi * freq / fs * i)
+    X = x[: nf * block].reshape(nf, block)
+    proj = np.empty((2 * len(freqs), nf + (tail > 0)), np.float32)
+    np.matmul(trig.T, X.T, out=proj[:, :nf])
+    if tail:
+        proj[:, nf] = trig[:tail].T @ x[nf * block:]
+    coef, mid = _hum_coefficients(proj, block, tail, fs, freqs, n_med)
+    basis = _hum_basis(block, fs, freqs, mid)
+    out = np.empty(n, np.float32)
+    Y = out[: nf * block].reshape(nf, block)
+    np.matmul(coef[:, :nf].T, basis, out=Y)                # the hum estimate ...
+    np.subtract(X, Y, out=Y)                               # ... subtracted in place
+    if tail:
+        out[nf * block:] = x[nf * block:] - coef[:, nf] @ basis[:, :tail]
+    return out

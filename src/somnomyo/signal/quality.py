@@ -8,8 +8,9 @@
   physical limits (or, without them, in runs at the data's own max/min);
 * ``mains``    - power-line interference: the 50 or 60 Hz band holds most of the
   10-100 Hz power;
-* ``ecg``      - ECG contamination: periodic peaks 0.4-2 Hz apart in the rectified,
-  high-passed signal (a flag only; ECG removal is the conditioning step's job);
+* ``ecg``      - ECG contamination: periodic peaks 0.4-2 Hz apart in the squared signal
+  band-passed for EMG (10-100 Hz, the conditioning's band-pass; a flag only, ECG removal is
+  the conditioning step's job);
 * ``gap``      - EDF+D discontinuities or missing (NaN) samples.
 
 Flat, clipped and gap time is *unscorable*: excluded from the denominators of the
@@ -21,9 +22,10 @@ All thresholds live in :class:`QualitySettings`; they are implementation choices
 not standards, and are marked ``unconfirmed`` in their field metadata.
 
 Speed (an 8-h channel in a fraction of a second): window statistics and the mains spectrum
-share one pass over batches of windows (spectra in single precision); the ECG check's
-low-passed envelope is decimated and its autocorrelation interpolated back to full lag
-resolution (:func:`_ecg_check`); the unit check's medians use a fixed random sample of
+share one pass over batches of windows (spectra in single precision); the ECG check reuses
+the conditioning's band-pass when the pipeline hands it over (``filtered=``), squares and
+low-passes it in cache-sized chunks keeping only the decimated envelope, and interpolates its
+autocorrelation back to full lag resolution (:func:`_ecg_check`); the unit check's medians use a fixed random sample of
 ``_UNIT_MAX_SAMPLES`` samples; a cheap block test skips the identical-run search when no
 run can exist.
 """
@@ -54,6 +56,7 @@ _CHUNK_WINDOWS = 256   # windows per FFT batch (bounds memory, not a clinical va
 # Implementation details for speed (not clinical values):
 _UNIT_MAX_SAMPLES = 1 << 18   # the unit check's medians use a fixed random sample of at most this many samples
 _ECG_RATE_PER_LOWPASS = 3.2   # the ECG envelope (low-passed) is decimated to >= this x its low-pass edge
+_ECG_CHUNK = 1 << 17          # samples squared and low-passed per call (cache-sized, no full-length copy)
 
 
 def _q(default: Any, source: str, *, unit: str = "", unconfirmed: bool = True) -> Any:
@@ -291,8 +294,12 @@ def _ecg_windows(win: np.ndarray, fs: float, s: QualitySettings, *, up: int = 1)
     return (peak >= s.ecg_min_autocorr) & (peak - trough >= s.ecg_min_prominence)
 
 
-def _ecg_check(x: np.ndarray, fs: float, w: int, s: QualitySettings) -> np.ndarray:
+def _ecg_check(x: np.ndarray, fs: float, w: int, s: QualitySettings,
+               filtered: np.ndarray | None = None) -> np.ndarray:
     """ECG flag per window: high-pass, square, low-pass, then the autocorrelation test.
+
+    ``filtered``: the channel already band-passed for EMG (the conditioning's zero-phase band-pass,
+    whose lower edge is the AASM 10-Hz high-pass), used instead of high-passing ``x`` here.
 
     The test looks at the autocorrelation of the low-passed squared signal, which depends on
     the low-pass magnitude response only, not its phase; so (an implementation shortcut, in
@@ -303,25 +310,56 @@ def _ecg_check(x: np.ndarray, fs: float, w: int, s: QualitySettings) -> np.ndarr
     high-pass before squaring is zero-phase (forward-backward): the QRS shape matters there.
     """
     n = x.size
-    env = x.astype(np.float32)
-    if s.ecg_highpass_hz < 0.45 * fs and n > 27:
-        sos = sps.butter(4, s.ecg_highpass_hz, btype="highpass", fs=fs, output="sos")
-        env = _filtfilt32(sos, env)
-    env = np.square(env, out=env)   # squared, not abs: no harmonics above 2x mains to alias down
+    if filtered is None:
+        filtered = _emg_band(x, fs, s)
     q = _ecg_decimation(fs, w, s)
     fs_d = fs / q
     if s.ecg_envelope_lowpass_hz < 0.45 * fs and n > 27:
         sos = sps.butter(4, s.ecg_envelope_lowpass_hz, fs=fs, output="sos")
-        env = _sosfilt32(sos, env)[::q]
+        env = _square_lowpass_decimate(filtered, sos, q)
         sos_d = sps.butter(4, s.ecg_envelope_lowpass_hz, fs=fs_d, output="sos")
         env = _sosfilt32(sos_d, env[::-1])[::-1]
     else:
-        env = env[::q]
+        env = np.square(filtered[::q], dtype=np.float32)
     flags = _per_window(env, w // q, _batched(lambda v: _ecg_windows(v, fs, s, up=q)))
     n_win = -(-n // w)
     if flags.size < n_win:    # the last partial window was lost to decimation: use the last full one
         flags = np.append(flags, np.repeat(flags[-1:], n_win - flags.size))
     return flags[:n_win]
+
+
+def _emg_band(x: np.ndarray, fs: float, s: QualitySettings) -> np.ndarray:
+    """``x`` band-passed for EMG as the conditioning does it (:func:`somnomyo.signal.filters.bandpass`,
+    AASM 10-100 Hz, the lower edge ``ecg_highpass_hz``), so that the ECG check gives the same flags
+    whether or not the pipeline hands it the conditioning's band-passed signal; a zero-phase
+    high-pass alone where the rate leaves no EMG band (or too few samples to band-pass)."""
+    from somnomyo.errors import SomnomyoError
+    from somnomyo.settings import ConditioningSettings
+    from somnomyo.signal.filters import bandpass
+
+    try:
+        return bandpass(x, fs, settings=ConditioningSettings(highpass_hz=s.ecg_highpass_hz))
+    except SomnomyoError:
+        pass
+    x32 = np.asarray(x, dtype=np.float32)
+    if s.ecg_highpass_hz < 0.45 * fs and x32.size > 27:
+        sos = sps.butter(4, s.ecg_highpass_hz, btype="highpass", fs=fs, output="sos")
+        return _filtfilt32(sos, x32)
+    return x32
+
+
+def _square_lowpass_decimate(x: np.ndarray, sos: np.ndarray, q: int) -> np.ndarray:
+    """``_sosfilt32(sos, x ** 2)[::q]`` (float32) without a full-length copy: squared and filtered
+    ``_ECG_CHUNK`` samples at a time, the filter state carried over, every ``q``-th output kept."""
+    n = x.size
+    sos32 = sos.astype(np.float32)
+    zi = (sps.sosfilt_zi(sos) * float(np.square(x[0], dtype=np.float32))).astype(np.float32)
+    chunk = max(q, _ECG_CHUNK // q * q)               # a multiple of q: the decimation phase is kept
+    out = np.empty(-(-n // q), np.float32)
+    for a in range(0, n, chunk):                      # loop over cache-sized chunks, not samples
+        y, zi = sps.sosfilt(sos32, np.square(x[a: a + chunk], dtype=np.float32), zi=zi)
+        out[a // q: a // q + -(-y.size // q)] = y[::q]
+    return out
 
 
 def _sosfilt32(sos: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -369,7 +407,8 @@ def assess_quality(data: np.ndarray, fs: float, *, label: str, role: str | None 
                    window_s: float = 5.0, physical_min: float | None = None,
                    physical_max: float | None = None, unit: str = "uV",
                    gaps: Sequence[tuple[float, float]] | None = None,
-                   settings: QualitySettings | None = None) -> ChannelQuality:
+                   settings: QualitySettings | None = None,
+                   filtered: np.ndarray | None = None) -> ChannelQuality:
     """Flag the stretches of one channel that are too poor to score.
 
     ``data`` is one channel (µV for voltage channels, as :class:`~somnomyo.io.recording.Signal`
@@ -380,6 +419,11 @@ def assess_quality(data: np.ndarray, fs: float, *, label: str, role: str | None 
     ``role`` (see :mod:`somnomyo.io.channels`) tailors the checks: no flat check for
     position/respiratory/other channels, no ECG check on the ECG channel, unit check only
     for voltage channels.
+
+    ``filtered``: the same channel band-passed for EMG (same length and rate; e.g. the band-passed
+    stage of :func:`somnomyo.signal.conditioning.condition_recording`, before mains and ECG
+    removal); the ECG check then uses it instead of high-passing ``data`` itself (one filtering
+    of each channel per night). Flat, clipping, gap, mains and unit checks always use ``data``.
 
     The windowed checks are implementation choices (not standards); see
     :class:`QualitySettings`. Unscorable = flat, clipping and gap (and mains if
@@ -400,6 +444,10 @@ def assess_quality(data: np.ndarray, fs: float, *, label: str, role: str | None 
     if physical_min is not None and not physical_max > physical_min:  # type: ignore[operator]
         raise ValueError(f"{label}: physical_max ({physical_max}) must exceed physical_min ({physical_min})")
     n = x.size
+    if filtered is not None:
+        filtered = np.asarray(filtered)
+        if filtered.shape != x.shape:
+            raise ValueError(f"{label}: filtered has shape {filtered.shape}, data has {x.shape}")
     if n == 0:
         return ChannelQuality(label, float(fs), 0, empty_intervals(), empty_intervals(), None, role)
 
@@ -471,7 +519,7 @@ def assess_quality(data: np.ndarray, fs: float, *, label: str, role: str | None 
 
     ecg_win = np.zeros(n_win, dtype=bool)
     if fs >= s.ecg_min_fs_hz and (role is None or role in _EMG_ROLES):
-        ecg_win = _ecg_check(x, fs, w, s)
+        ecg_win = _ecg_check(x, fs, w, s, filtered=filtered)
         ecg_win &= ~flat_win & ~clip_win
 
     # --- interval tables
