@@ -24,7 +24,6 @@ import datetime as dt
 import json
 import os
 import platform
-import re
 import subprocess
 import sys
 import tempfile
@@ -32,7 +31,6 @@ from pathlib import Path
 
 import numpy as np
 
-from somnomyo.io.atomic import write_text_atomic
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"
@@ -135,14 +133,10 @@ def table(runs: list[dict], truth: dict) -> str:
 
 
 def update_results(section: str, results: Path = RESULTS) -> None:
-    """Replace the ``## Myoclonus detectors`` section of RESULTS.md (or append it), keeping the others."""
-    text = results.read_text(encoding="utf-8") if results.exists() else "# Benchmark results\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\s*$.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    write_text_atomic(results, text.rstrip("\n") + "\n")
+    """Replace this script's section of RESULTS.md (or append it), keeping the others."""
+    from _results import update_section
+
+    update_section(SECTION, section, results)
 
 
 def main() -> None:

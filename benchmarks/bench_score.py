@@ -28,7 +28,6 @@ import datetime as dt
 import json
 import os
 import platform
-import re
 import subprocess
 import sys
 import tempfile
@@ -287,16 +286,10 @@ def table(res: dict, edf: Path, repeats: int, seed: int, standard: str, before: 
 
 
 def update_results(section: str, results: Path = RESULTS) -> None:
-    """Replace the ``## Scoring`` section of RESULTS.md (or append it), keeping the others."""
-    from somnomyo.io.atomic import write_text_atomic
+    """Replace this script's section of RESULTS.md (or append it), keeping the others."""
+    from _results import update_section
 
-    text = results.read_text(encoding="utf-8") if results.exists() else "# Benchmark results\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\s*$.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    write_text_atomic(results, text.rstrip("\n") + "\n")
+    update_section(SECTION, section, results)
 
 
 def main() -> None:
