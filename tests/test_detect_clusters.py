@@ -111,3 +111,15 @@ def test_cluster_summary_json():
     assert s["index"] == pytest.approx(1.0)
     empty = detect_clusters(jerk_table([])).summary()
     assert empty["count"] == 0 and empty["median_rate_hz"] is None
+
+
+def test_cluster_index_counts_clusters_in_sleep_per_hour_of_sleep():
+    sleep = 100.0 + np.arange(6) * 0.5
+    wake = 300.0 + np.arange(6) * 0.5
+    jerks = jerk_table(np.concatenate([sleep, wake]))
+    jerks.loc[6:, "stage"] = "W"
+    s = detect_clusters(jerks, hours=2.0).summary()
+    assert s["count"] == 2 and s["by_stage"] == {"N2": 1, "W": 1}
+    assert s["index"] == pytest.approx(0.5)          # 1 cluster in sleep / 2 h of sleep
+    unstaged = jerk_table(np.concatenate([sleep, wake])).assign(stage="UNS")
+    assert detect_clusters(unstaged, hours=2.0).summary()["index"] == pytest.approx(1.0)

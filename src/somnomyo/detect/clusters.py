@@ -76,10 +76,15 @@ class ClusterResult:
         """JSON-ready block ``clusters``."""
         ev = self.events
         n = len(ev)
+        stages = ev["stage"].astype("object").fillna("UNS")
+        # the index is per hour of sleep, so it counts the clusters that start in sleep; without
+        # sleep stages (every row UNS) it counts them all over the recording's hours
+        staged = bool(n) and bool((stages != "UNS").any())
+        n_index = int(stages.isin(("N1", "N2", "N3", "R")).sum()) if staged else n
         return {
             "mode": self.settings.myoclonus.cluster_mode,
             "count": int(n),
-            "index": json_float(per_hour(n, self.hours)) if self.hours is not None else None,
+            "index": json_float(per_hour(n_index, self.hours)) if self.hours is not None else None,
             "jerks_in_clusters": int(ev["n_jerks"].sum()) if n else 0,
             "fraction_of_jerks_in_clusters": (json_float(ev["n_jerks"].sum() / self.n_jerks_total)
                                               if self.n_jerks_total else None),
