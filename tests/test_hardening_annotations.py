@@ -15,6 +15,8 @@ import numpy as np
 import pytest
 
 from somnomyo.cli import main
+
+from cli_helpers import assert_clean_cli_error, run_cli
 from somnomyo.errors import AnnotationError
 from somnomyo.io.annotation_readers import read_annotations_file
 from somnomyo.io.edf_write import write_edf
@@ -91,21 +93,8 @@ def _make(folder: Path, case: str) -> Path:
     return path
 
 
-def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    rc = main(list(argv))
-    cap = capsys.readouterr()
-    return rc, cap.out, cap.err
-
-
-def _assert_clean_cli_error(rc: int, err: str, path: Path, *words: str) -> None:
-    lines = err.strip().splitlines()
-    assert rc == 2, err
-    assert "Traceback" not in err and "internal error" not in err
-    errors = [ln for ln in lines if ln.startswith("somnomyo: error:")]
-    assert len(errors) == 1 and errors[0] == lines[-1], err
-    assert str(path) in errors[0]
-    for w in words:
-        assert w.lower() in errors[0].lower(), errors[0]
+_cli = run_cli
+_assert_clean_cli_error = assert_clean_cli_error
 
 
 # ----------------------------------------------------------------------------- unusable files
