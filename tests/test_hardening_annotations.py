@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from somnomyo.cli import main
 
 from cli_helpers import assert_clean_cli_error, run_cli
 from somnomyo.errors import AnnotationError

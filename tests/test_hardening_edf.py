@@ -15,7 +15,6 @@ from typing import Callable
 import numpy as np
 import pytest
 
-from somnomyo.cli import main
 
 from cli_helpers import assert_clean_cli_error, run_cli
 from somnomyo.errors import RecordingError
