@@ -193,6 +193,8 @@ def _score(args: argparse.Namespace, recording: Path, out: Path) -> dict[str, Pa
     finally:
         steps.close()
     _say(args, f"channel roles used:\n" + "\n".join("  " + ln for ln in night.roles.describe().splitlines()))
+    sources = ", ".join(night.annotations.sources) or "none"
+    _say(args, f"annotations used: {sources}; sleep stages: {night.hypnogram.source}")
     plm = night.blocks.get("plm", {})
     if plm:
         def fmt(v: Any) -> str:
