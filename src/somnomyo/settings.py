@@ -50,6 +50,10 @@ class ConditioningSettings:
                                    "6 at 60 Hz)", unit="s")
     mains_track_s: float = _f(1.1, "implementation: running-median span of the hum phasor (robust to brief "
                                    "potentials; no ringing beyond it)", unit="s")
+    mains_harmonic_min_db: float = _f(
+        3.0, "implementation: a mains harmonic (2x, 3x the mains frequency) is removed from a channel only when "
+             "its spectral peak stands this far above the neighbouring spectrum (no hum there: nothing to "
+             "remove; saves a fit per channel); the fundamental is always removed", unit="dB", unconfirmed=True)
     # --- added for signal/ecg.py (R peaks and QRS template subtraction) ---
     ecg_band_low_hz: float = _f(5.0, "implementation: ECG band-pass for R-peak detection", unit="Hz")
     ecg_band_high_hz: float = _f(30.0, "implementation: ECG band-pass for R-peak detection", unit="Hz")

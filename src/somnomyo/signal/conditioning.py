@@ -2,7 +2,7 @@
 
 One pipeline shared by every EMG detector (leg movements, fragmentary myoclonus, jerks)::
 
-    raw -> band-pass (zero phase) -> mains + harmonics removed (ringless running sinusoid)
+    raw -> band-pass (zero phase) -> mains + harmonics that carry hum removed (ringless running sinusoid)
         -> ECG artefact subtracted (local median QRS template) -> |x| -> moving average
 
 Parameters come from :class:`somnomyo.settings.ConditioningSettings`.
@@ -18,7 +18,9 @@ from somnomyo._logging import logger
 from somnomyo.settings import ConditioningSettings
 from somnomyo.signal.ecg import detect_r_peaks, ecg_peaks_in_emg, resample_peaks, subtract_ecg
 from somnomyo.signal.envelope import envelope as _envelope
-from somnomyo.signal.filters import bandpass, choose_mains, detect_mains, mains_evidence_db, remove_mains
+from somnomyo.signal.filters import (
+    bandpass, choose_mains, detect_mains, hum_harmonics, mains_evidence_db, remove_mains,
+)
 
 __all__ = ["ConditionedEMG", "condition_emg", "condition_recording", "detect_r_peaks"]
 
@@ -86,7 +88,8 @@ def _finish(y: np.ndarray, fs: float, *, settings: ConditioningSettings, mains: 
     """Mains removal at ``mains`` (None: none), ECG removal (``peaks`` at ``fs``; None: looked for
     in the EMG itself when ``ecg_removal``), envelope."""
     if settings.mains_removal and mains is not None:
-        y = remove_mains(y, fs, mains_hz=mains, settings=settings)
+        y = remove_mains(y, fs, mains_hz=mains, settings=settings, overwrite=True,   # y is ours
+                         harmonics=hum_harmonics(y, fs, mains_hz=mains, settings=settings))
     else:
         mains = None
     used = np.zeros(0, np.int64)

@@ -185,6 +185,12 @@ def _median_axis1(a: np.ndarray) -> np.ndarray:
     return srt[:, mid] if k % 2 else np.mean(srt[:, mid - 1: mid + 1], axis=1)
 
 
+def _sorted_unique(r: np.ndarray) -> np.ndarray:
+    """``np.unique`` of a 1-D integer array (sorted, duplicates dropped) by one sort."""
+    r = np.sort(r)
+    return r[np.concatenate(([True], r[1:] != r[:-1]))] if r.size else r
+
+
 def _templates(segs: np.ndarray, n_beats: int) -> np.ndarray:
     """Local median template for every beat: median over blocks of ``n_beats`` consecutive beats,
     each beat taking its block's template (block medians follow slow changes over the night)."""
@@ -218,7 +224,7 @@ def subtract_ecg(filtered: np.ndarray, fs: float, r_peaks: np.ndarray, *,
         x = x.copy()
     half = max(1, int(round(st.ecg_half_window_s * fs)))
     shift = max(0, int(round(st.ecg_max_shift_s * fs)))
-    r = np.unique(np.asarray(r_peaks, dtype=np.int64))
+    r = _sorted_unique(np.asarray(r_peaks, dtype=np.int64))
     r = r[(r - half - 2 * shift >= 0) & (r + half + 2 * shift < x.size)]
     if r.size < _MIN_BEATS:
         return x, r
@@ -236,7 +242,7 @@ def subtract_ecg(filtered: np.ndarray, fs: float, r_peaks: np.ndarray, *,
         for j in range(lags.size):                        # loop over a few lags, not samples
             seg = wide[:, j: j + width]
             score[:, j] = np.einsum("ij,ij->i", seg, tpl) / np.sqrt(np.einsum("ij,ij->i", seg, seg) + 1e-12)
-        r = np.unique(r + lags[np.argmax(score, axis=1)])
+        r = _sorted_unique(r + lags[np.argmax(score, axis=1)])
         segs = _segments(x, r, half)
         tpl = _templates(segs, st.ecg_template_beats)
     d = np.gradient(tpl, axis=1)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+_CHUNK = 1 << 16   # outputs per chunk of :func:`running_mean` (cache-sized; speed only, not a clinical value)
+
 
 def window_samples(window_s: float, fs: float) -> int:
     """Odd number of samples closest to ``window_s`` at ``fs`` (at least 1)."""
@@ -29,8 +31,11 @@ def running_mean(x: np.ndarray, size: int, *, rectify: bool = False) -> np.ndarr
     dtype; equals ``scipy.ndimage.uniform_filter1d(x, size, mode="nearest")`` up to rounding.
     ``rectify``: of ``|x|`` (rectified into the padded work buffer, no extra copy).
 
-    Memory: the padded buffer, one buffer of partial sums (the two swapped as the window doubles)
-    and the output; no temporaries of the signal's length beyond these.
+    Memory: the output and, per chunk of ``_CHUNK`` outputs (cache-sized; speed only), a padded
+    work buffer and one buffer of partial sums (the two swapped as the window doubles); no other
+    array of the signal's length (fresh memory costs time: each full-length buffer is page-faulted
+    in). Every output is the same sum of the same samples in the same order whatever the chunking,
+    so the result does not depend on it.
     """
     a = np.asarray(x)
     a = a if a.dtype in (np.float32, np.float64) else a.astype(np.float64)
@@ -39,35 +44,50 @@ def running_mean(x: np.ndarray, size: int, *, rectify: bool = False) -> np.ndarr
     if a.size == 0 or size == 1:
         return np.abs(a) if rectify else a.copy()
     half = size // 2
-    p = np.empty(a.size + 2 * half, dtype=a.dtype)
-    body = p[half: half + a.size]
-    if rectify:
-        np.abs(a, out=body)
-    else:
-        body[...] = a
-    p[:half] = body[0]
-    p[half + a.size:] = body[-1]
-    n_out = a.size
-    out: np.ndarray | None = None
-    bufs: list[np.ndarray | None] = [p, None]     # partial sums live in one, the next doubling in the other
+    n = a.size
+    out = np.empty(n, dtype=a.dtype)
+    chunk = max(_CHUNK, 4 * size)
+    p = np.empty(min(n, chunk) + 2 * half, dtype=a.dtype)
+    other = np.empty_like(p)
+    for a0 in range(0, n, chunk):                 # loop over cache-sized chunks, not samples
+        m = min(chunk, n - a0)
+        lo, hi = a0 - half, a0 + m + half         # padded window, in signal coordinates
+        i0, i1 = max(lo, 0), min(hi, n)
+        seg = p[i0 - lo: i1 - lo]
+        if rectify:
+            np.abs(a[i0:i1], out=seg)
+        else:
+            seg[...] = a[i0:i1]
+        if lo < 0:
+            p[: -lo] = p[-lo]
+        if hi > n:
+            p[i1 - lo: hi - lo] = p[i1 - lo - 1]
+        _running_sum(p[: m + 2 * half], other, m, size, out[a0: a0 + m])
+    out *= out.dtype.type(1.0 / size)
+    return out
+
+
+def _running_sum(p: np.ndarray, other: np.ndarray, n_out: int, size: int, out: np.ndarray) -> None:
+    """``out[i] = sum p[i : i + size]`` (``p`` holds ``n_out + size - 1`` samples and is overwritten;
+    ``other``: a work buffer at least as long), by doubling: sums of 1, 2, 4, ... samples."""
+    bufs = [p, other]                             # partial sums live in one, the next doubling in the other
     cur, length, width, off, w = 0, p.size, 1, 0, size   # bufs[cur][i] = sum p[i : i + width]
+    first = True
     while w:                                      # loop over the bits of the window length
         part = bufs[cur]
-        assert part is not None
         if w & 1:
             seg = part[off: off + n_out]
-            out = seg.copy() if out is None else np.add(out, seg, out=out)
+            if first:
+                out[...] = seg
+                first = False
+            else:
+                np.add(out, seg, out=out)
             off += width
         w >>= 1
         if w:
-            other = bufs[1 - cur]
-            if other is None:
-                other = bufs[1 - cur] = np.empty(p.size, dtype=a.dtype)
-            np.add(part[: length - width], part[width: length], out=other[: length - width])
+            nxt = bufs[1 - cur]
+            np.add(part[: length - width], part[width: length], out=nxt[: length - width])
             cur, length, width = 1 - cur, length - width, width * 2
-    assert out is not None
-    out *= out.dtype.type(1.0 / size)
-    return out
 
 
 def strided_running_mean(x: np.ndarray, size: int, step: int) -> np.ndarray:
@@ -75,7 +95,8 @@ def strided_running_mean(x: np.ndarray, size: int, step: int) -> np.ndarray:
 
     The padded signal is cut into blocks of ``step``; the window of output ``m`` starts at block
     ``m``, so it is ``q`` whole blocks (a float64 cumulative sum over block sums) plus the first
-    ``r`` samples of the next block (``size = q * step + r``).
+    ``r`` samples of the next block (``size = q * step + r``). The block sums are taken a chunk of
+    blocks at a time from a small padded work buffer (no padded copy of the whole signal).
     """
     a = np.asarray(x)
     a = a if a.dtype in (np.float32, np.float64) else a.astype(np.float64)
@@ -89,21 +110,33 @@ def strided_running_mean(x: np.ndarray, size: int, step: int) -> np.ndarray:
     q, r = divmod(size, step)
     m = (n - 1) // step + 1                          # outputs
     nb = m + q + 1                                   # blocks read
-    p = np.empty(nb * step, a.dtype)
-    p[:half] = a[0]
-    p[half: half + n] = a
-    p[half + n:] = a[-1]
-    blocks = p.reshape(nb, step)
-    bsum = blocks[:, 0].copy()
-    for k in range(1, step):                         # loop over the few columns of a block
-        if k == r:
-            part = bsum[q: q + m].astype(np.float64)  # the first r samples of block m + q
-        bsum += blocks[:, k]
+    bsum = np.empty(nb, a.dtype)
+    first_r = np.empty(nb, a.dtype) if r else bsum   # sum of each block's first r samples
+    per = max(1, _CHUNK // step)                     # blocks per chunk
+    buf = np.empty(min(per, nb) * step, a.dtype)
+    for b0 in range(0, nb, per):                     # loop over cache-sized chunks of blocks
+        b1 = min(b0 + per, nb)
+        lo, hi = b0 * step - half, b1 * step - half  # the chunk in signal coordinates
+        i0, i1 = min(max(lo, 0), n), max(min(hi, n), 0)
+        p = buf[: (b1 - b0) * step]
+        if i1 > i0:
+            p[i0 - lo: i1 - lo] = a[i0:i1]
+        if lo < i0:
+            p[: i0 - lo] = a[0] if i0 == 0 else a[-1]
+        if hi > i1:
+            p[max(i1, lo) - lo:] = a[-1]
+        blocks = p.reshape(b1 - b0, step)
+        bs = bsum[b0:b1]
+        bs[...] = blocks[:, 0]
+        for k in range(1, step):                     # loop over the few columns of a block
+            if k == r:
+                first_r[b0:b1] = bs
+            bs += blocks[:, k]
     c = np.zeros(nb + 1, np.float64)
     np.cumsum(bsum, dtype=np.float64, out=c[1:])
     out = c[q: q + m] - c[:m]
     if r:
-        out += part
+        out += first_r[q: q + m].astype(np.float64)
     return (out / size).astype(a.dtype)
 
 

@@ -4,6 +4,7 @@
   (AASM EMG 10-100 Hz [UNCONFIRMED in a stored source]; the upper edge is kept below
   ``lowpass_max_fraction_of_nyquist`` x Nyquist so 200 Hz recordings work).
 * :func:`detect_mains`: 50 vs 60 Hz from the averaged spectrum, only when a clear peak exists.
+* :func:`hum_harmonics`: which harmonics of the mains carry hum on a channel (others are not fitted).
 * :func:`remove_mains`: subtracts a running sinusoid estimate of the hum and its harmonics.
   The hum phasor is fitted by least squares in short blocks (``mains_block_s``) and smoothed by
   a running **median** over ``mains_track_s``; a brief potential spoils one or two blocks, which
@@ -248,24 +249,53 @@ def _hum_basis(block: int, fs: float, freqs: Sequence[float], mid: int) -> np.nd
     return basis
 
 
+def hum_harmonics(data: np.ndarray, fs: float, *, mains_hz: float, settings: ConditioningSettings) -> int:
+    """How many multiples of ``mains_hz`` :func:`remove_mains` should remove from this channel: the
+    fundamental always, a harmonic (up to ``mains_harmonics``, below 0.95 x Nyquist) only when its
+    spectral peak stands ``mains_harmonic_min_db`` above the median spectrum 2-6 Hz either side
+    (as :func:`detect_mains` measures it), up to the last harmonic that carries hum. An
+    implementation choice (speed: a harmonic without hum costs a fit and adds only the noise of
+    the fit); harmonics too close to Nyquist for the measure, or a channel too short for it, are kept.
+    """
+    n_max = settings.mains_harmonics
+    x = np.asarray(data)
+    if n_max <= 1 or x.size < int(round(2.0 * fs)):
+        return n_max
+    keep = 1
+    for k in range(2, n_max + 1):                     # loop over the few harmonics
+        f = k * mains_hz
+        if f >= 0.95 * fs / 2.0:
+            break
+        if f + 6.0 >= fs / 2.0 or _mains_ratio_db(x, fs, f) >= settings.mains_harmonic_min_db:
+            keep = k
+    return keep
+
+
 def remove_mains(data: np.ndarray, fs: float, *, mains_hz: float,
-                 settings: ConditioningSettings) -> np.ndarray:
-    """Remove mains hum at ``mains_hz`` and its harmonics (up to ``mains_harmonics``, below
-    0.95 x Nyquist) by subtracting a robust running sinusoid estimate; returns float32.
+                 settings: ConditioningSettings, harmonics: int | None = None,
+                 overwrite: bool = False) -> np.ndarray:
+    """Remove mains hum at ``mains_hz`` and its harmonics (up to ``harmonics``, default
+    ``mains_harmonics``, below 0.95 x Nyquist; see :func:`hum_harmonics`) by subtracting a robust
+    running sinusoid estimate; returns float32.
 
     Ringless by construction: the estimate at any time depends only on blocks within
     ``mains_track_s / 2`` and is a median, so a brief potential does not leak into it.
     One read of the data for every harmonic's block sums (a BLAS product on the block view),
     one product writing the estimate into the output and one subtraction in place.
+    ``overwrite``: a contiguous float32 ``data`` is cleaned in place (the caller owns it; no
+    full-length output array: the estimate is made and subtracted a chunk of blocks at a time,
+    the same values) and returned.
     """
     x = np.ascontiguousarray(data, dtype=np.float32)
+    in_place = overwrite and x is data and x.flags.writeable
     n = x.size
     block = max(2, int(round(settings.mains_block_s * fs)))
     n_med = max(1, int(round(settings.mains_track_s / settings.mains_block_s)))
     n_med += (n_med + 1) % 2                               # odd
-    freqs = [k * mains_hz for k in range(1, settings.mains_harmonics + 1) if k * mains_hz < 0.95 * fs / 2.0]
+    n_h = settings.mains_harmonics if harmonics is None else harmonics
+    freqs = [k * mains_hz for k in range(1, n_h + 1) if k * mains_hz < 0.95 * fs / 2.0]
     if not freqs or n < 2 * block:
-        return x.copy()
+        return x if in_place else x.copy()
     nf, tail = divmod(n, block)
     i = np.arange(block)
     trig = np.empty((block, 2 * len(freqs)), np.float32)   # columns cos(w i), sin(w i) per harmonic
@@ -279,6 +309,14 @@ def remove_mains(data: np.ndarray, fs: float, *, mains_hz: float,
         proj[:, nf] = trig[:tail].T @ x[nf * block:]
     coef, mid = _hum_coefficients(proj, block, tail, fs, freqs, n_med)
     basis = _hum_basis(block, fs, freqs, mid)
+    if in_place:
+        step = max(1, _SOS_CHUNK // block)
+        for b0 in range(0, nf, step):                      # loop over cache-sized chunks of blocks
+            Xc = X[b0: b0 + step]
+            Xc -= coef[:, b0: b0 + Xc.shape[0]].T @ basis
+        if tail:
+            x[nf * block:] -= coef[:, nf] @ basis[:, :tail]
+        return x
     out = np.empty(n, np.float32)
     Y = out[: nf * block].reshape(nf, block)
     np.matmul(coef[:, :nf].T, basis, out=Y)                # the hum estimate ...
