@@ -165,10 +165,12 @@ def _write_outputs(night: Any, out: Path, *, pdf: bool = False, report: bool = T
         paths = night.write(target)
         if not report:
             return paths
-        try:
-            from somnomyo.report import write_report
-        except ImportError:
+        import importlib.util
+        if importlib.util.find_spec("matplotlib") is None:
+            logger.warning("report, figures and exports skipped: they need the 'plot' extra "
+                           "(pip install 'somnomyo[plot]')")
             return paths
+        from somnomyo.report import write_report
         paths.update(write_report(night, target, pdf=pdf))
         return paths
 

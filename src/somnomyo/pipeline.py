@@ -328,24 +328,21 @@ def _score_night(path: Path, *, annotations: Any, hypnogram: Any, settings: Sett
         blocks["plm"] = plm.summary()
         tables.append(plm.events)
     if "myoclonus" in detectors:
-        try:
-            from somnomyo.detect.myoclonus import detect_myoclonus, emg_traces
-        except ImportError:  # detector family not available in this build
-            detect_myoclonus = None
-        if detect_myoclonus is not None:
-            step("detecting myoclonus")
-            traces = emg_traces(recording, roles, settings=settings, r_peaks=r_peaks, conditioned=conditioned)
-            myo = detect_myoclonus(recording, roles, hypnogram=hyp, annotations=ann, settings=settings,
-                                   unscorable=unscorable, r_peaks=r_peaks, traces=traces)
-            results["myoclonus"] = myo
-            blocks.update(myo.summary())
-            tables.append(myo.events)
-            step("testing cortical origin and state dependence")
-            # state dependence sees every event (leg movements of 0.5-2 s count for the spasm pattern)
-            results["cortical"], results["state"] = _cortical_and_state(recording, roles, concat_events(tables),
-                                                                       hyp, ann, settings=settings)
-            blocks["cortical"] = results["cortical"].summary()
-            blocks["state"] = results["state"].summary()
+        from somnomyo.detect.myoclonus import detect_myoclonus, emg_traces
+
+        step("detecting myoclonus")
+        traces = emg_traces(recording, roles, settings=settings, r_peaks=r_peaks, conditioned=conditioned)
+        myo = detect_myoclonus(recording, roles, hypnogram=hyp, annotations=ann, settings=settings,
+                               unscorable=unscorable, r_peaks=r_peaks, traces=traces)
+        results["myoclonus"] = myo
+        blocks.update(myo.summary())
+        tables.append(myo.events)
+        step("testing cortical origin and state dependence")
+        # state dependence sees every event (leg movements of 0.5-2 s count for the spasm pattern)
+        results["cortical"], results["state"] = _cortical_and_state(recording, roles, concat_events(tables),
+                                                                   hyp, ann, settings=settings)
+        blocks["cortical"] = results["cortical"].summary()
+        blocks["state"] = results["state"].summary()
     from somnomyo.interpret import findings_block, interpret
     from somnomyo.interpret import population_for
     blocks["subject"] = {"age_days": age_days,
@@ -479,13 +476,9 @@ def _quality(recording: Recording, roles: Any, *, checked: Mapping[str, Any] | N
 def _leg_unscorable(detector: pd.DataFrame | None, quality: dict[str, pd.DataFrame],
                     legs: dict[str, str]) -> pd.DataFrame:
     """Time unscorable for leg movements: the union over the leg channels (noisy baseline, flat, clipping, gaps)."""
+    from somnomyo.signal.intervals import empty_intervals, merge_intervals
+
     parts = [df for df in [detector] + [quality.get(lab) for lab in legs.values()] if df is not None and len(df)]
     if not parts:
-        return pd.DataFrame({"onset": pd.Series(dtype=float), "duration": pd.Series(dtype=float),
-                             "reason": pd.Series(dtype=str)})
-    df = pd.concat([p[["onset", "duration", "reason"]] for p in parts], ignore_index=True)
-    try:
-        from somnomyo.signal.intervals import merge_intervals
-        return merge_intervals(df)
-    except ImportError:
-        return df.sort_values("onset").reset_index(drop=True)
+        return empty_intervals()
+    return merge_intervals(pd.concat([p[["onset", "duration", "reason"]] for p in parts], ignore_index=True))
