@@ -143,6 +143,29 @@ def test_only_requested_channels_are_loaded_and_match_full_read(tmp_path: Path) 
     np.testing.assert_array_equal(part["Leg L"].data, full["Leg L"].data)
 
 
+@pytest.mark.parametrize("kind", ["edf", "bdf", "edf+d"])
+def test_float32_read_holds_the_float64_values_rounded_once(tmp_path: Path, kind: str) -> None:
+    if kind == "edf+d":
+        path, _ = _make_edfplus_d(tmp_path, [0, 1, 5, 6])
+    else:
+        path, _ = _write(tmp_path / f"x.{kind}", bdf=kind == "bdf")
+    full = read_edf(path)
+    half = read_edf(path, dtype="float32")
+    same = read_edf(path, dtype=np.float32)
+    assert list(half.signals) == list(full.signals) and half.gaps == full.gaps
+    for label, sig in full.signals.items():
+        assert half[label].data.dtype == np.float32 and half[label].unit == sig.unit
+        np.testing.assert_array_equal(half[label].data, sig.data.astype(np.float32))
+        np.testing.assert_array_equal(same[label].data, half[label].data)
+
+
+@pytest.mark.parametrize("dtype", ["int16", "float16", "complex128", "nonsense"])
+def test_read_dtype_other_than_float64_or_float32_is_refused_listing_both(tmp_path: Path, dtype: str) -> None:
+    path, _ = _write(tmp_path / "x.edf")
+    with pytest.raises(ValueError, match="'float64', 'float32'"):
+        read_edf(path, dtype=dtype)
+
+
 @pytest.mark.parametrize("bdf", [False, True], ids=["edf", "bdf"])
 def test_only_requested_channels_are_decoded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bdf: bool) -> None:
     path, _ = _write(tmp_path / "x.edf", bdf=bdf)

@@ -42,6 +42,7 @@ from somnomyo.signal.ecg import detect_r_peaks, resample_peaks
 SIDES = ("left", "right", "both")
 UNSCORABLE_COLUMNS = ("onset", "duration", "reason", "channel")
 LM_COLUMNS = ("start", "stop", "onset", "duration", "amplitude_uv", "mean_uv")
+_CHUNK = 1 << 16   # samples per chunk of the threshold masks in :func:`find_lms` (cache-sized; speed only)
 
 
 @dataclass
@@ -52,17 +53,26 @@ class LMDetection:
     ``"leg_movement"``, with ``onset, duration, channel, side, amplitude_uv`` (peak envelope
     minus baseline, µV) filled, plus an extra ``mean_uv`` column (mean envelope minus baseline).
     ``unscorable``: (onset, duration, reason, channel) in seconds. ``baseline_median_uv``: median
-    resting baseline (for several legs: the largest of the legs' medians). ``conditioned`` and
-    ``baseline``: per-sample arrays of a single channel (``None`` for a combined result, whose
-    ``per_side`` holds the single-leg results).
+    resting baseline (for several legs: the largest of the legs' medians). ``conditioned``: the
+    conditioned EMG of a single channel; ``level`` / ``level_step``: its resting baseline, one
+    value per ``level_step`` samples (:attr:`baseline` gives one per sample); ``None`` for a
+    combined result, whose ``per_side`` holds the single-leg results.
     """
 
     events: pd.DataFrame
     unscorable: pd.DataFrame
     baseline_median_uv: float
     conditioned: ConditionedEMG | None
-    baseline: np.ndarray | None = None
+    level: np.ndarray | None = None
+    level_step: int = 1
     per_side: dict[str, "LMDetection"] = field(default_factory=dict)
+
+    @property
+    def baseline(self) -> np.ndarray | None:
+        """The resting baseline (µV) at every sample of the conditioned EMG (built on demand)."""
+        if self.level is None or self.conditioned is None:
+            return None
+        return np.repeat(self.level, self.level_step)[: self.conditioned.envelope.size]
 
 
 def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -79,8 +89,11 @@ def _samples(seconds: float, fs: float) -> int:
 def _long_runs(mask: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
     """Start and stop (exclusive) of the runs of True in ``mask`` at least ``length`` long.
 
-    Such a run always covers an aligned block of ``ceil(length / 2)`` True samples, so only the
-    runs around all-True blocks are looked at (no pass over every short run).
+    Such a run always covers an aligned block of ``b = ceil(length / 2)`` True samples, so only
+    the runs of all-True blocks are looked at: each such run extends into the block before it
+    and the block after it (which hold a False sample, or the record's end) and no further, so
+    its ends are found in those two blocks alone (no pass over every sample, no index array of
+    every False sample).
     """
     n = mask.size
     b = max(1, (length + 1) // 2)
@@ -89,13 +102,25 @@ def _long_runs(mask: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
         s0, s1 = _runs(mask)
         keep = (s1 - s0) >= length
         return s0[keep], s1[keep]
-    full = mask[: nb * b].reshape(nb, b).all(axis=1)
-    bs, be = _runs(full)                                   # runs of all-True blocks
+    blocks = mask[: nb * b].reshape(nb, b)
+    full = blocks.all(axis=1)
+    bs, be = _runs(full)                                   # runs of all-True blocks [bs, be)
     if not bs.size:
         return bs, be
-    off = np.concatenate([[-1], np.flatnonzero(~mask), [n]])   # False samples bound the runs
-    start = off[np.searchsorted(off, bs * b) - 1] + 1
-    stop = off[np.searchsorted(off, be * b)]
+    start = bs * b
+    has_prev = bs > 0
+    prev = blocks[bs[has_prev] - 1]                        # the block before: not all True
+    last_false = b - 1 - np.argmin(prev[:, ::-1], axis=1)  # its last False sample
+    start[has_prev] = (bs[has_prev] - 1) * b + last_false + 1
+    # the block after the run: not all True (a full block) or the record's ragged end
+    stop = be * b
+    tail = mask[nb * b:]
+    inner = be < nb
+    nxt = blocks[be[inner]]
+    stop[inner] += np.argmin(nxt, axis=1)                  # its first False sample
+    last = ~inner                                          # the run reaches the ragged end
+    if last.any():
+        stop[last] += int(np.argmin(tail)) if (tail.size and not tail.all()) else tail.size
     keep = (stop - start) >= length
     return start[keep], stop[keep]
 
@@ -129,31 +154,52 @@ def _morphology_ok(rect_above: np.ndarray, length: np.ndarray, pos: np.ndarray, 
     return np.logical_or.reduceat(good, first) if first.size else np.zeros(0, bool)
 
 
-def find_lms(envelope: np.ndarray, baseline: np.ndarray, fs: float, *, settings: LMSettings,
-             rectified: np.ndarray | None = None) -> pd.DataFrame:
-    """LMs in one envelope (µV) against its baseline (µV, same length), WASM 2016 / AASM rules.
+def find_lms(envelope: np.ndarray, baseline: np.ndarray | float, fs: float, *, settings: LMSettings,
+             rectified: np.ndarray | None = None, step: int = 1) -> pd.DataFrame:
+    """LMs in one envelope (µV) against its baseline (µV), WASM 2016 / AASM rules.
 
+    ``baseline``: one value per sample (``step`` = 1; a scalar is a constant baseline) or one value
+    per ``step`` samples (``baseline[i // step]`` is the baseline at sample ``i``, as
+    :func:`somnomyo.signal.baseline.resting_level` gives it; ``ceil(n / step)`` values).
     ``rectified`` (|conditioned EMG|) is used for the morphology rule; the envelope when absent.
     Returns a table with columns ``start, stop`` (samples, stop exclusive), ``onset, duration``
     (s), ``amplitude_uv`` (peak envelope minus baseline) and ``mean_uv``; one row per LM.
 
-    Whole-record work is two threshold masks and run ends; the rest is done on the samples of
-    the candidate LMs only. Computed in the inputs' precision (float32 envelopes stay float32).
+    Whole-record work is two threshold masks, made a cache-sized chunk at a time against the
+    baseline (no full-length copy of the baseline or of envelope minus baseline), and the ends
+    of the long quiet runs; the rest is done on the samples of the candidate LMs only. Computed
+    in the inputs' precision (float32 envelopes stay float32).
     """
     st = settings
     dtype = np.result_type(np.asarray(envelope).dtype, np.asarray(baseline).dtype, np.float32)
     e = np.asarray(envelope, dtype=dtype)
-    b = np.broadcast_to(np.asarray(baseline, dtype=dtype), e.shape)
-    above = e - b
-    n = above.size
+    n = e.size
+    b = np.asarray(baseline, dtype=dtype)
+    step = int(step)
+    if b.ndim == 0 or b.size == 1:
+        b, step = b.reshape(1), max(n, 1)
+    if step < 1 or b.ndim != 1 or b.size != -(-n // step):
+        raise ValueError(f"baseline must hold one value per {step} sample(s) of the envelope "
+                         f"({-(-n // max(step, 1))} values), got shape {b.shape}")
+    quiet = np.empty(n, bool)
+    high = np.empty(n, bool)
+    chunk = max(step, _CHUNK // step * step)              # whole baseline steps per chunk
+    for a in range(0, n, chunk):                          # loop over cache-sized chunks, not samples
+        z = min(a + chunk, n)
+        base = b[a // step: -(-z // step)]
+        above = e[a:z] - (base if step == 1 else np.repeat(base, step)[: z - a])
+        np.less_equal(above, st.offset_above_baseline_uv, out=quiet[a:z])
+        np.greater_equal(above, st.onset_above_baseline_uv, out=high[a:z])
     # long quiet runs end LMs (WASM 2016 / AASM offset rule)
-    qs, qe = _long_runs(above <= st.offset_above_baseline_uv, _samples(st.offset_quiet_s, fs))
+    qs, qe = _long_runs(quiet, _samples(st.offset_quiet_s, fs))
+    del quiet
     seg_start = np.concatenate([[0], qe])
     seg_stop = np.concatenate([qs, [n]])
     keep = seg_stop > seg_start
     seg_start, seg_stop = seg_start[keep], seg_stop[keep]
     # onset: first sample >= +8 µV inside each active segment
-    hi = np.flatnonzero(above >= st.onset_above_baseline_uv)
+    hi = np.flatnonzero(high)
+    del high
     pos = np.searchsorted(hi, seg_start)
     has = pos < hi.size
     has[has] = hi[pos[has]] < seg_stop[has]
@@ -165,10 +211,11 @@ def find_lms(envelope: np.ndarray, baseline: np.ndarray, fs: float, *, settings:
         ok &= dur / fs <= st.max_duration_s + 1e-9
     start, stop = start[ok].astype(np.int64), stop[ok].astype(np.int64)
     idx, pos, first = _gather(start, stop)
-    vals = above[idx].astype(np.float64)
+    b_idx = b[idx if step == 1 else idx // step]
+    vals = (e[idx] - b_idx).astype(np.float64)
     if st.morphology_rule and start.size:
         rect = e[idx] if rectified is None else np.abs(np.asarray(rectified)[idx])
-        morph = _morphology_ok(rect.astype(np.float64) - b[idx], stop - start, pos, first, fs, st)
+        morph = _morphology_ok(rect.astype(np.float64) - b_idx, stop - start, pos, first, fs, st)
         if (~morph).any():
             logger.debug("LM morphology rule rejected %d of %d events", int((~morph).sum()), start.size)
     else:
@@ -245,22 +292,21 @@ def detect_lms(data: np.ndarray, fs: float, *, settings: Settings, label: str = 
     check_choice("side", side, ("",) + SIDES)
     cond = conditioned if conditioned is not None else condition_emg(
         data, fs, settings=settings.conditioning, ecg=ecg, ecg_fs=ecg_fs, r_peaks=r_peaks)
-    level, step = resting_level(cond.envelope, fs, settings=settings.baseline)
-    base = np.repeat(level, step)[: cond.envelope.size]          # resting_baseline(cond.envelope, ...)
-    noisy = _as_unscorable(noisy_level_intervals(level, step, base.size, fs, settings=settings.baseline), label)
+    level, step = resting_level(cond.envelope, fs, settings=settings.baseline)   # one value per step samples
+    n = cond.envelope.size
+    noisy = _as_unscorable(noisy_level_intervals(level, step, n, fs, settings=settings.baseline), label)
     given = _as_unscorable(unscorable, label)
     unsc = pd.concat([t for t in (noisy, given) if len(t)] or [_empty_unscorable()], ignore_index=True)
     unsc = unsc.sort_values("onset", kind="stable").reset_index(drop=True)
-    lms = find_lms(cond.envelope, base, fs, settings=settings.lm, rectified=cond.filtered)
+    lms = find_lms(cond.envelope, level, fs, settings=settings.lm, rectified=cond.filtered, step=step)
     drop = _overlaps(lms["onset"].to_numpy(float), (lms["onset"] + lms["duration"]).to_numpy(float), unsc)
     if drop.any():
         logger.info("%s: %d LM(s) overlapping unscorable stretches dropped", label or "EMG", int(drop.sum()))
     lms = lms[~drop]
-    median = expanded_median(level, step, base.size) if base.size else float("nan")
+    median = expanded_median(level, step, n) if n else float("nan")
     logger.info("%s: %d LM(s); baseline median %.2f µV", label or "EMG", len(lms), median)
     return LMDetection(events=_to_events(lms, label, side), unscorable=unsc,
-                       baseline_median_uv=median,
-                       conditioned=cond, baseline=base)
+                       baseline_median_uv=median, conditioned=cond, level=level, level_step=step)
 
 
 def _signal(recording: Recording, label: str, role: str):
@@ -324,6 +370,6 @@ def detect_leg_movements(recording: Recording, *, legs: dict[str, str], ecg_labe
                       if unsc else _empty_unscorable())
         return LMDetection(events=events, unscorable=unscorable,
                            baseline_median_uv=max(d.baseline_median_uv for d in per.values()),
-                           conditioned=None, baseline=None, per_side=per)
+                           conditioned=None, per_side=per)
     finally:
         set_log_level(old)

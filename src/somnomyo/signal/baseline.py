@@ -23,11 +23,12 @@ from somnomyo.signal.envelope import strided_running_mean, window_samples
 _STEP_S = 0.02
 
 
-def _lookback(filter1d, x: np.ndarray, size: int) -> np.ndarray:
-    """Trailing-window filter: output[i] uses x[i-size+1 .. i] (odd size)."""
+def _lookback(filter1d, x: np.ndarray, size: int, out: np.ndarray | None = None) -> np.ndarray:
+    """Trailing-window filter: output[i] uses x[i-size+1 .. i] (odd size); into ``out`` when given
+    (a buffer other than ``x``)."""
     size = max(1, size)
     size += (size + 1) % 2
-    return filter1d(x, size=size, origin=(size - 1) // 2, mode="nearest")
+    return filter1d(x, size=size, origin=(size - 1) // 2, mode="nearest", output=out)
 
 
 def resting_level(envelope: np.ndarray, fs: float, *, settings: BaselineSettings) -> tuple[np.ndarray, int]:
@@ -39,17 +40,21 @@ def resting_level(envelope: np.ndarray, fs: float, *, settings: BaselineSettings
     step = max(1, int(round(_STEP_S * fs)))
     if e.size == 0:
         return np.zeros(0, np.float32), step
-    lvl = strided_running_mean(e, window_samples(st.smooth_s, fs), step)   # moving mean, every step-th value
+    # two buffers of the decimated length, used in turn (no other temporaries: fresh memory is slow)
+    mean = strided_running_mean(e, window_samples(st.smooth_s, fs), step)   # moving mean, every step-th value
     fs_d = fs / step
-    lvl = _lookback(ndimage.maximum_filter1d, lvl, int(round(st.lookback_max_s * fs_d)))
-    lvl = _lookback(ndimage.minimum_filter1d, lvl, int(round(st.lookback_min_s * fs_d)))
+    peak = _lookback(ndimage.maximum_filter1d, mean, int(round(st.lookback_max_s * fs_d)))
+    lvl = _lookback(ndimage.minimum_filter1d, peak, int(round(st.lookback_min_s * fs_d)), out=mean)
     if not st.adaptive:
-        lvl = np.full(lvl.size, expanded_median(lvl, step, e.size), np.float32)
+        lvl[...] = expanded_median(lvl, step, e.size)
     return _floor(lvl, st), step
 
 
 def _floor(level: np.ndarray, st: BaselineSettings) -> np.ndarray:
-    return np.where(level < st.floor_uv, np.float32(st.floor_replacement_uv), level).astype(np.float32)
+    """The floor rule, in place on a float32 ``level`` (a copy otherwise)."""
+    out = level if level.dtype == np.float32 else level.astype(np.float32)
+    out[out < st.floor_uv] = np.float32(st.floor_replacement_uv)
+    return out
 
 
 def expanded_median(level: np.ndarray, step: int, n: int) -> float:

@@ -94,9 +94,12 @@ def strided_running_mean(x: np.ndarray, size: int, step: int) -> np.ndarray:
     """``running_mean(x, size)[::step]`` computed at those points only.
 
     The padded signal is cut into blocks of ``step``; the window of output ``m`` starts at block
-    ``m``, so it is ``q`` whole blocks (a float64 cumulative sum over block sums) plus the first
-    ``r`` samples of the next block (``size = q * step + r``). The block sums are taken a chunk of
-    blocks at a time from a small padded work buffer (no padded copy of the whole signal).
+    ``m``, so it is ``q`` whole blocks (differences of a float64 cumulative sum of block sums) plus
+    the first ``r`` samples of the next block (``size = q * step + r``). Everything is done a
+    cache-sized chunk of outputs at a time from small work buffers (the chunk's blocks and the
+    ``q`` after them); the cumulative sum is carried from chunk to chunk, so every value is the
+    one a single whole-record cumulative sum gives. No padded copy of the signal and no
+    full-length temporary (fresh memory costs time: each new buffer is page-faulted in).
     """
     a = np.asarray(x)
     a = a if a.dtype in (np.float32, np.float64) else a.astype(np.float64)
@@ -109,35 +112,44 @@ def strided_running_mean(x: np.ndarray, size: int, step: int) -> np.ndarray:
     half = size // 2
     q, r = divmod(size, step)
     m = (n - 1) // step + 1                          # outputs
-    nb = m + q + 1                                   # blocks read
-    bsum = np.empty(nb, a.dtype)
-    first_r = np.empty(nb, a.dtype) if r else bsum   # sum of each block's first r samples
-    per = max(1, _CHUNK // step)                     # blocks per chunk
-    buf = np.empty(min(per, nb) * step, a.dtype)
-    for b0 in range(0, nb, per):                     # loop over cache-sized chunks of blocks
-        b1 = min(b0 + per, nb)
-        lo, hi = b0 * step - half, b1 * step - half  # the chunk in signal coordinates
+    out = np.empty(m, a.dtype)
+    per = max(1, _CHUNK // step)                     # outputs per chunk
+    nblk = min(per, m) + q + 1                       # blocks a chunk reads
+    buf = np.empty(nblk * step, a.dtype)
+    bsum = np.empty(nblk, a.dtype)
+    first_r = np.empty(nblk, a.dtype)                # sum of each block's first r samples
+    csum = np.empty(nblk + 1, np.float64)
+    carry = 0.0                                      # sum of the blocks before the chunk
+    for b0 in range(0, m, per):                      # loop over cache-sized chunks of outputs
+        b1 = min(b0 + per, m)
+        k = b1 - b0 + q + 1                          # blocks b0 .. b1 + q
+        lo, hi = b0 * step - half, (b0 + k) * step - half   # those blocks in signal coordinates
         i0, i1 = min(max(lo, 0), n), max(min(hi, n), 0)
-        p = buf[: (b1 - b0) * step]
+        p = buf[: k * step]
         if i1 > i0:
             p[i0 - lo: i1 - lo] = a[i0:i1]
         if lo < i0:
             p[: i0 - lo] = a[0] if i0 == 0 else a[-1]
         if hi > i1:
             p[max(i1, lo) - lo:] = a[-1]
-        blocks = p.reshape(b1 - b0, step)
-        bs = bsum[b0:b1]
+        blocks = p.reshape(k, step)
+        bs = bsum[:k]
         bs[...] = blocks[:, 0]
-        for k in range(1, step):                     # loop over the few columns of a block
-            if k == r:
-                first_r[b0:b1] = bs
-            bs += blocks[:, k]
-    c = np.zeros(nb + 1, np.float64)
-    np.cumsum(bsum, dtype=np.float64, out=c[1:])
-    out = c[q: q + m] - c[:m]
-    if r:
-        out += first_r[q: q + m].astype(np.float64)
-    return (out / size).astype(a.dtype)
+        for j in range(1, step):                     # loop over the few columns of a block
+            if j == r:
+                first_r[:k] = bs
+            bs += blocks[:, j]
+        c = csum[: k + 1]
+        c[0] = carry
+        c[1:] = bs
+        np.cumsum(c, out=c)                          # sequential: the whole-record cumulative sum
+        carry = float(c[b1 - b0])
+        w = c[q: q + b1 - b0] - c[: b1 - b0]
+        if r:
+            w += first_r[q: q + b1 - b0]
+        w /= size
+        out[b0:b1] = w
+    return out
 
 
 def envelope(filtered: np.ndarray, fs: float, *, window_s: float) -> np.ndarray:
