@@ -510,3 +510,20 @@ def test_annotations_only_file_has_no_channels_and_reads_with_read_edf(tmp_path:
 
 def test_read_annotations_of_plain_edf_is_empty(real_dir: Path) -> None:
     assert read_annotations(real_dir / "sleep-edf" / "short_psg.edf") == []
+
+
+def test_records_holding_only_their_timekeeping_tal_are_skipped_with_the_same_annotations() -> None:
+    from somnomyo.io.tal import parse_tal
+
+    recs = [b"+0\x14\x14\x00", b"+1\x14\x14\x00+1.5\x150.5\x14Leg movement\x14\x00", b"+2.25\x14\x14\x00",
+            b"+3\x14\x14\x00+3\x1530\x14\x14\x00", b"-0.5\x14\x14\x00", b"+4\x14\x14\x00+4\x14Arousal\x14\x00",
+            b"\x00", b"+5\x14\x14\x00\x00+5\x14Late\x14\x00", b"+6\x14Lights off\x14\x00"]
+    width = 64
+    rows = np.zeros((len(recs), width), np.uint8)
+    for i, r in enumerate(recs):
+        rows[i, :len(r)] = np.frombuffer(r, np.uint8)
+    skipped = edf_mod._timekeeping_only(rows)
+    assert skipped.tolist() == [True, False, True, False, True, False, False, False, False]
+    plain = [a for a in parse_tal(edf_mod._TIMEKEEPING.sub(b"", rows.tobytes())) if a[2]]
+    assert edf_mod._parse_annotations(rows) == plain
+    assert [a[2] for a in plain] == ["Leg movement", "Arousal", "Late", "Lights off"]

@@ -469,10 +469,11 @@ def read_table(path: str | os.PathLike[str], *, duration_s: float | None = None,
     labels = df[c_lab].astype(str).str.strip()
     channels = (df[c_ch].astype(str).str.strip() if c_ch is not None else pd.Series([""] * len(df)))
     raw = _Raw()
-    for i in np.flatnonzero((labels.ne("") & labels.str.lower().ne("n/a")).to_numpy()):
-        ch = channels.iloc[i]
-        raw.add(float(onset[i]), float(dur[i]), labels.iloc[i],
-                ch if ch and ch.lower() != "n/a" else split_channel(labels.iloc[i])[1])
+    keep = np.flatnonzero((labels.ne("") & labels.str.lower().ne("n/a")).to_numpy())
+    lab_list, ch_list = labels.tolist(), channels.tolist()     # plain lists: no per-row pandas indexing
+    for i, on, du in zip(keep.tolist(), onset[keep].tolist(), dur[keep].tolist()):   # loop over annotations
+        ch = ch_list[i]
+        raw.add(on, du, lab_list[i], ch if ch and ch.lower() != "n/a" else split_channel(lab_list[i])[1])
     return _assemble(raw, source=str(path), duration_s=duration_s, epoch_s=epoch_s)
 
 

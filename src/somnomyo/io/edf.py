@@ -320,8 +320,29 @@ _TIMEKEEPING = re.compile(rb"(?:^|(?<=\x00))[+-]\d+(?:\.\d*)?\x14\x14\x00")
 
 def _parse_annotations(rows: np.ndarray) -> list[tuple[float, float, str]]:
     """EDF+ annotations (EDF+ spec, section 2.2) of all records, empty time-keeping texts dropped."""
-    raw = _TIMEKEEPING.sub(b"", rows.tobytes())   # fast path: most TALs of a long file only keep time
+    rows = rows[~_timekeeping_only(rows)] if rows.ndim == 2 else rows
+    raw = _TIMEKEEPING.sub(b"", rows.tobytes())   # the time-keeping TALs of the records left
     return [a for a in parse_tal(raw) if a[2]]
+
+
+_TAL_TIME_BYTES = np.frombuffer(b"+-.0123456789", dtype=np.uint8)
+
+
+def _timekeeping_only(rows: np.ndarray) -> np.ndarray:
+    """Per record (row of annotation bytes): True when it holds nothing but its time-keeping TAL
+    (``+<onset>\x14\x14\x00``, EDF+ spec 2.2.4) and NUL padding, as most records of a long
+    file do; those rows are dropped before the byte-level parse (speed only)."""
+    n, w = rows.shape
+    if n == 0 or w < 4:
+        return np.zeros(n, bool)
+    end = (rows[:, 1:-2] == 0x14) & (rows[:, 2:-1] == 0x14) & (rows[:, 3:] == 0)   # TAL end after >= 1 char
+    has = end.any(axis=1)
+    stop = end.argmax(axis=1) + 1                     # where the "\x14\x14\x00" starts
+    cols = np.arange(w)
+    timeish = np.isin(rows, _TAL_TIME_BYTES)
+    prefix_ok = (timeish | (cols >= stop[:, None])).all(axis=1) & np.isin(rows[:, 0], _TAL_TIME_BYTES[:2])
+    rest_empty = ((rows == 0) | (cols < stop[:, None] + 3)).all(axis=1)
+    return has & prefix_ok & rest_empty
 
 
 def _record_onsets(lay: _Layout, rows: np.ndarray) -> np.ndarray:

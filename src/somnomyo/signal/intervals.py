@@ -50,6 +50,17 @@ def intervals_from_mask(mask: np.ndarray, fs: float, reason: str) -> pd.DataFram
     return _table(start / fs, (stop - start) / fs, reason)
 
 
+def _union(onset: np.ndarray, end: np.ndarray, gap: float) -> tuple[np.ndarray, np.ndarray]:
+    """Merged (onset, end) of intervals that overlap, touch or are <= ``gap`` s apart, by onset."""
+    order = np.argsort(onset, kind="mergesort")
+    o, e = onset[order], end[order]
+    run_end = np.maximum.accumulate(e)
+    new = np.ones(o.size, bool)
+    new[1:] = o[1:] > run_end[:-1] + gap + _EDGE_TOL
+    first = np.flatnonzero(new)
+    return o[first], np.maximum.reduceat(e, first) if first.size else e[:0]
+
+
 def merge_intervals(df: pd.DataFrame, *, gap: float = 0.0) -> pd.DataFrame:
     """Merge intervals of the same ``reason`` that overlap, touch or are <= ``gap`` s apart.
 
@@ -60,21 +71,21 @@ def merge_intervals(df: pd.DataFrame, *, gap: float = 0.0) -> pd.DataFrame:
         out = empty_intervals()
         return out if df is None or "reason" in df.columns else out.drop(columns="reason")
     has_reason = "reason" in df.columns
-    work = pd.DataFrame({"onset": df["onset"].to_numpy(float),
-                         "end": df["onset"].to_numpy(float) + df["duration"].to_numpy(float),
-                         "reason": df["reason"].astype("string").to_numpy() if has_reason else ""})
-    work = work.sort_values(["reason", "onset"], kind="mergesort").reset_index(drop=True)
-    same = work["reason"].to_numpy() == np.roll(work["reason"].to_numpy(), 1)
-    same[0] = False
-    # running max of ends within each reason group
-    group = np.cumsum(~same)
-    run_end = work.groupby(group)["end"].cummax().to_numpy()
-    prev_end = np.roll(run_end, 1)
-    new = ~same | (work["onset"].to_numpy() > prev_end + gap + _EDGE_TOL)
-    block = np.cumsum(new)
-    agg = work.groupby(block).agg(onset=("onset", "min"), end=("end", "max"), reason=("reason", "first"))
-    out = _table(agg["onset"].to_numpy(), (agg["end"] - agg["onset"]).to_numpy(), agg["reason"].to_numpy())
-    out = out.sort_values(["onset", "reason"], kind="mergesort").reset_index(drop=True)
+    onset = df["onset"].to_numpy(float)
+    end = onset + df["duration"].to_numpy(float)
+    reason = (df["reason"].astype("string").to_numpy(dtype=object, na_value="<NA>") if has_reason
+              else np.full(onset.size, "", dtype=object))
+    names, code = np.unique(reason.astype(str), return_inverse=True)
+    parts_on, parts_end, parts_code = [], [], []
+    for k in range(names.size):                   # loop over the few reasons, not intervals
+        sel = code == k
+        o, e = _union(onset[sel], end[sel], gap)
+        parts_on.append(o)
+        parts_end.append(e)
+        parts_code.append(np.full(o.size, k))
+    o, e, c = np.concatenate(parts_on), np.concatenate(parts_end), np.concatenate(parts_code)
+    order = np.lexsort((c, o))                    # by onset, then reason
+    out = _table(o[order], (e - o)[order], names[c[order]].astype(object))
     return out if has_reason else out.drop(columns="reason")
 
 
@@ -109,8 +120,9 @@ def total_duration(df: pd.DataFrame) -> float:
     """Seconds covered by the union of the intervals (overlaps counted once)."""
     if len(df) == 0:
         return 0.0
-    merged = merge_intervals(df[["onset", "duration"]])
-    return float(merged["duration"].sum())
+    onset = df["onset"].to_numpy(float)
+    o, e = _union(onset, onset + df["duration"].to_numpy(float), 0.0)
+    return float((e - o).sum())
 
 
 def mask_from_intervals(df: pd.DataFrame, n_samples: int, fs: float) -> np.ndarray:
