@@ -16,11 +16,14 @@ blanked, so EMG activity that overlaps a heartbeat is kept:
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage, signal
+from scipy import ndimage
 
 from somnomyo._logging import logger
 from somnomyo.settings import ConditioningSettings
 from somnomyo.signal.filters import sosfiltfilt32
+from somnomyo.signal.iir import butter_sos
+from somnomyo.signal.peaks import find_peaks, select_by_distance
+from somnomyo.signal.windows import tukey
 
 # Limits of the per-beat fit (implementation): the template may be scaled by 0.5-2 and shifted
 # by at most one sample; beyond that the beat is most likely overlapped by true EMG.
@@ -89,7 +92,7 @@ def detect_r_peaks(ecg: np.ndarray, fs: float, *, settings: ConditioningSettings
 def _ecg_band(x: np.ndarray, fs: float, st: ConditioningSettings) -> np.ndarray:
     """The ECG band-pass used for R-peak detection (order 3, zero phase, float32)."""
     hi = min(st.ecg_band_high_hz, 0.45 * fs)
-    sos = signal.butter(3, [st.ecg_band_low_hz, hi], btype="bandpass", fs=fs, output="sos")
+    sos = butter_sos(3, (st.ecg_band_low_hz, hi), btype="bandpass", fs=fs)
     return sosfiltfilt32(sos, x)
 
 
@@ -103,13 +106,12 @@ def _r_peaks_in_band(y: np.ndarray, fs: float, st: ConditioningSettings) -> np.n
     centres = (np.arange(level.size) + 0.5) * block
     # Same result as find_peaks(y, height=thr, distance=...) with the per-sample threshold
     # thr = fraction x interp(level): local maxima above the lowest threshold first, the exact
-    # threshold at those only, then the refractory selection on a signal holding just them.
-    cand, _ = signal.find_peaks(y, height=st.ecg_threshold_fraction * float(level.min()))
+    # threshold at those only, then the refractory selection on just them (local maxima are
+    # >= 2 samples apart, so each candidate alone would be a peak of a signal holding only them).
+    cand = find_peaks(y, height=st.ecg_threshold_fraction * float(level.min()))
     cand = cand[y[cand] >= st.ecg_threshold_fraction * np.interp(cand, centres, level)]
-    sparse = np.full(y.size, -np.inf, dtype=y.dtype)
-    sparse[cand] = y[cand]
-    peaks, _ = signal.find_peaks(sparse, distance=max(1, int(round(st.ecg_refractory_s * fs))))
-    return peaks.astype(np.int64)
+    keep = select_by_distance(cand, y[cand], max(1, int(round(st.ecg_refractory_s * fs))))
+    return cand[keep].astype(np.int64)
 
 
 def resample_peaks(peaks: np.ndarray, fs_from: float, fs_to: float, n_to: int) -> np.ndarray:
@@ -145,7 +147,7 @@ def ecg_peaks_in_emg(filtered: np.ndarray, fs: float, *, settings: ConditioningS
     edges = np.minimum(np.arange(nwin + 1) * win, env.size)
     edges[-1] = env.size
     med = np.array([np.median(env[a:b]) for a, b in zip(edges[:-1], edges[1:])])
-    peaks, _ = signal.find_peaks(env, distance=max(1, int(round(st.ecg_self_min_spacing_s * fs_d))))
+    peaks = find_peaks(env, distance=max(1, int(round(st.ecg_self_min_spacing_s * fs_d))))
     w_of = np.minimum(peaks // win, nwin - 1)
     h = env[peaks]
     keep = h > med[w_of] + st.ecg_self_height_uv
@@ -265,7 +267,7 @@ def subtract_ecg(filtered: np.ndarray, fs: float, r_peaks: np.ndarray, *,
     shift_samples = np.clip(np.where(skip, 0.0, b / np.where(skip, 1.0, a)), -1.0, 1.0)
     a = np.where(skip, 0.0, np.minimum(a, _GAIN_LIMITS[1]))
     b = np.where(big, 0.0, shift_samples * a)
-    est = (a[:, None] * tpl + b[:, None] * d) * signal.windows.tukey(2 * half + 1, 0.25)[None, :]
+    est = (a[:, None] * tpl + b[:, None] * d) * tukey(2 * half + 1, 0.25)[None, :]
     idx = r[:, None] + np.arange(-half, half + 1)
     np.subtract.at(x, idx.ravel(), est.ravel().astype(np.float32))
     return x, r

@@ -17,11 +17,13 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
-from scipy import ndimage, signal
+from scipy import ndimage
 
 from somnomyo._logging import logger
 from somnomyo.errors import SomnomyoError
 from somnomyo.settings import ConditioningSettings
+from somnomyo.signal import iir
+from somnomyo.signal.windows import hann
 
 MAINS_CANDIDATES_HZ = (50.0, 60.0)
 _SOS_CHUNK = 1 << 17   # samples per sosfilt call in :func:`sosfilt_inplace` (cache-sized; speed only)
@@ -50,7 +52,7 @@ def bandpass(data: np.ndarray, fs: float, *, settings: ConditioningSettings,
     contiguous float32 array (see :func:`sosfiltfilt32`). ``finite``: non-finite samples are set
     to 0 first (logged)."""
     lo, hi = band_edges(fs, settings=settings)
-    sos = signal.butter(settings.filter_order, [lo, hi], btype="bandpass", fs=fs, output="sos")
+    sos = iir.butter_sos(settings.filter_order, (lo, hi), btype="bandpass", fs=fs)
     if np.asarray(data).size <= 3 * (2 * sos.shape[0] + 1):
         raise SomnomyoError(f"signal of {np.asarray(data).size} samples is too short to filter")
     return sosfiltfilt32(sos, data, finite=finite)
@@ -92,16 +94,26 @@ def sosfilt_inplace(sos: np.ndarray, buf: np.ndarray, *, backward: bool = False,
     """One causal ``sosfilt`` pass (float32 ``sos``) over the contiguous 1-D float32 ``buf``, in place,
     forwards or (``backward``) from the end, started in the steady state of the first sample
     visited; the same result as one ``scipy.signal.sosfilt`` call, computed ``chunk`` samples at
-    a time with the filter state carried over (no full-length copy). Returns ``buf``."""
+    a time with the filter state carried over (:func:`somnomyo.signal.iir.sosfilt_inplace`: the
+    forward pass filters ``buf`` itself, the backward pass one reversed chunk copy at a time; no
+    full-length copy). Returns ``buf``."""
     n = buf.size
     if n == 0:
         return buf
-    zi = signal.sosfilt_zi(sos).astype(np.float32) * (buf[-1] if backward else buf[0])
-    starts = range(0, n, chunk) if not backward else range(n - 1, -1, -chunk)
-    for a in starts:                                  # loop over cache-sized chunks, not samples
-        seg = buf[a: a + chunk] if not backward else buf[max(a - chunk + 1, 0): a + 1][::-1]
-        y, zi = signal.sosfilt(sos, seg, zi=zi)
-        seg[...] = y
+    dt = np.result_type(sos, buf)                     # float32 for float32 ``sos`` (as scipy)
+    zi = np.ascontiguousarray(iir.sosfilt_zi(sos).astype(np.float32) * (buf[-1] if backward else buf[0]), dtype=dt)
+    sos = np.ascontiguousarray(sos, dtype=dt)
+    if not backward and dt == buf.dtype and buf.flags.c_contiguous:
+        for a in range(0, n, chunk):                  # loop over cache-sized chunks, not samples
+            iir.sosfilt_inplace(sos, buf[a: a + chunk], zi)
+        return buf
+    tmp = np.empty(min(chunk, n), dt)
+    for a in (range(n - 1, -1, -chunk) if backward else range(0, n, chunk)):   # chunks, not samples
+        seg = buf[max(a - chunk + 1, 0): a + 1][::-1] if backward else buf[a: a + chunk]
+        t = tmp[: seg.size]
+        t[...] = seg
+        iir.sosfilt_inplace(sos, t, zi)
+        seg[...] = t
     return buf
 
 
@@ -114,7 +126,7 @@ def _mains_ratio_db(x: np.ndarray, fs: float, freq: float) -> float:
         return -np.inf
     starts = np.linspace(0, x.size - nper, n_seg).astype(np.int64)
     segs = x[starts[:, None] + np.arange(nper)].astype(np.float64)
-    win = signal.windows.hann(nper, sym=False)
+    win = hann(nper, sym=False)
     psd = (np.abs(np.fft.rfft((segs - segs.mean(axis=1, keepdims=True)) * win, axis=1)) ** 2).mean(axis=0)
     f = np.fft.rfftfreq(nper, 1.0 / fs)
     peak = psd[np.abs(f - freq) <= 0.5].max()
