@@ -65,26 +65,37 @@ def empty_events() -> pd.DataFrame:
     return pd.DataFrame({k: pd.Series(dtype=t) for k, (t, _) in COLUMNS.items()})
 
 
+def _missing(dtype: str, n: int) -> Any:
+    """A column of ``n`` missing values of ``dtype``."""
+    return np.full(n, np.nan) if dtype == "float64" else pd.array([pd.NA] * n, dtype=dtype)
+
+
 def make_events(rows: pd.DataFrame | Iterable[Mapping[str, Any]] | None = None, **extra_columns: str) -> pd.DataFrame:
     """Coerce ``rows`` into the standard table: add missing columns, order, set dtypes.
 
     Columns not in ``COLUMNS`` are kept after the standard ones (their dtype may
-    be given in ``extra_columns``). Rows are sorted by onset.
+    be given in ``extra_columns``). Rows are sorted by onset (then channel; stable).
     """
     if rows is None:
         return empty_events()
-    df = rows.copy() if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
+    df = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
+    n = len(df)
+    data: dict[str, Any] = {}                     # built column by column, one DataFrame at the end
     for k, (t, _) in COLUMNS.items():
         if k not in df.columns:
-            df[k] = pd.Series(index=df.index, dtype=t)
+            data[k] = _missing(t, n)
         else:
-            df[k] = df[k].astype(t)
-    for k, t in extra_columns.items():
-        if k in df.columns:
-            df[k] = df[k].astype(t)
-    order = list(COLUMNS) + [c for c in df.columns if c not in COLUMNS]
-    df = df[order].sort_values(["onset", "channel"], kind="stable", na_position="last")
-    return df.reset_index(drop=True)
+            col = df[k]
+            data[k] = (col if str(col.dtype) == t else col.astype(t)).array
+    for k in df.columns:
+        if k not in COLUMNS:
+            col = df[k]
+            data[k] = (col.astype(extra_columns[k]) if k in extra_columns else col).array
+    out = pd.DataFrame(data)
+    onset = out["onset"].to_numpy()
+    if n > 1 and not (np.isfinite(onset).all() and (np.diff(onset) > 0).all()):   # else already in order
+        out = out.sort_values(["onset", "channel"], kind="stable", na_position="last").reset_index(drop=True)
+    return out
 
 
 def concat_events(tables: Iterable[pd.DataFrame]) -> pd.DataFrame:

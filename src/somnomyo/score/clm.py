@@ -129,6 +129,34 @@ def _group(onset: np.ndarray, end: np.ndarray, side: np.ndarray, *, settings: CL
     return grp
 
 
+def _aggregate(grp: np.ndarray, onset: np.ndarray, end: np.ndarray, side: np.ndarray, too_long: np.ndarray,
+               amplitude: np.ndarray, reason: np.ndarray, channel: np.ndarray) -> pd.DataFrame:
+    """Per group (index ``grp``, ascending): first onset, last end, number of LMs, first side, any LM too
+    long, largest amplitude (missing ignored), first reason, and the group's distinct channels joined
+    by commas in order of appearance. LMs of a group keep their order (sorted by onset)."""
+    order = np.argsort(grp, kind="stable")
+    g = grp[order]
+    n = g.size
+    starts = np.flatnonzero(np.concatenate(([True], g[1:] != g[:-1]))) if n else np.zeros(0, np.int64)
+    bounds = np.append(starts, n)
+    amp = amplitude[order]
+    with np.errstate(invalid="ignore"):
+        peak = np.fmax.reduceat(amp, starts) if n else amp
+    chans = channel[order]
+    joined = [",".join(dict.fromkeys(c for c in chans[a:b] if c is not None))   # loop over groups
+              for a, b in zip(bounds[:-1], bounds[1:])]
+    return pd.DataFrame({
+        "onset": np.minimum.reduceat(onset[order], starts) if n else onset,
+        "end": np.maximum.reduceat(end[order], starts) if n else end,
+        "n_lms": np.diff(bounds),
+        "first_side": side[order][starts],
+        "any_too_long": np.logical_or.reduceat(too_long[order], starts) if n else too_long,
+        "amplitude_uv": peak,
+        "reason": reason[order][starts],
+        "channel": np.array(joined, dtype=object),
+    }, index=pd.Index(g[starts], name="grp"))
+
+
 def combine_lms(lms: pd.DataFrame | None, *, settings: CLMSettings,
                 excluded: np.ndarray | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Combine monolateral LMs into candidates and decide which are CLMs.
@@ -169,18 +197,8 @@ def combine_lms(lms: pd.DataFrame | None, *, settings: CLMSettings,
     n_groups = int(grp[eligible].max()) + 1 if eligible.size else 0
     grp[others] = n_groups + np.arange(others.size)
 
-    work = pd.DataFrame({
-        "grp": grp, "onset": onset, "end": end, "dur": dur, "side": side,
-        "channel": df["channel"].astype(object).where(df["channel"].notna(), None),
-        "amplitude_uv": df["amplitude_uv"], "reason": reason, "too_long": too_long,
-    })
-    agg = work.groupby("grp", sort=True).agg(
-        onset=("onset", "min"), end=("end", "max"), n_lms=("onset", "size"),
-        n_sides=("side", "nunique"), first_side=("side", "first"),
-        max_dur=("dur", "max"), any_too_long=("too_long", "any"),
-        amplitude_uv=("amplitude_uv", "max"), reason=("reason", "first"),
-        channel=("channel", lambda c: ",".join(dict.fromkeys(x for x in c if x is not None))),
-    )
+    agg = _aggregate(grp, onset, end, side, too_long, df["amplitude_uv"].to_numpy(dtype=float), reason,
+                     df["channel"].to_numpy(dtype=object, na_value=None))
     agg = agg.sort_values(["onset", "end"], kind="stable")
     cand_id = pd.Series(np.arange(1, len(agg) + 1), index=agg.index)
 
