@@ -58,9 +58,13 @@ class FakeScorer:
         self.log = Path(log)
 
     def __call__(self, edf: str, *, annotations: Any = None, hypnogram: Any = None,
-                 standard: str = "wasm2016", age: str | None = None) -> FakeNight:
+                 standard: str = "wasm2016", age: str | None = None,
+                 channels: dict[str, list[str]] | None = None) -> FakeNight:
         with open(self.log, "a") as f:
             f.write(Path(edf).stem + "\n")
+        if channels is not None:
+            with open(str(self.log) + ".channels", "a") as f:
+                f.write(json.dumps({Path(edf).stem: channels}) + "\n")
         text = Path(edf).read_text()
         if text.startswith("BUG"):
             raise ValueError("detector blew up")
@@ -70,6 +74,14 @@ class FakeScorer:
 
     def calls(self) -> list[str]:
         return self.log.read_text().split() if self.log.exists() else []
+
+    def channels(self) -> dict[str, Any]:
+        """The channel overrides each night was last scored with."""
+        p = Path(str(self.log) + ".channels")
+        out: dict[str, Any] = {}
+        for line in (p.read_text().splitlines() if p.exists() else []):
+            out.update(json.loads(line))
+        return out
 
 
 def make_fake_cohort(folder: Path) -> list[Path]:
@@ -319,6 +331,49 @@ def test_manifest_age_reaches_the_scorer_and_a_changed_age_rescores(tmp_path: Pa
     again = run_cohort(m, tmp_path / "out", **kw)
     assert sorted(scorer.calls()) == ["n1", "n1", "n2"]                   # only x1 (new age) again
     assert again.n_skipped == 1 and again.nights["site"].tolist() == ["A", "C"]
+
+
+def test_manifest_channels_reach_the_scorer_and_win_role_by_role_over_cohort_wide_channels(
+        tmp_path: Path, client: Any) -> None:
+    make_fake_cohort(tmp_path)
+    m = tmp_path / "m.csv"
+    pd.DataFrame({"id": ["x1", "x2"], "edf": ["n1.edf", "n2.edf"],
+                  "channels": ['leg_left=Tib sin; leg_right="Tib, dx"', None]}).to_csv(m, index=False)
+    scorer = FakeScorer(tmp_path / "log")
+    kw = dict(client=client, score_fn=scorer, figures=False, progress=False)
+    run_cohort(m, tmp_path / "out", channels={"leg_left": "L1", "chin": ["Chin 1"]}, **kw)
+    assert scorer.channels() == {
+        "n1": {"leg_left": ["Tib sin"], "leg_right": ["Tib, dx"], "chin": ["Chin 1"]},   # the night's own win
+        "n2": {"leg_left": ["L1"], "chin": ["Chin 1"]},
+    }
+    again = run_cohort(m, tmp_path / "out", channels={"leg_left": "L1", "chin": ["Chin 1"]}, **kw)
+    assert again.n_skipped == 2 and sorted(scorer.calls()) == ["n1", "n2"]        # same overrides: done
+    changed = run_cohort(m, tmp_path / "out", channels={"leg_left": "L2", "chin": ["Chin 1"]}, **kw)
+    # x1's own leg_left wins, so its overrides did not change: only x2 is scored again
+    assert changed.n_skipped == 1 and sorted(scorer.calls()) == ["n1", "n2", "n2"]
+    assert scorer.channels()["n2"] == {"leg_left": ["L2"], "chin": ["Chin 1"]}
+
+
+@pytest.mark.parametrize("cell, problem", [("legg=Tib sin", "unknown channel role 'legg'"),
+                                           ("leg_left", "must look like ROLE=LABEL"),
+                                           ("leg_left=", "empty channel label")])
+def test_manifest_channels_cell_that_is_not_role_equals_label_is_refused_naming_the_row(
+        tmp_path: Path, cell: str, problem: str) -> None:
+    make_fake_cohort(tmp_path)
+    m = tmp_path / "m.csv"
+    m.write_text(f"id,edf,channels\nx1,n1.edf,leg_right=R\nx2,n2.edf,{cell}\n")
+    with pytest.raises(SomnomyoError) as err:
+        read_manifest(m)
+    assert "row 3: channels:" in str(err.value) and problem in str(err.value) and "\n" not in str(err.value)
+
+
+def test_cli_cohort_bad_channel_option_is_one_line_with_exit_2(tmp_path: Path, capsys) -> None:
+    make_fake_cohort(tmp_path / "in")
+    code = main(["cohort", str(tmp_path / "in" / "*.edf"), "--out", str(tmp_path / "out"),
+                 "--channel", "leftleg=X", "--quiet"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "unknown channel role 'leftleg'" in err
+    assert not (tmp_path / "out").exists()
 
 
 def test_tables_are_refreshed_during_the_run(tmp_path: Path, client: Any) -> None:

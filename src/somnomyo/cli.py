@@ -275,7 +275,7 @@ def cmd_cohort(args: argparse.Namespace) -> int:
     inputs = args.input[0] if len(args.input) == 1 else args.input   # an unquoted glob arrives expanded
     res = run_cohort(inputs, args.out, n_jobs=args.n_jobs, scheduler=args.scheduler,
                      overwrite=args.overwrite, standard=args.standard, figures=not args.no_figures,
-                     progress=not args.quiet)
+                     channels=_channel_overrides(args.channel), progress=not args.quiet)
     n_ok = int((res.nights["status"] == "ok").sum()) if len(res.nights) else 0
     _say(args, f"{len(res.nights)} night(s): {n_ok} ok ({res.n_skipped} already done), "
                f"{len(res.failed)} failed")
@@ -370,6 +370,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--scheduler", metavar="ADDRESS", help="use a running Dask cluster, e.g. tcp://host:8786")
     sp.add_argument("--overwrite", action="store_true", help="rescore nights already done (default: skip them)")
     sp.add_argument("--no-figures", action="store_true", help="do not write per-night figures")
+    sp.add_argument("--channel", action="append", metavar="ROLE=LABEL",
+                    help="channel role override for every night (repeatable), e.g. leg_left=\"Tib sin\"; "
+                         "a manifest's channels cell (ROLE=LABEL;ROLE=LABEL) wins for its night")
     add_scoring(sp)
     sp.set_defaults(func=cmd_cohort)
 

@@ -11,6 +11,10 @@ A manifest is a CSV with one row per night and the columns
 ``age``, ``population``
     optional per-night scoring options passed to ``score_night``: the age needs a unit
     (``"10d"``, ``"3m"``, ``"45y"``), the population is ``adult``, ``child``, ``infant`` or ``auto``.
+``channels``
+    optional per-night channel-role overrides, as ``somnomyo score --channel`` takes them,
+    separated by ``;``: ``leg_left=Tib sin;leg_right=Tib dx`` (a label holding a comma is
+    quoted: ``eeg="A,B"``). They take precedence, role by role, over ``somnomyo cohort --channel``.
 anything else (``age``, ``sex``, ``group``, ...)
     carried unchanged into the cohort table ``nights.csv``.
 
@@ -23,9 +27,9 @@ from __future__ import annotations
 import glob
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
 
@@ -36,7 +40,7 @@ TABLE_FILES = ("nights.parquet", "nights.csv", "events.parquet")
 #: Path columns of a manifest (resolved against the manifest's folder).
 PATH_COLUMNS = ("edf", "annotations", "hypnogram")
 #: Manifest columns passed to the scorer as keyword options (kept as text).
-OPTION_COLUMNS = ("age", "population")
+OPTION_COLUMNS = ("age", "population", "channels")
 POPULATIONS = ("adult", "child", "infant", "auto")
 #: Infixes of the temporary folders a run writes (``<id>.tmp-<hex>``, ``<id>.old-<hex>``).
 TEMP_MARKERS = (".tmp-", ".old-")
@@ -60,9 +64,48 @@ class Night:
         """What the night was scored from (compared on a rerun to decide whether it is done)."""
         return {"edf": self.edf, "annotations": self.annotations, "hypnogram": self.hypnogram}
 
-    def options(self) -> dict[str, str]:
-        """Scoring options from the manifest (``age``, ``population``) that are set, as text."""
-        return {k: str(self.extra[k]) for k in OPTION_COLUMNS if self.extra.get(k) is not None}
+    def options(self) -> dict[str, Any]:
+        """Scoring options from the manifest that are set: ``age`` and ``population`` as text,
+        ``channels`` as ``{role: [labels]}`` (see :func:`parse_channels`)."""
+        out: dict[str, Any] = {}
+        for k in OPTION_COLUMNS:
+            v = self.extra.get(k)
+            if v is not None:
+                out[k] = parse_channels(str(v)) if k == "channels" else str(v)
+        return out
+
+
+def parse_channels(text: str) -> dict[str, list[str]]:
+    """A manifest ``channels`` cell (``ROLE=LABEL[,LABEL...]`` items separated by ``;``) as
+    ``{role: [labels]}``; raises ``ValueError`` (listing the allowed roles) for a bad item."""
+    from somnomyo.io.channels import parse_overrides
+
+    items = [x.strip() for x in str(text).split(";") if x.strip()]
+    if not items:
+        raise ValueError(f"channels cell {text!r} holds no ROLE=LABEL item")
+    return parse_overrides(items)
+
+
+def format_channels(channels: Mapping[str, Sequence[str]]) -> str:
+    """``{role: [labels]}`` as a manifest ``channels`` cell (the inverse of :func:`parse_channels`)."""
+    def label(x: str) -> str:
+        return f'"{x}"' if ("," in x or x != x.strip()) else x
+    return ";".join(f"{role}={','.join(label(x) for x in labels)}" for role, labels in channels.items())
+
+
+def with_channels(nights: Sequence[Night], channels: Mapping[str, Sequence[str] | str] | None) -> list[Night]:
+    """``nights`` with cohort-wide channel overrides added; a night's own ``channels`` cell wins,
+    role by role."""
+    if not channels:
+        return list(nights)
+    base = {role: [labels] if isinstance(labels, str) else list(labels) for role, labels in channels.items()}
+    out = []
+    for n in nights:
+        own = n.options().get("channels", {})
+        extra = dict(n.extra)
+        extra["channels"] = format_channels({**base, **own})
+        out.append(replace(n, extra=extra))
+    return out
 
 
 def id_problem(night_id: str) -> str | None:
@@ -132,6 +175,12 @@ def _check_options(values: dict[str, list[Any]], where: str | os.PathLike[str]) 
     for i, pop in enumerate(values.get("population", []), start=2):
         if pop is not None and pop not in POPULATIONS:
             raise SomnomyoError(f"row {i}: population {pop!r} must be one of {', '.join(POPULATIONS)}", where)
+    for i, cell in enumerate(values.get("channels", []), start=2):
+        if cell is not None:
+            try:
+                parse_channels(cell)
+            except ValueError as err:
+                raise SomnomyoError(f"row {i}: channels: {err}", where) from None
     try:
         from somnomyo.interpret.rules import parse_age
     except ImportError:

@@ -30,13 +30,13 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import pandas as pd
 
 from somnomyo import __version__
 from somnomyo._logging import logger, set_log_level
-from somnomyo.cohort.manifest import TABLE_FILES, TEMP_MARKERS, Night, id_problem, resolve_inputs
+from somnomyo.cohort.manifest import TABLE_FILES, TEMP_MARKERS, Night, id_problem, resolve_inputs, with_channels
 from somnomyo.cohort.tables import (STATUS_FAILED, STATUS_OK, collect_events, flatten_summary,
                                     nights_frame, write_table)
 from somnomyo.errors import SomnomyoError, check_choice
@@ -110,8 +110,8 @@ def score_one(night: Night, out_dir: str | os.PathLike[str], *, standard: str = 
               score_fn: ScoreFn | None = None, figures: bool = True) -> dict[str, Any]:
     """Score one night into ``out_dir/<id>/`` (runs on a worker); return its row and events path.
 
-    ``score_fn(edf, *, annotations, hypnogram, standard[, age, population])`` (the last two
-    only where the manifest gives them) must return an object with
+    ``score_fn(edf, *, annotations, hypnogram, standard[, age, population, channels])`` (the last
+    three only where the manifest or the cohort gives them) must return an object with
     ``write(folder)``, ``summary()`` and ``events`` (default
     :func:`somnomyo.pipeline.score_night`). A :class:`SomnomyoError` (corrupt file, no leg
     channel, ...) or any other exception becomes a row with status ``failed`` and a one-line
@@ -310,6 +310,7 @@ def run_cohort(
     client: Any = None,
     score_fn: ScoreFn | None = None,
     figures: bool = True,
+    channels: Mapping[str, Sequence[str] | str] | None = None,
     refresh_s: float = 30.0,
     on_night: Callable[[dict[str, Any]], None] | None = None,
     progress: bool = True,
@@ -330,6 +331,8 @@ def run_cohort(
     client : an existing ``distributed.Client`` to use (not closed here).
     score_fn : per-night scorer (default :func:`somnomyo.pipeline.score_night`), see :func:`score_one`.
     figures : also write the figures ``somnomyo score`` writes, where the report module exists.
+    channels : channel-role overrides for every night, e.g. ``{"leg_left": "Tib sin"}`` (as
+        ``somnomyo score --channel``); a manifest's ``channels`` cell wins for its night, role by role.
     refresh_s : rewrite the tables every ``refresh_s`` seconds while the run goes on (stretched
         so that rewriting takes at most ~10% of the time); 0: after every night.
     on_night : called on the client with each finished night's row.
@@ -340,7 +343,7 @@ def run_cohort(
         raise ValueError(f"n_jobs must be a positive int or -1 (one per CPU); got {n_jobs!r}")
     old_level = set_log_level(verbose)
     try:
-        return _run(resolve_inputs(inputs), Path(out_dir), n_jobs=(os.cpu_count() or 1) if n_jobs == -1 else n_jobs,
+        return _run(with_channels(resolve_inputs(inputs), channels), Path(out_dir), n_jobs=(os.cpu_count() or 1) if n_jobs == -1 else n_jobs,
                     scheduler=scheduler, overwrite=overwrite, standard=standard, client=client,
                     score_fn=score_fn, figures=figures, refresh_s=refresh_s, on_night=on_night,
                     progress=progress)
