@@ -1,8 +1,9 @@
+import dataclasses
 import json
 
 import pytest
 
-from somnomyo.settings import STANDARDS, get_settings
+from somnomyo.settings import STANDARDS, Settings, get_settings
 
 
 def test_wasm2016_defaults_match_the_standard():
@@ -49,3 +50,37 @@ def test_with_overrides_changes_one_value_and_rejects_unknown_names():
         get_settings().with_overrides(plm={"imi_minimum": 5.0})
     with pytest.raises(ValueError, match="allowed"):
         get_settings().with_overrides(nonsense={"x": 1})
+
+
+def test_quality_thresholds_are_a_settings_group_in_both_presets():
+    from somnomyo.settings_quality import QualitySettings
+    from somnomyo.signal.quality import QualitySettings as reexported
+
+    assert reexported is QualitySettings
+    names = [f.name for f in dataclasses.fields(QualitySettings)]
+    for standard in STANDARDS:
+        s = get_settings(standard)
+        assert s.quality == QualitySettings()
+        rows = [r for r in s.sources() if r["group"] == "quality"]
+        assert [r["name"] for r in rows] == names
+        assert all(r["source"] and r["unconfirmed"] for r in rows)   # implementation choices, not standards
+        d = json.loads(json.dumps(s.to_dict()))
+        assert d["quality"]["flat_std_uv"] == 0.05 and d["quality"]["mains_hz"] == [50.0, 60.0]
+
+
+def test_with_overrides_changes_one_quality_threshold_and_rejects_unknown_names():
+    s = get_settings("aasm").with_overrides(quality={"flat_std_uv": 0.2, "mains_unscorable": True})
+    assert (s.quality.flat_std_uv, s.quality.mains_unscorable, s.quality.clip_fraction) == (0.2, True, 0.01)
+    assert s.standard == "aasm" and s.clm.bilateral_rule == "onset"   # the rest of the preset kept
+    with pytest.raises(ValueError, match="allowed: .*flat_std_uv"):
+        get_settings().with_overrides(quality={"flat_sd_uv": 0.2})
+
+
+@pytest.mark.parametrize("standard", STANDARDS)
+def test_settings_to_dict_round_trips_through_with_overrides(standard):
+    s = get_settings(standard).with_overrides(quality={"flat_std_uv": 0.125})
+    d = s.to_dict()
+    groups = {k: v for k, v in d.items() if k != "standard"}
+    rebuilt = dataclasses.replace(Settings().with_overrides(**groups), standard=d["standard"])
+    assert rebuilt.to_dict() == d
+    assert rebuilt.quality.flat_std_uv == 0.125

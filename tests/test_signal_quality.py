@@ -370,7 +370,7 @@ def test_unit_limits_on_a_long_channel_just_inside_and_just_outside() -> None:
 
 
 def test_identical_sample_runs_found_exactly_as_defined() -> None:
-    from somnomyo.signal.quality import _stuck_mask
+    from somnomyo.signal.quality_windows import _stuck_mask
 
     rng = np.random.default_rng(4)
     x = np.round(rng.normal(0, 2, 20_000))                # quantised: many short runs of equal values

@@ -12,9 +12,9 @@ import scipy.fft
 
 from somnomyo.signal.iir import butter_sos
 from somnomyo.signal.intervals import total_duration
-from somnomyo.signal.quality import (
-    QualitySettings, _ac_basis, _ecg_envelope, _ecg_windows, _sosfilt32, _square_lowpass_decimate,
-    assess_quality,
+from somnomyo.signal.quality import QualitySettings, assess_quality
+from somnomyo.signal.quality_ecg import (
+    _ac_basis, _ecg_envelope, _ecg_windows, _sosfilt32, _square_lowpass_decimate,
 )
 
 S = QualitySettings()

@@ -29,6 +29,7 @@ from somnomyo.io.annotations import Annotations, Hypnogram
 from somnomyo.io.atomic import write_text_atomic
 from somnomyo.io.recording import Recording
 from somnomyo.settings import Settings, get_settings
+from somnomyo.settings_quality import QualitySettings
 
 EMG_ROLES = ("leg_left", "leg_right", "legs", "chin", "arm_left", "arm_right", "other_emg")
 Progress = Callable[[str], None]
@@ -301,8 +302,9 @@ def _score_night(path: Path, *, annotations: Any, hypnogram: Any, settings: Sett
     # each EMG channel is band-passed once: the quality checks take it from the conditioning
     checked: dict[str, Any] = {}
     conditioned = _condition(recording, roles, detectors, settings=settings, r_peaks=r_peaks,
-                             on_bandpassed=lambda lab, y: _check_channel(recording, roles, lab, checked, filtered=y))
-    quality, unscorable = _quality(recording, roles, checked=checked)
+                             on_bandpassed=lambda lab, y: _check_channel(recording, roles, lab, checked, filtered=y,
+                                                                         settings=settings.quality))
+    quality, unscorable = _quality(recording, roles, checked=checked, settings=settings.quality)
 
     blocks: dict[str, Any] = {}
     results: dict[str, Any] = {}
@@ -437,9 +439,10 @@ def _stages(recording: Recording, roles: Any, ann: Annotations, *, auto: bool, p
 
 
 def _check_channel(recording: Recording, roles: Any, label: str, out: dict[str, Any], *,
-                   filtered: np.ndarray | None = None) -> None:
+                   filtered: np.ndarray | None = None, settings: QualitySettings | None = None) -> None:
     """Quality of one EMG channel into ``out[label]`` (skipped for other channels); ``filtered``: the
-    channel band-passed by the conditioning, reused by the ECG check (see ``assess_quality``)."""
+    channel band-passed by the conditioning, reused by the ECG check (see ``assess_quality``);
+    ``settings``: the thresholds (``Settings.quality``; None = defaults)."""
     from somnomyo.io.edf import unit_scale_to_uv
     from somnomyo.signal.quality import assess_quality
 
@@ -451,11 +454,11 @@ def _check_channel(recording: Recording, roles: Any, label: str, out: dict[str, 
     scale = unit_scale_to_uv(info.unit) or 1.0   # the header's range in the data's unit (µV)
     lo, hi = sorted((info.physical_min * scale, info.physical_max * scale))
     out[label] = assess_quality(sig.data, sig.fs, label=label, role=role, physical_min=lo, physical_max=hi,
-                                gaps=recording.gaps, filtered=filtered)
+                                gaps=recording.gaps, filtered=filtered, settings=settings)
 
 
-def _quality(recording: Recording, roles: Any, *, checked: Mapping[str, Any] | None = None
-             ) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
+def _quality(recording: Recording, roles: Any, *, checked: Mapping[str, Any] | None = None,
+             settings: QualitySettings | None = None) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
     """Per-channel quality flags; returns (summary block, unscorable intervals by label).
 
     ``checked``: channels already assessed (during the conditioning, from its band-passed signal);
@@ -465,7 +468,7 @@ def _quality(recording: Recording, roles: Any, *, checked: Mapping[str, Any] | N
     unscorable: dict[str, pd.DataFrame] = {}
     for label in recording.signals:              # recording order, whichever way each was checked
         if label not in done:
-            _check_channel(recording, roles, label, done)
+            _check_channel(recording, roles, label, done, settings=settings)
         q = done.get(label)
         if q is None:
             continue

@@ -23,6 +23,7 @@ from somnomyo._param import param as _f
 from somnomyo.errors import check_choice
 from somnomyo.interpret.settings import InterpretSettings
 from somnomyo.settings_myoclonus import MyoclonusSettings
+from somnomyo.settings_quality import QualitySettings
 
 STANDARDS = ("wasm2016", "aasm")
 
@@ -182,6 +183,7 @@ class Settings:
     indices: IndexSettings = field(default_factory=IndexSettings)
     myoclonus: MyoclonusSettings = field(default_factory=MyoclonusSettings)
     interpret: InterpretSettings = field(default_factory=InterpretSettings)
+    quality: QualitySettings = field(default_factory=QualitySettings)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain nested dict (JSON-ready; tuples become lists)."""
