@@ -11,24 +11,29 @@ is already a smoothed rectified signal). A baseline below ``floor_uv`` is replac
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 import pandas as pd
-from scipy import ndimage
 
 from somnomyo.settings import BaselineSettings
 from somnomyo.signal.envelope import strided_running_mean, window_samples
+from somnomyo.signal.rolling import trailing_max, trailing_min
 
 # The smoothed level has no detail faster than smooth_s, so the look-back filters run on it
 # decimated to this step (implementation detail, not a clinical parameter).
 _STEP_S = 0.02
 
 
-def _lookback(filter1d, x: np.ndarray, size: int, out: np.ndarray | None = None) -> np.ndarray:
-    """Trailing-window filter: output[i] uses x[i-size+1 .. i] (odd size); into ``out`` when given
-    (a buffer other than ``x``)."""
+def _lookback(filter1d: Callable[..., np.ndarray], x: np.ndarray, size: int,
+              out: np.ndarray | None = None) -> np.ndarray:
+    """Trailing-window filter (:func:`somnomyo.signal.rolling.trailing_max` / ``trailing_min``):
+    output[i] uses x[i-size+1 .. i], ``size`` made odd (the values of ``scipy.ndimage``'s
+    ``maximum_filter1d`` / ``minimum_filter1d`` with ``origin=(size - 1) // 2``, used before);
+    into ``out`` when given (a buffer other than ``x``)."""
     size = max(1, size)
     size += (size + 1) % 2
-    return filter1d(x, size=size, origin=(size - 1) // 2, mode="nearest", output=out)
+    return filter1d(x, size, out=out)
 
 
 def resting_level(envelope: np.ndarray, fs: float, *, settings: BaselineSettings) -> tuple[np.ndarray, int]:
@@ -43,8 +48,8 @@ def resting_level(envelope: np.ndarray, fs: float, *, settings: BaselineSettings
     # two buffers of the decimated length, used in turn (no other temporaries: fresh memory is slow)
     mean = strided_running_mean(e, window_samples(st.smooth_s, fs), step)   # moving mean, every step-th value
     fs_d = fs / step
-    peak = _lookback(ndimage.maximum_filter1d, mean, int(round(st.lookback_max_s * fs_d)))
-    lvl = _lookback(ndimage.minimum_filter1d, peak, int(round(st.lookback_min_s * fs_d)), out=mean)
+    peak = _lookback(trailing_max, mean, int(round(st.lookback_max_s * fs_d)))
+    lvl = _lookback(trailing_min, peak, int(round(st.lookback_min_s * fs_d)), out=mean)
     if not st.adaptive:
         lvl[...] = expanded_median(lvl, step, e.size)
     return _floor(lvl, st), step

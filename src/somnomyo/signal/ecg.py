@@ -16,19 +16,21 @@ blanked, so EMG activity that overlaps a heartbeat is kept:
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
 
 from somnomyo._logging import logger
 from somnomyo.settings import ConditioningSettings
 from somnomyo.signal.filters import sosfiltfilt32
 from somnomyo.signal.iir import butter_sos
 from somnomyo.signal.peaks import find_peaks, select_by_distance
+from somnomyo.signal import rolling
+from somnomyo.signal.rolling import median_filter, uniform_filter1d
 from somnomyo.signal.windows import tukey
 
 # Limits of the per-beat fit (implementation): the template may be scaled by 0.5-2 and shifted
 # by at most one sample; beyond that the beat is most likely overlapped by true EMG.
 _GAIN_LIMITS = (0.5, 2.0)
 _MIN_BEATS = 5
+_PEAK_CHUNK = 1 << 16   # samples per chunk of the R-peak candidate search (cache-sized; speed only)
 
 
 def _block_max(x: np.ndarray, block: int) -> np.ndarray:
@@ -84,7 +86,7 @@ def detect_r_peaks(ecg: np.ndarray, fs: float, *, settings: ConditioningSettings
             frac[inner] = np.where(den < 0, np.clip(0.5 * (y0 - y2) / np.where(den < 0, den, -1.0), -0.5, 0.5), 0.0)
         # block k holds samples k*q .. k*q + q - 1: its centre is k*q + (q - 1) / 2
         peaks = np.round((pd_ + frac) * q + (q - 1) / 2.0).astype(np.int64)
-        peaks = np.unique(np.clip(peaks, 0, x.size - 1))
+        peaks = _sorted_unique(np.clip(peaks, 0, x.size - 1))
     logger.debug("ECG: %d R peaks (%.1f/min)", peaks.size, 60.0 * peaks.size / (x.size / fs))
     return peaks.astype(np.int64)
 
@@ -96,28 +98,56 @@ def _ecg_band(x: np.ndarray, fs: float, st: ConditioningSettings) -> np.ndarray:
     return sosfiltfilt32(sos, x)
 
 
+def _peaks_above(y: np.ndarray, height: float, *, negate: bool = False) -> np.ndarray:
+    """``find_peaks(-y if negate else y, height=height)``, the same indices, without a full-length
+    negated copy or per-sample index arrays: only the samples at or above ``height`` (compared in
+    float64, as ``find_peaks``) are examined, a cache-sized chunk at a time; a sample higher than
+    both neighbours is a peak. Where a candidate has an equal neighbour (a plateau) the general
+    :func:`somnomyo.signal.peaks.find_peaks` is used instead (the same definition)."""
+    n = y.size
+    h = np.float64(height)
+    found = []
+    for a in range(1, n - 1, _PEAK_CHUNK):           # loop over cache-sized chunks, not samples
+        b = min(a + _PEAK_CHUNK, n - 1)
+        seg = y[a:b]
+        idx = np.flatnonzero(seg <= -h if negate else seg >= h)
+        if not idx.size:
+            continue
+        v, lft, rgt = seg[idx], y[a - 1 + idx], y[a + 1 + idx]
+        if np.any(v == lft) or np.any(v == rgt):
+            return find_peaks(-y if negate else y, height=height)   # plateaus: the general rule
+        peak = (lft > v) & (rgt > v) if negate else (lft < v) & (rgt < v)
+        found.append(idx[peak] + a)
+    return np.concatenate(found).astype(np.intp) if found else np.zeros(0, np.intp)
+
+
 def _r_peaks_in_band(y: np.ndarray, fs: float, st: ConditioningSettings) -> np.ndarray:
-    """R peaks of the band-passed ECG ``y``: polarity, adaptive threshold, refractory period."""
+    """R peaks of the band-passed ECG ``y``: polarity, adaptive threshold, refractory period.
+    (The polarity is chosen as the sign whose block maxima are larger; the negative polarity is
+    handled without a negated copy of ``y``.)"""
     block = int(round(2.0 * fs))
-    if np.median(-_block_min(y, block)) > np.median(_block_max(y, block)):
-        y = -y
-    bmax = _block_max(y, block)
-    level = ndimage.median_filter(bmax, size=min(7, bmax.size), mode="nearest")
+    bmin, bmax = _block_min(y, block), _block_max(y, block)
+    negate = bool(np.median(-bmin) > np.median(bmax))
+    if negate:
+        bmax = -bmin
+    level = median_filter(bmax, min(7, bmax.size))
     centres = (np.arange(level.size) + 0.5) * block
     # Same result as find_peaks(y, height=thr, distance=...) with the per-sample threshold
     # thr = fraction x interp(level): local maxima above the lowest threshold first, the exact
     # threshold at those only, then the refractory selection on just them (local maxima are
     # >= 2 samples apart, so each candidate alone would be a peak of a signal holding only them).
-    cand = find_peaks(y, height=st.ecg_threshold_fraction * float(level.min()))
-    cand = cand[y[cand] >= st.ecg_threshold_fraction * np.interp(cand, centres, level)]
-    keep = select_by_distance(cand, y[cand], max(1, int(round(st.ecg_refractory_s * fs))))
+    cand = _peaks_above(y, st.ecg_threshold_fraction * float(level.min()), negate=negate)
+    h = -y[cand] if negate else y[cand]
+    keep = h >= st.ecg_threshold_fraction * np.interp(cand, centres, level)
+    cand, h = cand[keep], h[keep]
+    keep = select_by_distance(cand, h, max(1, int(round(st.ecg_refractory_s * fs))))
     return cand[keep].astype(np.int64)
 
 
 def resample_peaks(peaks: np.ndarray, fs_from: float, fs_to: float, n_to: int) -> np.ndarray:
     """Peak indices at ``fs_from`` as indices at ``fs_to`` (rounded, inside ``[0, n_to)``, unique)."""
     p = np.round(np.asarray(peaks, dtype=np.float64) * (fs_to / fs_from)).astype(np.int64)
-    return np.unique(p[(p >= 0) & (p < n_to)])
+    return _sorted_unique(p[(p >= 0) & (p < n_to)])
 
 
 def ecg_peaks_in_emg(filtered: np.ndarray, fs: float, *, settings: ConditioningSettings) -> np.ndarray:
@@ -141,7 +171,7 @@ def ecg_peaks_in_emg(filtered: np.ndarray, fs: float, *, settings: ConditioningS
     bmax = x[0: m * step: step].copy()
     for k in range(1, step):                                  # loop over the few block offsets
         np.maximum(bmax, x[k: m * step: step], out=bmax)
-    env = ndimage.uniform_filter1d(bmax, size=max(1, int(round(0.04 * fs_d))), mode="nearest")
+    env = uniform_filter1d(bmax, max(1, int(round(0.04 * fs_d))))
     win = max(1, int(round(st.ecg_self_window_s * fs_d)))
     nwin = max(1, env.size // win)
     edges = np.minimum(np.arange(nwin + 1) * win, env.size)
@@ -174,6 +204,10 @@ def ecg_peaks_in_emg(filtered: np.ndarray, fs: float, *, settings: ConditioningS
     return res.astype(np.int64)
 
 
+_BEAT_CHUNK = 2048   # beats per chunk of the per-beat work in :func:`subtract_ecg` (cache-sized; speed only)
+_RANK_CHUNK = 16384   # values per row per chunk of the template medians (cache-sized; speed only)
+
+
 def _segments(x: np.ndarray, centres: np.ndarray, half: int) -> np.ndarray:
     """Rows ``x[c - half : c + half + 1]`` for every centre (a row gather from a strided view)."""
     return np.lib.stride_tricks.sliding_window_view(x, 2 * half + 1)[centres - half]
@@ -187,24 +221,81 @@ def _median_axis1(a: np.ndarray) -> np.ndarray:
     return srt[:, mid] if k % 2 else np.mean(srt[:, mid - 1: mid + 1], axis=1)
 
 
+def _median_rows(g: np.ndarray) -> np.ndarray:
+    """``_median_axis1(g[None])[0]``: the median over the rows of the 2-D ``g`` (finite data), the
+    same values, by a selection network (:func:`somnomyo.signal.rolling.select_ranks`) a
+    cache-sized chunk of columns at a time."""
+    k = g.shape[0]
+    mid = k // 2
+    ranks = (mid,) if k % 2 else (mid - 1, mid)
+    outs = tuple(np.empty(g.shape[1], g.dtype) for _ in ranks)
+    for c0 in range(0, g.shape[1], _RANK_CHUNK):      # loop over cache-sized chunks of columns
+        rolling.select_ranks([row[c0: c0 + _RANK_CHUNK] for row in g], ranks,
+                             tuple(o[c0: c0 + _RANK_CHUNK] for o in outs))
+    return outs[0] if k % 2 else np.mean(np.stack(outs), axis=0)
+
+
 def _sorted_unique(r: np.ndarray) -> np.ndarray:
     """``np.unique`` of a 1-D integer array (sorted, duplicates dropped) by one sort."""
     r = np.sort(r)
     return r[np.concatenate(([True], r[1:] != r[:-1]))] if r.size else r
 
 
+def _block_templates(x: np.ndarray, r: np.ndarray, half: int, n_beats: int) -> tuple[np.ndarray, np.ndarray]:
+    """Local median templates of the segments ``x[r_i - half : r_i + half + 1]``: (templates,
+    block of each beat). The median over blocks of ``n_beats`` consecutive beats; leftover beats
+    join the last block (whose template is the median of its ``n_beats`` beats and the
+    leftovers), so block medians follow slow changes over the night. The segments are gathered
+    rank-major (row ``i`` of the gather: beat ``i`` of every block), so each median is taken
+    over contiguous rows (:func:`_median_rows`)."""
+    nb = r.size
+    width = 2 * half + 1
+    win = np.lib.stride_tricks.sliding_window_view(x, width)
+    size = max(1, min(n_beats, nb))
+    nblk = max(1, nb // size)
+    full = nblk * size
+    if 2 <= size <= rolling._NETWORK_MAX:
+        order = r[:full].reshape(nblk, size).T.reshape(-1)
+        tpl = _median_rows(win[order - half].reshape(size, nblk * width)).reshape(nblk, width)
+    else:
+        tpl = _median_axis1(win[r[:full] - half].reshape(nblk, size, width))
+    if full < nb:                                    # leftover beats join the last block
+        last = win[r[full - size:] - half]
+        tpl[-1] = _median_rows(last) if last.shape[0] <= rolling._NETWORK_MAX else _median_axis1(last[None])[0]
+    return tpl, np.minimum(np.arange(nb) // size, nblk - 1)
+
+
 def _templates(segs: np.ndarray, n_beats: int) -> np.ndarray:
-    """Local median template for every beat: median over blocks of ``n_beats`` consecutive beats,
-    each beat taking its block's template (block medians follow slow changes over the night)."""
+    """The local median template of every beat (as :func:`_block_templates`, one row per beat) of
+    the segments ``segs`` (beats x samples)."""
     nb = segs.shape[0]
     size = max(1, min(n_beats, nb))
     nblk = max(1, nb // size)
     full = nblk * size
     tpl = _median_axis1(segs[:full].reshape(nblk, size, -1))
-    if full < nb:                                    # leftover beats join the last block
+    if full < nb:
         tpl[-1] = _median_axis1(segs[full - size:][None])[0]
-    blk = np.minimum(np.arange(nb) // size, nblk - 1)
-    return tpl[blk]
+    return tpl[np.minimum(np.arange(nb) // size, nblk - 1)]
+
+
+def _realign(x: np.ndarray, r: np.ndarray, half: int, max_lag: int, tpl: np.ndarray,
+             blk: np.ndarray) -> np.ndarray:
+    """Each beat's lag in ``-max_lag .. max_lag`` (samples) that maximises the normalised
+    correlation ``<seg, T> / sqrt(<seg, seg> + 1e-12)`` of its segment with its template
+    ``tpl[blk]`` (float32 sums, as ``np.einsum``), the first on ties. A chunk of beats at a time
+    (cache-sized; the same values), every lag in one ``np.einsum`` per sum."""
+    width = 2 * half + 1
+    win = np.lib.stride_tricks.sliding_window_view(x, width + 2 * max_lag)
+    best = np.empty(r.size, np.int64)
+    for c0 in range(0, r.size, _BEAT_CHUNK):          # loop over chunks of beats, not samples
+        rc = r[c0: c0 + _BEAT_CHUNK]
+        wide = win[rc - half - max_lag]                  # one gather; each lag is a window of it
+        segs = np.lib.stride_tricks.sliding_window_view(wide, width, axis=1)   # beats x lags x width
+        t = tpl[blk[c0: c0 + _BEAT_CHUNK]]
+        score = np.einsum("ikj,ij->ik", segs, t)
+        score /= np.sqrt(np.einsum("ikj,ikj->ik", segs, segs) + 1e-12)
+        best[c0: c0 + rc.size] = np.argmax(score, axis=1)
+    return best - max_lag
 
 
 def subtract_ecg(filtered: np.ndarray, fs: float, r_peaks: np.ndarray, *,
@@ -219,6 +310,9 @@ def subtract_ecg(filtered: np.ndarray, fs: float, r_peaks: np.ndarray, *,
     alone (not a beat, or swamped by EMG), gains above 2 are capped. True EMG overlapping a beat is not blanked:
     only the part that repeats from beat to beat is removed. ``overwrite``: a float32 ``filtered``
     is cleaned in place (no copy; the caller owns it) and returned.
+
+    The per-beat work is done on block templates (one per ``ecg_template_beats`` beats) and a
+    cache-sized chunk of beats at a time; every value is computed as a whole-night pass would.
     """
     st = settings
     x = np.asarray(filtered, dtype=np.float32)
@@ -230,30 +324,28 @@ def subtract_ecg(filtered: np.ndarray, fs: float, r_peaks: np.ndarray, *,
     r = r[(r - half - 2 * shift >= 0) & (r + half + 2 * shift < x.size)]
     if r.size < _MIN_BEATS:
         return x, r
-    segs = _segments(x, r, half)
-    tpl = _templates(segs, st.ecg_template_beats)
+    tpl, blk = _block_templates(x, r, half, st.ecg_template_beats)
     # re-align every beat to its local template (normalised correlation), twice: the first pass
     # over +-ecg_max_shift_s fixes peaks found on the wrong QRS lobe, the second refines
-    width = 2 * half + 1
     for max_lag in (shift, min(shift, 2)):
         if max_lag == 0:
             continue
-        wide = _segments(x, r, half + max_lag)            # one gather; each lag is a column slice
-        lags = np.arange(-max_lag, max_lag + 1)
-        score = np.empty((r.size, lags.size))
-        for j in range(lags.size):                        # loop over a few lags, not samples
-            seg = wide[:, j: j + width]
-            score[:, j] = np.einsum("ij,ij->i", seg, tpl) / np.sqrt(np.einsum("ij,ij->i", seg, seg) + 1e-12)
-        r = _sorted_unique(r + lags[np.argmax(score, axis=1)])
-        segs = _segments(x, r, half)
-        tpl = _templates(segs, st.ecg_template_beats)
-    d = np.gradient(tpl, axis=1)
-    # least squares seg ~ a*T + b*T' per beat (2x2 normal equations, vectorized)
-    tt = np.einsum("ij,ij->i", tpl, tpl)
-    dd = np.einsum("ij,ij->i", d, d)
-    td = np.einsum("ij,ij->i", tpl, d)
-    st_ = np.einsum("ij,ij->i", segs, tpl)
-    sd = np.einsum("ij,ij->i", segs, d)
+        r = _sorted_unique(r + _realign(x, r, half, max_lag, tpl, blk))
+        tpl, blk = _block_templates(x, r, half, st.ecg_template_beats)
+    d = np.gradient(tpl, axis=1)                      # per block template (a row-wise operation)
+    # least squares seg ~ a*T + b*T' per beat (2x2 normal equations, vectorized); the template
+    # sums per block, the beat sums a chunk of beats at a time
+    tt = np.einsum("ij,ij->i", tpl, tpl)[blk]
+    dd = np.einsum("ij,ij->i", d, d)[blk]
+    td = np.einsum("ij,ij->i", tpl, d)[blk]
+    st_ = np.empty(r.size, np.float32)
+    sd = np.empty(r.size, np.float32)
+    win = np.lib.stride_tricks.sliding_window_view(x, 2 * half + 1)
+    for c0 in range(0, r.size, _BEAT_CHUNK):          # loop over chunks of beats, not samples
+        segs = win[r[c0: c0 + _BEAT_CHUNK] - half]
+        bk = blk[c0: c0 + _BEAT_CHUNK]
+        st_[c0: c0 + segs.shape[0]] = np.einsum("ij,ij->i", segs, tpl[bk])
+        sd[c0: c0 + segs.shape[0]] = np.einsum("ij,ij->i", segs, d[bk])
     det = tt * dd - td ** 2
     good = det > 1e-12 * np.maximum(tt * dd, 1e-30)
     a = np.ones(r.size)
@@ -267,7 +359,46 @@ def subtract_ecg(filtered: np.ndarray, fs: float, r_peaks: np.ndarray, *,
     shift_samples = np.clip(np.where(skip, 0.0, b / np.where(skip, 1.0, a)), -1.0, 1.0)
     a = np.where(skip, 0.0, np.minimum(a, _GAIN_LIMITS[1]))
     b = np.where(big, 0.0, shift_samples * a)
-    est = (a[:, None] * tpl + b[:, None] * d) * tukey(2 * half + 1, 0.25)[None, :]
-    idx = r[:, None] + np.arange(-half, half + 1)
-    np.subtract.at(x, idx.ravel(), est.ravel().astype(np.float32))
+    _subtract_beats(x, r, half, a, b, tpl, d, blk)
     return x, r
+
+
+def _subtract_beats(x: np.ndarray, r: np.ndarray, half: int, a: np.ndarray, b: np.ndarray,
+                    tpl: np.ndarray, d: np.ndarray, blk: np.ndarray) -> None:
+    """``x[r_i - half : r_i + half + 1] -= float32((a_i T + b_i T') w)`` for every beat ``i`` in
+    order (``w``: Tukey 0.25 taper; ``T = tpl[blk_i]``, ``T' = d[blk_i]``), in place. Beats whose
+    segments overlap no other are done by one gather and scatter per chunk of beats; beats that
+    overlap a neighbour by ``np.subtract.at`` in beat order, so every sample sees the same
+    float32 subtractions in the same order as one ``np.subtract.at`` over all beats."""
+    width = 2 * half + 1
+    taper = tukey(width, 0.25)
+    close = np.diff(r) < width                        # beat i and i + 1 overlap
+    shared = np.zeros(r.size, bool)
+    shared[:-1] |= close
+    shared[1:] |= close
+    offs = np.arange(-half, half + 1)
+    rows = np.lib.stride_tricks.as_strided(x, shape=(x.size - width + 1, width), strides=(x.strides[0],) * 2,
+                                           writeable=True)   # rows[i] = x[i : i + width] (a view)
+    est = np.empty((min(_BEAT_CHUNK, r.size), width))
+    tmp = np.empty_like(est)
+    est32 = np.empty(est.shape, np.float32)
+    for c0 in range(0, r.size, _BEAT_CHUNK):          # loop over chunks of beats, not samples
+        c1 = min(c0 + _BEAT_CHUNK, r.size)
+        m = c1 - c0
+        bk = blk[c0:c1]
+        e, t, e32 = est[:m], tmp[:m], est32[:m]
+        np.multiply(a[c0:c1, None], tpl[bk], out=e)
+        np.multiply(b[c0:c1, None], d[bk], out=t)
+        e += t
+        e *= taper[None, :]
+        e32[...] = e
+        sh = shared[c0:c1]
+        own = ~sh
+        if own.any():                                 # disjoint rows: gather, subtract, scatter
+            start = r[c0:c1][own] - half
+            seg = rows[start]
+            seg -= e32[own]
+            rows[start] = seg
+        if sh.any():
+            idx = r[c0:c1][sh, None] + offs
+            np.subtract.at(x, idx.ravel(), e32[sh].ravel())

@@ -17,12 +17,11 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
-from scipy import ndimage
 
 from somnomyo._logging import logger
 from somnomyo.errors import SomnomyoError
 from somnomyo.settings import ConditioningSettings
-from somnomyo.signal import iir
+from somnomyo.signal import iir, rolling
 from somnomyo.signal.windows import hann
 
 MAINS_CANDIDATES_HZ = (50.0, 60.0)
@@ -175,9 +174,86 @@ def detect_mains(data: np.ndarray, fs: float, *, settings: ConditioningSettings)
     return best
 
 
+class _HumFit:
+    """Per-block constants of the least-squares hum phasor fit at ``freqs`` (see
+    :func:`_hum_coefficients`): for each harmonic, the phase step per block and, for blocks of
+    ``block`` samples and for the last block of ``tail`` samples (when ``tail`` > 0), the real
+    factors of ``P = N (zc - j zs) - conj(G) (zc + j zs)`` scaled by ``2 / den`` (``None`` when
+    the fit is ill-conditioned for that block length)."""
+
+    def __init__(self, block: int, tail: int, nb: int, fs: float, freqs: Sequence[float]) -> None:
+        self.nb, self.tail = nb, tail
+        self.dtheta: list[float] = []
+        self.full: list[tuple[float, float, float] | None] = []
+        self.last: list[tuple[float, float, float] | None] = []
+        for freq in freqs:                                          # loop over the few harmonics
+            w = 2.0 * np.pi * freq / fs
+            self.dtheta.append(np.mod(w * block, 2.0 * np.pi))
+            self.full.append(self._factors(w, block))
+            self.last.append(self._factors(w, tail) if tail else None)
+
+    @staticmethod
+    def _factors(w: float, m: int) -> tuple[float, float, float] | None:
+        G = np.exp(2j * w * np.arange(m)).sum()
+        den = float(m) ** 2 - abs(G) ** 2
+        if not den > 1e-6 * float(m) ** 2:
+            return None
+        s2 = 2.0 / den
+        return s2 * (m - G.real), s2 * G.imag, s2 * (m + G.real)
+
+    def last_ok(self, k: int) -> int | None:
+        """The last block whose length is well conditioned for harmonic ``k`` (None: none is)."""
+        if self.tail and self.last[k] is not None:
+            return self.nb - 1
+        n_full = self.nb - 1 if self.tail else self.nb
+        return n_full - 1 if self.full[k] is not None and n_full > 0 else None
+
+
+def _hum_phasors(proj: np.ndarray, fit: _HumFit, k: int, b0: int, b1: int,
+                 out: np.ndarray, rcs: np.ndarray) -> None:
+    """Least-squares phasors ``A_b`` of harmonic ``k`` for blocks ``b0 .. b1 - 1`` (inside
+    ``[0, nb)``): real parts into ``out[0]``, imaginary into ``out[1]`` (float64, ``b1 - b0`` long);
+    ``rcs[0]``, ``rcs[1]``: ``cos``, ``sin`` of the phase at each block start. Every value is
+    computed elementwise, so it does not depend on the range (see :func:`_hum_coefficients`)."""
+    nb, tail = fit.nb, fit.tail
+    m = b1 - b0
+    theta = np.arange(b0, b1, dtype=np.float64)
+    theta *= fit.dtheta[k]                                          # phase at each block start
+    rc, rs = rcs[0, :m], rcs[1, :m]
+    np.cos(theta, out=rc)
+    np.sin(theta, out=rs)
+    zc, zs = proj[2 * k, b0:b1].astype(np.float64), proj[2 * k + 1, b0:b1].astype(np.float64)
+    re, im = np.zeros(m), np.zeros(m)
+    ok = np.ones(m, bool)
+    n_full = nb - 1 if tail else nb                                 # blocks of ``block`` samples
+    for lo, hi, fac in ((b0, min(b1, n_full), fit.full[k]), (max(b0, n_full), b1, fit.last[k])):
+        if lo >= hi:
+            continue
+        sl = slice(lo - b0, hi - b0)
+        if fac is None:
+            ok[sl] = False
+            continue
+        f_re, f_cross, f_im = fac
+        re[sl] = f_re * zc[sl] - f_cross * zs[sl]
+        im[sl] = f_cross * zc[sl] - f_im * zs[sl]
+    a_re, a_im = out[0, :m], out[1, :m]
+    np.multiply(rc, re, out=a_re)
+    a_re += rs * im                                                 # A = conj(rot_b) P
+    np.multiply(rc, im, out=a_im)
+    a_im -= rs * re
+    if not ok.all():                                                # an ill-conditioned block length:
+        last = fit.last_ok(k)                                       # the last well-fitted block's phasor
+        src = np.zeros((2, 1))
+        if last is not None:
+            _hum_phasors(proj, fit, k, last, last + 1, src, np.empty((2, 1)))
+        out[:, :m][:, ~ok] = src
+
+
 def _hum_coefficients(proj: np.ndarray, block: int, tail: int, fs: float,
-                      freqs: Sequence[float], n_med: int) -> tuple[np.ndarray, int]:
-    """Reconstruction coefficients of the robust running sinusoids at ``freqs``.
+                      freqs: Sequence[float], n_med: int, b0: int = 0, b1: int | None = None,
+                      fit: _HumFit | None = None) -> tuple[np.ndarray, int]:
+    """Reconstruction coefficients of the robust running sinusoids at ``freqs``, for the blocks
+    ``b0 .. b1 - 1`` (default: all).
 
     ``proj`` (2F x blocks): each block's sums ``sum x cos(w i)``, ``sum x sin(w i)`` (``i`` = sample
     within the block); every block holds ``block`` samples except the last, which holds ``tail``
@@ -186,63 +262,54 @@ def _hum_coefficients(proj: np.ndarray, block: int, tail: int, fs: float,
     for a pure tone in any block length): with ``z = sum x conj(P)``, ``g = sum P^2``, ``N`` valid
     samples, ``A = 2 (N z - conj(g) conj(z)) / (N^2 - |g|^2)``; as ``g = rot_b^2 G`` this is
     ``A = 2 conj(rot_b) (N (zc - j zs) - conj(G) (zc + j zs)) / den``. The phasors are smoothed by
-    a running median over ``n_med`` blocks (robust: a brief potential spoils <= 2 blocks) and made
-    piecewise linear between block centres (slope towards the previous centre in a block's first
-    half, towards the next in its second half).
+    a running median over ``n_med`` blocks (robust: a brief potential spoils <= 2 blocks; edges:
+    nearest block repeated) and made piecewise linear between block centres (slope towards the
+    previous centre in a block's first half, towards the next in its second half).
 
-    Returns (coef, mid): ``coef`` (8F x blocks, float32) for the basis of :func:`_hum_basis`;
+    Only the blocks the requested ones depend on are fitted (``n_med // 2 + 1`` either side), so
+    a record is done a cache-sized range at a time, with the same values as all at once.
+    Returns (coef, mid): ``coef`` (8F x (b1 - b0), float32) for the basis of :func:`_hum_basis`;
     ``mid`` = first sample of a block's second half.
     """
     nb = proj.shape[1]
+    b1 = nb if b1 is None else b1
+    fit = fit if fit is not None else _HumFit(block, tail, nb, fs, freqs)
     u = (np.arange(block) - (block - 1) / 2.0) / block
     mid = int(np.searchsorted(u, 0.0))
-    bidx = np.arange(nb, dtype=np.float64)
-    coef = np.empty((8 * len(freqs), nb), np.float32)
-    for k, freq in enumerate(freqs):                               # loop over the few harmonics
-        w = 2.0 * np.pi * freq / fs
-        theta = bidx * np.mod(w * block, 2.0 * np.pi)              # phase at each block start
-        rc, rs = np.cos(theta), np.sin(theta)
-        zc, zs = proj[2 * k].astype(np.float64), proj[2 * k + 1].astype(np.float64)
-        # P = N (zc - j zs) - conj(G) (zc + j zs), scaled by 2 / den, per block length
-        re, im = np.zeros(nb), np.zeros(nb)
-        ok = np.ones(nb, bool)
-        for sl, m in ((slice(0, nb - 1 if tail else nb), block), (slice(nb - 1, nb), tail)):
-            if m == 0 or sl.start >= sl.stop:
-                continue
-            G = np.exp(2j * w * np.arange(m)).sum()
-            den = float(m) ** 2 - abs(G) ** 2
-            if not den > 1e-6 * float(m) ** 2:
-                ok[sl] = False
-                continue
-            s2 = 2.0 / den
-            re[sl] = (s2 * (m - G.real)) * zc[sl] - (s2 * G.imag) * zs[sl]
-            im[sl] = (s2 * G.imag) * zc[sl] - (s2 * (m + G.real)) * zs[sl]
-        a_re = rc * re
-        a_re += rs * im                                             # A = conj(rot_b) P
-        a_im = rc * im
-        a_im -= rs * re
-        if not ok.all():                                            # too-short last block: its neighbour
-            last = np.flatnonzero(ok)
-            a_re[~ok] = a_re[last[-1]] if last.size else 0.0
-            a_im[~ok] = a_im[last[-1]] if last.size else 0.0
-        m_re = ndimage.median_filter(a_re, size=n_med, mode="nearest")
-        m_im = ndimage.median_filter(a_im, size=n_med, mode="nearest")
+    h = n_med // 2
+    m = b1 - b0
+    lo, hi = b0 - 1 - h, b1 + 1 + h                                 # phasors needed (padded range)
+    c_lo, c_hi = max(lo, 0), min(hi, nb)
+    A = np.empty((2, hi - lo))                                      # re, im rows, edge-padded
+    rcs = np.empty((2, c_hi - c_lo))
+    Am = np.empty((2, m + 2))                                       # median phasors, blocks b0-1 .. b1
+    coef = np.empty((8 * len(freqs), m), np.float32)
+    t64 = np.empty(m)
+    for k in range(len(freqs)):                                     # loop over the few harmonics
+        _hum_phasors(proj, fit, k, c_lo, c_hi, A[:, c_lo - lo: c_hi - lo], rcs)
+        if lo < c_lo:
+            A[:, : c_lo - lo] = A[:, c_lo - lo: c_lo - lo + 1]
+        if hi > c_hi:
+            A[:, c_hi - lo:] = A[:, c_hi - lo - 1: c_hi - lo]
+        rolling.sliding_median(A, n_med, out=Am)
+        rc, rs = rcs[0, b0 - c_lo: b1 - c_lo], rcs[1, b0 - c_lo: b1 - c_lo]
+        m_re, m_im = Am[0, 1: m + 1], Am[1, 1: m + 1]
         c = coef[8 * k: 8 * k + 8]
         # B = Am rot_b (rows 0-1 and 4-5: B.re, -B.im); slopes D = dAm rot_b (rows 2-3, 6-7)
-        np.subtract(m_re * rc, m_im * rs, out=c[0])
-        np.add(m_re * rs, m_im * rc, out=c[1])
+        np.subtract(np.multiply(m_re, rc, out=t64), m_im * rs, out=c[0])
+        np.add(np.multiply(m_re, rs, out=t64), m_im * rc, out=c[1])
         np.negative(c[1], out=c[1])
         c[4:6] = c[0:2]
-        for row, d_re, d_im in ((2, m_re[1:] - m_re[:-1], m_im[1:] - m_im[:-1]),):
-            # left half: D = (Am[b] - Am[b-1]) rot_b (0 at b = 0); right: (Am[b+1] - Am[b]) rot_b
+        # left half: D = (Am[b] - Am[b-1]) rot_b (0 at b = 0); right: (Am[b+1] - Am[b]) rot_b (0 at the last)
+        for row, d_re, d_im in ((2, Am[0, 1: m + 1] - Am[0, :m], Am[1, 1: m + 1] - Am[1, :m]),
+                                (6, Am[0, 2:] - Am[0, 1: m + 1], Am[1, 2:] - Am[1, 1: m + 1])):
+            np.subtract(np.multiply(d_re, rc, out=t64), d_im * rs, out=c[row])
+            np.add(np.multiply(d_re, rs, out=t64), d_im * rc, out=c[row + 1])
+            np.negative(c[row + 1], out=c[row + 1])
+        if b0 == 0:
             c[2, 0] = c[3, 0] = 0.0
-            np.subtract(d_re * rc[1:], d_im * rs[1:], out=c[2, 1:])
-            np.add(d_re * rs[1:], d_im * rc[1:], out=c[3, 1:])
-            np.negative(c[3, 1:], out=c[3, 1:])
+        if b1 == nb:
             c[6, -1] = c[7, -1] = 0.0
-            np.subtract(d_re * rc[:-1], d_im * rs[:-1], out=c[6, :-1])
-            np.add(d_re * rs[:-1], d_im * rc[:-1], out=c[7, :-1])
-            np.negative(c[7, :-1], out=c[7, :-1])
     return coef, mid
 
 
@@ -292,18 +359,20 @@ def remove_mains(data: np.ndarray, fs: float, *, mains_hz: float,
 
     Ringless by construction: the estimate at any time depends only on blocks within
     ``mains_track_s / 2`` and is a median, so a brief potential does not leak into it.
-    One read of the data for every harmonic's block sums (a BLAS product on the block view),
-    one product writing the estimate into the output and one subtraction in place.
+    One read of the data for every harmonic's block sums (a BLAS product on the block view);
+    then, a cache-sized chunk of blocks at a time, the chunk's coefficients
+    (:func:`_hum_coefficients`, with the running median of
+    :func:`somnomyo.signal.rolling.sliding_median`), its hum estimate and the subtraction in
+    place: no full-length temporary besides the block sums, the values of a whole-record fit.
     ``overwrite``: a contiguous float32 ``data`` is cleaned in place (the caller owns it; no
-    full-length output array: the estimate is made and subtracted a chunk of blocks at a time,
-    the same values) and returned.
+    output array) and returned; otherwise a copy is cleaned.
     """
     x = np.ascontiguousarray(data, dtype=np.float32)
     in_place = overwrite and x is data and x.flags.writeable
     n = x.size
     block = max(2, int(round(settings.mains_block_s * fs)))
     n_med = max(1, int(round(settings.mains_track_s / settings.mains_block_s)))
-    n_med += (n_med + 1) % 2                               # odd
+    n_med += (n_med + 1) % 2
     n_h = settings.mains_harmonics if harmonics is None else harmonics
     freqs = [k * mains_hz for k in range(1, n_h + 1) if k * mains_hz < 0.95 * fs / 2.0]
     if not freqs or n < 2 * block:
@@ -315,24 +384,23 @@ def remove_mains(data: np.ndarray, fs: float, *, mains_hz: float,
         trig[:, 2 * k] = np.cos(2.0 * np.pi * freq / fs * i)
         trig[:, 2 * k + 1] = np.sin(2.0 * np.pi * freq / fs * i)
     X = x[: nf * block].reshape(nf, block)
-    proj = np.empty((2 * len(freqs), nf + (tail > 0)), np.float32)
+    nb = nf + (tail > 0)
+    proj = np.empty((2 * len(freqs), nb), np.float32)
     np.matmul(trig.T, X.T, out=proj[:, :nf])
     if tail:
         proj[:, nf] = trig[:tail].T @ x[nf * block:]
-    coef, mid = _hum_coefficients(proj, block, tail, fs, freqs, n_med)
-    basis = _hum_basis(block, fs, freqs, mid)
-    if in_place:
-        step = max(1, _SOS_CHUNK // block)
-        for b0 in range(0, nf, step):                      # loop over cache-sized chunks of blocks
-            Xc = X[b0: b0 + step]
-            Xc -= coef[:, b0: b0 + Xc.shape[0]].T @ basis
-        if tail:
-            x[nf * block:] -= coef[:, nf] @ basis[:, :tail]
-        return x
-    out = np.empty(n, np.float32)
-    Y = out[: nf * block].reshape(nf, block)
-    np.matmul(coef[:, :nf].T, basis, out=Y)                # the hum estimate ...
-    np.subtract(X, Y, out=Y)                               # ... subtracted in place
-    if tail:
-        out[nf * block:] = x[nf * block:] - coef[:, nf] @ basis[:, :tail]
+    fit = _HumFit(block, tail, nb, fs, freqs)
+    basis = _hum_basis(block, fs, freqs, int(np.searchsorted((i - (block - 1) / 2.0) / block, 0.0)))
+    out = x if in_place else x.copy()
+    Xo = out[: nf * block].reshape(nf, block)
+    step = max(1, _SOS_CHUNK // block)
+    # a cache-sized chunk of blocks at a time: its coefficients (from the block sums of the
+    # original data, all computed above), the hum estimate, subtracted in place
+    for b0 in range(0, nf, step):                          # loop over chunks of blocks, not samples
+        b1 = min(b0 + step, nf)
+        coef, _ = _hum_coefficients(proj, block, tail, fs, freqs, n_med, b0, b1 + (tail > 0 and b1 == nf), fit)
+        Xc = Xo[b0: b1]
+        Xc -= coef[:, : b1 - b0].T @ basis
+        if tail and b1 == nf:
+            out[nf * block:] -= coef[:, b1 - b0] @ basis[:, :tail]
     return out
