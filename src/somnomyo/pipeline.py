@@ -253,6 +253,9 @@ def _score_night(path: Path, *, annotations: Any, hypnogram: Any, settings: Sett
 
     if stages not in ("file", "auto"):
         raise ValueError(f"stages must be one of 'file', 'auto'; got {stages!r}")
+    from somnomyo.interpret import population_for
+    subject_population = population_for(age_days) if population == "auto" else population
+    settings = settings.for_population(subject_population)   # e.g. an infant's heart rate for ECG in EMG
     step = progress or (lambda msg: logger.info(msg))
     warnings: list[str] = []
 
@@ -299,6 +302,13 @@ def _score_night(path: Path, *, annotations: Any, hypnogram: Any, settings: Sett
         sig = recording.signals[ecg_label]
         r_peaks = (detect_r_peaks(sig.data, sig.fs, settings=settings.conditioning, max_rate_hz=_ECG_RATE_HZ),
                    sig.fs)  # once per night
+    elif settings.conditioning.ecg_removal and age_days is None and population == "auto":
+        c = settings.conditioning
+        msg = (f"no ECG channel: ECG artefact is looked for in the EMG itself at adult heart rates "
+               f"({60 / c.ecg_self_rr_max_s:.0f}-{60 / c.ecg_self_rr_min_s:.0f} bpm, MATPLM); for a child or an "
+               f"infant give --age or --population so that a faster heart is looked for")
+        logger.warning(msg)
+        warnings.append(msg)
     # each EMG channel is band-passed once: the quality checks take it from the conditioning
     checked: dict[str, Any] = {}
     conditioned = _condition(recording, roles, detectors, settings=settings, r_peaks=r_peaks,
@@ -347,9 +357,7 @@ def _score_night(path: Path, *, annotations: Any, hypnogram: Any, settings: Sett
         blocks["cortical"] = results["cortical"].summary()
         blocks["state"] = results["state"].summary()
     from somnomyo.interpret import findings_block, interpret
-    from somnomyo.interpret import population_for
-    blocks["subject"] = {"age_days": age_days,
-                         "population": population_for(age_days) if population == "auto" else population}
+    blocks["subject"] = {"age_days": age_days, "population": subject_population}
     findings = interpret(blocks, population=population, age_days=age_days, settings=settings)
     results["interpretation"] = findings
     blocks["interpretation"] = findings_block(findings)

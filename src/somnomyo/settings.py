@@ -69,6 +69,16 @@ class ConditioningSettings:
     ecg_self_min_peaks: int = _f(20, "MATPLM removeEKG.m: > 20 peaks per window")
     ecg_self_rr_min_s: float = _f(0.7, "MATPLM removeEKG.m: heart-like intervals 0.7-1.3 s", unit="s")
     ecg_self_rr_max_s: float = _f(1.3, "MATPLM removeEKG.m: heart-like intervals 0.7-1.3 s", unit="s")
+    ecg_self_rr_child_s: tuple[float, float] = _f(
+        (0.35, 1.2), "Fleming et al., Lancet 2011 (heart-rate centiles from birth to 18 years): children of "
+                     "2-18 years lie at ~55-160 bpm; heart-like intervals for ECG found in a child's EMG, used "
+                     "instead of ecg_self_rr_min_s/max_s when the population is 'child' (exact limits "
+                     "[UNCONFIRMED], chosen with a margin)", unit="s", unconfirmed=True)
+    ecg_self_rr_infant_s: tuple[float, float] = _f(
+        (0.27, 0.75), "Fleming et al., Lancet 2011: infants (birth-1 year) lie at ~90-185 bpm (1st-99th "
+                      "centiles; median 127 at birth, 145 at 1 month); heart-like intervals for ECG found in an "
+                      "infant's EMG (80-220 bpm), used instead of ecg_self_rr_min_s/max_s when the population "
+                      "is 'infant' (exact limits [UNCONFIRMED], chosen with a margin)", unit="s", unconfirmed=True)
     ecg_self_min_fraction: float = _f(0.2, "MATPLM removeEKG.m: > 20% of intervals heart-like")
     ecg_self_height_uv: float = _f(
         2.0, "MATPLM removeEKG.m: peaks above the low threshold (window median envelope + 2 µV here)", unit="µV")
@@ -209,6 +219,22 @@ class Settings:
                                  "unit": g.metadata.get("unit", ""), "source": g.metadata.get("source", ""),
                                  "unconfirmed": g.metadata.get("unconfirmed", False)})
         return rows
+
+    def for_population(self, population: str) -> "Settings":
+        """These settings for a sleeper of ``population`` (``adult``, ``child``, ``infant``).
+
+        Heart rates differ by age (Fleming et al., Lancet 2011), so ECG artefact looked for in the
+        EMG itself (no ECG channel) uses the heart-like intervals of the population:
+        ``conditioning.ecg_self_rr_child_s`` / ``ecg_self_rr_infant_s`` replace
+        ``ecg_self_rr_min_s`` / ``ecg_self_rr_max_s`` (MATPLM's adult 0.7-1.3 s, 46-86 bpm, would
+        miss an infant's 120-180 bpm heart and leave its artefact in the EMG). Adults: unchanged.
+        """
+        check_choice("population", population, ("adult", "child", "infant"))
+        if population == "adult":
+            return self
+        lo, hi = (self.conditioning.ecg_self_rr_infant_s if population == "infant"
+                  else self.conditioning.ecg_self_rr_child_s)
+        return self.with_overrides(conditioning={"ecg_self_rr_min_s": float(lo), "ecg_self_rr_max_s": float(hi)})
 
     def with_overrides(self, **groups: dict[str, Any]) -> "Settings":
         """Return a copy with some parameters changed: ``s.with_overrides(plm={"imi_min_s": 5})``."""
