@@ -324,3 +324,30 @@ def test_find_lms_same_as_the_rules_applied_by_definition(settings):
         assert np.array_equal(got[["start", "stop"]].to_numpy(), np.array([w[:2] for w in want]))
         assert np.allclose(got["amplitude_uv"], [w[2] for w in want], rtol=1e-5)
         assert np.allclose(got["mean_uv"], [w[3] for w in want], rtol=1e-5)
+
+
+@pytest.mark.parametrize("n_extra", [0, 3])
+def test_find_lms_against_a_decimated_baseline_equals_the_per_sample_baseline(n_extra):
+    rng = np.random.default_rng(21)
+    step = 5
+    n = 300 * FS + n_extra                                   # a ragged last step when n_extra > 0
+    level = (REST_UV + 0.5 * np.sin(np.arange(-(-n // step)) / 500.0)).astype(np.float32)
+    base = np.repeat(level, step)[:n]
+    e = (base + np.abs(rng.normal(0, 0.6, n))).astype(np.float32)
+    for t0 in rng.uniform(0, 290, 25):
+        i0 = int(t0 * FS)
+        e[i0:i0 + int(rng.uniform(0.3, 8) * FS)] += rng.uniform(5, 25)
+    rect = e + rng.normal(0, 1.0, n).astype(np.float32)
+    for settings in (WASM, AASM):
+        want = find_lms(e, base, FS, settings=settings.lm, rectified=rect)
+        got = find_lms(e, level, FS, settings=settings.lm, rectified=rect, step=step)
+        assert len(want) > 5
+        pd.testing.assert_frame_equal(got, want)
+
+
+def test_find_lms_of_an_empty_envelope_is_an_empty_table_and_a_wrong_baseline_length_is_refused():
+    for base in (1.0, np.zeros(0)):
+        out = find_lms(np.zeros(0, np.float32), base, FS, settings=WASM.lm)
+        assert len(out) == 0 and list(out.columns) == ["start", "stop", "onset", "duration", "amplitude_uv", "mean_uv"]
+    with pytest.raises(ValueError, match="one value per 5 sample"):
+        find_lms(np.zeros(100, np.float32), np.zeros(7), FS, settings=WASM.lm, step=5)

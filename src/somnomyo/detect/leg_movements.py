@@ -176,8 +176,10 @@ def find_lms(envelope: np.ndarray, baseline: np.ndarray | float, fs: float, *, s
     n = e.size
     b = np.asarray(baseline, dtype=dtype)
     step = int(step)
-    if b.ndim == 0 or b.size == 1:
-        b, step = b.reshape(1), max(n, 1)
+    if n == 0:                                            # nothing to scan: an empty table
+        b, step = b.reshape(-1)[:0], 1
+    elif b.ndim == 0 or b.size == 1:                      # one constant baseline
+        b, step = b.reshape(1), n
     if step < 1 or b.ndim != 1 or b.size != -(-n // step):
         raise ValueError(f"baseline must hold one value per {step} sample(s) of the envelope "
                          f"({-(-n // max(step, 1))} values), got shape {b.shape}")
