@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 import numpy as np
+import scipy
 import pytest
 from scipy import signal
 
@@ -147,11 +148,22 @@ def test_sosfilt_inplace_rejects_strided_or_mixed_dtype_buffers():
         iir.sosfilt_inplace(sos, np.zeros(10), zi)
 
 
+def _require_kernel() -> None:
+    """The compiled kernel must load on the scipy releases it was checked on (up to 1.17); a later
+    scipy may have moved it: then only the public fallback runs (the results stay the same)."""
+    if iir._kernel() is not iir._scipy_kernel:
+        return
+    version = tuple(int(p) for p in scipy.__version__.split(".")[:2] if p.isdigit())
+    if version > (1, 17):
+        pytest.skip(f"scipy {scipy.__version__} has no loadable _sosfilt kernel; the public sosfilt is used")
+    pytest.fail(f"scipy {scipy.__version__}: the _sosfilt kernel did not load (see somnomyo.signal.iir)")
+
+
 def test_kernel_and_public_scipy_fallback_give_the_same_result(monkeypatch):
     sos = signal.butter(4, [10, 100], btype="bandpass", fs=256, output="sos").astype(np.float32)
     x = np.random.default_rng(6).normal(0, 5, 3000).astype(np.float32)
     zi = (iir.sosfilt_zi(sos) * x[0]).astype(np.float32)
-    assert iir._kernel() is not iir._scipy_kernel              # this scipy: the compiled kernel
+    _require_kernel()
     fast = iir.sosfilt(sos, x, zi=zi)
     monkeypatch.setattr(iir, "USE_KERNEL", False)
     assert iir._kernel() is iir._scipy_kernel
@@ -180,6 +192,7 @@ def test_loading_the_kernel_does_not_import_the_scipy_signal_package():
             "y, _ = iir.sosfilt(iir.butter_sos(4, 20.0, btype='lowpass', fs=256.0), np.ones(64)); "
             "assert iir._kernel() is not iir._scipy_kernel; "
             "print(sorted(m for m in sys.modules if m.startswith(('scipy.signal', 'scipy.stats'))))")
+    _require_kernel()
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() in ("['scipy.signal._sosfilt']", "[]")     # the kernel module at most
 
