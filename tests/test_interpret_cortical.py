@@ -282,3 +282,56 @@ def test_simulated_night_without_cortical_transient_is_not_found() -> None:
     r, mj = _sim_jlba(0.0)
     assert not any(j["cortical"] for j in mj)
     assert r.transient_found is False and r.p_value > 0.05
+
+
+# --- the EEG filter: scipy's numbers without importing scipy.signal --------------------------
+@pytest.mark.parametrize("n", [64, 65, 1000, (1 << 15) + 15, (1 << 16) + 31, 200_001])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("band", [(0.5, 40.0), (1.0, None), (None, 30.0)])
+def test_jlba_eeg_band_pass_equals_scipy_butter_sosfiltfilt_bit_for_bit(n, dtype, band) -> None:
+    from somnomyo.interpret.cortical import _bandpass
+
+    x = (np.random.default_rng(n).standard_normal(n) * 30.0 + 7.0).astype(dtype)
+    lo, hi = band
+    got = _bandpass(x, FS, lo, hi)
+    if lo is not None and hi is not None:
+        sos = sps.butter(2, [lo, hi], btype="bandpass", fs=FS, output="sos")
+    elif lo is not None:
+        sos = sps.butter(2, lo, btype="highpass", fs=FS, output="sos")
+    else:
+        sos = sps.butter(2, hi, btype="lowpass", fs=FS, output="sos")
+    want = sps.sosfiltfilt(sos, np.asarray(x, dtype=float))
+    assert got.dtype == np.float64 and got.shape == want.shape
+    np.testing.assert_array_equal(got, want)
+
+
+def test_jlba_eeg_band_pass_skips_edges_outside_0_and_0_45_fs_and_short_signals() -> None:
+    from somnomyo.interpret.cortical import _bandpass
+
+    x = np.random.default_rng(0).standard_normal(5000).astype(np.float32)
+    # a low-pass edge at 0.45 fs (115.2 Hz at 256 Hz) is skipped: high-pass only
+    want = sps.sosfiltfilt(sps.butter(2, 1.0, btype="highpass", fs=FS, output="sos"), x.astype(float))
+    np.testing.assert_array_equal(_bandpass(x, FS, 1.0, 0.45 * FS), want)
+    # just inside 0.45 fs it is kept
+    inside = 0.45 * FS - 0.5
+    want = sps.sosfiltfilt(sps.butter(2, [1.0, inside], btype="bandpass", fs=FS, output="sos"), x.astype(float))
+    np.testing.assert_array_equal(_bandpass(x, FS, 1.0, inside), want)
+    np.testing.assert_array_equal(_bandpass(x[:63], FS, 1.0, 30.0), x[:63].astype(float))   # < 64 samples
+    np.testing.assert_array_equal(_bandpass(x, FS, None, None), x.astype(float))
+
+
+def test_jlba_without_a_surrogate_test_does_not_import_scipy_signal() -> None:
+    """import scipy.signal costs ~0.6 s of CPU; the JLBA of a night with too few jerks needs none of it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "from somnomyo.interpret.cortical import jerk_locked_average\n"
+        "from somnomyo.io.recording import Signal\n"
+        "x = np.random.default_rng(0).standard_normal(256 * 120).astype(np.float32)\n"
+        "r = jerk_locked_average([Signal('C3', x, 256.0)], np.arange(10.0, 100.0, 10.0))\n"
+        "assert r.transient_found is None and r.n_jerks == 9, r\n"
+        "print('scipy.signal' in sys.modules, 'scipy.sparse' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]

@@ -229,3 +229,30 @@ def test_report_of_a_night_without_events_hypnogram_or_plm_result_still_renders(
     assert "No events were detected." in rep.html and "No hypnogram" in rep.html
     assert "No quality check was run." in rep.html
     assert _json_block(rep.html, RASTER_DATA_ID) == []
+
+
+def test_snippet_segments_are_band_passed_with_the_conditioning_filter_design() -> None:
+    from somnomyo.report.snippets import filtered_segment
+    from somnomyo.settings import get_settings
+    from somnomyo.signal.filters import bandpass
+
+    st = get_settings("wasm2016").conditioning
+    for fs in (200.0, 256.0, 512.0):   # the design is cached per rate: each rate gets its own filter
+        x = np.random.default_rng(int(fs)).normal(0.0, 20.0, int(fs * 60)).astype(np.float32)
+        t, y = filtered_segment(x, fs, 20.0, 23.0, pad_s=2.0, settings=st)
+        a, b, pa = int(20.0 * fs), int(23.0 * fs), int(18.0 * fs)
+        want = bandpass(np.asarray(x[pa: int(25.0 * fs)], dtype=float), fs, settings=st)[a - pa: a - pa + b - a]
+        np.testing.assert_array_equal(y, want)
+        np.testing.assert_array_equal(t, np.arange(a, b) / fs)
+
+
+def test_snippet_too_short_to_filter_is_drawn_unfiltered_around_its_median() -> None:
+    from somnomyo.report.snippets import filtered_segment
+    from somnomyo.settings import get_settings
+
+    st = get_settings("wasm2016").conditioning
+    x = np.arange(40, dtype=float)   # the 4-section band-pass needs more than 3 x (2 x 4 + 1) = 27 samples
+    t, y = filtered_segment(x[:27], 256.0, 0.0, 1.0, pad_s=0.0, settings=st)
+    np.testing.assert_array_equal(y, x[:27] - np.median(x[:27]))
+    t, y = filtered_segment(x[:28], 256.0, 0.0, 1.0, pad_s=0.0, settings=st)   # one more sample: filtered
+    assert y.size == 28 and not np.array_equal(y, x[:28] - np.median(x[:28]))

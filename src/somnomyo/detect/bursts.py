@@ -20,9 +20,9 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy.ndimage import median_filter
 
 from somnomyo.io.annotations import NREM_STAGES, SLEEP_STAGES, STAGES, Annotations, Hypnogram
+from somnomyo.signal.rolling import median_filter as _rolling_median
 
 BURST_COLUMNS = ("channel", "role", "onset", "duration", "peak_uv", "amplitude_uv", "background_uv", "ptp_uv")
 
@@ -147,8 +147,19 @@ def block_background(envelope: np.ndarray, fs: float, *, block_s: float, window_
     raw = med.copy()
     width = max(1, int(round(window_s / block_s)))
     if width > 1 and med.size > 1:
-        med = median_filter(med, size=min(width, med.size) | 1, mode="nearest")
+        med = _median_nearest(med, min(width, med.size) | 1)
     return BlockBackground(blk, np.maximum(med, floor_uv), n, raw)
+
+
+def _median_nearest(x: np.ndarray, size: int) -> np.ndarray:
+    """``scipy.ndimage.median_filter(x, size=size, mode="nearest")``: the same values by
+    :func:`somnomyo.signal.rolling.median_filter` (no ``scipy.ndimage`` import) for finite ``x``;
+    scipy itself otherwise (its NaN ordering is kept)."""
+    if np.isfinite(x).all():
+        return _rolling_median(x, size)
+    from scipy.ndimage import median_filter
+
+    return median_filter(x, size=size, mode="nearest")
 
 
 def robust_background(envelope: np.ndarray, fs: float, *, block_s: float, window_s: float,

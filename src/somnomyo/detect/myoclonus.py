@@ -53,14 +53,18 @@ def _peaks_seconds(r_peaks: Any) -> np.ndarray | None:
 
 
 def emg_traces(recording: Recording, roles: Any, *, settings: Settings, r_peaks: Any = None,
-               conditioned: Mapping[str, Any] | None = None) -> list[EMGTrace]:
+               conditioned: Mapping[str, Any] | None = None, reuse_envelopes: bool = False) -> list[EMGTrace]:
     """Condition every loaded EMG channel (roles ``EMG_ROLES``) with the brief-burst envelope window.
 
     ``conditioned``: channels already conditioned for the night, by label
     (:func:`somnomyo.signal.conditioning.condition_recording` with ``settings.conditioning``, e.g.
     shared with LM detection and made with the recording's one mains frequency): their filtered
     EMG is used as is and only the brief-burst envelope is computed; other channels are
-    conditioned here.
+    conditioned here. ``reuse_envelopes``: the brief-burst envelope of a ``conditioned`` channel
+    is written into the memory of its own (float32) envelope, which is overwritten, instead of a
+    new array (first touch of fresh memory costs more than the arithmetic: ~30 MB per 8-h channel);
+    only for a caller that no longer needs those envelopes (e.g. after leg-movement detection).
+    The values are the same either way.
 
     ``r_peaks``: R peaks as ``(sample_indices, fs)`` or times in seconds; when None they are
     detected once on the ECG channel (role ``ecg``) if loaded, else looked for in each EMG by
@@ -93,7 +97,7 @@ def emg_traces(recording: Recording, roles: Any, *, settings: Settings, r_peaks:
             items.append((lab, role, sig, rp))
     shared = dict(conditioned or {})
     todo = [k for k, (lab, _, _, _) in enumerate(items) if lab not in shared]
-    done: dict[int, Any] = {k: shared[lab].with_envelope(cond.envelope_window_s)
+    done: dict[int, Any] = {k: _brief_envelope(shared[lab], cond.envelope_window_s, reuse=reuse_envelopes)
                             for k, (lab, _, _, _) in enumerate(items) if lab in shared}
     for k in todo:  # loop over channels
         _, _, sig, rp = items[k]
@@ -115,6 +119,20 @@ def emg_traces(recording: Recording, roles: Any, *, settings: Settings, r_peaks:
         traces.append(EMGTrace(label=lab, envelope=c.envelope, fs=c.fs, role=role, filtered=c.filtered,
                                r_peak_times=times))
     return traces
+
+
+def _brief_envelope(c: Any, window_s: float, *, reuse: bool) -> Any:
+    """``c.with_envelope(window_s)``; with ``reuse`` written into ``c.envelope``'s memory when it is
+    a writeable float32 array of the right size apart from ``c.filtered`` (else a new array)."""
+    from somnomyo.signal.envelope import envelope
+
+    old = getattr(c, "envelope", None)
+    ok = (reuse and isinstance(old, np.ndarray) and old.dtype == np.float32 and old.ndim == 1
+          and old.size == np.asarray(c.filtered).size and old.flags.writeable
+          and not np.may_share_memory(old, c.filtered))
+    if not ok:
+        return c.with_envelope(window_s)
+    return replace(c, envelope=envelope(c.filtered, c.fs, window_s=window_s, out=old))
 
 
 @dataclass

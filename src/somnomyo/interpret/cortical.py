@@ -30,15 +30,16 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import signal as sps
-from scipy import sparse
 
 from somnomyo._logging import logger, set_log_level
 from somnomyo.io.annotations import Hypnogram
 from somnomyo.io.recording import Signal
 from somnomyo.settings import Settings, get_settings
+from somnomyo.signal import iir
 
 ANY_STAGE = "ANY"
+#: samples per chunk of the backward filter pass (cache-sized; any size gives the same result)
+_SOS_CHUNK = 1 << 15
 
 
 def _num(x: Any, nd: int = 3) -> float | None:
@@ -139,9 +140,9 @@ class CorticalResult:
 
     def plot(self, ax: Any = None) -> Any:
         """Jerk-locked average per channel with its surrogate 95% band; returns the Figure."""
-        import matplotlib.pyplot as plt
+        if ax is None:   # pyplot only when no axes are given (a report draws into its own figure)
+            import matplotlib.pyplot as plt
 
-        if ax is None:
             _, ax = plt.subplots(figsize=(7, 3.5))
         for i, lab in enumerate(self.channels):
             t, a = self.times_ms[lab], self.average[lab]
@@ -161,20 +162,57 @@ class CorticalResult:
 
 
 # --------------------------------------------------------------------------------------
+def _sosfiltfilt64(sos: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``scipy.signal.sosfiltfilt(sos, x)`` in float64, bit for bit, in ONE padded buffer.
+
+    The same steps as scipy (odd extension of ``3 x (2 x sections + 1 - ...)`` samples, forward
+    pass started in the steady state of the first sample, backward pass in that of the last),
+    run in place by :func:`somnomyo.signal.iir.sosfilt_inplace` (scipy's own kernel; the backward
+    pass one reversed cache-sized chunk at a time, the filter state carried over) without
+    importing ``scipy.signal`` and without scipy's full-length copies (first touch of fresh
+    memory costs more than the arithmetic). Returns a contiguous view of the padded buffer.
+    """
+    sos = np.ascontiguousarray(sos, dtype=np.float64)
+    n = x.size
+    edge = 3 * (2 * sos.shape[0] + 1 - min(int((sos[:, 2] == 0).sum()), int((sos[:, 5] == 0).sum())))
+    if n <= edge:
+        raise ValueError(f"The length of the input vector x must be greater than padlen, which is {edge}.")
+    ext = np.empty(n + 2 * edge, np.float64)
+    body = ext[edge: edge + n]
+    body[...] = x
+    if edge:   # odd extension (scipy ``odd_ext``)
+        ext[:edge] = 2 * body[0] - body[edge:0:-1]
+        ext[edge + n:] = 2 * body[-1] - body[-2: -(edge + 2): -1]
+    zi0 = iir.sosfilt_zi(sos)
+    zi = np.ascontiguousarray(zi0 * ext[0])
+    iir.sosfilt_inplace(sos, ext, zi)                 # forward pass, in place
+    zi = np.ascontiguousarray(zi0 * ext[-1])
+    tmp = np.empty(min(_SOS_CHUNK, ext.size), np.float64)
+    for a in range(ext.size - 1, -1, -_SOS_CHUNK):    # backward pass: chunks from the end, not samples
+        seg = ext[max(a - _SOS_CHUNK + 1, 0): a + 1][::-1]
+        t = tmp[: seg.size]
+        t[...] = seg
+        iir.sosfilt_inplace(sos, t, zi)
+        seg[...] = t
+    return body
+
+
 def _bandpass(x: np.ndarray, fs: float, low_hz: float | None, high_hz: float | None) -> np.ndarray:
-    """Zero-phase 2nd-order Butterworth band-/high-/low-pass; edges outside (0, 0.45 fs) are skipped."""
-    x = np.asarray(x, dtype=float)
+    """Zero-phase 2nd-order Butterworth band-/high-/low-pass (float64; the same numbers as
+    ``scipy.signal.butter`` + ``sosfiltfilt``, see :func:`_sosfiltfilt64`); edges outside
+    (0, 0.45 fs) are skipped."""
+    x = np.asarray(x)
     lo = low_hz if low_hz is not None and 0 < low_hz < 0.45 * fs else None
     hi = high_hz if high_hz is not None and 0 < high_hz < 0.45 * fs else None
     if x.size < 64 or (lo is None and hi is None):
-        return x
+        return np.asarray(x, dtype=float)
     if lo is not None and hi is not None:
-        sos = sps.butter(2, [lo, hi], btype="bandpass", fs=fs, output="sos")
+        sos = iir.butter_sos(2, (lo, hi), btype="bandpass", fs=fs)
     elif lo is not None:
-        sos = sps.butter(2, lo, btype="highpass", fs=fs, output="sos")
+        sos = iir.butter_sos(2, lo, btype="highpass", fs=fs)
     else:
-        sos = sps.butter(2, hi, btype="lowpass", fs=fs, output="sos")
-    return sps.sosfiltfilt(sos, x)
+        sos = iir.butter_sos(2, hi, btype="lowpass", fs=fs)
+    return _sosfiltfilt64(sos, x)
 
 
 def _epochs(x: np.ndarray, idx: np.ndarray, offsets: np.ndarray, base: np.ndarray) -> np.ndarray:
@@ -371,6 +409,8 @@ def jerk_locked_average(
                 return CorticalResult(None, n, n_rej, None, None, None, None, reason, **base)
             cols.append(members[rng.integers(0, members.size, (k_sur, c))])
         pick = np.concatenate(cols, axis=1)                       # K x n indices into the pool
+        from scipy import sparse   # only here: its import is not paid when no surrogate test runs
+
         sel = sparse.csr_matrix((np.full(pick.size, 1.0 / n), (np.repeat(np.arange(k_sur), n), pick.ravel())),
                                 shape=(k_sur, int(ps.size)))
 
@@ -436,8 +476,10 @@ def cluster_eeg_rhythm(eeg: Mapping[str, Signal] | Sequence[Signal], clusters: p
             r0 = r1 - (i1 - i0)
             if r0 < 0 or i1 > x.data.size:
                 continue
-            f, p_in = sps.periodogram(x.data[i0:i1], fs=x.fs, window="hann", detrend="linear")
-            _, p_ref = sps.periodogram(x.data[r0:r1], fs=x.fs, window="hann", detrend="linear")
+            from scipy.signal import periodogram   # only when a cluster is tested (slow import)
+
+            f, p_in = periodogram(x.data[i0:i1], fs=x.fs, window="hann", detrend="linear")
+            _, p_ref = periodogram(x.data[r0:r1], fs=x.fs, window="hann", detrend="linear")
             band = (f >= rate - s.rhythm_band_hz) & (f <= rate + s.rhythm_band_hz)
             if band.any():
                 ratio = float(p_in[band].sum() / max(float(p_ref[band].sum()), 1e-12))

@@ -26,10 +26,13 @@ def _pad_nearest(x: np.ndarray, half: int) -> np.ndarray:
     return out
 
 
-def running_mean(x: np.ndarray, size: int, *, rectify: bool = False) -> np.ndarray:
+def running_mean(x: np.ndarray, size: int, *, rectify: bool = False, out: np.ndarray | None = None) -> np.ndarray:
     """Centred moving average over an odd ``size`` (edges: nearest value repeated), in ``x``'s float
     dtype; equals ``scipy.ndimage.uniform_filter1d(x, size, mode="nearest")`` up to rounding.
-    ``rectify``: of ``|x|`` (rectified into the padded work buffer, no extra copy).
+    ``rectify``: of ``|x|`` (rectified into the padded work buffer, no extra copy). ``out``: an
+    array to write the result into (same size and float dtype as the result, writeable, not
+    overlapping ``x``), e.g. a buffer no longer needed, whose memory is already paged in; the
+    values are the same as without it.
 
     Memory: the output and, per chunk of ``_CHUNK`` outputs (cache-sized; speed only), a padded
     work buffer and one buffer of partial sums (the two swapped as the window doubles); no other
@@ -41,11 +44,20 @@ def running_mean(x: np.ndarray, size: int, *, rectify: bool = False) -> np.ndarr
     a = a if a.dtype in (np.float32, np.float64) else a.astype(np.float64)
     size = max(1, int(size))
     size += (size + 1) % 2
+    if out is not None:
+        _check_out(out, a)
     if a.size == 0 or size == 1:
-        return np.abs(a) if rectify else a.copy()
+        if out is None:
+            return np.abs(a) if rectify else a.copy()
+        if rectify:
+            np.abs(a, out=out)
+        else:
+            out[...] = a
+        return out
     half = size // 2
     n = a.size
-    out = np.empty(n, dtype=a.dtype)
+    if out is None:
+        out = np.empty(n, dtype=a.dtype)
     chunk = max(_CHUNK, 4 * size)
     p = np.empty(min(n, chunk) + 2 * half, dtype=a.dtype)
     other = np.empty_like(p)
@@ -65,6 +77,17 @@ def running_mean(x: np.ndarray, size: int, *, rectify: bool = False) -> np.ndarr
         _running_sum(p[: m + 2 * half], other, m, size, out[a0: a0 + m])
     out *= out.dtype.type(1.0 / size)
     return out
+
+
+def _check_out(out: np.ndarray, a: np.ndarray) -> None:
+    """``out`` must be a writeable 1-D array of ``a``'s size and dtype that does not overlap ``a``
+    (the running sums read samples after those already written)."""
+    if not isinstance(out, np.ndarray) or out.ndim != 1 or out.size != a.size or out.dtype != a.dtype:
+        raise ValueError(f"out must be a 1-D {a.dtype} array of {a.size} samples")
+    if not out.flags.writeable:
+        raise ValueError("out must be writeable")
+    if np.may_share_memory(out, a):
+        raise ValueError("out must not overlap the input")
 
 
 def _running_sum(p: np.ndarray, other: np.ndarray, n_out: int, size: int, out: np.ndarray) -> None:
@@ -152,10 +175,12 @@ def strided_running_mean(x: np.ndarray, size: int, step: int) -> np.ndarray:
     return out
 
 
-def envelope(filtered: np.ndarray, fs: float, *, window_s: float) -> np.ndarray:
+def envelope(filtered: np.ndarray, fs: float, *, window_s: float, out: np.ndarray | None = None) -> np.ndarray:
     """Rectified EMG smoothed by a centred (zero-phase) moving average of ``window_s``.
 
     ``window_s`` comes from ``ConditioningSettings.envelope_window_s`` (~50 ms). Same units
-    as the input (µV); float32.
+    as the input (µV); float32. ``out``: a float32 buffer of the input's size to write the
+    envelope into (see :func:`running_mean`; e.g. an envelope no longer needed).
     """
-    return running_mean(np.asarray(filtered, dtype=np.float32), window_samples(window_s, fs), rectify=True)
+    return running_mean(np.asarray(filtered, dtype=np.float32), window_samples(window_s, fs), rectify=True,
+                        out=out)
