@@ -344,7 +344,10 @@ def _score_night(path: Path, *, annotations: Any, hypnogram: Any, settings: Sett
         from somnomyo.detect.myoclonus import detect_myoclonus, emg_traces
 
         step("detecting myoclonus")
-        traces = emg_traces(recording, roles, settings=settings, r_peaks=r_peaks, conditioned=conditioned)
+        # leg movements are detected by now and nothing else reads the conditioning's envelopes:
+        # the brief-burst envelopes reuse their memory (~30 MB of fresh memory saved per channel)
+        traces = emg_traces(recording, roles, settings=settings, r_peaks=r_peaks, conditioned=conditioned,
+                            reuse_envelopes=True)
         myo = detect_myoclonus(recording, roles, hypnogram=hyp, annotations=ann, settings=settings,
                                unscorable=unscorable, r_peaks=r_peaks, traces=traces)
         results["myoclonus"] = myo
