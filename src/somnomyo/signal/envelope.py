@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from somnomyo.signal.rolling import padded_chunk
+
 _CHUNK = 1 << 16   # outputs per chunk of :func:`running_mean` (cache-sized; speed only, not a clinical value)
 
 
@@ -146,16 +148,8 @@ def strided_running_mean(x: np.ndarray, size: int, step: int) -> np.ndarray:
     for b0 in range(0, m, per):                      # loop over cache-sized chunks of outputs
         b1 = min(b0 + per, m)
         k = b1 - b0 + q + 1                          # blocks b0 .. b1 + q
-        lo, hi = b0 * step - half, (b0 + k) * step - half   # those blocks in signal coordinates
-        i0, i1 = min(max(lo, 0), n), max(min(hi, n), 0)
-        p = buf[: k * step]
-        if i1 > i0:
-            p[i0 - lo: i1 - lo] = a[i0:i1]
-        if lo < i0:
-            p[: i0 - lo] = a[0] if i0 == 0 else a[-1]
-        if hi > i1:
-            p[max(i1, lo) - lo:] = a[-1]
-        blocks = p.reshape(k, step)
+        lo = b0 * step - half                        # those blocks in signal coordinates
+        blocks = padded_chunk(a, lo, lo + k * step, buf).reshape(k, step)
         bs = bsum[:k]
         bs[...] = blocks[:, 0]
         for j in range(1, step):                     # loop over the few columns of a block

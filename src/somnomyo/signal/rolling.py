@@ -133,7 +133,7 @@ def sliding_median(p: np.ndarray, size: int, *, out: np.ndarray | None = None) -
     return out
 
 
-def _padded_chunk(x: np.ndarray, lo: int, hi: int, buf: np.ndarray) -> np.ndarray:
+def padded_chunk(x: np.ndarray, lo: int, hi: int, buf: np.ndarray) -> np.ndarray:
     """``x[lo:hi]`` with indices outside ``[0, n)`` clamped (mode "nearest"), into ``buf``."""
     n = x.size
     p = buf[: hi - lo]
@@ -165,7 +165,7 @@ def median_filter(x: np.ndarray, size: int) -> np.ndarray:
     pbuf = np.empty(chunk + size - 1, a.dtype)
     for c0 in range(0, n, chunk):                     # loop over cache-sized chunks, not samples
         m = min(chunk, n - c0)
-        p = _padded_chunk(a, c0 - left, c0 + m - left + size - 1, pbuf)
+        p = padded_chunk(a, c0 - left, c0 + m - left + size - 1, pbuf)
         sliding_median(p, size, out=out[c0: c0 + m])
     return out
 
@@ -190,7 +190,7 @@ def _trailing(x: np.ndarray, size: int, op: np.ufunc, out: np.ndarray | None) ->
     bufs = [np.empty(chunk + size - 1, a.dtype), np.empty(chunk + size - 1, a.dtype)]
     for c0 in range(0, n, chunk):                     # loop over cache-sized chunks, not samples
         m = min(chunk, n - c0)
-        _padded_chunk(a, c0 - size + 1, c0 + m, bufs[0])
+        padded_chunk(a, c0 - size + 1, c0 + m, bufs[0])
         cur, length, width = 0, m + size - 1, 1       # bufs[cur][i] = op over p[i : i + width]
         while 2 * width <= size:                      # loop over the doublings (log2 size)
             src, dst = bufs[cur], bufs[1 - cur]
@@ -239,7 +239,7 @@ def uniform_filter1d(x: np.ndarray, size: int) -> np.ndarray:
     for c0 in range(0, n, chunk):                     # loop over cache-sized chunks, not samples
         m = min(chunk, n - c0)
         # padded samples c0 - left - 1 .. c0 - left + m + size - 2: one leaving sample before each output
-        p = _padded_chunk(a, c0 - left - 1, c0 - left + m + size - 1, pbuf)
+        p = padded_chunk(a, c0 - left - 1, c0 - left + m + size - 1, pbuf)
         r = run[: m + 1]
         if c0 == 0:
             r[0] = 0.0
