@@ -254,7 +254,7 @@ def _score_night(path: Path, *, annotations: Any, hypnogram: Any, settings: Sett
     if stages not in ("file", "auto"):
         raise ValueError(f"stages must be one of 'file', 'auto'; got {stages!r}")
     from somnomyo.interpret import population_for
-    subject_population = population_for(age_days) if population == "auto" else population
+    subject_population = population_for(age_days, settings=settings) if population == "auto" else population
     settings = settings.for_population(subject_population)   # e.g. an infant's heart rate for ECG in EMG
     step = progress or (lambda msg: logger.info(msg))
     warnings: list[str] = []
