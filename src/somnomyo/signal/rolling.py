@@ -133,6 +133,14 @@ def sliding_median(p: np.ndarray, size: int, *, out: np.ndarray | None = None) -
     return out
 
 
+def _float_1d(x: np.ndarray) -> np.ndarray:
+    """``x`` as a contiguous 1-D float array (integers as float64; float arrays keep their dtype)."""
+    a = np.asarray(x)
+    if a.dtype.kind != "f":
+        a = a.astype(np.float64)
+    return np.ascontiguousarray(a).reshape(-1)
+
+
 def padded_chunk(x: np.ndarray, lo: int, hi: int, buf: np.ndarray) -> np.ndarray:
     """``x[lo:hi]`` with indices outside ``[0, n)`` clamped (mode "nearest"), into ``buf``."""
     n = x.size
@@ -151,11 +159,7 @@ def median_filter(x: np.ndarray, size: int) -> np.ndarray:
     """``scipy.ndimage.median_filter(x, size=size, mode="nearest")`` of the 1-D ``x`` (finite
     values), the same values, in ``x``'s dtype (integers as float64). Window of output ``i``:
     ``x[i - size // 2 : i - size // 2 + size]`` (edges: nearest value repeated), rank ``size // 2``."""
-    a = np.asarray(x)
-    if a.dtype.kind != "f":
-        a = a.astype(np.float64)
-    a = np.ascontiguousarray(a).reshape(-1)
-    size = max(1, int(size))
+    a, size = _float_1d(x), max(1, int(size))
     n = a.size
     if n == 0 or size == 1:
         return a.copy()
@@ -173,11 +177,7 @@ def median_filter(x: np.ndarray, size: int) -> np.ndarray:
 # ------------------------------------------------------------------ running extremes
 
 def _trailing(x: np.ndarray, size: int, op: np.ufunc, out: np.ndarray | None) -> np.ndarray:
-    a = np.asarray(x)
-    if a.dtype.kind != "f":
-        a = a.astype(np.float64)
-    a = np.ascontiguousarray(a).reshape(-1)
-    size = max(1, int(size))
+    a, size = _float_1d(x), max(1, int(size))
     n = a.size
     if out is None:
         out = np.empty(n, a.dtype)
@@ -222,11 +222,7 @@ def uniform_filter1d(x: np.ndarray, size: int) -> np.ndarray:
     sum is a sequential ``np.cumsum`` carried from chunk to chunk (cache-sized; speed only), so
     every value is the one a single pass gives. (:func:`somnomyo.signal.envelope.running_mean`
     is faster but rounds differently.)"""
-    a = np.asarray(x)
-    if a.dtype.kind != "f":
-        a = a.astype(np.float64)
-    a = np.ascontiguousarray(a).reshape(-1)
-    size = max(1, int(size))
+    a, size = _float_1d(x), max(1, int(size))
     n = a.size
     out = np.empty(n, a.dtype)
     if n == 0:
