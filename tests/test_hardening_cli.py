@@ -192,3 +192,18 @@ def test_atomic_dir_new_folder_created_on_success(tmp_path: Path) -> None:
     with atomic_dir(target, overwrite=False) as tmp:
         (tmp / "summary.json").write_text("{}")
     assert _names(target) == ["summary.json"] and _names(target.parent) == ["results"]
+
+
+def test_main_leaves_the_package_logger_as_it_found_it(tmp_path, capsys):
+    import logging
+
+    from somnomyo._logging import logger
+    from somnomyo.cli import main
+
+    before_handlers, before_level = list(logger.handlers), logger.level
+    assert main(["score", str(tmp_path / "missing.edf"), "--out", str(tmp_path / "o"), "-v"]) == 2
+    assert main(["info", str(tmp_path / "missing.edf"), "--quiet"]) == 2
+    assert logger.handlers == before_handlers and logger.level == before_level
+    logger.warning("after main: must not reach a stream closed by an earlier capture")   # no logging error
+    assert "Logging error" not in capsys.readouterr().err
+    assert all(not isinstance(h, logging.StreamHandler) or h.stream is not None for h in logger.handlers)

@@ -72,3 +72,52 @@ def test_no_leg_channel_is_a_one_line_error_listing_the_channels(real_dir, tmp_p
     assert rc == 2 and len(err) == 1
     assert "short_psg.edf" in err[0] and "EEG Fpz-Cz" in err[0] and "leg" in err[0]
     assert not (tmp_path / "o").exists()
+
+
+def _with_slow_channel(paths, tmp_path, label: str):
+    """The short night with ``label`` replaced by a 1-Hz envelope of itself (as Sleep-EDF's chin)."""
+    import numpy as np
+
+    from somnomyo.io.edf import read_edf
+    from somnomyo.io.edf_write import write_edf
+    from somnomyo.io.recording import Signal
+
+    rec = read_edf(paths["edf"])
+    sigs = []
+    for lab, sig in rec.signals.items():
+        if lab == label:
+            per = int(sig.fs)
+            env = np.abs(sig.data[: sig.data.size // per * per]).reshape(-1, per).mean(axis=1)
+            sig = Signal(lab, env, 1.0, unit=sig.unit)
+        sigs.append(sig)
+    return write_edf(tmp_path / "slow.edf", sigs, start=rec.start, annotations=rec.annotations)
+
+
+def test_emg_channel_sampled_too_slowly_for_the_emg_band_is_set_aside_with_a_warning(short_night, tmp_path):
+    _, paths = short_night
+    edf = _with_slow_channel(paths, tmp_path, "EMG Chin")
+    result = score_night(edf, annotations=paths["annotations"])
+    s = result.summary()
+    assert "EMG Chin" in s["channels"]["roles"]["other"] and not s["channels"]["roles"]["chin"]
+    assert any("EMG Chin: sampled at 1 Hz, too slow for EMG" in w for w in result.warnings)
+    assert "EMG Chin" not in s["quality"]["channels"]
+    assert s["plm"]["lm_count"] >= 0 and len(result.events)           # the legs are scored as before
+
+
+def test_leg_channel_sampled_too_slowly_is_a_one_line_error_saying_so(short_night, tmp_path, capsys):
+    from somnomyo.io.edf import read_edf
+    from somnomyo.io.edf_write import write_edf
+
+    _, paths = short_night
+    edf = _with_slow_channel(paths, tmp_path, "Leg L")
+    result = score_night(edf, annotations=paths["annotations"], detectors=("plm",))
+    assert "Leg L" in result.summary()["channels"]["roles"]["other"]        # the other leg is still scored
+    assert result.summary()["channels"]["roles"]["leg_right"] == ["Leg R"]
+    rec = read_edf(edf)
+    only = write_edf(tmp_path / "one-slow-leg.edf", [s for k, s in rec.signals.items() if k != "Leg R"],
+                     start=rec.start)
+    code = main(["score", str(only), "--out", str(tmp_path / "out"), "--detectors", "plm", "--quiet"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert str(only) in err and "Leg L is sampled at 1 Hz, too slow for EMG" in err
+    assert not (tmp_path / "out").exists()

@@ -11,7 +11,7 @@ import logging
 import sys
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from somnomyo import __version__
 from somnomyo._logging import logger
@@ -41,7 +41,11 @@ class _Steps:
         self.bar.close()
 
 
-def _setup_logging(args: argparse.Namespace) -> None:
+def _setup_logging(args: argparse.Namespace) -> Callable[[], None]:
+    """Log to stderr at the level the options ask for; returns the function that undoes it (the
+    handler removed, the level restored), so that ``main`` leaves the package logger as it found it
+    when called from a long-lived process (a notebook, a test run)."""
+    old_level = logger.level
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("somnomyo: %(levelname)s: %(message)s"))
     for h in list(logger.handlers):
@@ -55,6 +59,11 @@ def _setup_logging(args: argparse.Namespace) -> None:
         logger.setLevel(logging.ERROR)
     else:
         logger.setLevel(logging.WARNING)
+
+    def undo() -> None:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+    return undo
 
 
 def _say(args: argparse.Namespace, text: str) -> None:
@@ -398,7 +407,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return EXIT_INPUT
-    _setup_logging(args)
+    undo_logging = _setup_logging(args)
     try:
         return int(args.func(args) or 0)
     except SomnomyoError as err:
@@ -417,6 +426,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"somnomyo: internal error: {type(err).__name__}: {err} (rerun with -v for the traceback)",
               file=sys.stderr)
         return 1
+    finally:
+        undo_logging()
 
 
 if __name__ == "__main__":  # pragma: no cover

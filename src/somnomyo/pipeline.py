@@ -262,14 +262,22 @@ def _score_night(path: Path, *, annotations: Any, hypnogram: Any, settings: Sett
     step("reading header")
     header = read_header(path)
     roles = infer_roles(header.labels, overrides=channels)
+    slow = _set_aside_slow_emg(header, roles, settings=settings)
     logger.info("channel roles:\n%s", roles.describe())
     if "plm" in detectors:
         legs = [r for r in ("leg_left", "leg_right", "legs") if roles.all(r)]
         if not legs:
+            why = "".join(f"; {lab} is sampled at {fs:g} Hz, too slow for EMG" for lab, (role, fs) in slow.items()
+                          if role in ("leg_left", "leg_right", "legs"))
             raise ChannelError(
                 "no usable leg EMG channel (need leg_left/leg_right or a bipolar 'legs' channel; "
-                f"override with --channel leg_left=LABEL); the file has: {', '.join(header.labels) or 'no signals'}",
-                path)
+                f"override with --channel leg_left=LABEL){why}; the file has: "
+                f"{', '.join(header.labels) or 'no signals'}", path)
+    for label, (role, fs) in slow.items():          # said once the night is known to be scorable
+        msg = (f"{label}: sampled at {fs:g} Hz, too slow for EMG (the EMG detectors need >= 200 Hz); "
+               f"not used as {role} EMG")
+        logger.warning(msg)
+        warnings.append(msg)
     step("reading annotations")
     if header.file_type.startswith(("EDF+", "BDF+")):
         from somnomyo.io.edf import read_annotations
@@ -389,6 +397,27 @@ def _condition(recording: Recording, roles: Any, detectors: tuple[str, ...], *, 
             labels.append(lab)
     return condition_recording(recording, labels, settings=settings.conditioning, r_peaks=r_peaks,
                                on_bandpassed=on_bandpassed)
+
+
+def _set_aside_slow_emg(header: Recording, roles: Any, *, settings: Settings) -> dict[str, tuple[str, float]]:
+    """EMG-role channels sampled too slowly to hold the EMG band (``band_edges`` finds no band, e.g.
+    Sleep-EDF's 1-Hz "EMG submental" envelope) are not EMG to the detectors: each is moved to the
+    role ``other``. Returns ``{label: (role it had, fs)}`` (the caller says so)."""
+    from somnomyo.errors import SomnomyoError
+    from somnomyo.signal.filters import band_edges
+
+    slow: dict[str, tuple[str, float]] = {}
+    for role in EMG_ROLES:
+        for label in list(roles.by_role.get(role, [])):
+            fs = header.channel(label).fs
+            try:
+                band_edges(fs, settings=settings.conditioning)
+            except SomnomyoError:
+                roles.by_role[role].remove(label)
+                roles.by_role.setdefault("other", []).append(label)
+                roles.role_of[label] = "other"
+                slow[label] = (role, fs)
+    return slow
 
 
 def _jlba_eeg_labels(roles: Any) -> list[str]:
