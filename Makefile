@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.somnomyo-installed
-EXTRAS ?= plot,cohort,mne,staging,dev
+EXTRAS ?= plot,cohort,mne,staging,dev,review
 
 .PHONY: demo test install bench clean
 

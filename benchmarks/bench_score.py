@@ -14,7 +14,7 @@ Simulates one 8-h night (``somnomyo.simulate.simulate_night(seed=..., hours=8)``
   detectors (5 EMG channels);
 * whole processes (interpreter start, imports, everything): ``score_night(detectors=("plm",))``,
   ``score_night(detectors=("myoclonus",))``, the ``somnomyo score NIGHT --out DIR --detectors plm
-  --no-report`` command (the issue's "whole score command", target <= 3 s) and the default
+  --no-report`` command (the "whole score command", target <= 3 s) and the default
   ``somnomyo score`` command (every detector, outputs and figures); peak RSS is
   the child's own ``ru_maxrss`` (``os.wait4``), the parent stays small (no numpy import).
 

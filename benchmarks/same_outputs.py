@@ -9,15 +9,16 @@ Scores the simulated 8-h nights of ``benchmarks/_work/sim-8h-seed{1,2,3}`` (simu
 missing; ``--seeds`` to choose) with ``somnomyo score NIGHT --out DIR --no-report`` and, with
 ``--against``, lists every difference from the saved outputs: event counts per ``trial_type``,
 the largest onset/duration shift per kind, and every value of ``summary.json`` (floats to a
-relative 1e-6; file paths ignored; differing ``settings`` keys are listed apart, as they are not
-results). Exit status 1 when a result differs, 0 otherwise. This is how
-the speed rounds of issue 3 showed bit-identical events and summaries (see RESULTS.md).
+relative 1e-6; file paths ignored; differing ``settings`` keys, and the citation text of the
+findings (``interpretation[i].source``), are listed apart, as they are not results). Exit status 1 when a result differs, 0 otherwise. This is how
+the speed rounds showed bit-identical events and summaries (see RESULTS.md).
 """
 from __future__ import annotations
 
 import argparse
 import json
 import math
+import re
 import shutil
 import subprocess
 import sys
@@ -88,7 +89,9 @@ def differences(old: Path, new: Path) -> list[str]:
 
 
 def _is_setting(diff: str) -> bool:
-    return diff.startswith("summary settings.")
+    """A difference in a parameter or in a finding's citation text (not a result)."""
+    key = diff.split(":")[0]
+    return key.startswith("summary settings.") or bool(re.fullmatch(r"summary interpretation\[\d+\]\.source", key))
 
 
 def main() -> int:
@@ -115,7 +118,7 @@ def main() -> int:
         for d in results:
             print(f"seed {seed}: {d}")
     if settings:   # new or changed parameters are not results; listed apart
-        print(f"settings that differ (not results): {len(settings)}: {', '.join(sorted(settings)[:8])}"
+        print(f"settings and citations that differ (not results): {len(settings)}: {', '.join(sorted(settings)[:8])}"
               f"{', ...' if len(settings) > 8 else ''}")
     print(f"differences: {total}")
     return 1 if total else 0

@@ -2,7 +2,17 @@
 
 Targets: ``read_header``, ``read_edf``, ``read_annotations`` (somnomyo.io.edf),
 ``read_annotations_file`` (somnomyo.io.annotation_readers: EDF+, NSRR/Compumedics XML,
-CSV/TSV, stage text) and ``parse_tal`` (somnomyo.io.tal).
+CSV/TSV, stage text), ``parse_tal`` (somnomyo.io.tal) and ``check_start``
+(somnomyo.io.annotation_start: the start date-time an annotation file declares, compared with
+a recording's).
+
+Before the loop, fixed cases that once hung or crashed are run through every file target: a
+FIFO given as the file (must be refused, not waited on), a header claiming 10^6 records over a
+sparse file sized to match and a record count of -1 on an 8-GB sparse file (refused naming the
+memory needed, not MemoryError, under the address-space limit), a record duration of 1e-7 s
+(GHz sampling rates), and the BDF signature over 16-bit samples and the reverse. In the loop,
+the "width" mutation swaps the EDF/BDF signature and the "grow" step extends an EDF seed into
+a multi-GB sparse file.
 
 Valid seed files are built at start (EDF+C, BDF+C, EDF+D with a gap, annotation-only
 EDF+, XML, CSV, TSV, stage lines, raw TALs); every iteration applies a few mutations
@@ -47,17 +57,21 @@ from hypothesis import strategies as st
 from somnomyo._logging import logger
 from somnomyo.errors import SomnomyoError
 from somnomyo.io.annotation_readers import read_annotations_file
+from somnomyo.io.annotation_start import check_start
 from somnomyo.io.edf import read_annotations, read_edf, read_header
 from somnomyo.io.edf_write import write_edf
 from somnomyo.io.recording import Signal
 from somnomyo.io.tal import encode_tal, parse_tal
 
-TARGETS = ("read_header", "read_edf", "read_annotations", "read_annotations_file", "parse_tal")
+TARGETS = ("read_header", "read_edf", "read_annotations", "read_annotations_file", "parse_tal", "check_start")
+#: the recording start that ``check_start`` compares annotation files with
+REC_START = dt.datetime(2020, 2, 3, 23, 0, 0)
 
 # awkward values for numeric header fields and text tokens
 AWKWARD = ["-1", "0", "-0", "1", "2", "99999999", "-9999999", "1e99", "9e9999", "1e-320", "1e-9", "nan",
            "inf", "-inf", "+1", "0.5", "1.5", "32767", "-32768", "8388607", "-8388608", "", " ", "abc",
-           "1_000", "0x10", "\u00b5V", "\xff\xfe", "1,5", "1e400", "-1e308", "1e308"]
+           "1_000", "0x10", "\u00b5V", "\xff\xfe", "1,5", "1e400", "-1e308", "1e308", "1e-7", "1000000",
+           "100001", "31.12.99", "29.02.01", "24.00.00", "00.00.00"]
 TAL_BITS = [b"+0\x14\x14\x00", b"+99999999999999999\x14\x14\x00", b"-5\x14\x14\x00",
             b"+1\x159e999\x14x\x14\x00", b"+1\x14\xff\xfe\x14\x00", b"+" + b"9" * 400 + b"\x14a\x14\x00",
             b"\x14\x14\x00", b"+1.\x15.\x14\x14", b"+3\x14\x14\x00"]
@@ -136,6 +150,8 @@ def build_seeds(folder: Path) -> list[Seed]:
         return (f"<ScoredEvent><EventType>{etype}</EventType><EventConcept>{concept}</EventConcept>"
                 f"<Start>{s}</Start><Duration>{d}</Duration><SignalLocation>C3</SignalLocation></ScoredEvent>")
     xml = ('<?xml version="1.0" encoding="UTF-8"?>\n<PSGAnnotation><EpochLength>30</EpochLength><ScoredEvents>'
+           "<ScoredEvent><EventType/><EventConcept>Recording Start Time</EventConcept><Start>0</Start>"
+           "<Duration>120</Duration><ClockTime>00.00.00 23.00.00</ClockTime></ScoredEvent>"
            + scored("Stages|Stages", "Wake|0", 0, 60) + scored("Stages|Stages", "Stage 2 sleep|2", 60, 30)
            + scored("Arousals|Arousals", "Arousal|Arousal ()", 10.5, 4)
            + scored("Limb Movement|Limb Movement", "Limb Movement (Left)|Limb Movement (Left)", 20, 2)
@@ -155,6 +171,10 @@ def build_seeds(folder: Path) -> list[Seed]:
     seeds.append(Seed("hmc_txt", ".txt", b"Date, Time, Recording onset, Duration, Annotation, Linked channel\n"
                       b"2001-01-01, 22:00:00, 0, 30, Sleep stage W, \n"
                       b"2001-01-01, 22:00:30, 30, 30, Sleep stage N1, \n", False))
+    # the sample width of the header not matching the body: BDF signature over 16-bit samples, and the reverse
+    for s in [s for s in seeds if s.name in ("edfc", "bdfc")]:
+        swapped = (b"0       " if s.name == "bdfc" else b"\xffBIOSEMI") + s.data[8:]
+        seeds.append(Seed(f"{s.name}_width_swapped", s.ext, swapped, True, s.fields, s.data_start))
     tal = b"".join([encode_tal(0, None, [""]), encode_tal(1.5, 2.0, ["Arousal", "LM"]),
                     encode_tal(-3, None, ["x"]), encode_tal(4, 0.25, ["\u00e9v\u00e9nement"])])
     seeds.append(Seed("tal", ".tal", tal, True))
@@ -166,7 +186,7 @@ def _mutate_binary(data: st.DataObject, seed: Seed) -> bytes:
     buf = bytearray(seed.data)
     for _ in range(data.draw(st.integers(1, 4), label="n_ops")):
         op = data.draw(st.sampled_from(["flip", "set", "field", "field", "truncate", "insert", "delete", "tal",
-                                        "onset"]))
+                                        "onset", "width"]))
         n = max(len(buf), 1)
         if op == "flip" and buf:
             i = data.draw(st.integers(0, len(buf) - 1))
@@ -198,6 +218,8 @@ def _mutate_binary(data: st.DataObject, seed: Seed) -> bytes:
                 a, b = data.draw(st.sampled_from(spans))
                 buf[a:b] = data.draw(st.sampled_from([b"+0", b"-1", b"+1e3", b"+" + b"9" * 12, b"+" + b"9" * 400,
                                                       b"+0.000001", b"+86400", b"+604801", b"", b"+", b"--1"]))
+        elif op == "width" and len(buf) >= 8:   # EDF <-> BDF signature: the header's sample width changes
+            buf[:8] = b"0       " if bytes(buf[:8]) == b"\xffBIOSEMI" else b"\xffBIOSEMI"
         elif op == "tal":
             lo = min(seed.data_start, len(buf))
             i = data.draw(st.integers(lo, len(buf)))
@@ -272,6 +294,8 @@ def _call(target: str, path: Path, blob: bytes) -> Callable[[], Any]:
         return lambda: read_annotations(path)
     if target == "read_annotations_file":
         return lambda: read_annotations_file(path, duration_s=120.0)
+    if target == "check_start":
+        return lambda: check_start(REC_START, "recording.edf", path, tolerance_s=1.0)
     return lambda: parse_tal(blob)
 
 
@@ -286,6 +310,59 @@ def _run_one(target: str, path: Path, blob: bytes) -> BaseException | bool:
     except (Exception, RecursionError) as e:   # noqa: BLE001 - that is what we are hunting
         return e
     return False
+
+
+FILE_TARGETS = tuple(t for t in TARGETS if t != "parse_tal")
+
+
+def _sparse_edf(seed: Seed, path: Path, *, count: int, size: int) -> Path:
+    """``seed`` (an EDF) with its record count set to ``count``, as a sparse file of ``size`` bytes."""
+    raw = bytearray(seed.data[:seed.data_start])
+    raw[236:244] = str(count).encode().ljust(8)
+    with open(path, "wb") as fh:
+        fh.write(bytes(raw))
+        fh.truncate(size)
+    return path
+
+
+def fixed_cases(seeds: list[Seed], work: Path, hang_s: float) -> list[str]:
+    """Run the inputs that once hung or crashed (see module docstring) through every file target;
+    return one line per case that still does."""
+    edf = next(s for s in seeds if s.name == "edfc")
+    hb = edf.data_start
+    record_bytes = (len(edf.data) - hb) // int(edf.data[236:244])
+    cases: list[tuple[str, Path]] = []
+    fifo = work / "fifo.edf"
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(fifo)
+        cases.append(("fifo", fifo))
+    cases.append(("million_records", _sparse_edf(edf, work / "million.edf", count=10**6,
+                                                 size=hb + 10**6 * record_bytes)))
+    cases.append(("minus_one_8gb", _sparse_edf(edf, work / "minus1.edf", count=-1, size=8 * 2**30)))
+    tiny = bytearray(edf.data)
+    tiny[244:252] = b"1e-7    "
+    (work / "tiny_record.edf").write_bytes(bytes(tiny))
+    cases.append(("record_1e-7_s", work / "tiny_record.edf"))
+    for s in seeds:
+        if s.name.endswith("_width_swapped"):
+            (work / f"{s.name}{s.ext}").write_bytes(s.data)
+            cases.append((s.name, work / f"{s.name}{s.ext}"))
+    bad = []
+    for name, path in cases:
+        for target in FILE_TARGETS:
+            signal.setitimer(signal.ITIMER_REAL, hang_s)
+            try:
+                res = _run_one(target, path, b"")
+            except _Hang as e:
+                res = e
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+            if isinstance(res, BaseException):
+                bad.append(f"{name} {target}: {type(res).__name__}: {str(res)[:160]}")
+    print(f"fixed cases: {len(cases)} inputs x {len(FILE_TARGETS)} targets, {len(bad)} crash(es)")
+    for line in bad:
+        print(f"  CRASH {line}")
+    return bad
 
 
 def replay(folder: Path) -> int:
@@ -332,7 +409,9 @@ def main(argv: list[str] | None = None) -> int:
         "read_header": edf_seeds, "read_edf": edf_seeds, "read_annotations": edf_seeds,
         "read_annotations_file": [s for s in seeds if s.ext != ".tal"],
         "parse_tal": [s for s in seeds if s.ext == ".tal" or s.name in ("edfd", "annonly")],
+        "check_start": [s for s in seeds if s.ext != ".tal"],
     }
+    fixed_bad = fixed_cases(seeds, work, args.hang_s)
     stats = Stats()
     t0 = time.monotonic()
     deadline = t0 + args.seconds
@@ -345,6 +424,8 @@ def main(argv: list[str] | None = None) -> int:
         target = data.draw(st.sampled_from(args.targets), label="target")
         seed = data.draw(st.sampled_from(plans[target]), label="seed")
         blob = _mutate_binary(data, seed) if seed.binary else _mutate_text(data, seed)
+        grow = (seed in edf_seeds and data.draw(st.integers(0, 49), label="grow") == 0
+                and data.draw(st.sampled_from([2**31, 8 * 2**30]), label="grown size"))
         now = time.monotonic()
         if now >= deadline:     # after the draws, so hypothesis' replay of this example is consistent
             raise _TimeUp
@@ -354,6 +435,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"{len(stats.crashes)} distinct crash(es)", flush=True)
         path = work / f"input{seed.ext}"
         path.write_bytes(blob)
+        if grow:
+            os.truncate(path, grow)          # a multi-GB sparse file behind the mutated header
         stats.iterations[target] += 1
         signal.setitimer(signal.ITIMER_REAL, args.hang_s)
         try:
@@ -372,7 +455,8 @@ def main(argv: list[str] | None = None) -> int:
                 keep = out / f"{name}{seed.ext}"
                 keep.write_bytes(blob)
                 detail = "".join(traceback.format_exception(type(err), err, err.__traceback__))
-                (out / f"{name}.txt").write_text(f"{sig}\nseed: {seed.name}\ninput: {keep}\n\n{detail}")
+                grown = f"grown (sparse) to {grow} bytes before the call\n" if grow else ""
+                (out / f"{name}.txt").write_text(f"{sig}\nseed: {seed.name}\ninput: {keep}\n{grown}\n{detail}")
                 stats.crashes[sig] = {"input": str(keep), "message": f"{type(err).__name__}: {err}"[:200]}
                 print(f"CRASH {sig}: {stats.crashes[sig]['message']} -> {keep}", flush=True)
 
@@ -388,7 +472,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"distinct crashes: {len(stats.crashes)}")
     for sig, info in stats.crashes.items():
         print(f"  {sig}  x{stats.crash_hits[sig]}  {info['message']}  ({info['input']})")
-    return 1 if stats.crashes else 0
+    return 1 if stats.crashes or fixed_bad else 0
 
 
 if __name__ == "__main__":

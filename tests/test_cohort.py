@@ -1,4 +1,4 @@
-"""Cohort engine: manifests, Dask scoring, failures, reruns and resumption (issue 7).
+"""Cohort engine: manifests, Dask scoring, failures, reruns and resumption.
 
 The engine tests inject a fast fake scorer (a text file stands for a night) and share one
 in-process Dask cluster; one slow test runs the real pipeline on simulated nights on a

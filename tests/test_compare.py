@@ -161,7 +161,7 @@ def test_cli_score_writes_the_report_and_cli_compare_prints_and_writes(tmp_path:
 
 
 def test_compare_flags_jerks_rising_across_infant_nights(tmp_path):
-    """Issue 5: rising frequency across nights warrants review in infant mode (the rule needs the
+    """Rising frequency across nights warrants review in infant mode (the rule needs the
     earlier nights, so `compare` judges the last night with the others as its history)."""
     import json as _json
 

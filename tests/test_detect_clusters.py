@@ -1,4 +1,4 @@
-"""Clusters and series of jerks (BSMI 1-5 Hz clusters; spasm series), clinical_rules.md §3.1, §4.1."""
+"""Clusters and series of jerks (BSMI 1-5 Hz clusters; spasm series), docs/rules.md §9."""
 from __future__ import annotations
 
 import json
@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from somnomyo.detect.bursts import EMGTrace
-from somnomyo.detect.clusters import detect_clusters, find_series, spectral_peak_hz
+from somnomyo.detect.clusters import cluster_bounds, detect_clusters, spectral_peak_hz
 from somnomyo.detect.jerks import detect_jerks
 from somnomyo.settings import get_settings
 
@@ -96,8 +96,8 @@ def test_irregular_cluster_has_higher_cv():
 
 
 def test_find_series_and_spectral_peak():
-    first, last = find_series(np.array([0.0, 0.3, 0.6, 5.0, 5.2]), min_interval_s=0.0, max_interval_s=1.0,
-                              min_events=2)
+    first, last = cluster_bounds(np.array([0.0, 0.3, 0.6, 5.0, 5.2]), min_interval_s=0.0, max_interval_s=1.0,
+                                 min_events=2)
     assert first.tolist() == [0, 3] and last.tolist() == [2, 4]
     t = np.arange(10) / 3.0
     assert spectral_peak_hz(t, f_lo=1.5, f_hi=4.5) == pytest.approx(3.0, abs=0.02)

@@ -1,4 +1,4 @@
-"""Leg-movement detection rules (WASM 2016 / AASM, clinical_rules.md §1.1) and the recording API."""
+"""Leg-movement detection rules (WASM 2016 / AASM, docs/rules.md §1.3) and the recording API."""
 from __future__ import annotations
 
 import dataclasses

@@ -1,4 +1,4 @@
-"""Negative myoclonus: silent periods 50-500 ms in tonic EMG (clinical_rules.md §4.4, row 43)."""
+"""Negative myoclonus: silent periods 50-500 ms in tonic EMG (docs/rules.md §10)."""
 from __future__ import annotations
 
 import json

@@ -1,4 +1,4 @@
-"""REM EMG: AASM phasic mini-epochs and tonic epochs, SINBAR percentages (clinical_rules.md §2.6)."""
+"""REM EMG: AASM phasic mini-epochs and tonic epochs, SINBAR percentages (docs/rules.md §11)."""
 from __future__ import annotations
 
 import json

@@ -1,6 +1,6 @@
 """Known-truth simulated nights: leg-movement detection and PLM scoring end to end.
 
-Issue 3's evidence: at 200, 256 and 512 Hz, with strong ECG artefact, mains hum,
+The evidence bars: at 200, 256 and 512 Hz, with strong ECG artefact, mains hum,
 fragmentary myoclonus and apneas, LM F1 >= 0.95 (temporal IoU >= 0.5), PLMS index
 within max(1/h, 5%) of truth, and respiratory-related LMs flagged.
 """

@@ -1,4 +1,4 @@
-"""Known-truth simulated nights: myoclonus detectors end to end (issue 4's evidence bars).
+"""Known-truth simulated nights: myoclonus detectors end to end (their evidence bars).
 
 Matching criteria (documented here, used by every test):
 
@@ -11,7 +11,7 @@ Matching criteria (documented here, used by every test):
 
 What the design makes ambiguous, and how it is scored (see each test):
 
-* a single-muscle burst of <= 150 ms is an FM potential (AASM, clinical_rules §2.1) even
+* a single-muscle burst of <= 150 ms is an FM potential (AASM; docs/rules.md §6.2) even
   where the simulator designed it as a focal myoclonic jerk: detections on such designed
   jerk bursts are left out of the FM score (neither true nor false positives);
 * negative myoclonus: every designed silence (W and N1) is scored. They are visible only

@@ -1,4 +1,4 @@
-"""Issue 8 evidence: a leg channel that goes flat for an hour is flagged, excluded from the
+"""Signal quality end to end: a leg channel that goes flat for an hour is flagged, excluded from the
 denominators, and shown in the report."""
 from __future__ import annotations
 

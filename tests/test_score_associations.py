@@ -6,10 +6,10 @@ import pandas as pd
 import pytest
 
 from somnomyo.io.annotations import Annotations, Hypnogram
-from somnomyo.score.associations import (arousal_associated, interval_difference, interval_intersection,
-                                         merge_intervals, overlap_seconds, respiratory_related)
+from somnomyo.score.associations import arousal_associated, respiratory_related
 from somnomyo.score.plm import score_plm
 from somnomyo.settings import get_settings
+from somnomyo.signal.intervals import interval_difference, interval_intersection, merge_spans, overlap_seconds
 
 WASM = get_settings("wasm2016")
 AASM = get_settings("aasm")
@@ -61,8 +61,8 @@ def test_only_event_kinds_of_the_standard_count():
 
 
 def test_unknown_respiratory_anchor_error_lists_the_allowed_values():
-    bad = WASM.with_overrides(respiratory={"anchor": "middle"})
-    with pytest.raises(ValueError, match="'end', 'event'"):
+    with pytest.raises(ValueError, match="'end', 'event'"):   # refused already when the settings are built
+        bad = WASM.with_overrides(respiratory={"anchor": "middle"})
         respiratory_related([0.0], [1.0], APNEA, settings=bad.respiratory)
 
 
@@ -102,7 +102,7 @@ def test_score_plm_marks_respiratory_and_arousal_on_clms_and_their_lms():
 
 
 def test_interval_helpers_merge_cover_and_subtract():
-    s, e = merge_intervals([5, 0, 2, 10], [6, 3, 4, 10])          # the empty one is dropped
+    s, e = merge_spans([5, 0, 2, 10], [6, 3, 4, 10])          # the empty one is dropped
     assert s.tolist() == [0, 5] and e.tolist() == [4, 6]
     assert overlap_seconds([0, 3.5, 7], [10, 5.5, 8], s, e).tolist() == [5.0, 1.0, 0.0]
     ds, de = interval_difference([0], [10], [2, 5], [3, 7])

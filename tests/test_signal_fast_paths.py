@@ -19,7 +19,8 @@ from somnomyo.settings import ConditioningSettings, get_settings
 from somnomyo.signal.conditioning import condition_recording
 from somnomyo.signal.ecg import detect_r_peaks, subtract_ecg
 from somnomyo.signal.envelope import running_mean
-from somnomyo.signal.filters import bandpass, remove_mains, sosfilt_inplace, sosfiltfilt32
+from somnomyo.signal.filters import bandpass, remove_mains, sosfiltfilt32
+from somnomyo.signal.iir import sosfilt_inplace
 from somnomyo.signal.quality import assess_quality
 
 CS = ConditioningSettings()

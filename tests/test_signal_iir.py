@@ -2,7 +2,7 @@
 
 :mod:`somnomyo.signal.iir` re-implements ``butter(..., output="sos")`` and ``sosfilt_zi`` and runs
 scipy's compiled ``_sosfilt`` kernel without importing the ``scipy.signal`` package (import
-time of the ``score`` command, issue 3); :mod:`somnomyo.signal.windows` the Hann and Tukey windows.
+time of the ``score`` command); :mod:`somnomyo.signal.windows` the Hann and Tukey windows.
 """
 from __future__ import annotations
 

@@ -41,12 +41,31 @@ class _Steps:
         self.bar.close()
 
 
+class _RememberingHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A stderr handler that keeps the messages it printed (so the summary does not repeat them)."""
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__(stream)
+        self.seen: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.seen.append(record.getMessage())
+        super().emit(record)
+
+
+def _not_logged(args: argparse.Namespace, warnings: Sequence[str]) -> list[str]:
+    """The warnings not already printed by the log handler (each is said once)."""
+    seen = getattr(args, "_logged", [])
+    return [w for w in dict.fromkeys(warnings) if not any(w in m for m in seen)]
+
+
 def _setup_logging(args: argparse.Namespace) -> Callable[[], None]:
     """Log to stderr at the level the options ask for; returns the function that undoes it (the
     handler removed, the level restored), so that ``main`` leaves the package logger as it found it
     when called from a long-lived process (a notebook, a test run)."""
     old_level = logger.level
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _RememberingHandler(sys.stderr)
+    args._logged = handler.seen
     handler.setFormatter(logging.Formatter("somnomyo: %(levelname)s: %(message)s"))
     for h in list(logger.handlers):
         if isinstance(h, logging.StreamHandler) and getattr(h, "_somnomyo_cli", False):
@@ -95,7 +114,8 @@ def cmd_info(args: argparse.Namespace) -> int:
         rec = read_edf(path, channels=[], annotations=True) if rec.channels else rec
         if not rec.channels:
             rec.annotations = read_annotations(path)
-    ann = load_annotations(path, rec, annotations=args.annotations, hypnogram=args.hypnogram)
+    ann = load_annotations(path, rec, annotations=args.annotations, hypnogram=args.hypnogram,
+                           offset_s=args.annotation_offset, force=args.force_annotations)
     h, m = divmod(rec.duration / 60.0, 60)
     lines = [f"{path}", f"  type       {rec.file_type}",
              f"  start      {rec.start.isoformat(sep=' ') if rec.start else 'unknown'}",
@@ -124,7 +144,7 @@ def cmd_info(args: argparse.Namespace) -> int:
                      + ", ".join(f"{k} {v}" for k, v in hc.items()))
     else:
         lines.append("    hypnogram: none")
-    for w in ann.warnings:
+    for w in dict.fromkeys(ann.warnings):   # the listing is the command's output: every warning, once
         lines.append(f"    warning: {w}")
     print("\n".join(lines))
     return 0
@@ -132,15 +152,16 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 # ----------------------------------------------------------------------------- simulate
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from somnomyo.simulate import SimOptions, simulate_night
-    import dataclasses
+    from somnomyo.simulate import simulate_night
+    from somnomyo.simulate.cli_args import build_options, option_changes
 
     kw: dict[str, Any] = {}
     if args.infant:
         kw["population"] = "infant"
     if args.mains is not None:
         kw["mains_hz"] = None if args.mains == 0 else float(args.mains)
-    opts = dataclasses.replace(SimOptions(), **kw) if kw else SimOptions()
+    kw.update(option_changes(args, infant=args.infant))
+    opts = build_options(kw)
     night = simulate_night(seed=args.seed, hours=args.hours, fs=args.fs, options=opts)
     paths = night.write(args.out)
     _say(args, f"simulated {args.hours:g} h night (seed {args.seed}, {args.fs:g} Hz) written to {args.out}/")
@@ -164,43 +185,53 @@ def _detectors(text: str | None) -> tuple[str, ...]:
     return names
 
 
-def _write_outputs(night: Any, out: Path, *, pdf: bool = False, report: bool = True) -> dict[str, Path]:
-    """Write every output of a night. A new ``out`` folder appears only when complete
-    (built under a temporary name, then renamed); in an existing folder each file is
-    replaced atomically."""
-    from somnomyo.io.atomic import atomic_dir
-
-    def write(target: Path) -> dict[str, Path]:
-        paths = night.write(target)
-        if not report:
-            return paths
+def _write_outputs(night: Any, out: Path, *, pdf: bool = False, report: bool = True, overwrite: bool = False,
+                   command: Sequence[str] | None = None, plan: Any = None) -> dict[str, Path]:
+    """Write every output of a night as one results folder (:mod:`somnomyo.io.results_folder`):
+    the night's files and the report/exports are built in one temporary folder, the manifest
+    is written last and the folder is swapped in as ``out`` in one step."""
+    def write_report_into(target: Path) -> dict[str, Path]:
         import importlib.util
         if importlib.util.find_spec("matplotlib") is None:
             logger.warning("report, figures and exports skipped: they need the 'plot' extra "
                            "(pip install 'somnomyo[plot]')")
-            return paths
+            return {}
         from somnomyo.report import write_report
-        paths.update(write_report(night, target, pdf=pdf))
-        return paths
+        return dict(write_report(night, target, pdf=pdf))
 
-    if out.is_dir():
-        return write(out)
-    with atomic_dir(out, overwrite=False) as tmp:
-        paths = write(tmp)
-    return {k: out / Path(p).relative_to(tmp) for k, p in paths.items()}
+    return night.write(out, overwrite=overwrite, command=command, plan=plan,
+                       extra=write_report_into if report else None)
+
+
+def _check_out(args: argparse.Namespace, recording: Path, out: Path) -> Any:
+    """Check the recording's header and the ``--out`` folder before any work (the first second):
+    a file, an unwritable place, another recording's results are refused with one line."""
+    from somnomyo.io.edf import read_header
+    from somnomyo.io.results_folder import prepare_out
+
+    read_header(recording)        # a missing, non-regular or malformed recording is said first
+    inputs = [p for p in (getattr(args, "annotations", None), getattr(args, "hypnogram", None)) if p]
+    return prepare_out(out, recording=recording, inputs=inputs, overwrite=getattr(args, "overwrite", False))
 
 
 def _score(args: argparse.Namespace, recording: Path, out: Path) -> dict[str, Path]:
     from somnomyo.pipeline import score_night
 
+    detectors = _detectors(getattr(args, "detectors", None))
+    channels = _channel_overrides(args.channel)
+    plan = _check_out(args, recording, out)
     steps = _Steps(10, quiet=args.quiet, desc="scoring")
     try:
         night = score_night(recording, annotations=args.annotations, hypnogram=args.hypnogram,
-                            standard=args.standard, channels=_channel_overrides(args.channel),
-                            stages=args.stages, progress=steps, detectors=_detectors(getattr(args, "detectors", None)), age=getattr(args, "age", None),
-                            population=getattr(args, "population", "auto"))
+                            standard=args.standard, channels=channels,
+                            stages=args.stages, progress=steps, detectors=detectors, age=getattr(args, "age", None),
+                            population=getattr(args, "population", "auto"),
+                            annotation_offset=getattr(args, "annotation_offset", None),
+                            force_annotations=getattr(args, "force_annotations", False))
         steps("writing outputs")
-        paths = _write_outputs(night, out, pdf=getattr(args, "pdf", False), report=getattr(args, "figures", True))
+        paths = _write_outputs(night, out, pdf=getattr(args, "pdf", False), report=getattr(args, "figures", True),
+                               overwrite=getattr(args, "overwrite", False), command=getattr(args, "_argv", None),
+                               plan=plan)
     finally:
         steps.close()
     _say(args, f"channel roles used:\n" + "\n".join("  " + ln for ln in night.roles.describe().splitlines()))
@@ -213,7 +244,7 @@ def _score(args: argparse.Namespace, recording: Path, out: Path) -> dict[str, Pa
         _say(args, f"{night.settings.standard}: PLMS index {fmt(plm.get('plms_index'))}/h "
                    f"({plm.get('plms_count')} PLMS in {fmt(plm.get('tst_h'))} h TST), "
                    f"PLMW index {fmt(plm.get('plmw_index'))}/h, LM index {fmt(plm.get('lm_index'))}/h")
-    for w in night.warnings:
+    for w in _not_logged(args, night.warnings):
         _say(args, f"warning: {w}")
     return paths
 
@@ -268,12 +299,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _say(args, f"scoring {edf} ({args.standard}) ...")
     paths = _score(args, Path(edf), out / "scored")
     _say(args, _truth_check(night.truth.get("expected", {}), json.loads((out / "scored" / "summary.json").read_text())))
+    from somnomyo.validate.cli import demo_validation
+    _say(args, demo_validation(out / "scored", Path(sim_paths["truth"]), out / "validation"))
     _say(args, f"\ndemo outputs:\n  simulated night  {out / 'simulated'}/")
     for k, p in sim_paths.items():
         _say(args, f"    {k:<13} {p}")
     _say(args, f"  scored night     {out / 'scored'}/")
     for k, p in paths.items():
         _say(args, f"    {k:<13} {p}")
+    _say(args, f"\nnext, review the scoring in your browser:\n  somnomyo review {out / 'scored'}")
     return 0
 
 
@@ -316,6 +350,18 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------------------- parser
+def _seconds(text: str) -> float:
+    """A finite number of seconds (argparse type)."""
+    import math
+    try:
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(x):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number of seconds")
+    return x
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     g = common.add_mutually_exclusive_group()
@@ -335,6 +381,11 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--hypnogram", metavar="FILE", help="a separate hypnogram file")
         sp.add_argument("--channel", action="append", metavar="ROLE=LABEL",
                         help='set a channel role, e.g. --channel leg_left="Tib sin" (repeatable)')
+        sp.add_argument("--annotation-offset", type=_seconds, metavar="SECONDS", default=None,
+                        help="shift the annotation and hypnogram files by SECONDS (their time 0 lies SECONDS "
+                             "into the recording); their start time is then not checked")
+        sp.add_argument("--force-annotations", action="store_true",
+                        help="use annotation/hypnogram files whose start time differs from the recording's")
 
     sp = sub.add_parser("info", parents=[common], help="channels, rates, roles and annotation counts")
     add_inputs(sp)
@@ -347,6 +398,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--fs", type=float, default=256.0, help="EMG sampling rate, Hz (200-512)")
     sp.add_argument("--mains", type=float, default=None, help="mains frequency 50 or 60 Hz (0: none)")
     sp.add_argument("--infant", action="store_true", help="an infant night (benign-sleep-myoclonus-like clusters)")
+    from somnomyo.simulate.cli_args import add_arguments as add_simulate_realism
+    add_simulate_realism(sp)
     sp.set_defaults(func=cmd_simulate)
 
     def add_scoring(sp: argparse.ArgumentParser) -> None:
@@ -368,6 +421,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--population", choices=("adult", "child", "infant", "auto"), default="auto",
                     help="interpretation rules for adults, children or infants (default auto: from --age, "
                          "adult without one)")
+    sp.add_argument("--overwrite", action="store_true",
+                    help="replace --out even if it is not somnomyo output or holds another recording's results")
     sp.set_defaults(func=cmd_score)
 
     sp = sub.add_parser("cohort", parents=[common], help="score many nights (local processes or a Dask cluster), resumably")
@@ -398,6 +453,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--hours", type=float, default=8.0)
     add_scoring(sp)
     sp.set_defaults(func=cmd_demo)
+
+    from somnomyo.validate.cli import add_parser as add_validate
+    add_validate(sub, common)
+    from somnomyo.review.cli import add_parser as add_review
+    add_review(sub, common)
     return p
 
 
@@ -407,15 +467,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return EXIT_INPUT
+    args._argv = ["somnomyo", *(sys.argv[1:] if argv is None else argv)]
     undo_logging = _setup_logging(args)
     try:
         return int(args.func(args) or 0)
     except SomnomyoError as err:
-        print(f"somnomyo: error: {err}", file=sys.stderr)
+        print(f"somnomyo: error: {_no_prefix(str(err))}", file=sys.stderr)
         return EXIT_INPUT
     except OSError as err:  # missing file, a directory, no permission, a file where a folder should be, disk full
-        where = err.filename if err.filename is not None else "somnomyo"
-        print(f"somnomyo: error: {where}: {err.strerror or err}", file=sys.stderr)
+        what = err.strerror or str(err)
+        where = err.filename
+        text = f"{where}: {what}" if where is not None else what
+        print(f"somnomyo: error: {_no_prefix(' '.join(text.split()))}", file=sys.stderr)
+        return EXIT_INPUT
+    except MemoryError:
+        print(f"somnomyo: error: {getattr(args, 'recording', 'somnomyo')}: not enough memory to score this "
+              "recording on this machine (give fewer --detectors, or a machine with more memory)", file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:
         print("somnomyo: interrupted", file=sys.stderr)
@@ -428,6 +495,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     finally:
         undo_logging()
+
+
+def _no_prefix(text: str) -> str:
+    """``text`` without a leading ``somnomyo:`` / ``somnomyo: error:`` (never printed twice)."""
+    for prefix in ("somnomyo: error:", "somnomyo:"):
+        if text.startswith(prefix):
+            return text[len(prefix):].lstrip()
+    return text
 
 
 if __name__ == "__main__":  # pragma: no cover

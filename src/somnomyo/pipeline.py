@@ -16,7 +16,7 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -24,12 +24,19 @@ import pandas as pd
 from somnomyo import __version__
 from somnomyo._logging import logger, set_log_level
 from somnomyo.errors import AnnotationError, ChannelError, RecordingError, SomnomyoError
-from somnomyo.events import COLUMNS, concat_events, write_events_tsv
+from somnomyo.events import COLUMNS, concat_events, empty_events, write_events_tsv
 from somnomyo.io.annotations import Annotations, Hypnogram
 from somnomyo.io.atomic import write_text_atomic
+from somnomyo.io.channels import ChannelRoles
 from somnomyo.io.recording import Recording
+from somnomyo.registry import Night, emg_roles, for_families, interpret_blocks, labels_to_read
+from somnomyo.result import Result
 from somnomyo.settings import Settings, get_settings
 from somnomyo.settings_quality import QualitySettings
+from somnomyo.steps.plm import leg_unscorable as _leg_unscorable  # noqa: F401  (benchmarks import it here)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from somnomyo.rescore import ScoringContext
 
 EMG_ROLES = ("leg_left", "leg_right", "legs", "chin", "arm_left", "arm_right", "other_emg")
 Progress = Callable[[str], None]
@@ -63,12 +70,14 @@ def _jsonable(obj: Any) -> Any:
 
 
 @dataclass
-class NightResult:
-    """Everything scored on one night. ``events`` is the one event table (see ``somnomyo.events``)."""
+class NightResult(Result):
+    """Everything scored on one night. ``events`` is the one event table (see ``somnomyo.events``);
+    ``summary()`` is summary.json (:class:`somnomyo.result.NightSummary`), ``summary(grp_stage=True)``
+    the events per sleep stage."""
 
     path: Path
     recording: Recording
-    roles: Any
+    roles: ChannelRoles
     annotations: Annotations
     hypnogram: Hypnogram
     settings: Settings
@@ -77,8 +86,27 @@ class NightResult:
     results: dict[str, Any] = field(default_factory=dict)    # detector result objects by name
     quality: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    unscorable: dict[str, pd.DataFrame] = field(default_factory=dict)  # per EMG label, from the quality checks
+    steps: dict[str, dict[str, Any]] = field(default_factory=dict)     # what each scoring step keeps for rescoring
+    detectors: tuple[str, ...] = ()                                    # the detector families run
+    subject: dict[str, Any] = field(default_factory=dict)              # age_days, population (asked), subject_population
 
-    def summary(self) -> dict[str, Any]:
+    def context(self) -> ScoringContext:
+        """What scoring this night needs besides its events (``context.json``; :mod:`somnomyo.rescore`)."""
+        from somnomyo.rescore import NIGHT_BLOCKS, ScoringContext
+
+        summary = self.summary()
+        rec = self.recording
+        return ScoringContext(
+            duration_s=float(rec.duration), start=rec.start.isoformat() if rec.start else None,
+            hypnogram=self.hypnogram, annotations=self.annotations, settings=self.settings, roles=self.roles,
+            unscorable=dict(self.unscorable), gaps=[(float(a), float(b)) for a, b in rec.gaps],
+            age_days=self.subject.get("age_days"), population=self.subject.get("population", "auto"),
+            subject_population=self.subject.get("subject_population", "adult"), detectors=tuple(self.detectors),
+            steps=dict(self.steps), night={k: summary[k] for k in NIGHT_BLOCKS},
+            event_times={"onset": self.events["onset"].tolist(), "duration": self.events["duration"].tolist()})
+
+    def summary_block(self) -> dict[str, Any]:
         """The content of ``summary.json`` (documented key by key in docs/summary.md)."""
         rec = self.recording
         out: dict[str, Any] = {
@@ -89,7 +117,7 @@ class NightResult:
                 "duration_s": rec.duration,
                 "gaps": [list(g) for g in rec.gaps],
             },
-            "channels": self.roles.to_dict() if hasattr(self.roles, "to_dict") else dict(self.roles),
+            "channels": self.roles.to_dict(),
             "stages": {
                 "source": self.hypnogram.source, "path": self.hypnogram.path,
                 "epoch_s": self.hypnogram.epoch_s, "counts": self.hypnogram.counts(),
@@ -106,19 +134,45 @@ class NightResult:
         out["warnings"] = list(self.warnings)
         return _jsonable(out)
 
-    def to_dataframe(self) -> pd.DataFrame:
-        return self.events
+    def write(self, out_dir: str | os.PathLike[str], *, overwrite: bool = False,
+              command: Sequence[str] | None = None, extra: Callable[[Path], Mapping[str, Path]] | None = None,
+              plan: Any = None) -> dict[str, Path]:
+        """Write the results folder ``out_dir``: one run of this night (:mod:`somnomyo.io.results_folder`).
 
-    def write(self, out_dir: str | os.PathLike[str]) -> dict[str, Path]:
-        """Write ``events.tsv``, ``events.json`` (BIDS sidecar) and ``summary.json`` atomically."""
+        The whole folder is built under a temporary sibling, ``manifest.json`` is written last
+        and the folder is swapped in as one step: ``out_dir`` then holds this run only (an
+        earlier run of the same recording is replaced whole). A non-empty folder that is not
+        somnomyo output, or results of another recording, are refused unless ``overwrite``.
+        ``extra(folder)`` writes more files into the folder before the manifest (the report);
+        ``command`` (argv) is recorded in the manifest; ``plan`` is what
+        :func:`somnomyo.io.results_folder.prepare_out` returned when the place was checked
+        before scoring (its recording hash is reused). Returns ``{name: final path}``.
+        """
+        from somnomyo.io.results_folder import results_writer
+
         out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        paths = {
-            "events": write_events_tsv(self.events, out / "events.tsv"),
-            "events_sidecar": write_text_atomic(out / "events.json", json.dumps(events_sidecar(self.events), indent=2)),
-            "summary": write_text_atomic(out / "summary.json", json.dumps(self.summary(), indent=2)),
+        with results_writer(out, recording=self.path, inputs=self.input_files(), standard=self.settings.standard,
+                            command=command, overwrite=overwrite, plan=plan) as tmp:
+            paths = self.write_files(tmp)
+            if extra is not None:
+                paths.update(extra(tmp))
+        return {k: out / Path(p).relative_to(tmp) for k, p in paths.items()}
+
+    def write_files(self, folder: Path) -> dict[str, Path]:
+        """Write the night's own files into the existing ``folder``: ``events.tsv``,
+        ``events.json`` (BIDS sidecar) and ``summary.json`` (each atomically). Every file written
+        here is listed in the manifest by :meth:`write`."""
+        return {
+            "events": write_events_tsv(self.events, folder / "events.tsv"),
+            "events_sidecar": write_text_atomic(folder / "events.json",
+                                                json.dumps(events_sidecar(self.events), indent=2)),
+            "summary": write_text_atomic(folder / "summary.json", json.dumps(self.summary(), indent=2)),
+            "context": write_text_atomic(folder / "context.json", json.dumps(self.context().to_json(), indent=2)),
         }
-        return paths
+
+    def input_files(self) -> list[tuple[str, Path]]:
+        """``(role, path)`` of the annotation and hypnogram files scored with the recording."""
+        return list(getattr(self.annotations, "inputs", []) or [])
 
 
 def events_sidecar(events: pd.DataFrame) -> dict[str, Any]:
@@ -163,10 +217,35 @@ EXTRA_COLUMN_DOCS: dict[str, str] = {
 def load_annotations(
     edf_path: Path, recording: Recording, *, annotations: str | os.PathLike[str] | None = None,
     hypnogram: str | os.PathLike[str] | None = None, discover: bool = True,
+    offset_s: float | None = None, force: bool = False, start_tolerance_s: float | None = None,
 ) -> Annotations:
-    """Annotations of a night: the EDF's own, plus ``annotations`` (or a discovered sidecar), plus ``hypnogram``."""
+    """Annotations of a night: the EDF's own, plus ``annotations`` (or a discovered sidecar), plus ``hypnogram``.
+
+    A separate file that declares its own start date-time (EDF header, NSRR ClockTime) must start
+    within ``start_tolerance_s`` (default ``settings.quality.annotation_start_tolerance_s``) of
+    the recording, else :class:`AnnotationError` names both times
+    (:func:`somnomyo.io.annotation_start.check_start`). ``offset_s`` shifts the separate files
+    instead (their time 0 lies ``offset_s`` s into the recording; no start check); ``force``
+    accepts them as they are.
+    """
     from somnomyo.io.annotation_readers import from_edf_annotations, merge_annotations, read_annotations_file
+    from somnomyo.io.annotation_start import check_start
     from somnomyo.io.discover import find_sidecar
+
+    tolerance = (get_settings().quality.annotation_start_tolerance_s if start_tolerance_s is None
+                 else float(start_tolerance_s))
+    shift = 0.0 if offset_s is None else float(offset_s)
+    inputs: list[tuple[str, Path]] = []
+
+    def read(p: Path, role: str) -> Annotations:
+        if p.exists() and not p.is_file():
+            raise AnnotationError("is not a regular file (a folder, pipe, socket or device)", p)
+        if not p.is_file():
+            raise AnnotationError(f"{'annotation' if role == 'annotations' else role} file not found", p)
+        if offset_s is None and not force:
+            check_start(recording.start, edf_path, p, tolerance_s=tolerance)
+        inputs.append((role, p))
+        return read_annotations_file(p, duration_s=duration, offset_s=shift)
 
     parts: list[Annotations] = []
     # an annotation-only EDF+ (no signals) has no duration of its own to check events against
@@ -177,17 +256,14 @@ def load_annotations(
     if annotations is None and ann_path is not None:
         logger.info("using annotations found beside the recording: %s", ann_path)
     if ann_path is not None:
-        if not ann_path.is_file():
-            raise AnnotationError("annotation file not found", ann_path)
-        parts.append(read_annotations_file(ann_path, duration_s=duration))
+        parts.append(read(ann_path, "annotations"))
     if hypnogram is not None:
-        hp = Path(hypnogram)
-        if not hp.is_file():
-            raise AnnotationError("hypnogram file not found", hp)
-        parts.append(read_annotations_file(hp, duration_s=duration))
+        parts.append(read(Path(hypnogram), "hypnogram"))
     if not parts:
         return Annotations()
-    return merge_annotations(*parts) if len(parts) > 1 else parts[0]
+    out = merge_annotations(*parts) if len(parts) > 1 else parts[0]
+    out.inputs = inputs
+    return out
 
 
 def _resolve_settings(standard: str, settings: Settings | None) -> Settings:
@@ -209,6 +285,8 @@ def score_night(
     progress: Progress | None = None,
     age: str | float | None = None,
     population: str = "auto",
+    annotation_offset: float | None = None,
+    force_annotations: bool = False,
     verbose: bool | str | int | None = None,
 ) -> NightResult:
     """Score one recording and return a :class:`NightResult`.
@@ -228,6 +306,10 @@ def score_night(
     age : the sleeper's age (``"10d"``, ``"3m"``, ``"5y"``; numbers are days) for the
         interpretation rules (:mod:`somnomyo.interpret`).
     population : ``"adult"``, ``"child"``, ``"infant"`` or ``"auto"`` (from ``age``; adult without one).
+    annotation_offset : shift the separate annotation/hypnogram files by this many seconds (their
+        time 0 lies that far into the recording); their start time is then not checked.
+    force_annotations : use separate annotation/hypnogram files even when the start date-time they
+        declare differs from the recording's (by default refused, see :func:`load_annotations`).
     """
     from somnomyo.errors import check_choice
     from somnomyo.interpret.rules import parse_age
@@ -240,14 +322,16 @@ def score_night(
         return _score_night(Path(path), annotations=annotations, hypnogram=hypnogram,
                             settings=_resolve_settings(standard, settings), channels=channels,
                             stages=stages, detectors=tuple(detectors), progress=progress,
-                            age_days=age_days, population=population)
+                            age_days=age_days, population=population,
+                            annotation_offset=annotation_offset, force_annotations=force_annotations)
     finally:
         set_log_level(old)
 
 
 def _score_night(path: Path, *, annotations: Any, hypnogram: Any, settings: Settings,
                  channels: Any, stages: str, detectors: tuple[str, ...], progress: Progress | None,
-                 age_days: float | None = None, population: str = "auto") -> NightResult:
+                 age_days: float | None = None, population: str = "auto",
+                 annotation_offset: float | None = None, force_annotations: bool = False) -> NightResult:
     from somnomyo.io.channels import infer_roles
     from somnomyo.io.edf import read_edf, read_header
 
@@ -264,15 +348,12 @@ def _score_night(path: Path, *, annotations: Any, hypnogram: Any, settings: Sett
     roles = infer_roles(header.labels, overrides=channels)
     slow = _set_aside_slow_emg(header, roles, settings=settings)
     logger.info("channel roles:\n%s", roles.describe())
-    if "plm" in detectors:
-        legs = [r for r in ("leg_left", "leg_right", "legs") if roles.all(r)]
-        if not legs:
+    entries = for_families(detectors)
+    for entry in entries:
+        if entry.required_any and not any(roles.all(r) for r in entry.required_any):
             why = "".join(f"; {lab} is sampled at {fs:g} Hz, too slow for EMG" for lab, (role, fs) in slow.items()
-                          if role in ("leg_left", "leg_right", "legs"))
-            raise ChannelError(
-                "no usable leg EMG channel (need leg_left/leg_right or a bipolar 'legs' channel; "
-                f"override with --channel leg_left=LABEL){why}; the file has: "
-                f"{', '.join(header.labels) or 'no signals'}", path)
+                          if role in entry.required_any)
+            raise ChannelError(f"{entry.missing}{why}; the file has: {', '.join(header.labels) or 'no signals'}", path)
     for label, (role, fs) in slow.items():          # said once the night is known to be scorable
         msg = (f"{label}: sampled at {fs:g} Hz, too slow for EMG (the EMG detectors need >= 200 Hz); "
                f"not used as {role} EMG")
@@ -282,25 +363,19 @@ def _score_night(path: Path, *, annotations: Any, hypnogram: Any, settings: Sett
     if header.file_type.startswith(("EDF+", "BDF+")):
         from somnomyo.io.edf import read_annotations
         header.annotations = read_annotations(path)
-    ann = load_annotations(path, header, annotations=annotations, hypnogram=hypnogram)
+    ann = load_annotations(path, header, annotations=annotations, hypnogram=hypnogram, offset_s=annotation_offset,
+                           force=force_annotations,
+                           start_tolerance_s=settings.quality.annotation_start_tolerance_s)
     auto = stages == "auto" or (ann.hypnogram is None and _auto_staging_available()
                                 and bool(roles.all("eeg")))
 
-    wanted: list[str] = []
-    emg_needed = EMG_ROLES if "myoclonus" in detectors else ("leg_left", "leg_right", "legs")
-    roles_needed = emg_needed + ("ecg",) + (("eeg", "eog") if auto else ())
-    if "myoclonus" in detectors:  # position channel for state dependence
-        roles_needed += ("position",)
-    for role in roles_needed:
-        wanted += [lab for lab in roles.all(role) if lab not in wanted]
-    if "myoclonus" in detectors:  # central EEG for the cortical-origin test
-        wanted += [lab for lab in _jlba_eeg_labels(roles) if lab not in wanted]
+    wanted = labels_to_read(entries, roles, auto_staging=auto)
 
     step(f"reading {len(wanted)} channel(s)")
     # float32: every detector conditions in float32; half the memory of float64 (fresh memory is slow)
     recording = read_edf(path, channels=wanted, annotations=False, dtype="float32")
     recording.annotations = header.annotations
-    hyp = _stages(recording, roles, ann, auto=auto, path=path, warnings=warnings)
+    hyp = _stages(recording, roles, ann, auto=auto, path=path, warnings=warnings, settings=settings)
 
     step("conditioning EMG and checking signal quality")
     r_peaks = None
@@ -319,75 +394,49 @@ def _score_night(path: Path, *, annotations: Any, hypnogram: Any, settings: Sett
         warnings.append(msg)
     # each EMG channel is band-passed once: the quality checks take it from the conditioning
     checked: dict[str, Any] = {}
-    conditioned = _condition(recording, roles, detectors, settings=settings, r_peaks=r_peaks,
+    conditioned = _condition(recording, roles, emg_roles(entries), settings=settings, r_peaks=r_peaks,
                              on_bandpassed=lambda lab, y: _check_channel(recording, roles, lab, checked, filtered=y,
                                                                          settings=settings.quality))
     quality, unscorable = _quality(recording, roles, checked=checked, settings=settings.quality)
 
     blocks: dict[str, Any] = {}
     results: dict[str, Any] = {}
-    tables = []
-    if "plm" in detectors:
-        step("detecting leg movements")
-        from somnomyo.detect.leg_movements import detect_leg_movements
-        from somnomyo.score.plm import score_plm
-
-        legs_map = {}
-        if roles.get("leg_left"):
-            legs_map["left"] = roles.get("leg_left")
-        if roles.get("leg_right"):
-            legs_map["right"] = roles.get("leg_right")
-        if not legs_map and roles.get("legs"):
-            legs_map["both"] = roles.get("legs")
-        det = detect_leg_movements(recording, legs=legs_map, ecg_label=ecg_label, settings=settings, r_peaks=r_peaks,
-                                   conditioned=conditioned)
-        leg_unscorable = _leg_unscorable(det.unscorable, unscorable, legs_map)
-        step("scoring periodic limb movements")
-        plm = score_plm(det.events, duration_s=recording.duration, hypnogram=hyp, annotations=ann,
-                        unscorable=leg_unscorable, settings=settings)
-        results["plm"] = plm
-        blocks["plm"] = plm.summary()
-        tables.append(plm.events)
-    if "myoclonus" in detectors:
-        from somnomyo.detect.myoclonus import detect_myoclonus, emg_traces
-
-        step("detecting myoclonus")
-        # leg movements are detected by now and nothing else reads the conditioning's envelopes:
-        # the brief-burst envelopes reuse their memory (~30 MB of fresh memory saved per channel)
-        traces = emg_traces(recording, roles, settings=settings, r_peaks=r_peaks, conditioned=conditioned,
-                            reuse_envelopes=True)
-        myo = detect_myoclonus(recording, roles, hypnogram=hyp, annotations=ann, settings=settings,
-                               unscorable=unscorable, r_peaks=r_peaks, traces=traces)
-        results["myoclonus"] = myo
-        blocks.update(myo.summary())
-        tables.append(myo.events)
-        step("testing cortical origin and state dependence")
-        # state dependence sees every event (leg movements of 0.5-2 s count for the spasm pattern)
-        results["cortical"], results["state"] = _cortical_and_state(recording, roles, concat_events(tables),
-                                                                   hyp, ann, settings=settings)
-        blocks["cortical"] = results["cortical"].summary()
-        blocks["state"] = results["state"].summary()
-    from somnomyo.interpret import findings_block, interpret
-    blocks["subject"] = {"age_days": age_days, "population": subject_population}
-    findings = interpret(blocks, population=population, age_days=age_days, settings=settings)
-    results["interpretation"] = findings
-    blocks["interpretation"] = findings_block(findings)
-
+    tables: list[pd.DataFrame] = []
+    kept: dict[str, dict[str, Any]] = {}
+    night = Night(path=path, recording=recording, roles=roles, hypnogram=hyp, annotations=ann, settings=settings,
+                  conditioned=conditioned, r_peaks=r_peaks, unscorable=unscorable, progress=step,
+                  events=empty_events())
+    fresh = True                                   # night.events holds every table so far
+    for entry in entries:  # loop over the registry's scoring steps
+        if not fresh:
+            night.events, fresh = concat_events(tables), True
+        scored = entry.run(night)
+        blocks.update(scored.blocks)
+        results.update(scored.results)
+        kept[entry.name] = scored.context
+        if scored.events is not None:
+            tables.append(scored.events)
+            fresh = False
+    interpret_blocks(blocks, results, age_days=age_days, population=population,
+                     subject_population=subject_population, settings=settings)
     return NightResult(path=path, recording=recording, roles=roles, annotations=ann, hypnogram=hyp,
-                       settings=settings, events=concat_events(tables), blocks=blocks, results=results,
-                       quality=quality, warnings=warnings + list(ann.warnings))
+                       settings=settings, events=night.events if fresh else concat_events(tables),
+                       blocks=blocks, results=results,
+                       quality=quality, warnings=warnings + list(ann.warnings), unscorable=unscorable,
+                       steps=kept, detectors=tuple(dict.fromkeys(e.family for e in entries)),
+                       subject={"age_days": age_days, "population": population,
+                                "subject_population": subject_population})
 
 
-def _condition(recording: Recording, roles: Any, detectors: tuple[str, ...], *, settings: Settings,
+def _condition(recording: Recording, roles: ChannelRoles, roles_used: Sequence[str], *, settings: Settings,
                r_peaks: tuple[np.ndarray, float] | None,
                on_bandpassed: Callable[[str, np.ndarray], None] | None = None) -> dict[str, Any]:
     """Condition every EMG channel the detectors use ONCE per night (band-pass, the recording's one
     mains frequency, ECG removal with the night's R peaks); shared by LM detection and the
-    myoclonus detectors (:func:`somnomyo.signal.conditioning.condition_recording`)."""
+    myoclonus detectors (:func:`somnomyo.signal.conditioning.condition_recording`). ``roles_used``:
+    the EMG roles the scoring steps read (:func:`somnomyo.registry.emg_roles`)."""
     from somnomyo.signal.conditioning import condition_recording
 
-    roles_used = EMG_ROLES if "myoclonus" in detectors else (("leg_left", "leg_right", "legs")
-                                                             if "plm" in detectors else ())
     labels: list[str] = []
     for role in roles_used:
         for lab in roles.all(role):
@@ -399,7 +448,7 @@ def _condition(recording: Recording, roles: Any, detectors: tuple[str, ...], *, 
                                on_bandpassed=on_bandpassed)
 
 
-def _set_aside_slow_emg(header: Recording, roles: Any, *, settings: Settings) -> dict[str, tuple[str, float]]:
+def _set_aside_slow_emg(header: Recording, roles: ChannelRoles, *, settings: Settings) -> dict[str, tuple[str, float]]:
     """EMG-role channels sampled too slowly to hold the EMG band (``band_edges`` finds no band, e.g.
     Sleep-EDF's 1-Hz "EMG submental" envelope) are not EMG to the detectors: each is moved to the
     role ``other``. Returns ``{label: (role it had, fs)}`` (the caller says so)."""
@@ -413,39 +462,9 @@ def _set_aside_slow_emg(header: Recording, roles: Any, *, settings: Settings) ->
             try:
                 band_edges(fs, settings=settings.conditioning)
             except SomnomyoError:
-                roles.by_role[role].remove(label)
-                roles.by_role.setdefault("other", []).append(label)
-                roles.role_of[label] = "other"
+                roles.move(label, "other")
                 slow[label] = (role, fs)
     return slow
-
-
-def _jlba_eeg_labels(roles: Any) -> list[str]:
-    """EEG channels for jerk-locked averaging: the central (sensorimotor) derivations C3/C4/Cz where
-    present (premyoclonic spike over the sensorimotor cortex, Shibasaki 1992), else the first two."""
-    import re
-
-    eeg = list(roles.all("eeg"))
-    central = [lab for lab in eeg if re.search(r"(?<![a-z])c[34z](?![0-9])", lab, re.IGNORECASE)]
-    return central or eeg[:2]
-
-
-def _cortical_and_state(recording: Recording, roles: Any, events: pd.DataFrame, hyp: Hypnogram,
-                        ann: Annotations, *, settings: Settings) -> tuple[Any, Any]:
-    """Jerk-locked EEG back-averaging on the myoclonic jerks and their state dependence."""
-    from somnomyo.interpret import jerk_locked_average, state_dependence
-
-    eeg = [recording.signals[lab] for lab in _jlba_eeg_labels(roles) if lab in recording.signals
-           and str(recording.signals[lab].unit).lower() in ("uv", "µv", "μv")]
-    jerks = events.loc[events["trial_type"].astype(str) == "myoclonic_jerk"]
-    cortical = jerk_locked_average(eeg, jerks["onset"].to_numpy(dtype=float), hypnogram=hyp,
-                                   burst_durations_s=(jerks["burst_ms"].to_numpy(dtype=float) / 1000.0
-                                                      if "burst_ms" in jerks else jerks["duration"].to_numpy(dtype=float)),
-                                   clusters=events, settings=settings)
-    pos_label = roles.get("position")
-    position = recording.signals.get(pos_label) if pos_label else None
-    state = state_dependence(events, hypnogram=hyp, annotations=ann, position=position, settings=settings)
-    return cortical, state
 
 
 def _auto_staging_available() -> bool:
@@ -454,8 +473,8 @@ def _auto_staging_available() -> bool:
     return importlib.util.find_spec("yasa") is not None
 
 
-def _stages(recording: Recording, roles: Any, ann: Annotations, *, auto: bool, path: Path,
-            warnings: list[str]) -> Hypnogram:
+def _stages(recording: Recording, roles: ChannelRoles, ann: Annotations, *, auto: bool, path: Path,
+            warnings: list[str], settings: Settings | None = None) -> Hypnogram:
     """The hypnogram used: the annotated one, else automatic staging (said so), else all UNS."""
     if not auto and ann.hypnogram is not None:
         return ann.hypnogram.fit_to(recording.duration)
@@ -465,7 +484,7 @@ def _stages(recording: Recording, roles: Any, ann: Annotations, *, auto: bool, p
             msg = "no hypnogram found: sleep stages were scored automatically (YASA); review them"
         else:
             msg = "sleep stages were scored automatically (--stages auto); the file's hypnogram was not used"
-        hyp = stage_auto(recording, roles)
+        hyp = stage_auto(recording, roles, settings=settings)   # Settings.staging, .emg_wake
         if hyp.source == "emg_estimate":
             msg += "; no usable EEG, so only a rough wake/sleep estimate from EMG activity was possible"
         logger.warning(msg)
@@ -478,7 +497,7 @@ def _stages(recording: Recording, roles: Any, ann: Annotations, *, auto: bool, p
     return Hypnogram.unscored(recording.duration)
 
 
-def _check_channel(recording: Recording, roles: Any, label: str, out: dict[str, Any], *,
+def _check_channel(recording: Recording, roles: ChannelRoles, label: str, out: dict[str, Any], *,
                    filtered: np.ndarray | None = None, settings: QualitySettings | None = None) -> None:
     """Quality of one EMG channel into ``out[label]`` (skipped for other channels); ``filtered``: the
     channel band-passed by the conditioning, reused by the ECG check (see ``assess_quality``);
@@ -487,7 +506,7 @@ def _check_channel(recording: Recording, roles: Any, label: str, out: dict[str, 
     from somnomyo.signal.quality import assess_quality
 
     sig = recording.signals[label]
-    role = roles.role_of.get(label) if hasattr(roles, "role_of") else None
+    role = roles.role_of.get(label)
     if sig.unit != "uV" or role not in EMG_ROLES:
         return  # quality decides scorable EMG time; other channels are not scored here
     info = recording.channel(label)
@@ -497,7 +516,7 @@ def _check_channel(recording: Recording, roles: Any, label: str, out: dict[str, 
                                 gaps=recording.gaps, filtered=filtered, settings=settings)
 
 
-def _quality(recording: Recording, roles: Any, *, checked: Mapping[str, Any] | None = None,
+def _quality(recording: Recording, roles: ChannelRoles, *, checked: Mapping[str, Any] | None = None,
              settings: QualitySettings | None = None) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
     """Per-channel quality flags; returns (summary block, unscorable intervals by label).
 
@@ -515,14 +534,3 @@ def _quality(recording: Recording, roles: Any, *, checked: Mapping[str, Any] | N
         unscorable[label] = q.unscorable
         block["channels"][label] = q.summary()
     return block, unscorable
-
-
-def _leg_unscorable(detector: pd.DataFrame | None, quality: dict[str, pd.DataFrame],
-                    legs: dict[str, str]) -> pd.DataFrame:
-    """Time unscorable for leg movements: the union over the leg channels (noisy baseline, flat, clipping, gaps)."""
-    from somnomyo.signal.intervals import empty_intervals, merge_intervals
-
-    parts = [df for df in [detector] + [quality.get(lab) for lab in legs.values()] if df is not None and len(df)]
-    if not parts:
-        return empty_intervals()
-    return merge_intervals(pd.concat([p[["onset", "duration", "reason"]] for p in parts], ignore_index=True))

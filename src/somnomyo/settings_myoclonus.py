@@ -1,7 +1,7 @@
 """Myoclonus-detector parameters (fragmentary myoclonus, jerks, hypnic jerks, clusters,
 negative myoclonus, REM phasic EMG). Part of :class:`somnomyo.settings.Settings`
-as ``settings.myoclonus``. Every field names its source (AASM, papers in
-shared/docs/clinical_rules.md); implementation choices say so.
+as ``settings.myoclonus``. Every field names its source (AASM, ICSD-3 and the papers
+cited in docs/rules.md §6-§11); implementation choices say so.
 
 The fields are flat (prefixes ``burst_``, ``fm_``, ``jerk_``, ``hypnic_``, ``cluster_``,
 ``nm_``, ``rem_``) so that ``Settings.to_dict``, ``Settings.sources`` and
@@ -9,21 +9,26 @@ The fields are flat (prefixes ``burst_``, ``fm_``, ``jerk_``, ``hypnic_``, ``clu
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Literal, get_args
 
+from somnomyo._param import check_choices
 from somnomyo._param import param as _f
 
-FM_DEFINITIONS = ("aasm", "research")
-EFM_MODES = ("cumulative", "contiguous")
-CLUSTER_MODES = ("myoclonic", "spasm")
+FmDefinition = Literal["aasm", "research"]
+EfmMode = Literal["cumulative", "contiguous"]
+ClusterMode = Literal["myoclonic", "spasm"]
+ScoredStage = Literal["W", "N1", "N2", "N3", "R"]
 
-
+FM_DEFINITIONS: tuple[str, ...] = get_args(FmDefinition)
+EFM_MODES: tuple[str, ...] = get_args(EfmMode)
+CLUSTER_MODES: tuple[str, ...] = get_args(ClusterMode)
+SCORED_STAGES: tuple[str, ...] = get_args(ScoredStage)
 
 
 @dataclass(frozen=True)
 class MyoclonusSettings:
-    """Brief-burst myoclonus detectors (issue 4). See ``clinical_rules.md`` §2.1, §2.6, §3, §4."""
+    """Brief-burst myoclonus detectors; the rules are in docs/rules.md §6-§11."""
 
     # -- generic brief-burst detection on a conditioned envelope (detect/bursts.py) --
     burst_envelope_window_s: float = _f(
@@ -43,7 +48,7 @@ class MyoclonusSettings:
         0.01, "implementation: bursts closer than this are one (envelope ripple)", unit="s")
 
     # -- fragmentary myoclonus (detect/fragmentary.py) --
-    fm_definition: str = _f(
+    fm_definition: FmDefinition = _f(
         "aasm", "AASM EFM potential (<= 150 ms) or 'research' (Lins/Frauscher: 75-150 ms, > 50 µV)")
     fm_max_duration_s: float = _f(0.15, "AASM EFM: potentials of maximum 150 ms duration", unit="s")
     fm_min_duration_s: float = _f(
@@ -77,21 +82,21 @@ class MyoclonusSettings:
     fm_efm_min_per_minute: int = _f(5, "AASM EFM: >= 5 potentials per minute")
     fm_efm_min_minutes: float = _f(20.0, "AASM EFM: sustained for >= 20 minutes of NREM sleep", unit="min")
     fm_efm_window_s: float = _f(60.0, "AASM EFM: counted per 1-min NREM window", unit="s")
-    fm_efm_mode: str = _f(
+    fm_efm_mode: EfmMode = _f(
         "cumulative", "AASM EFM: 20 min cumulative ('cumulative') or consecutive ('contiguous')",
         unconfirmed=True)
 
     # -- myoclonic jerks across muscles (detect/jerks.py) --
     jerk_min_duration_s: float = _f(
-        0.02, "clinical_rules §4.3: myoclonic bursts from ~20 ms (cortical 10-50 ms)", unit="s")
+        0.02, "Hallett 1979: myoclonic bursts from ~20 ms (cortical 10-50 ms)", unit="s")
     jerk_max_duration_s: float = _f(
-        0.5, "WASM 2016/AASM: bursts >= 0.5 s are LMs, not jerks (§4.3 note)", unit="s")
+        0.5, "WASM 2016/AASM: bursts >= 0.5 s are LMs, not jerks", unit="s")
     jerk_min_amplitude_uv: float = _f(
         20.0, "implementation: absolute floor for a jerk burst", unit="µV", unconfirmed=True)
     jerk_focal_excludes_fm: bool = _f(
-        True, "AASM EFM (§2.1): a potential of <= 150 ms (fm_max_duration_s) in one muscle is a fragmentary-"
+        True, "AASM EFM: a potential of <= 150 ms (fm_max_duration_s) in one muscle is a fragmentary-"
               "myoclonus potential; implementation: such a single-muscle burst is FM, not a focal jerk, so a "
-              "focal jerk lasts > fm_max_duration_s (subcortical/spinal bursts > 100 ms, §4.3); multi-muscle "
+              "focal jerk lasts > fm_max_duration_s (subcortical/spinal bursts > 100 ms); multi-muscle "
               "jerks keep the jerk_min_duration_s floor")
     jerk_join_k_background: float = _f(
         2.5, "implementation: once a jerk is found on >= 2 muscles, another muscle joins it when its envelope "
@@ -104,7 +109,7 @@ class MyoclonusSettings:
     hypnic_min_muscles: int = _f(
         2, "ICSD-3 sleep starts: simultaneous contraction of body or segments; implementation: >= 2 muscles")
     hypnic_require_limb: bool = _f(True, "implementation: at least one limb muscle involved")
-    hypnic_stages: tuple[str, ...] = _f(("W", "N1"), "ICSD-3 sleep starts: at sleep onset (wake-N1 transition)")
+    hypnic_stages: tuple[ScoredStage, ...] = _f(("W", "N1"), "ICSD-3 sleep starts: at sleep onset (wake-N1 transition)")
     hypnic_before_s: float = _f(
         30.0, "implementation: window starts one 30-s epoch before the first sleep epoch (ICSD-3: at sleep "
               "onset, the wake-N1 transition)", unit="s")
@@ -114,22 +119,23 @@ class MyoclonusSettings:
         1, "implementation: a sleep onset is the first N1/N2 epoch after >= 1 W epoch")
 
     # -- clusters and series (detect/clusters.py) --
-    cluster_mode: str = _f(
-        "myoclonic", "'myoclonic': BSMI-like 1-5 Hz clusters (§3.1); 'spasm': spasm series 5-30 s (§4.1)")
+    cluster_mode: ClusterMode = _f(
+        "myoclonic", "'myoclonic': BSMI-like 1-5 Hz clusters (ICSD-3; Fernandez-Alvarez); 'spasm': epileptic "
+                     "spasm series 5-30 s (ILAE)")
     cluster_max_interval_s: float = _f(
-        1.2, "BSMI clusters at 1-5 Hz (§3.1): onsets <= 1 s apart, plus 20% for the jitter of a 1-Hz train "
-             "(implementation)", unit="s", unconfirmed=True)
+        1.2, "BSMI clusters at 1-5 Hz (Fernandez-Alvarez): onsets <= 1 s apart, plus 20% for the jitter of a "
+             "1-Hz train (implementation)", unit="s", unconfirmed=True)
     cluster_min_jerks: int = _f(3, "implementation: a cluster has >= 3 jerks", unconfirmed=True)
     cluster_spasm_min_interval_s: float = _f(
-        5.0, "epileptic spasms every 5-30 s in a cluster (§4.1)", unit="s", unconfirmed=True)
+        5.0, "ILAE: epileptic spasms every 5-30 s in a cluster", unit="s", unconfirmed=True)
     cluster_spasm_max_interval_s: float = _f(
-        30.0, "epileptic spasms every 5-30 s in a cluster (§4.1)", unit="s", unconfirmed=True)
+        30.0, "ILAE: epileptic spasms every 5-30 s in a cluster", unit="s", unconfirmed=True)
 
     # -- negative myoclonus (detect/negative.py) --
     nm_min_duration_s: float = _f(
-        0.05, "Clin Neurophysiol 2023 wearable NM: silent periods 50-500 ms (§4.4, checklist 43)", unit="s")
+        0.05, "Clin Neurophysiol 2023 wearable NM: silent periods 50-500 ms", unit="s")
     nm_max_duration_s: float = _f(
-        0.5, "Clin Neurophysiol 2023 wearable NM: silent periods 50-500 ms (§4.4, checklist 43)", unit="s")
+        0.5, "Clin Neurophysiol 2023 wearable NM: silent periods 50-500 ms", unit="s")
     nm_drop_fraction: float = _f(
         0.35, "implementation: silent = mean envelope over the period < 35% of the preceding tonic level",
         unconfirmed=True)
@@ -138,9 +144,10 @@ class MyoclonusSettings:
     nm_short_drop_fraction: float = _f(
         0.25, "implementation: a 50-100 ms silence must average < 25% of tonic (tonic EMG noise alone dips to "
               "30-35% for 50-70 ms several times an hour; measured on simulated nights)", unconfirmed=True)
-    nm_stages: tuple[str, ...] = _f(
-        ("W", "N1"), "§4.4: NM needs sustained tonic activity, not measurable in atonic sleep; physiological NM "
-                     "at sleep onset; implementation: scored in these stages when a hypnogram is given")
+    nm_stages: tuple[ScoredStage, ...] = _f(
+        ("W", "N1"), "Rubboli 2006: NM needs sustained tonic activity, not measurable in atonic sleep; "
+                     "physiological NM at sleep onset; implementation: scored in these stages when a hypnogram "
+                     "is given")
     nm_edge_fraction: float = _f(
         0.5, "implementation: the silent period runs while the envelope (smoothed over nm_smooth_s) is below "
              "50% of the tonic level (its edges)", unconfirmed=True)
@@ -164,7 +171,7 @@ class MyoclonusSettings:
     nm_jerk_window_s: float = _f(0.1, "implementation: window before a silent period checked for a jerk",
                                  unit="s")
     nm_roles: tuple[str, ...] = _f(
-        ("chin", "arm_left", "arm_right"), "§4.4: needs tonic background activity (chin, arms)")
+        ("chin", "arm_left", "arm_right"), "Rubboli 2006: NM needs tonic background activity (chin, arms)")
 
     # -- REM phasic / tonic EMG (detect/rem_phasic.py) --
     rem_mini_epoch_s: float = _f(3.0, "AASM RSWA: 30-s epoch split into ten 3-s mini-epochs", unit="s")
@@ -186,3 +193,6 @@ class MyoclonusSettings:
                                    unit="%")
     rem_sinbar_combined_pct: float = _f(
         32.0, "SINBAR (Frauscher 2012): 'any' mentalis + phasic bilateral FDS in 3-s mini-epochs >= 32%", unit="%")
+
+    def __post_init__(self) -> None:
+        check_choices(self)

@@ -66,3 +66,8 @@ class QualitySettings:
     unit_max_uv: float = _f(
         10000.0, "implementation: a median absolute amplitude above this suggests nV (or a mV/V scale error) "
                  "written as µV", unit="µV", unconfirmed=True)
+    annotation_start_tolerance_s: float = _f(
+        1.0, "implementation: an annotation/hypnogram file whose own start date-time (EDF header, NSRR "
+             "ClockTime) is further than this from the recording's belongs to another recording or counts "
+             "from another time 0, and is refused (EDF start times have a resolution of 1 s)",
+        unit="s", unconfirmed=True)

@@ -35,7 +35,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 import pandas as pd
 
 from somnomyo import __version__
-from somnomyo._logging import logger, set_log_level
+from somnomyo._logging import logger, verbose
 from somnomyo.cohort.manifest import TABLE_FILES, TEMP_MARKERS, Night, id_problem, resolve_inputs, with_channels
 from somnomyo.cohort.tables import (STATUS_FAILED, STATUS_OK, collect_events, flatten_summary,
                                     nights_frame, write_table)
@@ -98,12 +98,30 @@ def _default_score_fn() -> ScoreFn:
     return score_night
 
 
-def _write_figures(result: Any, out: Path) -> None:
+def _write_figures(result: Any, out: Path) -> dict[str, Path]:
     try:
         from somnomyo.report import write_report  # type: ignore[attr-defined]
     except ImportError:
+        return {}
+    return dict(write_report(result, out) or {})
+
+
+def _write_night(result: Any, folder: Path, *, figures: bool) -> None:
+    """The night's results folder (:mod:`somnomyo.io.results_folder`: its files, the figures when
+    asked, then the manifest). A scorer whose ``write(folder)`` takes no ``extra`` gets the
+    figures written after it."""
+    import inspect
+
+    try:
+        takes_extra = "extra" in inspect.signature(result.write).parameters
+    except (TypeError, ValueError):
+        takes_extra = False
+    if takes_extra:
+        result.write(folder, extra=(lambda d: _write_figures(result, d)) if figures else None)
         return
-    write_report(result, out)
+    result.write(folder)
+    if figures:
+        _write_figures(result, folder)
 
 
 def score_one(night: Night, out_dir: str | os.PathLike[str], *, standard: str = "wasm2016",
@@ -132,9 +150,7 @@ def score_one(night: Night, out_dir: str | os.PathLike[str], *, standard: str = 
                           standard=standard, **night.options())
         t1 = time.perf_counter()
         tmp.mkdir(parents=True)
-        result.write(tmp)
-        if figures:
-            _write_figures(result, tmp)
+        _write_night(result, tmp, figures=figures)
         events = getattr(result, "events", None)
         row["n_events"] = None if events is None else int(len(events))
         row.update(flatten_summary(result.summary()))
@@ -163,8 +179,29 @@ def score_one(night: Night, out_dir: str | os.PathLike[str], *, standard: str = 
 
 
 # ------------------------------------------------------------------------------ client side
+def _folder_intact(night: Night, folder: Path) -> bool:
+    """A night folder with a manifest is trusted only if every file it lists is there unchanged
+    (:func:`somnomyo.io.results_folder.open_results`) and the recording has the size it had (its
+    hash is not recomputed on every resume: thousands of nights)."""
+    from somnomyo.io.results_folder import MANIFEST_FILE, open_results
+
+    if not (folder / MANIFEST_FILE).exists():
+        return True          # written without a manifest (a custom scorer): done.json decides
+    try:
+        res = open_results(folder, check_recording=False)
+        size = Path(night.edf).stat().st_size
+    except (SomnomyoError, OSError) as err:
+        logger.info("%s: scored again: %s", night.id, err)
+        return False
+    if res.manifest["recording"].get("size") != size:
+        logger.info("%s: scored again: the recording changed size since it was scored", night.id)
+        return False
+    return True
+
+
 def done_row(night: Night, out_dir: str | os.PathLike[str], *, standard: str) -> dict[str, Any] | None:
-    """The stored row of a night already scored from the same inputs, options and standard, else None."""
+    """The stored row of a night already scored from the same inputs, options and standard, with
+    an intact results folder (its manifest checked), else None."""
     marker = Path(out_dir) / night.id / DONE_FILE
     try:
         done = json.loads(marker.read_text(encoding="utf-8"))
@@ -173,6 +210,8 @@ def done_row(night: Night, out_dir: str | os.PathLike[str], *, standard: str) ->
     if (not isinstance(done, dict) or done.get("inputs") != night.inputs() or done.get("standard") != standard
             or done.get("options", {}) != night.options()
             or not isinstance(done.get("row"), dict) or done["row"].get("status") != STATUS_OK):
+        return None
+    if not _folder_intact(night, marker.parent):
         return None
     return dict(done["row"])
 
@@ -299,6 +338,7 @@ def _dask_client(client: Any, scheduler: str | None, n_workers: int) -> Iterator
             cluster.close()
 
 
+@verbose
 def run_cohort(
     inputs: str | os.PathLike[str] | pd.DataFrame | Iterable[Any],
     out_dir: str | os.PathLike[str],
@@ -341,14 +381,10 @@ def run_cohort(
     check_choice("standard", standard, STANDARDS)
     if not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
         raise ValueError(f"n_jobs must be a positive int or -1 (one per CPU); got {n_jobs!r}")
-    old_level = set_log_level(verbose)
-    try:
-        return _run(with_channels(resolve_inputs(inputs), channels), Path(out_dir), n_jobs=(os.cpu_count() or 1) if n_jobs == -1 else n_jobs,
-                    scheduler=scheduler, overwrite=overwrite, standard=standard, client=client,
-                    score_fn=score_fn, figures=figures, refresh_s=refresh_s, on_night=on_night,
-                    progress=progress)
-    finally:
-        set_log_level(old_level)
+    return _run(with_channels(resolve_inputs(inputs), channels), Path(out_dir), n_jobs=(os.cpu_count() or 1) if n_jobs == -1 else n_jobs,
+                scheduler=scheduler, overwrite=overwrite, standard=standard, client=client,
+                score_fn=score_fn, figures=figures, refresh_s=refresh_s, on_night=on_night,
+                progress=progress)
 
 
 def _run(nights: list[Night], out: Path, *, n_jobs: int, scheduler: str | None, overwrite: bool,

@@ -1,5 +1,4 @@
-"""Generic brief-burst detection on a conditioned EMG envelope, and the event context
-(stage, arousal, unscorable time, per-stage hours) shared by the myoclonus detectors.
+"""Generic brief-burst detection on a conditioned EMG envelope, shared by the myoclonus detectors.
 
 The EMG itself is conditioned by :func:`somnomyo.signal.conditioning.condition_emg`
 (the one conditioning module); this module only works on its output: a rectified
@@ -16,12 +15,12 @@ compared block by block, so no night-long per-sample threshold array is built.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from somnomyo.io.annotations import NREM_STAGES, SLEEP_STAGES, STAGES, Annotations, Hypnogram
+from somnomyo.signal.intervals import Spans, as_spans, runs
 from somnomyo.signal.rolling import median_filter as _rolling_median
 
 BURST_COLUMNS = ("channel", "role", "onset", "duration", "peak_uv", "amplitude_uv", "background_uv", "ptp_uv")
@@ -64,7 +63,6 @@ def _as_float(x: Any) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- runs
-# :func:`fast_runs` gives the same runs as ``somnomyo.signal.intervals.runs`` in one comparison pass.
 def merge_runs(starts: np.ndarray, stops: np.ndarray, max_gap: int) -> tuple[np.ndarray, np.ndarray]:
     """Merge runs separated by fewer than ``max_gap`` samples (sorted, non-overlapping input)."""
     if starts.size < 2 or max_gap <= 0:
@@ -181,20 +179,6 @@ def trace_background(trace: EMGTrace, settings: Any) -> BlockBackground:
 
 
 # ------------------------------------------------------------------------- bursts
-def fast_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Start (inclusive) and stop (exclusive) indices of the runs of ``True`` in a 1-D bool ``mask``
-    (same result as :func:`somnomyo.signal.intervals.runs`, with one comparison pass)."""
-    m = np.asarray(mask, dtype=bool).ravel()
-    if m.size == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    edges = np.flatnonzero(m[1:] != m[:-1]) + 1
-    if m[0]:
-        edges = np.concatenate(([0], edges))
-    if m[-1]:
-        edges = np.concatenate((edges, [m.size]))
-    return edges[0::2].astype(np.int64), edges[1::2].astype(np.int64)
-
-
 def _as_blocks(threshold: np.ndarray | float | BlockBackground, n: int, fs: float) -> BlockBackground | None:
     if isinstance(threshold, BlockBackground):
         return threshold
@@ -214,7 +198,7 @@ def runs_above(env: np.ndarray, threshold: np.ndarray | float | BlockBackground,
     n = env.size
     blocks = _as_blocks(threshold, n, fs)
     if blocks is None:
-        return fast_runs(env > np.asarray(threshold))
+        return runs(env > np.asarray(threshold))
     blk = blocks.block
     if n == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
@@ -234,11 +218,11 @@ def runs_above(env: np.ndarray, threshold: np.ndarray | float | BlockBackground,
     near = hot.copy()
     near[1:] |= hot[:-1]
     near[:-1] |= hot[1:]
-    ba, bb = fast_runs(near)
+    ba, bb = runs(near)
     sa, sb = ba * blk, np.minimum(bb * blk, n)
     pos = _run_positions(sa, sb)
     sub = env[pos] > vals[pos // blk].astype(env.dtype)
-    rs, re_ = fast_runs(sub)
+    rs, re_ = runs(sub)
     return pos[rs], pos[re_ - 1] + 1
 
 
@@ -338,35 +322,9 @@ def trace_bursts(trace: EMGTrace, settings: Any, *, min_duration_s: float = 0.0,
 
 
 # ------------------------------------------------------------------ event context
-Intervals = Sequence[tuple[float, float]] | pd.DataFrame | Mapping[str, Any] | None
-"""Unscorable time: ``(onset, duration)`` pairs or a table with those columns (all channels), or a
-mapping channel label -> such intervals (per channel, as the pipeline's quality check gives)."""
-
-
-def as_intervals(intervals: Intervals) -> np.ndarray:
-    """``(onset, duration)`` pairs (list or table with those columns) as an (n, 2) array of start/end."""
-    if intervals is None:
-        return np.zeros((0, 2))
-    if isinstance(intervals, pd.DataFrame):
-        on = intervals["onset"].to_numpy(dtype=float)
-        du = intervals["duration"].to_numpy(dtype=float)
-    else:
-        arr = np.asarray(list(intervals), dtype=float).reshape(-1, 2)
-        on, du = arr[:, 0], arr[:, 1]
-    du = np.nan_to_num(du, nan=0.0)
-    return np.column_stack((on, on + du))
-
-
-def channel_unscorable(unscorable: Intervals, label: str) -> np.ndarray:
-    """Unscorable (start, end) rows for one channel (global intervals, or the channel's entry)."""
-    if isinstance(unscorable, Mapping):
-        return as_intervals(unscorable.get(label))
-    return as_intervals(unscorable)
-
-
-def channel_lm_intervals(lm_events: pd.DataFrame | None, label: str) -> np.ndarray | None:
-    """(start, end) rows of the leg movements in ``lm_events`` on channel ``label`` (rows without a
-    channel, or naming it in a comma-separated list, count); None without events."""
+def channel_lm_intervals(lm_events: pd.DataFrame | None, label: str) -> Spans | None:
+    """Spans of the leg movements in ``lm_events`` on channel ``label`` (rows without a channel,
+    or naming it in a comma-separated list, count); None without events."""
     if lm_events is None or len(lm_events) == 0:
         return None
     sel = lm_events
@@ -374,114 +332,4 @@ def channel_lm_intervals(lm_events: pd.DataFrame | None, label: str) -> np.ndarr
         ch = lm_events["channel"].astype("object")
         names = ch.fillna("").astype(str).str.split(",")
         sel = lm_events.loc[ch.isna().to_numpy() | names.map(lambda c: label in c).to_numpy()]
-    return as_intervals(sel[["onset", "duration"]])
-
-
-def common_unscorable(unscorable: Intervals, labels: Sequence[str]) -> np.ndarray:
-    """Time unscorable on every channel of ``labels`` (for denominators), as (start, end) rows."""
-    if not isinstance(unscorable, Mapping):
-        return as_intervals(unscorable)
-    from somnomyo.signal.intervals import subtract_intervals
-
-    common: pd.DataFrame | None = None
-    for lab in labels:  # loop over channels
-        iv = channel_unscorable(unscorable, lab)
-        df = pd.DataFrame({"onset": iv[:, 0], "duration": iv[:, 1] - iv[:, 0]})
-        common = df if common is None else subtract_intervals(common, subtract_intervals(common, df))
-        if len(common) == 0:
-            break
-    if common is None or len(common) == 0:
-        return np.zeros((0, 2))
-    return as_intervals(common[["onset", "duration"]])
-
-
-def overlaps_any(onset: np.ndarray, end: np.ndarray, intervals: np.ndarray, *, gap: float = 0.0) -> np.ndarray:
-    """True where ``[onset, end]`` overlaps, or is closer than ``gap`` to, any interval."""
-    onset = np.asarray(onset, dtype=float)
-    end = np.asarray(end, dtype=float)
-    if intervals.size == 0 or onset.size == 0:
-        return np.zeros(onset.shape, dtype=bool)
-    order = np.argsort(intervals[:, 0])
-    s = intervals[order, 0]
-    e_cummax = np.maximum.accumulate(intervals[order, 1])
-    # last interval starting before end+gap; overlap if the running max end > onset-gap
-    k = np.searchsorted(s, end + gap, side="left") - 1
-    ok = k >= 0
-    out = np.zeros(onset.shape, dtype=bool)
-    out[ok] = e_cummax[k[ok]] > onset[ok] - gap
-    return out
-
-
-def stages_at(onsets: np.ndarray, hypnogram: Hypnogram | None) -> np.ndarray:
-    """Stage at each onset; ``UNS`` everywhere without a hypnogram."""
-    onsets = np.asarray(onsets, dtype=float)
-    if hypnogram is None:
-        return np.full(onsets.shape, "UNS", dtype="<U3")
-    return hypnogram.stage_at(onsets)
-
-
-def arousal_flags(onsets: np.ndarray, durations: np.ndarray, annotations: Annotations | None,
-                  *, max_gap_s: float) -> np.ndarray | None:
-    """Arousal association (WASM 2016/AASM: overlap or < ``max_gap_s`` between them); None without annotations."""
-    if annotations is None:
-        return None
-    ar = as_intervals(annotations.arousals)
-    onsets = np.asarray(onsets, dtype=float)
-    return overlaps_any(onsets, onsets + np.asarray(durations, dtype=float), ar, gap=max_gap_s)
-
-
-def drop_unscorable(df: pd.DataFrame, unscorable: np.ndarray) -> pd.DataFrame:
-    """Rows whose ``[onset, onset+duration]`` overlaps no unscorable interval."""
-    if unscorable.size == 0 or len(df) == 0:
-        return df
-    on = df["onset"].to_numpy(dtype=float)
-    bad = overlaps_any(on, on + df["duration"].to_numpy(dtype=float), unscorable)
-    return df.loc[~bad].reset_index(drop=True)
-
-
-def scorable_epochs(hypnogram: Hypnogram, unscorable: np.ndarray) -> np.ndarray:
-    """Per epoch: True unless the epoch overlaps an unscorable interval."""
-    start = hypnogram.start + np.arange(hypnogram.n_epochs) * hypnogram.epoch_s
-    return ~overlaps_any(start, start + hypnogram.epoch_s - 1e-9, unscorable)
-
-
-def stage_hours(hypnogram: Hypnogram | None, duration_s: float, unscorable: np.ndarray) -> dict[str, float]:
-    """Scorable hours per stage, plus ``sleep`` (TST) and ``nrem``; without a hypnogram all is UNS."""
-    if hypnogram is None:
-        out = {s: 0.0 for s in STAGES}
-        bad = float(np.clip(unscorable[:, 1] - unscorable[:, 0], 0, None).sum()) if unscorable.size else 0.0
-        out["UNS"] = max(duration_s - bad, 0.0) / 3600.0
-    else:
-        ok = scorable_epochs(hypnogram, unscorable)
-        out = {s: float(((hypnogram.stages == s) & ok).sum() * hypnogram.epoch_s / 3600.0) for s in STAGES}
-    out["sleep"] = sum(out[s] for s in SLEEP_STAGES)
-    out["nrem"] = sum(out[s] for s in NREM_STAGES)
-    return out
-
-
-def per_hour(count: int | float, hours: float) -> float | None:
-    """``count / hours``, or None when no time (JSON null)."""
-    return None if hours <= 0 else float(count) / hours
-
-
-def index_by_stage(stages: Iterable[str], hours: Mapping[str, float]) -> dict[str, float | None]:
-    """Events per hour of each stage (W, N1, N2, N3, R) plus ``sleep`` (per TST hour) and ``nrem``."""
-    st = pd.Series(list(stages), dtype="object")
-    counts = st.value_counts().to_dict()
-    out: dict[str, float | None] = {s: per_hour(counts.get(s, 0), hours[s]) for s in STAGES if s != "UNS"}
-    out["sleep"] = per_hour(sum(counts.get(s, 0) for s in SLEEP_STAGES), hours["sleep"])
-    out["nrem"] = per_hour(sum(counts.get(s, 0) for s in NREM_STAGES), hours["nrem"])
-    if hours.get("UNS", 0) > 0 and not any(hours[s] for s in STAGES if s != "UNS"):
-        out["UNS"] = per_hour(counts.get("UNS", 0), hours["UNS"])
-    return out
-
-
-def json_float(x: Any) -> float | None:
-    """Plain float, or None for NaN/None (JSON null)."""
-    if x is None:
-        return None
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return None
-    return None if not np.isfinite(v) else v
+    return as_spans(sel[["onset", "duration"]])

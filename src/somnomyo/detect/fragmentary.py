@@ -1,6 +1,6 @@
 """Fragmentary myoclonus (FM) potentials and the AASM excessive-FM (EFM) rule.
 
-Sources (``clinical_rules.md`` §2.1):
+Sources (docs/rules.md §6):
 
 * AASM EFM (optional rule): EMG potentials of **maximum 150 ms**, **>= 5 per minute**,
   sustained for **>= 20 minutes of NREM sleep**; any muscle. Whether the 20 minutes must
@@ -23,29 +23,48 @@ counted once. Potentials are pooled over all channels for the per-minute count.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Sequence, TypedDict
 
 import numpy as np
 import pandas as pd
 
-from somnomyo._logging import logger, set_log_level
-from somnomyo.detect.bursts import (
-    EMGTrace, Intervals, arousal_flags, channel_bursts, channel_lm_intervals, channel_unscorable, common_unscorable,
-    drop_unscorable, index_by_stage, json_float, overlaps_any, per_hour, scorable_epochs, stage_hours, stages_at,
-)
+from somnomyo._logging import logger, verbose
+from somnomyo.detect.bursts import EMGTrace, channel_bursts, channel_lm_intervals
 from somnomyo.errors import check_choice
 from somnomyo.events import make_events
 from somnomyo.io.annotations import NREM_STAGES, Annotations, Hypnogram
+from somnomyo.result import Result
+from somnomyo.score.associations import arousal_flags
+from somnomyo.score.helpers import index_by_stage, json_float, per_hour, scorable_epochs, stage_hours, stages_at
 from somnomyo.settings import Settings, get_settings
 from somnomyo.settings_myoclonus import EFM_MODES, FM_DEFINITIONS
-from somnomyo.signal.intervals import runs
+from somnomyo.signal.intervals import (IntervalsLike, Spans, channel_unscorable, common_unscorable, drop_overlapping,
+                                       overlaps_any, runs)
 
 MINUTE_COLUMNS = ("onset", "duration", "stage", "count", "positive")
 
 
+class FragmentarySummary(TypedDict):
+    """Block ``fragmentary_myoclonus`` of summary.json (nulls where undefined)."""
+
+    definition: str
+    count: int
+    fm_index: float | None
+    fm_index_by_stage: dict[str, float | None]
+    efm: bool | None
+    efm_minutes: float | None
+    efm_longest_run_minutes: float | None
+    efm_mode: str
+    nrem_minutes_evaluated: float | None
+    rejected: dict[str, int]
+
+
 @dataclass
-class FragmentaryResult:
+class FragmentaryResult(Result):
     """FM potentials (``events``), the 1-min NREM windows of the EFM rule (``minutes``)."""
+
+    BLOCK = "fragmentary_myoclonus"
+    Summary = FragmentarySummary
 
     events: pd.DataFrame
     minutes: pd.DataFrame | None
@@ -54,7 +73,7 @@ class FragmentaryResult:
     rejected: dict[str, int] = field(default_factory=dict)
     has_hypnogram: bool = True
 
-    def summary(self) -> dict[str, Any]:
+    def summary_block(self) -> FragmentarySummary:
         """JSON-ready block ``fragmentary_myoclonus`` (nulls where undefined)."""
         m = self.settings.myoclonus
         stages = self.events["stage"].astype("object").fillna("UNS").tolist()
@@ -86,7 +105,7 @@ class FragmentaryResult:
             "rejected": {k: int(v) for k, v in self.rejected.items()},
         }
 
-    def plot_fm_per_minute(self, ax: Any = None) -> Any:
+    def plot_fm_per_minute(self, *, ax: Any = None) -> Any:
         """Bar plot of potentials per 1-min NREM window with the AASM 5/min line."""
         import matplotlib.pyplot as plt
 
@@ -119,13 +138,13 @@ def _longest_adjacent_run(minutes: pd.DataFrame) -> int:
 
 
 def efm_minutes(onsets: np.ndarray, hypnogram: Hypnogram, *, settings: Settings,
-                unscorable: np.ndarray | None = None) -> pd.DataFrame:
+                unscorable: Spans | None = None) -> pd.DataFrame:
     """AASM EFM windows: consecutive ``fm_efm_window_s`` (1-min) windows laid from the start of
     each stretch of scorable NREM epochs; ``count`` potentials in each; ``positive`` when
     ``count >= fm_efm_min_per_minute`` (AASM EFM: >= 5 potentials per minute).
     """
     m = settings.myoclonus
-    unscorable = np.zeros((0, 2)) if unscorable is None else unscorable
+    unscorable = (np.zeros(0), np.zeros(0)) if unscorable is None else unscorable
     ok = np.isin(hypnogram.stages, NREM_STAGES) & scorable_epochs(hypnogram, unscorable)
     a, b = runs(ok)
     w = float(m.fm_efm_window_s)
@@ -143,7 +162,7 @@ def efm_minutes(onsets: np.ndarray, hypnogram: Hypnogram, *, settings: Settings,
                          "count": count.astype(np.int64), "positive": count >= m.fm_efm_min_per_minute})
 
 
-def fm_candidates(trace: EMGTrace, *, settings: Settings, lm_intervals: np.ndarray | None = None,
+def fm_candidates(trace: EMGTrace, *, settings: Settings, lm_intervals: Spans | None = None,
                   ) -> tuple[pd.DataFrame, dict[str, int], pd.DataFrame]:
     """FM potentials of one channel, the counts rejected per reason (``ecg``, ``pop``, ``lm``) and
     every brief (< LM) burst of the channel (for the synchronous-burst check across channels).
@@ -159,9 +178,9 @@ def fm_candidates(trace: EMGTrace, *, settings: Settings, lm_intervals: np.ndarr
     on = bursts["onset"].to_numpy(dtype=float)
     dur = bursts["duration"].to_numpy(dtype=float)
     is_lm = dur >= settings.lm.min_duration_s - 1e-12
-    lms = np.column_stack((on[is_lm], on[is_lm] + dur[is_lm]))
-    if lm_intervals is not None and lm_intervals.size:
-        lms = np.vstack((lms, lm_intervals))
+    lms = (on[is_lm], on[is_lm] + dur[is_lm])
+    if lm_intervals is not None and lm_intervals[0].size:
+        lms = (np.concatenate((lms[0], lm_intervals[0])), np.concatenate((lms[1], lm_intervals[1])))
     min_d = m.fm_research_min_duration_s if m.fm_definition == "research" else m.fm_min_duration_s
     keep = (dur <= m.fm_max_duration_s + 1e-12) & (dur >= min_d - 1e-12)
     keep &= bursts["amplitude_uv"].to_numpy(dtype=float) >= m.fm_min_amplitude_uv
@@ -179,8 +198,8 @@ def fm_candidates(trace: EMGTrace, *, settings: Settings, lm_intervals: np.ndarr
         ecg[keep] = ecg_like(t_peak[keep], np.sort(t_peak), trace.r_peak_times, settings=settings)
         rejected["ecg"] = int(ecg.sum())
         keep &= ~ecg
-    if lms.size:
-        in_lm = keep & overlaps_any(on, on + dur, lms, gap=m.fm_lm_exclusion_margin_s)
+    if lms[0].size:
+        in_lm = keep & overlaps_any(on, on + dur, *lms, gap=m.fm_lm_exclusion_margin_s)
         rejected["lm"] = int(in_lm.sum())
         keep &= ~in_lm
     cand = bursts.loc[keep].reset_index(drop=True)
@@ -243,15 +262,15 @@ def synchronous_mask(candidates: pd.DataFrame, jerk_bursts: pd.DataFrame) -> np.
         mb = multi.loc[ch_m == ch]
         if len(mb) == 0:
             continue
-        iv = np.column_stack((mb["onset"].to_numpy(dtype=float),
-                              (mb["onset"] + mb["duration"]).to_numpy(dtype=float)))
-        out[sel] = overlaps_any(on[sel], end[sel], iv)
+        out[sel] = overlaps_any(on[sel], end[sel], mb["onset"].to_numpy(dtype=float),
+                                (mb["onset"] + mb["duration"]).to_numpy(dtype=float))
     return out
 
 
+@verbose
 def detect_fragmentary(traces: Sequence[EMGTrace], *, hypnogram: Hypnogram | None = None,
                        annotations: Annotations | None = None, settings: Settings | None = None,
-                       lm_events: pd.DataFrame | None = None, unscorable: Intervals = None,
+                       lm_events: pd.DataFrame | None = None, unscorable: IntervalsLike = None,
                        duration_s: float | None = None, verbose: bool | str | int | None = None,
                        ) -> FragmentaryResult:
     """Fragmentary myoclonus on every trace, FM index by stage and the AASM EFM rule.
@@ -260,42 +279,50 @@ def detect_fragmentary(traces: Sequence[EMGTrace], *, hypnogram: Hypnogram | Non
     potentials near them are excluded. ``unscorable``: ``(onset, duration)`` intervals.
     ``duration_s``: recording length for the index without a hypnogram (default: longest trace).
     """
-    old = set_log_level(verbose)
-    try:
-        settings = settings or get_settings()
-        m = settings.myoclonus
-        check_choice("fm_efm_mode", m.fm_efm_mode, EFM_MODES)
-        bad = common_unscorable(unscorable, [tr.label for tr in traces])
-        rows: list[pd.DataFrame] = []
-        rejected = {"pop": 0, "ecg": 0, "lm": 0, "synchronous": 0}
-        for tr in traces:  # loop over channels
-            cand, rej, _ = fm_candidates(tr, settings=settings, lm_intervals=channel_lm_intervals(lm_events, tr.label))
-            for k, v in rej.items():
-                rejected[k] += v
-            rows.append(drop_unscorable(cand, channel_unscorable(unscorable, tr.label)))
-        bursts = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["onset", "duration"])
-        if m.fm_exclude_synchronous and len(traces) > 1:
-            from somnomyo.detect.jerks import jerk_muscle_bursts
+    settings = settings or get_settings()
+    m = settings.myoclonus
+    check_choice("fm_efm_mode", m.fm_efm_mode, EFM_MODES)
+    bad = common_unscorable(unscorable, [tr.label for tr in traces])
+    rows: list[pd.DataFrame] = []
+    rejected = {"pop": 0, "ecg": 0, "lm": 0, "synchronous": 0}
+    for tr in traces:  # loop over channels
+        cand, rej, _ = fm_candidates(tr, settings=settings, lm_intervals=channel_lm_intervals(lm_events, tr.label))
+        for k, v in rej.items():
+            rejected[k] += v
+        rows.append(drop_overlapping(cand, channel_unscorable(unscorable, tr.label)))
+    bursts = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["onset", "duration"])
+    if m.fm_exclude_synchronous and len(traces) > 1:
+        from somnomyo.detect.jerks import jerk_muscle_bursts
 
-            jb = jerk_muscle_bursts(traces, settings=settings, unscorable=unscorable, lm_events=lm_events)
-            sync = synchronous_mask(bursts, jb)
-            rejected["synchronous"] = int(sync.sum())
-            bursts = bursts.loc[~sync].reset_index(drop=True)
-        events = _to_events(bursts, hypnogram=hypnogram, annotations=annotations, settings=settings)
-        if duration_s is None:
-            duration_s = max((tr.duration for tr in traces), default=0.0)
-        hours = stage_hours(hypnogram, duration_s, bad)
-        minutes = None
-        if hypnogram is not None and hypnogram.source != "none":
-            minutes = efm_minutes(events["onset"].to_numpy(dtype=float), hypnogram,
-                                  settings=settings, unscorable=bad)
-        logger.info("fragmentary myoclonus: %d potentials on %d channel(s); rejected %s",
-                    len(events), len(traces), rejected)
-        return FragmentaryResult(events=events, minutes=minutes, hours=hours, settings=settings,
-                                 rejected=rejected,
-                                 has_hypnogram=hypnogram is not None and hypnogram.source != "none")
-    finally:
-        set_log_level(old)
+        jb = jerk_muscle_bursts(traces, settings=settings, unscorable=unscorable, lm_events=lm_events)
+        sync = synchronous_mask(bursts, jb)
+        rejected["synchronous"] = int(sync.sum())
+        bursts = bursts.loc[~sync].reset_index(drop=True)
+    events = _to_events(bursts, hypnogram=hypnogram, annotations=annotations, settings=settings)
+    if duration_s is None:
+        duration_s = max((tr.duration for tr in traces), default=0.0)
+    logger.info("fragmentary myoclonus: %d potentials on %d channel(s); rejected %s",
+                len(events), len(traces), rejected)
+    return fragmentary_from_events(events, hypnogram=hypnogram, settings=settings, unscorable=bad,
+                                   duration_s=duration_s, rejected=rejected)
+
+
+def fragmentary_from_events(events: pd.DataFrame, *, hypnogram: Hypnogram | None, settings: Settings,
+                            unscorable: Spans, duration_s: float,
+                            rejected: dict[str, int] | None = None) -> FragmentaryResult:
+    """FM index by stage and the AASM EFM rule (>= 5 potentials/min over >= 20 min of NREM) of the
+    FM potentials in ``events``: the scoring step of :func:`detect_fragmentary`, also used to score
+    a reviewed event table (``somnomyo.rescore``). ``unscorable``: spans unscorable on
+    every channel (they leave the denominators); ``rejected``: candidate counts set aside by the
+    detector, per reason (reported as given)."""
+    has_hypnogram = hypnogram is not None and hypnogram.source != "none"
+    hours = stage_hours(hypnogram, duration_s, unscorable)
+    minutes = None
+    if hypnogram is not None and has_hypnogram:
+        minutes = efm_minutes(events["onset"].to_numpy(dtype=float), hypnogram,
+                              settings=settings, unscorable=unscorable)
+    return FragmentaryResult(events=events, minutes=minutes, hours=hours, settings=settings,
+                             rejected=dict(rejected or {}), has_hypnogram=has_hypnogram)
 
 
 def _to_events(bursts: pd.DataFrame, *, hypnogram: Hypnogram | None, annotations: Annotations | None,

@@ -1,6 +1,6 @@
 """Myoclonic jerks across muscles: brief bursts on every EMG channel grouped into jerks.
 
-Sources (``clinical_rules.md`` §4.3): myoclonic EMG bursts last from about 10-50 ms
+Sources (docs/rules.md §7; Hallett 1979): myoclonic EMG bursts last from about 10-50 ms
 (cortical) to a few hundred ms (subcortical/spinal); a burst of 0.5 s or more is a leg
 movement (WASM 2016/AASM LM minimum duration), so a jerk burst lasts
 ``jerk_min_duration_s <= d < jerk_max_duration_s`` (20-500 ms by default).
@@ -10,7 +10,7 @@ within ``jerk_group_window_s`` (100 ms) of the first burst of a jerk are one jer
 window is anchored on the first onset; a channel counts once). A jerk involves >= 2
 muscles, or is a single-muscle burst longer than the FM maximum (``fm_max_duration_s``,
 150 ms): a single-muscle burst of <= 150 ms meets the AASM fragmentary-myoclonus potential
-definition (§2.1) and is scored as FM, not as a jerk (``jerk_focal_excludes_fm``), so no
+definition (docs/rules.md §6.2) and is scored as FM, not as a jerk (``jerk_focal_excludes_fm``), so no
 burst is counted twice (see :mod:`.fragmentary`). Extent:
 
 * ``focal``: one muscle;
@@ -25,20 +25,21 @@ Arousal association uses the WASM 2016/AASM LM-arousal rule (overlap or < 0.5 s)
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Collection, Sequence
+from typing import Any, Collection, Sequence, TypedDict
 
 import numpy as np
 import pandas as pd
 
-from somnomyo._logging import logger, set_log_level
-from somnomyo.detect.bursts import (
-    EMGTrace, Intervals, arousal_flags, channel_bursts, channel_lm_intervals, channel_unscorable, empty_bursts, trace_background, common_unscorable, drop_unscorable,
-    index_by_stage, json_float, overlaps_any, per_hour, stage_hours, stages_at,
-)
+from somnomyo._logging import logger, verbose
+from somnomyo.detect.bursts import EMGTrace, channel_bursts, channel_lm_intervals, empty_bursts, trace_background
 from somnomyo.events import make_events
 from somnomyo.io.annotations import Annotations, Hypnogram
+from somnomyo.result import Result
+from somnomyo.score.associations import arousal_flags
+from somnomyo.score.helpers import index_by_stage, json_float, per_hour, stage_hours, stages_at
 from somnomyo.settings import Settings, get_settings
-from somnomyo.signal.intervals import runs
+from somnomyo.signal.intervals import (IntervalsLike, Spans, channel_unscorable, common_unscorable, drop_overlapping,
+                                       overlaps_any, runs)
 
 LEFT_ROLES = frozenset({"leg_left", "arm_left"})
 RIGHT_ROLES = frozenset({"leg_right", "arm_right"})
@@ -104,7 +105,7 @@ def group_onsets(onsets: np.ndarray, *, window_s: float) -> np.ndarray:
     return np.cumsum(new_group) - 1
 
 
-def jerk_bursts(trace: EMGTrace, *, settings: Settings, lm_intervals: np.ndarray | None = None) -> pd.DataFrame:
+def jerk_bursts(trace: EMGTrace, *, settings: Settings, lm_intervals: Spans | None = None) -> pd.DataFrame:
     """Bursts of one trace that may belong to a jerk: ``jerk_min_duration_s <= d < jerk_max_duration_s``
     (bursts of 0.5 s or more are LMs, WASM 2016/AASM), amplitude >= ``jerk_min_amplitude_uv``, and
     not within ``fm_lm_exclusion_margin_s`` (the 0.5-s LM offset period, WASM 2016/AASM) of a leg
@@ -116,11 +117,11 @@ def jerk_bursts(trace: EMGTrace, *, settings: Settings, lm_intervals: np.ndarray
     keep = (dur >= m.jerk_min_duration_s - 1e-12) & (dur < m.jerk_max_duration_s - 1e-12)
     keep &= b["amplitude_uv"].to_numpy(dtype=float) >= m.jerk_min_amplitude_uv
     is_lm = dur >= settings.lm.min_duration_s - 1e-12
-    lms = np.column_stack((on[is_lm], on[is_lm] + dur[is_lm]))
-    if lm_intervals is not None and lm_intervals.size:
-        lms = np.vstack((lms, lm_intervals))
-    if lms.size and keep.any():
-        keep[keep] &= ~overlaps_any(on[keep], on[keep] + dur[keep], lms, gap=m.fm_lm_exclusion_margin_s)
+    lms = (on[is_lm], on[is_lm] + dur[is_lm])
+    if lm_intervals is not None and lm_intervals[0].size:
+        lms = (np.concatenate((lms[0], lm_intervals[0])), np.concatenate((lms[1], lm_intervals[1])))
+    if lms[0].size and keep.any():
+        keep[keep] &= ~overlaps_any(on[keep], on[keep] + dur[keep], *lms, gap=m.fm_lm_exclusion_margin_s)
     out = b.loc[keep].reset_index(drop=True)
     out["burst"] = np.flatnonzero(keep)
     return out
@@ -143,7 +144,7 @@ def group_bursts(bursts: pd.DataFrame, *, settings: Settings) -> pd.DataFrame:
 def jerk_groups(bursts: pd.DataFrame, *, settings: Settings) -> pd.DataFrame:
     """The grouped bursts (:func:`group_bursts`) that make jerks: groups of >= 2 muscles, and
     single-muscle bursts longer than ``fm_max_duration_s`` when ``jerk_focal_excludes_fm`` (a
-    single-muscle burst of <= 150 ms is a fragmentary-myoclonus potential, AASM, §2.1)."""
+    single-muscle burst of <= 150 ms is a fragmentary-myoclonus potential, AASM; docs/rules.md §6.2)."""
     m = settings.myoclonus
     g = bursts if "n_muscles" in bursts.columns else group_bursts(bursts, settings=settings)
     if len(g) == 0 or not m.jerk_focal_excludes_fm:
@@ -154,7 +155,7 @@ def jerk_groups(bursts: pd.DataFrame, *, settings: Settings) -> pd.DataFrame:
 
 
 def join_weak_muscles(groups: pd.DataFrame, traces: Sequence[EMGTrace], *, settings: Settings,
-                      unscorable: Intervals = None) -> pd.DataFrame:
+                      unscorable: IntervalsLike = None) -> pd.DataFrame:
     """Add to every multi-muscle jerk the other muscles whose envelope rises above
     ``jerk_join_k_background x`` their background within ``jerk_group_window_s`` of the jerk's
     first onset, for at least ``fm_min_duration_s`` (implementation: a lower, confirming
@@ -206,7 +207,7 @@ def join_weak_muscles(groups: pd.DataFrame, traces: Sequence[EMGTrace], *, setti
     if not rows:
         return out
     add = pd.concat(rows, ignore_index=True)
-    bad = [drop_unscorable(add.loc[add["channel"] == tr.label], channel_unscorable(unscorable, tr.label))
+    bad = [drop_overlapping(add.loc[add["channel"] == tr.label], channel_unscorable(unscorable, tr.label))
            for tr in traces]  # loop over channels
     add = pd.concat(bad, ignore_index=True)
     out = pd.concat([out, add], ignore_index=True).sort_values(["group", "onset", "channel"], kind="stable")
@@ -214,7 +215,7 @@ def join_weak_muscles(groups: pd.DataFrame, traces: Sequence[EMGTrace], *, setti
     return out.assign(n_muscles=n_mus).reset_index(drop=True)
 
 
-def jerk_muscle_bursts(traces: Sequence[EMGTrace], *, settings: Settings, unscorable: Intervals = None,
+def jerk_muscle_bursts(traces: Sequence[EMGTrace], *, settings: Settings, unscorable: IntervalsLike = None,
                        lm_events: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per muscle burst of every jerk (``group`` = jerk id): :func:`grouped_jerk_bursts`,
     kept by :func:`jerk_groups`, weak muscles joined by :func:`join_weak_muscles`. Shared by the
@@ -276,16 +277,32 @@ def _empty_jerks() -> pd.DataFrame:
                                     axial=pd.Series(dtype="bool"), limb=pd.Series(dtype="bool"))
 
 
+class JerkSummary(TypedDict):
+    """Block ``jerks`` of summary.json: myoclonic jerks (hypnic jerks are in ``hypnic_jerks``)."""
+
+    count: int
+    index: float | None
+    index_by_stage: dict[str, float | None]
+    by_extent: dict[str, int]
+    with_arousal: int | None
+    muscles: dict[str, int]
+    leading_muscle: dict[str, int]
+    median_lag_ms: float | None
+
+
 @dataclass
-class JerkResult:
+class JerkResult(Result):
     """Jerks (``events``, one row per jerk) and the time base for indices."""
+
+    BLOCK = "jerks"
+    Summary = JerkSummary
 
     events: pd.DataFrame
     hours: dict[str, float]
     settings: Settings
     has_hypnogram: bool = True
 
-    def summary(self) -> dict[str, Any]:
+    def summary_block(self) -> JerkSummary:
         """JSON-ready block ``jerks``: myoclonic jerks only (rows re-labelled ``hypnic_jerk`` by
         :meth:`mark_hypnic` are counted in the ``hypnic_jerks`` block, not here)."""
         ev = self.myoclonic
@@ -328,7 +345,7 @@ class JerkResult:
             ev.loc[sel, "trial_type"] = "hypnic_jerk"
             self.events = ev
 
-    def plot_jerks(self, ax: Any = None) -> Any:
+    def plot_jerks(self, *, ax: Any = None) -> Any:
         """Raster of jerks over time, one row per muscle, colour by extent."""
         import matplotlib.pyplot as plt
 
@@ -353,12 +370,12 @@ class JerkResult:
         return ax
 
 
-def grouped_jerk_bursts(traces: Sequence[EMGTrace], *, settings: Settings, unscorable: Intervals = None,
+def grouped_jerk_bursts(traces: Sequence[EMGTrace], *, settings: Settings, unscorable: IntervalsLike = None,
                         lm_events: pd.DataFrame | None = None) -> pd.DataFrame:
     """The jerk bursts (:func:`jerk_bursts`) of every trace outside its unscorable time, grouped
     across channels (:func:`group_bursts`). Shared by the jerk and the FM detectors, so that a
     burst is part of a jerk or an FM candidate, never both."""
-    parts = [drop_unscorable(jerk_bursts(tr, settings=settings, lm_intervals=channel_lm_intervals(lm_events, tr.label)),
+    parts = [drop_overlapping(jerk_bursts(tr, settings=settings, lm_intervals=channel_lm_intervals(lm_events, tr.label)),
                              channel_unscorable(unscorable, tr.label))
              for tr in traces]  # loop over channels
     parts = [p for p in parts if len(p)]
@@ -366,9 +383,10 @@ def grouped_jerk_bursts(traces: Sequence[EMGTrace], *, settings: Settings, unsco
     return group_bursts(bursts, settings=settings)
 
 
+@verbose
 def detect_jerks(traces: Sequence[EMGTrace], *, hypnogram: Hypnogram | None = None,
                  annotations: Annotations | None = None, settings: Settings | None = None,
-                 lm_events: pd.DataFrame | None = None, unscorable: Intervals = None,
+                 lm_events: pd.DataFrame | None = None, unscorable: IntervalsLike = None,
                  duration_s: float | None = None, verbose: bool | str | int | None = None) -> JerkResult:
     """Myoclonic jerks on all ``traces`` (each a muscle with its role).
 
@@ -377,18 +395,23 @@ def detect_jerks(traces: Sequence[EMGTrace], *, hypnogram: Hypnogram | None = No
     (shorter single-muscle bursts are FM potentials, :mod:`.fragmentary`). ``lm_events``: leg
     movements already scored; bursts within 0.5 s of them belong to them.
     """
-    old = set_log_level(verbose)
-    try:
-        settings = settings or get_settings()
-        bad = common_unscorable(unscorable, [tr.label for tr in traces])
-        kept = jerk_muscle_bursts(traces, settings=settings, unscorable=unscorable, lm_events=lm_events)
-        events = jerks_from_bursts(kept, settings=settings, hypnogram=hypnogram, annotations=annotations,
-                                   recorded={tr.role for tr in traces})
-        if duration_s is None:
-            duration_s = max((tr.duration for tr in traces), default=0.0)
-        hours = stage_hours(hypnogram, duration_s, bad)
-        logger.info("jerks: %d jerks from %d bursts on %d channel(s)", len(events), len(kept), len(traces))
-        return JerkResult(events=events, hours=hours, settings=settings,
-                          has_hypnogram=hypnogram is not None and hypnogram.source != "none")
-    finally:
-        set_log_level(old)
+    settings = settings or get_settings()
+    bad = common_unscorable(unscorable, [tr.label for tr in traces])
+    kept = jerk_muscle_bursts(traces, settings=settings, unscorable=unscorable, lm_events=lm_events)
+    events = jerks_from_bursts(kept, settings=settings, hypnogram=hypnogram, annotations=annotations,
+                               recorded={tr.role for tr in traces})
+    if duration_s is None:
+        duration_s = max((tr.duration for tr in traces), default=0.0)
+    logger.info("jerks: %d jerks from %d bursts on %d channel(s)", len(events), len(kept), len(traces))
+    return jerks_from_events(events, hypnogram=hypnogram, settings=settings, unscorable=bad,
+                             duration_s=duration_s)
+
+
+def jerks_from_events(events: pd.DataFrame, *, hypnogram: Hypnogram | None, settings: Settings,
+                      unscorable: Spans, duration_s: float) -> JerkResult:
+    """The :class:`JerkResult` of the jerks in ``events`` (``myoclonic_jerk`` and ``hypnic_jerk``
+    rows) with its time base: scorable hours per stage outside ``unscorable`` (spans
+    unscorable on every channel). The scoring step of :func:`detect_jerks`, also used to score a
+    reviewed event table (``somnomyo.rescore``)."""
+    return JerkResult(events=events, hours=stage_hours(hypnogram, duration_s, unscorable), settings=settings,
+                      has_hypnogram=hypnogram is not None and hypnogram.source != "none")

@@ -1,6 +1,6 @@
 """Monolateral leg-movement (LM) detection in tibialis anterior EMG (WASM 2016; AASM).
 
-Rules (``docs/clinical_rules.md`` §1.1; parameters from :class:`somnomyo.settings.LMSettings`):
+Rules (docs/rules.md §1.3; parameters from :class:`somnomyo.settings.LMSettings`):
 
 * **Onset** (WASM 2016 and AASM): first sample where the envelope rises at least
   ``onset_above_baseline_uv`` (8 µV) above the resting baseline.
@@ -29,7 +29,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from somnomyo._logging import logger, set_log_level
+from somnomyo._logging import logger, verbose
 from somnomyo.errors import ChannelError, check_choice
 from somnomyo.events import concat_events, make_events
 from somnomyo.io.recording import Recording
@@ -38,6 +38,7 @@ from somnomyo.signal.baseline import (expanded_median, noisy_baseline_intervals,
                                       resting_baseline, resting_level)
 from somnomyo.signal.conditioning import ConditionedEMG, condition_emg
 from somnomyo.signal.ecg import detect_r_peaks, resample_peaks
+from somnomyo.signal.intervals import overlaps_any, runs, spans_from
 
 SIDES = ("left", "right", "both")
 UNSCORABLE_COLUMNS = ("onset", "duration", "reason", "channel")
@@ -75,12 +76,6 @@ class LMDetection:
         return np.repeat(self.level, self.level_step)[: self.conditioned.envelope.size]
 
 
-def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Start and stop (exclusive) indices of the runs of True in ``mask``."""
-    d = np.diff(np.concatenate([[False], mask, [False]]).astype(np.int8))
-    return np.flatnonzero(d == 1), np.flatnonzero(d == -1)
-
-
 def _samples(seconds: float, fs: float) -> int:
     """Smallest whole number of samples lasting at least ``seconds``."""
     return max(1, int(np.ceil(seconds * fs - 1e-6)))
@@ -99,12 +94,12 @@ def _long_runs(mask: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
     b = max(1, (length + 1) // 2)
     nb = n // b
     if nb == 0:
-        s0, s1 = _runs(mask)
+        s0, s1 = runs(mask)
         keep = (s1 - s0) >= length
         return s0[keep], s1[keep]
     blocks = mask[: nb * b].reshape(nb, b)
     full = blocks.all(axis=1)
-    bs, be = _runs(full)                                   # runs of all-True blocks [bs, be)
+    bs, be = runs(full)                                   # runs of all-True blocks [bs, be)
     if not bs.size:
         return bs, be
     start = bs * b
@@ -255,20 +250,6 @@ def _as_unscorable(df: pd.DataFrame | None, channel: str) -> pd.DataFrame:
     return out
 
 
-def _overlaps(onset: np.ndarray, offset: np.ndarray, unsc: pd.DataFrame) -> np.ndarray:
-    """True for each [onset, offset) that overlaps any unscorable stretch."""
-    if len(unsc) == 0 or onset.size == 0:
-        return np.zeros(onset.size, bool)
-    a = unsc["onset"].to_numpy(float)
-    z = a + unsc["duration"].to_numpy(float)
-    order = np.argsort(a)
-    a, z = a[order], np.maximum.accumulate(z[order])      # running end: union-safe search
-    k = np.searchsorted(a, offset, side="left") - 1       # last stretch starting before offset
-    hit = k >= 0
-    hit[hit] = z[k[hit]] > onset[hit]
-    return hit
-
-
 def _to_events(lms: pd.DataFrame, label: str, side: str) -> pd.DataFrame:
     rows = pd.DataFrame({
         "onset": lms["onset"].to_numpy(float), "duration": lms["duration"].to_numpy(float),
@@ -301,7 +282,8 @@ def detect_lms(data: np.ndarray, fs: float, *, settings: Settings, label: str = 
     unsc = pd.concat([t for t in (noisy, given) if len(t)] or [_empty_unscorable()], ignore_index=True)
     unsc = unsc.sort_values("onset", kind="stable").reset_index(drop=True)
     lms = find_lms(cond.envelope, level, fs, settings=settings.lm, rectified=cond.filtered, step=step)
-    drop = _overlaps(lms["onset"].to_numpy(float), (lms["onset"] + lms["duration"]).to_numpy(float), unsc)
+    drop = overlaps_any(lms["onset"].to_numpy(float), (lms["onset"] + lms["duration"]).to_numpy(float),
+                        *spans_from(unsc["onset"], unsc["duration"], clip_negative=False))
     if drop.any():
         logger.info("%s: %d LM(s) overlapping unscorable stretches dropped", label or "EMG", int(drop.sum()))
     lms = lms[~drop]
@@ -324,6 +306,7 @@ def _signal(recording: Recording, label: str, role: str):
     return sig
 
 
+@verbose
 def detect_leg_movements(recording: Recording, *, legs: dict[str, str], ecg_label: str | None = None,
                          settings: Settings, r_peaks: tuple[np.ndarray, float] | None = None,
                          conditioned: Mapping[str, ConditionedEMG] | None = None,
@@ -339,39 +322,35 @@ def detect_leg_movements(recording: Recording, *, legs: dict[str, str], ecg_labe
     (:func:`somnomyo.signal.conditioning.condition_recording`); those legs are not conditioned
     again. Recording gaps (EDF+D) are unscorable.
     """
-    old = set_log_level(verbose)
-    try:
-        if not legs:
-            raise ValueError(f"legs must map at least one of {', '.join(map(repr, SIDES))} to a channel label")
-        for side in legs:
-            check_choice("legs side", side, SIDES)
-        if "both" in legs and len(legs) > 1:
-            raise ValueError("legs: 'both' (one channel for both legs) cannot be combined with 'left'/'right'")
-        ecg_peaks, ecg_fs = None, None
-        if r_peaks is not None:
-            ecg_peaks, ecg_fs = np.asarray(r_peaks[0], dtype=np.int64), float(r_peaks[1])
-        elif ecg_label is not None:
-            ecg_sig = _signal(recording, ecg_label, "ECG")
-            ecg_fs = ecg_sig.fs
-            ecg_peaks = detect_r_peaks(ecg_sig.data, ecg_fs, settings=settings.conditioning)
-        gaps = pd.DataFrame({"onset": [g[0] for g in recording.gaps], "duration": [g[1] for g in recording.gaps],
-                             "reason": pd.Series(["recording_gap"] * len(recording.gaps), dtype="string")})
-        per: dict[str, LMDetection] = {}
-        for side in [s for s in SIDES if s in legs]:
-            sig = _signal(recording, legs[side], f"{side} leg EMG")
-            peaks = (None if ecg_peaks is None
-                     else resample_peaks(ecg_peaks, ecg_fs, sig.fs, sig.data.size))  # type: ignore[arg-type]
-            per[side] = detect_lms(sig.data, sig.fs, settings=settings, label=sig.label, side=side,
-                                   r_peaks=peaks, unscorable=gaps,
-                                   conditioned=(conditioned or {}).get(legs[side]))
-        events = concat_events([d.events for d in per.values()])
-        if "mean_uv" not in events.columns:
-            events["mean_uv"] = pd.Series(dtype="float64")
-        unsc = [d.unscorable for d in per.values() if len(d.unscorable)]
-        unscorable = (pd.concat(unsc, ignore_index=True).sort_values("onset", kind="stable").reset_index(drop=True)
-                      if unsc else _empty_unscorable())
-        return LMDetection(events=events, unscorable=unscorable,
-                           baseline_median_uv=max(d.baseline_median_uv for d in per.values()),
-                           conditioned=None, per_side=per)
-    finally:
-        set_log_level(old)
+    if not legs:
+        raise ValueError(f"legs must map at least one of {', '.join(map(repr, SIDES))} to a channel label")
+    for side in legs:
+        check_choice("legs side", side, SIDES)
+    if "both" in legs and len(legs) > 1:
+        raise ValueError("legs: 'both' (one channel for both legs) cannot be combined with 'left'/'right'")
+    ecg_peaks, ecg_fs = None, None
+    if r_peaks is not None:
+        ecg_peaks, ecg_fs = np.asarray(r_peaks[0], dtype=np.int64), float(r_peaks[1])
+    elif ecg_label is not None:
+        ecg_sig = _signal(recording, ecg_label, "ECG")
+        ecg_fs = ecg_sig.fs
+        ecg_peaks = detect_r_peaks(ecg_sig.data, ecg_fs, settings=settings.conditioning)
+    gaps = pd.DataFrame({"onset": [g[0] for g in recording.gaps], "duration": [g[1] for g in recording.gaps],
+                         "reason": pd.Series(["recording_gap"] * len(recording.gaps), dtype="string")})
+    per: dict[str, LMDetection] = {}
+    for side in [s for s in SIDES if s in legs]:
+        sig = _signal(recording, legs[side], f"{side} leg EMG")
+        peaks = (None if ecg_peaks is None
+                 else resample_peaks(ecg_peaks, ecg_fs, sig.fs, sig.data.size))  # type: ignore[arg-type]
+        per[side] = detect_lms(sig.data, sig.fs, settings=settings, label=sig.label, side=side,
+                               r_peaks=peaks, unscorable=gaps,
+                               conditioned=(conditioned or {}).get(legs[side]))
+    events = concat_events([d.events for d in per.values()])
+    if "mean_uv" not in events.columns:
+        events["mean_uv"] = pd.Series(dtype="float64")
+    unsc = [d.unscorable for d in per.values() if len(d.unscorable)]
+    unscorable = (pd.concat(unsc, ignore_index=True).sort_values("onset", kind="stable").reset_index(drop=True)
+                  if unsc else _empty_unscorable())
+    return LMDetection(events=events, unscorable=unscorable,
+                       baseline_median_uv=max(d.baseline_median_uv for d in per.values()),
+                       conditioned=None, per_side=per)

@@ -19,24 +19,27 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, MutableMapping, Sequence, TypedDict
 
 import numpy as np
 import pandas as pd
 
-from somnomyo._logging import logger, set_log_level
-from somnomyo.detect.bursts import EMGTrace, Intervals
-from somnomyo.detect.clusters import ClusterResult, detect_clusters
-from somnomyo.detect.fragmentary import FragmentaryResult, detect_fragmentary
-from somnomyo.detect.hypnic import HypnicResult, detect_hypnic
-from somnomyo.detect.jerks import JerkResult, detect_jerks
-from somnomyo.detect.negative import NegativeResult, detect_negative
-from somnomyo.detect.rem_phasic import ARM_ROLES, RemEmgResult, detect_rem_emg
+from somnomyo._logging import logger, verbose
+from somnomyo.detect.bursts import EMGTrace
+from somnomyo.detect.clusters import ClusterResult, ClusterSummary, detect_clusters
+from somnomyo.detect.fragmentary import FragmentaryResult, FragmentarySummary, detect_fragmentary
+from somnomyo.detect.hypnic import HypnicResult, HypnicSummary, detect_hypnic
+from somnomyo.detect.jerks import JerkResult, JerkSummary, detect_jerks
+from somnomyo.detect.negative import NegativeResult, NegativeSummary, detect_negative
+from somnomyo.detect.rem_phasic import ARM_ROLES, RemEmgResult, RemEmgSummary, detect_rem_emg
 from somnomyo.errors import ChannelError
 from somnomyo.events import concat_events
 from somnomyo.io.annotations import Annotations, Hypnogram
+from somnomyo.io.channels import ChannelRoles
 from somnomyo.io.recording import Recording
+from somnomyo.result import Result
 from somnomyo.settings import Settings
+from somnomyo.signal.intervals import IntervalsLike
 
 EMG_ROLES = ("leg_left", "leg_right", "legs", "chin", "arm_left", "arm_right", "other_emg")
 _VOLT_UNITS = ("uv", "µv", "μv")
@@ -52,7 +55,7 @@ def _peaks_seconds(r_peaks: Any) -> np.ndarray | None:
     return np.asarray(r_peaks, dtype=float)
 
 
-def emg_traces(recording: Recording, roles: Any, *, settings: Settings, r_peaks: Any = None,
+def emg_traces(recording: Recording, roles: ChannelRoles, *, settings: Settings, r_peaks: Any = None,
                conditioned: Mapping[str, Any] | None = None, reuse_envelopes: bool = False) -> list[EMGTrace]:
     """Condition every loaded EMG channel (roles ``EMG_ROLES``) with the brief-burst envelope window.
 
@@ -60,11 +63,12 @@ def emg_traces(recording: Recording, roles: Any, *, settings: Settings, r_peaks:
     (:func:`somnomyo.signal.conditioning.condition_recording` with ``settings.conditioning``, e.g.
     shared with LM detection and made with the recording's one mains frequency): their filtered
     EMG is used as is and only the brief-burst envelope is computed; other channels are
-    conditioned here. ``reuse_envelopes``: the brief-burst envelope of a ``conditioned`` channel
-    is written into the memory of its own (float32) envelope, which is overwritten, instead of a
-    new array (first touch of fresh memory costs more than the arithmetic: ~30 MB per 8-h channel);
-    only for a caller that no longer needs those envelopes (e.g. after leg-movement detection).
-    The values are the same either way.
+    conditioned here. ``reuse_envelopes``: the ``conditioned`` channels are handed over - each is
+    taken out of the (mutable) mapping given, and its brief-burst envelope is written into the
+    memory of its own (float32) envelope instead of a new array (first touch of fresh memory costs
+    more than the arithmetic: ~30 MB per 8-h channel); for a caller that no longer needs those
+    envelopes (e.g. after leg-movement detection), which is left holding no overwritten array. A
+    mapping that cannot be changed is not handed over (new arrays). The values are the same either way.
 
     ``r_peaks``: R peaks as ``(sample_indices, fs)`` or times in seconds; when None they are
     detected once on the ECG channel (role ``ecg``) if loaded, else looked for in each EMG by
@@ -96,9 +100,13 @@ def emg_traces(recording: Recording, roles: Any, *, settings: Settings, r_peaks:
                 rp = np.unique(idx[(idx >= 0) & (idx < sig.data.size)])
             items.append((lab, role, sig, rp))
     shared = dict(conditioned or {})
+    reuse = reuse_envelopes and isinstance(conditioned, MutableMapping)
     todo = [k for k, (lab, _, _, _) in enumerate(items) if lab not in shared]
-    done: dict[int, Any] = {k: _brief_envelope(shared[lab], cond.envelope_window_s, reuse=reuse_envelopes)
+    done: dict[int, Any] = {k: _brief_envelope(shared[lab], cond.envelope_window_s, reuse=reuse)
                             for k, (lab, _, _, _) in enumerate(items) if lab in shared}
+    if reuse and isinstance(conditioned, MutableMapping):
+        for lab, _, _, _ in items:   # handed over: the caller keeps no envelope overwritten here
+            conditioned.pop(lab, None)
     for k in todo:  # loop over channels
         _, _, sig, rp = items[k]
         done[k] = condition_emg(sig.data, sig.fs, settings=cond, r_peaks=rp)
@@ -135,9 +143,22 @@ def _brief_envelope(c: Any, window_s: float, *, reuse: bool) -> Any:
     return replace(c, envelope=envelope(c.filtered, c.fs, window_s=window_s, out=old))
 
 
+class MyoclonusSummary(TypedDict):
+    """The myoclonus blocks of summary.json, one per detector."""
+
+    fragmentary_myoclonus: FragmentarySummary
+    jerks: JerkSummary
+    hypnic_jerks: HypnicSummary
+    clusters: ClusterSummary
+    negative_myoclonus: NegativeSummary
+    rem_emg: RemEmgSummary
+
+
 @dataclass
-class MyoclonusResult:
+class MyoclonusResult(Result):
     """Results of every myoclonus detector; ``events`` is the combined event table."""
+
+    Summary = MyoclonusSummary
 
     fragmentary: FragmentaryResult
     jerks: JerkResult
@@ -158,7 +179,7 @@ class MyoclonusResult:
         return concat_events([self.fragmentary.events, self.jerks.events, self.clusters.events,
                               self.negative.events, self.rem.events])
 
-    def summary(self) -> dict[str, Any]:
+    def summary_block(self) -> MyoclonusSummary:
         """JSON-serializable blocks; nulls where undefined."""
         return {
             "fragmentary_myoclonus": self.fragmentary.summary(),
@@ -169,18 +190,19 @@ class MyoclonusResult:
             "rem_emg": self.rem.summary(),
         }
 
-    def plot_fm_per_minute(self, ax: Any = None) -> Any:
+    def plot_fm_per_minute(self, *, ax: Any = None) -> Any:
         """FM potentials per 1-min NREM window (AASM EFM rule)."""
         return self.fragmentary.plot_fm_per_minute(ax=ax)
 
-    def plot_jerks(self, ax: Any = None) -> Any:
+    def plot_jerks(self, *, ax: Any = None) -> Any:
         """Jerks over time, one row per muscle, coloured by extent."""
         return self.jerks.plot_jerks(ax=ax)
 
 
-def detect_myoclonus(recording: Recording, roles: Any, *, hypnogram: Hypnogram | None,
+@verbose
+def detect_myoclonus(recording: Recording, roles: ChannelRoles, *, hypnogram: Hypnogram | None,
                      annotations: Annotations | None = None, settings: Settings,
-                     r_peaks: Any = None, unscorable: Intervals = None,
+                     r_peaks: Any = None, unscorable: IntervalsLike = None,
                      lm_events: pd.DataFrame | None = None, traces: Sequence[EMGTrace] | None = None,
                      verbose: bool | str | int | None = None) -> MyoclonusResult:
     """Run every myoclonus detector on the EMG channels of ``recording``.
@@ -194,57 +216,59 @@ def detect_myoclonus(recording: Recording, roles: Any, *, hypnogram: Hypnogram |
     traces : EMG channels already conditioned (:func:`emg_traces`), e.g. shared with another
         step; default: conditioned here.
     """
-    old = set_log_level(verbose)
-    try:
-        clock = time.perf_counter
-        timings: dict[str, float] = {}
-        t0 = clock()
-        if traces is None:
-            traces = emg_traces(recording, roles, settings=settings, r_peaks=r_peaks)
-        traces = list(traces)
-        timings["conditioning"] = clock() - t0
-        if not traces:
-            raise ChannelError("no loaded EMG channel (roles " + ", ".join(EMG_ROLES) + ") for myoclonus detection",
-                               recording.path)
-        unscorable = _with_gaps(unscorable, recording, [t.label for t in traces])
-        common = dict(hypnogram=hypnogram, settings=settings, unscorable=unscorable)
-        dur = float(recording.duration)
+    clock = time.perf_counter
+    timings: dict[str, float] = {}
+    t0 = clock()
+    if traces is None:
+        traces = emg_traces(recording, roles, settings=settings, r_peaks=r_peaks)
+    traces = list(traces)
+    timings["conditioning"] = clock() - t0
+    if not traces:
+        raise ChannelError("no loaded EMG channel (roles " + ", ".join(EMG_ROLES) + ") for myoclonus detection",
+                           recording.path)
+    unscorable = _with_gaps(unscorable, recording, [t.label for t in traces])
+    common = dict(hypnogram=hypnogram, settings=settings, unscorable=unscorable)
+    dur = float(recording.duration)
 
-        def step(name: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
-            t = clock()
-            out = fn(*args, **kwargs)
-            timings[name] = clock() - t
-            return out
+    def step(name: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        t = clock()
+        out = fn(*args, **kwargs)
+        timings[name] = clock() - t
+        return out
 
-        fm = step("fragmentary", detect_fragmentary, traces, annotations=annotations, duration_s=dur,
-                  lm_events=lm_events, **common)
-        jerks = step("jerks", detect_jerks, traces, annotations=annotations, duration_s=dur, lm_events=lm_events,
-                     **common)
-        hyp = step("hypnic", detect_hypnic, jerks, hypnogram=hypnogram, settings=settings)
-        jerks.mark_hypnic(hyp.events["onset"].to_numpy(dtype=float))
-        clusters = step("clusters", detect_clusters, jerks, settings=settings)
-        nm_traces = [t for t in traces if t.role in settings.myoclonus.nm_roles]
-        nm = step("negative", detect_negative, nm_traces, annotations=annotations, duration_s=dur, **common)
-        rem = step("rem", detect_rem_emg, [t for t in traces if t.role == "chin" or t.role in ARM_ROLES], **common)
-        logger.debug("myoclonus timings (s): %s", {k: round(v, 3) for k, v in timings.items()})
-        return MyoclonusResult(fragmentary=fm, jerks=jerks, hypnic=hyp, clusters=clusters, negative=nm, rem=rem,
-                               channels={t.label: t.role for t in traces}, timings=timings)
-    finally:
-        set_log_level(old)
+    fm = step("fragmentary", detect_fragmentary, traces, annotations=annotations, duration_s=dur,
+              lm_events=lm_events, **common)
+    jerks = step("jerks", detect_jerks, traces, annotations=annotations, duration_s=dur, lm_events=lm_events,
+                 **common)
+    hyp = step("hypnic", detect_hypnic, jerks, hypnogram=hypnogram, settings=settings)
+    jerks.mark_hypnic(hyp.events["onset"].to_numpy(dtype=float))
+    clusters = step("clusters", detect_clusters, jerks, settings=settings)
+    nm_traces = [t for t in traces if t.role in settings.myoclonus.nm_roles]
+    nm = step("negative", detect_negative, nm_traces, annotations=annotations, duration_s=dur, **common)
+    rem = step("rem", detect_rem_emg, [t for t in traces if t.role == "chin" or t.role in ARM_ROLES], **common)
+    logger.debug("myoclonus timings (s): %s", {k: round(v, 3) for k, v in timings.items()})
+    return MyoclonusResult(fragmentary=fm, jerks=jerks, hypnic=hyp, clusters=clusters, negative=nm, rem=rem,
+                           channels={t.label: t.role for t in traces}, timings=timings)
 
 
-def _with_gaps(unscorable: Intervals, recording: Recording, labels: Sequence[str]) -> Intervals:
+def _with_gaps(unscorable: IntervalsLike, recording: Recording, labels: Sequence[str]) -> IntervalsLike:
     """Add the recording's EDF+D gaps to the unscorable time of every channel."""
-    if not recording.gaps:
+    return add_gaps(unscorable, recording.gaps, labels)
+
+
+def add_gaps(unscorable: IntervalsLike, gaps: Sequence[tuple[float, float]], labels: Sequence[str]) -> IntervalsLike:
+    """Add the ``(onset, duration)`` recording gaps (EDF+D) to the unscorable time of every channel of
+    ``labels`` (a mapping label -> intervals comes back with exactly those labels)."""
+    if not gaps:
         return unscorable
-    gaps = pd.DataFrame(recording.gaps, columns=["onset", "duration"])
+    table = pd.DataFrame(list(gaps), columns=["onset", "duration"])
 
     def add(iv: Any) -> pd.DataFrame:
         if iv is None:
-            return gaps
+            return table
         base = iv[["onset", "duration"]] if isinstance(iv, pd.DataFrame) else \
             pd.DataFrame(list(iv), columns=["onset", "duration"])
-        return pd.concat([base, gaps], ignore_index=True)
+        return pd.concat([base, table], ignore_index=True)
 
     if isinstance(unscorable, Mapping):
         return {lab: add(unscorable.get(lab)) for lab in labels}

@@ -1,6 +1,6 @@
 """Negative myoclonus: brief silent periods in otherwise tonic EMG (chin, arms).
 
-Sources (``clinical_rules.md`` §4.4 and checklist row 43):
+Sources (docs/rules.md §10):
 
 * negative myoclonus is a brief, sudden interruption of tonic EMG activity (silent
   period) **not preceded by a positive jerk** (Rubboli 2006; Tassinari 1995);
@@ -18,24 +18,25 @@ lasts ``nm_min_duration_s``-``nm_max_duration_s``; the tonic level must be at le
 ``nm_min_tonic_uv``; the mean envelope over ``nm_after_window_s`` after it must recover to
 ``nm_resume_fraction`` of the tonic level; no envelope peak above ``nm_jerk_ratio`` x the
 tonic level may occur in the ``nm_jerk_window_s`` before it; with a hypnogram, silences
-are scored in ``nm_stages`` (W, N1: tonic activity present, §4.4) only.
+are scored in ``nm_stages`` (W, N1: tonic activity present) only.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Sequence, TypedDict
 
 import numpy as np
 import pandas as pd
 
-from somnomyo._logging import logger, set_log_level
-from somnomyo.detect.bursts import (
-    EMGTrace, Intervals, _segment_reduce, arousal_flags, channel_unscorable, common_unscorable,
-    drop_unscorable, fast_runs, trace_background, index_by_stage, json_float, per_hour, stage_hours, stages_at,
-)
+from somnomyo._logging import logger, verbose
+from somnomyo.detect.bursts import EMGTrace, _segment_reduce, trace_background
 from somnomyo.events import make_events
 from somnomyo.io.annotations import Annotations, Hypnogram
+from somnomyo.score.associations import arousal_flags
+from somnomyo.score.helpers import index_by_stage, json_float, per_hour, stage_hours, stages_at
+from somnomyo.result import Result
 from somnomyo.settings import Settings, get_settings
+from somnomyo.signal.intervals import IntervalsLike, Spans, channel_unscorable, common_unscorable, drop_overlapping, runs
 
 DURATION_BINS_MS = ((50.0, 70.0), (70.0, 101.0), (101.0, 501.0))
 DURATION_BIN_NAMES = ("50-69", "70-100", "101-500")
@@ -97,7 +98,7 @@ def silent_periods(trace: EMGTrace, *, settings: Settings) -> pd.DataFrame:
     smooth[h + 1:ng - ks + 1 + h] = (csum[ks:] - csum[:-ks]) / ks   # centred mean of ks grid points
     with np.errstate(invalid="ignore"):
         low = smooth < thr_g
-    ga, gb = fast_runs(low)
+    ga, gb = runs(low)
     if ga.size == 0:
         return _empty_silent()
     gblk = (ga * step) // bg.block - 1
@@ -141,9 +142,24 @@ def silent_periods(trace: EMGTrace, *, settings: Settings) -> pd.DataFrame:
     })
 
 
+class NegativeSummary(TypedDict):
+    """Block ``negative_myoclonus`` of summary.json."""
+
+    count: int
+    n_channels: int
+    index: float | None
+    index_stages: list[str]
+    index_by_stage: dict[str, float | None]
+    duration_bins_ms: dict[str, int]
+    median_duration_ms: float | None
+
+
 @dataclass
-class NegativeResult:
+class NegativeResult(Result):
     """Negative-myoclonus silent periods (``events``) and the time base for indices."""
+
+    BLOCK = "negative_myoclonus"
+    Summary = NegativeSummary
 
     events: pd.DataFrame
     hours: dict[str, float]
@@ -151,13 +167,13 @@ class NegativeResult:
     has_hypnogram: bool = True
     n_channels: int = 0
 
-    def summary(self) -> dict[str, Any]:
+    def summary_block(self) -> NegativeSummary:
         """JSON-ready block ``negative_myoclonus`` (index per hour; duration bins of Clin Neurophysiol 2023)."""
         ev = self.events
         stages = ev["stage"].astype("object").fillna("UNS").tolist()
         by_stage = index_by_stage(stages, self.hours)
         # scored only in the stages with tonic activity (nm_stages, W and N1 by default): the index is
-        # per scorable hour of those stages, not of all sleep (rules doc §4.4)
+        # per scorable hour of those stages, not of all sleep (docs/rules.md §10)
         scored = tuple(self.settings.myoclonus.nm_stages)
         index = (per_hour(len(ev), sum(self.hours.get(st, 0.0) for st in scored)) if self.has_hypnogram
                  else per_hour(len(ev), self.hours.get("UNS", 0.0)))
@@ -175,41 +191,47 @@ class NegativeResult:
         }
 
 
+@verbose
 def detect_negative(traces: Sequence[EMGTrace], *, hypnogram: Hypnogram | None = None,
                     annotations: Annotations | None = None, settings: Settings | None = None,
-                    unscorable: Intervals = None, duration_s: float | None = None,
+                    unscorable: IntervalsLike = None, duration_s: float | None = None,
                     verbose: bool | str | int | None = None) -> NegativeResult:
     """Negative myoclonus on ``traces`` (the entry point passes the ``nm_roles`` channels)."""
-    old = set_log_level(verbose)
-    try:
-        settings = settings or get_settings()
-        bad = common_unscorable(unscorable, [tr.label for tr in traces])
-        parts = [drop_unscorable(silent_periods(tr, settings=settings), channel_unscorable(unscorable, tr.label))
-                 for tr in traces]  # loop over channels
-        sp = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["onset", "duration"])
-        if len(sp) and hypnogram is not None and hypnogram.source != "none":
-            st = stages_at(sp["onset"].to_numpy(dtype=float), hypnogram)
-            sp = sp.loc[np.isin(st, settings.myoclonus.nm_stages)].reset_index(drop=True)
-        if len(sp):
-            on = sp["onset"].to_numpy(dtype=float)
-            dur = sp["duration"].to_numpy(dtype=float)
-            ar = arousal_flags(on, dur, annotations, max_gap_s=settings.arousal.max_gap_s)
-            events = make_events(pd.DataFrame({
-                "onset": on, "duration": dur, "trial_type": "negative_myoclonus",
-                "channel": sp["channel"].astype(str).to_numpy(), "stage": stages_at(on, hypnogram),
-                "arousal": pd.array(ar, dtype="boolean") if ar is not None else pd.NA,
-                "amplitude_uv": sp["tonic_uv"].to_numpy(dtype=float),
-                "muscles": sp["role"].astype(str).to_numpy(), "extent": "focal",
-                "depth": sp["depth"].to_numpy(dtype=float),
-            }), depth="float64")
-        else:
-            events = make_events(None).assign(depth=pd.Series(dtype="float64"))
-        if duration_s is None:
-            duration_s = max((tr.duration for tr in traces), default=0.0)
-        hours = stage_hours(hypnogram, duration_s, bad)
-        logger.info("negative myoclonus: %d silent periods on %d channel(s)", len(events), len(traces))
-        return NegativeResult(events=events, hours=hours, settings=settings,
-                              has_hypnogram=hypnogram is not None and hypnogram.source != "none",
-                              n_channels=len(traces))
-    finally:
-        set_log_level(old)
+    settings = settings or get_settings()
+    bad = common_unscorable(unscorable, [tr.label for tr in traces])
+    parts = [drop_overlapping(silent_periods(tr, settings=settings), channel_unscorable(unscorable, tr.label))
+             for tr in traces]  # loop over channels
+    sp = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["onset", "duration"])
+    if len(sp) and hypnogram is not None and hypnogram.source != "none":
+        st = stages_at(sp["onset"].to_numpy(dtype=float), hypnogram)
+        sp = sp.loc[np.isin(st, settings.myoclonus.nm_stages)].reset_index(drop=True)
+    if len(sp):
+        on = sp["onset"].to_numpy(dtype=float)
+        dur = sp["duration"].to_numpy(dtype=float)
+        ar = arousal_flags(on, dur, annotations, max_gap_s=settings.arousal.max_gap_s)
+        events = make_events(pd.DataFrame({
+            "onset": on, "duration": dur, "trial_type": "negative_myoclonus",
+            "channel": sp["channel"].astype(str).to_numpy(), "stage": stages_at(on, hypnogram),
+            "arousal": pd.array(ar, dtype="boolean") if ar is not None else pd.NA,
+            "amplitude_uv": sp["tonic_uv"].to_numpy(dtype=float),
+            "muscles": sp["role"].astype(str).to_numpy(), "extent": "focal",
+            "depth": sp["depth"].to_numpy(dtype=float),
+        }), depth="float64")
+    else:
+        events = make_events(None).assign(depth=pd.Series(dtype="float64"))
+    if duration_s is None:
+        duration_s = max((tr.duration for tr in traces), default=0.0)
+    logger.info("negative myoclonus: %d silent periods on %d channel(s)", len(events), len(traces))
+    return negative_from_events(events, hypnogram=hypnogram, settings=settings, unscorable=bad,
+                                duration_s=duration_s, n_channels=len(traces))
+
+
+def negative_from_events(events: pd.DataFrame, *, hypnogram: Hypnogram | None, settings: Settings,
+                         unscorable: Spans, duration_s: float, n_channels: int) -> NegativeResult:
+    """The :class:`NegativeResult` of the silent periods in ``events`` on ``n_channels`` channels,
+    with scorable hours per stage outside ``unscorable`` (spans unscorable on every
+    channel). The scoring step of :func:`detect_negative`, also used to score a reviewed event
+    table (``somnomyo.rescore``)."""
+    return NegativeResult(events=events, hours=stage_hours(hypnogram, duration_s, unscorable), settings=settings,
+                          has_hypnogram=hypnogram is not None and hypnogram.source != "none",
+                          n_channels=n_channels)

@@ -1,6 +1,6 @@
 """REM-sleep EMG: AASM phasic (transient) and tonic (sustained) activity, SINBAR percentages.
 
-Sources (``clinical_rules.md`` §2.6):
+Sources (docs/rules.md §11):
 
 * AASM RSWA, excessive transient (phasic) activity: a 30-s REM epoch split into ten 3-s
   mini-epochs is phasic when **>= 5 of 10** mini-epochs contain bursts of **0.1-5.0 s**
@@ -21,18 +21,19 @@ spaced samples per second of the smoothed envelope). Only scorable REM epochs ar
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Sequence, TypedDict
 
 import numpy as np
 import pandas as pd
 
-from somnomyo._logging import logger, set_log_level
-from somnomyo.detect.bursts import (
-    BlockBackground, EMGTrace, Intervals, channel_unscorable, detect_bursts, json_float, scorable_epochs,
-)
+from somnomyo._logging import logger, verbose
+from somnomyo.detect.bursts import BlockBackground, EMGTrace, detect_bursts
 from somnomyo.events import make_events
 from somnomyo.io.annotations import NREM_STAGES, Hypnogram
+from somnomyo.score.helpers import json_float, scorable_epochs
+from somnomyo.result import Result
 from somnomyo.settings import Settings, get_settings
+from somnomyo.signal.intervals import IntervalsLike, channel_unscorable
 
 ARM_ROLES = ("arm_left", "arm_right")
 
@@ -106,17 +107,9 @@ def channel_rem(trace: EMGTrace, hypnogram: Hypnogram, *, settings: Settings,
     bursts = detect_bursts(trace, threshold=threshold, background=bg,
                            merge_gap_s=m.rem_merge_gap_s, min_duration_s=m.rem_min_burst_s,
                            max_duration_s=m.rem_max_burst_s)
-    n_mini = int(round(hypnogram.epoch_s / m.rem_mini_epoch_s))
-    total = hypnogram.n_epochs * n_mini
+    mini = mini_epoch_activity(bursts["onset"].to_numpy(dtype=float), bursts["duration"].to_numpy(dtype=float),
+                               hypnogram, settings=settings)
     on = bursts["onset"].to_numpy(dtype=float) - hypnogram.start
-    end = on + bursts["duration"].to_numpy(dtype=float)
-    i0 = np.clip(np.floor(on / m.rem_mini_epoch_s + 1e-9).astype(np.int64), 0, total)
-    i1 = np.clip(np.floor((end - 1e-9) / m.rem_mini_epoch_s).astype(np.int64) + 1, 0, total)
-    delta = np.zeros(total + 1, dtype=np.int64)
-    good = i1 > i0
-    np.add.at(delta, i0[good], 1)
-    np.add.at(delta, i1[good], -1)
-    mini = (np.cumsum(delta[:-1]) > 0).reshape(hypnogram.n_epochs, n_mini)
     nrem_ok = np.isin(hypnogram.stages, NREM_STAGES) & scorable & present
     nrem_min = None
     if nrem_ok.any():
@@ -136,8 +129,47 @@ def channel_rem(trace: EMGTrace, hypnogram: Hypnogram, *, settings: Settings,
     return cr, bursts.loc[in_rem].reset_index(drop=True)
 
 
+def mini_epoch_activity(onsets: np.ndarray, durations: np.ndarray, hypnogram: Hypnogram, *,
+                        settings: Settings) -> np.ndarray:
+    """Per epoch and 3-s mini-epoch (``rem_mini_epoch_s``; AASM RSWA), whether a burst
+    (``onsets``, ``durations`` in s) covers part of it: an (n_epochs x mini-epochs per epoch)
+    boolean array."""
+    m = settings.myoclonus
+    n_mini = int(round(hypnogram.epoch_s / m.rem_mini_epoch_s))
+    total = hypnogram.n_epochs * n_mini
+    on = np.asarray(onsets, dtype=float) - hypnogram.start
+    end = on + np.asarray(durations, dtype=float)
+    i0 = np.clip(np.floor(on / m.rem_mini_epoch_s + 1e-9).astype(np.int64), 0, total)
+    i1 = np.clip(np.floor((end - 1e-9) / m.rem_mini_epoch_s).astype(np.int64) + 1, 0, total)
+    delta = np.zeros(total + 1, dtype=np.int64)
+    good = i1 > i0
+    np.add.at(delta, i0[good], 1)
+    np.add.at(delta, i1[good], -1)
+    return (np.cumsum(delta[:-1]) > 0).reshape(hypnogram.n_epochs, n_mini)
+
+
+class RemEmgSummary(TypedDict):
+    """Block ``rem_emg`` of summary.json (chin for AASM/SINBAR mentalis, arms for the combined index)."""
+
+    channel: str | None
+    n_rem_epochs: int | None
+    n_mini_epochs: int | None
+    phasic_mini_epoch_pct: float | None
+    phasic_epochs: int | None
+    phasic_epoch_pct: float | None
+    tonic_epochs: int | None
+    tonic_epoch_pct: float | None
+    any_mini_epoch_pct: float | None
+    background_uv: float | None
+    nrem_min_uv: float | None
+    sinbar_any_mentalis_exceeds: bool | None
+    sinbar_combined_pct: float | None
+    sinbar_combined_exceeds: bool | None
+    notes: list[str]
+
+
 @dataclass
-class RemEmgResult:
+class RemEmgResult(Result):
     """Phasic EMG bursts in REM (``events``) and per-channel mini-epoch evaluation (``channels``)."""
 
     events: pd.DataFrame
@@ -158,11 +190,14 @@ class RemEmgResult:
         return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(
             columns=["onset", "channel", "role", "phasic_mini_epochs", "phasic", "tonic"])
 
-    def summary(self) -> dict[str, Any]:
+    BLOCK = "rem_emg"
+    Summary = RemEmgSummary
+
+    def summary_block(self) -> RemEmgSummary:
         """JSON-ready block ``rem_emg`` (chin for AASM/SINBAR mentalis, arms for the combined index)."""
         m = self.settings.myoclonus
         chin = next((c for c in self.channels if c.role == "chin"), None)
-        out: dict[str, Any] = {
+        out: RemEmgSummary = {
             "channel": None, "n_rem_epochs": 0 if self.has_hypnogram else None, "n_mini_epochs": None,
             "phasic_mini_epoch_pct": None, "phasic_epochs": None, "phasic_epoch_pct": None,
             "tonic_epochs": None, "tonic_epoch_pct": None, "any_mini_epoch_pct": None,
@@ -198,31 +233,40 @@ class RemEmgResult:
         return out
 
 
+@verbose
 def detect_rem_emg(traces: Sequence[EMGTrace], *, hypnogram: Hypnogram | None,
-                   settings: Settings | None = None, unscorable: Intervals = None,
+                   settings: Settings | None = None, unscorable: IntervalsLike = None,
                    verbose: bool | str | int | None = None) -> RemEmgResult:
     """AASM phasic/tonic REM EMG on ``traces`` (chin, and arms for SINBAR); needs a hypnogram."""
-    old = set_log_level(verbose)
-    try:
-        settings = settings or get_settings()
-        if hypnogram is None or hypnogram.source == "none":
-            return RemEmgResult(events=make_events(None), channels=[], settings=settings, has_hypnogram=False,
-                                notes=["no hypnogram: REM EMG not evaluated"])
-        chans: list[ChannelRem] = []
-        rows = []
-        for tr in traces:  # loop over channels
-            ok = scorable_epochs(hypnogram, channel_unscorable(unscorable, tr.label))
-            cr, b = channel_rem(tr, hypnogram, settings=settings, scorable=ok)
-            if cr is None:
-                continue
-            chans.append(cr)
-            if len(b):
-                rows.append(pd.DataFrame({
-                    "onset": b["onset"], "duration": b["duration"], "trial_type": "phasic_emg",
-                    "channel": tr.label, "stage": "R", "amplitude_uv": b["amplitude_uv"], "muscles": tr.role}))
-        events = make_events(pd.concat(rows, ignore_index=True)) if rows else make_events(None)
-        notes = [] if any(c.role == "chin" for c in chans) else ["no chin channel with REM sleep"]
-        logger.info("REM EMG: %d phasic bursts on %d channel(s)", len(events), len(chans))
-        return RemEmgResult(events=events, channels=chans, settings=settings, notes=notes)
-    finally:
-        set_log_level(old)
+    settings = settings or get_settings()
+    if hypnogram is None or hypnogram.source == "none":
+        return rem_from_events(make_events(None), [], settings=settings, has_hypnogram=False)
+    chans: list[ChannelRem] = []
+    rows = []
+    for tr in traces:  # loop over channels
+        ok = scorable_epochs(hypnogram, channel_unscorable(unscorable, tr.label))
+        cr, b = channel_rem(tr, hypnogram, settings=settings, scorable=ok)
+        if cr is None:
+            continue
+        chans.append(cr)
+        if len(b):
+            rows.append(pd.DataFrame({
+                "onset": b["onset"], "duration": b["duration"], "trial_type": "phasic_emg",
+                "channel": tr.label, "stage": "R", "amplitude_uv": b["amplitude_uv"], "muscles": tr.role}))
+    events = make_events(pd.concat(rows, ignore_index=True)) if rows else make_events(None)
+    logger.info("REM EMG: %d phasic bursts on %d channel(s)", len(events), len(chans))
+    return rem_from_events(events, chans, settings=settings)
+
+
+def rem_from_events(events: pd.DataFrame, channels: Sequence[ChannelRem], *, settings: Settings,
+                    has_hypnogram: bool = True) -> RemEmgResult:
+    """The :class:`RemEmgResult` of the phasic bursts in ``events`` and the channels evaluated
+    (each with its REM epochs, tonic flags and levels). Used by :func:`detect_rem_emg` and to
+    score a reviewed event table (``somnomyo.rescore``), whose phasic mini-epochs are first
+    recomputed from its bursts (:func:`mini_epoch_activity`)."""
+    if not has_hypnogram:
+        return RemEmgResult(events=make_events(None), channels=[], settings=settings, has_hypnogram=False,
+                            notes=["no hypnogram: REM EMG not evaluated"])
+    chans = list(channels)
+    notes = [] if any(c.role == "chin" for c in chans) else ["no chin channel with REM sleep"]
+    return RemEmgResult(events=events, channels=chans, settings=settings, notes=notes)

@@ -1,9 +1,9 @@
 """Is a jerk cortical? Jerk-locked EEG back-averaging (JLBA) with a surrogate test, EMG
 burst durations, and an EEG-rhythm check during jerk clusters.
 
-Sources (shared/docs/clinical_rules.md):
+Sources (docs/rules.md §15.1, §15.2, §15.9):
 
-* JLBA (§4.2, checklist 41): trigger on the EMG burst onset and average the EEG; use
+* JLBA: trigger on the EMG burst onset and average the EEG; use
   >= 50 artefact-free jerks, typically 50-200 (Latorre 2023). A cortical premyoclonic
   spike peaks ~20 ms before the EMG onset for hand muscles (Shibasaki, J Clin
   Neurophysiol 1992), longer for legs (~30-40 ms, [UNCONFIRMED]). Significance: a
@@ -13,33 +13,33 @@ Sources (shared/docs/clinical_rules.md):
   per channel, family-wise over channels through the maximum statistic.
   No premyoclonic potential is expected in benign sleep myoclonus of infancy,
   propriospinal myoclonus, PLMS or hypnic jerks.
-* EMG burst duration (§4.3, checklist 42): cortical bursts 10-50 ms (Hallett 1979);
+* EMG burst duration: cortical bursts 10-50 ms (Hallett 1979);
   a 45-ms cut-off separates cortical from non-cortical myoclonus with >= 10 bursts
   (van der Veen 2024, secondary summary); the classic 100-ms cut-off is NOT validated
   (MDS abstract).
-* Rhythmic jerking with an EEG rhythm (§4.1): clonic seizures are rhythmic (1-3 Hz)
+* Rhythmic jerking with an EEG rhythm (ILAE): clonic seizures are rhythmic (1-3 Hz)
   with an EEG discharge; BSMI has a normal EEG. Tested as EEG power at the cluster
   jerk rate during clusters versus just before them (implementation choice).
 
-Parameters: ``settings.interpret`` (:class:`somnomyo.interpret.settings.InterpretSettings`).
+Parameters: ``settings.interpret`` (:class:`somnomyo.settings_interpret.InterpretSettings`).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, Sequence, TypedDict
 
 import numpy as np
 import pandas as pd
 
-from somnomyo._logging import logger, set_log_level
+from somnomyo._logging import logger, verbose
 from somnomyo.io.annotations import Hypnogram
 from somnomyo.io.recording import Signal
+from somnomyo.events import empty_events
+from somnomyo.result import Result
 from somnomyo.settings import Settings, get_settings
-from somnomyo.signal import iir
+from somnomyo.signal.filters import butter_filtfilt
 
 ANY_STAGE = "ANY"
-#: samples per chunk of the backward filter pass (cache-sized; any size gives the same result)
-_SOS_CHUNK = 1 << 15
 
 
 def _num(x: Any, nd: int = 3) -> float | None:
@@ -67,7 +67,7 @@ def burst_duration_stats(durations_s: Any, *, settings: Settings | None = None) 
     Cortical myoclonus bursts last 10-50 ms (Hallett 1979); a median below 45 ms with
     >= 10 bursts suggests a cortical generator (van der Veen 2024, secondary summary;
     sens 100%, spec 89.5%). The 100-ms cut-off is reported but NOT validated (MDS
-    abstract, clinical_rules §5).
+    abstract; docs/rules.md §15.2).
     """
     s = (settings or get_settings()).interpret
     d = np.asarray([] if durations_s is None else durations_s, dtype=float) * 1000.0
@@ -89,8 +89,39 @@ def burst_duration_stats(durations_s: Any, *, settings: Settings | None = None) 
 
 
 # --------------------------------------------------------------------------------------
+class EegRhythmSummary(TypedDict):
+    """``cortical.eeg_rhythm``: EEG power at the jerk rate during clusters (:func:`cluster_eeg_rhythm`)."""
+
+    n_clusters: int
+    median_power_ratio: float | None
+    threshold: float
+    found: bool
+
+
+class CorticalSummary(TypedDict):
+    """Block ``cortical`` of summary.json (nulls where undefined)."""
+
+    transient_found: bool | None
+    n_jerks: int
+    n_rejected: int
+    latency_ms: float | None
+    amplitude_uv: float | None
+    channel: str | None
+    p_value: float | None
+    n_surrogates: int
+    channels: list[str]
+    reason: str
+    burst_duration_ms_median: float | None
+    burst_n: int | None
+    burst_fraction_below_45_ms: float | None
+    burst_fraction_below_50_ms: float | None
+    burst_fraction_below_100_ms: float | None
+    burst_suggests_cortical: bool | None
+    eeg_rhythm: EegRhythmSummary | None
+
+
 @dataclass
-class CorticalResult:
+class CorticalResult(Result):
     """Result of :func:`jerk_locked_average`.
 
     ``times_ms``, ``average``, ``band_lo``, ``band_hi`` map each EEG label to arrays over
@@ -114,8 +145,12 @@ class CorticalResult:
     band_lo: dict[str, np.ndarray] = field(default_factory=dict)
     band_hi: dict[str, np.ndarray] = field(default_factory=dict)
     eeg_rhythm: dict[str, Any] | None = None
+    events: pd.DataFrame = field(default_factory=empty_events, repr=False)
+    """The jerks averaged on (``myoclonic_jerk`` rows), when given."""
+    BLOCK = "cortical"
+    Summary = CorticalSummary
 
-    def summary(self) -> dict[str, Any]:
+    def summary_block(self) -> CorticalSummary:
         """The ``cortical`` block of summary.json (JSON-ready; nulls where undefined)."""
         b = self.burst
         return {
@@ -138,7 +173,7 @@ class CorticalResult:
             "eeg_rhythm": None if self.eeg_rhythm is None else dict(self.eeg_rhythm),
         }
 
-    def plot(self, ax: Any = None) -> Any:
+    def plot(self, *, ax: Any = None) -> Any:
         """Jerk-locked average per channel with its surrogate 95% band; returns the Figure."""
         if ax is None:   # pyplot only when no axes are given (a report draws into its own figure)
             import matplotlib.pyplot as plt
@@ -162,57 +197,16 @@ class CorticalResult:
 
 
 # --------------------------------------------------------------------------------------
-def _sosfiltfilt64(sos: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """``scipy.signal.sosfiltfilt(sos, x)`` in float64, bit for bit, in ONE padded buffer.
-
-    The same steps as scipy (odd extension of ``3 x (2 x sections + 1 - ...)`` samples, forward
-    pass started in the steady state of the first sample, backward pass in that of the last),
-    run in place by :func:`somnomyo.signal.iir.sosfilt_inplace` (scipy's own kernel; the backward
-    pass one reversed cache-sized chunk at a time, the filter state carried over) without
-    importing ``scipy.signal`` and without scipy's full-length copies (first touch of fresh
-    memory costs more than the arithmetic). Returns a contiguous view of the padded buffer.
-    """
-    sos = np.ascontiguousarray(sos, dtype=np.float64)
-    n = x.size
-    edge = 3 * (2 * sos.shape[0] + 1 - min(int((sos[:, 2] == 0).sum()), int((sos[:, 5] == 0).sum())))
-    if n <= edge:
-        raise ValueError(f"The length of the input vector x must be greater than padlen, which is {edge}.")
-    ext = np.empty(n + 2 * edge, np.float64)
-    body = ext[edge: edge + n]
-    body[...] = x
-    if edge:   # odd extension (scipy ``odd_ext``)
-        ext[:edge] = 2 * body[0] - body[edge:0:-1]
-        ext[edge + n:] = 2 * body[-1] - body[-2: -(edge + 2): -1]
-    zi0 = iir.sosfilt_zi(sos)
-    zi = np.ascontiguousarray(zi0 * ext[0])
-    iir.sosfilt_inplace(sos, ext, zi)                 # forward pass, in place
-    zi = np.ascontiguousarray(zi0 * ext[-1])
-    tmp = np.empty(min(_SOS_CHUNK, ext.size), np.float64)
-    for a in range(ext.size - 1, -1, -_SOS_CHUNK):    # backward pass: chunks from the end, not samples
-        seg = ext[max(a - _SOS_CHUNK + 1, 0): a + 1][::-1]
-        t = tmp[: seg.size]
-        t[...] = seg
-        iir.sosfilt_inplace(sos, t, zi)
-        seg[...] = t
-    return body
-
-
 def _bandpass(x: np.ndarray, fs: float, low_hz: float | None, high_hz: float | None) -> np.ndarray:
     """Zero-phase 2nd-order Butterworth band-/high-/low-pass (float64; the same numbers as
-    ``scipy.signal.butter`` + ``sosfiltfilt``, see :func:`_sosfiltfilt64`); edges outside
-    (0, 0.45 fs) are skipped."""
+    ``scipy.signal.butter`` + ``sosfiltfilt``, see :func:`somnomyo.signal.filters.butter_filtfilt`);
+    edges outside (0, 0.45 fs) are skipped."""
     x = np.asarray(x)
     lo = low_hz if low_hz is not None and 0 < low_hz < 0.45 * fs else None
     hi = high_hz if high_hz is not None and 0 < high_hz < 0.45 * fs else None
     if x.size < 64 or (lo is None and hi is None):
         return np.asarray(x, dtype=float)
-    if lo is not None and hi is not None:
-        sos = iir.butter_sos(2, (lo, hi), btype="bandpass", fs=fs)
-    elif lo is not None:
-        sos = iir.butter_sos(2, lo, btype="highpass", fs=fs)
-    else:
-        sos = iir.butter_sos(2, hi, btype="lowpass", fs=fs)
-    return _sosfiltfilt64(sos, x)
+    return butter_filtfilt(x, fs, order=2, low_hz=lo, high_hz=hi, double=True)
 
 
 def _epochs(x: np.ndarray, idx: np.ndarray, offsets: np.ndarray, base: np.ndarray) -> np.ndarray:
@@ -271,6 +265,7 @@ def _candidate_onsets(rng: np.random.Generator, stage: str, k: int, *, hypnogram
     return np.concatenate(out) if out else np.empty(0)
 
 
+@verbose
 def jerk_locked_average(
     eeg: Mapping[str, Signal] | Sequence[Signal],
     jerk_onsets_s: Any,
@@ -291,7 +286,7 @@ def jerk_locked_average(
 ) -> CorticalResult:
     """Jerk-locked back-averaging of the EEG with a stage-matched surrogate test.
 
-    JLBA (clinical_rules §4.2; Shibasaki 1992; Latorre 2023): per EEG channel, epochs
+    JLBA (docs/rules.md §15.1; Shibasaki 1992; Latorre 2023): per EEG channel, epochs
     around each EMG onset (``window_s``), baseline-corrected (mean of ``baseline_s``),
     epochs whose peak-to-peak exceeds ``artifact_uv`` on any channel rejected, then
     averaged (after a zero-phase ``jlba_highpass_hz``-``jlba_lowpass_hz`` band-pass).
@@ -311,135 +306,131 @@ def jerk_locked_average(
     trial_type ``jerk_cluster``) are checked for an EEG rhythm at the jerk rate
     (:func:`cluster_eeg_rhythm`). Parameters left None come from ``settings.interpret``.
     """
-    old = set_log_level(verbose)
-    try:
-        settings = settings or get_settings()
-        s = settings.interpret
-        w0, w1 = window_s if window_s is not None else s.jlba_window_s
-        b0, b1 = baseline_s if baseline_s is not None else s.jlba_baseline_s
-        p0, p1 = pre_window_s if pre_window_s is not None else s.jlba_pre_window_s
-        k_sur = int(s.jlba_n_surrogates if n_surrogates is None else n_surrogates)
-        min_n = int(s.jlba_min_jerks if min_jerks is None else min_jerks)
-        art = float(s.jlba_artifact_uv if artifact_uv is None else artifact_uv)
-        if not (w0 <= b0 < b1 <= w1 and w0 <= p0 < p1 <= w1):
-            raise ValueError(f"baseline_s {(b0, b1)} and pre_window_s {(p0, p1)} must lie inside window_s "
-                             f"{(w0, w1)} with low < high")
-        if k_sur < 1:
-            raise ValueError(f"n_surrogates must be >= 1; got {k_sur}")
-        burst = burst_duration_stats(burst_durations_s, settings=settings)
-        sigs = _as_signals(eeg)
-        onsets = np.asarray(jerk_onsets_s, dtype=float).ravel()
-        if stages_of_jerks is not None:
-            stages = np.asarray(stages_of_jerks, dtype=object).astype(str).ravel()
-            if stages.size != onsets.size:
-                raise ValueError(f"stages_of_jerks has {stages.size} entries for {onsets.size} jerk onsets")
-        elif hypnogram is not None and hypnogram.source != "none":
-            stages = hypnogram.stage_at(np.where(np.isfinite(onsets), onsets, -1.0)).astype(object).astype(str)
-        else:
-            stages = np.full(onsets.size, ANY_STAGE, dtype=object).astype(str)
-        if not sigs:
-            return CorticalResult(None, 0, 0, None, None, None, None, "no EEG channel; no conclusion", burst)
-        rhythm = cluster_eeg_rhythm(sigs, clusters, settings=settings)
+    settings = settings or get_settings()
+    s = settings.interpret
+    w0, w1 = window_s if window_s is not None else s.jlba_window_s
+    b0, b1 = baseline_s if baseline_s is not None else s.jlba_baseline_s
+    p0, p1 = pre_window_s if pre_window_s is not None else s.jlba_pre_window_s
+    k_sur = int(s.jlba_n_surrogates if n_surrogates is None else n_surrogates)
+    min_n = int(s.jlba_min_jerks if min_jerks is None else min_jerks)
+    art = float(s.jlba_artifact_uv if artifact_uv is None else artifact_uv)
+    if not (w0 <= b0 < b1 <= w1 and w0 <= p0 < p1 <= w1):
+        raise ValueError(f"baseline_s {(b0, b1)} and pre_window_s {(p0, p1)} must lie inside window_s "
+                         f"{(w0, w1)} with low < high")
+    if k_sur < 1:
+        raise ValueError(f"n_surrogates must be >= 1; got {k_sur}")
+    burst = burst_duration_stats(burst_durations_s, settings=settings)
+    sigs = _as_signals(eeg)
+    onsets = np.asarray(jerk_onsets_s, dtype=float).ravel()
+    if stages_of_jerks is not None:
+        stages = np.asarray(stages_of_jerks, dtype=object).astype(str).ravel()
+        if stages.size != onsets.size:
+            raise ValueError(f"stages_of_jerks has {stages.size} entries for {onsets.size} jerk onsets")
+    elif hypnogram is not None and hypnogram.source != "none":
+        stages = hypnogram.stage_at(np.where(np.isfinite(onsets), onsets, -1.0)).astype(object).astype(str)
+    else:
+        stages = np.full(onsets.size, ANY_STAGE, dtype=object).astype(str)
+    if not sigs:
+        return CorticalResult(None, 0, 0, None, None, None, None, "no EEG channel; no conclusion", burst)
+    rhythm = cluster_eeg_rhythm(sigs, clusters, settings=settings)
 
-        labels = [x.label for x in sigs]
-        duration = min(x.duration for x in sigs)
-        ok = _in_bounds(onsets, sigs, w0, w1)
-        onsets, stages = onsets[ok], stages[ok]
-        order = np.argsort(onsets, kind="stable")
-        onsets, stages = onsets[order], stages[order]
+    labels = [x.label for x in sigs]
+    duration = min(x.duration for x in sigs)
+    ok = _in_bounds(onsets, sigs, w0, w1)
+    onsets, stages = onsets[ok], stages[ok]
+    order = np.argsort(onsets, kind="stable")
+    onsets, stages = onsets[order], stages[order]
 
-        # filtered channels, per-channel sample grids
-        data, grids = {}, {}
+    # filtered channels, per-channel sample grids
+    data, grids = {}, {}
+    for x in sigs:
+        data[x.label] = _bandpass(x.data, x.fs, s.jlba_highpass_hz, s.jlba_lowpass_hz)
+        off = np.arange(int(np.round(w0 * x.fs)), int(np.round(w1 * x.fs)) + 1)
+        t = off / x.fs
+        grids[x.label] = (off, t, (t >= b0 - 1e-9) & (t <= b1 + 1e-9), (t >= p0 - 1e-9) & (t <= p1 + 1e-9))
+
+    def extract(times: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        eps, clean = {}, np.ones(times.size, dtype=bool)
         for x in sigs:
-            data[x.label] = _bandpass(x.data, x.fs, s.jlba_highpass_hz, s.jlba_lowpass_hz)
-            off = np.arange(int(np.round(w0 * x.fs)), int(np.round(w1 * x.fs)) + 1)
-            t = off / x.fs
-            grids[x.label] = (off, t, (t >= b0 - 1e-9) & (t <= b1 + 1e-9), (t >= p0 - 1e-9) & (t <= p1 + 1e-9))
+            off, _t, base, _pre = grids[x.label]
+            e = _epochs(data[x.label], np.round(times * x.fs).astype(np.int64), off, base)
+            if e.size:
+                clean &= np.ptp(e, axis=1) <= art
+            eps[x.label] = e
+        return eps, clean
 
-        def extract(times: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
-            eps, clean = {}, np.ones(times.size, dtype=bool)
-            for x in sigs:
-                off, _t, base, _pre = grids[x.label]
-                e = _epochs(data[x.label], np.round(times * x.fs).astype(np.int64), off, base)
-                if e.size:
-                    clean &= np.ptp(e, axis=1) <= art
-                eps[x.label] = e
-            return eps, clean
-
-        ep, clean = extract(onsets)
-        n_rej = int((~clean).sum())
-        onsets, stages = onsets[clean], stages[clean]
-        ep = {k: v[clean] for k, v in ep.items()}
-        n = int(onsets.size)
-        times_ms = {lab: grids[lab][1] * 1000.0 for lab in labels}
-        average = {lab: (ep[lab].mean(axis=0) if n else np.full(grids[lab][0].size, np.nan)) for lab in labels}
-        base = dict(burst=burst, channels=labels, times_ms=times_ms, average=average, eeg_rhythm=rhythm)
-        if n < min_n:
-            reason = f"too few jerks: {n} < {min_n}; no conclusion"
-            logger.info("JLBA: %s", reason)
-            return CorticalResult(None, n, n_rej, None, None, None, None, reason, **base)
-
-        # surrogate pool: stage-matched random epochs away from every jerk
-        rng = np.random.default_rng(seed)
-        all_jerks = np.sort(np.asarray(jerk_onsets_s, dtype=float).ravel())
-        all_jerks = all_jerks[np.isfinite(all_jerks)]
-        uniq, counts = np.unique(stages, return_counts=True)
-        pool_t, pool_stage = [], []
-        for st, c in zip(uniq, counts):  # loop over stages (<= 6)
-            want = int(max(s.jlba_pool_factor * c, np.ceil(s.jlba_min_pool * c / n)))
-            t = _candidate_onsets(rng, str(st), want, hypnogram=hypnogram, duration=duration,
-                                  jerks_sorted=all_jerks, margin=s.jlba_exclusion_margin_s)
-            if t.size < c:  # not enough time in this stage: fall back to the whole recording
-                logger.info("JLBA: stage %s has too little time for surrogates; drawing from any stage", st)
-                t = _candidate_onsets(rng, ANY_STAGE, want, hypnogram=None, duration=duration,
-                                      jerks_sorted=all_jerks, margin=s.jlba_exclusion_margin_s)
-            t = t[_in_bounds(t, sigs, w0, w1)]
-            pool_t.append(t)
-            pool_stage.append(np.full(t.size, st, dtype=object))
-        pt = np.concatenate(pool_t)
-        ps = np.concatenate(pool_stage).astype(str)
-        pool, pclean = extract(pt)
-        pool = {k: v[pclean] for k, v in pool.items()}
-        ps = ps[pclean]
-        cols = []
-        for st, c in zip(uniq, counts):
-            members = np.flatnonzero(ps == st)
-            if members.size == 0:
-                reason = f"no artefact-free surrogate epochs in stage {st}; no conclusion"
-                return CorticalResult(None, n, n_rej, None, None, None, None, reason, **base)
-            cols.append(members[rng.integers(0, members.size, (k_sur, c))])
-        pick = np.concatenate(cols, axis=1)                       # K x n indices into the pool
-        from scipy import sparse   # only here: its import is not paid when no surrogate test runs
-
-        sel = sparse.csr_matrix((np.full(pick.size, 1.0 / n), (np.repeat(np.arange(k_sur), n), pick.ravel())),
-                                shape=(k_sur, int(ps.size)))
-
-        t_obs, t_null, best = -np.inf, np.full(k_sur, -np.inf), labels[0]
-        band_lo, band_hi, z = {}, {}, {}
-        for lab in labels:  # loop over channels
-            sur = np.asarray(sel @ pool[lab])                     # K x window surrogate averages
-            mu, sd = sur.mean(axis=0), sur.std(axis=0)
-            sd = np.where(sd > 0, sd, np.inf)
-            pre = grids[lab][3]
-            z[lab] = np.where(pre, np.abs(average[lab] - mu) / sd, 0.0)
-            t_null = np.maximum(t_null, (np.abs(sur - mu) / sd)[:, pre].max(axis=1))
-            if z[lab].max() > t_obs:
-                t_obs, best = float(z[lab].max()), lab
-            band_lo[lab], band_hi[lab] = np.percentile(sur, [2.5, 97.5], axis=0)
-        p = float((1 + np.sum(t_null >= t_obs)) / (k_sur + 1))
-        found = bool(p < s.jlba_alpha)
-        lab = best
-        j = _first_peak(z[lab], float(np.quantile(t_null, 1.0 - s.jlba_alpha)))
-        lat = float(-times_ms[lab][j])
-        amp = float(average[lab][j])
-        reason = (f"pre-jerk transient on {lab} {lat:.0f} ms before EMG onset (p = {p:.3f}, n = {n})" if found
-                  else f"no pre-jerk transient (largest on {lab}, p = {p:.3f}, n = {n})")
+    ep, clean = extract(onsets)
+    n_rej = int((~clean).sum())
+    onsets, stages = onsets[clean], stages[clean]
+    ep = {k: v[clean] for k, v in ep.items()}
+    n = int(onsets.size)
+    times_ms = {lab: grids[lab][1] * 1000.0 for lab in labels}
+    average = {lab: (ep[lab].mean(axis=0) if n else np.full(grids[lab][0].size, np.nan)) for lab in labels}
+    base = dict(burst=burst, channels=labels, times_ms=times_ms, average=average, eeg_rhythm=rhythm)
+    if n < min_n:
+        reason = f"too few jerks: {n} < {min_n}; no conclusion"
         logger.info("JLBA: %s", reason)
-        return CorticalResult(found, n, n_rej, lat if found else None, amp if found else None,
-                              lab if found else None, p, reason, n_surrogates=k_sur,
-                              band_lo=band_lo, band_hi=band_hi, **base)
-    finally:
-        set_log_level(old)
+        return CorticalResult(None, n, n_rej, None, None, None, None, reason, **base)
+
+    # surrogate pool: stage-matched random epochs away from every jerk
+    rng = np.random.default_rng(seed)
+    all_jerks = np.sort(np.asarray(jerk_onsets_s, dtype=float).ravel())
+    all_jerks = all_jerks[np.isfinite(all_jerks)]
+    uniq, counts = np.unique(stages, return_counts=True)
+    pool_t, pool_stage = [], []
+    for st, c in zip(uniq, counts):  # loop over stages (<= 6)
+        want = int(max(s.jlba_pool_factor * c, np.ceil(s.jlba_min_pool * c / n)))
+        t = _candidate_onsets(rng, str(st), want, hypnogram=hypnogram, duration=duration,
+                              jerks_sorted=all_jerks, margin=s.jlba_exclusion_margin_s)
+        if t.size < c:  # not enough time in this stage: fall back to the whole recording
+            logger.info("JLBA: stage %s has too little time for surrogates; drawing from any stage", st)
+            t = _candidate_onsets(rng, ANY_STAGE, want, hypnogram=None, duration=duration,
+                                  jerks_sorted=all_jerks, margin=s.jlba_exclusion_margin_s)
+        t = t[_in_bounds(t, sigs, w0, w1)]
+        pool_t.append(t)
+        pool_stage.append(np.full(t.size, st, dtype=object))
+    pt = np.concatenate(pool_t)
+    ps = np.concatenate(pool_stage).astype(str)
+    pool, pclean = extract(pt)
+    pool = {k: v[pclean] for k, v in pool.items()}
+    ps = ps[pclean]
+    cols = []
+    for st, c in zip(uniq, counts):
+        members = np.flatnonzero(ps == st)
+        if members.size == 0:
+            reason = f"no artefact-free surrogate epochs in stage {st}; no conclusion"
+            return CorticalResult(None, n, n_rej, None, None, None, None, reason, **base)
+        cols.append(members[rng.integers(0, members.size, (k_sur, c))])
+    pick = np.concatenate(cols, axis=1)                       # K x n indices into the pool
+    from scipy import sparse   # only here: its import is not paid when no surrogate test runs
+
+    sel = sparse.csr_matrix((np.full(pick.size, 1.0 / n), (np.repeat(np.arange(k_sur), n), pick.ravel())),
+                            shape=(k_sur, int(ps.size)))
+
+    t_obs, t_null, best = -np.inf, np.full(k_sur, -np.inf), labels[0]
+    band_lo, band_hi, z = {}, {}, {}
+    for lab in labels:  # loop over channels
+        sur = np.asarray(sel @ pool[lab])                     # K x window surrogate averages
+        mu, sd = sur.mean(axis=0), sur.std(axis=0)
+        sd = np.where(sd > 0, sd, np.inf)
+        pre = grids[lab][3]
+        z[lab] = np.where(pre, np.abs(average[lab] - mu) / sd, 0.0)
+        t_null = np.maximum(t_null, (np.abs(sur - mu) / sd)[:, pre].max(axis=1))
+        if z[lab].max() > t_obs:
+            t_obs, best = float(z[lab].max()), lab
+        band_lo[lab], band_hi[lab] = np.percentile(sur, [2.5, 97.5], axis=0)
+    p = float((1 + np.sum(t_null >= t_obs)) / (k_sur + 1))
+    found = bool(p < s.jlba_alpha)
+    lab = best
+    j = _first_peak(z[lab], float(np.quantile(t_null, 1.0 - s.jlba_alpha)))
+    lat = float(-times_ms[lab][j])
+    amp = float(average[lab][j])
+    reason = (f"pre-jerk transient on {lab} {lat:.0f} ms before EMG onset (p = {p:.3f}, n = {n})" if found
+              else f"no pre-jerk transient (largest on {lab}, p = {p:.3f}, n = {n})")
+    logger.info("JLBA: %s", reason)
+    return CorticalResult(found, n, n_rej, lat if found else None, amp if found else None,
+                          lab if found else None, p, reason, n_surrogates=k_sur,
+                          band_lo=band_lo, band_hi=band_hi, **base)
 
 
 # --------------------------------------------------------------------------------------
@@ -448,7 +439,7 @@ def cluster_eeg_rhythm(eeg: Mapping[str, Signal] | Sequence[Signal], clusters: p
     """EEG power at the jerk rate during jerk clusters versus just before them.
 
     Clonic seizures are rhythmic (1-3 Hz) with an EEG discharge; BSMI has a normal EEG
-    (clinical_rules §4.1). For each cluster (``onset``, ``duration``, ``rate_hz``; rows of
+    (Di Capua 1993; docs/rules.md §15.9). For each cluster (``onset``, ``duration``, ``rate_hz``; rows of
     trial_type ``jerk_cluster``) lasting >= ``rhythm_min_cluster_s``, the periodogram
     power within +-``rhythm_band_hz`` of the rate is compared with the same band in the
     segment of equal length ending 2 s before the cluster (implementation choice). The

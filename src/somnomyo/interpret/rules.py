@@ -3,8 +3,8 @@
 Each :class:`Rule` has an ``id``, a ``source`` (citation), the summary keys it reads
 (``inputs``, dotted: ``plm.plms_index``), the populations it applies to and a function
 returning a :class:`~somnomyo.interpret.findings.Finding` or None. Thresholds come from
-``settings.interpret`` (and ``settings.myoclonus`` for SINBAR). Sources are in
-shared/docs/clinical_rules.md §3-§6.
+``settings.interpret`` (and ``settings.myoclonus`` for SINBAR). The rules and their sources are
+listed in docs/rules.md §15.
 
 Populations: ``adult``, ``child`` (< 18 years, ICSD-3 paediatric PLMS threshold) and
 ``infant`` (< 2 years: benign sleep myoclonus of infancy versus features that warrant
@@ -14,7 +14,7 @@ review). ``population="auto"`` derives it from the age (``parse_age``: ``"10d"``
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Sequence
 
 from somnomyo._logging import logger
@@ -72,9 +72,15 @@ class Context:
     age_days: float | None
     settings: Settings
     prior: list[dict[str, Any]]
+    inputs: tuple[str, ...] | None = None   # the keys the rule reading this context declared
 
     def get(self, key: str, default: Any = None) -> Any:
-        """Dotted lookup, e.g. ``ctx.get("plm.plms_index")``; ``default`` where absent or null."""
+        """Dotted lookup, e.g. ``ctx.get("plm.plms_index")``; ``default`` where absent or null. A
+        rule may read only the keys it declares (``Rule.inputs``, inside them, or the blocks
+        holding them); another key is a programming error (``KeyError``)."""
+        if self.inputs is not None and not any(key == k or k.startswith(key + ".") or key.startswith(k + ".")
+                                               for k in self.inputs):
+            raise KeyError(f"interpretation rule reads {key!r}, which is not among its inputs {self.inputs}")
         cur: Any = self.summary
         for part in key.split("."):
             if not isinstance(cur, dict) or cur.get(part) is None:
@@ -94,23 +100,38 @@ class Rule:
     check: Callable[[Context], Finding | None]
 
     def __call__(self, ctx: Context) -> Finding | None:
-        return self.check(ctx) if ctx.population in self.populations else None
+        if ctx.population not in self.populations:
+            return None
+        return self.check(replace(ctx, inputs=self.inputs))
+
+
+def check_rule_inputs(rules: Sequence[Rule]) -> None:
+    """Raise ``ValueError`` naming the rule when an input is not a key declared in summary.json
+    (:func:`somnomyo.result.check_summary_key`); run on :data:`RULES` when this module is imported."""
+    from somnomyo.result import check_summary_key
+
+    for rule in rules:
+        for key in rule.inputs:
+            try:
+                check_summary_key(key)
+            except ValueError as err:
+                raise ValueError(f"interpretation rule {rule.id!r}: {err}") from None
 
 
 # --- rule functions ----------------------------------------------------------------------
-SRC_PLMD = "ICSD-3 PLMD: PLMS index > 15/h adults, > 5/h children (clinical_rules §3.4)"
-SRC_EFM = "AASM EFM: potentials <= 150 ms, >= 5/min, >= 20 min of NREM (ATS Quick Hits; clinical_rules §2.1)"
-SRC_HYPNIC = "ICSD-3 sleep starts: isolated symptoms and normal variants (clinical_rules §3.3)"
-SRC_SINBAR = "SINBAR, Frauscher et al. Sleep 2012: any mentalis >= 18%, + phasic FDS >= 32% (clinical_rules §2.6)"
+SRC_PLMD = "ICSD-3 PLMD: PLMS index > 15/h adults, > 5/h children (docs/rules.md §15.5)"
+SRC_EFM = "AASM EFM: potentials <= 150 ms, >= 5/min, >= 20 min of NREM (ATS Quick Hits; docs/rules.md §6.2)"
+SRC_HYPNIC = "ICSD-3 sleep starts: isolated symptoms and normal variants (docs/rules.md §8)"
+SRC_SINBAR = "SINBAR, Frauscher et al. Sleep 2012: any mentalis >= 18%, + phasic FDS >= 32% (docs/rules.md §11)"
 SRC_JLBA = ("JLBA: Shibasaki 1992 (premyoclonic spike ~20 ms), Latorre 2023 (>= 50 jerks); burst duration "
-            "45 ms, van der Veen 2024 (clinical_rules §4.2, §4.3)")
+            "45 ms, van der Veen 2024 (docs/rules.md §15.1, §15.2)")
 SRC_BSMI = ("ICSD-3 BSMI (sleep only, stops on arousal, birth-6 months); Fernandez-Alvarez clusters 1-5 Hz; "
-            "Di Capua 1993 normal EEG; Maurer 2010 (clinical_rules §3.1, §4.1)")
+            "Di Capua 1993 normal EEG; Maurer 2010 (docs/rules.md §15.7)")
 SRC_SPASM = ("ILAE epileptic spasms: 0.5-2 s contractions in clusters on awakening, onset 3-12 months "
-             "(clinical_rules §4.1)")
-SRC_RHYTHM = "Clonic/myoclonic seizures: rhythmic jerks with an EEG discharge; BSMI EEG normal (clinical_rules §4.1)"
+             "(docs/rules.md §15.8)")
+SRC_RHYTHM = "Clonic/myoclonic seizures: rhythmic jerks with an EEG discharge; BSMI EEG normal (docs/rules.md §15.9)"
 SRC_WAKE_ADULT = ("Myoclonus mostly in wakefulness or with a cortical transient warrants review "
-                  "(issue 5; clinical_rules §4.2)")
+                  "(docs/rules.md §15.6)")
 
 
 def _plms_range(ctx: Context) -> Finding | None:
@@ -386,25 +407,39 @@ def _adult_review(ctx: Context) -> Finding | None:
 
 ALL = POPULATIONS
 RULES: tuple[Rule, ...] = (
-    Rule("plms_range", SRC_PLMD, ("plm.plms_index", "plm.plms_arousal_index", "plm.periodicity_index"), ALL,
-         _plms_range),
-    Rule("efm", SRC_EFM, ("fragmentary_myoclonus.efm", "fragmentary_myoclonus.efm_minutes"), ALL, _efm),
-    Rule("hypnic_jerks", SRC_HYPNIC, ("hypnic_jerks.count",), ALL, _hypnic),
-    Rule("rem_phasic", SRC_SINBAR, ("rem_emg.any_mini_epoch_pct", "rem_emg.sinbar_combined_pct"), ("adult", "child"),
+    Rule("plms_range", SRC_PLMD, ("plm.plms_index", "plm.plms_arousal_index", "plm.periodicity_index",
+                                  "plm.plmw_index", "plm.tst_h", "plm.standard"), ALL, _plms_range),
+    Rule("efm", SRC_EFM, ("fragmentary_myoclonus.efm", "fragmentary_myoclonus.efm_minutes",
+                          "fragmentary_myoclonus.fm_index", "fragmentary_myoclonus.efm_mode"), ALL, _efm),
+    Rule("hypnic_jerks", SRC_HYPNIC, ("hypnic_jerks.count", "hypnic_jerks.n_sleep_onsets",
+                                      "hypnic_jerks.per_sleep_onset"), ALL, _hypnic),
+    Rule("rem_phasic", SRC_SINBAR, ("rem_emg.any_mini_epoch_pct", "rem_emg.sinbar_combined_pct",
+                                    "rem_emg.n_rem_epochs", "rem_emg.phasic_mini_epoch_pct"), ("adult", "child"),
          _rem_phasic),
-    Rule("cortical_transient", SRC_JLBA, ("cortical.transient_found", "cortical.p_value", "cortical.n_jerks"), ALL,
-         _cortical),
-    Rule("myoclonus_review", SRC_WAKE_ADULT, ("state.wake_fraction", "cortical.transient_found"), ("adult", "child"),
-         _adult_review),
-    Rule("jerks_in_wake", SRC_BSMI, ("state.wake_fraction", "state.wake_count", "state.waking.stops_on_waking"),
-         ("infant",), _jerks_in_wake),
-    Rule("infantile_spasms_pattern", SRC_SPASM, ("state.spasm_clusters.on_awakening",), ("infant",), _spasms),
-    Rule("rhythmic_eeg", SRC_RHYTHM, ("cortical.eeg_rhythm.found",), ALL, _rhythm),
-    Rule("rising_frequency", SRC_BSMI, ("jerks.index",), ("infant",), _rising),
-    Rule("bsmi_consistent", SRC_BSMI, ("state.clusters.median_rate_hz", "state.wake_fraction",
-                                       "state.waking.stops_on_waking", "cortical.transient_found"), ("infant",),
+    Rule("cortical_transient", SRC_JLBA, ("cortical.transient_found", "cortical.p_value", "cortical.n_jerks",
+                                          "cortical.latency_ms", "cortical.amplitude_uv", "cortical.channel",
+                                          "cortical.reason", "cortical.burst_duration_ms_median",
+                                          "cortical.burst_suggests_cortical"), ALL, _cortical),
+    Rule("myoclonus_review", SRC_WAKE_ADULT, ("state.wake_fraction", "state.wake_count", "state.n_jerks",
+                                              "state.waking.stops_on_waking", "cortical.transient_found",
+                                              "cortical.p_value"), ("adult", "child"), _adult_review),
+    Rule("jerks_in_wake", SRC_BSMI, ("state.wake_fraction", "state.wake_count", "state.waking.stops_on_waking",
+                                     "state.waking.rate_before_per_min", "state.waking.rate_after_per_min",
+                                     "state.rate_per_stage_h"), ("infant",), _jerks_in_wake),
+    Rule("infantile_spasms_pattern", SRC_SPASM, ("state.spasm_clusters.on_awakening", "state.spasm_clusters.count",
+                                                 "state.spasm_clusters.median_spasms_per_cluster"), ("infant",),
+         _spasms),
+    Rule("rhythmic_eeg", SRC_RHYTHM, ("cortical.eeg_rhythm.found", "cortical.eeg_rhythm", "state.clusters.median_cv",
+                                      "clusters.median_cv", "state.clusters.median_rate_hz",
+                                      "clusters.median_rate_hz"), ALL, _rhythm),
+    Rule("rising_frequency", SRC_BSMI, ("jerks.index", "state.sleep_rate_h"), ("infant",), _rising),
+    Rule("bsmi_consistent", SRC_BSMI, ("state.clusters.median_rate_hz", "clusters.median_rate_hz",
+                                       "state.clusters.count", "clusters.count", "state.wake_fraction",
+                                       "state.wake_count", "state.waking.stops_on_waking", "cortical.transient_found",
+                                       "state.spasm_clusters.on_awakening", "cortical.eeg_rhythm.found"), ("infant",),
          _bsmi),
 )
+check_rule_inputs(RULES)   # an input that is no declared summary key fails here, at import
 
 
 def _block(x: Any) -> dict[str, Any] | None:

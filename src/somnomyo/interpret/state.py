@@ -1,15 +1,15 @@
 """State dependence of jerks: rate per stage, response to arousals and awakenings, to
 stimuli and position changes; jerk clusters and spasm-like series around awakenings.
 
-Sources (shared/docs/clinical_rules.md):
+Sources (docs/rules.md §15.3, §15.7, §15.8):
 
-* BSMI (ICSD-3 criteria C and D, §3.1): jerks only during sleep; they stop abruptly and
+* BSMI (ICSD-3 criteria C and D): jerks only during sleep; they stop abruptly and
   consistently when the infant is aroused; rocking, sound or restraint can evoke them
-  (Maurer 2010). Features to compute (§4.1): state at the event, response to arousal
+  (Maurer 2010). Features to compute: state at the event, response to arousal
   (jerks stop within seconds -> BSMI).
-* Epileptic (infantile) spasms (ILAE, §4.1, checklist 39): contractions of 0.5-2 s in
+* Epileptic (infantile) spasms (ILAE): contractions of 0.5-2 s in
   clusters on or after awakening, spasms every 5-30 s [interval UNCONFIRMED].
-* Myoclonic seizures and jitteriness occur in wakefulness (§4.1).
+* Myoclonic seizures and jitteriness occur in wakefulness.
 
 Window lengths, ratios and keyword lists are implementation choices in
 ``settings.interpret`` (``state_*``, ``spasm_*``).
@@ -18,14 +18,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Sequence, TypedDict, cast
 
 import numpy as np
 import pandas as pd
 
-from somnomyo._logging import logger, set_log_level
+from somnomyo._logging import logger, verbose
 from somnomyo.io.annotations import SLEEP_STAGES, Annotations, Hypnogram
 from somnomyo.io.recording import Signal
+from somnomyo.result import Result
 from somnomyo.settings import Settings, get_settings
 
 REPORT_STAGES = ("W", "N1", "N2", "N3", "R")
@@ -118,9 +119,83 @@ def _near_awakening(t: np.ndarray, wake_times: np.ndarray, before_s: float, afte
     return (j < w.size) & (w[jj] <= t + before_s)
 
 
+class ResponseSummary(TypedDict):
+    """Jerks in the window before and after each event of a kind (arousals, awakenings, ...)."""
+
+    n_events: int
+    window_s: float
+    before: int
+    after: int
+    rate_before_per_min: float | None
+    rate_after_per_min: float | None
+    ratio: float | None
+
+
+class WakingSummary(ResponseSummary):
+    """``state.waking``: the response to arousals and awakenings together, and whether jerks stop."""
+
+    n_arousals: int
+    n_awakenings: int
+    stop_window_s: float
+    before_stop_window: int
+    after_stop_window: int
+    stops_on_waking: bool | None
+
+
+class StimulusSummary(ResponseSummary, total=False):
+    """``state.stimulus``: the response to stimulus markers (and their labels)."""
+
+    labels: list[str]
+
+
+class StateClusterSummary(TypedDict):
+    """``state.clusters``: jerk clusters in sleep, in wake and on awakening."""
+
+    count: int
+    in_sleep: int | None
+    in_wake: int | None
+    on_awakening: int | None
+    median_rate_hz: float | None
+    median_cv: float | None
+
+
+class SpasmSummary(TypedDict):
+    """``state.spasm_clusters``: series of spasm-like contractions (0.5-2 s, ILAE)."""
+
+    n_spasm_like: int
+    count: int
+    on_awakening: int | None
+    in_wake: int | None
+    median_spasms_per_cluster: float | None
+
+
+class StateSummary(TypedDict):
+    """Block ``state`` of summary.json (nulls where undefined, e.g. without a hypnogram)."""
+
+    n_jerks: int
+    has_hypnogram: bool
+    count_per_stage: dict[str, int] | None
+    hours_per_stage: dict[str, float | None] | None
+    rate_per_stage_h: dict[str, float | None] | None
+    sleep_rate_h: float | None
+    wake_count: int | None
+    wake_fraction: float | None
+    waking: WakingSummary
+    arousals: ResponseSummary
+    awakenings: ResponseSummary
+    stimulus: StimulusSummary | None
+    position: ResponseSummary | None
+    clusters: StateClusterSummary
+    spasm_clusters: SpasmSummary
+    notes: list[str]
+
+
 @dataclass
-class StateResult:
+class StateResult(Result):
     """Result of :func:`state_dependence`; ``summary()`` is the ``state`` block."""
+
+    BLOCK = "state"
+    Summary = StateSummary
 
     n_jerks: int
     counts: dict[str, int]
@@ -135,6 +210,9 @@ class StateResult:
     has_hypnogram: bool = True
     notes: list[str] = field(default_factory=list)
     settings: Settings | None = None
+    events: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["onset", "duration", "trial_type"]),
+                                 repr=False)
+    """The events it was computed on (every row given)."""
 
     @property
     def rate_per_stage_h(self) -> dict[str, float | None]:
@@ -145,11 +223,11 @@ class StateResult:
         tot = self.counts["W"] + sum(self.counts[st] for st in SLEEP_STAGES)
         return _num(self.counts["W"] / tot) if tot else None
 
-    def summary(self) -> dict[str, Any]:
+    def summary_block(self) -> StateSummary:
         """JSON-ready ``state`` block (nulls where undefined, e.g. without a hypnogram)."""
         sleep_n = sum(self.counts[st] for st in SLEEP_STAGES)
         sleep_h = sum(self.hours[st] for st in SLEEP_STAGES)
-        return {
+        return cast(StateSummary, {
             "n_jerks": int(self.n_jerks),
             "has_hypnogram": self.has_hypnogram,
             "count_per_stage": dict(self.counts) if self.has_hypnogram else None,
@@ -166,9 +244,10 @@ class StateResult:
             "clusters": dict(self.clusters),
             "spasm_clusters": dict(self.spasm_clusters),
             "notes": list(self.notes),
-        }
+        })
 
 
+@verbose
 def state_dependence(
     events: pd.DataFrame | None = None,
     *,
@@ -176,6 +255,7 @@ def state_dependence(
     annotations: Annotations | None = None,
     jerk_onsets_s: Any = None,
     position: Signal | None = None,
+    position_changes_s: Any = None,
     trial_types: Sequence[str] = JERK_TYPES,
     spasm_trial_types: Sequence[str] = SPASM_TYPES,
     settings: Settings | None = None,
@@ -195,66 +275,67 @@ def state_dependence(
       spasm-like contractions (0.5-2 s, ILAE) <= ``spasm_max_interval_s`` apart on awakening.
 
     Jerk onsets come from ``events`` rows of ``trial_types`` or from ``jerk_onsets_s``.
+    ``position_changes_s``: the times of the position changes when already known
+    (:func:`position_changes` of the ``position`` channel, e.g. kept to score a reviewed night
+    again); used instead of ``position``.
     """
-    old = set_log_level(verbose)
-    try:
-        settings = settings or get_settings()
-        s = settings.interpret
-        ev = events if events is not None else pd.DataFrame(columns=["onset", "duration", "trial_type"])
-        tt = ev["trial_type"].astype(str) if "trial_type" in ev.columns else pd.Series("", index=ev.index)
-        if jerk_onsets_s is not None:
-            on = np.asarray(jerk_onsets_s, dtype=float).ravel()
-        else:
-            on = ev.loc[tt.isin(list(trial_types)), "onset"].to_numpy(dtype=float)
-        on = np.sort(on[np.isfinite(on)])
-        has_hyp = hypnogram is not None and hypnogram.source != "none"
-        notes: list[str] = []
+    settings = settings or get_settings()
+    s = settings.interpret
+    ev = events if events is not None else pd.DataFrame(columns=["onset", "duration", "trial_type"])
+    tt = ev["trial_type"].astype(str) if "trial_type" in ev.columns else pd.Series("", index=ev.index)
+    if jerk_onsets_s is not None:
+        on = np.asarray(jerk_onsets_s, dtype=float).ravel()
+    else:
+        on = ev.loc[tt.isin(list(trial_types)), "onset"].to_numpy(dtype=float)
+    on = np.sort(on[np.isfinite(on)])
+    has_hyp = hypnogram is not None and hypnogram.source != "none"
+    notes: list[str] = []
 
-        counts = {st: 0 for st in REPORT_STAGES}
-        hours = {st: 0.0 for st in REPORT_STAGES}
-        if has_hyp:
-            st_on = hypnogram.stage_at(on)
-            counts = {st: int((st_on == st).sum()) for st in REPORT_STAGES}
-            hours = {st: hypnogram.seconds_in(st) / 3600.0 for st in REPORT_STAGES}
-        else:
-            notes.append("no hypnogram: rates per stage and awakenings not evaluated")
+    counts = {st: 0 for st in REPORT_STAGES}
+    hours = {st: 0.0 for st in REPORT_STAGES}
+    if has_hyp:
+        st_on = hypnogram.stage_at(on)
+        counts = {st: int((st_on == st).sum()) for st in REPORT_STAGES}
+        hours = {st: hypnogram.seconds_in(st) / 3600.0 for st in REPORT_STAGES}
+    else:
+        notes.append("no hypnogram: rates per stage and awakenings not evaluated")
 
-        w = s.state_window_s
-        ar = annotations.arousals["onset"].to_numpy(dtype=float) if annotations is not None else np.empty(0)
-        aw = awakenings(hypnogram) if has_hyp else np.empty(0)
-        r_ar, r_aw = _response(on, ar, w), _response(on, aw, w)
-        t_wake = np.sort(np.concatenate((ar, aw)))
-        waking = _response(on, t_wake, w)
-        waking["n_arousals"], waking["n_awakenings"] = int(ar.size), int(aw.size)
-        b_stop, a_stop = _window_counts(on, t_wake, s.state_stop_window_s)
-        waking["stop_window_s"] = s.state_stop_window_s
-        waking["before_stop_window"], waking["after_stop_window"] = b_stop, a_stop
-        waking["stops_on_waking"] = (None if b_stop < s.state_min_before
-                                     else bool(a_stop <= s.state_stop_ratio * b_stop))
+    w = s.state_window_s
+    ar = annotations.arousals["onset"].to_numpy(dtype=float) if annotations is not None else np.empty(0)
+    aw = awakenings(hypnogram) if has_hyp else np.empty(0)
+    r_ar, r_aw = _response(on, ar, w), _response(on, aw, w)
+    t_wake = np.sort(np.concatenate((ar, aw)))
+    waking = _response(on, t_wake, w)
+    waking["n_arousals"], waking["n_awakenings"] = int(ar.size), int(aw.size)
+    b_stop, a_stop = _window_counts(on, t_wake, s.state_stop_window_s)
+    waking["stop_window_s"] = s.state_stop_window_s
+    waking["before_stop_window"], waking["after_stop_window"] = b_stop, a_stop
+    waking["stops_on_waking"] = (None if b_stop < s.state_min_before
+                                 else bool(a_stop <= s.state_stop_ratio * b_stop))
 
-        stimulus = None
-        if annotations is not None and len(annotations.markers):
-            mk = annotations.markers
-            pat = re.compile("|".join(map(re.escape, s.state_stimulus_words)), re.IGNORECASE)
-            sel = mk["label"].astype(str).map(lambda x: bool(pat.search(x))).to_numpy(dtype=bool)
-            t = np.sort(mk.loc[sel, "onset"].to_numpy(dtype=float))
-            if t.size:
-                stimulus = _response(on, t, s.state_stimulus_window_s)
-                stimulus["labels"] = sorted(set(mk.loc[sel, "label"].astype(str)))
-        pos = None
-        if position is not None:
-            t = position_changes(position, settings=settings)
-            pos = _response(on, t, s.state_stimulus_window_s)
+    stimulus = None
+    if annotations is not None and len(annotations.markers):
+        mk = annotations.markers
+        pat = re.compile("|".join(map(re.escape, s.state_stimulus_words)), re.IGNORECASE)
+        sel = mk["label"].astype(str).map(lambda x: bool(pat.search(x))).to_numpy(dtype=bool)
+        t = np.sort(mk.loc[sel, "onset"].to_numpy(dtype=float))
+        if t.size:
+            stimulus = _response(on, t, s.state_stimulus_window_s)
+            stimulus["labels"] = sorted(set(mk.loc[sel, "label"].astype(str)))
+    pos = None
+    if position_changes_s is not None:
+        pos = _response(on, np.asarray(position_changes_s, dtype=float), s.state_stimulus_window_s)
+    elif position is not None:
+        t = position_changes(position, settings=settings)
+        pos = _response(on, t, s.state_stimulus_window_s)
 
-        clusters = _cluster_block(ev, tt, hypnogram if has_hyp else None, aw, s)
-        spasms = _spasm_block(ev, tt, spasm_trial_types, hypnogram if has_hyp else None, aw, s)
-        logger.info("state: %d jerks; wake fraction %s; waking ratio %s", on.size,
-                    None if not has_hyp else counts["W"], waking["ratio"])
-        return StateResult(n_jerks=int(on.size), counts=counts, hours=hours, waking=waking, arousals=r_ar,
-                           awakenings=r_aw, stimulus=stimulus, position=pos, clusters=clusters,
-                           spasm_clusters=spasms, has_hypnogram=has_hyp, notes=notes, settings=settings)
-    finally:
-        set_log_level(old)
+    clusters = _cluster_block(ev, tt, hypnogram if has_hyp else None, aw, s)
+    spasms = _spasm_block(ev, tt, spasm_trial_types, hypnogram if has_hyp else None, aw, s)
+    logger.info("state: %d jerks; wake fraction %s; waking ratio %s", on.size,
+                None if not has_hyp else counts["W"], waking["ratio"])
+    return StateResult(n_jerks=int(on.size), counts=counts, hours=hours, waking=waking, arousals=r_ar,
+                       awakenings=r_aw, stimulus=stimulus, position=pos, clusters=clusters,
+                       spasm_clusters=spasms, has_hypnogram=has_hyp, notes=notes, settings=settings, events=ev)
 
 
 def _cluster_block(ev: pd.DataFrame, tt: pd.Series, hyp: Hypnogram | None, aw: np.ndarray, s: Any) -> dict[str, Any]:

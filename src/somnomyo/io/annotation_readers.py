@@ -181,12 +181,15 @@ def _fit_hypnogram(hyp: Hypnogram, duration_s: float, notes: _Notes) -> Hypnogra
 
 
 def _assemble(raw: _Raw, *, source: str, duration_s: float | None, epoch_s: float,
-              notes: _Notes | None = None) -> Annotations:
-    """Normalize, sort, expand stages and fit to the recording (see module docstring)."""
+              notes: _Notes | None = None, offset_s: float = 0.0) -> Annotations:
+    """Normalize, sort, expand stages and fit to the recording (see module docstring).
+    ``offset_s`` shifts every onset (the file's time 0 lies ``offset_s`` into the recording)."""
     notes = notes or _Notes(source)
     if not epoch_s > 0:
         raise ValueError(f"epoch_s must be > 0, got {epoch_s!r}")
     onset = np.asarray(raw.onset, dtype=float)
+    if offset_s:
+        onset = onset + float(offset_s)
     duration = np.asarray(raw.duration, dtype=float)
     if not (np.isfinite(onset).all() and np.isfinite(duration).all()):
         raise AnnotationError("annotation with a non-finite onset or duration", source)
@@ -244,7 +247,7 @@ def _assemble(raw: _Raw, *, source: str, duration_s: float | None, epoch_s: floa
 # --------------------------------------------------------------------------- EDF+
 def from_edf_annotations(triples: Iterable[tuple[float, float, str]], *, source: str,
                          duration_s: float | None = None,
-                         epoch_s: float = DEFAULT_EPOCH_S) -> Annotations:
+                         epoch_s: float = DEFAULT_EPOCH_S, offset_s: float = 0.0) -> Annotations:
     """Annotations from EDF+ ``(onset, duration, text)`` triples (EDF+ spec, TALs).
 
     Empty texts (time-keeping TALs) are skipped; a ``"label@@channel"`` text (HMC)
@@ -257,7 +260,7 @@ def from_edf_annotations(triples: Iterable[tuple[float, float, str]], *, source:
             continue
         label, channel = split_channel(text)
         raw.add(float(onset), float(duration or 0.0), str(text), channel)
-    return _assemble(raw, source=source, duration_s=duration_s, epoch_s=epoch_s)
+    return _assemble(raw, source=source, duration_s=duration_s, epoch_s=epoch_s, offset_s=offset_s)
 
 
 def _read_edf_triples(path: Path) -> list[tuple[float, float, str]]:
@@ -330,7 +333,7 @@ def _type_hint(event_type: str) -> str:
 
 
 def read_nsrr_xml(path: str | os.PathLike[str], *, duration_s: float | None = None,
-                  epoch_s: float = DEFAULT_EPOCH_S) -> Annotations:
+                  epoch_s: float = DEFAULT_EPOCH_S, offset_s: float = 0.0) -> Annotations:
     """Read an NSRR ``<PSGAnnotation>`` XML or a Compumedics ``<CMPStudyConfig>`` XML.
 
     NSRR: each ``<ScoredEvent>`` has ``EventType``, ``EventConcept``, ``Start``,
@@ -377,7 +380,7 @@ def read_nsrr_xml(path: str | os.PathLike[str], *, duration_s: float | None = No
         n = sum(1 for t, h in zip(raw.text, raw.hint) if not h and split_channel(t)[0] in unknown)
         shown = ", ".join(map(repr, unknown[:5])) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
         notes.warn(f"{n} event(s) with an unknown concept kept as markers: {shown}")
-    return _assemble(raw, source=str(path), duration_s=duration_s, epoch_s=epoch, notes=notes)
+    return _assemble(raw, source=str(path), duration_s=duration_s, epoch_s=epoch, notes=notes, offset_s=offset_s)
 
 
 def _is_marker(norm: str | tuple[str, str]) -> bool:
@@ -432,7 +435,7 @@ def _looks_like_table(lines: list[str], path: Path) -> bool:
 
 
 def read_table(path: str | os.PathLike[str], *, duration_s: float | None = None,
-               epoch_s: float = DEFAULT_EPOCH_S) -> Annotations:
+               epoch_s: float = DEFAULT_EPOCH_S, offset_s: float = 0.0) -> Annotations:
     """Read a CSV/TSV table of annotations (BIDS ``events.tsv`` style).
 
     Needs an onset column (``onset``; also ``start``, HMC ``Recording onset``) and a
@@ -474,7 +477,7 @@ def read_table(path: str | os.PathLike[str], *, duration_s: float | None = None,
     for i, on, du in zip(keep.tolist(), onset[keep].tolist(), dur[keep].tolist()):   # loop over annotations
         ch = ch_list[i]
         raw.add(on, du, lab_list[i], ch if ch and ch.lower() != "n/a" else split_channel(lab_list[i])[1])
-    return _assemble(raw, source=str(path), duration_s=duration_s, epoch_s=epoch_s)
+    return _assemble(raw, source=str(path), duration_s=duration_s, epoch_s=epoch_s, offset_s=offset_s)
 
 
 def _numeric_column(col: pd.Series, name: str, path: Path, line_no: np.ndarray,
@@ -493,7 +496,7 @@ def _numeric_column(col: pd.Series, name: str, path: Path, line_no: np.ndarray,
 
 
 def read_stage_lines(path: str | os.PathLike[str], *, duration_s: float | None = None,
-                     epoch_s: float = DEFAULT_EPOCH_S) -> Annotations:
+                     epoch_s: float = DEFAULT_EPOCH_S, offset_s: float = 0.0) -> Annotations:
     """Read a hypnogram written one stage per line, one line per ``epoch_s`` epoch from 0 s.
 
     Labels: W/N1/N2/N3/R/?, R&K numeric codes 0-5 (0 W, 1-4 S1-S4, 5 REM; S3/S4 -> N3,
@@ -520,7 +523,7 @@ def read_stage_lines(path: str | os.PathLike[str], *, duration_s: float | None =
     k = np.arange(len(stages), dtype=float)
     raw = _Raw(onset=(k * epoch_s).tolist(), duration=[epoch_s] * len(stages), text=stages,
                channel=[None] * len(stages), hint=["stage"] * len(stages))
-    return _assemble(raw, source=str(path), duration_s=duration_s, epoch_s=epoch_s)
+    return _assemble(raw, source=str(path), duration_s=duration_s, epoch_s=epoch_s, offset_s=offset_s)
 
 
 # --------------------------------------------------------------------------- dispatch
@@ -541,14 +544,18 @@ def _sniff_kind(path: Path) -> str | None:
 
 
 def read_annotations_file(path: str | os.PathLike[str], *, duration_s: float | None = None,
-                          epoch_s: float = DEFAULT_EPOCH_S) -> Annotations:
+                          epoch_s: float = DEFAULT_EPOCH_S, offset_s: float = 0.0) -> Annotations:
     """Read any supported annotation file (see ``SUPPORTED_FORMATS``) into ``Annotations``.
 
     Dispatch by extension (``.edf``/``.bdf``, ``.xml``, ``.csv``/``.tsv``/``.txt``) and,
     for ``.txt`` or unknown extensions, by content. ``duration_s`` (the recording's
-    duration) drops or clips what lies past the end and fits the hypnogram to it.
+    duration) drops or clips what lies past the end and fits the hypnogram to it; ``offset_s``
+    shifts every onset (the file's time 0 lies ``offset_s`` s into the recording). A pipe,
+    socket or device is refused before it is opened (reading it could block forever).
     """
     path = Path(path)
+    if path.exists() and not path.is_file():
+        raise AnnotationError("is not a regular file (a folder, pipe, socket or device)", path)
     if not path.is_file():
         raise AnnotationError("annotation file not found", path)
     ext = path.suffix.lower()
@@ -566,12 +573,12 @@ def read_annotations_file(path: str | os.PathLike[str], *, duration_s: float | N
     logger.info("reading annotations from %s (%s)", path, kind)
     if kind == "edf":
         return from_edf_annotations(_read_edf_triples(path), source=str(path), duration_s=duration_s,
-                                    epoch_s=epoch_s)
+                                    epoch_s=epoch_s, offset_s=offset_s)
     if kind == "xml":
-        return read_nsrr_xml(path, duration_s=duration_s, epoch_s=epoch_s)
+        return read_nsrr_xml(path, duration_s=duration_s, epoch_s=epoch_s, offset_s=offset_s)
     if kind == "table":
-        return read_table(path, duration_s=duration_s, epoch_s=epoch_s)
-    return read_stage_lines(path, duration_s=duration_s, epoch_s=epoch_s)
+        return read_table(path, duration_s=duration_s, epoch_s=epoch_s, offset_s=offset_s)
+    return read_stage_lines(path, duration_s=duration_s, epoch_s=epoch_s, offset_s=offset_s)
 
 
 # --------------------------------------------------------------------------- merge

@@ -16,6 +16,7 @@ Stages: W, N1, N2, N3, R, UNS (R&K S3+S4 -> N3, "?"/movement -> UNS).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -114,6 +115,8 @@ class Annotations:
     events: pd.DataFrame = field(default_factory=empty_annotation_events)
     sources: list[str] = field(default_factory=list)    # files the annotations came from
     warnings: list[str] = field(default_factory=list)   # problems found and handled
+    # (role, path) of the separate files read: "annotations" or "hypnogram" (for the results manifest)
+    inputs: list[tuple[str, Path]] = field(default_factory=list)
 
     def of(self, category: str, kinds: tuple[str, ...] | None = None) -> pd.DataFrame:
         ev = self.events

@@ -205,6 +205,19 @@ class ChannelRoles:
             raise ValueError(f"unknown channel role {role!r}; allowed roles: {', '.join(ROLES)}")
         return list(self.by_role.get(role, []))
 
+    def move(self, label: str, role: str) -> None:
+        """Give the channel ``label`` the role ``role`` instead of its own (appended to that role's
+        channels), e.g. ``other`` for an EMG channel sampled too slowly to be scored as EMG."""
+        if role not in ROLES:
+            raise ValueError(f"unknown channel role {role!r}; allowed roles: {', '.join(ROLES)}")
+        old = self.role_of.get(label)
+        if old is None:
+            raise ValueError(f"unknown channel {label!r}; the recording has: {', '.join(self.role_of)}")
+        if label in self.by_role.get(old, []):
+            self.by_role[old].remove(label)
+        self.by_role.setdefault(role, []).append(label)
+        self.role_of[label] = role
+
     def require(self, *roles: str, path: str | PathLike[str] | None = None) -> None:
         """Raise :class:`ChannelError` unless every role has a channel.
 

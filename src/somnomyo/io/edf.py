@@ -23,7 +23,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from somnomyo._logging import logger, set_log_level
+from somnomyo._logging import logger, verbose
 from somnomyo.errors import RecordingError
 from somnomyo.io.recording import ChannelInfo, Recording, Signal
 from somnomyo.io.tal import parse_tal, record_onsets
@@ -36,6 +36,16 @@ _BLOCK_BYTES = 4 * 1024 * 1024         # data visited per memmap block (memory b
 _MAX_FIELD_INT = 99_999_999            # largest integer an 8-character header field can spell out
 _MAX_TIMELINE_S = 7 * 86400.0          # sanity limit on an EDF+D record onset (a corrupt TAL, not a night)
 _PADDING = " \t\r\n\x00"               # header fields are space padded; some writers pad with NUL
+#: highest sampling rate a channel may claim (Hz): above what any EMG, EEG or PSG amplifier records
+#: (PSG systems sample at up to a few kHz; research EMG/EEG amplifiers such as BioSemi ActiveTwo reach
+#: 16 kHz); a header claiming more (a record duration of 1e-7 s: GHz rates) is corrupt, not data
+MAX_SAMPLING_RATE_HZ = 100_000.0
+#: fraction of the memory available that the arrays of one read may take (the rest is left for
+#: the processing that follows and for other processes)
+MEMORY_FRACTION = 0.9
+#: memory the EDF+ annotations take while they are read, as a multiple of their raw bytes (the
+#: rows, their concatenation, the masks of the time-keeping check)
+_ANNOTATION_WORK_FACTOR = 4
 _MONTHS = {m: i for i, m in enumerate(
     ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"), start=1)}
 
@@ -153,6 +163,8 @@ def _layout(path: str | os.PathLike[str]) -> _Layout:
         raise _fail("file not found", path)
     if path.is_dir():
         raise _fail("is a directory, not an EDF/BDF file", path)
+    if not path.is_file():   # a FIFO, socket or device: opening or reading it could block forever
+        raise _fail("is not a regular file (a pipe, socket or device); give an EDF/BDF file", path)
     try:
         size = path.stat().st_size
         with open(path, "rb") as fh:
@@ -235,6 +247,14 @@ def _layout(path: str | os.PathLike[str]) -> _Layout:
     record_bytes = int(sizes.sum())
 
     available, extra = divmod(size - header_bytes, record_bytes)
+    if n_records > 0 and size != header_bytes + n_records * record_bytes:
+        # the body's size fits the other sample width exactly: a BDF header over 16-bit samples or
+        # an EDF header over 24-bit ones (the header's sample width is wrong, not the file truncated)
+        other = 2 if bdf else 3
+        if size == header_bytes + n_records * (record_bytes // width) * other:
+            raise _fail(f"the header says {'BDF (24-bit' if bdf else 'EDF (16-bit'} samples) but the file size "
+                        f"({size} bytes) fits {n_records} records of {8 * other}-bit samples; the header's "
+                        "version field does not match the data", path)
     if n_records == -1:
         if available < 1:
             raise _fail("number of data records is -1 and the file holds no complete record", path)
@@ -256,6 +276,11 @@ def _layout(path: str | os.PathLike[str]) -> _Layout:
                        path, size - header_bytes - n_records * record_bytes, n_records)
     if n_records == 0 and has_signals:
         raise _fail("the file holds no data records", path)
+    for i, c in enumerate(infos):
+        if c.fs > MAX_SAMPLING_RATE_HZ and i not in annotation_index:
+            raise _fail(f"channel {c.label!r}: {c.samples_per_record} samples in a record of {record_duration:g} s "
+                        f"is {c.fs:.4g} Hz, above the {MAX_SAMPLING_RATE_HZ:g} Hz any EMG/EEG amplifier records "
+                        "(corrupt header)", path)
 
     return _Layout(
         path=path, bdf=bdf, file_type=file_type,
@@ -304,6 +329,9 @@ def _annotation_bytes(lay: _Layout) -> np.ndarray:
     """Raw bytes of all annotation signals: ``uint8`` array, one row per record."""
     if not lay.annotation_index or lay.n_records == 0:
         return np.zeros((0, 0), dtype=np.uint8)
+    width = sum(lay.infos[i].samples_per_record * lay.width for i in lay.annotation_index)
+    _check_bytes(lay, lay.n_records * width * _ANNOTATION_WORK_FACTOR,
+                 f"reading the EDF+ annotations of {lay.n_records} records")
     dtype = np.dtype({
         "names": [f"a{k}" for k in range(len(lay.annotation_index))],
         "formats": [("u1", (lay.infos[i].samples_per_record * lay.width,)) for i in lay.annotation_index],
@@ -414,6 +442,7 @@ def _check_scaling(lay: _Layout, i: int) -> tuple[float, float]:
     return gain, offset
 
 
+@verbose
 def read_edf(
     path: str | os.PathLike[str],
     channels: Sequence[str] | None = None,
@@ -454,20 +483,72 @@ def read_edf(
     A record count of -1, a truncated file (complete records are read) or trailing
     bytes only log a warning.
     """
-    old = set_log_level(verbose)
     try:
-        try:
-            out_type: np.dtype | None = np.dtype(dtype)
-        except TypeError:
-            out_type = None
-        if out_type is None or out_type.name not in _DTYPES:
-            raise ValueError(f"dtype must be one of {', '.join(map(repr, _DTYPES))}; got {dtype!r}")
-        return _read(path, channels, annotations=annotations, dtype=out_type)
-    finally:
-        set_log_level(old)
+        out_type: np.dtype | None = np.dtype(dtype)
+    except TypeError:
+        out_type = None
+    if out_type is None or out_type.name not in _DTYPES:
+        raise ValueError(f"dtype must be one of {', '.join(map(repr, _DTYPES))}; got {dtype!r}")
+    return _read(path, channels, annotations=annotations, dtype=out_type)
 
 
 _DTYPES = ("float64", "float32")
+
+
+def available_memory_bytes() -> int | None:
+    """Memory this process can still allocate, bytes: the smaller of what the address-space limit
+    (``RLIMIT_AS``) leaves and the system's available memory (Linux ``MemAvailable`` plus free
+    swap); None where neither is known."""
+    limits: list[int] = []
+    try:
+        import resource
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+        if soft not in (resource.RLIM_INFINITY, -1):
+            used = 0
+            with open("/proc/self/status", encoding="ascii") as fh:
+                for line in fh:
+                    if line.startswith("VmSize:"):
+                        used = int(line.split()[1]) * 1024
+                        break
+            limits.append(soft - used)
+    except (ImportError, OSError, ValueError):
+        pass
+    try:
+        info: dict[str, int] = {}
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                key, _, rest = line.partition(":")
+                info[key] = int(rest.split()[0]) * 1024
+        if "MemAvailable" in info:
+            limits.append(info["MemAvailable"] + info.get("SwapFree", 0))
+    except (OSError, ValueError, IndexError):
+        pass
+    return min(limits) if limits else None
+
+
+def _needed_bytes(lay: _Layout, index: Sequence[int], dtype: np.dtype) -> int:
+    """Bytes of the arrays a read of the signals ``index`` fills (one value per sample)."""
+    samples = sum(lay.infos[i].samples_per_record for i in index) * lay.n_records
+    return int(samples) * int(np.dtype(dtype).itemsize)
+
+
+def _check_bytes(lay: _Layout, needed: int, what: str) -> None:
+    """Refuse, before allocating, ``what`` when its ``needed`` bytes would not fit in memory (one
+    line naming the memory needed), instead of ending in ``MemoryError`` (or the system's
+    out-of-memory killer)."""
+    if needed < 256 * 2**20:         # an ordinary read: no need to look
+        return
+    free = available_memory_bytes()
+    if free is not None and needed > MEMORY_FRACTION * free:
+        gib = 2.0**30
+        raise _fail(f"{what} needs {needed / gib:.1f} GiB of memory; only {max(free, 0) / gib:.1f} GiB is "
+                    "available (read fewer channels, or on a machine with more memory)", lay.path)
+
+
+def _check_memory(lay: _Layout, index: Sequence[int], dtype: np.dtype) -> None:
+    """Refuse a read whose channel arrays would not fit in memory (see :func:`_check_bytes`)."""
+    _check_bytes(lay, _needed_bytes(lay, index, dtype),
+                 f"reading {len(index)} channel(s) of {lay.n_records} records ({np.dtype(dtype).name})")
 
 
 def _read(path: str | os.PathLike[str], channels: Sequence[str] | None, *, annotations: bool,
@@ -475,6 +556,7 @@ def _read(path: str | os.PathLike[str], channels: Sequence[str] | None, *, annot
     lay = _layout(path)
     rec = _recording(lay)
     index = _select(lay, channels)
+    _check_memory(lay, index, dtype)
     scaling = []
     for i in index:
         gain, offset = _check_scaling(lay, i)

@@ -49,8 +49,22 @@ _NOT_INDICES = ("somnomyo_version", "recording", "channels", "stages", "annotati
 
 
 def read_summary(path: str | os.PathLike[str]) -> tuple[Path, dict[str, Any]]:
-    """``(summary file, content)`` of a night folder (or of a ``summary.json`` path)."""
+    """``(summary file, content)`` of a night folder (or of a ``summary.json`` path).
+
+    A results folder with a ``manifest.json`` is checked against it first
+    (:func:`somnomyo.io.results_folder.open_results`: every file it lists present and unchanged;
+    the recording is not needed); a folder without one (written by an older somnomyo) is read
+    with a warning that it could not be checked.
+    """
+    from somnomyo._logging import logger
+    from somnomyo.io.results_folder import MANIFEST_FILE, open_results
+
     p = Path(path)
+    if p.is_dir() and (p / MANIFEST_FILE).exists():
+        res = open_results(p, check_recording=False)
+        return res.file("summary.json"), res.summary()
+    if p.is_dir() and (p / "summary.json").is_file():
+        logger.warning("%s: no %s (written by an older somnomyo?): its files could not be checked", p, MANIFEST_FILE)
     f = p / "summary.json" if p.is_dir() else p
     if not f.is_file():
         what = "no summary.json in this folder (run `somnomyo score` first)" if p.is_dir() else \

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 import numpy as np
 import pandas as pd
 
-from somnomyo._logging import logger, set_log_level
+from somnomyo._logging import logger, verbose
 from somnomyo.io.atomic import atomic_path, write_text_atomic
 from somnomyo.report import figures as F
 from somnomyo.report.exports import event_labels, write_exports
@@ -27,6 +27,7 @@ from somnomyo.report.text import fmt, fmt_hours, night_sentences
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
+    from somnomyo.io.channels import ChannelRoles
     from somnomyo.pipeline import NightResult
 
 __all__ = ["write_report", "build_report", "NightReport", "RASTER_DATA_ID", "EVENTS_DATA_ID"]
@@ -219,7 +220,7 @@ def _event_list(night: "NightResult", max_rows: int) -> str:
 
 
 # ----------------------------------------------------------------------------- figures
-def _role_labels(roles: Any, role: str) -> list[str]:
+def _role_labels(roles: ChannelRoles | None, role: str) -> list[str]:
     try:
         return list(roles.all(role))
     except (AttributeError, KeyError):
@@ -365,6 +366,7 @@ def _write_pdf(report: NightReport, sentences: list[str], path: Path) -> Path:
     return path
 
 
+@verbose
 def write_report(night: "NightResult", out_dir: str | os.PathLike[str], *, pdf: bool = False, exports: bool = True,
                  options: ReportOptions | None = None, verbose: bool | str | int | None = None) -> dict[str, Path]:
     """Write ``report.html``, ``figures/<name>.png|.svg`` and (``exports``) ``events.edf`` and
@@ -372,24 +374,20 @@ def write_report(night: "NightResult", out_dir: str | os.PathLike[str], *, pdf: 
 
     Returns ``{"report": ..., "figures": <folder>, "events_edf": ..., "events_xml": ...[, "report_pdf"]}``.
     """
-    old = set_log_level(verbose)
-    try:
-        options = options or ReportOptions()
-        out = Path(out_dir)
-        fig_dir = out / "figures"
-        fig_dir.mkdir(parents=True, exist_ok=True)
-        report = build_report(night, options=options)
-        for r in report.rendered:
-            with atomic_path(fig_dir / f"{r.name}.svg") as tmp:
-                tmp.write_bytes(r.svg)
-            with atomic_path(fig_dir / f"{r.name}.png") as tmp:
-                tmp.write_bytes(r.png)
-        paths = {"report": write_text_atomic(out / "report.html", report.html), "figures": fig_dir}
-        if exports:
-            paths.update(write_exports(night, out, record_s=options.edf_record_s))
-        if pdf:
-            paths["report_pdf"] = _write_pdf(report, night_sentences(night.summary()), out / "report.pdf")
-        logger.info("report written to %s", paths["report"])
-        return paths
-    finally:
-        set_log_level(old)
+    options = options or ReportOptions()
+    out = Path(out_dir)
+    fig_dir = out / "figures"
+    fig_dir.mkdir(parents=True, exist_ok=True)
+    report = build_report(night, options=options)
+    for r in report.rendered:
+        with atomic_path(fig_dir / f"{r.name}.svg") as tmp:
+            tmp.write_bytes(r.svg)
+        with atomic_path(fig_dir / f"{r.name}.png") as tmp:
+            tmp.write_bytes(r.png)
+    paths = {"report": write_text_atomic(out / "report.html", report.html), "figures": fig_dir}
+    if exports:
+        paths.update(write_exports(night, out, record_s=options.edf_record_s))
+    if pdf:
+        paths["report_pdf"] = _write_pdf(report, night_sentences(night.summary()), out / "report.pdf")
+    logger.info("report written to %s", paths["report"])
+    return paths

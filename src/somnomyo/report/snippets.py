@@ -7,7 +7,6 @@ on each side, and min/max-decimated for drawing when longer than ``max_trace_poi
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
@@ -57,31 +56,12 @@ def pick_representative(events: pd.DataFrame, n: int, *, loaded: Sequence[str]) 
     return ev.iloc[np.sort(order)]
 
 
-@functools.lru_cache(maxsize=16)
-def _band_sos(fs: float, order: int, lo: float, hi: float) -> np.ndarray:
-    """The band-pass sections of :func:`somnomyo.signal.filters.bandpass`, designed once per rate
-    (every snippet of a channel uses the same filter); read-only."""
-    from somnomyo.signal.iir import butter_sos
-
-    sos = butter_sos(order, (lo, hi), btype="bandpass", fs=fs)
-    sos.flags.writeable = False
-    return sos
-
-
-def _bandpass(seg: np.ndarray, fs: float, settings: "ConditioningSettings") -> np.ndarray:
-    """:func:`somnomyo.signal.filters.bandpass` (the same numbers) with the design cached."""
-    from somnomyo.signal.filters import band_edges, sosfiltfilt32
-
-    lo, hi = band_edges(fs, settings=settings)
-    sos = _band_sos(float(fs), int(settings.filter_order), float(lo), float(hi))
-    if seg.size <= 3 * (2 * sos.shape[0] + 1):
-        raise SomnomyoError(f"signal of {seg.size} samples is too short to filter")
-    return sosfiltfilt32(sos, seg)
-
-
 def filtered_segment(data: np.ndarray, fs: float, t0: float, t1: float, *, pad_s: float,
                      settings: "ConditioningSettings") -> tuple[np.ndarray, np.ndarray]:
-    """Times (s from recording start) and band-pass-filtered samples of ``[t0, t1)``."""
+    """Times (s from recording start) and band-pass-filtered samples of ``[t0, t1)``
+    (:func:`somnomyo.signal.filters.bandpass`, its design cached per rate)."""
+    from somnomyo.signal.filters import bandpass
+
     n = data.size
     a, b = max(int(np.floor(t0 * fs)), 0), min(int(np.ceil(t1 * fs)), n)
     pa, pb = max(a - int(pad_s * fs), 0), min(b + int(pad_s * fs), n)
@@ -89,7 +69,7 @@ def filtered_segment(data: np.ndarray, fs: float, t0: float, t1: float, *, pad_s
         return np.zeros(0), np.zeros(0)
     seg = np.asarray(data[pa:pb], dtype=float)
     try:
-        y = _bandpass(seg, fs, settings)
+        y = bandpass(seg, fs, settings=settings)
     except (ValueError, SomnomyoError):  # segment too short for the zero-phase filter: show it unfiltered
         y = seg - np.median(seg)
     y = y[a - pa: a - pa + (b - a)]

@@ -1,11 +1,14 @@
-"""Event-level agreement between two event lists (detections vs. a reference).
+"""Event-level agreement between two event lists (detections vs. a reference), and Cohen's kappa.
 
 Two events match when their temporal intersection-over-union (IoU) reaches a
 threshold (default 0.5, the usual criterion in LM-detection papers, e.g.
 Carvelli et al. 2020). Matching is one-to-one, best IoU first.
+:func:`cohen_kappa` is the kappa of a confusion table (used for sleep stages and for
+index categories in ``somnomyo validate``).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -77,3 +80,19 @@ def match_events(detected: pd.DataFrame, reference: pd.DataFrame, *, min_iou: fl
                 pairs.append((int(di[i]), int(ri[j])))
     tp = len(pairs)
     return Agreement(tp=tp, fp=len(d) - tp, fn=len(r) - tp, pairs=tuple(sorted(pairs)))
+
+
+def cohen_kappa(confusion: np.ndarray) -> float | None:
+    """Cohen's kappa of a square confusion table (rows: one scorer, columns: the other).
+
+    kappa = (p_o - p_e) / (1 - p_e) (Cohen, Educ Psychol Meas 1960), p_o the observed agreement
+    (trace / n), p_e the chance agreement from the two marginal distributions. None when the
+    table is empty or p_e is 1 (both scorers used one and the same category throughout).
+    """
+    conf = np.asarray(confusion, dtype=np.int64)
+    n = int(conf.sum())
+    if n == 0:
+        return None
+    po = float(np.trace(conf)) / n
+    pe = float((conf.sum(axis=1) * conf.sum(axis=0)).sum()) / n ** 2
+    return None if math.isclose(pe, 1.0) else (po - pe) / (1.0 - pe)

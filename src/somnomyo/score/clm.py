@@ -5,7 +5,7 @@ Input is a table of monolateral LMs (``onset, duration, channel, side, amplitude
 both legs). Output is one row per candidate after combination, with whether it is a CLM
 and, if not, why.
 
-Rules (``shared/docs/clinical_rules.md`` §1.2):
+Rules (docs/rules.md §2):
 
 * WASM 2016, CLM definition (``bilateral_rule="gap"``): LMs on the two legs are combined
   into one bilateral LM when they overlap or the gap offset-to-onset is < 0.5 s; a further
@@ -33,11 +33,10 @@ import numpy as np
 import pandas as pd
 
 from somnomyo.errors import SomnomyoError, check_choice
-from somnomyo.score.associations import EPS
-from somnomyo.settings import CLMSettings
+from somnomyo.settings import BILATERAL_RULES, CLMSettings
+from somnomyo.signal.intervals import EPS
 
 LM_SIDES = ("left", "right", "both")
-BILATERAL_RULES = ("gap", "onset")
 #: why a candidate is not a CLM
 REASONS = ("too_short", "unscorable", "outside_time_in_bed", "monolateral_too_long",
            "contains_long_lm", "too_many_lms", "bilateral_too_long")

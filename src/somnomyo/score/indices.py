@@ -1,6 +1,6 @@
 """Time bases, PLM indices, periodicity index and IMI histograms.
 
-Definitions (``shared/docs/clinical_rules.md`` §1.6-1.7):
+Definitions (docs/rules.md §5):
 
 * Time in bed (TIB): lights-off to lights-on when both are annotated, else the whole
   recording. Everything outside TIB, and all unscorable time, is left out of every
@@ -32,17 +32,16 @@ Definitions (``shared/docs/clinical_rules.md`` §1.6-1.7):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import pandas as pd
 
 from somnomyo.errors import check_choice
 from somnomyo.io.annotations import SLEEP_STAGES, Hypnogram
-from somnomyo.score.associations import EPS, interval_difference, interval_intersection, overlap_seconds
-from somnomyo.settings import IndexSettings, Settings
+from somnomyo.settings import PLMW_DENOMINATORS, IndexSettings, Settings
+from somnomyo.signal.intervals import EPS, interval_difference, interval_intersection, overlap_seconds
 
-PLMW_DENOMINATORS = ("waso", "wake")
 REPORT_STAGES = ("N1", "N2", "N3", "R", "W")
 SECONDS_PER_HOUR = 3600.0
 
@@ -174,6 +173,53 @@ def _per_hour(count: int, seconds: float) -> float | None:
 
 def _hours(seconds: float) -> float:
     return float(seconds / SECONDS_PER_HOUR)
+
+
+class PLMSummary(TypedDict):
+    """Block ``plm`` of summary.json (definitions in the module docstring)."""
+
+    standard: str
+    tst_h: float
+    time_in_bed_h: float
+    sleep_period_h: float
+    waso_h: float
+    wake_h: float
+    scorable_tst_h: float
+    unscorable_h: float
+    plmw_denominator: str
+    plmw_denominator_h: float
+    lm_count: int
+    mono_lm_count: int
+    lms_count: int
+    lmw_count: int
+    clm_count: int
+    clms_count: int
+    clmw_count: int
+    plm_count: int
+    plms_count: int
+    plmw_count: int
+    plms_count_including_respiratory: int
+    plms_arousal_count: int
+    respiratory_lm_count: int
+    short_imi_count: int
+    isolated_lm_count: int
+    lm_index: float | None
+    clm_index: float | None
+    plms_index: float | None
+    plms_index_including_respiratory: float | None
+    plms_arousal_index: float | None
+    respiratory_lm_index: float | None
+    short_imi_index: float | None
+    isolated_lm_index: float | None
+    plmw_index: float | None
+    plm_index_time_in_bed: float | None
+    plm_series_count: int
+    mean_series_length: float | None
+    periodicity_index: float | None
+    imi_histogram: dict[str, Any]
+    imi_histogram_log: dict[str, Any]
+    by_stage: dict[str, dict[str, Any]]
+    by_hour: list[dict[str, Any]]
 
 
 def summarize(clms: pd.DataFrame, *, timebase: TimeBase, settings: Settings,

@@ -19,21 +19,22 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
 
-from somnomyo._logging import logger, set_log_level
+from somnomyo._logging import logger, verbose
 from somnomyo.errors import SomnomyoError
 from somnomyo.events import make_events
 from somnomyo.io.annotations import Annotations, Hypnogram
-from somnomyo.score.associations import (arousal_associated, as_intervals, merge_intervals, overlaps_any,
-                                         respiratory_related)
+from somnomyo.score.associations import arousal_associated, respiratory_related
 from somnomyo.score.clm import combine_lms, normalize_lms
-from somnomyo.score.indices import TimeBase, summarize, time_base
+from somnomyo.result import Result
+from somnomyo.score.indices import PLMSummary, TimeBase, summarize, time_base
 from somnomyo.score.series import score_series, wake_break_times
 from somnomyo.settings import Settings
+from somnomyo.signal.intervals import merge_spans, overlaps_any, spans_from
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -56,7 +57,7 @@ CLM_COLUMNS: dict[str, str] = {
 
 
 @dataclass
-class PLMResult:
+class PLMResult(Result):
     """Result of :func:`score_plm`.
 
     ``events``: the standard event table (:func:`somnomyo.events.make_events`), one row per
@@ -70,22 +71,20 @@ class PLMResult:
     timebase: TimeBase
     duration_s: float
     _summary: dict[str, Any] = field(default_factory=dict, repr=False)
+    BLOCK = "plm"
+    Summary = PLMSummary
 
-    def summary(self) -> dict[str, Any]:
+    def summary_block(self) -> PLMSummary:
         """The ``plm`` block of summary.json (plain, JSON-serializable types; see
         :mod:`somnomyo.score.indices` for every definition)."""
-        return copy.deepcopy(self._summary)
+        return cast(PLMSummary, copy.deepcopy(self._summary))
 
-    def to_dataframe(self) -> pd.DataFrame:
-        """The event table (``self.events``)."""
-        return self.events
-
-    def plot_imi_histogram(self, ax: Axes | None = None) -> Figure:
+    def plot_imi_histogram(self, *, ax: Axes | None = None) -> Figure:
         """IMI histogram (2-s bins to 90 s, Ferri 2006) of the primary analysis; returns the Figure."""
         from somnomyo.score.plots import plot_imi_histogram
         return plot_imi_histogram(self, ax=ax)
 
-    def plot_raster(self, ax: Axes | None = None) -> Figure:
+    def plot_raster(self, *, ax: Axes | None = None) -> Figure:
         """LMs over time, one row per leg, periodic ones highlighted; returns the Figure."""
         from somnomyo.score.plots import plot_raster
         return plot_raster(self, ax=ax)
@@ -102,7 +101,7 @@ def _unscorable_intervals(unscorable: pd.DataFrame | None) -> tuple[np.ndarray, 
     du = pd.to_numeric(unscorable["duration"], errors="coerce").to_numpy(dtype=float)
     if not (np.isfinite(on).all() and np.isfinite(du).all()):
         raise SomnomyoError("onset/duration has missing or non-finite values", "unscorable-time table")
-    return merge_intervals(*as_intervals(on, du))
+    return merge_spans(*spans_from(on, du))
 
 
 def _leg_movement_rows(lms: pd.DataFrame | None) -> pd.DataFrame | None:
@@ -121,6 +120,7 @@ def _leg_movement_rows(lms: pd.DataFrame | None) -> pd.DataFrame | None:
     return df
 
 
+@verbose
 def score_plm(lms: pd.DataFrame | None, *, duration_s: float, hypnogram: Hypnogram | None,
               annotations: Annotations | None = None, unscorable: pd.DataFrame | None = None,
               settings: Settings, verbose: bool | str | int | None = None) -> PLMResult:
@@ -139,13 +139,8 @@ def score_plm(lms: pd.DataFrame | None, *, duration_s: float, hypnogram: Hypnogr
     settings : :func:`somnomyo.settings.get_settings` preset, possibly overridden.
     verbose : logging level for this call (see :func:`somnomyo.set_log_level`).
     """
-    old = set_log_level(verbose)
-    try:
-        return _score_plm(lms, duration_s=duration_s, hypnogram=hypnogram, annotations=annotations,
-                          unscorable=unscorable, settings=settings)
-    finally:
-        if verbose is not None:
-            logger.setLevel(old)
+    return _score_plm(lms, duration_s=duration_s, hypnogram=hypnogram, annotations=annotations,
+                      unscorable=unscorable, settings=settings)
 
 
 def _score_plm(lms: pd.DataFrame | None, *, duration_s: float, hypnogram: Hypnogram | None,
@@ -161,7 +156,7 @@ def _score_plm(lms: pd.DataFrame | None, *, duration_s: float, hypnogram: Hypnog
                    lights_on=ann.lights_on, unscorable=uns)
 
     # 1. set aside LMs outside time in bed or in unscorable time
-    lm_on, lm_end = as_intervals(lm["onset"], lm["duration"])
+    lm_on, lm_end = spans_from(lm["onset"], lm["duration"])
     excluded = np.full(len(lm), None, dtype=object)
     excluded[(lm_on < tb.tib_start) | (lm_on >= tb.tib_end)] = "outside_time_in_bed"
     excluded[overlaps_any(lm_on, lm_end, *tb.unscorable, closed=False)] = "unscorable"

@@ -1,15 +1,29 @@
-"""Figures of a :class:`somnomyo.score.plm.PLMResult` (matplotlib, imported inside each function)."""
+"""Figures of a PLM result (:class:`somnomyo.score.plm.PLMResult`; matplotlib, imported inside each
+function). The figures read only what :class:`PLMView` declares, so this module does not import the
+scoring engine (which imports these functions for its ``plot_*`` methods)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from somnomyo.score.plm import PLMResult
+    from somnomyo.settings import Settings
+
+
+class PLMView(Protocol):
+    """What the figures read from a PLM result: the event table, the settings, the recording length
+    and the ``plm`` summary block."""
+
+    events: pd.DataFrame
+    settings: Settings
+    duration_s: float
+
+    def summary(self) -> dict[str, Any]: ...
 
 _ROWS = ("left", "right", "bilateral")
 
@@ -24,7 +38,7 @@ def _axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Any, Any]:
     return fig, ax
 
 
-def plot_imi_histogram(result: PLMResult, ax: Axes | None = None) -> Figure:
+def plot_imi_histogram(result: PLMView, *, ax: Axes | None = None) -> Figure:
     """Bar plot of the IMI histogram of the summary (Ferri 2006: 2-s bins, 0-90 s, longer lumped).
 
     The PLM IMI window (``imi_min_s``-``imi_max_s``) is shaded.
@@ -45,7 +59,7 @@ def plot_imi_histogram(result: PLMResult, ax: Axes | None = None) -> Figure:
     return fig
 
 
-def plot_raster(result: PLMResult, ax: Axes | None = None) -> Figure:
+def plot_raster(result: PLMView, *, ax: Axes | None = None) -> Figure:
     """LMs over time (hours), one row per leg (left, right, single both-legs channel);
     periodic ones (primary analysis) in colour, other CLMs grey, non-CLM LMs hollow."""
     fig, ax = _axes(ax, (10.0, 2.5))

@@ -1,6 +1,6 @@
 """Inter-movement intervals and PLM series.
 
-Rules (``shared/docs/clinical_rules.md`` §1.3):
+Rules (docs/rules.md §3):
 
 * IMI is measured onset-to-onset between consecutive CLMs (WASM 2016 and AASM; MATPLM
   ``getIMI``).
@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 
 from somnomyo.io.annotations import Hypnogram
-from somnomyo.score.associations import EPS, merge_intervals, overlap_seconds
 from somnomyo.settings import PLMSettings
+from somnomyo.signal.intervals import EPS, merge_spans, overlap_seconds
 
 
 def imi(onsets: object) -> np.ndarray:
@@ -39,36 +39,62 @@ def imi(onsets: object) -> np.ndarray:
     return out
 
 
-def find_series(onsets: object, *, settings: PLMSettings,
-                breaks: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """PLM series in a sorted sequence of CLM onsets.
+def find_series(onsets: object, *, settings: PLMSettings | None = None, breaks: np.ndarray | None = None,
+                min_interval_s: float | None = None, max_interval_s: float | None = None,
+                min_count: int | None = None, short_interval_may_start: bool | None = None,
+                positive_only: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Series in a sorted sequence of onsets: runs of at least ``min_count`` consecutive events
+    whose successive intervals all lie in ``[min_interval_s, max_interval_s]`` (``EPS`` either
+    side). The one series finder: PLM series and jerk clusters (:mod:`somnomyo.detect.clusters`).
 
-    WASM 2016 / AASM PLM series (>= ``min_series`` consecutive CLMs with
-    ``imi_min_s <= IMI <= imi_max_s``); breakpoints per MATPLM ``candidate_lms.m``.
-    ``breaks[i]`` True means something between CLM ``i-1`` and CLM ``i`` ends any series
-    (a non-CLM LM, an unscorable stretch, a long wake period).
+    PLM (``settings``, a ``PLMSettings``, gives the defaults): WASM 2016 / AASM PLM series
+    (>= ``min_series`` consecutive CLMs with ``imi_min_s <= IMI <= imi_max_s``); breakpoints
+    per MATPLM ``candidate_lms.m``; ``short_imi_may_start_series`` False: a CLM after a
+    too-short IMI cannot start a series. ``breaks[i]`` True means something between event
+    ``i-1`` and event ``i`` ends any series (a non-CLM LM, an unscorable stretch, a long wake
+    period). ``positive_only``: an interval of 0 s (simultaneous onsets) never links.
 
     Returns ``(imi_s, periodic, series)``: ``series`` is 1-based per series in order, 0 when
-    not periodic.
+    not in a series (see :func:`series_bounds`).
     """
+    if settings is not None:
+        min_interval_s = settings.imi_min_s if min_interval_s is None else min_interval_s
+        max_interval_s = settings.imi_max_s if max_interval_s is None else max_interval_s
+        min_count = settings.min_series if min_count is None else min_count
+        if short_interval_may_start is None:
+            short_interval_may_start = settings.short_imi_may_start_series
+    if min_interval_s is None or max_interval_s is None or min_count is None:
+        raise TypeError("find_series needs settings or min_interval_s, max_interval_s and min_count")
+    lo, hi = min_interval_s, max_interval_s
     t = np.asarray(onsets, dtype=float).ravel()
     n = t.size
     gaps = imi(t)
     if breaks is None:
         breaks = np.zeros(n, dtype=bool)
     breaks = np.asarray(breaks, dtype=bool)
-    short = gaps < settings.imi_min_s - EPS
-    link = (gaps >= settings.imi_min_s - EPS) & (gaps <= settings.imi_max_s + EPS) & ~breaks
-    if not settings.short_imi_may_start_series and n > 1:
+    short = gaps < lo - EPS
+    link = (gaps >= lo - EPS) & (gaps <= hi + EPS) & ~breaks
+    if positive_only:
+        link &= gaps > 0
+    if short_interval_may_start is False and n > 1:
         link[1:] &= ~short[:-1]
     run = np.cumsum(~link)                                 # run number of each CLM (link[0] is False)
     run_len = np.bincount(run)[run] if n else np.empty(0, dtype=np.int64)
-    periodic = run_len >= settings.min_series
+    periodic = run_len >= min_count
     series = np.zeros(n, dtype=np.int64)
     if periodic.any():
         starts = periodic & ~link
         series[periodic] = np.cumsum(starts)[periodic]
     return gaps, periodic, series
+
+
+def series_bounds(series: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First and last (inclusive) index of each series of :func:`find_series` (its ``series``)."""
+    idx = np.flatnonzero(np.asarray(series) > 0)
+    if idx.size == 0:
+        return idx, idx
+    new = np.diff(np.asarray(series)[idx]) != 0
+    return idx[np.concatenate(([True], new))], idx[np.concatenate((new, [True]))]
 
 
 def wake_break_times(hypnogram: Hypnogram | None, *, settings: PLMSettings) -> np.ndarray:
@@ -83,7 +109,7 @@ def wake_break_times(hypnogram: Hypnogram | None, *, settings: PLMSettings) -> n
         return np.empty(0)
     t0 = hypnogram.start + np.arange(hypnogram.n_epochs) * hypnogram.epoch_s
     wake = hypnogram.stages == "W"
-    w0, w1 = merge_intervals(t0[wake], t0[wake] + hypnogram.epoch_s)
+    w0, w1 = merge_spans(t0[wake], t0[wake] + hypnogram.epoch_s)
     return w0[(w1 - w0) > limit + EPS]
 
 

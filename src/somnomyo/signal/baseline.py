@@ -18,6 +18,7 @@ import pandas as pd
 
 from somnomyo.settings import BaselineSettings
 from somnomyo.signal.envelope import strided_running_mean, window_samples
+from somnomyo.signal.intervals import intervals_from_mask, runs
 from somnomyo.signal.rolling import trailing_max, trailing_min
 
 # The smoothed level has no detail faster than smooth_s, so the look-back filters run on it
@@ -86,21 +87,11 @@ def resting_baseline(envelope: np.ndarray, fs: float, *, settings: BaselineSetti
     return np.repeat(level, step)[: np.size(envelope)]
 
 
-def _intervals_from_mask(mask: np.ndarray, fs: float, reason: str) -> pd.DataFrame:
-    """Runs of True as a table (onset, duration, reason), seconds."""
-    m = np.asarray(mask, dtype=bool)
-    d = np.diff(np.concatenate([[False], m, [False]]).astype(np.int8))
-    starts, stops = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
-    return pd.DataFrame({"onset": starts / fs, "duration": (stops - starts) / fs,
-                         "reason": pd.Series([reason] * starts.size, dtype="string")})
-
-
 def noisy_level_intervals(level: np.ndarray, step: int, n: int, fs: float, *,
                           settings: BaselineSettings) -> pd.DataFrame:
     """:func:`noisy_baseline_intervals` of ``np.repeat(level, step)[:n]``, from the level itself."""
-    m = np.asarray(level) > settings.max_scorable_uv
-    d = np.diff(np.concatenate([[False], m, [False]]).astype(np.int8))
-    a, z = np.flatnonzero(d == 1) * step, np.minimum(np.flatnonzero(d == -1) * step, n)
+    a, z = runs(np.asarray(level) > settings.max_scorable_uv)
+    a, z = a * step, np.minimum(z * step, n)
     return pd.DataFrame({"onset": a / fs, "duration": (z - a) / fs,
                          "reason": pd.Series(["noisy_baseline"] * a.size, dtype="string")})
 
@@ -108,8 +99,4 @@ def noisy_level_intervals(level: np.ndarray, step: int, n: int, fs: float, *,
 def noisy_baseline_intervals(baseline: np.ndarray, fs: float, *, settings: BaselineSettings) -> pd.DataFrame:
     """Stretches where the baseline exceeds ``max_scorable_uv`` (MATPLM ``dt_rev1.m``: detection is
     switched off there), as (onset, duration, reason="noisy_baseline") in seconds."""
-    try:
-        from somnomyo.signal.intervals import intervals_from_mask  # type: ignore[attr-defined]
-    except ImportError:
-        intervals_from_mask = _intervals_from_mask
     return intervals_from_mask(np.asarray(baseline) > settings.max_scorable_uv, fs, "noisy_baseline")

@@ -19,8 +19,7 @@ import numpy as np
 
 from somnomyo._logging import logger
 from somnomyo.settings import ConditioningSettings
-from somnomyo.signal.filters import sosfiltfilt32
-from somnomyo.signal.iir import butter_sos
+from somnomyo.signal.filters import butter_filtfilt
 from somnomyo.signal.peaks import find_peaks, select_by_distance
 from somnomyo.signal import rolling
 from somnomyo.signal.rolling import median_filter, uniform_filter1d
@@ -94,8 +93,7 @@ def detect_r_peaks(ecg: np.ndarray, fs: float, *, settings: ConditioningSettings
 def _ecg_band(x: np.ndarray, fs: float, st: ConditioningSettings) -> np.ndarray:
     """The ECG band-pass used for R-peak detection (order 3, zero phase, float32)."""
     hi = min(st.ecg_band_high_hz, 0.45 * fs)
-    sos = butter_sos(3, (st.ecg_band_low_hz, hi), btype="bandpass", fs=fs)
-    return sosfiltfilt32(sos, x)
+    return butter_filtfilt(x, fs, order=3, low_hz=st.ecg_band_low_hz, high_hz=hi)
 
 
 def _peaks_above(y: np.ndarray, height: float, *, negate: bool = False) -> np.ndarray:

@@ -3,6 +3,9 @@
 * :func:`band_edges` / :func:`bandpass`: Butterworth band-pass, ``sosfiltfilt``
   (AASM EMG 10-100 Hz [UNCONFIRMED in a stored source]; the upper edge is kept below
   ``lowpass_max_fraction_of_nyquist`` x Nyquist so 200 Hz recordings work).
+* :func:`butter_filtfilt`: the one zero-phase Butterworth band-/high-/low-pass (EMG, ECG, EEG),
+  its design cached per (rate, band, order) (:func:`somnomyo.signal.iir.butter_design`), run by
+  :func:`sosfiltfilt32` (float32) or :func:`sosfiltfilt64` (float64).
 * :func:`detect_mains`: 50 vs 60 Hz from the averaged spectrum, only when a clear peak exists.
 * :func:`hum_harmonics`: which harmonics of the mains carry hum on a channel (others are not fitted).
 * :func:`remove_mains`: subtracts a running sinusoid estimate of the hum and its harmonics.
@@ -25,7 +28,7 @@ from somnomyo.signal import iir, rolling
 from somnomyo.signal.windows import hann
 
 MAINS_CANDIDATES_HZ = (50.0, 60.0)
-_SOS_CHUNK = 1 << 17   # samples per sosfilt call in :func:`sosfilt_inplace` (cache-sized; speed only)
+_SOS_CHUNK = iir.CHUNK   # samples per chunk of :func:`remove_mains` (cache-sized; speed only)
 
 
 def band_edges(fs: float, *, settings: ConditioningSettings) -> tuple[float, float]:
@@ -51,10 +54,21 @@ def bandpass(data: np.ndarray, fs: float, *, settings: ConditioningSettings,
     contiguous float32 array (see :func:`sosfiltfilt32`). ``finite``: non-finite samples are set
     to 0 first (logged)."""
     lo, hi = band_edges(fs, settings=settings)
-    sos = iir.butter_sos(settings.filter_order, (lo, hi), btype="bandpass", fs=fs)
+    sos = iir.butter_design(fs, (lo, hi), order=settings.filter_order)
     if np.asarray(data).size <= 3 * (2 * sos.shape[0] + 1):
         raise SomnomyoError(f"signal of {np.asarray(data).size} samples is too short to filter")
     return sosfiltfilt32(sos, data, finite=finite)
+
+
+def butter_filtfilt(data: np.ndarray, fs: float, *, order: int, low_hz: float | None = None,
+                    high_hz: float | None = None, double: bool = False, finite: bool = False) -> np.ndarray:
+    """Zero-phase Butterworth filter of ``order``: band-pass with both edges, high-pass with
+    ``low_hz`` alone, low-pass with ``high_hz`` alone; the same numbers as ``scipy.signal.butter``
+    + ``sosfiltfilt``, in float32 (:func:`sosfiltfilt32`; ``finite``: non-finite samples set to 0
+    first) or, with ``double``, float64 (:func:`sosfiltfilt64`). The design is cached per
+    (rate, band, order) (:func:`somnomyo.signal.iir.butter_design`)."""
+    sos = iir.butter_design(fs, (low_hz, high_hz), order=order)
+    return sosfiltfilt64(sos, data) if double else sosfiltfilt32(sos, data, finite=finite)
 
 
 def sosfiltfilt32(sos: np.ndarray, data: np.ndarray, *, finite: bool = False) -> np.ndarray:
@@ -62,7 +76,8 @@ def sosfiltfilt32(sos: np.ndarray, data: np.ndarray, *, finite: bool = False) ->
     and data: odd padding of ``3 x (2 x sections + 1)`` samples, each pass started in the steady
     state of its first sample), as a new contiguous array, in ONE full-length buffer: the data
     are cast straight into the padded buffer and both passes run in place over cache-sized
-    chunks (:func:`sosfilt_inplace`). ``finite``: non-finite samples are set to 0 first (logged).
+    chunks (:func:`somnomyo.signal.iir.sosfilt_inplace`). ``finite``: non-finite samples are set to 0
+    first (logged).
     The signal must be longer than the padding.
     """
     sos = np.asarray(sos).astype(np.float32)
@@ -83,37 +98,36 @@ def sosfiltfilt32(sos: np.ndarray, data: np.ndarray, *, finite: bool = False) ->
     if edge:   # odd extension (a 180-degree rotation about each end point), as scipy's ``odd_ext``
         ext[:edge] = 2 * body[0] - body[edge:0:-1]
         ext[edge + n:] = 2 * body[-1] - body[-2: -(edge + 2): -1]
-    sosfilt_inplace(sos, ext)
-    sosfilt_inplace(sos, ext, backward=True)
+    iir.sosfilt_inplace(sos, ext)
+    iir.sosfilt_inplace(sos, ext, backward=True)
     return body
 
 
-def sosfilt_inplace(sos: np.ndarray, buf: np.ndarray, *, backward: bool = False,
-                    chunk: int = _SOS_CHUNK) -> np.ndarray:
-    """One causal ``sosfilt`` pass (float32 ``sos``) over the contiguous 1-D float32 ``buf``, in place,
-    forwards or (``backward``) from the end, started in the steady state of the first sample
-    visited; the same result as one ``scipy.signal.sosfilt`` call, computed ``chunk`` samples at
-    a time with the filter state carried over (:func:`somnomyo.signal.iir.sosfilt_inplace`: the
-    forward pass filters ``buf`` itself, the backward pass one reversed chunk copy at a time; no
-    full-length copy). Returns ``buf``."""
-    n = buf.size
-    if n == 0:
-        return buf
-    dt = np.result_type(sos, buf)                     # float32 for float32 ``sos`` (as scipy)
-    zi = np.ascontiguousarray(iir.sosfilt_zi(sos).astype(np.float32) * (buf[-1] if backward else buf[0]), dtype=dt)
-    sos = np.ascontiguousarray(sos, dtype=dt)
-    if not backward and dt == buf.dtype and buf.flags.c_contiguous:
-        for a in range(0, n, chunk):                  # loop over cache-sized chunks, not samples
-            iir.sosfilt_inplace(sos, buf[a: a + chunk], zi)
-        return buf
-    tmp = np.empty(min(chunk, n), dt)
-    for a in (range(n - 1, -1, -chunk) if backward else range(0, n, chunk)):   # chunks, not samples
-        seg = buf[max(a - chunk + 1, 0): a + 1][::-1] if backward else buf[a: a + chunk]
-        t = tmp[: seg.size]
-        t[...] = seg
-        iir.sosfilt_inplace(sos, t, zi)
-        seg[...] = t
-    return buf
+def sosfiltfilt64(sos: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``scipy.signal.sosfiltfilt(sos, x)`` in float64, bit for bit, in ONE padded buffer.
+
+    The same steps as scipy (odd extension of ``3 x (2 x sections + 1 - ...)`` samples, forward
+    pass started in the steady state of the first sample, backward pass in that of the last),
+    run in place by :func:`somnomyo.signal.iir.sosfilt_inplace` (scipy's own kernel; the backward
+    pass one reversed cache-sized chunk at a time, the filter state carried over) without
+    importing ``scipy.signal`` and without scipy's full-length copies (first touch of fresh
+    memory costs more than the arithmetic). Returns a contiguous view of the padded buffer.
+    """
+    sos = np.array(sos, dtype=np.float64, order="C")
+    x = np.asarray(x)
+    n = x.size
+    edge = 3 * (2 * sos.shape[0] + 1 - min(int((sos[:, 2] == 0).sum()), int((sos[:, 5] == 0).sum())))
+    if n <= edge:
+        raise ValueError(f"The length of the input vector x must be greater than padlen, which is {edge}.")
+    ext = np.empty(n + 2 * edge, np.float64)
+    body = ext[edge: edge + n]
+    body[...] = x
+    if edge:   # odd extension (scipy ``odd_ext``)
+        ext[:edge] = 2 * body[0] - body[edge:0:-1]
+        ext[edge + n:] = 2 * body[-1] - body[-2: -(edge + 2): -1]
+    iir.sosfilt_inplace(sos, ext)                     # forward pass, in place
+    iir.sosfilt_inplace(sos, ext, backward=True)      # backward pass, from the end
+    return body
 
 
 def _mains_ratio_db(x: np.ndarray, fs: float, freq: float) -> float:

@@ -2,7 +2,7 @@
 
 Why: ``import scipy.signal`` costs ~0.55 s of CPU on top of numpy, pandas, ``scipy.ndimage``
 and ``scipy.fft`` (it imports ``scipy.stats``, ``scipy.interpolate`` and ``scipy.optimize``;
-measured with ``python -X importtime``), a sixth of the ``somnomyo score`` budget of issue 3,
+measured with ``python -X importtime``), a sixth of the CPU time of a whole ``somnomyo score`` run,
 while the leg-movement path needs only a Butterworth design, ``sosfilt_zi`` and ``sosfilt``.
 
 * :func:`butter_sos`: ``scipy.signal.butter(order, cutoff, btype=..., fs=..., output="sos")``
@@ -13,8 +13,10 @@ while the leg-movement path needs only a Butterworth design, ``sosfilt_zi`` and 
   same order give the same sections, in the same order, bit for bit (tested against scipy),
   so float32 filtering rounds exactly as before.
 * :func:`sosfilt_zi`: ``scipy.signal.sosfilt_zi`` (same operations, float32 kept float32).
+* :func:`butter_design`: the one design cache: :func:`butter_sos` for a (low, high) band, designed
+  once per (rate, band, order) and shared read-only (as SleepECG caches ``butter`` per rate).
 * :func:`sosfilt`, :func:`sosfilt_inplace`: ``scipy.signal.sosfilt`` for 1-D float32/float64
-  data, run by scipy's own compiled kernel.
+  data, run by scipy's own compiled kernel (in place, over cache-sized chunks, either direction).
 
 The kernel (private to scipy): the extension module ``scipy/signal/_sosfilt.*.so``, whose
 ``_sosfilt(sos, x2d, zi3d)`` filters a C-contiguous ``(n_signals, n)`` array in place and
@@ -35,6 +37,7 @@ level), with the same results. ``USE_KERNEL = False`` forces the fallback (tests
 """
 from __future__ import annotations
 
+import functools
 import glob
 import importlib.machinery
 import importlib.util
@@ -48,6 +51,7 @@ from somnomyo._logging import logger
 from somnomyo.errors import SomnomyoError, check_choice
 
 USE_KERNEL = True          # False: always the public scipy.signal.sosfilt (tests, debugging)
+CHUNK = 1 << 17            # samples per kernel call in :func:`sosfilt_inplace` (cache-sized; speed only)
 BTYPES = ("lowpass", "highpass", "bandpass")
 _KERNEL_NAME = "scipy.signal._sosfilt"
 _kernel_cache: list[Callable[[np.ndarray, np.ndarray, np.ndarray], None] | None] = []
@@ -224,6 +228,27 @@ def butter_sos(order: int, cutoff: float | tuple[float, float], *, btype: str, f
     return _zpk2sos(z_z, p_z, k_z)
 
 
+def butter_design(fs: float, band: tuple[float | None, float | None], *, order: int) -> np.ndarray:
+    """Butterworth sections (:func:`butter_sos`) for ``band = (low_hz, high_hz)``: a band-pass with
+    both edges, a high-pass with ``low_hz`` alone, a low-pass with ``high_hz`` alone. Designed once
+    per (rate, band, order) and shared: the array is read-only."""
+    low, high = band
+    if low is not None and high is not None:
+        return _design(int(order), (float(low), float(high)), "bandpass", float(fs))
+    if low is not None:
+        return _design(int(order), float(low), "highpass", float(fs))
+    if high is not None:
+        return _design(int(order), float(high), "lowpass", float(fs))
+    raise ValueError("butter_design needs a low or a high edge")
+
+
+@functools.lru_cache(maxsize=64)
+def _design(order: int, cutoff: float | tuple[float, float], btype: str, fs: float) -> np.ndarray:
+    sos = butter_sos(order, cutoff, btype=btype, fs=fs)
+    sos.flags.writeable = False
+    return sos
+
+
 def sosfilt_zi(sos: np.ndarray) -> np.ndarray:
     """Initial state ``(sections, 2)`` for the step-response steady state of every section
     (``scipy.signal.sosfilt_zi``; float32 ``sos`` gives a float32 state, as in scipy): scale by
@@ -329,19 +354,54 @@ def _kernel() -> Callable[[np.ndarray, np.ndarray, np.ndarray], None]:
     return _kernel_cache[0] or _scipy_kernel
 
 
-def sosfilt_inplace(sos: np.ndarray, buf: np.ndarray, zi: np.ndarray) -> None:
-    """Filter the C-contiguous, writeable 1-D ``buf`` (float32 or float64) in place through the
-    sections ``sos``, starting from the state ``zi`` ``(sections, 2)``, which is updated in place
-    to the final state. ``sos`` and ``zi`` must have ``buf``'s dtype (``zi`` C-contiguous).
-    One ``scipy.signal.sosfilt(sos, buf, zi=zi)`` call without its copies."""
-    if buf.ndim != 1 or not buf.flags.c_contiguous or not buf.flags.writeable:
-        raise ValueError("sosfilt_inplace needs a writeable C-contiguous 1-D buffer")
-    if buf.dtype not in (np.float32, np.float64) or zi.dtype != buf.dtype or sos.dtype != buf.dtype:
-        raise ValueError("sosfilt_inplace needs float32 or float64 buf, sos and zi of one dtype")
-    if zi.shape != (sos.shape[0], 2) or not zi.flags.c_contiguous:
-        raise ValueError(f"zi must be a C-contiguous array of shape {(sos.shape[0], 2)}")
-    if buf.size:
-        _kernel()(np.ascontiguousarray(sos), buf.reshape(1, -1), zi.reshape(1, sos.shape[0], 2))
+def sosfilt_inplace(sos: np.ndarray, buf: np.ndarray, zi: np.ndarray | None = None, *,
+                    backward: bool = False, chunk: int = CHUNK) -> np.ndarray:
+    """One causal ``sosfilt`` pass through the sections ``sos`` over the 1-D ``buf``, in place;
+    returns ``buf``.
+
+    With a state ``zi`` ``(sections, 2)``: the pass starts from it and ``zi`` is updated in place
+    to the final state (chunks of a record filtered in turn give one call's result); ``buf`` must
+    be C-contiguous and writeable, and ``sos``, ``zi`` (C-contiguous) and ``buf`` share one dtype,
+    float32 or float64 (``ValueError`` otherwise): one ``scipy.signal.sosfilt(sos, buf, zi=zi)``
+    call without its copies.
+
+    Without ``zi``: the pass starts in the steady state of the first sample visited (as
+    ``sosfiltfilt`` starts each pass) and runs in the dtype of ``sos`` and ``buf`` together,
+    forwards or (``backward``) from the end, ``chunk`` samples at a time with the state carried
+    over (the forward pass filters ``buf`` itself, the backward pass one reversed chunk copy at a
+    time; no full-length copy); the same result as one ``scipy.signal.sosfilt`` call.
+    """
+    if zi is not None:
+        if backward:
+            raise ValueError("sosfilt_inplace with a state zi runs forwards only")
+        if buf.ndim != 1 or not buf.flags.c_contiguous or not buf.flags.writeable:
+            raise ValueError("sosfilt_inplace needs a writeable C-contiguous 1-D buffer")
+        if buf.dtype not in (np.float32, np.float64) or zi.dtype != buf.dtype or sos.dtype != buf.dtype:
+            raise ValueError("sosfilt_inplace needs float32 or float64 buf, sos and zi of one dtype")
+        if zi.shape != (sos.shape[0], 2) or not zi.flags.c_contiguous:
+            raise ValueError(f"zi must be a C-contiguous array of shape {(sos.shape[0], 2)}")
+        if buf.size:          # the kernel writes nothing to ``sos`` but needs a writeable buffer
+            k_sos = sos if sos.flags.c_contiguous and sos.flags.writeable else np.array(sos, order="C")
+            _kernel()(k_sos, buf.reshape(1, -1), zi.reshape(1, sos.shape[0], 2))
+        return buf
+    n = buf.size
+    if n == 0:
+        return buf
+    dt = np.result_type(sos, buf)                     # float32 for float32 ``sos`` and data (as scipy)
+    state = np.ascontiguousarray(sosfilt_zi(sos) * (buf[-1] if backward else buf[0]), dtype=dt)
+    sos = np.array(sos, dtype=dt, order="C")
+    if not backward and dt == buf.dtype and buf.flags.c_contiguous:
+        for a in range(0, n, chunk):                  # loop over cache-sized chunks, not samples
+            sosfilt_inplace(sos, buf[a: a + chunk], state)
+        return buf
+    tmp = np.empty(min(chunk, n), dt)
+    for a in (range(n - 1, -1, -chunk) if backward else range(0, n, chunk)):   # chunks, not samples
+        seg = buf[max(a - chunk + 1, 0): a + 1][::-1] if backward else buf[a: a + chunk]
+        t = tmp[: seg.size]
+        t[...] = seg
+        sosfilt_inplace(sos, t, state)
+        seg[...] = t
+    return buf
 
 
 def sosfilt(sos: np.ndarray, x: np.ndarray, *, zi: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -23,7 +23,7 @@ import numpy as np
 import scipy.fft
 
 from somnomyo.settings_quality import QualitySettings
-from somnomyo.signal.iir import butter_sos, sosfilt, sosfilt_zi
+from somnomyo.signal.iir import butter_design, sosfilt, sosfilt_zi
 from somnomyo.signal.quality_windows import _per_window
 
 # Implementation details for speed (not clinical values):
@@ -139,8 +139,8 @@ def _ecg_check(x: np.ndarray, fs: float, w: int, s: QualitySettings,
     q = _ecg_decimation(fs, w, s)
     fs_d = fs / q
     if s.ecg_envelope_lowpass_hz < 0.45 * fs and n > 27:
-        sos = butter_sos(4, s.ecg_envelope_lowpass_hz, btype="lowpass", fs=fs)
-        sos_d = butter_sos(4, s.ecg_envelope_lowpass_hz, btype="lowpass", fs=fs_d)
+        sos = butter_design(fs, (None, s.ecg_envelope_lowpass_hz), order=4)
+        sos_d = butter_design(fs_d, (None, s.ecg_envelope_lowpass_hz), order=4)
         env = _ecg_envelope(filtered, sos, sos_d, q)
     else:
         env = np.square(filtered[::q], dtype=np.float32)
@@ -166,7 +166,7 @@ def _emg_band(x: np.ndarray, fs: float, s: QualitySettings) -> np.ndarray:
         pass
     x32 = np.asarray(x, dtype=np.float32)
     if s.ecg_highpass_hz < 0.45 * fs and x32.size > 27:
-        sos = butter_sos(4, s.ecg_highpass_hz, btype="highpass", fs=fs)
+        sos = butter_design(fs, (s.ecg_highpass_hz, None), order=4)
         return _filtfilt32(sos, x32)
     return x32
 

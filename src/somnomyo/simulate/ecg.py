@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from somnomyo.simulate.options import SimOptions
 from somnomyo.simulate.synth import add_at, uniform
 
 # (offset from R in s at RR = 1 s, amplitude relative to R, width sigma in s)
@@ -23,6 +24,13 @@ _QRS = ("Q", "R", "S")
 
 # per-channel scale and polarity of the QRS leak, relative to ``ecg_artifact_uv`` (legs ~ 1)
 LEAK_SCALE = {"Leg L": -0.8, "Leg R": 1.0, "EMG Chin": 0.5, "Arm L": -1.4, "Arm R": 1.2}
+
+
+def leak_uv(options: SimOptions) -> dict[str, float]:
+    """Signed peak of the QRS leak per EMG channel, µV: ``ecg_artifact_uv`` x scale, or ``ecg_leak_uv``'s value."""
+    out = {k: options.ecg_artifact_uv * v for k, v in LEAK_SCALE.items()}
+    out.update({label: float(uv) for label, uv in options.ecg_leak_uv})
+    return out
 
 
 def r_peak_times(rng: np.random.Generator, duration: float, *, hr_bpm: float, resp_hz: float) -> np.ndarray:
@@ -73,10 +81,10 @@ def add_qrs_leak(x: np.ndarray, r_times: np.ndarray, fs: float, *, peak_uv: floa
     add_at(x, np.round(r_times * fs).astype(np.int64) - r_idx, tpl, peak_uv * beat_gain)
 
 
-def heart(rng: np.random.Generator, duration: float, *, hr_range: tuple[float, float], resp_hz: float,
-          infant: bool) -> tuple[np.ndarray, np.ndarray, float]:
-    """R peaks, per-beat amplitude gain (breathing modulation), and the mean heart rate (bpm)."""
-    hr = float(uniform(rng, (120.0, 150.0) if infant else hr_range))
+def heart(rng: np.random.Generator, duration: float, *, hr_range: tuple[float, float],
+          resp_hz: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """R peaks, per-beat amplitude gain (breathing modulation), and the mean heart rate (bpm, drawn from ``hr_range``)."""
+    hr = float(uniform(rng, hr_range))
     r = r_peak_times(rng, duration, hr_bpm=hr, resp_hz=resp_hz)
     gain = 1.0 + 0.05 * np.sin(2 * np.pi * resp_hz * r) + rng.normal(0, 0.02, r.size)
     return r, gain, hr

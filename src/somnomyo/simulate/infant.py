@@ -1,6 +1,6 @@
 """Infant night ingredients: benign-sleep-myoclonus-of-infancy (BSMI)-like jerk clusters.
 
-BSMI (ICSD-3; Maurer 2010; Fernandez-Alvarez; clinical_rules.md 3.1): repetitive
+BSMI (ICSD-3; Maurer 2010; Fernandez-Alvarez; docs/rules.md §15.7): repetitive
 jerks in clusters at 1-5 Hz over seconds, mostly bilateral and synchronous,
 arms > legs, only in sleep, stopping abruptly at an arousal. Single-jerk EMG
 duration is [UNCONFIRMED] (no stored source): ``cluster_jerk_ms`` is a setting.

@@ -1,6 +1,6 @@
 """Short EMG events: hypnic jerks, myoclonic jerks, fragmentary myoclonus, silent periods, twitches.
 
-Sources for the shapes (see shared docs/clinical_rules.md):
+Sources for the shapes (see docs/rules.md §6-§10):
 
 * Fragmentary myoclonus (FM): potentials <= 150 ms, 50 to a few hundred µV, in any
   muscle; AASM EFM = >= 5 potentials/min sustained for >= 20 min of NREM (AASM
@@ -11,7 +11,7 @@ Sources for the shapes (see shared docs/clinical_rules.md):
 * Myoclonic jerks: 20-250 ms bursts; cortical ones preceded by a small EEG
   transient ~10-40 ms before the EMG onset (Shibasaki 1992: ~20 ms for hand
   muscles; legs longer [UNCONFIRMED]).
-* Negative myoclonus: silent periods 50-500 ms in tonic EMG (clinical_rules.md 4.4,
+* Negative myoclonus: silent periods 50-500 ms in tonic EMG (Clin Neurophysiol 2023;
   [UNCONFIRMED numbers]).
 * Twitches below the +8 µV LM onset rule (WASM 2016 and AASM): must not be detected.
 """

@@ -143,7 +143,8 @@ def channel_rates(fs: float, options: SimOptions) -> dict[str, float]:
     rates = {label: options.fs_eeg or fs for label in eeg_mod.EEG_LABELS}
     rates.update({label: options.fs_eog or fs for label in eeg_mod.EOG_LABELS})
     rates["EMG Chin"] = f_emg
-    rates[ECG_LABEL] = options.fs_ecg or fs
+    if options.ecg_channel:
+        rates[ECG_LABEL] = options.fs_ecg or fs
     rates.update({"Leg L": f_emg, "Leg R": f_emg})
     if options.arms:
         rates.update({"Arm L": f_emg, "Arm R": f_emg})
@@ -211,8 +212,9 @@ def simulate_night(*, seed: int = 0, hours: float = 8.0, fs: float = 256.0,
     fm = fragmentary_myoclonus(rng_for(seed, "fm"), sched, options, labels, f_emg)
     arousals.sort(key=lambda a: a["onset"])
     lms = sorted(limb.lms, key=lambda x: (x["onset"], x["channel"]))
-    r_peaks, beat_gain, hr = ecg_mod.heart(rng_for(seed, "heart"), duration, hr_range=options.hr_bpm,
-                                           resp_hz=resp_hz, infant=infant)
+    r_peaks, beat_gain, hr = ecg_mod.heart(rng_for(seed, "heart"), duration,
+                                           hr_range=options.infant_hr_bpm if infant else options.hr_bpm,
+                                           resp_hz=resp_hz)
 
     # --- signals ------------------------------------------------------------------------
     phase = float(rng_for(seed, "mains").uniform(0, 2 * np.pi))
@@ -237,21 +239,24 @@ def simulate_night(*, seed: int = 0, hours: float = 8.0, fs: float = 256.0,
     data.update(eeg_mod.eog_channels(rng, int(duration * rates["EOG E1-M2"]), rates["EOG E1-M2"], stages, options))
     for label in eeg_mod.EOG_LABELS:
         add_common(label, data[label], rates[label], rng)
-    f = rates[ECG_LABEL]
-    rng = rng_for(seed, "signal:" + ECG_LABEL)
-    x = ecg_mod.ecg_signal(r_peaks, int(duration * f), f, r_uv=ECG_R_UV[options.population], beat_gain=beat_gain,
-                           time_scale=float(np.sqrt(60.0 / hr)))
-    x += 5.0 * rng.standard_normal(x.size, dtype=np.float32)
-    add_common(ECG_LABEL, x, f, rng)
-    data[ECG_LABEL] = x
+    if ECG_LABEL in rates:
+        f = rates[ECG_LABEL]
+        rng = rng_for(seed, "signal:" + ECG_LABEL)
+        x = ecg_mod.ecg_signal(r_peaks, int(duration * f), f, r_uv=ECG_R_UV[options.population],
+                               beat_gain=beat_gain, time_scale=float(np.sqrt(60.0 / hr)))
+        x += 5.0 * rng.standard_normal(x.size, dtype=np.float32)
+        add_common(ECG_LABEL, x, f, rng)
+        data[ECG_LABEL] = x
+    leak = ecg_mod.leak_uv(options)
     for label in [lab for lab in EMG_LABELS if lab in rates]:
         rng = rng_for(seed, "signal:" + label)
         n = int(duration * rates[label])
         x = emg_channel(rng, label, n, rates[label], stages, options,
                         [b for b in sched.bursts if b.channel == label],
-                        [e for e in nm if e["channel"] == label])
-        ecg_mod.add_qrs_leak(x, r_peaks, rates[label], peak_uv=options.ecg_artifact_uv * ecg_mod.LEAK_SCALE[label],
-                             beat_gain=beat_gain)
+                        [e for e in nm if e["channel"] == label],
+                        fluctuation_rng=rng_for(seed, "fluctuation:" + label)
+                        if options.baseline_fluctuation > 0 else None)
+        ecg_mod.add_qrs_leak(x, r_peaks, rates[label], peak_uv=leak[label], beat_gain=beat_gain)
         add_common(label, x, rates[label], rng)
         data[label] = x
     f = rates[AIRFLOW_LABEL]
@@ -275,7 +280,7 @@ def simulate_night(*, seed: int = 0, hours: float = 8.0, fs: float = 256.0,
         "leg_movements": lms, "apneas": apneas, "arousals": arousals, "fragmentary_myoclonus": fm,
         "hypnic_jerks": hj, "myoclonic_jerks": mj, "negative_myoclonus": nm, "twitches": tw, "clusters": cl,
         "ecg": {"hr_bpm": round(hr, 3), "n_beats": int(r_peaks.size),
-                "leak_uv": {k: options.ecg_artifact_uv * v for k, v in ecg_mod.LEAK_SCALE.items() if k in rates}},
+                "leak_uv": {k: leak[k] for k in ecg_mod.LEAK_SCALE if k in rates}},
     }
     truth = _jsonable(truth)
     truth["expected"] = _jsonable(expected(truth, stages, options))

@@ -6,10 +6,18 @@ ingredient off. Ranges are ``(low, high)`` tuples drawn uniformly per event.
 Amplitudes of EMG bursts are RMS values *after* the 10-100 Hz EMG conditioning
 band (AASM EMG band-pass, ``Settings.conditioning``), so they compare directly
 with the +8 µV LM onset rule (WASM 2016 and AASM).
+
+Realism conditions (each off or at today's value by default, so the default night
+is unchanged): ``emg_texture`` (EMG background and burst texture from a model fitted
+to real surface EMG, :mod:`somnomyo.simulate.texture`), ``ecg_artifact_uv`` /
+``ecg_leak_uv`` (ECG leak strength, per EMG channel), ``hr_bpm`` / ``infant_hr_bpm``
+(heart rate 40-180 bpm), ``ecg_channel`` (record the ECG or not) and
+``baseline_fluctuation`` (slow variation of the EMG background level). Fields added
+for these are written by :meth:`SimOptions.to_dict` only when set, so that the
+``truth.json`` of a default night stays byte-identical.
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
@@ -20,10 +28,18 @@ POPULATIONS = ("adult", "infant")
 MAINS = (50.0, 60.0, None)
 EMG_FS_RANGE = (200.0, 512.0)
 STAGE_NAMES = ("W", "N1", "N2", "N3", "R")
+HR_RANGE_BPM = (40.0, 180.0)
+TEXTURES = ("synthetic", "biosppy")
+LEAK_CHANNELS = ("EMG Chin", "Leg L", "Leg R", "Arm L", "Arm R")
 
 
-def _o(default: Any, doc: str) -> Any:
-    return field(default=default, metadata={"doc": doc})
+def _o(default: Any, doc: str, *, omit_default: bool = False) -> Any:
+    return field(default=default, metadata={"doc": doc, "omit_default": omit_default})
+
+
+def _new(default: Any, doc: str) -> Any:
+    """A realism field: written to ``to_dict`` (truth.json) only when it differs from ``default``."""
+    return _o(default, doc, omit_default=True)
 
 
 @dataclass(frozen=True)
@@ -51,8 +67,16 @@ class SimOptions:
     mains_hz: float | None = _o(50.0, "mains hum frequency (50, 60) or None = off")
     mains_uv: float = _o(2.0, "mains hum amplitude on every µV channel, µV")
     drift_uv: float = _o(15.0, "baseline drift (< 0.2 Hz random wander) standard deviation, µV; 0 = off")
-    hr_bpm: tuple[float, float] = _o((55.0, 70.0), "adult mean heart rate range, bpm (slow drift and "
-                                                   "respiratory sinus arrhythmia are added)")
+    hr_bpm: tuple[float, float] = _o((55.0, 70.0), "adult mean heart rate range, bpm, within 40-180 (one mean "
+                                                   "rate drawn per night; slow drift and respiratory sinus "
+                                                   "arrhythmia are added)")
+    infant_hr_bpm: tuple[float, float] = _new((120.0, 150.0), "infant mean heart rate range, bpm, within 40-180 "
+                                                               "(used instead of hr_bpm when population is 'infant')")
+    ecg_leak_uv: tuple[tuple[str, float], ...] = _new((), "per-channel peak of the QRS leak, µV, as (label, µV) pairs "
+                                                          "overriding ecg_artifact_uv x the channel's fixed scale "
+                                                          "(sign = polarity), e.g. (('Leg L', 40.0),)")
+    ecg_channel: bool = _new(True, "record the 'ECG II' channel (False: the heart still leaks into the EMG, "
+                                   "but the scorer has no ECG to find the beats in)")
 
     # --- EMG background (stage dependent) ------------------------------------------------
     emg_floor_uv: float = _o(0.8, "amplifier/electrode noise floor of every EMG channel, µV RMS")
@@ -63,6 +87,15 @@ class SimOptions:
     chin_tonic_rem_uv: float = _o(0.3, "chin tonic activity in REM (atonia), µV RMS")
     arm_tonic_wake_uv: float = _o(5.0, "arm tonic activity in wake, µV RMS")
     arm_tonic_sleep_uv: float = _o(1.0, "arm tonic activity in sleep, µV RMS")
+    emg_texture: str = _new("synthetic", "EMG background and burst texture: 'synthetic' (band-limited Gaussian "
+                                         "noise) or 'biosppy' (spectrum and amplitude distribution fitted to real "
+                                         "surface EMG, BioSPPy example recordings; somnomyo.simulate.texture)")
+    baseline_fluctuation: float = _new(0.0, "slow variation of the EMG background level: standard deviation of "
+                                            "its natural log (0.5: x0.47-x1.28 of the stage level within +-1 SD; "
+                                            "mean power kept); 0 = steady level")
+    baseline_fluctuation_s: float = _new(10.0, "correlation time of the background-level variation, s")
+    baseline_fluctuation_stages: tuple[str, ...] = _new(STAGE_NAMES, "stages in which the background level "
+                                                                      "varies")
 
     # --- hypnogram ------------------------------------------------------------------------
     lights_off_min: tuple[float, float] = _o((2.0, 5.0), "lights off after recording start, min")
@@ -155,7 +188,20 @@ class SimOptions:
             v = getattr(self, name)
             if v is not None and (v <= 0 or float(v) != int(v)):
                 raise ValueError(f"{name} must be a positive whole number of Hz or None; got {v!r}")
-        for name in ("plm_stages", "fm_stages", "myoclonic_stages"):
+        check_choice("emg_texture", self.emg_texture, TEXTURES)
+        for name in ("hr_bpm", "infant_hr_bpm"):
+            lo_hr, hi_hr = getattr(self, name)
+            if not HR_RANGE_BPM[0] <= lo_hr <= hi_hr <= HR_RANGE_BPM[1]:
+                raise ValueError(f"{name} must lie within {HR_RANGE_BPM[0]:g}-{HR_RANGE_BPM[1]:g} bpm "
+                                 f"(low <= high); got {getattr(self, name)!r}")
+        for pair in self.ecg_leak_uv:
+            if (not isinstance(pair, tuple) or len(pair) != 2 or pair[0] not in LEAK_CHANNELS
+                    or isinstance(pair[1], bool) or not isinstance(pair[1], (int, float))):
+                raise ValueError(f"ecg_leak_uv must hold (label, µV) pairs with a label from "
+                                 f"{', '.join(LEAK_CHANNELS)}; got {pair!r}")
+        if self.baseline_fluctuation_s <= 0:
+            raise ValueError(f"baseline_fluctuation_s must be > 0; got {self.baseline_fluctuation_s!r}")
+        for name in ("plm_stages", "fm_stages", "myoclonic_stages", "baseline_fluctuation_stages"):
             bad = set(getattr(self, name)) - set(STAGE_NAMES)
             if bad:
                 raise ValueError(f"{name} must hold stages from {', '.join(STAGE_NAMES)}; got {sorted(bad)}")
@@ -225,10 +271,24 @@ class SimOptions:
         return base.with_(**changes)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (tuples become lists)."""
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(self).items()}
+        """JSON-ready dict (tuples become lists); realism fields only where they differ from their default."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if f.metadata.get("omit_default") and v == f.default:
+                continue
+            out[f.name] = _listed(v)
+        return out
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "SimOptions":
-        """Inverse of :meth:`to_dict`."""
-        return cls(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items()})
+        """Inverse of :meth:`to_dict` (missing fields take their defaults)."""
+        return cls(**{k: _tupled(v) for k, v in d.items()})
+
+
+def _listed(v: Any) -> Any:
+    return [_listed(x) for x in v] if isinstance(v, tuple) else v
+
+
+def _tupled(v: Any) -> Any:
+    return tuple(_tupled(x) for x in v) if isinstance(v, list) else v

@@ -5,11 +5,14 @@
   :func:`stage_from_emg` when there is no usable EEG.
 * :func:`stage_from_emg`: a ROUGH wake/sleep estimate from chin/leg EMG activity.
 * :func:`agreement`: accuracy, Cohen's kappa and confusion counts of two hypnograms.
+
+Parameters: ``Settings.staging`` and ``Settings.emg_wake`` (:mod:`somnomyo.settings_staging`).
 """
 from __future__ import annotations
 
-from somnomyo.stage.auto import AutoStagingSettings, agreement, pick_eeg, stage_auto
-from somnomyo.stage.emg_wake import EmgWakeSettings, epoch_activity, stage_from_emg
+from somnomyo.settings_staging import AutoStagingSettings, EmgWakeSettings
+from somnomyo.stage.auto import agreement, pick_eeg, stage_auto
+from somnomyo.stage.emg_wake import epoch_activity, stage_from_emg
 
 __all__ = ["AutoStagingSettings", "EmgWakeSettings", "agreement", "epoch_activity", "pick_eeg",
            "stage_auto", "stage_from_emg"]

@@ -16,19 +16,21 @@ from __future__ import annotations
 import math
 import re
 import warnings
-from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Mapping, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 from scipy.signal import resample_poly
 
-from somnomyo._param import param as _f
-from somnomyo._logging import logger, set_log_level
-from somnomyo.errors import ChannelError, SomnomyoError
+from somnomyo._logging import logger, verbose
+from somnomyo.errors import SomnomyoError
 from somnomyo.io.annotations import Hypnogram
 from somnomyo.io.recording import Recording, Signal
+from somnomyo.settings import Settings
+from somnomyo.settings_staging import AutoStagingSettings
+from somnomyo.stage.channels import RolesLike, gap_epochs, usable_signals
+from somnomyo.stage.emg_wake import stage_from_emg
 
 MISSING_EXTRA = "automatic staging needs the 'staging' extra: pip install 'somnomyo[staging]'"
 MODEL_STAGES = ("W", "N1", "N2", "N3", "R")
@@ -36,56 +38,8 @@ MODEL_STAGES = ("W", "N1", "N2", "N3", "R")
 _YASA_TO_OURS = {"W": "W", "WAKE": "W", "N1": "N1", "N2": "N2", "N3": "N3", "R": "R", "REM": "R",
                  "ART": "UNS", "UNS": "UNS"}
 
-RolesLike = Any  # somnomyo.io.channels.ChannelRoles, or a plain {role: [labels]} mapping
 
-
-
-
-@dataclass(frozen=True)
-class AutoStagingSettings:
-    """Parameters of the YASA-based staging (Vallat & Walker, eLife 2021; YASA ``SleepStaging``)."""
-
-    epoch_s: float = _f(30.0, "YASA classifiers are trained on 30-s epochs (AASM scoring epoch)", unit="s")
-    model_fs_hz: float = _f(100.0, "YASA SleepStaging computes its features at 100 Hz", unit="Hz")
-    min_duration_s: float = _f(
-        300.0, "YASA SleepStaging: at least 5 min of data, otherwise results may be unreliable "
-               "(its features use 7.5-min rolling windows)", unit="s")
-    min_fs_hz: float = _f(
-        60.0, "implementation: YASA features use the 0.4-30 Hz band, so a channel needs Nyquist > 30 Hz",
-        unit="Hz", unconfirmed=True)
-    eeg_preferred: tuple[str, ...] = _f(
-        ("C4-M1", "C3-M2", "C4-A1", "C3-A2"),
-        "YASA SleepStaging docs: a central EEG referenced to the contralateral mastoid (C4-M1 or C3-M2)")
-
-
-# --------------------------------------------------------------------------- roles
-
-
-def role_labels(roles: RolesLike, role: str) -> list[str]:
-    """Labels given to ``role`` by a ``ChannelRoles`` object or a plain ``{role: [labels]}`` dict."""
-    if isinstance(roles, Mapping):
-        val = roles.get(role) or []
-        return [val] if isinstance(val, str) else list(val)
-    return list(roles.all(role))
-
-
-def usable_signals(recording: Recording, roles: RolesLike, role_names: Sequence[str], *,
-                   min_fs_hz: float) -> list[Signal]:
-    """Loaded signals of the given roles sampled at ``min_fs_hz`` or more (others are logged and skipped)."""
-    out: list[Signal] = []
-    for role in role_names:
-        for label in role_labels(roles, role):
-            sig = recording.signals.get(label)
-            if sig is None:
-                logger.info("staging: %s channel %r is not loaded; skipped", role, label)
-            elif sig.fs < min_fs_hz:
-                logger.warning("staging: %s channel %r is sampled at %g Hz (< %g Hz); skipped",
-                               role, label, sig.fs, min_fs_hz)
-            elif all(s.label != label for s in out):
-                out.append(sig)
-    return out
-
-
+# --------------------------------------------------------------------------- EEG choice
 def _eeg_rank(label: str, preferred: tuple[str, ...]) -> int:
     """0: preferred derivation (C4-M1, C3-M2, ...); 1: other central; 2: frontal; 3: any other EEG."""
     name = re.sub(r"^EEG", "", re.sub(r"[\s_]", "", label.upper()))
@@ -112,14 +66,6 @@ def pick_eeg(signals: Sequence[Signal], *, preferred: tuple[str, ...] = AutoStag
     return signals[int(np.argmin(ranks))]
 
 
-def no_staging_channel_error(recording: Recording) -> ChannelError:
-    """The one-line error when neither EEG nor chin/leg EMG is available."""
-    labels = ", ".join(recording.labels) or "none"
-    return ChannelError("no hypnogram and no usable EEG or chin/leg EMG channel to estimate one; "
-                        f"stage-dependent indices need a hypnogram; channels in the file: {labels}",
-                        recording.path)
-
-
 # --------------------------------------------------------------------------- staging
 
 
@@ -142,20 +88,9 @@ def _resample(data: np.ndarray, fs: float, target: float) -> np.ndarray:
     return out[:n]
 
 
-def gap_epochs(recording: Recording, n_epochs: int, epoch_s: float) -> np.ndarray:
-    """Boolean mask of epochs overlapping an EDF+D gap (data there is zero-filled, not scorable)."""
-    mask = np.zeros(n_epochs, dtype=bool)
-    if recording.gaps and n_epochs:
-        gaps = np.asarray(recording.gaps, dtype=float).reshape(-1, 2)
-        starts = np.arange(n_epochs) * epoch_s
-        hit = (starts[:, None] < (gaps[:, 0] + gaps[:, 1])[None, :]) & \
-              ((starts + epoch_s)[:, None] > gaps[:, 0][None, :])
-        mask = hit.any(axis=1)
-    return mask
-
-
+@verbose
 def stage_auto(recording: Recording, roles: RolesLike, *, epoch_s: float = 30.0,
-               min_confidence: float = 0.5, settings: AutoStagingSettings | None = None,
+               min_confidence: float = 0.5, settings: AutoStagingSettings | Settings | None = None,
                verbose: bool | str | int | None = None) -> Hypnogram:
     """Sleep stages from EEG (+ EOG, chin EMG) with YASA's pre-trained classifier.
 
@@ -173,7 +108,9 @@ def stage_auto(recording: Recording, roles: RolesLike, *, epoch_s: float = 30.0,
     epoch_s : epoch length; YASA's classifiers only support 30 s.
     min_confidence : epochs whose top probability is below this are flagged in
         ``probabilities["low_confidence"]`` (their stage is kept).
-    settings : :class:`AutoStagingSettings` (defaults when None).
+    settings : the full :class:`~somnomyo.settings.Settings` (its ``staging`` group, and for the
+        EMG fallback its ``emg_wake`` and ``conditioning`` groups, are used), or an
+        :class:`AutoStagingSettings` (defaults when None).
 
     Returns
     -------
@@ -190,23 +127,18 @@ def stage_auto(recording: Recording, roles: RolesLike, *, epoch_s: float = 30.0,
     SomnomyoError : the ``staging`` extra (YASA) is not installed; the EEG is shorter than
         5 min; neither EEG nor chin/leg EMG is available (``ChannelError``).
     """
-    cfg = settings or AutoStagingSettings()
+    full = None if settings is None or isinstance(settings, AutoStagingSettings) else settings
+    cfg = full.staging if full is not None else settings or AutoStagingSettings()
     if not math.isclose(epoch_s, cfg.epoch_s):
         raise ValueError(f"epoch_s must be one of {cfg.epoch_s!r} (YASA's classifiers); got {epoch_s!r}")
     if not 0.0 <= min_confidence <= 1.0:
         raise ValueError(f"min_confidence must be between 0 and 1; got {min_confidence!r}")
-    old = set_log_level(verbose)
-    try:
-        eeg = pick_eeg(usable_signals(recording, roles, ("eeg",), min_fs_hz=cfg.min_fs_hz),
-                       preferred=cfg.eeg_preferred)
-        if eeg is None:
-            from somnomyo.stage.emg_wake import stage_from_emg
-            logger.info("no usable EEG channel for automatic staging; trying the EMG wake/sleep estimate")
-            return stage_from_emg(recording, roles, epoch_s=epoch_s)
-        return _stage_yasa(recording, roles, eeg, epoch_s=epoch_s, min_confidence=min_confidence, cfg=cfg)
-    finally:
-        if verbose is not None:
-            logger.setLevel(old)
+    eeg = pick_eeg(usable_signals(recording, roles, ("eeg",), min_fs_hz=cfg.min_fs_hz),
+                   preferred=cfg.eeg_preferred)
+    if eeg is None:
+        logger.info("no usable EEG channel for automatic staging; trying the EMG wake/sleep estimate")
+        return stage_from_emg(recording, roles, epoch_s=epoch_s, settings=full)
+    return _stage_yasa(recording, roles, eeg, epoch_s=epoch_s, min_confidence=min_confidence, cfg=cfg)
 
 
 def _stage_yasa(recording: Recording, roles: RolesLike, eeg: Signal, *, epoch_s: float,
@@ -291,9 +223,9 @@ def agreement(auto: Hypnogram, expert: Hypnogram) -> dict[str, Any]:
     accuracy: float | None = None
     kappa: float | None = None
     if n:
-        po = float(np.trace(conf)) / n
-        pe = float((conf.sum(axis=1) * conf.sum(axis=0)).sum()) / n ** 2
-        accuracy = po
-        kappa = None if math.isclose(pe, 1.0) else (po - pe) / (1.0 - pe)
+        from somnomyo.score.agreement import cohen_kappa   # one kappa for stages and index categories
+
+        accuracy = float(np.trace(conf)) / n
+        kappa = cohen_kappa(conf)
     return {"n_epochs": n, "accuracy": accuracy, "kappa": kappa, "stages": stages,
             "confusion": {s: {t: int(conf[i, j]) for j, t in enumerate(stages)} for i, s in enumerate(stages)}}

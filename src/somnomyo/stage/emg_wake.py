@@ -25,48 +25,27 @@ EDF+D gap, are UNS.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import butter, sosfiltfilt
 
-from somnomyo._logging import logger, set_log_level
+from somnomyo._logging import logger, verbose
 from somnomyo.errors import check_choice
 from somnomyo.io.annotations import SLEEP_STAGES, Hypnogram
 from somnomyo.io.recording import Recording, Signal
 from somnomyo.settings import ConditioningSettings, Settings, get_settings
-from somnomyo.stage.auto import RolesLike, _f, gap_epochs, no_staging_channel_error, usable_signals
+from somnomyo.settings_staging import EmgWakeSettings
+from somnomyo.signal.filters import butter_filtfilt
+from somnomyo.stage.channels import RolesLike, gap_epochs, no_staging_channel_error, usable_signals
 
 EMG_STAGING_ROLES = ("chin", "leg_left", "leg_right", "legs")
 
 
-@dataclass(frozen=True)
-class EmgWakeSettings:
-    """Parameters of the rough EMG wake/sleep estimate (implementation choices, not a standard)."""
-
-    window_s: float = _f(1.0, "implementation: RMS window for the activity measure", unit="s", unconfirmed=True)
-    rest_percentile: float = _f(
-        10.0, "implementation: a channel's resting level = this percentile of the night's window RMS",
-        unit="%", unconfirmed=True)
-    rest_floor_uv: float = _f(
-        0.5, "implementation: resting level never below this (MATPLM baseline floor 0.5 µV)", unit="µV",
-        unconfirmed=True)
-    active_ratio: float = _f(
-        2.0, "implementation: a window is active above this multiple of the resting level", unconfirmed=True)
-    wake_active_fraction: float = _f(
-        0.5, "AASM epoch rule (an epoch takes the state occupying most of it): W when active for more "
-             "than this fraction of the epoch", unconfirmed=True)
-    min_fs_hz: float = _f(
-        50.0, "implementation: below this rate a 10-100 Hz EMG band cannot be formed (e.g. 1-Hz envelopes)",
-        unit="Hz", unconfirmed=True)
-
-
 def _bandpass(sig: Signal, cond: ConditioningSettings) -> np.ndarray:
-    """Zero-phase Butterworth band-pass, AASM EMG band (edges from ``ConditioningSettings``)."""
-    nyq = sig.fs / 2.0
-    high = min(cond.lowpass_hz, cond.lowpass_max_fraction_of_nyquist * nyq)
-    sos = butter(cond.filter_order, [cond.highpass_hz / nyq, high / nyq], btype="bandpass", output="sos")
-    return sosfiltfilt(sos, np.asarray(sig.data, dtype=float))
+    """Zero-phase Butterworth band-pass in float64, AASM EMG band (edges from ``ConditioningSettings``;
+    :func:`somnomyo.signal.filters.butter_filtfilt`, the numbers of ``scipy.signal.sosfiltfilt``)."""
+    high = min(cond.lowpass_hz, cond.lowpass_max_fraction_of_nyquist * (sig.fs / 2.0))
+    return butter_filtfilt(sig.data, sig.fs, order=cond.filter_order, low_hz=cond.highpass_hz, high_hz=high,
+                           double=True)
 
 
 def epoch_activity(sig: Signal, n_epochs: int, *, epoch_s: float = 30.0, exclude: np.ndarray | None = None,
@@ -76,7 +55,7 @@ def epoch_activity(sig: Signal, n_epochs: int, *, epoch_s: float = 30.0, exclude
     See the module docstring for the method. ``exclude`` masks epochs (e.g. gaps) left out of
     the resting level; their fraction is still computed. Epochs beyond the data are NaN.
     """
-    cfg = emg_settings or EmgWakeSettings()
+    cfg = emg_settings or (settings.emg_wake if settings is not None else EmgWakeSettings())
     cond = (settings or get_settings("wasm2016")).conditioning
     x = _bandpass(sig, cond)
     wpe = max(1, int(round(epoch_s / cfg.window_s)))              # windows per epoch
@@ -101,6 +80,7 @@ def epoch_activity(sig: Signal, n_epochs: int, *, epoch_s: float = 30.0, exclude
     return frac
 
 
+@verbose
 def stage_from_emg(recording: Recording, roles: RolesLike, *, epoch_s: float = 30.0, sleep_stage: str = "N2",
                    settings: Settings | None = None, emg_settings: EmgWakeSettings | None = None,
                    verbose: bool | str | int | None = None) -> Hypnogram:
@@ -111,6 +91,8 @@ def stage_from_emg(recording: Recording, roles: RolesLike, *, epoch_s: float = 3
     more than half the epoch are W (AASM majority rule for an epoch), the others sleep,
     labelled ``sleep_stage`` (one of N1, N2, N3, R; default N2 because the hypnogram model has
     no plain "sleep" stage: per-stage results are then meaningless). Logs a warning.
+    Parameters: ``emg_settings``, else ``settings.emg_wake``, else the defaults of
+    :class:`~somnomyo.settings_staging.EmgWakeSettings`; band-pass edges from ``settings.conditioning``.
 
     Returns a Hypnogram with ``source="emg_estimate"`` and no probabilities; the incomplete
     last epoch and epochs overlapping EDF+D gaps are UNS.
@@ -119,26 +101,21 @@ def stage_from_emg(recording: Recording, roles: RolesLike, *, epoch_s: float = 3
     sampled at ``min_fs_hz`` or more is loaded.
     """
     check_choice("sleep_stage", sleep_stage, SLEEP_STAGES)
-    cfg = emg_settings or EmgWakeSettings()
-    old = set_log_level(verbose)
-    try:
-        sigs = usable_signals(recording, roles, EMG_STAGING_ROLES, min_fs_hz=cfg.min_fs_hz)
-        if not sigs:
-            raise no_staging_channel_error(recording)
-        n_total = int(math.ceil((recording.duration - 1e-9) / epoch_s))
-        gap = gap_epochs(recording, n_total, epoch_s)
-        frac = np.vstack([epoch_activity(s, n_total, epoch_s=epoch_s, exclude=gap, settings=settings,
-                                         emg_settings=cfg) for s in sigs])
-        complete = ~np.isnan(frac).any(axis=0) & ~gap
-        score = np.where(complete, np.nan_to_num(frac, nan=0.0).max(axis=0), np.nan)
-        stages = np.full(n_total, "UNS", dtype="<U3")
-        stages[complete] = np.where(score[complete] > cfg.wake_active_fraction, "W", sleep_stage)
-        logger.warning(
-            "no EEG: sleep/wake ROUGHLY estimated from EMG activity (%s): %d W and %d sleep epochs "
-            "(sleep labelled %s; per-stage results are not meaningful)",
-            ", ".join(repr(s.label) for s in sigs), int((stages == "W").sum()),
-            int((stages == sleep_stage).sum()), sleep_stage)
-        return Hypnogram(stages, epoch_s=epoch_s, start=0.0, source="emg_estimate", path=None)
-    finally:
-        if verbose is not None:
-            logger.setLevel(old)
+    cfg = emg_settings or (settings.emg_wake if settings is not None else EmgWakeSettings())
+    sigs = usable_signals(recording, roles, EMG_STAGING_ROLES, min_fs_hz=cfg.min_fs_hz)
+    if not sigs:
+        raise no_staging_channel_error(recording)
+    n_total = int(math.ceil((recording.duration - 1e-9) / epoch_s))
+    gap = gap_epochs(recording, n_total, epoch_s)
+    frac = np.vstack([epoch_activity(s, n_total, epoch_s=epoch_s, exclude=gap, settings=settings,
+                                     emg_settings=cfg) for s in sigs])
+    complete = ~np.isnan(frac).any(axis=0) & ~gap
+    score = np.where(complete, np.nan_to_num(frac, nan=0.0).max(axis=0), np.nan)
+    stages = np.full(n_total, "UNS", dtype="<U3")
+    stages[complete] = np.where(score[complete] > cfg.wake_active_fraction, "W", sleep_stage)
+    logger.warning(
+        "no EEG: sleep/wake ROUGHLY estimated from EMG activity (%s): %d W and %d sleep epochs "
+        "(sleep labelled %s; per-stage results are not meaningful)",
+        ", ".join(repr(s.label) for s in sigs), int((stages == "W").sum()),
+        int((stages == sleep_stage).sum()), sleep_stage)
+    return Hypnogram(stages, epoch_s=epoch_s, start=0.0, source="emg_estimate", path=None)

@@ -1,0 +1,324 @@
+"""A layer's reviewed night: the reviewed event table, rescored after every edit, and its views.
+
+The reviewed table is the automatic events that are not rejected (with the scorer's adjusted
+onset, duration and kind) plus the added events. It is rescored by
+:func:`somnomyo.rescore.rescore`, the same registry code ``score`` runs (CLMs, PLM series,
+respiratory and arousal association, stages, indices, interpretation), so rejecting an LM gives
+exactly what scoring the night without it gives. The view table adds every rejected event (with
+its automatic values) and the review columns (``id``, ``origin``, ``status``, ``adjusted``).
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from somnomyo._logging import logger
+from somnomyo.events import COLUMNS, make_events
+from somnomyo.review.layer import Layer
+
+__all__ = ["ReviewedNight", "event_records", "ID_COLUMN", "HEADLINE"]
+
+ID_COLUMN = "review_row"
+_REVIEW_COLUMNS = ("id", "origin", "status", "adjusted")
+#: indices shown before -> after on the page: (summary key, label, unit)
+HEADLINE: tuple[tuple[str, str, str], ...] = (
+    ("plm.plms_index", "PLMS index", "/h"),
+    ("plm.plmw_index", "PLMW index", "/h"),
+    ("plm.plms_count", "PLMS", ""),
+    ("plm.lm_index", "LM index", "/h"),
+    ("plm.lm_count", "LMs", ""),
+    ("plm.periodicity_index", "Periodicity index", ""),
+    ("plm.plms_arousal_index", "PLMS-arousal index", "/h"),
+    ("plm.respiratory_lm_count", "Respiratory-related LMs", ""),
+    ("fragmentary_myoclonus.fm_index", "FM index", "/h"),
+    ("fragmentary_myoclonus.efm", "EFM criterion met", ""),
+    ("jerks.index", "Myoclonic jerk index", "/h"),
+    ("hypnic_jerks.count", "Hypnic jerks", ""),
+)
+
+
+def dotted(summary: Mapping[str, Any], key: str) -> Any:
+    """``summary["a"]["b"]`` for ``"a.b"``; None when absent."""
+    cur: Any = summary
+    for part in key.split("."):
+        if not isinstance(cur, Mapping) or part not in cur:
+            return None
+        cur = cur[part]
+    return cur
+
+
+def has_dotted(summary: Mapping[str, Any], key: str) -> bool:
+    cur: Any = summary
+    for part in key.split("."):
+        if not isinstance(cur, Mapping) or part not in cur:
+            return False
+        cur = cur[part]
+    return True
+
+
+def _cell(v: Any) -> Any:
+    """A JSON value of one table cell (missing -> None)."""
+    if v is None or v is pd.NA or v is pd.NaT:
+        return None
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        return float(v) if math.isfinite(float(v)) else None
+    return v if isinstance(v, (int, str)) else str(v)
+
+
+def event_records(view: pd.DataFrame, rows: np.ndarray | Sequence[int]) -> list[dict[str, Any]]:
+    """Event objects (docs/review.md) of the rows ``rows`` (positions) of a view table."""
+    sub = view.iloc[np.asarray(rows, dtype=np.int64)]
+    cols = [c for c in sub.columns if not c.startswith("_")]
+    data = {c: [_cell(v) for v in sub[c].astype(object).tolist()] for c in cols}
+    n = len(sub)
+    out = []
+    for i in range(n):
+        rec = {c: data[c][i] for c in cols}
+        auto = None
+        if rec.get("adjusted"):
+            auto = {"onset": rec.pop("automatic_onset", None), "duration": rec.pop("automatic_duration", None),
+                    "trial_type": rec.pop("automatic_trial_type", None)}
+        else:
+            for k in ("automatic_onset", "automatic_duration", "automatic_trial_type"):
+                rec.pop(k, None)
+        rec["automatic"] = auto
+        rec.pop(ID_COLUMN, None)
+        out.append(rec)
+    return out
+
+
+@dataclass
+class ReviewedNight:
+    """The reviewed state of one layer: rescored summary and the view table."""
+
+    layer: Layer
+    context: Any                              # somnomyo.rescore.ScoringContext
+    automatic_summary: dict[str, Any]
+    summary: dict[str, Any] = field(default_factory=dict)
+    view: pd.DataFrame = field(default_factory=pd.DataFrame)
+    roles: Mapping[str, str] = field(default_factory=dict)   # channel label -> role
+    rescore_ms: float = 0.0
+    _pos: tuple[Any, dict[str, int]] = field(default=(None, {}), repr=False)
+    _added_ids: list[str] = field(default_factory=list, repr=False)
+
+    def refresh(self) -> None:
+        """Rescore the reviewed table and rebuild the view (after every edit).
+
+        A layer without edits is the automatic night: its view is events.tsv and its summary
+        summary.json (rescoring a night's own events gives its summary, somnomyo.rescore)."""
+        t0 = time.perf_counter()
+        lay = self.layer
+        self._added_ids = list(lay.added)
+        if not lay.overrides and not lay.added:
+            scored = lay.base.copy()
+            scored[ID_COLUMN] = np.arange(len(lay.base), dtype=np.int64)
+            self.summary = dict(self.automatic_summary)
+        else:
+            from somnomyo.rescore import rescore
+
+            table = self.reviewed_table()
+            res = rescore(table, self.context)
+            scored = res.events
+            if ID_COLUMN not in scored.columns:
+                scored = scored.copy()
+                scored[ID_COLUMN] = _match_rows(table, scored)
+            self.summary = dict(res.summary())
+        self.view = self._view(scored)
+        self.rescore_ms = (time.perf_counter() - t0) * 1000.0
+        logger.debug("review %s: rescored %d events in %.0f ms", lay.slug, len(scored), self.rescore_ms)
+
+    def _added_rows(self, status: str) -> pd.DataFrame | None:
+        """Added events with ``status`` as event rows (their row key after the automatic rows)."""
+        lay = self.layer
+        n = len(lay.base)
+        rows = [{**{k: v for k, v in a.items() if k != "status"}, ID_COLUMN: n + k}
+                for k, (eid, a) in enumerate(lay.added.items()) if a.get("status") == status]
+        return make_events(pd.DataFrame(rows), **{ID_COLUMN: "int64"}) if rows else None
+
+    def reviewed_table(self) -> pd.DataFrame:
+        """Automatic events not rejected (adjusted values applied) plus added events not rejected,
+        in the standard event-table shape, with their row key in ``review_row`` (automatic: the
+        events.tsv row; added: after them)."""
+        lay = self.layer
+        keep = lay.status_array() != "rejected"
+        df = lay.base.loc[keep].copy()
+        rows = np.flatnonzero(keep)
+        df[ID_COLUMN] = rows.astype(np.int64)
+        pos = {int(r): k for k, r in enumerate(rows)}
+        for eid, ov in lay.overrides.items():
+            k = pos.get(lay.row(eid))
+            if k is not None:
+                for col in ("onset", "duration", "trial_type"):
+                    if col in ov:
+                        df.iloc[k, df.columns.get_loc(col)] = ov[col]
+        added = self._added_rows("added")
+        if added is not None:
+            df = pd.concat([df, added], ignore_index=True)
+        table = make_events(df.reset_index(drop=True), **{ID_COLUMN: "int64"})
+        return _fill_side(table, self.roles)
+
+    def _view(self, scored: pd.DataFrame) -> pd.DataFrame:
+        lay = self.layer
+        base = lay.base
+        n = len(base)
+        status = lay.status_array()
+        rej = np.flatnonzero(status == "rejected")
+        parts = [scored]
+        if rej.size:
+            r = base.iloc[rej].copy()
+            r[ID_COLUMN] = rej.astype(np.int64)
+            parts.append(r)
+        rej_added = self._added_rows("rejected")
+        if rej_added is not None:
+            parts.append(rej_added)
+        view = pd.concat(parts, ignore_index=True) if len(parts) > 1 else scored.copy()
+        key = view[ID_COLUMN].to_numpy(dtype=np.int64)
+        auto = key < n
+        added_ids = np.asarray(self._added_ids + [""], dtype=object)
+        added_status = np.asarray([a.get("status", "added") for a in lay.added.values()] + [""], dtype=object)
+        ids = np.where(auto, np.char.add("a", np.minimum(key, max(n - 1, 0)).astype(str)).astype(object),
+                       added_ids[np.clip(key - n, 0, len(added_ids) - 1)])
+        st = np.where(auto, status[np.minimum(key, max(n - 1, 0))] if n else "", added_status[np.clip(key - n, 0,
+                                                                                                      len(added_ids) - 1)])
+        adjusted_rows = {lay.row(e) for e in lay.overrides if lay.adjusted(e)}
+        adj = np.isin(key, np.fromiter(adjusted_rows, dtype=np.int64, count=len(adjusted_rows))) & auto
+        view.insert(0, "id", ids)
+        view.insert(1, "origin", np.where(auto, "automatic", "added").astype(object))
+        view.insert(2, "status", st.astype(object))
+        view.insert(3, "adjusted", adj)
+        on = np.full(len(view), np.nan)
+        du = np.full(len(view), np.nan)
+        tt = np.full(len(view), None, dtype=object)
+        for k in np.flatnonzero(adj):                      # the few adjusted events
+            a = lay.automatic_values(str(ids[k]))
+            on[k], du[k], tt[k] = a["onset"], a["duration"], a["trial_type"]
+        view["automatic_onset"], view["automatic_duration"], view["automatic_trial_type"] = on, du, tt
+        view = view.drop(columns=[ID_COLUMN])
+        order = np.lexsort((key, view["onset"].to_numpy(dtype=float)))
+        view = view.iloc[order].reset_index(drop=True)
+        view["_end"] = view["onset"].to_numpy(dtype=float) + np.nan_to_num(view["duration"].to_numpy(dtype=float))
+        return view
+
+    # ------------------------------------------------------------------ queries
+    def row_of(self, eid: str, view: pd.DataFrame | None = None) -> int | None:
+        """Position of event ``eid`` in ``view`` (default: the current view)."""
+        v = self.view if view is None else view
+        key, pos = self._pos
+        if key is not v:                         # built once per view
+            pos = {e: i for i, e in enumerate(v["id"].tolist())}
+            self._pos = (v, pos)
+        return pos.get(eid)
+
+    def event(self, eid: str) -> dict[str, Any] | None:
+        view = self.view
+        r = self.row_of(eid, view)
+        return None if r is None else event_records(view, [r])[0]
+
+    def select(self, *, start: float | None = None, end: float | None = None,
+               kinds: Iterable[str] = (), channels: Iterable[str] = (), stages: Iterable[str] = (),
+               statuses: Iterable[str] = (), periodic: bool | None = None,
+               view: pd.DataFrame | None = None) -> np.ndarray:
+        """Positions of the rows of ``view`` (default: the current view) matching every filter given
+        (docs/review.md, GET /api/events)."""
+        v = self.view if view is None else view
+        mask = np.ones(len(v), dtype=bool)
+        if start is not None:
+            mask &= (v["_end"].to_numpy() > start) | (v["onset"].to_numpy(dtype=float) >= start)
+        if end is not None:
+            mask &= v["onset"].to_numpy(dtype=float) < end
+        for col, wanted in (("trial_type", kinds), ("stage", stages), ("status", statuses)):
+            wanted = list(wanted)
+            if wanted:
+                mask &= v[col].astype(object).isin(wanted).to_numpy()
+        chans = list(channels)
+        if chans:
+            want = set(chans)
+            cells = v["channel"].astype(object).to_numpy()
+            mask &= np.array([isinstance(c, str) and (c in want or bool(want.intersection(c.split(","))))
+                              for c in cells], dtype=bool)
+        if periodic is not None:
+            col = v["periodic"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+            mask &= col if periodic else ~col
+        return np.flatnonzero(mask)
+
+    def headline(self) -> dict[str, Any]:
+        rows = []
+        for key, label, unit in HEADLINE:
+            if has_dotted(self.automatic_summary, key) or has_dotted(self.summary, key):
+                rows.append({"key": key, "label": label, "unit": unit,
+                             "automatic": _cell(dotted(self.automatic_summary, key)),
+                             "reviewed": _cell(dotted(self.summary, key))})
+        return {"indices": rows, "counts": self.layer.counts(),
+                "interpretation": {"automatic": _findings_text(self.automatic_summary),
+                                   "reviewed": _findings_text(self.summary)}}
+
+    def review_block(self) -> dict[str, Any]:
+        return {"scorer": self.layer.scorer, "slug": self.layer.slug, "counts": self.layer.counts(),
+                "edits": self.layer.n_edits}
+
+
+_SIDE_OF_ROLE = {"leg_left": "left", "leg_right": "right", "legs": "both"}
+
+
+def _fill_side(table: pd.DataFrame, roles: Mapping[str, str]) -> pd.DataFrame:
+    """Leg movements without a side (added by the scorer, or changed into an LM) get the side of
+    their channel's role (leg_left -> left, leg_right -> right, legs -> both), which CLM scoring
+    (bilateral combination, WASM 2016) needs; other rows are left as they are."""
+    lm = (table["trial_type"].astype(object) == "leg_movement").to_numpy()
+    side = table["side"].astype(object)
+    need = lm & side.isna().to_numpy()
+    if need.any():
+        fill = [_SIDE_OF_ROLE.get(roles.get(str(c), ""), pd.NA) for c in table.loc[need, "channel"].astype(object)]
+        table.loc[need, "side"] = pd.array(fill, dtype="string")
+    return table
+
+
+def _event_keys(df: pd.DataFrame) -> pd.DataFrame:
+    """What identifies a row through rescoring: kind, channel, onset and duration to the 4
+    decimals events.tsv writes (rescoring puts the exact times back on rows read from it), and
+    the how-manieth of identical rows (identical rows are interchangeable)."""
+    k = pd.DataFrame({
+        "t": df["trial_type"].astype(object).to_numpy(),
+        "c": df["channel"].astype(object).fillna("").to_numpy(),
+        "o": np.round(df["onset"].to_numpy(dtype=float) * 1e4).astype(np.int64),
+        "d": np.round(np.nan_to_num(df["duration"].to_numpy(dtype=float)) * 1e4).astype(np.int64),
+    })
+    k["n"] = k.groupby(["t", "c", "o", "d"], sort=False).cumcount()
+    return k
+
+
+def _match_rows(table: pd.DataFrame, scored: pd.DataFrame) -> np.ndarray:
+    """The row key of every row of the rescored table (rescoring keeps each row's kind, channel,
+    onset and duration, and recomputes the derived columns)."""
+    left = _event_keys(scored)
+    right = _event_keys(table)
+    right["key"] = table[ID_COLUMN].to_numpy(dtype=np.int64)
+    merged = left.merge(right, on=["t", "c", "o", "d", "n"], how="left", sort=False)
+    if len(scored) != len(table) or merged["key"].isna().any():
+        raise RuntimeError("rescoring did not keep the rows of the reviewed table (kind, channel, onset, duration)")
+    return merged["key"].to_numpy(dtype=np.int64)
+
+
+def _findings_text(summary: Mapping[str, Any]) -> list[str]:
+    block = summary.get("interpretation")
+    items = block.get("findings", []) if isinstance(block, Mapping) else (block or [])
+    out = []
+    for f in items if isinstance(items, list) else []:
+        if isinstance(f, Mapping):
+            out.append(str(f.get("text_plain") or f.get("text") or f.get("id") or ""))
+        else:
+            out.append(str(f))
+    return out
+
+
+def standard_columns() -> list[str]:
+    return list(COLUMNS)
