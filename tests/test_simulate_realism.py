@@ -28,6 +28,7 @@ from somnomyo.simulate.texture import (HIGHPASS_HZ, HIGHPASS_ORDER, activations,
                                        shipped_model)
 
 REPO = Path(__file__).resolve().parents[1]
+_BASE_COMMIT = "93c2a40"                  # the last commit before the realism options
 BASE = REPO.parent / "base-93c2a40"      # the code before the realism options (the project's own checkout)
 FS = 512.0
 EPOCH = 30.0
@@ -331,9 +332,17 @@ for k in ("edf", "truth", "annotations"):
 
 
 def test_default_night_is_byte_identical_to_the_simulator_before_the_realism_options(tmp_path: Path) -> None:
-    if not (BASE / "src" / "somnomyo" / "simulate").is_dir():
-        pytest.skip(f"the earlier simulator is not at {BASE}")
-    env = {**os.environ, "PYTHONPATH": str(BASE / "src")}
+    base = BASE
+    if not (base / "src" / "somnomyo" / "simulate").is_dir():
+        # the commit before the realism options, taken from the repository's own history
+        base = tmp_path / "base-src"
+        base.mkdir()
+        archive = subprocess.run(["git", "-C", str(REPO), "archive", _BASE_COMMIT, "src"], capture_output=True,
+                                 timeout=60)
+        if archive.returncode != 0:
+            pytest.skip(f"the simulator before the realism options (commit {_BASE_COMMIT}) is not in this checkout")
+        subprocess.run(["tar", "-x", "-C", str(base)], input=archive.stdout, check=True, timeout=60)
+    env = {**os.environ, "PYTHONPATH": str(base / "src")}
     out = subprocess.run([sys.executable, "-c", _HASH_SCRIPT, str(tmp_path / "base")], env=env, cwd=tmp_path,
                          capture_output=True, text=True, timeout=300, check=True).stdout
     before = dict(line.split() for line in out.strip().splitlines())
