@@ -42,23 +42,28 @@ HEADLINE: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def dotted(summary: Mapping[str, Any], key: str) -> Any:
-    """``summary["a"]["b"]`` for ``"a.b"``; None when absent."""
+_MISSING = object()
+
+
+def _walk(summary: Mapping[str, Any], key: str) -> Any:
+    """``summary["a"]["b"]`` for ``"a.b"``; ``_MISSING`` when a part is absent."""
     cur: Any = summary
     for part in key.split("."):
         if not isinstance(cur, Mapping) or part not in cur:
-            return None
+            return _MISSING
         cur = cur[part]
     return cur
 
 
+def dotted(summary: Mapping[str, Any], key: str) -> Any:
+    """``summary["a"]["b"]`` for ``"a.b"``; None when absent."""
+    v = _walk(summary, key)
+    return None if v is _MISSING else v
+
+
 def has_dotted(summary: Mapping[str, Any], key: str) -> bool:
-    cur: Any = summary
-    for part in key.split("."):
-        if not isinstance(cur, Mapping) or part not in cur:
-            return False
-        cur = cur[part]
-    return True
+    """True when ``summary`` holds ``key`` (dotted), whatever its value (None included)."""
+    return _walk(summary, key) is not _MISSING
 
 
 def _cell(v: Any) -> Any:
