@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.somnomyo-installed
 EXTRAS ?= plot,cohort,mne,staging,dev,review
 
-.PHONY: demo test install bench clean
+.PHONY: demo test install bench lint format clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,16 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+# ruff (lint + format check) and mypy, configured in pyproject.toml; the same checks as .pre-commit-config.yaml.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
 
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py

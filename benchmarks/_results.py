@@ -1,4 +1,5 @@
 """Shared by the benchmark scripts: replace one ``## Heading`` section of RESULTS.md, keep the others."""
+
 from __future__ import annotations
 
 import re

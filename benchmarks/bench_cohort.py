@@ -17,6 +17,7 @@ its first night and at the end, and how much it grew per night after the second 
 memory does not grow with the nights a worker has done). The markdown table is printed and written into
 benchmarks/RESULTS.md under ``## Cohort`` (other sections are kept).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -78,10 +79,14 @@ def bench(manifest: Path, workers: int, out: Path) -> dict[str, Any]:
     peaks = [sorted(g.dropna().tolist()) for _, g in df.groupby("worker")["peak_rss_mib"]]
     growth = [(p[-1] - p[1]) / (len(p) - 2) for p in peaks if len(p) > 2]
     return {
-        "workers": workers, "nights": len(df), "ok": len(ok), "wall_s": wall,
+        "workers": workers,
+        "nights": len(df),
+        "ok": len(ok),
+        "wall_s": wall,
         "per_min": 60.0 * len(df) / wall,
         "score_s": float(ok["time.total_s"].mean()) if len(ok) else float("nan"),
-        "rss_first": max(p[0] for p in peaks), "rss_max": max(p[-1] for p in peaks),
+        "rss_first": max(p[0] for p in peaks),
+        "rss_max": max(p[-1] for p in peaks),
         "rss_growth": max(growth) if growth else float("nan"),
         "nights_per_worker": "/".join(str(v) for v in df.groupby("worker").size().tolist()),
     }
@@ -92,14 +97,19 @@ def table(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
     full = args.nights >= 50 and args.hours >= 8
     config = f"{args.nights} simulated nights of {args.hours:g} h"
     lines = [
-        SECTION, "",
+        SECTION,
+        "",
         f"Score a cohort of {config} (the simulator's 11-channel EDF+C at 256 Hz with its annotation files, WASM 2016, "
         "default outputs) with `run_cohort` on a fresh LocalCluster of 1, then 2, worker processes "
         "(one thread each). Simulation time excluded.",
         "",
         f"- command: `.venv/bin/python benchmarks/bench_cohort.py --nights {args.nights} --hours {args.hours:g}`"
-        + ("" if full else " (a reduced configuration, run because the full one takes too long on this shared "
-                           "machine now; full: `.venv/bin/python benchmarks/bench_cohort.py --nights 50 --hours 8`)"),
+        + (
+            ""
+            if full
+            else " (a reduced configuration, run because the full one takes too long on this shared "
+            "machine now; full: `.venv/bin/python benchmarks/bench_cohort.py --nights 50 --hours 8`)"
+        ),
         f"- date: {dt.date.today().isoformat()}",
         f"- machine: {platform.machine()}, nproc {os.cpu_count()}, Python {platform.python_version()}, "
         f"{platform.system()}, load average (1/5/15 min) {args.load} before the runs (shared with other jobs: "
@@ -116,9 +126,11 @@ def table(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
         "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
-        lines.append(f"| {r['workers']} | {r['nights']} ({r['ok']}) | {r['nights_per_worker']} | {r['wall_s']:.1f} | "
-                     f"{r['per_min']:.2f} | {r['score_s']:.1f} | {r['per_min'] / base:.2f} | {r['rss_first']:.0f} | "
-                     f"{r['rss_max']:.0f} | {r['rss_growth']:.2f} |")
+        lines.append(
+            f"| {r['workers']} | {r['nights']} ({r['ok']}) | {r['nights_per_worker']} | {r['wall_s']:.1f} | "
+            f"{r['per_min']:.2f} | {r['score_s']:.1f} | {r['per_min'] / base:.2f} | {r['rss_first']:.0f} | "
+            f"{r['rss_max']:.0f} | {r['rss_growth']:.2f} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -143,11 +155,27 @@ def main() -> None:
         return
     # simulate in a child process, so that this parent (whose peak memory the spawned workers
     # would start from) stays small
-    print(f"simulating {args.nights} nights of {args.hours:g} h into {args.work} (kept for later runs) ...",
-          file=sys.stderr)
-    res = subprocess.run([sys.executable, __file__, "--make-only", str(os.cpu_count() or 1), "--nights",
-                          str(args.nights), "--hours", str(args.hours), "--work", str(args.work)],
-                         check=True, capture_output=True, text=True)
+    print(
+        f"simulating {args.nights} nights of {args.hours:g} h into {args.work} (kept for later runs) ...",
+        file=sys.stderr,
+    )
+    res = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--make-only",
+            str(os.cpu_count() or 1),
+            "--nights",
+            str(args.nights),
+            "--hours",
+            str(args.hours),
+            "--work",
+            str(args.work),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     manifest = Path(res.stdout.strip().splitlines()[-1])
     args.load = " / ".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
     rows = []

@@ -12,6 +12,7 @@ start + imports + read), and the peak RSS of the child (``ru_maxrss``) minus tha
 an interpreter that only imports numpy. The markdown table is printed and written
 into benchmarks/RESULTS.md under ``## EDF reader`` (other sections are kept).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,8 +33,20 @@ from somnomyo.io.recording import Signal
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"
 SECTION = "## EDF reader"
-LABELS = ["EEG C3-M2", "EEG C4-M1", "EEG O1-M2", "EOG E1-M2", "EOG E2-M2", "EMG Chin",
-          "ECG", "Leg L", "Leg R", "Airflow", "Thorax", "Abdomen"]
+LABELS = [
+    "EEG C3-M2",
+    "EEG C4-M1",
+    "EEG O1-M2",
+    "EOG E1-M2",
+    "EOG E2-M2",
+    "EMG Chin",
+    "ECG",
+    "Leg L",
+    "Leg R",
+    "Airflow",
+    "Thorax",
+    "Abdomen",
+]
 WANTED = ["Leg L", "Leg R"]
 FS = 256
 HOURS = 8
@@ -89,8 +102,10 @@ print(json.dumps({{"read_s": t1 - t0,
                   "n": [int(a.size) for a in arrays],
                   "head": [a[:1000].tolist() for a in arrays]}}))
 """
-_BASELINE = ("import json, resource, numpy; "
-             "print(json.dumps({'maxrss_kib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))")
+_BASELINE = (
+    "import json, resource, numpy; "
+    "print(json.dumps({'maxrss_kib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))"
+)
 
 
 def make_file(path: Path) -> Path:
@@ -98,14 +113,15 @@ def make_file(path: Path) -> Path:
     n_records = HOURS * 3600
     template = path.with_suffix(".template.edf")
     one = [Signal(lab, np.zeros(FS), float(FS)) for lab in LABELS]
-    write_edf(template, one, start=dt.datetime(2024, 1, 1, 22, 0, 0),
-              physical_ranges={lab: (-PHYS, PHYS) for lab in LABELS})
+    write_edf(
+        template, one, start=dt.datetime(2024, 1, 1, 22, 0, 0), physical_ranges={lab: (-PHYS, PHYS) for lab in LABELS}
+    )
     raw = template.read_bytes()
     template.unlink()
     ns = len(LABELS) + 1
     header = bytearray(raw[: 256 * (ns + 1)])
     header[236:244] = str(n_records).ljust(8).encode()
-    ann_bytes = len(raw) - len(header) - len(LABELS) * FS * 2   # annotation signal bytes per record
+    ann_bytes = len(raw) - len(header) - len(LABELS) * FS * 2  # annotation signal bytes per record
     rng = np.random.default_rng(1)
     t = np.arange(FS) / FS
     with open(path, "wb") as fh:
@@ -113,7 +129,7 @@ def make_file(path: Path) -> Path:
         for r0 in range(0, n_records, 600):
             n = min(600, n_records - r0)
             # low-amplitude noise plus a per-channel sine; digital units, ±32767 == ±PHYS µV
-            base = (np.sin(2 * np.pi * (1 + np.arange(len(LABELS)))[:, None] * t) * 3000)
+            base = np.sin(2 * np.pi * (1 + np.arange(len(LABELS)))[:, None] * t) * 3000
             noise = rng.normal(0, 800, (n, len(LABELS), FS))
             dig = np.clip(np.round(base + noise), -32768, 32767).astype("<i2").reshape(n, -1)
             ann = np.zeros((n, ann_bytes), dtype=np.uint8)
@@ -126,17 +142,22 @@ def make_file(path: Path) -> Path:
 
 def run_child(code: str, path: Path) -> tuple[dict, float]:
     t0 = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", code, str(path), ",".join(WANTED)],
-                         check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(path), ",".join(WANTED)], check=True, capture_output=True, text=True
+    )
     wall = time.perf_counter() - t0
     return json.loads(out.stdout.strip().splitlines()[-1]), wall
 
 
 def bench(path: Path, repeats: int) -> list[dict]:
-    base = min(json.loads(subprocess.run([sys.executable, "-c", _BASELINE], check=True, capture_output=True,
-                                         text=True).stdout)["maxrss_kib"] for _ in range(3))
+    base = min(
+        json.loads(
+            subprocess.run([sys.executable, "-c", _BASELINE], check=True, capture_output=True, text=True).stdout
+        )["maxrss_kib"]
+        for _ in range(3)
+    )
     buf = bytearray(1 << 20)
-    with open(path, "rb") as fh:   # warm the page cache so every reader starts equal
+    with open(path, "rb") as fh:  # warm the page cache so every reader starts equal
         while fh.readinto(buf):
             pass
     rows, ref = [], None
@@ -146,20 +167,22 @@ def bench(path: Path, repeats: int) -> list[dict]:
         res = [r for r, _ in runs]
         head = np.asarray(res[0]["head"])
         ref = head if ref is None else ref
-        rows.append({
-            "reader": name,
-            "read_s": min(r["read_s"] for r in res),
-            "wall_s": min(w for _, w in runs),
-            "rss_mib": (min(r["maxrss_kib"] for r in res) - base) / 1024,
-            "samples": res[0]["n"],
-            "max_diff_uv": float(np.max(np.abs(head - ref))),
-        })
+        rows.append(
+            {
+                "reader": name,
+                "read_s": min(r["read_s"] for r in res),
+                "wall_s": min(w for _, w in runs),
+                "rss_mib": (min(r["maxrss_kib"] for r in res) - base) / 1024,
+                "samples": res[0]["n"],
+                "max_diff_uv": float(np.max(np.abs(head - ref))),
+            }
+        )
         print(f"  {name}: {rows[-1]['read_s']:.3f} s read, {rows[-1]['rss_mib']:.0f} MiB", file=sys.stderr)
     return rows
 
 
 def table(rows: list[dict], path: Path, repeats: int) -> str:
-    size_mib = path.stat().st_size / 2 ** 20
+    size_mib = path.stat().st_size / 2**20
     lines = [
         SECTION,
         "",
@@ -167,7 +190,7 @@ def table(rows: list[dict], path: Path, repeats: int) -> str:
         f"{len(LABELS)}-channel, {FS}-Hz EDF+C ({size_mib:.0f} MiB, 1-s records), "
         f"each read in a fresh subprocess, best of {repeats}.",
         "",
-        f"- command: `.venv/bin/python benchmarks/bench_edf_readers.py`",
+        "- command: `.venv/bin/python benchmarks/bench_edf_readers.py`",
         f"- date: {dt.date.today().isoformat()}",
         f"- machine: {platform.machine()}, nproc {os.cpu_count()}, Python {platform.python_version()}, "
         f"{platform.system()} (shared with other jobs: timings are indicative)",
@@ -175,15 +198,17 @@ def table(rows: list[dict], path: Path, repeats: int) -> str:
         "peak RSS: child ru_maxrss minus an interpreter that only imports numpy "
         "(the parent stays at baseline size, since Linux children inherit its ru_maxrss; "
         "the two float64 outputs alone are "
-        f"{2 * HOURS * 3600 * FS * 8 / 2 ** 20:.0f} MiB)",
+        f"{2 * HOURS * 3600 * FS * 8 / 2**20:.0f} MiB)",
         "- max |Δ|: largest difference from somnomyo over the first 1000 samples, µV",
         "",
         "| reader | read s | wall s | peak RSS MiB | samples per channel | max abs diff µV |",
         "|---|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
-        lines.append(f"| {r['reader']} | {r['read_s']:.3f} | {r['wall_s']:.2f} | {r['rss_mib']:.0f} | "
-                     f"{r['samples'][0]} | {r['max_diff_uv']:.2g} |")
+        lines.append(
+            f"| {r['reader']} | {r['read_s']:.3f} | {r['wall_s']:.2f} | {r['rss_mib']:.0f} | "
+            f"{r['samples'][0]} | {r['max_diff_uv']:.2g} |"
+        )
     return "\n".join(lines) + "\n"
 
 

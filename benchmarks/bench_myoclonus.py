@@ -17,6 +17,7 @@ thread limits) loads it and times, after imports and loading:
 Reports the best of the three runs for each number, prints a markdown table and writes it
 into benchmarks/RESULTS.md under ``## Myoclonus detectors`` (other sections are kept).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,7 +32,6 @@ from pathlib import Path
 
 import numpy as np
 
-
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"
 SECTION = "## Myoclonus detectors"
@@ -41,8 +41,13 @@ SEED = 3
 TARGET_S = 2.0
 KEEP = ("EMG Chin", "Leg L", "Leg R", "Arm L", "Arm R", "ECG II")
 STEPS = ("fragmentary", "jerks", "hypnic", "clusters", "negative", "rem")
-ONE_CORE = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-            "NUMEXPR_NUM_THREADS": "1", "VECLIB_MAXIMUM_THREADS": "1"}
+ONE_CORE = {
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "NUMEXPR_NUM_THREADS": "1",
+    "VECLIB_MAXIMUM_THREADS": "1",
+}
 
 _CHILD = """
 import json, sys, time
@@ -81,17 +86,21 @@ def make_night(path: Path) -> dict:
 
     night = simulate_night(seed=SEED, hours=HOURS, fs=FS, options=SimOptions())
     arrays = {f"sig{k}": night.signal(lab).data.astype(np.float32) for k, lab in enumerate(KEEP)}
-    np.savez(path, labels=np.array(KEEP), fs=FS, duration=night.duration,
-             stages=np.array(night.truth["stages"]), **arrays)
+    np.savez(
+        path, labels=np.array(KEEP), fs=FS, duration=night.duration, stages=np.array(night.truth["stages"]), **arrays
+    )
     e = night.truth["expected"]
-    return {"fm": e["n_fm"], "jerks": e["n_myoclonic_jerks"], "hypnic": e["n_hypnic_jerks"],
-            "nm": e["n_negative_myoclonus"]}
+    return {
+        "fm": e["n_fm"],
+        "jerks": e["n_myoclonic_jerks"],
+        "hypnic": e["n_hypnic_jerks"],
+        "nm": e["n_negative_myoclonus"],
+    }
 
 
 def run_child(path: Path) -> dict:
     env = dict(os.environ, **ONE_CORE)
-    out = subprocess.run([sys.executable, "-c", _CHILD, str(path)], check=True, capture_output=True, text=True,
-                         env=env)
+    out = subprocess.run([sys.executable, "-c", _CHILD, str(path)], check=True, capture_output=True, text=True, env=env)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -151,8 +160,11 @@ def main() -> None:
         runs = []
         for k in range(args.repeats):
             runs.append(run_child(path))
-            print(f"  run {k + 1}: conditioning {runs[-1]['conditioning_s']:.2f} s, "
-                  f"detectors {runs[-1]['detectors_s']:.2f} s", file=sys.stderr)
+            print(
+                f"  run {k + 1}: conditioning {runs[-1]['conditioning_s']:.2f} s, "
+                f"detectors {runs[-1]['detectors_s']:.2f} s",
+                file=sys.stderr,
+            )
     section = table(runs, truth)
     print(section)
     if not args.no_write:

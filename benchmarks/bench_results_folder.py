@@ -8,6 +8,7 @@ Uses the simulated 8-h night of ``benchmarks/_work/sim-8h-seed1`` (run ``same_ou
 ``bench_score.py`` first to simulate it). Each step is timed ``--repeat`` times; the first
 (cold page cache, possibly) and the best are shown.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     hashing = _time(lambda: sha256_file(NIGHT), args.repeat)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out"
-        with results_writer(out, recording=NIGHT) as folder:     # a folder the size of a full run
+        with results_writer(out, recording=NIGHT) as folder:  # a folder the size of a full run
             (folder / "report.html").write_bytes(b"x" * 600_000)
             (folder / "events.tsv").write_bytes(b"x" * 400_000)
             (folder / "summary.json").write_text(json.dumps({"k": "v" * 30_000}))
@@ -54,18 +55,26 @@ def main(argv: list[str] | None = None) -> int:
                 (folder / "figures" / f"f{i}.png").write_bytes(b"x" * 60_000)
         sha = sha256_file(NIGHT)
         manifest = _time(lambda: build_manifest(out, recording=NIGHT, recording_sha256=sha), args.repeat)
-    rows = [(f"SHA-256 of the recording ({size_mb:.0f} MB, 8-h night)", hashing),
-            ("manifest of a full results folder (~1.8 MB of outputs)", manifest)]
-    lines = ["## Results folder", "",
-             f"`benchmarks/bench_results_folder.py`, Python {platform.python_version()}, {platform.machine()}, "
-             f"{args.repeat} runs each (shared development machine).", "",
-             "| step | first | best |", "|---|---|---|"]
+    rows = [
+        (f"SHA-256 of the recording ({size_mb:.0f} MB, 8-h night)", hashing),
+        ("manifest of a full results folder (~1.8 MB of outputs)", manifest),
+    ]
+    lines = [
+        "## Results folder",
+        "",
+        f"`benchmarks/bench_results_folder.py`, Python {platform.python_version()}, {platform.machine()}, "
+        f"{args.repeat} runs each (shared development machine).",
+        "",
+        "| step | first | best |",
+        "|---|---|---|",
+    ]
     lines += [f"| {name} | {t[0]:.3f} s | {min(t):.3f} s |" for name, t in rows]
     section = "\n".join(lines) + "\n"
     print(section)
     if not args.no_save:
         sys.path.insert(0, str(HERE))
         from _results import update_section
+
         update_section("## Results folder", section)
     return 0
 

@@ -18,6 +18,7 @@ synthesized into events.tsv (the manifest rebuilt), as excessive fragmentary myo
     .venv/bin/python benchmarks/bench_review.py            # prints the table, updates RESULTS.md
     .venv/bin/python benchmarks/bench_review.py --hours 1  # a quick look (not written)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -89,16 +90,29 @@ def _with_many_events(res: Path, n_total: int, seed: int) -> Path:
     emg = [(lab, r) for r in ("leg_left", "leg_right", "chin", "arm_left", "arm_right") for lab in roles.get(r, [])]
     pick = rng.integers(0, len(emg), n_new)
     import pandas as pd
-    fm = pd.DataFrame({
-        "onset": onset, "duration": np.round(rng.uniform(0.02, 0.14, n_new), 4),
-        "trial_type": "fragmentary_myoclonus", "channel": [emg[i][0] for i in pick],
-        "stage": stages[ep], "amplitude_uv": np.round(rng.uniform(30, 200, n_new), 4),
-        "muscles": [emg[i][1] for i in pick], "extent": "focal", "arousal": False,
-    })
+
+    fm = pd.DataFrame(
+        {
+            "onset": onset,
+            "duration": np.round(rng.uniform(0.02, 0.14, n_new), 4),
+            "trial_type": "fragmentary_myoclonus",
+            "channel": [emg[i][0] for i in pick],
+            "stage": stages[ep],
+            "amplitude_uv": np.round(rng.uniform(30, 200, n_new), 4),
+            "muscles": [emg[i][1] for i in pick],
+            "extent": "focal",
+            "arousal": False,
+        }
+    )
     write_events_tsv(concat_events([ev, fm]), dst / "events.tsv")
     man = json.loads((dst / MANIFEST_FILE).read_text())
-    new = build_manifest(dst, recording=man["recording"]["path"], recording_sha256=man["recording"]["sha256"],
-                         standard=man.get("standard"), command=man.get("command"))
+    new = build_manifest(
+        dst,
+        recording=man["recording"]["path"],
+        recording_sha256=man["recording"]["sha256"],
+        standard=man.get("standard"),
+        command=man.get("command"),
+    )
     new["inputs"] = man.get("inputs", [])
     (dst / MANIFEST_FILE).write_text(json.dumps(new, indent=1))
     return dst
@@ -108,9 +122,22 @@ class _Server:
     def __init__(self, folder: Path, scorer: str) -> None:
         shutil.rmtree(folder / "review", ignore_errors=True)
         self.t0 = time.perf_counter()
-        self.proc = subprocess.Popen([sys.executable, "-c", "import sys; from somnomyo.cli import main; "
-                                      "sys.exit(main())", "review", str(folder), "--no-browser", "--scorer",
-                                      scorer, "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "import sys; from somnomyo.cli import main; sys.exit(main())",
+                "review",
+                str(folder),
+                "--no-browser",
+                "--scorer",
+                scorer,
+                "-q",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         assert self.proc.stdout is not None
         url = self.proc.stdout.readline().strip()
         if "?token=" not in url:
@@ -120,9 +147,12 @@ class _Server:
 
     def call(self, method: str, path: str, body: Any = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(self.base + path, data=data, method=method,
-                                     headers={"Authorization": f"Bearer {self.token}",
-                                              **({"Content-Type": "application/json"} if data else {})})
+        req = urllib.request.Request(
+            self.base + path,
+            data=data,
+            method=method,
+            headers={"Authorization": f"Bearer {self.token}", **({"Content-Type": "application/json"} if data else {})},
+        )
         with urllib.request.urlopen(req, timeout=120) as r:
             return json.loads(r.read())
 
@@ -152,11 +182,16 @@ def measure(folder: Path) -> dict[str, Any]:
         t_after_url = time.perf_counter() - srv.t_url
         duration = ov["recording"]["duration_s"]
         channels = [c["label"] for c in ov["channels"]]
-        out: dict[str, Any] = {"events": ov["events_total"], "channels": len(channels), "hours": duration / 3600,
-                               "overview_s": t_overview, "overview_after_url_s": t_after_url}
+        out: dict[str, Any] = {
+            "events": ov["events_total"],
+            "channels": len(channels),
+            "hours": duration / 3600,
+            "overview_s": t_overview,
+            "overview_after_url_s": t_after_url,
+        }
         rng = np.random.default_rng(0)
         q = "&".join("channels=" + urllib.request.quote(c) for c in channels)
-        srv.call("GET", f"/api/signal?start=60&duration=30&width={WIDTH}&{q}")        # first window (night mains)
+        srv.call("GET", f"/api/signal?start=60&duration=30&width={WIDTH}&{q}")  # first window (night mains)
         for win in (30.0, 300.0):
             times = []
             for start in rng.uniform(0, duration - win, N_WINDOWS):
@@ -184,14 +219,18 @@ def measure(folder: Path) -> dict[str, Any]:
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    head = ("| events | first overview (s) | 30-s window p50 / p95 (ms) | 5-min window p50 / p95 (ms) | "
-            "edit + rescore p50 / p95 (ms) | events of a 30-s page (ms) | server RSS / peak (MB) | "
-            "12 channels as float32 (MB) |\n|---|---|---|---|---|---|---|---|\n")
+    head = (
+        "| events | first overview (s) | 30-s window p50 / p95 (ms) | 5-min window p50 / p95 (ms) | "
+        "edit + rescore p50 / p95 (ms) | events of a 30-s page (ms) | server RSS / peak (MB) | "
+        "12 channels as float32 (MB) |\n|---|---|---|---|---|---|---|---|\n"
+    )
     body = "".join(
         f"| {r['events']} | {r['overview_s']:.2f} ({r['overview_after_url_s']:.2f} after the URL) | "
         f"{r['signal_30s_ms'][0]:.0f} / {r['signal_30s_ms'][1]:.0f} | {r['signal_300s_ms'][0]:.0f} / "
         f"{r['signal_300s_ms'][1]:.0f} | {r['edit_ms'][0]:.0f} / {r['edit_ms'][1]:.0f} | {r['events_page_ms']:.0f} | "
-        f"{r['rss_mb']:.0f} / {r['peak_mb']:.0f} | {r['channels_f32_mb']:.0f} |\n" for r in rows)
+        f"{r['rss_mb']:.0f} / {r['peak_mb']:.0f} | {r['channels_f32_mb']:.0f} |\n"
+        for r in rows
+    )
     return head + body
 
 
@@ -211,16 +250,18 @@ def main() -> None:
     from _results import update_section
 
     cpu = os.cpu_count()
-    section = ("## Review server\n\n"
-               f"`benchmarks/bench_review.py`: an {args.hours:g}-h simulated night, 12 channels at 256 Hz, served by "
-               "`somnomyo review --no-browser` (uvicorn, one process), requests over HTTP on 127.0.0.1 from another "
-               f"process; {cpu} CPU cores shared with other work. First overview: from starting the process "
-               "(folder and recording SHA-256 checked, journal replayed, night rescored) to GET /api/overview "
-               f"answered. Windows: GET /api/signal of all 12 channels at width {WIDTH} (min/max per column; leg "
-               "channels with envelope, baseline and thresholds), conditioned as scored, "
-               f"{N_WINDOWS} positions each. Edit: PATCH accept/reject of an LM answered after rescoring "
-               f"(somnomyo.rescore) and the journal fsync, {N_EDITS} edits. 20,000 events: fragmentary "
-               "myoclonus synthesized into events.tsv.\n\n" + tab)
+    section = (
+        "## Review server\n\n"
+        f"`benchmarks/bench_review.py`: an {args.hours:g}-h simulated night, 12 channels at 256 Hz, served by "
+        "`somnomyo review --no-browser` (uvicorn, one process), requests over HTTP on 127.0.0.1 from another "
+        f"process; {cpu} CPU cores shared with other work. First overview: from starting the process "
+        "(folder and recording SHA-256 checked, journal replayed, night rescored) to GET /api/overview "
+        f"answered. Windows: GET /api/signal of all 12 channels at width {WIDTH} (min/max per column; leg "
+        "channels with envelope, baseline and thresholds), conditioned as scored, "
+        f"{N_WINDOWS} positions each. Edit: PATCH accept/reject of an LM answered after rescoring "
+        f"(somnomyo.rescore) and the journal fsync, {N_EDITS} edits. 20,000 events: fragmentary "
+        "myoclonus synthesized into events.tsv.\n\n" + tab
+    )
     update_section("## Review server", section)
 
 

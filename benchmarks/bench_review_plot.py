@@ -16,6 +16,7 @@ registry) into benchmarks/_work/uplot, or ``--uplot DIR`` holding ``uPlot.iife.m
 
 Prints a table and writes it to benchmarks/RESULTS.md (section "## Review page plotting").
 """
+
 from __future__ import annotations
 
 import argparse
@@ -105,7 +106,11 @@ window.bench = async function (nsamp, mode, reps) {
 };
 """
 
-CASES = [(8, "8 s window (raw samples)"), (30, "30 s window (min/max columns)"), (300, "5 min window (min/max columns)")]
+CASES = [
+    (8, "8 s window (raw samples)"),
+    (30, "30 s window (min/max columns)"),
+    (300, "5 min window (min/max columns)"),
+]
 
 
 def _uplot_dir(given: str | None) -> Path | None:
@@ -156,21 +161,24 @@ def main(argv: list[str] | None = None) -> int:
         page.goto((site / "bench.html").as_uri())
         for dur, label in CASES:
             for m in modes:
-                page.evaluate(f"bench({int(dur * FS)}, '{m}', 5)")         # warm-up (JIT, fonts)
+                page.evaluate(f"bench({int(dur * FS)}, '{m}', 5)")  # warm-up (JIT, fonts)
                 r = page.evaluate(f"bench({int(dur * FS)}, '{m}', {args.reps})")
                 rows.append((label, m, r["p50"], r["p95"]))
         version = b.version
         b.close()
-    head = f"| window | drawing | p50 ms | p95 ms |\n|---|---|---|---|\n"
+    head = "| window | drawing | p50 ms | p95 ms |\n|---|---|---|---|\n"
     table = head + "".join(f"| {a} | {m} | {p50:.1f} | {p95:.1f} |\n" for a, m, p50, p95 in rows)
     print(table)
     if not args.no_results:
         sys.path.insert(0, str(HERE))
         from _results import update_section
 
-        update_section("## Review page plotting", "## Review page plotting\n\n"
-                       f"`python benchmarks/bench_review_plot.py --reps {args.reps}`: {N_CHANNELS} channels, {WIDTH} px "
-                       f"wide, {FS} Hz, headless Chromium {version}; draw to pixels, {args.reps} pages each.\n\n" + table)
+        update_section(
+            "## Review page plotting",
+            "## Review page plotting\n\n"
+            f"`python benchmarks/bench_review_plot.py --reps {args.reps}`: {N_CHANNELS} channels, {WIDTH} px "
+            f"wide, {FS} Hz, headless Chromium {version}; draw to pixels, {args.reps} pages each.\n\n" + table,
+        )
     return 0
 
 

@@ -21,6 +21,7 @@ Simulates one 8-h night (``somnomyo.simulate.simulate_night(seed=..., hours=8)``
 The markdown table is printed and written into benchmarks/RESULTS.md under ``## Scoring``
 (other sections are kept).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -169,9 +170,11 @@ score_night(sys.argv[1], standard=sys.argv[2], detectors=tuple(sys.argv[3].split
 # What a plm-only score_night imports (interpreter start + imports: the floor of every process row).
 # (scipy.signal and scipy.ndimage are not among them: the LM path uses its own filter design and
 # scipy's compiled sosfilt kernel alone, see somnomyo.signal.iir; the myoclonus detectors import them.)
-_IMPORTS = ("import somnomyo.cli, somnomyo.pipeline, somnomyo.io.edf, somnomyo.io.annotation_readers, "
-            "somnomyo.detect.leg_movements, somnomyo.score.plm, somnomyo.signal.quality, "
-            "somnomyo.signal.conditioning, somnomyo.interpret")
+_IMPORTS = (
+    "import somnomyo.cli, somnomyo.pipeline, somnomyo.io.edf, somnomyo.io.annotation_readers, "
+    "somnomyo.detect.leg_movements, somnomyo.score.plm, somnomyo.signal.quality, "
+    "somnomyo.signal.conditioning, somnomyo.interpret"
+)
 
 
 def _env() -> dict[str, str]:
@@ -200,8 +203,9 @@ def simulate(seed: int, hours: float, out: Path) -> Path:
     edf = out / "night.edf"
     if not edf.exists():
         print(f"simulating an {hours:g}-h night (seed {seed}) into {out} ...", file=sys.stderr)
-        subprocess.run([sys.executable, "-c", _SIMULATE, str(seed), str(hours), str(out)], check=True,
-                       env=_env(), cwd=ROOT)
+        subprocess.run(
+            [sys.executable, "-c", _SIMULATE, str(seed), str(hours), str(out)], check=True, env=_env(), cwd=ROOT
+        )
     return edf
 
 
@@ -212,15 +216,19 @@ def bench(edf: Path, repeats: int, standard: str) -> dict:
         text, wall, cpu, rss = run_child([py, "-c", _STAGES, str(edf), standard])
         stage_runs.append(json.loads(text.strip().splitlines()[-1]))
         print(f"  stages run {k + 1}: {json.dumps(stage_runs[-1]['times'])}", file=sys.stderr)
-    stages = {name: {m: min(r["times"][name][m] for r in stage_runs) for m in ("wall", "cpu")}
-              for name in stage_runs[0]["times"]}
+    stages = {
+        name: {m: min(r["times"][name][m] for r in stage_runs) for m in ("wall", "cpu")}
+        for name in stage_runs[0]["times"]
+    }
     procs = {}
     cli = [str(Path(py).with_name("somnomyo")), "-q", "score", str(edf), "--standard", standard]
-    for name, argv in (("imports", [py, "-c", _IMPORTS]),
-                       ("plm_process", [py, "-c", _SCORE_NIGHT, str(edf), standard, "plm"]),
-                       ("myoclonus_process", [py, "-c", _SCORE_NIGHT, str(edf), standard, "myoclonus"]),
-                       ("cli_plm", ["--detectors", "plm", "--no-report"]),
-                       ("cli", [])):
+    for name, argv in (
+        ("imports", [py, "-c", _IMPORTS]),
+        ("plm_process", [py, "-c", _SCORE_NIGHT, str(edf), standard, "plm"]),
+        ("myoclonus_process", [py, "-c", _SCORE_NIGHT, str(edf), standard, "myoclonus"]),
+        ("cli_plm", ["--detectors", "plm", "--no-report"]),
+        ("cli", []),
+    ):
         best = None
         for _ in range(repeats):
             with tempfile.TemporaryDirectory(dir=WORK) as out:
@@ -234,24 +242,44 @@ def bench(edf: Path, repeats: int, standard: str) -> dict:
 
 def table(res: dict, edf: Path, repeats: int, seed: int, standard: str, before: dict | None) -> str:
     st, pr = res["stages"], res["procs"]
-    size_mib = edf.stat().st_size / 2 ** 20
+    size_mib = edf.stat().st_size / 2**20
     rows = [
         ("EDF read (the channels the pipeline needs)", st["read"], None, "read"),
-        ("quality checks (every EMG channel; the ECG check on the conditioning's band-pass)", st["quality"], None,
-         "quality"),
+        (
+            "quality checks (every EMG channel; the ECG check on the conditioning's band-pass)",
+            st["quality"],
+            None,
+            "quality",
+        ),
         ("LM detection (R peaks once + conditioning of 2 legs + LM rules)", st["lm"], None, "lm"),
         ("PLM scoring", st["plm"], None, "plm"),
         ("LM detection + PLM scoring", st["lm_plm"], TARGETS["lm_plm"], "lm_plm"),
-        ("myoclonus detectors (5 EMG channels; conditioning of the 3 non-leg channels, legs shared from LM)",
-         st["myoclonus"], TARGETS["myoclonus"], "myoclonus"),
-        ("process: interpreter start + the imports of a plm-only score (pandas, somnomyo)", pr["imports"], None,
-         "imports"),
-        ("process: `score_night(detectors=(\"plm\",))`", pr["plm_process"], None, "plm_process"),
-        ("process: `score_night(detectors=(\"myoclonus\",))`", pr["myoclonus_process"], None, "myoclonus_process"),
-        ("process: `somnomyo score NIGHT --out DIR --detectors plm --no-report` (the whole score command)",
-         pr["cli_plm"], TARGETS["cli_plm"], "cli_plm"),
-        ("process: `somnomyo score NIGHT --out DIR` (default: every detector, outputs, figures)", pr["cli"], None,
-         "cli"),
+        (
+            "myoclonus detectors (5 EMG channels; conditioning of the 3 non-leg channels, legs shared from LM)",
+            st["myoclonus"],
+            TARGETS["myoclonus"],
+            "myoclonus",
+        ),
+        (
+            "process: interpreter start + the imports of a plm-only score (pandas, somnomyo)",
+            pr["imports"],
+            None,
+            "imports",
+        ),
+        ('process: `score_night(detectors=("plm",))`', pr["plm_process"], None, "plm_process"),
+        ('process: `score_night(detectors=("myoclonus",))`', pr["myoclonus_process"], None, "myoclonus_process"),
+        (
+            "process: `somnomyo score NIGHT --out DIR --detectors plm --no-report` (the whole score command)",
+            pr["cli_plm"],
+            TARGETS["cli_plm"],
+            "cli_plm",
+        ),
+        (
+            "process: `somnomyo score NIGHT --out DIR` (default: every detector, outputs, figures)",
+            pr["cli"],
+            None,
+            "cli",
+        ),
     ]
     lines = [
         SECTION,
@@ -273,7 +301,8 @@ def table(res: dict, edf: Path, repeats: int, seed: int, standard: str, before: 
         "them); process rows: the whole child (interpreter start, imports, EDF read, ...), wall and CPU of "
         "the child, peak RSS = the child's own `ru_maxrss`",
         "",
-        "| stage | wall s | CPU s | target s | peak RSS MiB |" + (" before: wall s | before: CPU s |" if before else ""),
+        "| stage | wall s | CPU s | target s | peak RSS MiB |"
+        + (" before: wall s | before: CPU s |" if before else ""),
         "|---|---:|---:|---:|---:|" + ("---:|---:|" if before else ""),
     ]
     for label, t, target, key in rows:

@@ -21,6 +21,7 @@ then the false detections are the figure. Prints a markdown table and writes it 
 benchmarks/RESULTS.md under ``## Validation on simulated nights`` (other sections kept).
 The detectors are not tuned on these nights; the table shows where they are weak.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,9 +40,9 @@ HERE = Path(__file__).resolve().parent
 SECTION = "## Validation on simulated nights"
 LM_IOU = 0.5
 FM_ONSET_S = 0.1
-STRONG_ECG_UV = 50.0      # QRS leak peak into the legs, µV (default night: 10 µV)
+STRONG_ECG_UV = 50.0  # QRS leak peak into the legs, µV (default night: 10 µV)
 FAST_HR_BPM = (120.0, 180.0)
-FLUCTUATION = 0.5         # SD of the log background level (background_fluctuation)
+FLUCTUATION = 0.5  # SD of the log background level (background_fluctuation)
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ class Kind:
     fs: float = 256.0
     seed: int = 1
     age: str | None = None
-    preset: str = "default"          # SimOptions constructor: default | infant
+    preset: str = "default"  # SimOptions constructor: default | infant
     same_night_as: str | None = None  # score the night of another kind again (other scoring options)
 
 
@@ -66,14 +67,19 @@ KINDS = (
     Kind("fast heart 120-180 bpm, no ECG channel", {"hr_bpm": FAST_HR_BPM, "ecg_channel": False}, seed=5),
     Kind("same, scored with --age 5y", same_night_as="fast heart 120-180 bpm, no ECG channel", age="5y"),
     Kind("fluctuating baseline", {"baseline_fluctuation": FLUCTUATION}, seed=6),
-    Kind("real texture + ECG 30 µV + fluctuation 0.3, 512 Hz",
-         {"emg_texture": "biosppy", "ecg_artifact_uv": 30.0, "baseline_fluctuation": 0.3}, fs=512.0, seed=7),
+    Kind(
+        "real texture + ECG 30 µV + fluctuation 0.3, 512 Hz",
+        {"emg_texture": "biosppy", "ecg_artifact_uv": 30.0, "baseline_fluctuation": 0.3},
+        fs=512.0,
+        seed=7,
+    ),
     Kind("infant (ECG channel, scored with --age 6m)", preset="infant", seed=8, age="6m"),
 )
 
 
 def _matcher():
     from somnomyo.validate.match import MatchRule, match_events, summarize_pairs
+
     return MatchRule, match_events, summarize_pairs
 
 
@@ -81,8 +87,7 @@ def agreement(detected: pd.DataFrame, truth: pd.DataFrame, *, method: str, tol: 
     """Counts, precision, recall, F1 of ``detected`` against ``truth`` on the same channel, and
     ``fp_wake``: false detections in stage W (from the detections' ``stage``)."""
     MatchRule, match_events, summarize_pairs = _matcher()
-    rule = MatchRule(method=method, min_iou=tol) if method == "iou" else MatchRule(method=method,
-                                                                                    onset_tolerance_s=tol)
+    rule = MatchRule(method=method, min_iou=tol) if method == "iou" else MatchRule(method=method, onset_tolerance_s=tol)
     cols = ["onset", "duration", "channel"]
     det = detected.reset_index(drop=True)
     pairs = match_events(det[cols], truth[cols].reset_index(drop=True), rule=rule, by="channel")
@@ -109,16 +114,30 @@ def measure(kind: Kind, night: Any, edf: Path) -> dict[str, Any]:
     ev = result.events
     truth = night.truth_events()
     s = result.summary()
-    lm = agreement(ev[ev["trial_type"] == "leg_movement"], truth[truth["trial_type"] == "leg_movement"],
-                   method="iou", tol=LM_IOU)
-    fm = agreement(ev[ev["trial_type"] == "fragmentary_myoclonus"],
-                   truth[truth["trial_type"] == "fragmentary_myoclonus"], method="onset", tol=FM_ONSET_S)
+    lm = agreement(
+        ev[ev["trial_type"] == "leg_movement"], truth[truth["trial_type"] == "leg_movement"], method="iou", tol=LM_IOU
+    )
+    fm = agreement(
+        ev[ev["trial_type"] == "fragmentary_myoclonus"],
+        truth[truth["trial_type"] == "fragmentary_myoclonus"],
+        method="onset",
+        tol=FM_ONSET_S,
+    )
     exp = night.truth["expected"]
     plms = s["plm"].get("plms_index")
-    return {"kind": kind.name, "fs": night.truth["fs"]["Leg L"], "hr": night.truth["ecg"]["hr_bpm"],
-            "ecg": "ECG II" in night.labels, "age": kind.age or "-", "lm": lm, "fm": fm,
-            "plms_truth": exp["plms_index"], "plms_det": plms,
-            "plms_err": None if plms is None else plms - exp["plms_index"], "score_s": score_s}
+    return {
+        "kind": kind.name,
+        "fs": night.truth["fs"]["Leg L"],
+        "hr": night.truth["ecg"]["hr_bpm"],
+        "ecg": "ECG II" in night.labels,
+        "age": kind.age or "-",
+        "lm": lm,
+        "fm": fm,
+        "plms_truth": exp["plms_index"],
+        "plms_det": plms,
+        "plms_err": None if plms is None else plms - exp["plms_index"],
+        "score_s": score_s,
+    }
 
 
 def _f1(a: dict[str, Any]) -> str:
@@ -157,7 +176,8 @@ def table(rows: list[dict[str, Any]], hours: float, wall_s: float) -> str:
             f"| {r['kind']} | {r['fs']:g} | {r['hr']:.0f} | {'yes' if r['ecg'] else 'no'} | {r['age']} | "
             f"{r['lm']['n_reference']} | {_f1(r['lm'])} | {r['lm']['fp']} ({r['lm']['fp_wake']}) | "
             f"{r['plms_truth']:.1f} | {det} | {err} | {r['fm']['n_reference']} | {_f1(r['fm'])} | "
-            f"{r['fm']['fp']} ({r['fm']['fp_wake']}) |")
+            f"{r['fm']['fp']} ({r['fm']['fp_wake']}) |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -183,13 +203,17 @@ def main() -> None:
                 nights[kind.name] = (night, edf)
             rows.append(measure(kind, night, edf))
             r = rows[-1]
-            print(f"  {kind.name}: LM F1 {r['lm']['f1']}, PLMS err {r['plms_err']}, FM F1 {r['fm']['f1']} "
-                  f"({r['score_s']:.1f} s scoring)", file=sys.stderr)
+            print(
+                f"  {kind.name}: LM F1 {r['lm']['f1']}, PLMS err {r['plms_err']}, FM F1 {r['fm']['f1']} "
+                f"({r['score_s']:.1f} s scoring)",
+                file=sys.stderr,
+            )
     section = table(rows, args.hours, time.perf_counter() - t_all)
     print(section)
     if not args.no_write:
         sys.path.insert(0, str(HERE))
         from _results import update_section
+
         update_section(SECTION, section)
 
 

@@ -31,6 +31,7 @@ annotations. Each run is a fresh subprocess on one core (``OMP/OPENBLAS/MKL_NUM_
 The markdown table is printed and written into benchmarks/RESULTS.md under
 ``## psgscoring side by side`` (other sections are kept).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -168,8 +169,11 @@ def psg_python(arg: Path | None) -> Path:
         py = venv / "bin" / "python"
         if py.exists() and subprocess.run([str(py), "-c", "import psgscoring"], capture_output=True).returncode == 0:
             return py
-    print(f"psgscoring not found: creating {PSG_VENV} (python3 -m venv; pip install psgscoring; needs the "
-          "network) - it is never installed into the project's environment", file=sys.stderr)
+    print(
+        f"psgscoring not found: creating {PSG_VENV} (python3 -m venv; pip install psgscoring; needs the "
+        "network) - it is never installed into the project's environment",
+        file=sys.stderr,
+    )
     subprocess.run(["python3", "-m", "venv", str(PSG_VENV)], check=True)
     subprocess.run([str(PSG_VENV / "bin" / "pip"), "install", "psgscoring"], check=True)
     return PSG_VENV / "bin" / "python"
@@ -179,8 +183,9 @@ def simulate(seed: int, hours: float) -> Path:
     out = WORK / f"sim-{hours:g}h-seed{seed}"
     if not (out / "night.edf").exists():
         print(f"simulating an {hours:g}-h night (seed {seed}) ...", file=sys.stderr)
-        subprocess.run([sys.executable, "-c", _SIMULATE, str(seed), str(hours), str(out)], check=True,
-                       env=_env(), cwd=ROOT)
+        subprocess.run(
+            [sys.executable, "-c", _SIMULATE, str(seed), str(hours), str(out)], check=True, env=_env(), cwd=ROOT
+        )
     return out
 
 
@@ -197,31 +202,53 @@ def bench_seed(seed: int, hours: float, psg: Path, repeats: int) -> dict:
     edf = night / "night.edf"
     truth = json.loads((night / "truth.json").read_text())
     inputs = night / "psg-input.json"
-    inputs.write_text(json.dumps({
-        "hypno": [s if s in SLEEP else "W" for s in truth["stages"]],
-        "resp_events": [{"onset_s": a["onset"], "duration_s": a["duration"]} for a in truth["apneas"]],
-    }))
-    ref = {"onset": [m["onset"] for m in truth["leg_movements"]],
-           "duration": [m["duration"] for m in truth["leg_movements"]],
-           "side": [m["side"] for m in truth["leg_movements"]]}
+    inputs.write_text(
+        json.dumps(
+            {
+                "hypno": [s if s in SLEEP else "W" for s in truth["stages"]],
+                "resp_events": [{"onset_s": a["onset"], "duration_s": a["duration"]} for a in truth["apneas"]],
+            }
+        )
+    )
+    ref = {
+        "onset": [m["onset"] for m in truth["leg_movements"]],
+        "duration": [m["duration"] for m in truth["leg_movements"]],
+        "side": [m["side"] for m in truth["leg_movements"]],
+    }
     row: dict = {"seed": seed, "truth_plmsi": truth["expected"].get("plms_index"), "n_truth_lm": len(ref["onset"])}
     for standard in ("wasm2016", "aasm"):
         part = [run_child([sys.executable, "-c", _OURS, str(edf), standard, str(night)])[0] for _ in range(repeats)]
         best = {**min(part, key=lambda r: r["wall"]), "cpu": min(r["cpu"] for r in part)}
         whole = [run_child([sys.executable, "-c", _OURS_WHOLE, str(edf), standard]) for _ in range(repeats)]
-        row[standard] = {"plm_wall": best["wall"], "plm_cpu": best["cpu"], "plmsi": best["plms_index"],
-                         "whole_wall": min(w for _, w, _ in whole), "whole_cpu": min(c for _, _, c in whole),
-                         "lms": best["lms"], "fs": best["fs"]}
-        print(f"  seed {seed} somnomyo {standard}: {best['wall']:.2f} s PLM part, "
-              f"{row[standard]['whole_wall']:.2f} s whole", file=sys.stderr)
+        row[standard] = {
+            "plm_wall": best["wall"],
+            "plm_cpu": best["cpu"],
+            "plmsi": best["plms_index"],
+            "whole_wall": min(w for _, w, _ in whole),
+            "whole_cpu": min(c for _, _, c in whole),
+            "lms": best["lms"],
+            "fs": best["fs"],
+        }
+        print(
+            f"  seed {seed} somnomyo {standard}: {best['wall']:.2f} s PLM part, "
+            f"{row[standard]['whole_wall']:.2f} s whole",
+            file=sys.stderr,
+        )
     fs = row["wasm2016"]["fs"]
     runs = [run_child([str(psg), "-c", _PSG, str(night), str(fs), str(inputs)]) for _ in range(repeats)]
-    first = run_child([str(psg), "-c", _PSG, str(night), str(fs), str(inputs), "lms"])[0]   # + per-leg LMs, not timed
-    row["psg"] = {"plm_wall": min(r["wall"] for r, _, _ in runs), "plm_cpu": min(r["cpu"] for r, _, _ in runs),
-                  "whole_wall": min(w for _, w, _ in runs), "whole_cpu": min(c for _, _, c in runs),
-                  "plmsi": first["plms_index"], "lms": first["lms"]}
-    print(f"  seed {seed} psgscoring: {row['psg']['plm_wall']:.2f} s PLM part, {row['psg']['whole_wall']:.2f} s whole",
-          file=sys.stderr)
+    first = run_child([str(psg), "-c", _PSG, str(night), str(fs), str(inputs), "lms"])[0]  # + per-leg LMs, not timed
+    row["psg"] = {
+        "plm_wall": min(r["wall"] for r, _, _ in runs),
+        "plm_cpu": min(r["cpu"] for r, _, _ in runs),
+        "whole_wall": min(w for _, w, _ in runs),
+        "whole_cpu": min(c for _, _, c in runs),
+        "plmsi": first["plms_index"],
+        "lms": first["lms"],
+    }
+    print(
+        f"  seed {seed} psgscoring: {row['psg']['plm_wall']:.2f} s PLM part, {row['psg']['whole_wall']:.2f} s whole",
+        file=sys.stderr,
+    )
     for key in ("wasm2016", "aasm", "psg"):
         row[key]["f1_truth"] = f1(row[key]["lms"], ref)
         row[key]["n_lm"] = len(row[key]["lms"]["onset"])
@@ -238,14 +265,19 @@ def _settings_text(standard: str) -> str:
 
     st = get_settings(standard)
     lm_max = "no maximum" if st.lm.max_duration_s is None else f"<= {st.lm.max_duration_s:g} s"
-    bil = (f"bilateral LMs combined when < {st.clm.bilateral_gap_s:g} s apart (offset to onset)"
-           if st.clm.bilateral_rule == "gap" else
-           f"bilateral LMs combined when onsets < {st.clm.bilateral_onset_s:g} s apart")
-    resp = (f"respiratory exclusion {st.respiratory.before_s:g} s before to {st.respiratory.after_s:g} s after "
-            + ("the event's end" if st.respiratory.anchor == "end" else "the event"))
-    return (f"`--standard {standard}` (LM >= {st.lm.min_duration_s:g} s, {lm_max}"
-            f"{', morphology rule' if st.lm.morphology_rule else ''}; {bil}; IMI {st.plm.imi_min_s:g}-"
-            f"{st.plm.imi_max_s:g} s, series >= {st.plm.min_series}; {resp})")
+    bil = (
+        f"bilateral LMs combined when < {st.clm.bilateral_gap_s:g} s apart (offset to onset)"
+        if st.clm.bilateral_rule == "gap"
+        else f"bilateral LMs combined when onsets < {st.clm.bilateral_onset_s:g} s apart"
+    )
+    resp = f"respiratory exclusion {st.respiratory.before_s:g} s before to {st.respiratory.after_s:g} s after " + (
+        "the event's end" if st.respiratory.anchor == "end" else "the event"
+    )
+    return (
+        f"`--standard {standard}` (LM >= {st.lm.min_duration_s:g} s, {lm_max}"
+        f"{', morphology rule' if st.lm.morphology_rule else ''}; {bil}; IMI {st.plm.imi_min_s:g}-"
+        f"{st.plm.imi_max_s:g} s, series >= {st.plm.min_series}; {resp})"
+    )
 
 
 def _fmt(v: float | None, spec: str = ".2f") -> str:
@@ -267,9 +299,9 @@ def table(rows: list[dict], hours: float, repeats: int, psg: Path, psg_version: 
         f"{platform.system()}; **shared with other jobs and noisy** (load average "
         f"{', '.join(f'{v:.1f}' for v in os.getloadavg())}): times are indicative, the ratio more than the seconds",
         "- PLM part: somnomyo `detect_leg_movements` (R peaks once, band-pass, mains and ECG removal, "
-        "adaptive baseline, LM rules) + `score_plm`; psgscoring `analyze_plm(..., leg_unit=\"uV\", "
+        'adaptive baseline, LM rules) + `score_plm`; psgscoring `analyze_plm(..., leg_unit="uV", '
         "event_list_cap=None)` (its LM detection included). Whole: a fresh interpreter; somnomyo "
-        "`score_night(detectors=(\"plm\",))` (imports, EDF read of legs + ECG + other EMG, quality checks "
+        '`score_night(detectors=("plm",))` (imports, EDF read of legs + ECG + other EMG, quality checks '
         "of 5 EMG channels, LM, PLM); psgscoring: imports, `np.load` of the two arrays, `analyze_plm` (no EDF "
         "read, no quality checks)",
         "- LM F1: `match_events`, IoU >= 0.5, per leg; truth = every simulated LM of `truth.json` "
@@ -281,7 +313,7 @@ def table(rows: list[dict], hours: float, repeats: int, psg: Path, psg_version: 
         "of 0.1-s windows (25 samples at 256 Hz), one resting level per night (10th percentile of the RMS), "
         "LM while RMS > rest + 8 µV (offset at the same threshold: `offset_aasm=False`), 0.5-10 s, bilateral "
         "merge when onsets <= 0.5 s apart, wake LMs dropped, respiratory exclusion -0.5/+0.5 s "
-        "(`resp_exclusion=\"aasm\"`), series >= 4 with IMI 5-90 s, index per hour of non-wake epochs; "
+        '(`resp_exclusion="aasm"`), series >= 4 with IMI 5-90 s, index per hour of non-wake epochs; '
         "no ECG or mains removal",
         "",
         "| seed | tool | PLM part wall s | PLM part CPU s | whole wall s | whole CPU s | psgscoring / somnomyo (PLM part CPU) "
@@ -297,7 +329,8 @@ def table(rows: list[dict], hours: float, repeats: int, psg: Path, psg_version: 
                 f"| {r['seed']} | {name} | {d['plm_wall']:.2f} | {d['plm_cpu']:.2f} | {d['whole_wall']:.2f} | "
                 f"{d['whole_cpu']:.2f} | {ratio} | {d['n_lm']} | {_fmt(d['f1_truth'])} | "
                 f"{_fmt(d.get('f1_psg')) if key != 'psg' else ''} | {_fmt(d['plmsi'], '.1f')} | "
-                f"{_fmt(r['truth_plmsi'], '.1f')} |")
+                f"{_fmt(r['truth_plmsi'], '.1f')} |"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -319,8 +352,12 @@ def main() -> None:
     args = ap.parse_args()
     WORK.mkdir(exist_ok=True)
     psg = psg_python(args.psg_python)
-    version = subprocess.run([str(psg), "-c", "import importlib.metadata as m; print(m.version('psgscoring'))"],
-                             capture_output=True, text=True, check=True).stdout.strip()
+    version = subprocess.run(
+        [str(psg), "-c", "import importlib.metadata as m; print(m.version('psgscoring'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     rows = [bench_seed(seed, args.hours, psg, args.repeats) for seed in args.seeds]
     if args.save:
         args.save.write_text(json.dumps(rows, indent=1))

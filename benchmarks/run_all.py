@@ -8,6 +8,7 @@ Run from the repository root::
 Each benchmark runs in its own interpreter with this one's Python; a failing one is reported and
 the others still run. Exit status 1 when any failed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,8 +30,10 @@ def main() -> int:
         print(f"=== {script.name}", flush=True)
         t0 = time.perf_counter()
         rc = subprocess.run([sys.executable, str(script)], cwd=HERE.parent).returncode
-        print(f"=== {script.name}: {'ok' if rc == 0 else f'FAILED (exit {rc})'} in {time.perf_counter() - t0:.0f} s",
-              flush=True)
+        print(
+            f"=== {script.name}: {'ok' if rc == 0 else f'FAILED (exit {rc})'} in {time.perf_counter() - t0:.0f} s",
+            flush=True,
+        )
         if rc:
             failed.append(script.name)
     if failed:

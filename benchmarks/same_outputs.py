@@ -13,6 +13,7 @@ relative 1e-6; file paths ignored; differing ``settings`` keys, and the citation
 findings (``interpretation[i].source``), are listed apart, as they are not results). Exit status 1 when a result differs, 0 otherwise. This is how
 the speed rounds showed bit-identical events and summaries (see RESULTS.md).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,9 +29,11 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 WORK = HERE / "_work"
-_SIMULATE = ("import sys; from somnomyo.simulate import simulate_night; "
-             "simulate_night(seed=int(sys.argv[1]), hours=8).write(sys.argv[2])")
-_IGNORED = ("sources", "path", "somnomyo_version")   # summary keys that name files or versions
+_SIMULATE = (
+    "import sys; from somnomyo.simulate import simulate_night; "
+    "simulate_night(seed=int(sys.argv[1]), hours=8).write(sys.argv[2])"
+)
+_IGNORED = ("sources", "path", "somnomyo_version")  # summary keys that name files or versions
 
 
 def _flat(d: Any, prefix: str = "") -> dict[str, Any]:
@@ -54,8 +57,21 @@ def score(seed: int, out: Path) -> None:
         subprocess.run([sys.executable, "-c", _SIMULATE, str(seed), str(night)], check=True)
     if out.exists():
         shutil.rmtree(out)
-    subprocess.run([sys.executable, "-m", "somnomyo.cli", "score", str(night / "night.edf"), "--out", str(out),
-                    "--no-report", "--quiet"], check=True, cwd=ROOT)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "somnomyo.cli",
+            "score",
+            str(night / "night.edf"),
+            "--out",
+            str(out),
+            "--no-report",
+            "--quiet",
+        ],
+        check=True,
+        cwd=ROOT,
+    )
 
 
 def differences(old: Path, new: Path) -> list[str]:
@@ -117,9 +133,11 @@ def main() -> int:
         total += len(results)
         for d in results:
             print(f"seed {seed}: {d}")
-    if settings:   # new or changed parameters are not results; listed apart
-        print(f"settings and citations that differ (not results): {len(settings)}: {', '.join(sorted(settings)[:8])}"
-              f"{', ...' if len(settings) > 8 else ''}")
+    if settings:  # new or changed parameters are not results; listed apart
+        print(
+            f"settings and citations that differ (not results): {len(settings)}: {', '.join(sorted(settings)[:8])}"
+            f"{', ...' if len(settings) > 8 else ''}"
+        )
     print(f"differences: {total}")
     return 1 if total else 0
 

@@ -12,6 +12,7 @@ Every settings parameter is placed in one section by ``PLACEMENT`` (settings gro
 prefix); a parameter that no entry places makes :func:`render` fail, so a new setting must be
 given its section here.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -91,14 +92,21 @@ The references (WASM 2016, AASM, ICSD-3, MATPLM, papers) are listed in full in
 """
 
 SECTIONS: tuple[Section, ...] = (
-    Section("1", "Leg-movement (LM) detection", """\
+    Section(
+        "1",
+        "Leg-movement (LM) detection",
+        """\
 Leg movements are scored on surface EMG of the tibialis anterior muscles, both legs on separate
 channels (AASM; WASM 2016). somnomyo conditions each leg EMG (§1.1), follows its resting level
 with a noise-adaptive baseline (§1.2) and detects monolateral LMs with the amplitude and
 duration rules that WASM 2016 and the AASM Manual share (§1.3). Code: `somnomyo.signal.filters`,
 `somnomyo.signal.baseline`, `somnomyo.detect.leg_movements`.
-"""),
-    Section("1.1", "EMG recording and conditioning", """\
+""",
+    ),
+    Section(
+        "1.1",
+        "EMG recording and conditioning",
+        """\
 * **Band-pass** 10-100 Hz (AASM technical specifications for EMG **[UNCONFIRMED]** in the text of
   the manual), zero-phase Butterworth; the
   low-pass edge is kept below Nyquist for slowly sampled channels. MATPLM (`getInput2.m`) uses
@@ -110,8 +118,12 @@ duration rules that WASM 2016 and the AASM Manual share (§1.3). Code: `somnomyo
   filter **[UNCONFIRMED]**. Only harmonics that stand out of the spectrum are fitted.
 * **ECG artefact** is removed before detection (WASM 2016 recommends it): see §13.
 * The **envelope** is the rectified, conditioned EMG smoothed over a short window.
-"""),
-    Section("1.2", "Noise-adaptive baseline", """\
+""",
+    ),
+    Section(
+        "1.2",
+        "Noise-adaptive baseline",
+        """\
 WASM 2016 allows noise-adapted thresholds for computer scoring. The resting level follows the
 reference implementation MATPLM (`dt_rev1.m`): at each time, the minimum over the last 60 s of
 the maximum over the last 0.5 s of the 0.3-s moving mean of the envelope. The look-back maximum
@@ -120,8 +132,12 @@ bursts shorter than a minute and follows slow drifts. A baseline below the floor
 where the baseline exceeds `baseline.max_scorable_uv` (MATPLM: 15 µV) the stretch is
 **unscorable** (reason `noisy_baseline`): no LM is scored there and the time leaves every
 denominator. MATPLM's extra "5 x moving variance" term is not used.
-"""),
-    Section("1.3", "Single (monolateral) leg movement", """\
+""",
+    ),
+    Section(
+        "1.3",
+        "Single (monolateral) leg movement",
+        """\
 | Rule | WASM 2016 | AASM |
 |---|---|---|
 | Onset | EMG rises 8 µV above the resting baseline | same |
@@ -135,8 +151,12 @@ AASM rules as quoted in the NSRR reading-centre manual; MATPLM `findIndices.m` (
 than the 0.5-s quiet period do not end an LM). LMs are scored in sleep and in wake (PLMS and
 PLMW are reported apart). An LM that overlaps an unscorable stretch (noisy baseline, recording
 gap, flat or clipped signal, §12) is dropped and the stretch acts as a break (§3).
-"""),
-    Section("2", "Candidate LMs (CLM) and bilateral combination", """\
+""",
+    ),
+    Section(
+        "2",
+        "Candidate LMs (CLM) and bilateral combination",
+        """\
 * **WASM 2016** (`clm.bilateral_rule = "gap"`): LMs on the two legs are combined into one
   bilateral LM when they overlap or less than 0.5 s separates the offset of one from the onset
   of the next; a further LM within 0.5 s of the combined movement joins it (MATPLM
@@ -151,8 +171,12 @@ gap, flat or clipped signal, §12) is dropped and the stretch acts as a break (�
 
 Sources: WASM 2016; AASM Manual v2.x; MATPLM (`maxdur`, `bmaxdur`, `maxcomb`). Code:
 `somnomyo.score.clm`.
-"""),
-    Section("3", "PLM series", """\
+""",
+    ),
+    Section(
+        "3",
+        "PLM series",
+        """\
 * The inter-movement interval (**IMI**) is measured onset to onset between consecutive CLMs
   (WASM 2016 and AASM; MATPLM `getIMI`).
 * A **PLM series** is at least 4 consecutive CLMs each separated by an IMI of 10-90 s (WASM
@@ -168,12 +192,20 @@ Sources: WASM 2016; AASM Manual v2.x; MATPLM (`maxdur`, `bmaxdur`, `maxcomb`). C
   (MATPLM `CLMnr`, `PLMnr`); the secondary analysis keeps them. WASM 2016 asks for both.
 
 Code: `somnomyo.score.series`.
-"""),
-    Section("4", "Association with respiratory events and arousals", """\
+""",
+    ),
+    Section(
+        "4",
+        "Association with respiratory events and arousals",
+        """\
 Respiratory events and arousals are read from the annotations; somnomyo does not score them.
 Code: `somnomyo.score.associations`.
-"""),
-    Section("4.1", "Respiratory-related LMs", """\
+""",
+    ),
+    Section(
+        "4.1",
+        "Respiratory-related LMs",
+        """\
 * **WASM 2016** (`respiratory.anchor = "end"`): a CLM is respiratory-related when any part of it
   overlaps the window from 2.0 s before to 10.25 s after the **end** of an apnea or hypopnea
   (WASM 2016 table; MATPLM `lb1 = 2`, `ub1 = 10.25`). WASM 2016 asks that PLM be reported both
@@ -183,13 +215,21 @@ Code: `somnomyo.score.associations`.
   breathing event (AASM Manual v2.x as quoted in the NSRR manual).
 * somnomyo flags such movements `respiratory`; the primary analysis leaves them out of the PLM
   series and indices, the secondary analysis keeps them (§3, §5).
-"""),
-    Section("4.2", "LM-arousal association", """\
+""",
+    ),
+    Section(
+        "4.2",
+        "LM-arousal association",
+        """\
 An LM and an arousal are associated when they overlap or when less than 0.5 s separates the end
 of one from the onset of the other, whichever comes first (WASM 2016 and AASM; MATPLM
 `lb2 = ub2 = 0.5`). Ferri et al. 2015 found 98.4% of PLMS-arousal pairs within 0.5 s.
-"""),
-    Section("5", "Indices, IMI histogram and periodicity", """\
+""",
+    ),
+    Section(
+        "5",
+        "Indices, IMI histogram and periodicity",
+        """\
 * Time in bed runs from lights-off to lights-on when both are annotated, else over the whole
   recording; time outside it and unscorable time leave every denominator (WASM 2016 asks that
   artefact time be excluded from the time used for indices).
@@ -208,18 +248,30 @@ of one from the onset of the other, whichever comes first (WASM 2016 and AASM; M
   PLMS over 15/h it is about 0.86 (Shin et al., J Clin Sleep Med 2016).
 
 Code: `somnomyo.score.indices`.
-"""),
-    Section("6", "Fragmentary myoclonus and excessive fragmentary myoclonus (EFM)", """\
+""",
+    ),
+    Section(
+        "6",
+        "Fragmentary myoclonus and excessive fragmentary myoclonus (EFM)",
+        """\
 Brief potentials are found on every EMG channel (§6.1) and scored as fragmentary-myoclonus (FM)
 potentials (§6.2). Code: `somnomyo.detect.bursts`, `somnomyo.detect.fragmentary`.
-"""),
-    Section("6.1", "Brief-burst detection", """\
+""",
+    ),
+    Section(
+        "6.1",
+        "Brief-burst detection",
+        """\
 A burst is a stretch where the short-window envelope of the conditioned EMG exceeds a multiple of
 the channel's robust background (a rolling median of block medians). The multiple follows the
 AASM phasic REM rule (at least 4 x background) by analogy; all values here are implementation
 choices.
-"""),
-    Section("6.2", "FM potentials and the AASM EFM rule", """\
+""",
+    ),
+    Section(
+        "6.2",
+        "FM potentials and the AASM EFM rule",
+        """\
 * **AASM EFM** (optional rule, AASM Manual v2.x, as summarised by ATS Quick Hits, Cohen &
   Walters): EMG potentials of at most 150 ms, at least 5 per minute, sustained for at least 20
   minutes of NREM sleep, in any muscle; potentials are typically 50 to a few hundred µV.
@@ -233,8 +285,12 @@ choices.
   above 1 mV (electrode pops); bursts within the 0.5-s LM offset period of a leg movement (they
   belong to it, WASM 2016/AASM); bursts that are part of a multi-muscle jerk (§7). Each burst is
   counted once.
-"""),
-    Section("7", "Myoclonic jerks", """\
+""",
+    ),
+    Section(
+        "7",
+        "Myoclonic jerks",
+        """\
 Myoclonic EMG bursts last from about 10-50 ms (cortical; Hallett 1979) to a few hundred ms
 (subcortical or spinal **[UNCONFIRMED]**); a burst of 0.5 s or more is a leg movement (WASM
 2016/AASM LM minimum duration), so a jerk burst lasts from `myoclonus.jerk_min_duration_s` up to
@@ -244,8 +300,12 @@ FM maximum of 150 ms: a shorter single-muscle burst meets the AASM FM definition
 scored as FM. Extent: *focal* (one muscle), *generalized* (left and right limbs and an axial
 muscle, and arm and leg when both are recorded), *multifocal* (several muscles, not
 generalized). Arousal association uses the LM-arousal rule (§4.2). Code: `somnomyo.detect.jerks`.
-"""),
-    Section("8", "Hypnic jerks (sleep starts)", """\
+""",
+    ),
+    Section(
+        "8",
+        "Hypnic jerks (sleep starts)",
+        """\
 ICSD-3 lists sleep starts among isolated symptoms and normal variants: brief, simultaneous
 contractions of the body or of one or more segments at sleep onset (the wake-N1 transition),
 usually single, non-propagating and not repetitive in series. Implementation: a sleep onset is the
@@ -253,8 +313,12 @@ first N1 or N2 epoch after at least one W epoch; the transition window runs from
 before to two epochs after it; a hypnic jerk is a jerk (§7) in that window, in W or N1, on at
 least 2 muscles, one of them a limb. Hypnic jerks are left out of the myoclonic-jerk index.
 Code: `somnomyo.detect.hypnic`.
-"""),
-    Section("9", "Clusters and series of jerks", """\
+""",
+    ),
+    Section(
+        "9",
+        "Clusters and series of jerks",
+        """\
 * **Myoclonic clusters** (`myoclonus.cluster_mode = "myoclonic"`): benign sleep myoclonus of
   infancy (BSMI; ICSD-3) shows repetitive jerks in clusters at 1-5 Hz (Fernandez-Alvarez; 2-3 per
   second, MedLink) over several seconds. Consecutive jerk onsets at most
@@ -265,8 +329,12 @@ Code: `somnomyo.detect.hypnic`.
   interval), CV of the intervals (rhythmicity) and the spectral peak of the jerk train.
 
 Code: `somnomyo.detect.clusters`.
-"""),
-    Section("10", "Negative myoclonus", """\
+""",
+    ),
+    Section(
+        "10",
+        "Negative myoclonus",
+        """\
 Negative myoclonus is a brief, sudden interruption of tonic EMG activity (a silent period) not
 preceded by a positive jerk (Rubboli & Tassinari 2006; Tassinari 1995). Silent periods of
 50-500 ms are reported in bins of 50-69, 70-100 and 101-500 ms (wearable monitoring of positive
@@ -275,8 +343,12 @@ is looked for on chin and arm EMG, in W and N1 when a hypnogram is given (physio
 myoclonus occurs at sleep onset). The tonic level, the depth and edges of a silence, the recovery
 after it and the no-jerk-before-it test are implementation choices. Code:
 `somnomyo.detect.negative`.
-"""),
-    Section("11", "REM-sleep EMG: phasic and tonic activity (RSWA)", """\
+""",
+    ),
+    Section(
+        "11",
+        "REM-sleep EMG: phasic and tonic activity (RSWA)",
+        """\
 * **AASM phasic (excessive transient) activity**: a 30-s REM epoch is split into ten 3-s
   mini-epochs; the epoch is phasic when at least 5 of 10 mini-epochs contain bursts of 0.1-5.0 s
   with amplitude at least 4 x background (AASM Manual v2.x, French translation by the SFRMS).
@@ -290,8 +362,12 @@ after it and the no-jerk-before-it test are implementation choices. Code:
   median envelope of a NREM epoch (implementation). Only scorable REM epochs are evaluated.
 
 Code: `somnomyo.detect.rem_phasic`.
-"""),
-    Section("12", "Signal quality", """\
+""",
+    ),
+    Section(
+        "12",
+        "Signal quality",
+        """\
 Each EMG channel is checked in short windows for a **flat** or disconnected signal, **clipping**
 at the amplifier's rails, **mains** interference (the 50/60 Hz band holding most of the 10-100 Hz
 power), **ECG** contamination (periodic peaks 0.4-2 Hz apart) and **gaps** (EDF+D
@@ -300,8 +376,12 @@ clipped and gap time is unscorable and leaves the denominators of the indices (W
 that artefact time be excluded); mains time only when `quality.mains_unscorable`. Every threshold
 is an implementation choice **[UNCONFIRMED]**; only the 10-100 Hz EMG band and the 10-Hz
 high-pass come from the AASM. Code: `somnomyo.signal.quality`.
-"""),
-    Section("13", "ECG artefact in EMG", """\
+""",
+    ),
+    Section(
+        "13",
+        "ECG artefact in EMG",
+        """\
 WASM 2016 recommends removing ECG artefact before computer scoring. The reference
 implementation (MATPLM `removeEKG.m`) finds heart-like periodic spikes in 30-s windows (more than
 20 peaks at least 150 ms apart, more than 20% of the intervals 0.7-1.3 s) and blanks +-0.1 s
@@ -314,34 +394,54 @@ Heart rates depend on age (Fleming et al., Lancet 2011): for a child or an infan
 (`Settings.for_population`), `conditioning.ecg_self_rr_child_s` or `ecg_self_rr_infant_s`
 replace the adult heart-like intervals `ecg_self_rr_min_s`-`ecg_self_rr_max_s` when ECG is looked
 for in the EMG. Code: `somnomyo.signal.ecg`.
-"""),
-    Section("14", "Sleep staging without a hypnogram", """\
+""",
+    ),
+    Section(
+        "14",
+        "Sleep staging without a hypnogram",
+        """\
 Sleep-stage denominators (total sleep time, wake) come from the hypnogram given with the
 recording. Without one, `somnomyo score --stages auto` stages the night (§14.1), or, without a
 usable EEG, estimates wake and sleep roughly from EMG (§14.2); the summary says which
 (`stages.source`). Code: `somnomyo.stage`.
-"""),
-    Section("14.1", "Automatic staging (YASA)", """\
+""",
+    ),
+    Section(
+        "14.1",
+        "Automatic staging (YASA)",
+        """\
 YASA's pre-trained classifier (Vallat & Walker, eLife 2021;10:e70092; LightGBM trained on about
 3000 NSRR nights scored to AASM rules) runs on one EEG (a central EEG referenced to the
 contralateral mastoid preferred), with one EOG and the chin EMG when present, resampled to
 100 Hz, in 30-s epochs (the AASM epoch). Epochs whose top probability is low are flagged; the
 stage is kept.
-"""),
-    Section("14.2", "Rough EMG wake/sleep estimate", """\
+""",
+    ),
+    Section(
+        "14.2",
+        "Rough EMG wake/sleep estimate",
+        """\
 Not sleep staging: each chin/leg EMG is band-passed (§1.1), its RMS taken in short windows and
 compared with its resting level (a low percentile of the night); an epoch is W when the most
 active channel is active for more than half of it (the AASM epoch rule: an epoch takes the state
 that occupies most of it), else sleep (labelled N2). A leg movement (0.5-10 s) thus never makes a
 sleep epoch wake on its own. All values are implementation choices **[UNCONFIRMED]**.
-"""),
-    Section("15", "Interpretation", """\
+""",
+    ),
+    Section(
+        "15",
+        "Interpretation",
+        """\
 The interpretation layer tests whether jerks look cortical (§15.1, §15.2), how they depend on
 the sleep-wake state (§15.3), and turns the summary blocks into findings with a rule table
 (§15.11) whose thresholds depend on the population (§15.4). Findings describe; they do not
 diagnose. Code: `somnomyo.interpret`.
-"""),
-    Section("15.1", "Jerk-locked back-averaging (JLBA)", """\
+""",
+    ),
+    Section(
+        "15.1",
+        "Jerk-locked back-averaging (JLBA)",
+        """\
 The EEG is averaged around the onsets of the EMG bursts of the jerks; at least 50
 artefact-free jerks are needed, typically 50-200 (Latorre et al. 2023). A cortical premyoclonic
 spike peaks about 20 ms before the EMG onset for hand muscles (Shibasaki, J Clin Neurophysiol
@@ -350,62 +450,103 @@ spike peaks about 20 ms before the EMG onset for hand muscles (Shibasaki, J Clin
 pre-jerk average with stage-matched random triggers away from every true jerk (at least 1000
 surrogates), standardised per channel, family-wise over channels through the maximum statistic.
 No premyoclonic potential is expected in BSMI, propriospinal myoclonus, PLMS or hypnic jerks.
-"""),
-    Section("15.2", "EMG burst duration", """\
+""",
+    ),
+    Section(
+        "15.2",
+        "EMG burst duration",
+        """\
 Cortical myoclonus bursts last 10-50 ms (Hallett 1979); a median burst duration under 45 ms with
 at least 10 bursts separates cortical from non-cortical myoclonus (sensitivity 100%,
 specificity 89.5%; van der Veen et al. 2024, from a secondary summary). The classic 100-ms
 cut-off is reported but is not validated (MDS Congress abstract) **[UNCONFIRMED]**.
-"""),
-    Section("15.3", "State dependence", """\
+""",
+    ),
+    Section(
+        "15.3",
+        "State dependence",
+        """\
 BSMI jerks occur only in sleep and stop abruptly and consistently when the infant is aroused
 (ICSD-3 criteria C and D); rocking, sound or restraint can evoke them (Maurer et al. 2010). The
 jerk rate is compared before and after each arousal and awakening, and after stimulus markers and
 position changes; the windows and ratios are implementation choices.
-"""),
-    Section("15.4", "Populations", """\
+""",
+    ),
+    Section(
+        "15.4",
+        "Populations",
+        """\
 Thresholds depend on the population: `adult`, `child` (under 18 years; ICSD-3 paediatric PLMS
 threshold) and `infant` (under 2 years: BSMI versus features that warrant review). With
 `population="auto"` it follows from the age; without an age it is `adult`.
-"""),
-    Section("15.5", "PLMS range (PLMD)", """\
+""",
+    ),
+    Section(
+        "15.5",
+        "PLMS range (PLMD)",
+        """\
 ICSD-3 periodic limb movement disorder needs a PLMS index over 15/h in adults or over 5/h in
 children, with clinically significant sleep disturbance and no better explanation (RLS,
 narcolepsy, untreated OSA and RBD exclude the diagnosis; Stefani & Högl 2019). somnomyo reports
 where the index lies; it does not diagnose PLMD.
-"""),
-    Section("15.6", "Jerks in wakefulness", """\
+""",
+    ),
+    Section(
+        "15.6",
+        "Jerks in wakefulness",
+        """\
 Myoclonus mostly in wakefulness in an adult or child, or jerks with a cortical transient, warrant
 review. In an infant, BSMI jerks occur only in sleep (ICSD-3); a small fraction in W is
 tolerated for staging and detection error (implementation).
-"""),
-    Section("15.7", "Benign sleep myoclonus of infancy (BSMI)", """\
+""",
+    ),
+    Section(
+        "15.7",
+        "Benign sleep myoclonus of infancy (BSMI)",
+        """\
 ICSD-3: repetitive myoclonic jerks in early infancy, typically from birth to 6 months, only during
 sleep, stopping when the infant is aroused, with a normal EEG (Di Capua et al. 1993) and no other
 explanation. Onset in the first days of life (day 1-16, median 3 days); 95% resolved before
 6 months (Maurer et al. 2010). Jerks come in clusters at 1-5 Hz (§9).
-"""),
-    Section("15.8", "Epileptic (infantile) spasms", """\
+""",
+    ),
+    Section(
+        "15.8",
+        "Epileptic (infantile) spasms",
+        """\
 ILAE: contractions of 0.5-2 s, in clusters on or after awakening, one spasm every 5-30 s
 **[UNCONFIRMED interval]**, typically starting at 3-12 months of age.
-"""),
-    Section("15.9", "Rhythmic jerking with an EEG rhythm", """\
+""",
+    ),
+    Section(
+        "15.9",
+        "Rhythmic jerking with an EEG rhythm",
+        """\
 Clonic seizures are rhythmic (1-3 Hz) with an EEG discharge; BSMI has a normal EEG (Di Capua et
 al. 1993). Tested as EEG power at the cluster jerk rate during clusters versus just before them,
 and rhythmicity as the CV of the inter-jerk intervals (implementation choices).
-"""),
-    Section("15.10", "Rising frequency across nights", """\
+""",
+    ),
+    Section(
+        "15.10",
+        "Rising frequency across nights",
+        """\
 Comparing nights (`somnomyo compare`): a jerk index that rises every night warrants review in an
 infant (BSMI resolves over weeks to months; Maurer et al. 2010); the factor is an implementation
 choice.
-"""),
+""",
+    ),
 )
 
-RULE_TABLE_SECTION = Section("15.11", "The interpretation rule table", """\
+RULE_TABLE_SECTION = Section(
+    "15.11",
+    "The interpretation rule table",
+    """\
 Each rule reads summary keys (its `inputs`, documented in docs/summary.md), applies to some
 populations and cites its source (`somnomyo.interpret.rules.RULES`; the citation is copied into each finding's
 `source` in `summary.json`):
-""")
+""",
+)
 
 REFERENCES = """\
 ## 16. References
@@ -497,8 +638,7 @@ def section_of(group: str, name: str) -> str:
     for g, prefix, number in PLACEMENT:
         if g == group and name.startswith(prefix):
             return number
-    raise ValueError(f"docs/make_rules.py: no section for settings parameter {group}.{name}; "
-                     "add it to PLACEMENT")
+    raise ValueError(f"docs/make_rules.py: no section for settings parameter {group}.{name}; add it to PLACEMENT")
 
 
 def parameter_rows() -> dict[str, list[dict[str, Any]]]:
@@ -551,9 +691,15 @@ def render() -> str:
     unknown = sorted(set(rows) - known)
     if unknown:
         raise ValueError(f"docs/make_rules.py: PLACEMENT names sections that do not exist: {unknown}")
-    parts = [INTRO, "## Contents\n\n" + "".join(
-        f"{'  ' * s.number.count('.')}* [§{s.number} {s.title}](#{anchor(s)})\n"
-        for s in SECTIONS + (RULE_TABLE_SECTION,)) + "* [§16 References](#16-references)\n"]
+    parts = [
+        INTRO,
+        "## Contents\n\n"
+        + "".join(
+            f"{'  ' * s.number.count('.')}* [§{s.number} {s.title}](#{anchor(s)})\n"
+            for s in SECTIONS + (RULE_TABLE_SECTION,)
+        )
+        + "* [§16 References](#16-references)\n",
+    ]
     for s in SECTIONS + (RULE_TABLE_SECTION,):
         hashes = "#" * (2 + s.number.count("."))
         parts.append(f"{hashes} {s.number}. {s.title}\n\n{s.prose}")

@@ -31,6 +31,7 @@ file plus a ``.txt`` traceback.
 
 Exit status: 0 when no crash was found, 1 otherwise. Not part of the test suite.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,9 +47,10 @@ import tempfile
 import time
 import traceback
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from hypothesis import HealthCheck, Phase, given, settings
@@ -68,17 +70,91 @@ TARGETS = ("read_header", "read_edf", "read_annotations", "read_annotations_file
 REC_START = dt.datetime(2020, 2, 3, 23, 0, 0)
 
 # awkward values for numeric header fields and text tokens
-AWKWARD = ["-1", "0", "-0", "1", "2", "99999999", "-9999999", "1e99", "9e9999", "1e-320", "1e-9", "nan",
-           "inf", "-inf", "+1", "0.5", "1.5", "32767", "-32768", "8388607", "-8388608", "", " ", "abc",
-           "1_000", "0x10", "\u00b5V", "\xff\xfe", "1,5", "1e400", "-1e308", "1e308", "1e-7", "1000000",
-           "100001", "31.12.99", "29.02.01", "24.00.00", "00.00.00"]
-TAL_BITS = [b"+0\x14\x14\x00", b"+99999999999999999\x14\x14\x00", b"-5\x14\x14\x00",
-            b"+1\x159e999\x14x\x14\x00", b"+1\x14\xff\xfe\x14\x00", b"+" + b"9" * 400 + b"\x14a\x14\x00",
-            b"\x14\x14\x00", b"+1.\x15.\x14\x14", b"+3\x14\x14\x00"]
-TEXT_BITS = ["nan", "inf", "-inf", "1e400", "-1e308", "n/a", "", "\x00", "\u00e9", ",", "\t", ";", "|", "@@",
-             "<", ">", "&amp;", "&x;", "<!DOCTYPE r [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>",
-             "onset", "Onset", "duration", "label", "-1", "9" * 40, "0.0000001", "Sleep stage 4",
-             "Stages|Stages", "EpochLength", "1e-300", "99999999999"]
+AWKWARD = [
+    "-1",
+    "0",
+    "-0",
+    "1",
+    "2",
+    "99999999",
+    "-9999999",
+    "1e99",
+    "9e9999",
+    "1e-320",
+    "1e-9",
+    "nan",
+    "inf",
+    "-inf",
+    "+1",
+    "0.5",
+    "1.5",
+    "32767",
+    "-32768",
+    "8388607",
+    "-8388608",
+    "",
+    " ",
+    "abc",
+    "1_000",
+    "0x10",
+    "\u00b5V",
+    "\xff\xfe",
+    "1,5",
+    "1e400",
+    "-1e308",
+    "1e308",
+    "1e-7",
+    "1000000",
+    "100001",
+    "31.12.99",
+    "29.02.01",
+    "24.00.00",
+    "00.00.00",
+]
+TAL_BITS = [
+    b"+0\x14\x14\x00",
+    b"+99999999999999999\x14\x14\x00",
+    b"-5\x14\x14\x00",
+    b"+1\x159e999\x14x\x14\x00",
+    b"+1\x14\xff\xfe\x14\x00",
+    b"+" + b"9" * 400 + b"\x14a\x14\x00",
+    b"\x14\x14\x00",
+    b"+1.\x15.\x14\x14",
+    b"+3\x14\x14\x00",
+]
+TEXT_BITS = [
+    "nan",
+    "inf",
+    "-inf",
+    "1e400",
+    "-1e308",
+    "n/a",
+    "",
+    "\x00",
+    "\u00e9",
+    ",",
+    "\t",
+    ";",
+    "|",
+    "@@",
+    "<",
+    ">",
+    "&amp;",
+    "&x;",
+    '<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>',
+    "onset",
+    "Onset",
+    "duration",
+    "label",
+    "-1",
+    "9" * 40,
+    "0.0000001",
+    "Sleep stage 4",
+    "Stages|Stages",
+    "EpochLength",
+    "1e-300",
+    "99999999999",
+]
 
 
 @dataclass
@@ -87,8 +163,8 @@ class Seed:
     ext: str
     data: bytes
     binary: bool
-    fields: list[tuple[int, int]] = field(default_factory=list)   # (offset, width) of header fields
-    data_start: int = 0                                            # first byte after the header
+    fields: list[tuple[int, int]] = field(default_factory=list)  # (offset, width) of header fields
+    data_start: int = 0  # first byte after the header
 
 
 def _header_fields(raw: bytes) -> tuple[list[tuple[int, int]], int]:
@@ -111,18 +187,42 @@ def _annotation_only_edf(texts: list[tuple[float, float, str]], record_duration:
 
     def f(v: object, w: int) -> bytes:
         return str(v).encode("ascii").ljust(w)[:w]
-    hdr = (f("0", 8) + f("X X X X", 80) + f("Startdate 01-JAN-2000 X X X", 80) + f("01.01.00", 8)
-           + f("22.00.00", 8) + f(512, 8) + f("EDF+C", 44) + f(len(tals), 8) + f(record_duration, 8) + f(1, 4))
-    hdr += (f("EDF Annotations", 16) + f("", 80) + f("", 8) + f(-1, 8) + f(1, 8) + f(-32768, 8) + f(32767, 8)
-            + f("", 80) + f(spr, 8) + f("", 32))
+
+    hdr = (
+        f("0", 8)
+        + f("X X X X", 80)
+        + f("Startdate 01-JAN-2000 X X X", 80)
+        + f("01.01.00", 8)
+        + f("22.00.00", 8)
+        + f(512, 8)
+        + f("EDF+C", 44)
+        + f(len(tals), 8)
+        + f(record_duration, 8)
+        + f(1, 4)
+    )
+    hdr += (
+        f("EDF Annotations", 16)
+        + f("", 80)
+        + f("", 8)
+        + f(-1, 8)
+        + f(1, 8)
+        + f(-32768, 8)
+        + f(32767, 8)
+        + f("", 80)
+        + f(spr, 8)
+        + f("", 32)
+    )
     body = b"".join(t.ljust(spr * 2, b"\x00") for t in tals)
     return hdr + body
 
 
 def build_seeds(folder: Path) -> list[Seed]:
     rng = np.random.default_rng(0)
-    sigs = [Signal("Leg L", rng.normal(0, 30, 32 * 3), 32.0), Signal("Leg R", rng.normal(0, 30, 16 * 3), 16.0),
-            Signal("SpO2", np.full(3, 95.0), 1.0, unit="%")]
+    sigs = [
+        Signal("Leg L", rng.normal(0, 30, 32 * 3), 32.0),
+        Signal("Leg R", rng.normal(0, 30, 16 * 3), 16.0),
+        Signal("SpO2", np.full(3, 95.0), 1.0, unit="%"),
+    ]
     ann = [(0.0, 30.0, "Sleep stage W"), (1.5, 0.5, "LM"), (2.0, 0.0, "Arousal@@EEG C3")]
     start = dt.datetime(2020, 2, 3, 23, 0, 0)
     seeds: list[Seed] = []
@@ -138,45 +238,74 @@ def build_seeds(folder: Path) -> list[Seed]:
     raw = bytearray(p.read_bytes())
     raw[192:197] = b"EDF+D"
     i = raw.find(b"+1\x14\x14\x00")
-    raw[i:i + 2] = b"+3"
+    raw[i : i + 2] = b"+3"
     fields, hb = _header_fields(bytes(raw))
     seeds.append(Seed("edfd", ".edf", bytes(raw), True, fields, hb))
-    raw = _annotation_only_edf([(0.0, 60.0, "Sleep stage W"), (60.0, 30.0, "Sleep stage 1"),
-                                (90.0, 30.0, "Sleep stage R")])
+    raw = _annotation_only_edf(
+        [(0.0, 60.0, "Sleep stage W"), (60.0, 30.0, "Sleep stage 1"), (90.0, 30.0, "Sleep stage R")]
+    )
     fields, hb = _header_fields(raw)
     seeds.append(Seed("annonly", ".edf", raw, True, fields, hb))
 
     def scored(etype: str, concept: str, s: float, d: float) -> str:
-        return (f"<ScoredEvent><EventType>{etype}</EventType><EventConcept>{concept}</EventConcept>"
-                f"<Start>{s}</Start><Duration>{d}</Duration><SignalLocation>C3</SignalLocation></ScoredEvent>")
-    xml = ('<?xml version="1.0" encoding="UTF-8"?>\n<PSGAnnotation><EpochLength>30</EpochLength><ScoredEvents>'
-           "<ScoredEvent><EventType/><EventConcept>Recording Start Time</EventConcept><Start>0</Start>"
-           "<Duration>120</Duration><ClockTime>00.00.00 23.00.00</ClockTime></ScoredEvent>"
-           + scored("Stages|Stages", "Wake|0", 0, 60) + scored("Stages|Stages", "Stage 2 sleep|2", 60, 30)
-           + scored("Arousals|Arousals", "Arousal|Arousal ()", 10.5, 4)
-           + scored("Limb Movement|Limb Movement", "Limb Movement (Left)|Limb Movement (Left)", 20, 2)
-           + scored("Weird|Weird", "Mystery|Mystery", 30, 1)
-           + "</ScoredEvents></PSGAnnotation>\n")
+        return (
+            f"<ScoredEvent><EventType>{etype}</EventType><EventConcept>{concept}</EventConcept>"
+            f"<Start>{s}</Start><Duration>{d}</Duration><SignalLocation>C3</SignalLocation></ScoredEvent>"
+        )
+
+    xml = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<PSGAnnotation><EpochLength>30</EpochLength><ScoredEvents>'
+        "<ScoredEvent><EventType/><EventConcept>Recording Start Time</EventConcept><Start>0</Start>"
+        "<Duration>120</Duration><ClockTime>00.00.00 23.00.00</ClockTime></ScoredEvent>"
+        + scored("Stages|Stages", "Wake|0", 0, 60)
+        + scored("Stages|Stages", "Stage 2 sleep|2", 60, 30)
+        + scored("Arousals|Arousals", "Arousal|Arousal ()", 10.5, 4)
+        + scored("Limb Movement|Limb Movement", "Limb Movement (Left)|Limb Movement (Left)", 20, 2)
+        + scored("Weird|Weird", "Mystery|Mystery", 30, 1)
+        + "</ScoredEvents></PSGAnnotation>\n"
+    )
     seeds.append(Seed("nsrr", ".xml", xml.encode(), False))
-    cmp_xml = ("<CMPStudyConfig><EpochLength>30</EpochLength><ScoredEvents><ScoredEvent><Name>Hypopnea</Name>"
-               "<Start>35.0</Start><Duration>12</Duration><Input>NASAL</Input></ScoredEvent></ScoredEvents>"
-               "<SleepStages><SleepStage>0</SleepStage><SleepStage>2</SleepStage><SleepStage>5</SleepStage>"
-               "</SleepStages></CMPStudyConfig>")
+    cmp_xml = (
+        "<CMPStudyConfig><EpochLength>30</EpochLength><ScoredEvents><ScoredEvent><Name>Hypopnea</Name>"
+        "<Start>35.0</Start><Duration>12</Duration><Input>NASAL</Input></ScoredEvent></ScoredEvents>"
+        "<SleepStages><SleepStage>0</SleepStage><SleepStage>2</SleepStage><SleepStage>5</SleepStage>"
+        "</SleepStages></CMPStudyConfig>"
+    )
     seeds.append(Seed("compumedics", ".xml", cmp_xml.encode(), False))
-    seeds.append(Seed("csv", ".csv", b"onset,duration,description\n0,30,Sleep stage W\n30,30,Sleep stage 2\n"
-                      b"12.5,3,Arousal\n40,n/a,LM left\n", False))
-    seeds.append(Seed("tsv", ".tsv", b"onset\tduration\ttrial_type\tchannel\n0\t30\tW\tn/a\n"
-                      b"5\t0.5\tLeg movement\tLAT\n", False))
+    seeds.append(
+        Seed(
+            "csv",
+            ".csv",
+            b"onset,duration,description\n0,30,Sleep stage W\n30,30,Sleep stage 2\n12.5,3,Arousal\n40,n/a,LM left\n",
+            False,
+        )
+    )
+    seeds.append(
+        Seed("tsv", ".tsv", b"onset\tduration\ttrial_type\tchannel\n0\t30\tW\tn/a\n5\t0.5\tLeg movement\tLAT\n", False)
+    )
     seeds.append(Seed("stages", ".txt", b"# hypnogram\nW\nW\nN1\nN2\n3\nR\n?\n", False))
-    seeds.append(Seed("hmc_txt", ".txt", b"Date, Time, Recording onset, Duration, Annotation, Linked channel\n"
-                      b"2001-01-01, 22:00:00, 0, 30, Sleep stage W, \n"
-                      b"2001-01-01, 22:00:30, 30, 30, Sleep stage N1, \n", False))
+    seeds.append(
+        Seed(
+            "hmc_txt",
+            ".txt",
+            b"Date, Time, Recording onset, Duration, Annotation, Linked channel\n"
+            b"2001-01-01, 22:00:00, 0, 30, Sleep stage W, \n"
+            b"2001-01-01, 22:00:30, 30, 30, Sleep stage N1, \n",
+            False,
+        )
+    )
     # the sample width of the header not matching the body: BDF signature over 16-bit samples, and the reverse
     for s in [s for s in seeds if s.name in ("edfc", "bdfc")]:
         swapped = (b"0       " if s.name == "bdfc" else b"\xffBIOSEMI") + s.data[8:]
         seeds.append(Seed(f"{s.name}_width_swapped", s.ext, swapped, True, s.fields, s.data_start))
-    tal = b"".join([encode_tal(0, None, [""]), encode_tal(1.5, 2.0, ["Arousal", "LM"]),
-                    encode_tal(-3, None, ["x"]), encode_tal(4, 0.25, ["\u00e9v\u00e9nement"])])
+    tal = b"".join(
+        [
+            encode_tal(0, None, [""]),
+            encode_tal(1.5, 2.0, ["Arousal", "LM"]),
+            encode_tal(-3, None, ["x"]),
+            encode_tal(4, 0.25, ["\u00e9v\u00e9nement"]),
+        ]
+    )
     seeds.append(Seed("tal", ".tal", tal, True))
     return seeds
 
@@ -185,8 +314,9 @@ def build_seeds(folder: Path) -> list[Seed]:
 def _mutate_binary(data: st.DataObject, seed: Seed) -> bytes:
     buf = bytearray(seed.data)
     for _ in range(data.draw(st.integers(1, 4), label="n_ops")):
-        op = data.draw(st.sampled_from(["flip", "set", "field", "field", "truncate", "insert", "delete", "tal",
-                                        "onset", "width"]))
+        op = data.draw(
+            st.sampled_from(["flip", "set", "field", "field", "truncate", "insert", "delete", "tal", "onset", "width"])
+        )
         n = max(len(buf), 1)
         if op == "flip" and buf:
             i = data.draw(st.integers(0, len(buf) - 1))
@@ -203,28 +333,43 @@ def _mutate_binary(data: st.DataObject, seed: Seed) -> bytes:
                 b = b.ljust(w, pad)
             else:
                 b = b.rjust(w, pad)
-            buf[off:off + w] = b[:w].ljust(w, b" ")
+            buf[off : off + w] = b[:w].ljust(w, b" ")
         elif op == "truncate":
-            del buf[data.draw(st.integers(0, n)):]
+            del buf[data.draw(st.integers(0, n)) :]
         elif op == "insert":
             i = data.draw(st.integers(0, len(buf)))
             buf[i:i] = data.draw(st.binary(min_size=1, max_size=64))
         elif op == "delete" and buf:
             i = data.draw(st.integers(0, len(buf) - 1))
-            del buf[i:i + data.draw(st.integers(1, 64))]
-        elif op == "onset":           # a TAL onset/duration number replaced (EDF+D record times, events)
+            del buf[i : i + data.draw(st.integers(1, 64))]
+        elif op == "onset":  # a TAL onset/duration number replaced (EDF+D record times, events)
             spans = [m.span() for m in re.finditer(rb"[+-]?\d+(?:\.\d*)?(?=[\x14\x15])", bytes(buf))]
             if spans:
                 a, b = data.draw(st.sampled_from(spans))
-                buf[a:b] = data.draw(st.sampled_from([b"+0", b"-1", b"+1e3", b"+" + b"9" * 12, b"+" + b"9" * 400,
-                                                      b"+0.000001", b"+86400", b"+604801", b"", b"+", b"--1"]))
-        elif op == "width" and len(buf) >= 8:   # EDF <-> BDF signature: the header's sample width changes
+                buf[a:b] = data.draw(
+                    st.sampled_from(
+                        [
+                            b"+0",
+                            b"-1",
+                            b"+1e3",
+                            b"+" + b"9" * 12,
+                            b"+" + b"9" * 400,
+                            b"+0.000001",
+                            b"+86400",
+                            b"+604801",
+                            b"",
+                            b"+",
+                            b"--1",
+                        ]
+                    )
+                )
+        elif op == "width" and len(buf) >= 8:  # EDF <-> BDF signature: the header's sample width changes
             buf[:8] = b"0       " if bytes(buf[:8]) == b"\xffBIOSEMI" else b"\xffBIOSEMI"
         elif op == "tal":
             lo = min(seed.data_start, len(buf))
             i = data.draw(st.integers(lo, len(buf)))
             bit = data.draw(st.sampled_from(TAL_BITS))
-            buf[i:i + len(bit)] = bit
+            buf[i : i + len(bit)] = bit
     return bytes(buf)
 
 
@@ -249,10 +394,10 @@ def _mutate_text(data: st.DataObject, seed: Seed) -> bytes:
             i = data.draw(st.integers(0, len(text)))
             text = text[:i] + data.draw(st.one_of(st.sampled_from(TEXT_BITS), st.text(max_size=20))) + text[i:]
         elif op == "truncate":
-            text = text[:data.draw(st.integers(0, len(text)))]
+            text = text[: data.draw(st.integers(0, len(text)))]
         elif op == "char" and text:
             i = data.draw(st.integers(0, len(text) - 1))
-            text = text[:i] + data.draw(st.characters()) + text[i + 1:]
+            text = text[:i] + data.draw(st.characters()) + text[i + 1 :]
     enc = data.draw(st.sampled_from(["utf-8", "utf-8", "latin-1", "utf-16"]))
     return text.encode(enc, errors="replace")
 
@@ -307,7 +452,7 @@ def _run_one(target: str, path: Path, blob: bytes) -> BaseException | bool:
         if target == "parse_tal" or str(path) not in str(e) or "\n" in str(e):
             return e
         return True
-    except (Exception, RecursionError) as e:   # noqa: BLE001 - that is what we are hunting
+    except (Exception, RecursionError) as e:  # noqa: BLE001 - that is what we are hunting
         return e
     return False
 
@@ -317,7 +462,7 @@ FILE_TARGETS = tuple(t for t in TARGETS if t != "parse_tal")
 
 def _sparse_edf(seed: Seed, path: Path, *, count: int, size: int) -> Path:
     """``seed`` (an EDF) with its record count set to ``count``, as a sparse file of ``size`` bytes."""
-    raw = bytearray(seed.data[:seed.data_start])
+    raw = bytearray(seed.data[: seed.data_start])
     raw[236:244] = str(count).encode().ljust(8)
     with open(path, "wb") as fh:
         fh.write(bytes(raw))
@@ -336,8 +481,9 @@ def fixed_cases(seeds: list[Seed], work: Path, hang_s: float) -> list[str]:
     if hasattr(os, "mkfifo"):
         os.mkfifo(fifo)
         cases.append(("fifo", fifo))
-    cases.append(("million_records", _sparse_edf(edf, work / "million.edf", count=10**6,
-                                                 size=hb + 10**6 * record_bytes)))
+    cases.append(
+        ("million_records", _sparse_edf(edf, work / "million.edf", count=10**6, size=hb + 10**6 * record_bytes))
+    )
     cases.append(("minus_one_8gb", _sparse_edf(edf, work / "minus1.edf", count=-1, size=8 * 2**30)))
     tiny = bytearray(edf.data)
     tiny[244:252] = b"1e-7    "
@@ -374,8 +520,10 @@ def replay(folder: Path) -> int:
         res = _run_one(target, p, p.read_bytes())
         err = res if isinstance(res, BaseException) else None
         still += err is not None
-        print(f"{'CRASH' if err else 'ok   '} {target:<22} {p.name}"
-              + (f"  {type(err).__name__}: {str(err)[:120]}" if err else ""))
+        print(
+            f"{'CRASH' if err else 'ok   '} {target:<22} {p.name}"
+            + (f"  {type(err).__name__}: {str(err)[:120]}" if err else "")
+        )
     print(f"{len(inputs)} saved input(s), {still} still crash")
     return 1 if still else 0
 
@@ -386,8 +534,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default="/tmp/somnomyo-fuzz/crashes", help="folder for crashing inputs")
     ap.add_argument("--targets", nargs="+", choices=TARGETS, default=list(TARGETS))
     ap.add_argument("--hang-s", type=float, default=10.0, help="a call longer than this is a crash (hang)")
-    ap.add_argument("--max-memory-mb", type=int, default=3072,
-                    help="address-space limit, so a huge allocation is a MemoryError, not an OOM kill")
+    ap.add_argument(
+        "--max-memory-mb",
+        type=int,
+        default=3072,
+        help="address-space limit, so a huge allocation is a MemoryError, not an OOM kill",
+    )
     ap.add_argument("--replay", metavar="DIR", help="only rerun the crashing inputs saved in DIR")
     args = ap.parse_args(argv)
 
@@ -406,7 +558,9 @@ def main(argv: list[str] | None = None) -> int:
     seeds = build_seeds(work)
     edf_seeds = [s for s in seeds if s.binary and s.ext != ".tal"]
     plans = {
-        "read_header": edf_seeds, "read_edf": edf_seeds, "read_annotations": edf_seeds,
+        "read_header": edf_seeds,
+        "read_edf": edf_seeds,
+        "read_annotations": edf_seeds,
         "read_annotations_file": [s for s in seeds if s.ext != ".tal"],
         "parse_tal": [s for s in seeds if s.ext == ".tal" or s.name in ("edfd", "annonly")],
         "check_start": [s for s in seeds if s.ext != ".tal"],
@@ -417,31 +571,44 @@ def main(argv: list[str] | None = None) -> int:
     deadline = t0 + args.seconds
     last_report = [t0]
 
-    @settings(max_examples=10 ** 9, deadline=None, database=None, phases=[Phase.generate],
-              suppress_health_check=list(HealthCheck), derandomize=False, print_blob=False)
+    @settings(
+        max_examples=10**9,
+        deadline=None,
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+        derandomize=False,
+        print_blob=False,
+    )
     @given(st.data())
     def one(data: st.DataObject) -> None:
         target = data.draw(st.sampled_from(args.targets), label="target")
         seed = data.draw(st.sampled_from(plans[target]), label="seed")
         blob = _mutate_binary(data, seed) if seed.binary else _mutate_text(data, seed)
-        grow = (seed in edf_seeds and data.draw(st.integers(0, 49), label="grow") == 0
-                and data.draw(st.sampled_from([2**31, 8 * 2**30]), label="grown size"))
+        grow = (
+            seed in edf_seeds
+            and data.draw(st.integers(0, 49), label="grow") == 0
+            and data.draw(st.sampled_from([2**31, 8 * 2**30]), label="grown size")
+        )
         now = time.monotonic()
-        if now >= deadline:     # after the draws, so hypothesis' replay of this example is consistent
+        if now >= deadline:  # after the draws, so hypothesis' replay of this example is consistent
             raise _TimeUp
         if now - last_report[0] > 60:
             last_report[0] = now
-            print(f"[{now - t0:6.0f} s] {sum(stats.iterations.values())} iterations, "
-                  f"{len(stats.crashes)} distinct crash(es)", flush=True)
+            print(
+                f"[{now - t0:6.0f} s] {sum(stats.iterations.values())} iterations, "
+                f"{len(stats.crashes)} distinct crash(es)",
+                flush=True,
+            )
         path = work / f"input{seed.ext}"
         path.write_bytes(blob)
         if grow:
-            os.truncate(path, grow)          # a multi-GB sparse file behind the mutated header
+            os.truncate(path, grow)  # a multi-GB sparse file behind the mutated header
         stats.iterations[target] += 1
         signal.setitimer(signal.ITIMER_REAL, args.hang_s)
         try:
             res = _run_one(target, path, blob)
-        except _Hang as e:             # the alarm fired outside the call itself
+        except _Hang as e:  # the alarm fired outside the call itself
             res = e
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)

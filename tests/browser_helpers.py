@@ -1,5 +1,6 @@
 """Helpers for tests that render a self-contained page in headless Chromium (Debian's ``chromium``):
 the browser flags, a checker script appended to a copy of the page, and readers of what it found."""
+
 from __future__ import annotations
 
 import re
@@ -10,12 +11,22 @@ import numpy as np
 import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
-needs_chromium = pytest.mark.skipif(not CHROMIUM.exists(),
-                                    reason="headless browser check needs /usr/bin/chromium (apt-get install chromium)")
+needs_chromium = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="headless browser check needs /usr/bin/chromium (apt-get install chromium)"
+)
 WIDTH = 1280
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--enable-logging=stderr", "--v=0"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--enable-logging=stderr",
+    "--v=0",
+]
 # after the page has loaded: count decoded images and empty figures, measure the layout width
 CHECKER = """<script>
 window.addEventListener("load", function () {
@@ -35,8 +46,9 @@ CONSOLE_PROBLEM = re.compile(r"CONSOLE|Uncaught|Failed to load resource|net::ERR
 
 def chromium(args: list[str], user_dir: Path) -> subprocess.CompletedProcess[str]:
     """Run headless Chromium with ``args`` and a fresh profile in ``user_dir``."""
-    return subprocess.run([str(CHROMIUM), *FLAGS, f"--user-data-dir={user_dir}", *args], capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [str(CHROMIUM), *FLAGS, f"--user-data-dir={user_dir}", *args], capture_output=True, text=True, timeout=120
+    )
 
 
 def console_problems(stderr: str) -> list[str]:
@@ -64,6 +76,6 @@ def assert_not_blank(shot: Path) -> None:
 
     img = np.asarray(Image.open(shot).convert("L"), dtype=float)
     assert img.shape[1] == WIDTH
-    assert (img < 200).mean() > 0.02          # text, tables and figures drawn
+    assert (img < 200).mean() > 0.02  # text, tables and figures drawn
     top = img[: img.shape[0] // 6]
-    assert (top < 128).any()                  # the title is there
+    assert (top < 128).any()  # the title is there

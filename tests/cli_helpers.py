@@ -1,4 +1,5 @@
 """Helpers for tests that run the ``somnomyo`` command in-process and check its one-line errors."""
+
 from __future__ import annotations
 
 from pathlib import Path

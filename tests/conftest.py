@@ -1,4 +1,5 @@
 """Shared fixtures: the real files in ../shared/data/real (skipped where absent)."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -4,6 +4,7 @@ The engine tests inject a fast fake scorer (a text file stands for a night) and 
 in-process Dask cluster; one slow test runs the real pipeline on simulated nights on a
 multi-process LocalCluster, as ``somnomyo cohort`` does.
 """
+
 from __future__ import annotations
 
 import io
@@ -33,17 +34,32 @@ class FakeNight:
     def __init__(self, n_lms: int, standard: str, age: str | None = None) -> None:
         self.standard = standard
         self.age = age
-        self.events = make_events([{"onset": 10.0 + 20 * i, "duration": 1.0, "trial_type": "leg_movement",
-                                    "channel": "Leg L", "side": "left", "periodic": i % 2 == 0,
-                                    "imi_s": 20.0 if i else None} for i in range(n_lms)])
+        self.events = make_events(
+            [
+                {
+                    "onset": 10.0 + 20 * i,
+                    "duration": 1.0,
+                    "trial_type": "leg_movement",
+                    "channel": "Leg L",
+                    "side": "left",
+                    "periodic": i % 2 == 0,
+                    "imi_s": 20.0 if i else None,
+                }
+                for i in range(n_lms)
+            ]
+        )
 
     def summary(self) -> dict[str, Any]:
         n = len(self.events)
-        return {"somnomyo_version": "x", "recording": {"duration_s": 3600.0, "gaps": []},
-                "plm": {"plms_index": n / 2.0, "lm_index": float(n), "tst_h": 2.0, "plms_count": n // 2},
-                "quality": {"channels": {"Leg L": {"role": "leg_left", "fraction_scorable": 0.9}}},
-                "settings": {"standard": self.standard, "lm_min_duration_s": 0.5},
-                "warnings": ["no hypnogram found"], "interpretation": {"age_given": self.age}}
+        return {
+            "somnomyo_version": "x",
+            "recording": {"duration_s": 3600.0, "gaps": []},
+            "plm": {"plms_index": n / 2.0, "lm_index": float(n), "tst_h": 2.0, "plms_count": n // 2},
+            "quality": {"channels": {"Leg L": {"role": "leg_left", "fraction_scorable": 0.9}}},
+            "settings": {"standard": self.standard, "lm_min_duration_s": 0.5},
+            "warnings": ["no hypnogram found"],
+            "interpretation": {"age_given": self.age},
+        }
 
     def write(self, out: Path) -> dict[str, Path]:
         out = Path(out)
@@ -57,9 +73,16 @@ class FakeScorer:
     def __init__(self, log: Path) -> None:
         self.log = Path(log)
 
-    def __call__(self, edf: str, *, annotations: Any = None, hypnogram: Any = None,
-                 standard: str = "wasm2016", age: str | None = None,
-                 channels: dict[str, list[str]] | None = None) -> FakeNight:
+    def __call__(
+        self,
+        edf: str,
+        *,
+        annotations: Any = None,
+        hypnogram: Any = None,
+        standard: str = "wasm2016",
+        age: str | None = None,
+        channels: dict[str, list[str]] | None = None,
+    ) -> FakeNight:
         with open(self.log, "a") as f:
             f.write(Path(edf).stem + "\n")
         if channels is not None:
@@ -79,7 +102,7 @@ class FakeScorer:
         """The channel overrides each night was last scored with."""
         p = Path(str(self.log) + ".channels")
         out: dict[str, Any] = {}
-        for line in (p.read_text().splitlines() if p.exists() else []):
+        for line in p.read_text().splitlines() if p.exists() else []:
             out.update(json.loads(line))
         return out
 
@@ -102,34 +125,40 @@ def identity(df: pd.DataFrame) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def client() -> Any:
     from distributed import Client, LocalCluster
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
-            Client(cluster) as c:
+
+    with (
+        LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster,
+        Client(cluster) as c,
+    ):
         yield c
 
 
 # ------------------------------------------------------------------------------ manifests
-def test_manifest_relative_paths_resolve_against_manifest_folder_and_ids_default_to_stem(tmp_path: Path,
-                                                                                         monkeypatch) -> None:
+def test_manifest_relative_paths_resolve_against_manifest_folder_and_ids_default_to_stem(
+    tmp_path: Path, monkeypatch
+) -> None:
     folder = tmp_path / "study"
     (folder / "edf").mkdir(parents=True)
-    (folder / "manifest.csv").write_text("id,edf,annotations,hypnogram,age,bmi,site\n"
-                                         "s01,edf/a.edf,edf/a.xml,,34y,22.5,A\n"
-                                         ",edf/b.edf,,/abs/b-hyp.txt,3m,31,B\n")
-    monkeypatch.chdir(tmp_path)    # relative to the manifest, not to the current folder
+    (folder / "manifest.csv").write_text(
+        "id,edf,annotations,hypnogram,age,bmi,site\n"
+        "s01,edf/a.edf,edf/a.xml,,34y,22.5,A\n"
+        ",edf/b.edf,,/abs/b-hyp.txt,3m,31,B\n"
+    )
+    monkeypatch.chdir(tmp_path)  # relative to the manifest, not to the current folder
     nights = read_manifest("study/manifest.csv")
     assert [n.id for n in nights] == ["s01", "b"]
     assert nights[0].edf == str(folder / "edf" / "a.edf")
     assert nights[0].annotations == str(folder / "edf" / "a.xml")
     assert nights[0].hypnogram is None
     assert nights[1].annotations is None and nights[1].hypnogram == "/abs/b-hyp.txt"
-    assert nights[0].extra == {"age": "34y", "bmi": 22.5, "site": "A"}    # numbers where a column is numeric
+    assert nights[0].extra == {"age": "34y", "bmi": 22.5, "site": "A"}  # numbers where a column is numeric
     assert nights[1].extra == {"age": "3m", "bmi": 31, "site": "B"}
-    assert nights[1].options() == {"age": "3m"}                           # passed to the scorer as given
+    assert nights[1].options() == {"age": "3m"}  # passed to the scorer as given
 
 
 def test_manifest_age_without_unit_or_unknown_population_is_refused_naming_the_row(tmp_path: Path) -> None:
     m = tmp_path / "m.csv"
-    m.write_text("edf,age\na.edf,45y\nb.edf,45\n")     # a bare number would be read as days
+    m.write_text("edf,age\na.edf,45y\nb.edf,45\n")  # a bare number would be read as days
     with pytest.raises(SomnomyoError, match="row 3: .*unit"):
         read_manifest(m)
     m.write_text("edf,population\na.edf,adult\nb.edf,elderly\n")
@@ -152,8 +181,9 @@ def test_manifest_empty_edf_cell_is_refused_naming_the_row(tmp_path: Path) -> No
         read_manifest(m)
 
 
-@pytest.mark.parametrize("bad_id", ["../x", "/abs", "a/b", "a\\b", "..", ".hidden", "nights.csv",
-                                    "events.parquet", "x.tmp-12ab", "c:evil"])
+@pytest.mark.parametrize(
+    "bad_id", ["../x", "/abs", "a/b", "a\\b", "..", ".hidden", "nights.csv", "events.parquet", "x.tmp-12ab", "c:evil"]
+)
 def test_unsafe_ids_that_would_write_outside_the_output_folder_are_refused(tmp_path: Path, bad_id: str) -> None:
     m = tmp_path / "m.csv"
     m.write_text(f"id,edf\n{bad_id},a.edf\n")
@@ -239,8 +269,9 @@ def test_score_one_success_writes_outputs_and_done_marker_last(tmp_path: Path) -
 def test_cohort_scores_every_night_and_records_a_corrupt_file_as_failed(tmp_path: Path, client: Any) -> None:
     make_fake_cohort(tmp_path / "in")
     scorer = FakeScorer(tmp_path / "log")
-    res = run_cohort(str(tmp_path / "in" / "*.edf"), tmp_path / "out", client=client, score_fn=scorer,
-                     figures=False, progress=False)
+    res = run_cohort(
+        str(tmp_path / "in" / "*.edf"), tmp_path / "out", client=client, score_fn=scorer, figures=False, progress=False
+    )
     df = res.nights
     assert list(df["id"]) == ["bad", "n1", "n2", "n3", "n4"]
     assert list(df["status"]) == ["failed", "ok", "ok", "ok", "ok"]
@@ -266,15 +297,20 @@ def test_cohort_scores_every_night_and_records_a_corrupt_file_as_failed(tmp_path
 def test_unexpected_exception_becomes_a_failed_row_with_type_and_message(tmp_path: Path, client: Any) -> None:
     make_fake_cohort(tmp_path / "in")
     (tmp_path / "in" / "bug.edf").write_text("BUG")
-    res = run_cohort(str(tmp_path / "in" / "*.edf"), tmp_path / "out", client=client,
-                     score_fn=FakeScorer(tmp_path / "log"), figures=False, progress=False)
+    res = run_cohort(
+        str(tmp_path / "in" / "*.edf"),
+        tmp_path / "out",
+        client=client,
+        score_fn=FakeScorer(tmp_path / "log"),
+        figures=False,
+        progress=False,
+    )
     reasons = res.failed.set_index("id")["reason"]
     assert reasons["bug"] == "ValueError: detector blew up"
     assert (res.nights["status"] == "ok").sum() == 4
 
 
-def test_rerun_skips_done_nights_retries_failed_ones_and_gives_identical_tables(tmp_path: Path,
-                                                                                client: Any) -> None:
+def test_rerun_skips_done_nights_retries_failed_ones_and_gives_identical_tables(tmp_path: Path, client: Any) -> None:
     make_fake_cohort(tmp_path / "in")
     scorer = FakeScorer(tmp_path / "log")
     kw = dict(client=client, score_fn=scorer, figures=False, progress=False)
@@ -283,11 +319,11 @@ def test_rerun_skips_done_nights_retries_failed_ones_and_gives_identical_tables(
     ev1 = first.events()
     assert sorted(scorer.calls()) == ["bad", "n1", "n2", "n3", "n4"]
     second = run_cohort(str(tmp_path / "in" / "*.edf"), tmp_path / "out", **kw)
-    assert sorted(scorer.calls()) == ["bad", "bad", "n1", "n2", "n3", "n4"]   # only the failed night again
+    assert sorted(scorer.calls()) == ["bad", "bad", "n1", "n2", "n3", "n4"]  # only the failed night again
     assert second.n_skipped == 4 and second.n_scored == 1
     assert identity(second.nights).equals(identity(first.nights))
     ok1, ok2 = (r.nights[r.nights["status"] == "ok"].reset_index(drop=True) for r in (first, second))
-    pd.testing.assert_frame_equal(ok2, ok1)              # skipped nights keep even their stored timings
+    pd.testing.assert_frame_equal(ok2, ok1)  # skipped nights keep even their stored timings
     pd.testing.assert_frame_equal(identity(pd.read_csv(second.csv_path)), identity(pd.read_csv(io.BytesIO(csv1))))
     pd.testing.assert_frame_equal(second.events(), ev1)
 
@@ -309,10 +345,12 @@ def test_changed_standard_or_inputs_rescore_the_night(tmp_path: Path, client: An
     nights = [Night(id="n1", edf=str(files[0]))]
     run_cohort(nights, tmp_path / "out", **kw)
     run_cohort(nights, tmp_path / "out", standard="aasm", **kw)
-    run_cohort([Night(id="n1", edf=str(files[0]), hypnogram=str(tmp_path / "h.txt"))], tmp_path / "out",
-               standard="aasm", **kw)
-    res = run_cohort([Night(id="n1", edf=str(files[0]), hypnogram=str(tmp_path / "h.txt"))], tmp_path / "out",
-                     standard="aasm", **kw)
+    run_cohort(
+        [Night(id="n1", edf=str(files[0]), hypnogram=str(tmp_path / "h.txt"))], tmp_path / "out", standard="aasm", **kw
+    )
+    res = run_cohort(
+        [Night(id="n1", edf=str(files[0]), hypnogram=str(tmp_path / "h.txt"))], tmp_path / "out", standard="aasm", **kw
+    )
     assert scorer.calls() == ["n1", "n1", "n1"] and res.n_skipped == 1
     assert res.nights["standard"].tolist() == ["aasm"]
 
@@ -327,38 +365,46 @@ def test_manifest_age_reaches_the_scorer_and_a_changed_age_rescores(tmp_path: Pa
     df = res.nights.set_index("id")
     assert df.loc["x1", "interpretation.age_given"] == "45y" and pd.isna(df.loc["x2", "interpretation.age_given"])
     assert df["site"].tolist() == ["A", "B"] and list(res.nights.columns[8:10]) == ["age", "site"]
-    m.write_text("id,edf,age,site\nx1,n1.edf,46y,A\nx2,n2.edf,,C\n")   # site is not a scoring input
+    m.write_text("id,edf,age,site\nx1,n1.edf,46y,A\nx2,n2.edf,,C\n")  # site is not a scoring input
     again = run_cohort(m, tmp_path / "out", **kw)
-    assert sorted(scorer.calls()) == ["n1", "n1", "n2"]                   # only x1 (new age) again
+    assert sorted(scorer.calls()) == ["n1", "n1", "n2"]  # only x1 (new age) again
     assert again.n_skipped == 1 and again.nights["site"].tolist() == ["A", "C"]
 
 
 def test_manifest_channels_reach_the_scorer_and_win_role_by_role_over_cohort_wide_channels(
-        tmp_path: Path, client: Any) -> None:
+    tmp_path: Path, client: Any
+) -> None:
     make_fake_cohort(tmp_path)
     m = tmp_path / "m.csv"
-    pd.DataFrame({"id": ["x1", "x2"], "edf": ["n1.edf", "n2.edf"],
-                  "channels": ['leg_left=Tib sin; leg_right="Tib, dx"', None]}).to_csv(m, index=False)
+    pd.DataFrame(
+        {"id": ["x1", "x2"], "edf": ["n1.edf", "n2.edf"], "channels": ['leg_left=Tib sin; leg_right="Tib, dx"', None]}
+    ).to_csv(m, index=False)
     scorer = FakeScorer(tmp_path / "log")
     kw = dict(client=client, score_fn=scorer, figures=False, progress=False)
     run_cohort(m, tmp_path / "out", channels={"leg_left": "L1", "chin": ["Chin 1"]}, **kw)
     assert scorer.channels() == {
-        "n1": {"leg_left": ["Tib sin"], "leg_right": ["Tib, dx"], "chin": ["Chin 1"]},   # the night's own win
+        "n1": {"leg_left": ["Tib sin"], "leg_right": ["Tib, dx"], "chin": ["Chin 1"]},  # the night's own win
         "n2": {"leg_left": ["L1"], "chin": ["Chin 1"]},
     }
     again = run_cohort(m, tmp_path / "out", channels={"leg_left": "L1", "chin": ["Chin 1"]}, **kw)
-    assert again.n_skipped == 2 and sorted(scorer.calls()) == ["n1", "n2"]        # same overrides: done
+    assert again.n_skipped == 2 and sorted(scorer.calls()) == ["n1", "n2"]  # same overrides: done
     changed = run_cohort(m, tmp_path / "out", channels={"leg_left": "L2", "chin": ["Chin 1"]}, **kw)
     # x1's own leg_left wins, so its overrides did not change: only x2 is scored again
     assert changed.n_skipped == 1 and sorted(scorer.calls()) == ["n1", "n2", "n2"]
     assert scorer.channels()["n2"] == {"leg_left": ["L2"], "chin": ["Chin 1"]}
 
 
-@pytest.mark.parametrize("cell, problem", [("legg=Tib sin", "unknown channel role 'legg'"),
-                                           ("leg_left", "must look like ROLE=LABEL"),
-                                           ("leg_left=", "empty channel label")])
+@pytest.mark.parametrize(
+    "cell, problem",
+    [
+        ("legg=Tib sin", "unknown channel role 'legg'"),
+        ("leg_left", "must look like ROLE=LABEL"),
+        ("leg_left=", "empty channel label"),
+    ],
+)
 def test_manifest_channels_cell_that_is_not_role_equals_label_is_refused_naming_the_row(
-        tmp_path: Path, cell: str, problem: str) -> None:
+    tmp_path: Path, cell: str, problem: str
+) -> None:
     make_fake_cohort(tmp_path)
     m = tmp_path / "m.csv"
     m.write_text(f"id,edf,channels\nx1,n1.edf,leg_right=R\nx2,n2.edf,{cell}\n")
@@ -369,8 +415,9 @@ def test_manifest_channels_cell_that_is_not_role_equals_label_is_refused_naming_
 
 def test_cli_cohort_bad_channel_option_is_one_line_with_exit_2(tmp_path: Path, capsys) -> None:
     make_fake_cohort(tmp_path / "in")
-    code = main(["cohort", str(tmp_path / "in" / "*.edf"), "--out", str(tmp_path / "out"),
-                 "--channel", "leftleg=X", "--quiet"])
+    code = main(
+        ["cohort", str(tmp_path / "in" / "*.edf"), "--out", str(tmp_path / "out"), "--channel", "leftleg=X", "--quiet"]
+    )
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1 and "unknown channel role 'leftleg'" in err
     assert not (tmp_path / "out").exists()
@@ -383,17 +430,27 @@ def test_tables_are_refreshed_during_the_run(tmp_path: Path, client: Any) -> Non
     def check(row: dict[str, Any]) -> None:
         seen.append(len(pd.read_parquet(tmp_path / "out" / "nights.parquet")))
 
-    run_cohort(str(tmp_path / "in" / "*.edf"), tmp_path / "out", client=client,
-               score_fn=FakeScorer(tmp_path / "log"), figures=False, progress=False, refresh_s=0, on_night=check)
+    run_cohort(
+        str(tmp_path / "in" / "*.edf"),
+        tmp_path / "out",
+        client=client,
+        score_fn=FakeScorer(tmp_path / "log"),
+        figures=False,
+        progress=False,
+        refresh_s=0,
+        on_night=check,
+    )
     assert seen == [1, 2, 3, 4, 5]
 
 
 def test_interrupted_run_leaves_valid_tables_and_resumes_identical_to_an_uninterrupted_one(
-        tmp_path: Path, client: Any) -> None:
+    tmp_path: Path, client: Any
+) -> None:
     make_fake_cohort(tmp_path / "in")
     pattern = str(tmp_path / "in" / "*.edf")
-    full = run_cohort(pattern, tmp_path / "full", client=client, score_fn=FakeScorer(tmp_path / "log0"),
-                      figures=False, progress=False)
+    full = run_cohort(
+        pattern, tmp_path / "full", client=client, score_fn=FakeScorer(tmp_path / "log0"), figures=False, progress=False
+    )
     count = {"n": 0}
 
     def ctrl_c_after_two(row: dict[str, Any]) -> None:
@@ -406,31 +463,32 @@ def test_interrupted_run_leaves_valid_tables_and_resumes_identical_to_an_uninter
     with pytest.raises(KeyboardInterrupt):
         run_cohort(pattern, tmp_path / "out", on_night=ctrl_c_after_two, **kw)
     partial = pd.read_parquet(tmp_path / "out" / "nights.parquet")
-    assert len(partial) == 2                      # valid file with the nights finished so far
+    assert len(partial) == 2  # valid file with the nights finished so far
     done_before = {p.name for p in (tmp_path / "out").iterdir() if (p / "done.json").is_file()}
     n_calls = len(scorer.calls())
     resumed = run_cohort(pattern, tmp_path / "out", **kw)
     assert resumed.n_skipped == len(done_before)
-    assert not set(scorer.calls()[n_calls:]) & done_before    # done nights were not scored again
+    assert not set(scorer.calls()[n_calls:]) & done_before  # done nights were not scored again
     pd.testing.assert_frame_equal(identity(resumed.nights), identity(full.nights))
     pd.testing.assert_frame_equal(resumed.events(), full.events())
 
 
 def test_killed_run_redoes_missing_and_half_written_nights_and_removes_stale_temp_folders(
-        tmp_path: Path, client: Any) -> None:
+    tmp_path: Path, client: Any
+) -> None:
     make_fake_cohort(tmp_path / "in")
     pattern = str(tmp_path / "in" / "*.edf")
     scorer = FakeScorer(tmp_path / "log")
     kw = dict(client=client, score_fn=scorer, figures=False, progress=False)
     first = run_cohort(pattern, tmp_path / "out", **kw)
     out = tmp_path / "out"
-    shutil.rmtree(out / "n2")                                   # killed before n2 was renamed
-    (out / "n3" / "done.json").unlink()                         # a folder that does not look done
-    stale = out / "n4.tmp-0123abcd"                             # a killed worker's temp folder
+    shutil.rmtree(out / "n2")  # killed before n2 was renamed
+    (out / "n3" / "done.json").unlink()  # a folder that does not look done
+    stale = out / "n4.tmp-0123abcd"  # a killed worker's temp folder
     stale.mkdir()
     (stale / "events.tsv").write_text("half")
     (out / "nights.parquet").unlink()
-    half_table = out / ".events.parquet.k2j4_x.tmp"               # a table write cut short
+    half_table = out / ".events.parquet.k2j4_x.tmp"  # a table write cut short
     half_table.write_text("half")
     n_calls = len(scorer.calls())
     resumed = run_cohort(pattern, tmp_path / "out", **kw)
@@ -484,8 +542,12 @@ def test_local_cluster_end_to_end_simulated_nights_corrupt_file_rerun_and_cli(tm
     manifest = _simulated_cohort(tmp_path / "data", [1, 2, 3, 4])
     out = tmp_path / "out"
     nights = [f"night{s}" for s in (1, 2, 3, 4)]
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
         res = run_cohort(manifest, out, client=client, progress=False)
         df = res.nights.set_index("id")
         assert sorted(df.index) == ["corrupt"] + nights
@@ -493,17 +555,22 @@ def test_local_cluster_end_to_end_simulated_nights_corrupt_file_rerun_and_cli(tm
         reason = df.loc["corrupt", "reason"]
         assert "corrupt.edf" in reason and "\n" not in reason
         assert df.loc[nights, "plm.lm_index"].notna().all()
-        assert df.loc[nights, "age"].tolist() == ["41y", "42y", "43y", "44y"]    # manifest columns carried
+        assert df.loc[nights, "age"].tolist() == ["41y", "42y", "43y", "44y"]  # manifest columns carried
         assert df["worker"].str.startswith("tcp://127.0.0.1").all()
         assert (df.loc[nights, "peak_rss_mib"] > 0).all()
         for night in nights:
-            assert {"events.tsv", "events.json", "summary.json", "done.json"} <= {p.name for p in (out / night).iterdir()}
+            assert {"events.tsv", "events.json", "summary.json", "done.json"} <= {
+                p.name for p in (out / night).iterdir()
+            }
         ev = res.events()
-        assert ev.groupby("id").size().to_dict() == df.loc[nights, "n_events"][df.loc[nights, "n_events"] > 0].astype(
-            int).to_dict()
+        assert (
+            ev.groupby("id").size().to_dict()
+            == df.loc[nights, "n_events"][df.loc[nights, "n_events"] > 0].astype(int).to_dict()
+        )
         # the same cohort through the command line, on the same cluster: done nights are skipped
-        assert main(["cohort", str(manifest), "--out", str(out), "--scheduler", cluster.scheduler_address,
-                     "--quiet"]) == 0
+        assert (
+            main(["cohort", str(manifest), "--out", str(out), "--scheduler", cluster.scheduler_address, "--quiet"]) == 0
+        )
         again = pd.read_parquet(out / "nights.parquet")
         pd.testing.assert_frame_equal(identity(again), identity(res.nights))
         ok = again["status"] == "ok"

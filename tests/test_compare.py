@@ -1,4 +1,5 @@
 """Follow-up across nights: compare_nights table, sentences, outputs, and `somnomyo compare`."""
+
 from __future__ import annotations
 
 import copy
@@ -22,9 +23,16 @@ def _summary(plms: float | None, *, standard: str = "wasm2016", hypnic: int = 2,
         "recording": {"path": "x.edf", "duration_s": 28800.0, "start": "2000-01-01T22:00:00"},
         "stages": {"source": source, "counts": {"W": 100}},
         "channels": {"roles": {"leg_left": ["Leg L"]}},
-        "plm": {"standard": standard, "plms_index": plms, "plmw_index": 12.5, "lm_index": 50.0, "tst_h": 6.5,
-                "periodicity_index": 0.62, "by_stage": {"N2": {"plm_index": 30.0, "minutes": 200.0}},
-                "imi_histogram": {"bin_edges_s": [0.0, 2.0], "counts": [1], "over_max": 0}},
+        "plm": {
+            "standard": standard,
+            "plms_index": plms,
+            "plmw_index": 12.5,
+            "lm_index": 50.0,
+            "tst_h": 6.5,
+            "periodicity_index": 0.62,
+            "by_stage": {"N2": {"plm_index": 30.0, "minutes": 200.0}},
+            "imi_histogram": {"bin_edges_s": [0.0, 2.0], "counts": [1], "over_max": 0},
+        },
         "fragmentary_myoclonus": {"fm_index": 80.0, "efm": True, "definition": "aasm"},
         "hypnic_jerks": {"count": hypnic},
         "quality": {"channels": {"Leg L": {"fraction_scorable": 0.9}}},
@@ -45,9 +53,9 @@ def test_scalar_indices_keep_every_number_of_the_index_blocks_only() -> None:
     assert idx["plm.plms_index"] == 42.0 and idx["plm.by_stage.N2.plm_index"] == 30.0
     assert idx["fragmentary_myoclonus.efm"] == 1.0 and idx["hypnic_jerks.count"] == 2.0
     assert not any(k.startswith(("settings", "quality", "recording", "stages", "channels")) for k in idx)
-    assert not any("imi_histogram.counts" in k or "bin_edges" in k for k in idx)     # lists left out
+    assert not any("imi_histogram.counts" in k or "bin_edges" in k for k in idx)  # lists left out
     assert "plm.imi_histogram.over_max" in idx
-    assert "fragmentary_myoclonus.definition" not in idx                              # text left out
+    assert "fragmentary_myoclonus.definition" not in idx  # text left out
     assert math.isnan(scalar_indices(_summary(None))["plm.plms_index"])
 
 
@@ -135,8 +143,9 @@ def test_comparison_write_outputs_csv_html_and_figure(tmp_path: Path) -> None:
     assert "PLMS index (/h)" in titles
 
 
-def test_cli_score_writes_the_report_and_cli_compare_prints_and_writes(tmp_path: Path,
-                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_score_writes_the_report_and_cli_compare_prints_and_writes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     sim = simulate_short(seed=3, minutes=20)
     edf = sim.write(tmp_path / "sim")["edf"]
     d1 = tmp_path / "n1"
@@ -171,10 +180,15 @@ def test_compare_flags_jerks_rising_across_infant_nights(tmp_path):
     for i, index in enumerate([5.0, 9.0, 20.0]):
         d = tmp_path / f"n{i}"
         d.mkdir()
-        (d / "summary.json").write_text(_json.dumps({
-            "subject": {"age_days": 40 + 30 * i, "population": "infant"},
-            "jerks": {"count": int(index * 8), "index": index},
-            "settings": {"standard": "wasm2016"}}))
+        (d / "summary.json").write_text(
+            _json.dumps(
+                {
+                    "subject": {"age_days": 40 + 30 * i, "population": "infant"},
+                    "jerks": {"count": int(index * 8), "index": index},
+                    "settings": {"standard": "wasm2016"},
+                }
+            )
+        )
         dirs.append(d)
     comp = compare_nights(dirs)
     assert any("more frequent" in s for s in comp.sentences), comp.sentences

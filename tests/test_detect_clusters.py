@@ -1,4 +1,5 @@
 """Clusters and series of jerks (BSMI 1-5 Hz clusters; spasm series), docs/rules.md §9."""
+
 from __future__ import annotations
 
 import json
@@ -16,9 +17,17 @@ from somnomyo.settings import get_settings
 
 def jerk_table(onsets: list[float] | np.ndarray, dur: float = 0.1) -> pd.DataFrame:
     on = np.asarray(onsets, dtype=float)
-    return pd.DataFrame({"onset": on, "duration": dur, "channel": "Leg L", "muscles": "leg_left",
-                         "stage": "N2", "arousal": pd.array([pd.NA] * on.size, dtype="boolean"),
-                         "amplitude_uv": 50.0})
+    return pd.DataFrame(
+        {
+            "onset": on,
+            "duration": dur,
+            "channel": "Leg L",
+            "muscles": "leg_left",
+            "stage": "N2",
+            "arousal": pd.array([pd.NA] * on.size, dtype="boolean"),
+            "amplitude_uv": 50.0,
+        }
+    )
 
 
 def with_cluster(**changes: object):
@@ -44,9 +53,11 @@ def test_cluster_from_envelopes_of_a_2_hz_jerk_train():
     env = np.full(int(60 * fs), 2.0)
     for k in range(8):
         s = int((20.0 + 0.5 * k) * fs)
-        env[s:s + int(0.08 * fs)] = 60.0
+        env[s : s + int(0.08 * fs)] = 60.0
     # bilateral arm jerks (BSMI-like): two muscles, so jerks and not FM potentials
-    jerks = detect_jerks([EMGTrace("Arm L", env, fs, role="arm_left"), EMGTrace("Arm R", env.copy(), fs, role="arm_right")])
+    jerks = detect_jerks(
+        [EMGTrace("Arm L", env, fs, role="arm_left"), EMGTrace("Arm R", env.copy(), fs, role="arm_right")]
+    )
     res = detect_clusters(jerks)
     assert res.events["n_jerks"].tolist() == [8]
     assert res.events["rate_hz"].iloc[0] == pytest.approx(2.0, abs=0.2)
@@ -96,8 +107,9 @@ def test_irregular_cluster_has_higher_cv():
 
 
 def test_find_series_and_spectral_peak():
-    first, last = cluster_bounds(np.array([0.0, 0.3, 0.6, 5.0, 5.2]), min_interval_s=0.0, max_interval_s=1.0,
-                                 min_events=2)
+    first, last = cluster_bounds(
+        np.array([0.0, 0.3, 0.6, 5.0, 5.2]), min_interval_s=0.0, max_interval_s=1.0, min_events=2
+    )
     assert first.tolist() == [0, 3] and last.tolist() == [2, 4]
     t = np.arange(10) / 3.0
     assert spectral_peak_hz(t, f_lo=1.5, f_hi=4.5) == pytest.approx(3.0, abs=0.02)
@@ -120,6 +132,6 @@ def test_cluster_index_counts_clusters_in_sleep_per_hour_of_sleep():
     jerks.loc[6:, "stage"] = "W"
     s = detect_clusters(jerks, hours=2.0).summary()
     assert s["count"] == 2 and s["by_stage"] == {"N2": 1, "W": 1}
-    assert s["index"] == pytest.approx(0.5)          # 1 cluster in sleep / 2 h of sleep
+    assert s["index"] == pytest.approx(0.5)  # 1 cluster in sleep / 2 h of sleep
     unstaged = jerk_table(np.concatenate([sleep, wake])).assign(stage="UNS")
     assert detect_clusters(unstaged, hours=2.0).summary()["index"] == pytest.approx(1.0)

@@ -1,4 +1,5 @@
 """Fragmentary myoclonus potentials and the AASM EFM rule (docs/rules.md §6)."""
+
 from __future__ import annotations
 
 import json
@@ -17,13 +18,20 @@ from somnomyo.settings import get_settings
 BASE_UV = 2.0
 
 
-def trace(fs: float, seconds: float, bursts: list[tuple[float, float, float]], *, label: str = "Leg L",
-          role: str = "leg_left", r_peaks: np.ndarray | None = None) -> EMGTrace:
+def trace(
+    fs: float,
+    seconds: float,
+    bursts: list[tuple[float, float, float]],
+    *,
+    label: str = "Leg L",
+    role: str = "leg_left",
+    r_peaks: np.ndarray | None = None,
+) -> EMGTrace:
     """Synthetic envelope: flat BASE_UV background with rectangular bursts (onset s, duration s, µV)."""
     env = np.full(int(round(seconds * fs)), BASE_UV)
     for t, d, a in bursts:
         s = int(round(t * fs))
-        env[s:s + int(round(d * fs))] = a
+        env[s : s + int(round(d * fs))] = a
     return EMGTrace(label, env, fs, role=role, r_peak_times=r_peaks)
 
 
@@ -55,8 +63,11 @@ def test_fm_amplitude_floor_20_uv_above_background():
 
 def test_research_fm_definition_needs_75_ms_and_over_50_uv():
     st = with_fm(fm_definition="research")
-    tr = trace(1000.0, 60.0, [(5.0, 0.074, 80.0), (15.0, 0.076, 80.0),
-                              (25.0, 0.1, BASE_UV + 49.0), (35.0, 0.1, BASE_UV + 51.0)])
+    tr = trace(
+        1000.0,
+        60.0,
+        [(5.0, 0.074, 80.0), (15.0, 0.076, 80.0), (25.0, 0.1, BASE_UV + 49.0), (35.0, 0.1, BASE_UV + 51.0)],
+    )
     ev = detect_fragmentary([tr], settings=st).events
     assert ev["onset"].tolist() == [15.0, 35.0]
     # the AASM definition keeps all four (all <= 150 ms and above the 20 µV floor)
@@ -72,8 +83,8 @@ def test_fm_potential_within_60_ms_of_ecg_r_peak_rejected_when_it_recurs_every_b
     tr = trace(1000.0, 60.0, ecg + [(30.059, 0.02, 60.0)] + late, r_peaks=r)
     res = detect_fragmentary([tr])
     on = res.events["onset"].round(3).tolist()
-    assert 30.059 in on                          # near a beat but alone: a real potential
-    assert not any(5.0 < t < 16.0 for t in on)   # within 60 ms of the beat, at every beat: ECG
+    assert 30.059 in on  # near a beat but alone: a real potential
+    assert not any(5.0 < t < 16.0 for t in on)  # within 60 ms of the beat, at every beat: ECG
     assert sum(40.0 < t < 51.0 for t in on) == 11  # 61 ms after the beat: outside the window
     assert res.rejected["ecg"] == 11
     # without R peaks the residue is kept
@@ -102,8 +113,9 @@ def test_electrode_pop_above_1_mv_rejected():
 
 def test_fm_within_0_5_s_of_a_leg_movement_belongs_to_it():
     # LM 10-11 s (>= 0.5 s); brief bursts 0.4 s and 0.6 s after its end
-    tr = trace(1000.0, 60.0, [(10.0, 1.0, 60.0), (11.4, 0.05, 60.0), (21.0, 0.05, 60.0),
-                              (30.0, 0.6, 60.0), (31.1, 0.05, 60.0)])
+    tr = trace(
+        1000.0, 60.0, [(10.0, 1.0, 60.0), (11.4, 0.05, 60.0), (21.0, 0.05, 60.0), (30.0, 0.6, 60.0), (31.1, 0.05, 60.0)]
+    )
     res = detect_fragmentary([tr])
     assert res.events["onset"].round(3).tolist() == [21.0, 31.1]
     assert res.rejected["lm"] == 1
@@ -158,7 +170,7 @@ def test_efm_needs_20_minutes_of_nrem(nrem_min: float, expected: bool):
 
 
 def test_efm_contiguous_mode_needs_20_consecutive_minutes():
-    stages = ["N2"] * 20 + ["W"] * 2 + ["N2"] * 22   # 10 + 11 NREM minutes around a 1-min wake
+    stages = ["N2"] * 20 + ["W"] * 2 + ["N2"] * 22  # 10 + 11 NREM minutes around a 1-min wake
     hyp = Hypnogram(np.array(stages))
     tr = trace(100.0, len(stages) * 30.0, spaced(0.0, len(stages) * 30.0, 6.0))
     cum = detect_fragmentary([tr], hypnogram=hyp).summary()
@@ -169,8 +181,7 @@ def test_efm_contiguous_mode_needs_20_consecutive_minutes():
 
 def test_efm_windows_count_potentials_per_nrem_minute():
     hyp = Hypnogram(np.array(["W", "W", "N1", "N1", "N3", "R", "N2", "N2"]))
-    m = efm_minutes(np.array([59.9, 61.0, 70.0, 119.9, 120.0, 170.0, 185.0, 239.9]), hyp,
-                    settings=get_settings())
+    m = efm_minutes(np.array([59.9, 61.0, 70.0, 119.9, 120.0, 170.0, 185.0, 239.9]), hyp, settings=get_settings())
     # NREM stretch 60-150 s -> one full minute [60, 120) (the last half minute is no window);
     # stretch 180-240 s -> [180, 240); W and R potentials never count
     assert m["onset"].tolist() == [60.0, 180.0]
@@ -178,7 +189,7 @@ def test_efm_windows_count_potentials_per_nrem_minute():
 
 
 def test_fm_index_by_stage_per_hour():
-    hyp = Hypnogram(np.array(["N2"] * 4 + ["R"] * 2))     # 2 min N2, 1 min R
+    hyp = Hypnogram(np.array(["N2"] * 4 + ["R"] * 2))  # 2 min N2, 1 min R
     tr = trace(100.0, 180.0, [(10.0, 0.1, 60.0), (70.0, 0.1, 60.0), (100.0, 0.1, 60.0), (130.0, 0.1, 60.0)])
     s = detect_fragmentary([tr], hypnogram=hyp).summary()
     assert s["count"] == 4
@@ -193,7 +204,7 @@ def test_summary_without_hypnogram_is_json_with_null_efm():
     s = detect_fragmentary([tr]).summary()
     json.dumps(s)
     assert s["efm"] is None and s["efm_minutes"] is None
-    assert s["fm_index"] == pytest.approx(30.0)   # per hour of recording
+    assert s["fm_index"] == pytest.approx(30.0)  # per hour of recording
     assert s["fm_index_by_stage"]["N2"] is None
 
 
@@ -212,8 +223,9 @@ def real_trace(path: Path) -> EMGTrace:
     st = get_settings()
     cond = replace(st.conditioning, envelope_window_s=st.myoclonus.burst_envelope_window_s)
     c = condition_emg(load_biosppy(path), 1000.0, settings=cond)
-    return EMGTrace(path.stem, c.envelope, c.fs, role="other_emg", filtered=c.filtered,
-                    r_peak_times=np.asarray(c.r_peaks) / c.fs)
+    return EMGTrace(
+        path.stem, c.envelope, c.fs, role="other_emg", filtered=c.filtered, r_peak_times=np.asarray(c.r_peaks) / c.fs
+    )
 
 
 def test_real_emg_activations_found_as_bursts(real_dir: Path):
@@ -262,6 +274,6 @@ def test_background_is_the_resting_level_despite_bursts():
 
     rng = np.random.default_rng(0)
     env = np.abs(rng.normal(3.0, 0.3, 120 * 256))
-    env[::256 * 3] = 500.0          # a spike every 3 s
+    env[:: 256 * 3] = 500.0  # a spike every 3 s
     bg = block_background(env, 256.0, block_s=1.0, window_s=60.0, floor_uv=1.0, samples_per_block=64)
     assert np.allclose(bg.values, 3.0, rtol=0.05)

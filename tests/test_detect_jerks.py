@@ -1,4 +1,5 @@
 """Myoclonic jerks across muscles, hypnic jerks, and the detect_myoclonus entry point."""
+
 from __future__ import annotations
 
 import json
@@ -24,7 +25,7 @@ def env(seconds: float, bursts: list[tuple[float, float]], *, fs: float = FS, am
     x = np.full(int(round(seconds * fs)), BASE_UV)
     for t, d in bursts:
         s = int(round(t * fs))
-        x[s:s + int(round(d * fs))] = amp
+        x[s : s + int(round(d * fs))] = amp
     return x
 
 
@@ -34,8 +35,10 @@ def traces(seconds: float, spec: dict[tuple[str, str], list[tuple[float, float]]
 
 def test_bursts_starting_99_ms_apart_are_one_jerk_101_ms_apart_two():
     # 30.0/30.101 last 200 ms (> the 150-ms FM maximum), so each alone is a focal jerk
-    tr = traces(60.0, {("Leg L", "leg_left"): [(10.0, 0.05), (30.0, 0.2)],
-                       ("Leg R", "leg_right"): [(10.099, 0.05), (30.101, 0.2)]})
+    tr = traces(
+        60.0,
+        {("Leg L", "leg_left"): [(10.0, 0.05), (30.0, 0.2)], ("Leg R", "leg_right"): [(10.099, 0.05), (30.101, 0.2)]},
+    )
     ev = detect_jerks(tr).events
     assert ev["onset"].round(3).tolist() == [10.0, 30.0, 30.101]
     first = ev.iloc[0]
@@ -48,8 +51,14 @@ def test_bursts_starting_99_ms_apart_are_one_jerk_101_ms_apart_two():
 
 def test_group_window_is_anchored_on_the_first_burst():
     # 0, 60 and 120 ms: the third starts 120 ms after the first -> a new jerk
-    tr = traces(30.0, {("Leg L", "leg_left"): [(10.0, 0.03)], ("Leg R", "leg_right"): [(10.06, 0.03)],
-                       ("Chin", "chin"): [(10.12, 0.2)]})
+    tr = traces(
+        30.0,
+        {
+            ("Leg L", "leg_left"): [(10.0, 0.03)],
+            ("Leg R", "leg_right"): [(10.06, 0.03)],
+            ("Chin", "chin"): [(10.12, 0.2)],
+        },
+    )
     ev = detect_jerks(tr).events
     assert ev["muscles"].tolist() == ["leg_left,leg_right", "chin"]
 
@@ -70,7 +79,7 @@ def test_single_muscle_burst_up_to_150_ms_is_fm_not_a_focal_jerk(dur: float, jer
     if jerk:
         assert ev["extent"].iloc[0] == "focal"
     fm = detect_fragmentary(tr).events
-    assert len(fm) == int(dur <= 0.15)            # each burst counted once: FM or jerk
+    assert len(fm) == int(dur <= 0.15)  # each burst counted once: FM or jerk
     off = replace(get_settings(), myoclonus=replace(get_settings().myoclonus, jerk_focal_excludes_fm=False))
     assert len(detect_jerks(tr, settings=off).events) == int(dur < 0.5)
 
@@ -83,22 +92,28 @@ def test_multi_muscle_burst_is_a_jerk_not_fm():
     assert detect_fragmentary(tr).events["onset"].tolist() == [20.0]
 
 
-@pytest.mark.parametrize("roles, extent", [
-    (["leg_left"], "focal"),
-    (["leg_left", "leg_right"], "multifocal"),
-    (["chin", "leg_left"], "multifocal"),
-    (["chin", "legs"], "multifocal"),
-    (["chin", "leg_left", "arm_right"], "generalized"),
-    (["chin", "arm_left", "arm_right"], "generalized"),
-    (["leg_left", "leg_right", "arm_left", "arm_right"], "multifocal"),
-])
+@pytest.mark.parametrize(
+    "roles, extent",
+    [
+        (["leg_left"], "focal"),
+        (["leg_left", "leg_right"], "multifocal"),
+        (["chin", "leg_left"], "multifocal"),
+        (["chin", "legs"], "multifocal"),
+        (["chin", "leg_left", "arm_right"], "generalized"),
+        (["chin", "arm_left", "arm_right"], "generalized"),
+        (["leg_left", "leg_right", "arm_left", "arm_right"], "multifocal"),
+    ],
+)
 def test_extent_generalized_needs_both_sides_and_axial(roles: list[str], extent: str):
     assert classify_extent(roles) == extent
 
 
 def test_jerk_extent_lags_side_and_stage_from_envelopes():
-    spec = {("Leg L", "leg_left"): [(40.0, 0.1)], ("Arm R", "arm_right"): [(40.03, 0.1)],
-            ("Chin", "chin"): [(40.07, 0.1)]}
+    spec = {
+        ("Leg L", "leg_left"): [(40.0, 0.1)],
+        ("Arm R", "arm_right"): [(40.03, 0.1)],
+        ("Chin", "chin"): [(40.07, 0.1)],
+    }
     hyp = Hypnogram(np.array(["W", "N2", "N2"]))
     ev = detect_jerks(traces(90.0, spec), hypnogram=hyp).events
     assert len(ev) == 1
@@ -112,8 +127,16 @@ def test_jerk_extent_lags_side_and_stage_from_envelopes():
 
 
 def test_jerk_arousal_association_overlap_or_under_0_5_s():
-    arousals = pd.DataFrame({"onset": [10.5, 20.7], "duration": [3.0, 3.0], "category": "arousal",
-                             "kind": "arousal", "label": "Arousal", "channel": ""})
+    arousals = pd.DataFrame(
+        {
+            "onset": [10.5, 20.7],
+            "duration": [3.0, 3.0],
+            "category": "arousal",
+            "kind": "arousal",
+            "label": "Arousal",
+            "channel": "",
+        }
+    )
     ann = Annotations(events=arousals)
     # focal jerk 10.0-10.16 ends 0.34 s before the first arousal; 20.0-20.16 ends 0.54 s before the second
     tr = traces(40.0, {("Leg L", "leg_left"): [(10.0, 0.16), (20.0, 0.16)]})
@@ -142,9 +165,11 @@ def test_sleep_onsets_after_wake_only():
 def test_hypnic_jerk_only_in_the_sleep_onset_transition_window():
     # W 0-300 s, N1 300-330 s, N2 330-900 s: sleep onset 300 s, window 270-360 s (W or N1 only)
     hyp = Hypnogram(np.array(["W"] * 10 + ["N1"] * 1 + ["N2"] * 19))
-    multi = [265.0, 280.0, 320.0, 340.0, 365.0]   # before, W inside, N1 inside, N2 inside, after
-    spec = {("Leg L", "leg_left"): [(t, 0.1) for t in multi] + [(285.0, 0.2)],   # 285: one muscle only
-            ("Chin", "chin"): [(t + 0.02, 0.1) for t in multi]}
+    multi = [265.0, 280.0, 320.0, 340.0, 365.0]  # before, W inside, N1 inside, N2 inside, after
+    spec = {
+        ("Leg L", "leg_left"): [(t, 0.1) for t in multi] + [(285.0, 0.2)],  # 285: one muscle only
+        ("Chin", "chin"): [(t + 0.02, 0.1) for t in multi],
+    }
     jerks = detect_jerks(traces(900.0, spec, fs=200.0), hypnogram=hyp)
     assert len(jerks.events) == 6
     res = detect_hypnic(jerks, hypnogram=hyp)
@@ -186,7 +211,7 @@ def synthetic_recording(seconds: float = 600.0, fs: float = 500.0, seed: int = 3
 
     def burst(lab: str, t: float, d: float, sd: float = 80.0) -> None:
         s = int(t * fs)
-        data[lab][s:s + int(d * fs)] += rng.normal(0.0, sd, int(d * fs))
+        data[lab][s : s + int(d * fs)] += rng.normal(0.0, sd, int(d * fs))
 
     for k, lab in enumerate(labels):
         burst(lab, 200.0 + 0.02 * k, 0.1)
@@ -208,8 +233,7 @@ def test_detect_myoclonus_runs_every_detector_on_a_recording():
     res = detect_myoclonus(rec, roles, hypnogram=hyp, settings=get_settings())
     s = res.summary()
     json.dumps(s)
-    assert set(s) == {"fragmentary_myoclonus", "jerks", "hypnic_jerks", "clusters", "negative_myoclonus",
-                      "rem_emg"}
+    assert set(s) == {"fragmentary_myoclonus", "jerks", "hypnic_jerks", "clusters", "negative_myoclonus", "rem_emg"}
     gen = res.jerks.events[res.jerks.events["extent"] == "generalized"]
     assert gen["onset"].tolist() == pytest.approx([200.0], abs=0.02)
     assert gen["muscles"].iloc[0] == "leg_left,arm_right,chin"
@@ -233,8 +257,7 @@ def test_plots_draw_on_given_axes():
     from somnomyo.detect.fragmentary import detect_fragmentary
 
     hyp = Hypnogram(np.array(["N2"] * 4))
-    tr = traces(120.0, {("Leg L", "leg_left"): [(10.0, 0.1), (70.0, 0.1)], ("Chin", "chin"): [(10.02, 0.1)]},
-                fs=200.0)
+    tr = traces(120.0, {("Leg L", "leg_left"): [(10.0, 0.1), (70.0, 0.1)], ("Chin", "chin"): [(10.02, 0.1)]}, fs=200.0)
     fig, (a1, a2) = plt.subplots(2)
     assert detect_fragmentary(tr, hypnogram=hyp).plot_fm_per_minute(ax=a1) is a1
     assert detect_jerks(tr, hypnogram=hyp).plot_jerks(ax=a2) is a2
@@ -250,7 +273,7 @@ def test_group_onsets_matches_the_anchored_rule(seed: int):
     on = np.sort(np.concatenate([rng.uniform(0, 60, 80), rng.uniform(10, 10.5, 12)]))
     ref = np.empty(on.size, dtype=np.int64)
     g, anchor = -1, -np.inf
-    for i, t in enumerate(on):            # the rule, one onset at a time
+    for i, t in enumerate(on):  # the rule, one onset at a time
         if t > anchor + 0.1 + 1e-9:
             g, anchor = g + 1, t
         ref[i] = g
@@ -262,5 +285,6 @@ def test_generalized_needs_arm_and_leg_when_both_are_recorded():
     assert classify_extent(["chin", "arm_left", "arm_right"], recorded=recorded) == "multifocal"
     assert classify_extent(["chin", "leg_left", "leg_right"], recorded=recorded) == "multifocal"
     assert classify_extent(["chin", "arm_left", "leg_right"], recorded=recorded) == "generalized"
-    assert classify_extent(["chin", "leg_left", "leg_right"], recorded={"chin", "leg_left", "leg_right"}) \
-        == "generalized"
+    assert (
+        classify_extent(["chin", "leg_left", "leg_right"], recorded={"chin", "leg_left", "leg_right"}) == "generalized"
+    )

@@ -1,4 +1,5 @@
 """Leg-movement detection rules (WASM 2016 / AASM, docs/rules.md §1.3) and the recording API."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -8,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from somnomyo.detect.leg_movements import (LMDetection, detect_leg_movements, detect_lms, find_lms)
+from somnomyo.detect.leg_movements import LMDetection, detect_leg_movements, detect_lms, find_lms
 from somnomyo.errors import ChannelError
 from somnomyo.events import COLUMNS
 from somnomyo.io.recording import ChannelInfo, Recording, Signal
@@ -18,7 +19,7 @@ from somnomyo.signal.baseline import resting_baseline
 FS = 256
 WASM = get_settings("wasm2016")
 AASM = get_settings("aasm")
-REST_UV = 2.0                                              # constructed resting envelope level
+REST_UV = 2.0  # constructed resting envelope level
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -26,7 +27,7 @@ def envelope_with(plateaus: list[tuple[float, float, float]], dur: float = 150.0
     """Constant resting envelope with plateaus (start_s, stop_s, µV above rest)."""
     e = np.full(int(dur * FS), REST_UV)
     for t0, t1, above in plateaus:
-        e[int(round(t0 * FS)): int(round(t1 * FS))] = REST_UV + above
+        e[int(round(t0 * FS)) : int(round(t1 * FS))] = REST_UV + above
     return e
 
 
@@ -71,12 +72,12 @@ def test_lm_offset_needs_0_5_s_quiet_at_or_below_2_uv(dip_s, n_lms):
     if n_lms == 1:
         assert got.duration.iloc[0] == pytest.approx(2 + dip_s, abs=1 / FS)
     else:
-        assert got.duration.iloc[0] == pytest.approx(1.0, abs=1 / FS)       # ends where the dip starts
+        assert got.duration.iloc[0] == pytest.approx(1.0, abs=1 / FS)  # ends where the dip starts
         assert got.onset.iloc[1] == pytest.approx(81 + dip_s, abs=1 / FS)
 
 
 def test_lm_offset_dip_just_above_2_uv_is_not_quiet():
-    e = envelope_with([(80, 81, 20.0), (81, 82, 2.1), (82, 83, 20.0)])     # 1 s at +2.1 µV
+    e = envelope_with([(80, 81, 20.0), (81, 82, 2.1), (82, 83, 20.0)])  # 1 s at +2.1 µV
     got = lms_in(e)
     assert len(got) == 1 and got.duration.iloc[0] == pytest.approx(3.0, abs=1 / FS)
 
@@ -94,7 +95,7 @@ def test_lm_shorter_than_0_5_s_is_rejected(dur_s, kept):
 def test_aasm_lm_longer_than_10_s_is_rejected_wasm_keeps_it(dur_s, aasm_kept):
     e = envelope_with([(80, 80 + dur_s, 10.0)])
     assert (len(lms_in(e, AASM)) == 1) is aasm_kept
-    wasm = lms_in(e, WASM)                                  # WASM 2016: no maximum for an LM
+    wasm = lms_in(e, WASM)  # WASM 2016: no maximum for an LM
     assert len(wasm) == 1 and wasm.duration.iloc[0] == pytest.approx(dur_s, abs=1 / FS)
 
 
@@ -115,19 +116,19 @@ def test_lm_still_active_at_recording_end_ends_at_the_end():
 def test_wasm2016_morphology_median_of_rectified_emg_must_reach_2_uv(median_above, kept):
     e = envelope_with([(80, 81, 10.0)])
     rect = np.full(e.size, REST_UV)
-    rect[80 * FS: 81 * FS] = REST_UV + median_above             # 1 s whose median is +1.9 / +2.1 µV
+    rect[80 * FS : 81 * FS] = REST_UV + median_above  # 1 s whose median is +1.9 / +2.1 µV
     assert (len(lms_in(e, WASM, rectified=rect)) == 1) is kept
-    assert len(lms_in(e, AASM, rectified=rect)) == 1             # AASM: no morphology rule
+    assert len(lms_in(e, AASM, rectified=rect)) == 1  # AASM: no morphology rule
 
 
 def test_wasm2016_morphology_rule_rejects_spiky_noise():
     rng = np.random.default_rng(20)
     n = 150 * FS
     x = rng.normal(0, 1.0, n)
-    for t0 in np.arange(60, 63, 1 / 3):                           # 3 s of 8-ms, 100-µV spikes at 3 Hz
+    for t0 in np.arange(60, 63, 1 / 3):  # 3 s of 8-ms, 100-µV spikes at 3 Hz
         i = int(t0 * FS)
-        x[i: i + 2] += 100 * np.array([1.0, -1.0])
-    x += burst(n, FS, 100.0, 102.0, 20, rng)                      # and one true 2-s LM
+        x[i : i + 2] += 100 * np.array([1.0, -1.0])
+    x += burst(n, FS, 100.0, 102.0, 20, rng)  # and one true 2-s LM
     wasm = detect_lms(x, FS, settings=WASM).events
     aasm = detect_lms(x, FS, settings=AASM).events
     assert len(aasm) == 2 and aasm.onset.iloc[0] == pytest.approx(60.0, abs=0.1)
@@ -139,9 +140,9 @@ def test_noisy_baseline_over_15_uv_is_unscorable_and_its_lms_dropped():
     rng = np.random.default_rng(21)
     n = 400 * FS
     x = rng.normal(0, 1.5, n)
-    x += burst(n, FS, 100, 300, 35, rng)                          # 200 s of noisy EMG (rest > 15 µV)
-    x += burst(n, FS, 200, 202, 150, rng)                         # an "LM" inside the noise
-    x += burst(n, FS, 350, 352, 20, rng)                          # a clean LM afterwards
+    x += burst(n, FS, 100, 300, 35, rng)  # 200 s of noisy EMG (rest > 15 µV)
+    x += burst(n, FS, 200, 202, 150, rng)  # an "LM" inside the noise
+    x += burst(n, FS, 350, 352, 20, rng)  # a clean LM afterwards
     det = detect_lms(x, FS, settings=WASM, label="LAT")
     noisy = det.unscorable[det.unscorable.reason == "noisy_baseline"]
     assert len(noisy) == 1
@@ -160,7 +161,7 @@ def test_lms_overlapping_given_unscorable_stretches_are_dropped():
     det = detect_lms(x, FS, settings=WASM, unscorable=unsc)
     assert det.events.onset.to_numpy() == pytest.approx([120.0], abs=0.1)
     assert "flat" in set(det.unscorable.reason)
-    edge = pd.DataFrame({"onset": [82.3], "duration": [10.0]})   # starts just after the LM: kept
+    edge = pd.DataFrame({"onset": [82.3], "duration": [10.0]})  # starts just after the LM: kept
     assert len(detect_lms(x, FS, settings=WASM, unscorable=edge).events) == 2
 
 
@@ -200,8 +201,7 @@ def _recording(signals: dict[str, np.ndarray], fs: dict[str, float], gaps=()) ->
     chans = [ChannelInfo(label=k, fs=fs[k], unit="uV") for k in signals]
     sigs = {k: Signal(label=k, data=v, fs=fs[k]) for k, v in signals.items()}
     dur = max(v.size / fs[k] for k, v in signals.items())
-    return Recording(path=Path("night.edf"), start=None, duration=dur, channels=chans, signals=sigs,
-                     gaps=list(gaps))
+    return Recording(path=Path("night.edf"), start=None, duration=dur, channels=chans, signals=sigs, gaps=list(gaps))
 
 
 def test_detect_leg_movements_two_legs_with_ecg_channel():
@@ -210,15 +210,16 @@ def test_detect_leg_movements_two_legs_with_ecg_channel():
     n = dur * fs
     times = np.arange(1.0, dur - 1, 0.85)
     leak = np.zeros(n)
-    for t0 in times:                                              # 30-µV spikes on both legs
+    for t0 in times:  # 30-µV spikes on both legs
         i = int(round(t0 * fs))
-        leak[i - 3: i + 4] += 30 * np.array([-0.5, -1, 0.5, 1.6, 0.5, -1, -0.5])
+        leak[i - 3 : i + 4] += 30 * np.array([-0.5, -1, 0.5, 1.6, 0.5, -1, -0.5])
     ecg = np.zeros(int(dur * 500))
     ecg[np.round(times * 500).astype(int)] = 1000.0
     left = rng.normal(0, 1.5, n) + leak + burst(n, fs, 60, 62, 20, rng) + burst(n, fs, 100, 101, 20, rng)
     right = rng.normal(0, 1.5, n) + leak + burst(n, fs, 60.3, 62, 20, rng)
-    rec = _recording({"LAT": left, "RAT": right, "ECG": ecg}, {"LAT": fs, "RAT": fs, "ECG": 500.0},
-                     gaps=[(150.0, 10.0)])
+    rec = _recording(
+        {"LAT": left, "RAT": right, "ECG": ecg}, {"LAT": fs, "RAT": fs, "ECG": 500.0}, gaps=[(150.0, 10.0)]
+    )
     det = detect_leg_movements(rec, legs={"left": "LAT", "right": "RAT"}, ecg_label="ECG", settings=WASM)
     ev = det.events
     assert list(ev.side) == ["left", "right", "left"]
@@ -262,7 +263,7 @@ def test_adaptive_baseline_absorbs_a_lasting_rise_in_rest_level_fixed_does_not()
     # the rest level steps from 2 to 12 µV at 150 s: the adaptive baseline (60-s look-back min)
     # takes it as the new rest after 60 s; a fixed baseline sees activity to the end
     e = np.full(300 * FS, 2.0)
-    e[150 * FS:] = 12.0
+    e[150 * FS :] = 12.0
     adapt = find_lms(e, resting_baseline(e, FS, settings=BaselineSettings()), FS, settings=WASM.lm)
     fixed_base = resting_baseline(e, FS, settings=BaselineSettings(adaptive=False))
     fixed = find_lms(e, fixed_base, FS, settings=WASM.lm)
@@ -283,7 +284,7 @@ def _find_lms_by_definition(e, b, fs, st, rect):
     w = int(np.ceil(st.morphology_window_s * fs - 1e-6))
     w += (w + 1) % 2
     out = []
-    for a, z in seg:                                        # reference: plain loops are fine here
+    for a, z in seg:  # reference: plain loops are fine here
         hi = np.flatnonzero(above[a:z] >= st.onset_above_baseline_uv)
         if not hi.size:
             continue
@@ -294,7 +295,7 @@ def _find_lms_by_definition(e, b, fs, st, rect):
             continue
         if st.morphology_rule:
             r = np.abs(rect[s0:z]) - b[s0:z] >= st.morphology_above_baseline_uv
-            if not any(r[k:k + w].sum() >= (w + 1) // 2 for k in range(0, z - s0 - w + 1)):
+            if not any(r[k : k + w].sum() >= (w + 1) // 2 for k in range(0, z - s0 - w + 1)):
                 continue
         out.append((s0, z, above[s0:z].max(), above[s0:z].mean()))
     return out
@@ -306,19 +307,19 @@ def test_find_lms_same_as_the_rules_applied_by_definition(settings):
     n = 600 * FS
     e = np.abs(rng.normal(0, 0.6, n)) + REST_UV
     spans = []
-    for t0 in rng.uniform(0, 590, 60):                      # bursts of many lengths and heights
+    for t0 in rng.uniform(0, 590, 60):  # bursts of many lengths and heights
         i0, i1 = int(t0 * FS), int((t0 + rng.uniform(0.2, 12)) * FS)
         e[i0:i1] += rng.uniform(3, 30) * np.abs(np.sin(np.linspace(0, rng.uniform(1, 20), i1 - i0)))
         spans.append((i0, i1))
     rect = e + rng.normal(0, 1.0, n)
-    for i0, i1 in spans[::3]:                               # rectified EMG near +2 µV: morphology decides
+    for i0, i1 in spans[::3]:  # rectified EMG near +2 µV: morphology decides
         rect[i0:i1] = REST_UV + 1.9 + rng.normal(0, 0.3, i1 - i0)
     base = np.full(n, REST_UV)
     want = _find_lms_by_definition(e, base, FS, settings.lm, rect)
     for dtype in (np.float64, np.float32):
         got = find_lms(e.astype(dtype), base.astype(dtype), FS, settings=settings.lm, rectified=rect.astype(dtype))
         assert len(want) > 10 and len(got) == len(want)
-        if settings.lm.morphology_rule:                     # the rule did reject some here
+        if settings.lm.morphology_rule:  # the rule did reject some here
             loose = find_lms(e, base, FS, settings=dataclasses.replace(settings.lm, morphology_rule=False))
             assert len(loose) > len(want)
         assert np.array_equal(got[["start", "stop"]].to_numpy(), np.array([w[:2] for w in want]))
@@ -330,13 +331,13 @@ def test_find_lms_same_as_the_rules_applied_by_definition(settings):
 def test_find_lms_against_a_decimated_baseline_equals_the_per_sample_baseline(n_extra):
     rng = np.random.default_rng(21)
     step = 5
-    n = 300 * FS + n_extra                                   # a ragged last step when n_extra > 0
+    n = 300 * FS + n_extra  # a ragged last step when n_extra > 0
     level = (REST_UV + 0.5 * np.sin(np.arange(-(-n // step)) / 500.0)).astype(np.float32)
     base = np.repeat(level, step)[:n]
     e = (base + np.abs(rng.normal(0, 0.6, n))).astype(np.float32)
     for t0 in rng.uniform(0, 290, 25):
         i0 = int(t0 * FS)
-        e[i0:i0 + int(rng.uniform(0.3, 8) * FS)] += rng.uniform(5, 25)
+        e[i0 : i0 + int(rng.uniform(0.3, 8) * FS)] += rng.uniform(5, 25)
     rect = e + rng.normal(0, 1.0, n).astype(np.float32)
     for settings in (WASM, AASM):
         want = find_lms(e, base, FS, settings=settings.lm, rectified=rect)

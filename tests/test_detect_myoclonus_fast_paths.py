@@ -1,6 +1,7 @@
 """Cheaper paths of the myoclonus detectors, each checked against the slow path it replaces:
 the brief-burst envelope written into a spent envelope buffer (``emg_traces(reuse_envelopes=True)``,
 ``envelope(out=...)``) and the burst background's rolling median without ``scipy.ndimage``."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -22,9 +23,9 @@ def _recording(fs: float = 256.0, dur: float = 60.0) -> Recording:
     sigs = {}
     for lab in ("Leg L", "Leg R", "Chin"):
         x = rng.normal(0.0, 2.0, n)
-        for t0 in (0.2 * dur, 0.52 * dur, 0.8 * dur):        # brief 60-ms bursts of ~60 µV
+        for t0 in (0.2 * dur, 0.52 * dur, 0.8 * dur):  # brief 60-ms bursts of ~60 µV
             i = int(t0 * fs)
-            x[i: i + int(0.06 * fs)] += rng.normal(0.0, 60.0, int(0.06 * fs))
+            x[i : i + int(0.06 * fs)] += rng.normal(0.0, 60.0, int(0.06 * fs))
         sigs[lab] = Signal(label=lab, data=x.astype(np.float32), fs=fs, unit="uV")
     return Recording(path=None, start=None, duration=dur, channels=[], signals=sigs)
 
@@ -64,7 +65,7 @@ def test_emg_traces_reusing_envelopes_gives_the_same_traces_in_the_old_envelope_
     for a, b in zip(fresh, reused):
         np.testing.assert_array_equal(a.envelope, b.envelope)
         np.testing.assert_array_equal(a.filtered, b.filtered)
-        assert b.envelope is old[b.label]                    # written into the spent LM envelope
+        assert b.envelope is old[b.label]  # written into the spent LM envelope
         # the brief-burst (15 ms) envelope differs from the LM (50 ms) one it replaced
         assert not np.array_equal(b.envelope, lm_env[b.label])
         w = window_samples(st.myoclonus.burst_envelope_window_s, b.fs)
@@ -88,9 +89,10 @@ def test_burst_background_rolling_median_equals_scipy_ndimage_median_filter(n_bl
     fs = 64.0
     rng = np.random.default_rng(n_blocks)
     env = rng.gamma(2.0, 3.0, int(n_blocks * st.burst_background_block_s * fs) + 5).astype(np.float32)
-    env[rng.random(env.size) < 0.3] = 2.5                     # ties among block medians
-    bg = block_background(env, fs, block_s=st.burst_background_block_s, window_s=st.burst_background_window_s,
-                          floor_uv=0.0)
+    env[rng.random(env.size) < 0.3] = 2.5  # ties among block medians
+    bg = block_background(
+        env, fs, block_s=st.burst_background_block_s, window_s=st.burst_background_window_s, floor_uv=0.0
+    )
     width = max(1, int(round(st.burst_background_window_s / st.burst_background_block_s)))
     raw = bg.raw
     assert width > 1
@@ -100,7 +102,7 @@ def test_burst_background_rolling_median_equals_scipy_ndimage_median_filter(n_bl
 
 def test_burst_background_with_nan_block_falls_back_to_scipy_ordering():
     env = np.abs(np.random.default_rng(3).normal(0.0, 4.0, 64 * 40)).astype(np.float32)
-    env[64 * 5: 64 * 7] = np.nan
+    env[64 * 5 : 64 * 7] = np.nan
     bg = block_background(env, 64.0, block_s=1.0, window_s=9.0, floor_uv=0.0)
     want = np.maximum(ndimage.median_filter(bg.raw, size=9, mode="nearest"), 0.0)
     got = bg.values

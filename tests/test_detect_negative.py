@@ -1,4 +1,5 @@
 """Negative myoclonus: silent periods 50-500 ms in tonic EMG (docs/rules.md §10)."""
+
 from __future__ import annotations
 
 import json
@@ -14,14 +15,20 @@ FS = 1000.0
 TONIC_UV = 30.0
 
 
-def tonic_trace(seconds: float, silences: list[tuple[float, float]], *, level: float = TONIC_UV,
-                silent_uv: float = 1.0, seed: int = 0) -> EMGTrace:
+def tonic_trace(
+    seconds: float,
+    silences: list[tuple[float, float]],
+    *,
+    level: float = TONIC_UV,
+    silent_uv: float = 1.0,
+    seed: int = 0,
+) -> EMGTrace:
     """Tonic envelope (level ± 10%) with silent periods (onset s, duration s) at ``silent_uv``."""
     rng = np.random.default_rng(seed)
     env = np.abs(rng.normal(level, 0.1 * level, int(seconds * FS)))
     for t, d in silences:
         s = int(round(t * FS))
-        env[s:s + int(round(d * FS))] = silent_uv
+        env[s : s + int(round(d * FS))] = silent_uv
     return EMGTrace("EMG Chin", env, FS, role="chin")
 
 
@@ -59,26 +66,28 @@ def test_negative_myoclonus_scored_in_wake_and_n1_only():
     hyp = Hypnogram(np.array(["W", "N1", "N2", "R"]))
     tr = tonic_trace(120.0, [(10.0, 0.2), (40.0, 0.2), (70.0, 0.2), (100.0, 0.2)])
     assert detect_negative([tr], hypnogram=hyp).events["stage"].tolist() == ["W", "N1"]
-    assert len(detect_negative([tr]).events) == 4          # no hypnogram: every silence
+    assert len(detect_negative([tr]).events) == 4  # no hypnogram: every silence
 
 
 def test_tonic_level_is_robust_to_a_burst_in_the_second_before():
     # an FM-like 100-µV, 100-ms burst 0.5 s before a silence must not inflate the tonic level
     tr = tonic_trace(20.0, [(10.0, 0.2)])
-    tr.envelope[int(9.5 * FS):int(9.6 * FS)] = 100.0
+    tr.envelope[int(9.5 * FS) : int(9.6 * FS)] = 100.0
     ev = detect_negative([tr]).events
     assert ev["amplitude_uv"].tolist() == pytest.approx([TONIC_UV], rel=0.05)
 
 
 def test_activity_must_resume_after_the_silent_period():
     tr = tonic_trace(20.0, [(10.0, 0.3)])
-    tr.envelope[int(10.3 * FS):int(12.0 * FS)] = 0.45 * TONIC_UV   # weak return: not silent (> 35%) but below 50% of tonic
+    tr.envelope[int(10.3 * FS) : int(12.0 * FS)] = (
+        0.45 * TONIC_UV
+    )  # weak return: not silent (> 35%) but below 50% of tonic
     assert len(detect_negative([tr]).events) == 0
 
 
 def test_silent_period_after_a_positive_jerk_is_not_negative_myoclonus():
     tr = tonic_trace(30.0, [(10.0, 0.2), (20.0, 0.2)])
-    tr.envelope[int(9.95 * FS):int(10.0 * FS)] = 5 * TONIC_UV     # jerk right before the first silence
+    tr.envelope[int(9.95 * FS) : int(10.0 * FS)] = 5 * TONIC_UV  # jerk right before the first silence
     ev = detect_negative([tr]).events
     assert ev["onset"].tolist() == pytest.approx([20.0])
 

@@ -1,4 +1,5 @@
 """REM EMG: AASM phasic mini-epochs and tonic epochs, SINBAR percentages (docs/rules.md §11)."""
+
 from __future__ import annotations
 
 import json
@@ -17,14 +18,15 @@ BG_UV = 2.0
 NREM_UV = 5.0
 
 
-def night(stages: list[str], bursts: list[tuple[float, float, float]], *, role: str = "chin",
-          label: str = "EMG Chin") -> tuple[EMGTrace, Hypnogram]:
+def night(
+    stages: list[str], bursts: list[tuple[float, float, float]], *, role: str = "chin", label: str = "EMG Chin"
+) -> tuple[EMGTrace, Hypnogram]:
     """Envelope: NREM epochs at NREM_UV, REM (and W) at BG_UV, plus bursts (onset s, duration s, µV)."""
     hyp = Hypnogram(np.array(stages))
     env = np.repeat(np.where(np.isin(hyp.stages, ["N1", "N2", "N3"]), NREM_UV, BG_UV), int(30 * FS))
     for t, d, a in bursts:
         s = int(round(t * FS))
-        env[s:s + int(round(d * FS))] = a
+        env[s : s + int(round(d * FS))] = a
     return EMGTrace(label, env.astype(float), FS, role=role), hyp
 
 
@@ -80,10 +82,9 @@ def test_tonic_epoch_needs_half_the_epoch_above_the_nrem_minimum(fraction: float
 
 
 def test_sinbar_any_mentalis_18_percent_and_combined_with_arm_phasic():
-    stages = ["N2"] + ["R"] * 10                                  # 100 REM mini-epochs
+    stages = ["N2"] + ["R"] * 10  # 100 REM mini-epochs
     chin, hyp = night(stages, [(30.0 + 3.0 * k + 1.0, 0.5, 20.0) for k in range(17)])
-    arm, _ = night(stages, [(30.0 + 3.0 * k + 1.0, 0.5, 20.0) for k in range(50, 66)],
-                   role="arm_left", label="Arm L")
+    arm, _ = night(stages, [(30.0 + 3.0 * k + 1.0, 0.5, 20.0) for k in range(50, 66)], role="arm_left", label="Arm L")
     s = detect_rem_emg([chin, arm], hypnogram=hyp).summary()
     json.dumps(s)
     assert s["any_mini_epoch_pct"] == pytest.approx(17.0)

@@ -1,4 +1,5 @@
 """docs/rules.md is generated from Settings.sources() (docs/make_rules.py) and stays in step with it."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -19,7 +20,7 @@ def _make_rules() -> ModuleType:
     spec = importlib.util.spec_from_file_location("make_rules", ROOT / "docs" / "make_rules.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module          # dataclasses look their module up there
+    sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
@@ -46,8 +47,9 @@ def _parameter_lines(text: str) -> dict[str, str]:
 
 
 def test_rules_md_is_what_make_rules_writes(make_rules, rules_md):
-    assert rules_md == make_rules.render(), \
+    assert rules_md == make_rules.render(), (
         "docs/rules.md is out of date with Settings: run .venv/bin/python docs/make_rules.py"
+    )
 
 
 def test_rules_md_lists_every_parameter_with_its_value_per_standard_and_its_source(make_rules, rules_md):
@@ -67,7 +69,7 @@ def test_rules_md_lists_every_parameter_with_its_value_per_standard_and_its_sour
 
 def test_every_settings_group_is_placed_in_a_rules_section(make_rules):
     for r in get_settings().sources():
-        make_rules.section_of(r["group"], r["name"])          # raises for a parameter with no section
+        make_rules.section_of(r["group"], r["name"])  # raises for a parameter with no section
     with pytest.raises(ValueError, match="no section for settings parameter nonsense.x"):
         make_rules.section_of("nonsense", "x")
 
@@ -75,8 +77,16 @@ def test_every_settings_group_is_placed_in_a_rules_section(make_rules):
 def test_rules_md_cites_sources_users_have(rules_md):
     for banned in ("clinical_rules", "../shared", "shared/docs"):
         assert banned not in rules_md
-    for cited in ("WASM 2016", "Sleep Med 2016;26:86-95", "AASM Manual", "ICSD-3", "MATPLM", "Ferri 2006",
-                  "SINBAR", "Shibasaki"):
+    for cited in (
+        "WASM 2016",
+        "Sleep Med 2016;26:86-95",
+        "AASM Manual",
+        "ICSD-3",
+        "MATPLM",
+        "Ferri 2006",
+        "SINBAR",
+        "Shibasaki",
+    ):
         assert cited in rules_md
 
 
@@ -96,16 +106,32 @@ def test_docs_rules_md_section_references_in_the_code_exist(rules_md):
 
 # References users cannot follow: the private rulebook of the project's authors and internal work items.
 _PRIVATE_REFERENCES = re.compile(
-    "|".join([r"clinical" + r"_rules", r"shared/" + r"docs", r"shared " + r"docs/",
-              r"\b[Ii]ssues? #?\d", r"\b[Hh]elpers? \d", r"\bchecklist (?:row )?\d"]))
+    "|".join(
+        [
+            r"clinical" + r"_rules",
+            r"shared/" + r"docs",
+            r"shared " + r"docs/",
+            r"\b[Ii]ssues? #?\d",
+            r"\b[Hh]elpers? \d",
+            r"\bchecklist (?:row )?\d",
+        ]
+    )
+)
 _SCANNED = (".py", ".md", ".html", ".js", ".css", ".toml", ".txt", ".cfg")
 
 
 def _private_references() -> list[str]:
     paths = [ROOT / "README.md"]
     for folder in ("src", "docs", "tests", "benchmarks"):
-        paths += [p for p in (ROOT / folder).rglob("*") if p.is_file() and p.suffix in _SCANNED
-                  and "__pycache__" not in p.parts and "_work" not in p.parts and ".min." not in p.name]
+        paths += [
+            p
+            for p in (ROOT / folder).rglob("*")
+            if p.is_file()
+            and p.suffix in _SCANNED
+            and "__pycache__" not in p.parts
+            and "_work" not in p.parts
+            and ".min." not in p.name
+        ]
     hits = []
     for path in paths:
         if path == Path(__file__).resolve() or not path.exists():
@@ -118,12 +144,17 @@ def _private_references() -> list[str]:
 
 def test_code_and_docs_cite_standards_and_docs_rules_not_the_private_rulebook_or_work_items():
     hits = _private_references()
-    assert not hits, ("cite the standard or paper and docs/rules.md §N instead of:\n" + "\n".join(hits))
+    assert not hits, "cite the standard or paper and docs/rules.md §N instead of:\n" + "\n".join(hits)
 
 
 def test_private_reference_scan_catches_the_rulebook_and_work_items():
-    for line in ("see ../shared/docs/" + "clinical_rules.md §2.1", "(issue" + " 5)", "Issue" + " 3's evidence",
-                 "helper" + " 19 measured", "checklist" + " row 43"):
+    for line in (
+        "see ../shared/docs/" + "clinical_rules.md §2.1",
+        "(issue" + " 5)",
+        "Issue" + " 3's evidence",
+        "helper" + " 19 measured",
+        "checklist" + " row 43",
+    ):
         assert _PRIVATE_REFERENCES.search(line), line
     for line in ("WASM 2016 (docs/rules.md §3)", "data in ../shared/data/real", "a known issue with EDF+D"):
         assert not _PRIVATE_REFERENCES.search(line), line

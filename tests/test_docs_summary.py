@@ -7,6 +7,7 @@ key nested deeper must appear as ```key``` in a table row of that section. Dicts
 (``DATA_KEYED``), and ``settings`` is documented by group. A detector that adds an undocumented
 key fails :func:`test_every_summary_key_of_an_adult_night_is_documented` and its siblings.
 """
+
 from __future__ import annotations
 
 import re
@@ -22,24 +23,44 @@ from somnomyo.simulate import SimOptions, simulate_short
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "summary.md"
 TOP = "Top level"
-BLOCKS = ("plm", "fragmentary_myoclonus", "jerks", "hypnic_jerks", "clusters", "negative_myoclonus", "rem_emg",
-          "cortical", "state", "interpretation", "quality")
+BLOCKS = (
+    "plm",
+    "fragmentary_myoclonus",
+    "jerks",
+    "hypnic_jerks",
+    "clusters",
+    "negative_myoclonus",
+    "rem_emg",
+    "cortical",
+    "state",
+    "interpretation",
+    "quality",
+)
 # dicts whose keys are data (stage names, channel labels, muscles): their keys are not listed one by one,
 # but the dicts inside them are still walked (path segment "*")
 DATA_KEYED = (
-    "stages.counts", "annotations.counts", "plm.by_stage",
-    "fragmentary_myoclonus.fm_index_by_stage", "jerks.index_by_stage", "jerks.muscles", "jerks.leading_muscle",
-    "clusters.by_stage", "negative_myoclonus.index_by_stage",
-    "state.count_per_stage", "state.hours_per_stage", "state.rate_per_stage_h",
-    "quality.channels", "interpretation.evidence.*",
+    "stages.counts",
+    "annotations.counts",
+    "plm.by_stage",
+    "fragmentary_myoclonus.fm_index_by_stage",
+    "jerks.index_by_stage",
+    "jerks.muscles",
+    "jerks.leading_muscle",
+    "clusters.by_stage",
+    "negative_myoclonus.index_by_stage",
+    "state.count_per_stage",
+    "state.hours_per_stage",
+    "state.rate_per_stage_h",
+    "quality.channels",
+    "interpretation.evidence.*",
 )
 _TICK = re.compile(r"`([^`]+)`")
 
 
 @dataclass
 class Section:
-    first_cell: set[str] = field(default_factory=set)   # keys naming a table row
-    in_rows: set[str] = field(default_factory=set)      # every `token` in a table row
+    first_cell: set[str] = field(default_factory=set)  # keys naming a table row
+    in_rows: set[str] = field(default_factory=set)  # every `token` in a table row
 
 
 def doc_sections(text: str) -> dict[str, Section]:
@@ -85,11 +106,11 @@ def undocumented_keys(summary: dict[str, Any], sections: dict[str, Section]) -> 
     for key, value in summary.items():
         if key not in top.first_cell:
             missing.append(f"{key} (top level)")
-        if key == "settings":           # documented by group; parameters are documented in Settings
+        if key == "settings":  # documented by group; parameters are documented in Settings
             missing += [f"settings.{g} (top level)" for g in value if g not in top.in_rows]
             continue
         own = sections.get(key)
-        if own is None:                  # a small block described in its top-level row
+        if own is None:  # a small block described in its top-level row
             _walk_nested(value, key, top, TOP, missing)
             continue
         items = value if isinstance(value, list) else [value]

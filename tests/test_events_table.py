@@ -13,18 +13,41 @@ def test_empty_event_table_has_every_column_and_dtype():
 
 
 def test_make_events_orders_columns_sorts_by_onset_and_keeps_extras():
-    df = make_events([{"onset": 5.0, "duration": 1.0, "trial_type": "leg_movement", "channel": "Leg L", "imi_s": 3.0},
-                      {"onset": 1.0, "duration": 0.6, "trial_type": "leg_movement", "channel": "Leg R"}])
+    df = make_events(
+        [
+            {"onset": 5.0, "duration": 1.0, "trial_type": "leg_movement", "channel": "Leg L", "imi_s": 3.0},
+            {"onset": 1.0, "duration": 0.6, "trial_type": "leg_movement", "channel": "Leg R"},
+        ]
+    )
     assert list(df.columns)[: len(COLUMNS)] == list(COLUMNS)
     assert df.columns[-1] == "imi_s"
     assert df["onset"].tolist() == [1.0, 5.0]
 
 
 def test_events_tsv_round_trip_writes_bids_booleans_and_na(tmp_path):
-    df = make_events([{"onset": 1.0, "duration": 0.6, "trial_type": "leg_movement", "channel": "Leg L",
-                       "side": "left", "periodic": True, "respiratory": False, "clm_id": 3, "amplitude_uv": 21.5},
-                      {"onset": 2.0, "duration": 0.7, "trial_type": "leg_movement", "channel": "Leg R",
-                       "side": "right", "periodic": False}])
+    df = make_events(
+        [
+            {
+                "onset": 1.0,
+                "duration": 0.6,
+                "trial_type": "leg_movement",
+                "channel": "Leg L",
+                "side": "left",
+                "periodic": True,
+                "respiratory": False,
+                "clm_id": 3,
+                "amplitude_uv": 21.5,
+            },
+            {
+                "onset": 2.0,
+                "duration": 0.7,
+                "trial_type": "leg_movement",
+                "channel": "Leg R",
+                "side": "right",
+                "periodic": False,
+            },
+        ]
+    )
     p = write_events_tsv(df, tmp_path / "events.tsv")
     text = p.read_text()
     assert "\ttrue\t" in text and "\tfalse\t" in text and "n/a" in text

@@ -1,5 +1,6 @@
 """Exports: events.edf (EDF+ annotations with @@channel), events.xml (NSRR), MNE annotations,
 BIDS sidecar; each read back by MNE / edfio / somnomyo's own readers."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -14,8 +15,15 @@ import pytest
 from somnomyo.events import make_events
 from somnomyo.io.annotation_readers import read_annotations_file
 from somnomyo.pipeline import score_night
-from somnomyo.report.exports import (EVENT_LABELS, event_labels, nsrr_concepts, to_mne_annotations,
-                                     write_events_edf, write_events_xml, write_exports)
+from somnomyo.report.exports import (
+    EVENT_LABELS,
+    event_labels,
+    nsrr_concepts,
+    to_mne_annotations,
+    write_events_edf,
+    write_events_xml,
+    write_exports,
+)
 from somnomyo.simulate import simulate_short
 
 ONSET_TOL_S = 1e-3
@@ -38,9 +46,15 @@ def _sorted(df: pd.DataFrame) -> pd.DataFrame:
 
 def _expected(night) -> pd.DataFrame:
     ev = night.events
-    return _sorted(pd.DataFrame({"onset": ev["onset"].to_numpy(float),
-                                 "channel": ev["channel"].astype(str).to_numpy(),
-                                 "label": event_labels(ev).astype(str)}))
+    return _sorted(
+        pd.DataFrame(
+            {
+                "onset": ev["onset"].to_numpy(float),
+                "channel": ev["channel"].astype(str).to_numpy(),
+                "label": event_labels(ev).astype(str),
+            }
+        )
+    )
 
 
 # ----------------------------------------------------------------------------- EDF+
@@ -62,7 +76,7 @@ def test_events_edf_is_annotations_only_and_aligned_with_the_recording(exported:
     edfio = pytest.importorskip("edfio")
     night = exported["night"]
     edf = edfio.read_edf(exported["paths"]["events_edf"])
-    assert edf.num_signals == 0                                     # annotations only
+    assert edf.num_signals == 0  # annotations only
     assert edf.duration >= night.recording.duration
     assert dt.datetime.combine(edf.startdate, edf.starttime) == night.recording.start
     anns = edf.annotations
@@ -90,7 +104,7 @@ def test_write_events_edf_of_an_empty_table_is_a_valid_file(tmp_path: Path) -> N
     p = write_events_edf(make_events(None), tmp_path / "empty.edf", duration_s=95.0, record_s=30.0)
     assert len(mne.read_annotations(p)) == 0
     head = p.read_bytes()[:256]
-    assert int(head[236:244]) == 4 and float(head[244:252]) == 30.0   # ceil(95 / 30) records of 30 s
+    assert int(head[236:244]) == 4 and float(head[244:252]) == 30.0  # ceil(95 / 30) records of 30 s
 
 
 # ----------------------------------------------------------------------------- NSRR XML
@@ -104,8 +118,12 @@ def test_events_xml_is_nsrr_shaped(exported: dict) -> None:
     assert ("", "Recording Start Time") in pairs
     assert ("Stages|Stages", "Stage 2 sleep|2") in pairs and ("Stages|Stages", "Wake|0") in pairs
     limb = [c for t, c in pairs if t == "Limb Movement|Limb Movement"]
-    assert set(limb) <= {"Limb Movement (Left)|Limb Movement (Left)", "Limb Movement (Right)|Limb Movement (Right)",
-                         "Periodic leg movement - left|PLM (Left)", "Periodic leg movement - right|PLM (Right)"}
+    assert set(limb) <= {
+        "Limb Movement (Left)|Limb Movement (Left)",
+        "Limb Movement (Right)|Limb Movement (Right)",
+        "Periodic leg movement - left|PLM (Left)",
+        "Periodic leg movement - right|PLM (Right)",
+    }
     assert any(c.startswith("Periodic leg movement") for c in limb)
     for e in events:
         if e.findtext("EventType") == "Limb Movement|Limb Movement":
@@ -133,19 +151,43 @@ def test_events_xml_read_back_by_the_nsrr_reader_gives_the_same_events_and_stage
 
 
 def test_nsrr_concepts_for_each_side_and_periodicity() -> None:
-    ev = make_events([
-        {"onset": 1.0, "duration": 1.0, "trial_type": "leg_movement", "channel": "Leg L", "side": "left",
-         "periodic": False},
-        {"onset": 2.0, "duration": 1.0, "trial_type": "leg_movement", "channel": "Leg R", "side": "right",
-         "periodic": True},
-        {"onset": 3.0, "duration": 1.0, "trial_type": "leg_movement", "channel": "Legs", "side": "bilateral",
-         "periodic": True},
-        {"onset": 4.0, "duration": 0.1, "trial_type": "hypnic_jerk", "channel": "Arm L,Leg R"},
-    ])
+    ev = make_events(
+        [
+            {
+                "onset": 1.0,
+                "duration": 1.0,
+                "trial_type": "leg_movement",
+                "channel": "Leg L",
+                "side": "left",
+                "periodic": False,
+            },
+            {
+                "onset": 2.0,
+                "duration": 1.0,
+                "trial_type": "leg_movement",
+                "channel": "Leg R",
+                "side": "right",
+                "periodic": True,
+            },
+            {
+                "onset": 3.0,
+                "duration": 1.0,
+                "trial_type": "leg_movement",
+                "channel": "Legs",
+                "side": "bilateral",
+                "periodic": True,
+            },
+            {"onset": 4.0, "duration": 0.1, "trial_type": "hypnic_jerk", "channel": "Arm L,Leg R"},
+        ]
+    )
     types, concepts = nsrr_concepts(ev)
     assert list(types) == ["Limb Movement|Limb Movement"] * 3 + ["Myoclonus|Myoclonus"]
-    assert list(concepts) == ["Limb Movement (Left)|Limb Movement (Left)", "Periodic leg movement - right|PLM (Right)",
-                              "Periodic leg movement|PLM", "Hypnic jerk|Hypnic jerk"]
+    assert list(concepts) == [
+        "Limb Movement (Left)|Limb Movement (Left)",
+        "Periodic leg movement - right|PLM (Right)",
+        "Periodic leg movement|PLM",
+        "Hypnic jerk|Hypnic jerk",
+    ]
 
 
 def test_write_events_xml_without_hypnogram_has_no_stage_events(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ Unusable files give one line naming the file (``AnnotationError``); through the 
 (``somnomyo info REC --annotations FILE``, ``somnomyo score ... --out DIR``) exit code 2, no
 traceback, nothing written. Usable ones give a warning and the data read.
 """
+
 from __future__ import annotations
 
 import ast
@@ -13,16 +14,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-
 from cli_helpers import assert_clean_cli_error, run_cli
+
 from somnomyo.errors import AnnotationError
 from somnomyo.io.annotation_readers import read_annotations_file
 from somnomyo.io.edf_write import write_edf
 from somnomyo.io.recording import Signal
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "somnomyo"
-REC_S = 120.0          # the recording used with every annotation file: 120 s, two leg channels
+REC_S = 120.0  # the recording used with every annotation file: 120 s, two leg channels
 
 
 @pytest.fixture()
@@ -34,54 +34,80 @@ def recording(tmp_path: Path) -> Path:
 
 
 def _scored(etype: str, concept: str, start: object, dur: object) -> str:
-    return (f"<ScoredEvent><EventType>{etype}</EventType><EventConcept>{concept}</EventConcept>"
-            f"<Start>{start}</Start><Duration>{dur}</Duration></ScoredEvent>")
+    return (
+        f"<ScoredEvent><EventType>{etype}</EventType><EventConcept>{concept}</EventConcept>"
+        f"<Start>{start}</Start><Duration>{dur}</Duration></ScoredEvent>"
+    )
 
 
 def _nsrr(*events: str, head: str = '<?xml version="1.0" encoding="UTF-8"?>\n') -> str:
-    return (head + "<PSGAnnotation><EpochLength>30</EpochLength><ScoredEvents>" + "".join(events)
-            + "</ScoredEvents></PSGAnnotation>")
+    return (
+        head
+        + "<PSGAnnotation><EpochLength>30</EpochLength><ScoredEvents>"
+        + "".join(events)
+        + "</ScoredEvents></PSGAnnotation>"
+    )
 
 
 STAGES = [_scored("Stages|Stages", "Wake|0", 0, 60), _scored("Stages|Stages", "Stage 2 sleep|2", 60, 60)]
 AROUSAL = _scored("Arousals|Arousals", "Arousal|Arousal ()", 40.5, 5)
-BOMB = ('<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol">'
-        '<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">'
-        '<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">'
-        '<!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">]>'
-        + _nsrr(_scored("x", "&lol4;", 0, 1), head=""))
-XXE = ('<?xml version="1.0"?>\n<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
-       + _nsrr(_scored("Arousals|Arousals", "&x;", 0, 1), head=""))
+BOMB = (
+    '<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol">'
+    '<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">'
+    '<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">'
+    '<!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">]>'
+    + _nsrr(_scored("x", "&lol4;", 0, 1), head="")
+)
+XXE = '<?xml version="1.0"?>\n<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>' + _nsrr(
+    _scored("Arousals|Arousals", "&x;", 0, 1), head=""
+)
 
 # name -> (file name, content, words the one-line error must contain)
 UNUSABLE: dict[str, tuple[str, str | bytes, tuple[str, ...]]] = {
     "nsrr_truncated": ("a.xml", _nsrr(*STAGES, AROUSAL)[:-40], ("malformed XML",)),
     "nsrr_not_closed": ("a.xml", "<PSGAnnotation><ScoredEvents><ScoredEvent>", ("malformed XML",)),
-    "nsrr_bad_start": ("a.xml", _nsrr(_scored("Arousals|Arousals", "Arousal|Arousal ()", "12,5", 3)),
-                       ("ScoredEvent 1", "'12,5' is not a number")),
-    "nsrr_infinite_duration": ("a.xml", _nsrr(_scored("Arousals|Arousals", "Arousal", 1, "inf")),
-                               ("Duration", "not a finite number")),
-    "nsrr_unknown_encoding": ("a.xml", _nsrr(*STAGES, head='<?xml version="1.0" encoding="UT0-8"?>\n'),
-                              ("malformed XML", "encoding")),
-    "nsrr_zero_epoch_length": ("a.xml", _nsrr(*STAGES).replace("<EpochLength>30", "<EpochLength>0"),
-                               ("EpochLength must be > 0",)),
+    "nsrr_bad_start": (
+        "a.xml",
+        _nsrr(_scored("Arousals|Arousals", "Arousal|Arousal ()", "12,5", 3)),
+        ("ScoredEvent 1", "'12,5' is not a number"),
+    ),
+    "nsrr_infinite_duration": (
+        "a.xml",
+        _nsrr(_scored("Arousals|Arousals", "Arousal", 1, "inf")),
+        ("Duration", "not a finite number"),
+    ),
+    "nsrr_unknown_encoding": (
+        "a.xml",
+        _nsrr(*STAGES, head='<?xml version="1.0" encoding="UT0-8"?>\n'),
+        ("malformed XML", "encoding"),
+    ),
+    "nsrr_zero_epoch_length": (
+        "a.xml",
+        _nsrr(*STAGES).replace("<EpochLength>30", "<EpochLength>0"),
+        ("EpochLength must be > 0",),
+    ),
     "xml_entity_bomb": ("bomb.xml", BOMB, ("XML refused",)),
     "xml_external_entity": ("xxe.xml", XXE, ("XML refused",)),
     "xml_unknown_root": ("a.xml", "<Scoring><Event/></Scoring>", ("unsupported XML", "<Scoring>")),
-    "csv_bad_onset": ("a.csv", "onset,duration,description\n0,30,Sleep stage W\n3O.5,1,Arousal\n",
-                      ("line 3", "onset", "'3O.5' is not a number")),
+    "csv_bad_onset": (
+        "a.csv",
+        "onset,duration,description\n0,30,Sleep stage W\n3O.5,1,Arousal\n",
+        ("line 3", "onset", "'3O.5' is not a number"),
+    ),
     "csv_bad_duration": ("a.csv", "onset,duration,description\n10,1..5,Arousal\n", ("line 2", "duration")),
     "csv_infinite_onset": ("a.csv", "onset,duration,description\ninf,1,Arousal\n", ("line 2", "'inf'")),
     "csv_missing_onset": ("a.csv", "onset,duration,description\n,1,Arousal\n", ("line 2", "onset")),
     "csv_comma_decimal": ("a.tsv", "onset\tduration\ttrial_type\n10,5\t1\tArousal\n", ("'10,5' is not a number",)),
     "csv_no_label_column": ("a.csv", "onset,duration,foo\n10,1,x\n", ("label column",)),
-    "csv_duplicate_columns": ("a.csv", "onset,Onset,description\n30,30,Sleep stage 2\n",
-                              ("'onset'", "more than once")),
+    "csv_duplicate_columns": ("a.csv", "onset,Onset,description\n30,30,Sleep stage 2\n", ("'onset'", "more than once")),
     "csv_empty": ("a.csv", "\n\n# only a comment\n", ("empty annotation table",)),
     "stage_text_garbage": ("hyp.txt", "W\nN2\nbanana\n", ("line 3", "'banana' is not a sleep stage")),
     "binary_text": ("hyp.txt", b"W\nN2\x00\x01\x02", ("unsupported annotation format",)),
-    "all_after_end": ("a.csv", f"onset,duration,description\n{REC_S},1,Arousal\n{REC_S + 5},1,LM\n",
-                      ("does not fit the recording",)),
+    "all_after_end": (
+        "a.csv",
+        f"onset,duration,description\n{REC_S},1,Arousal\n{REC_S + 5},1,LM\n",
+        ("does not fit the recording",),
+    ),
 }
 
 
@@ -110,7 +136,8 @@ def test_malformed_annotation_file_raises_one_line_error_naming_file(tmp_path: P
 
 @pytest.mark.parametrize("case", sorted(UNUSABLE))
 def test_malformed_annotation_file_cli_exit_2_nothing_written(
-        tmp_path: Path, recording: Path, capsys: pytest.CaptureFixture[str], case: str) -> None:
+    tmp_path: Path, recording: Path, capsys: pytest.CaptureFixture[str], case: str
+) -> None:
     path = _make(tmp_path, case)
     rc, out, err = _cli(capsys, "info", str(recording), "--annotations", str(path))
     _assert_clean_cli_error(rc, err, path, *UNUSABLE[case][2])
@@ -119,19 +146,21 @@ def test_malformed_annotation_file_cli_exit_2_nothing_written(
     rc, out, err = _cli(capsys, "score", str(recording), "--annotations", str(path), "--out", str(out_dir))
     _assert_clean_cli_error(rc, err, path, *UNUSABLE[case][2])
     assert not out_dir.exists()
-    assert "root:" not in out + err                     # nothing of /etc/passwd leaks (XXE case)
+    assert "root:" not in out + err  # nothing of /etc/passwd leaks (XXE case)
 
 
 def test_nsrr_hypnogram_given_with_hypnogram_option_fails_cleanly(
-        tmp_path: Path, recording: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, recording: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = _make(tmp_path, "nsrr_truncated")
     rc, _, err = _cli(capsys, "score", str(recording), "--hypnogram", str(path), "--out", str(tmp_path / "o"))
     _assert_clean_cli_error(rc, err, path, "malformed XML")
     assert not (tmp_path / "o").exists()
 
 
-def test_missing_annotation_file_fails_cleanly(tmp_path: Path, recording: Path,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_annotation_file_fails_cleanly(
+    tmp_path: Path, recording: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "nope.xml"
     rc, _, err = _cli(capsys, "info", str(recording), "--annotations", str(path))
     _assert_clean_cli_error(rc, err, path, "not found")
@@ -140,22 +169,29 @@ def test_missing_annotation_file_fails_cleanly(tmp_path: Path, recording: Path,
 # ----------------------------------------------------------------------------- usable with a warning
 def test_nsrr_unknown_concept_becomes_marker_with_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     path = tmp_path / "a.xml"
-    path.write_text(_nsrr(*STAGES, AROUSAL, _scored("Weird|Weird", "Tooth grinding|Bruxism", 50, 2),
-                          _scored("Weird|Weird", "Tooth grinding|Bruxism", 70, 2)))
+    path.write_text(
+        _nsrr(
+            *STAGES,
+            AROUSAL,
+            _scored("Weird|Weird", "Tooth grinding|Bruxism", 50, 2),
+            _scored("Weird|Weird", "Tooth grinding|Bruxism", 70, 2),
+        )
+    )
     with caplog.at_level(logging.WARNING, logger="somnomyo"):
         ann = read_annotations_file(path, duration_s=REC_S)
     ev = ann.events
     markers = ev[ev["category"] == "marker"]
     assert list(markers["onset"]) == [50.0, 70.0] and set(markers["kind"]) == {"Tooth grinding"}
-    assert ev.loc[ev["onset"] == 40.5, "kind"].item() == "arousal"          # known concept unaffected
+    assert ev.loc[ev["onset"] == 40.5, "kind"].item() == "arousal"  # known concept unaffected
     assert [w for w in ann.warnings if "unknown concept" in w] == [
-        "2 event(s) with an unknown concept kept as markers: 'Tooth grinding|Bruxism'"]
+        "2 event(s) with an unknown concept kept as markers: 'Tooth grinding|Bruxism'"
+    ]
     assert any("unknown concept" in r.getMessage() for r in caplog.records)
 
 
 def test_nsrr_known_concepts_only_give_no_unknown_concept_warning(tmp_path: Path) -> None:
     path = tmp_path / "a.xml"
-    path.write_text(_nsrr(STAGES[0], AROUSAL, STAGES[1]))      # sorted by onset: no other warning either
+    path.write_text(_nsrr(STAGES[0], AROUSAL, STAGES[1]))  # sorted by onset: no other warning either
     assert read_annotations_file(path, duration_s=REC_S).warnings == []
 
 
@@ -178,8 +214,13 @@ def test_nsrr_epoch_starting_just_before_end_kept(tmp_path: Path) -> None:
 
 def test_nsrr_events_past_end_dropped_and_overrunning_clipped(tmp_path: Path) -> None:
     path = tmp_path / "a.xml"
-    path.write_text(_nsrr(*STAGES, _scored("Arousals|Arousals", "Arousal|Arousal ()", 118, 5),
-                          _scored("Arousals|Arousals", "Arousal|Arousal ()", REC_S, 3)))
+    path.write_text(
+        _nsrr(
+            *STAGES,
+            _scored("Arousals|Arousals", "Arousal|Arousal ()", 118, 5),
+            _scored("Arousals|Arousals", "Arousal|Arousal ()", REC_S, 3),
+        )
+    )
     ann = read_annotations_file(path, duration_s=REC_S)
     assert ann.events["onset"].tolist() == [118.0]
     assert ann.events["duration"].tolist() == pytest.approx([2.0])
@@ -188,7 +229,8 @@ def test_nsrr_events_past_end_dropped_and_overrunning_clipped(tmp_path: Path) ->
 
 
 def test_nsrr_with_warnings_cli_info_exit_0_and_lists_warnings(
-        tmp_path: Path, recording: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, recording: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "a.xml"
     path.write_text(_nsrr(_scored("Stages|Stages", "Wake|0", 0, 180), _scored("Weird|Weird", "Mystery|M", 10, 1)))
     rc, out, err = _cli(capsys, "info", str(recording), "--annotations", str(path))
@@ -227,14 +269,29 @@ def test_xml_external_entity_not_resolved(tmp_path: Path) -> None:
 
 
 _UNSAFE_MODULE_CALLS = {
-    ("pickle", "load"), ("pickle", "loads"), ("cPickle", "load"), ("cPickle", "loads"), ("dill", "load"),
-    ("dill", "loads"), ("marshal", "load"), ("marshal", "loads"), ("shelve", "open"), ("joblib", "load"),
-    ("pd", "read_pickle"), ("pandas", "read_pickle"),
+    ("pickle", "load"),
+    ("pickle", "loads"),
+    ("cPickle", "load"),
+    ("cPickle", "loads"),
+    ("dill", "load"),
+    ("dill", "loads"),
+    ("marshal", "load"),
+    ("marshal", "loads"),
+    ("shelve", "open"),
+    ("joblib", "load"),
+    ("pd", "read_pickle"),
+    ("pandas", "read_pickle"),
 }
-_STD_XML = ("xml.etree.ElementTree", "xml.etree.cElementTree", "xml.dom.minidom", "xml.sax", "lxml.etree",
-            "xml.dom.pulldom", "xml.etree")
-_XML_PARSE = {"parse", "fromstring", "iterparse", "XML", "XMLParser", "parseString", "make_parser",
-              "fromstringlist"}
+_STD_XML = (
+    "xml.etree.ElementTree",
+    "xml.etree.cElementTree",
+    "xml.dom.minidom",
+    "xml.sax",
+    "lxml.etree",
+    "xml.dom.pulldom",
+    "xml.etree",
+)
+_XML_PARSE = {"parse", "fromstring", "iterparse", "XML", "XMLParser", "parseString", "make_parser", "fromstringlist"}
 
 
 def _unsafe_calls(source: str, name: str) -> list[str]:
@@ -278,25 +335,38 @@ def test_source_tree_has_no_eval_pickle_unsafe_yaml_or_stdlib_xml_parsing() -> N
     assert len(files) > 10
     problems = [p for f in files for p in _unsafe_calls(f.read_text(encoding="utf-8"), str(f.relative_to(SRC)))]
     assert problems == []
-    text = "\n".join(f.read_text(encoding="utf-8") for f in files)      # the plain grep, belt and braces
+    text = "\n".join(f.read_text(encoding="utf-8") for f in files)  # the plain grep, belt and braces
     for needle in ("eval(", "pickle.load", "yaml.load(", "yaml.unsafe_load", "allow_pickle=True"):
         assert needle not in text.replace("literal_eval(", ""), needle
 
 
-@pytest.mark.parametrize("snippet", [
-    "x = eval(s)", "exec(code)", "import pickle\npickle.loads(b)", "import yaml\nyaml.load(t)",
-    "import yaml\nyaml.load(t, Loader=yaml.Loader)", "import numpy as np\nnp.load(p, allow_pickle=True)",
-    "import xml.etree.ElementTree as ET\nET.parse(p)", "from xml.etree.ElementTree import fromstring\nfromstring(b)",
-    "import pandas as pd\npd.read_pickle(p)",
-])
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        "x = eval(s)",
+        "exec(code)",
+        "import pickle\npickle.loads(b)",
+        "import yaml\nyaml.load(t)",
+        "import yaml\nyaml.load(t, Loader=yaml.Loader)",
+        "import numpy as np\nnp.load(p, allow_pickle=True)",
+        "import xml.etree.ElementTree as ET\nET.parse(p)",
+        "from xml.etree.ElementTree import fromstring\nfromstring(b)",
+        "import pandas as pd\npd.read_pickle(p)",
+    ],
+)
 def test_unsafe_call_scanner_flags_each_unsafe_construct(snippet: str) -> None:
     assert len(_unsafe_calls(snippet, "snippet")) == 1
 
 
-@pytest.mark.parametrize("snippet", [
-    "import yaml\nyaml.load(t, Loader=yaml.SafeLoader)", "import defusedxml.ElementTree as ET\nET.fromstring(b)",
-    "import xml.etree.ElementTree as StdET\nraise StdET.ParseError('x')", "import numpy as np\nnp.load(p)",
-    "import ast\nast.literal_eval(s)",
-])
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        "import yaml\nyaml.load(t, Loader=yaml.SafeLoader)",
+        "import defusedxml.ElementTree as ET\nET.fromstring(b)",
+        "import xml.etree.ElementTree as StdET\nraise StdET.ParseError('x')",
+        "import numpy as np\nnp.load(p)",
+        "import ast\nast.literal_eval(s)",
+    ],
+)
 def test_unsafe_call_scanner_passes_safe_constructs(snippet: str) -> None:
     assert _unsafe_calls(snippet, "snippet") == []

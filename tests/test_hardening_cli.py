@@ -4,6 +4,7 @@ A bad input must end the command with exit code 2 and exactly one line on stderr
 file (no traceback), and leave nothing behind: no ``--out`` folder, no temporary files.
 ``somnomyo.io.atomic`` is what guarantees the latter for written files and folders.
 """
+
 from __future__ import annotations
 
 import os
@@ -84,7 +85,9 @@ def test_cli_directory_given_as_recording_exit_2(tmp_path: Path, capsys: pytest.
     assert rc == 2 and err.strip() == f"somnomyo: error: {tmp_path}: is a directory, not an EDF/BDF file"
 
 
-def test_cli_bad_channel_override_exit_2_lists_file_channels(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_bad_channel_override_exit_2_lists_file_channels(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     rec = _recording(tmp_path)
     rc = main(["score", str(rec), "--channel", "leg_left=Nope", "--out", str(tmp_path / "o")])
     err = capsys.readouterr().err
@@ -130,7 +133,7 @@ def test_atomic_path_existing_file_replaced_on_success(tmp_path: Path) -> None:
     target.write_text("old")
     with atomic_path(target) as tmp:
         tmp.write_text("new")
-        assert target.read_text() == "old"            # not replaced before the block ends
+        assert target.read_text() == "old"  # not replaced before the block ends
     assert target.read_text() == "new"
     assert _names(tmp_path) == ["summary.json"]
 
@@ -138,7 +141,7 @@ def test_atomic_path_existing_file_replaced_on_success(tmp_path: Path) -> None:
 def test_write_text_atomic_writes_utf8_and_replaces(tmp_path: Path) -> None:
     target = tmp_path / "a" / "b.txt"
     assert write_text_atomic(target, "µV ok\n") == target
-    assert target.read_bytes() == "µV ok\n".encode("utf-8")
+    assert target.read_bytes() == "µV ok\n".encode()
     write_text_atomic(target, "second")
     assert target.read_text(encoding="utf-8") == "second" and _names(target.parent) == ["b.txt"]
 
@@ -147,7 +150,7 @@ def test_write_text_atomic_failure_keeps_old_content_and_no_temp(tmp_path: Path)
     target = tmp_path / "b.txt"
     target.write_text("old")
     with pytest.raises(UnicodeEncodeError):
-        write_text_atomic(target, "bad \ud800 surrogate")   # cannot be encoded: fails while writing
+        write_text_atomic(target, "bad \ud800 surrogate")  # cannot be encoded: fails while writing
     assert target.read_text() == "old" and _names(tmp_path) == ["b.txt"]
 
 
@@ -172,9 +175,9 @@ def test_atomic_dir_existing_replaced_only_on_success(tmp_path: Path) -> None:
     assert _names(target) == ["old.tsv"] and _names(tmp_path) == ["results"]
     with atomic_dir(target) as tmp:
         (tmp / "new.tsv").write_text("new")
-        assert _names(target) == ["old.tsv"]          # untouched until the block succeeds
+        assert _names(target) == ["old.tsv"]  # untouched until the block succeeds
     assert _names(target) == ["new.tsv"]
-    assert _names(tmp_path) == ["results"]             # no temp or .old leftovers
+    assert _names(tmp_path) == ["results"]  # no temp or .old leftovers
 
 
 def test_atomic_dir_without_overwrite_refuses_existing_and_cleans_up(tmp_path: Path) -> None:
@@ -204,6 +207,6 @@ def test_main_leaves_the_package_logger_as_it_found_it(tmp_path, capsys):
     assert main(["score", str(tmp_path / "missing.edf"), "--out", str(tmp_path / "o"), "-v"]) == 2
     assert main(["info", str(tmp_path / "missing.edf"), "--quiet"]) == 2
     assert logger.handlers == before_handlers and logger.level == before_level
-    logger.warning("after main: must not reach a stream closed by an earlier capture")   # no logging error
+    logger.warning("after main: must not reach a stream closed by an earlier capture")  # no logging error
     assert "Logging error" not in capsys.readouterr().err
     assert all(not isinstance(h, logging.StreamHandler) or h.stream is not None for h in logger.handlers)

@@ -5,18 +5,18 @@ Every malformed file is built in the test from a small valid one (no binaries co
 Unusable files give one line naming the file; through the CLI exit code 2, no traceback and
 no output folder. Still-usable files give a warning and the data read.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pytest
-
-
 from cli_helpers import assert_clean_cli_error, run_cli
+
 from somnomyo.errors import RecordingError
 from somnomyo.io.edf import read_annotations, read_edf, read_header
 from somnomyo.io.edf_write import write_edf
@@ -25,7 +25,7 @@ from somnomyo.io.tal import encode_tal
 
 FS = 256.0
 SECONDS = 30
-RANGE = (-500.0, 500.0)                  # exact in an 8-character header field
+RANGE = (-500.0, 500.0)  # exact in an 8-character header field
 START = dt.datetime(2022, 5, 6, 23, 0, 0)
 _FIELDS = ["label", "transducer", "unit", "pmin", "pmax", "dmin", "dmax", "prefilter", "spr", "reserved"]
 _WIDTHS = [16, 80, 8, 8, 8, 8, 8, 80, 8, 32]
@@ -34,15 +34,23 @@ _WIDTHS = [16, 80, 8, 8, 8, 8, 8, 80, 8, 32]
 # ----------------------------------------------------------------------------- builders
 def _legs(seconds: int = SECONDS) -> list[Signal]:
     rng = np.random.default_rng(7)
-    return [Signal("Leg L", rng.normal(0, 20, int(FS) * seconds), FS),
-            Signal("Leg R", rng.normal(0, 20, int(FS) * seconds), FS)]
+    return [
+        Signal("Leg L", rng.normal(0, 20, int(FS) * seconds), FS),
+        Signal("Leg R", rng.normal(0, 20, int(FS) * seconds), FS),
+    ]
 
 
-def _write(path: Path, *, bdf: bool = False, seconds: int = SECONDS,
-           annotations: tuple[tuple[float, float, str], ...] = ((0.0, 30.0, "Sleep stage 2"),)) -> Path:
+def _write(
+    path: Path,
+    *,
+    bdf: bool = False,
+    seconds: int = SECONDS,
+    annotations: tuple[tuple[float, float, str], ...] = ((0.0, 30.0, "Sleep stage 2"),),
+) -> Path:
     sigs = _legs(seconds)
-    return write_edf(path, sigs, start=START, bdf=bdf, annotations=annotations,
-                     physical_ranges={s.label: RANGE for s in sigs})
+    return write_edf(
+        path, sigs, start=START, bdf=bdf, annotations=annotations, physical_ranges={s.label: RANGE for s in sigs}
+    )
 
 
 def _ns(raw: bytes) -> int:
@@ -57,13 +65,13 @@ def _field_offset(raw: bytes, name: str, signal: int) -> tuple[int, int]:
 def _set_field(path: Path, name: str, signal: int, text: bytes, *, pad: bytes = b" ") -> None:
     raw = bytearray(path.read_bytes())
     off, w = _field_offset(bytes(raw), name, signal)
-    raw[off:off + w] = text.ljust(w, pad)[:w]
+    raw[off : off + w] = text.ljust(w, pad)[:w]
     path.write_bytes(bytes(raw))
 
 
 def _set_global(path: Path, offset: int, width: int, text: bytes) -> None:
     raw = bytearray(path.read_bytes())
-    raw[offset:offset + width] = text.ljust(width)[:width]
+    raw[offset : offset + width] = text.ljust(width)[:width]
     path.write_bytes(bytes(raw))
 
 
@@ -72,7 +80,7 @@ def _layout(path: Path) -> tuple[int, int, int]:
     raw = path.read_bytes()
     ns = _ns(raw)
     spr_off = 256 + ns * sum(_WIDTHS[:8])
-    spr = [int(raw[spr_off + 8 * i: spr_off + 8 * (i + 1)]) for i in range(ns)]
+    spr = [int(raw[spr_off + 8 * i : spr_off + 8 * (i + 1)]) for i in range(ns)]
     width = 3 if raw[:1] == b"\xff" else 2
     return 256 * (ns + 1), sum(spr) * width, int(raw[236:244])
 
@@ -85,10 +93,28 @@ def _annotation_only(path: Path, texts: list[tuple[float, float, str]]) -> Path:
     def f(v: object, w: int) -> bytes:
         return str(v).encode("ascii").ljust(w)
 
-    hdr = (f("0", 8) + f("X X X X", 80) + f("Startdate 06-MAY-2022 X X X", 80) + f("06.05.22", 8)
-           + f("23.00.00", 8) + f(512, 8) + f("EDF+C", 44) + f(1, 8) + f(0, 8) + f(1, 4)
-           + f("EDF Annotations", 16) + f("", 80) + f("", 8) + f(-1, 8) + f(1, 8) + f(-32768, 8)
-           + f(32767, 8) + f("", 80) + f(spr, 8) + f("", 32))
+    hdr = (
+        f("0", 8)
+        + f("X X X X", 80)
+        + f("Startdate 06-MAY-2022 X X X", 80)
+        + f("06.05.22", 8)
+        + f("23.00.00", 8)
+        + f(512, 8)
+        + f("EDF+C", 44)
+        + f(1, 8)
+        + f(0, 8)
+        + f(1, 4)
+        + f("EDF Annotations", 16)
+        + f("", 80)
+        + f("", 8)
+        + f(-1, 8)
+        + f(1, 8)
+        + f(-32768, 8)
+        + f(32767, 8)
+        + f("", 80)
+        + f(spr, 8)
+        + f("", 32)
+    )
     path.write_bytes(hdr + tal.ljust(2 * spr, b"\x00"))
     return path
 
@@ -194,7 +220,8 @@ def test_malformed_recording_raises_one_line_recording_error_naming_file(tmp_pat
 
 @pytest.mark.parametrize("case", sorted(UNUSABLE))
 def test_malformed_recording_cli_info_and_score_exit_2_without_output(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str], case: str) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], case: str
+) -> None:
     make, words = UNUSABLE[case]
     path = _write(tmp_path / "night.edf")
     make(path)
@@ -205,17 +232,25 @@ def test_malformed_recording_cli_info_and_score_exit_2_without_output(
     rc, out, err = _cli(capsys, "score", str(path), "--out", str(out_dir))
     _assert_clean_cli_error(rc, err, path, *words)
     assert not out_dir.exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["night.edf"]   # no temp leftovers either
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["night.edf"]  # no temp leftovers either
 
 
 # scaling problems are only found when the channel is loaded: info (header only) works, score fails
-@pytest.mark.parametrize("field_lo, field_hi, value, words", [
-    ("dmin", "dmax", b"100", ("digital minimum equals digital maximum",)),
-    ("pmin", "pmax", b"250", ("physical minimum equals physical maximum",)),
-])
+@pytest.mark.parametrize(
+    "field_lo, field_hi, value, words",
+    [
+        ("dmin", "dmax", b"100", ("digital minimum equals digital maximum",)),
+        ("pmin", "pmax", b"250", ("physical minimum equals physical maximum",)),
+    ],
+)
 def test_degenerate_scaling_fails_score_with_exit_2_and_no_output(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str], field_lo: str, field_hi: str, value: bytes,
-        words: tuple[str, ...]) -> None:
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    field_lo: str,
+    field_hi: str,
+    value: bytes,
+    words: tuple[str, ...],
+) -> None:
     path = _write(tmp_path / "night.edf")
     _set_field(path, field_lo, 0, value)
     _set_field(path, field_hi, 0, value)
@@ -243,7 +278,7 @@ def test_truncated_file_reads_complete_records_with_warning(tmp_path: Path, capl
     path = _write(tmp_path / "night.edf")
     full = read_edf(path)
     hb, rb, n = _layout(path)
-    path.write_bytes(path.read_bytes()[: hb + 10 * rb + rb // 2])   # 10 complete records and a half
+    path.write_bytes(path.read_bytes()[: hb + 10 * rb + rb // 2])  # 10 complete records and a half
     with caplog.at_level(logging.WARNING, logger="somnomyo"):
         rec = read_edf(path)
     assert rec.duration == 10.0
@@ -268,7 +303,8 @@ def test_record_count_minus_one_counts_records_from_file_size(tmp_path: Path, ca
 
 @pytest.mark.parametrize("announced", [1, SECONDS - 1])
 def test_record_count_smaller_than_file_reads_announced_records_and_warns(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture, announced: int) -> None:
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, announced: int
+) -> None:
     path = _write(tmp_path / "night.edf")
     _set_global(path, 236, 8, str(announced).encode())
     with caplog.at_level(logging.WARNING, logger="somnomyo"):
@@ -307,11 +343,14 @@ def test_truncated_file_cli_info_exit_0_with_one_warning(tmp_path: Path, capsys:
     assert "warning" in err.lower() and "truncated" in err and "Traceback" not in err
 
 
-@pytest.mark.parametrize("raw_label, expected", [
-    ("Jambe gauche \u00e9".encode("latin-1"), "Jambe gauche \u00e9"),    # Latin-1 byte
-    ("EMG \u00b5V jambe".encode("utf-8"), "EMG \u00b5V jambe"),          # UTF-8 sequence
-    (b"   Leg L", "Leg L"),                                                # leading spaces
-])
+@pytest.mark.parametrize(
+    "raw_label, expected",
+    [
+        ("Jambe gauche \u00e9".encode("latin-1"), "Jambe gauche \u00e9"),  # Latin-1 byte
+        ("EMG \u00b5V jambe".encode("utf-8"), "EMG \u00b5V jambe"),  # UTF-8 sequence
+        (b"   Leg L", "Leg L"),  # leading spaces
+    ],
+)
 def test_non_ascii_and_padded_labels_are_read_and_selectable(tmp_path: Path, raw_label: bytes, expected: str) -> None:
     path = _write(tmp_path / "night.edf")
     _set_field(path, "label", 0, raw_label)
@@ -353,21 +392,20 @@ def test_physical_min_above_max_written_and_read_back(tmp_path: Path) -> None:
 
 def test_bdf_24_bit_extremes_decode_to_physical_min_and_max(tmp_path: Path) -> None:
     x = np.tile([-500.0, 500.0, 0.0, -250.0], 64)
-    path = write_edf(tmp_path / "x.bdf", [Signal("Leg L", x, 256.0)], bdf=True,
-                     physical_ranges={"Leg L": RANGE})
+    path = write_edf(tmp_path / "x.bdf", [Signal("Leg L", x, 256.0)], bdf=True, physical_ranges={"Leg L": RANGE})
     raw = path.read_bytes()
-    first = raw[256 * 3: 256 * 3 + 6]
-    assert first == b"\x00\x00\x80\xff\xff\x7f"            # -8388608, 8388607 little-endian 24-bit
+    first = raw[256 * 3 : 256 * 3 + 6]
+    assert first == b"\x00\x00\x80\xff\xff\x7f"  # -8388608, 8388607 little-endian 24-bit
     data = read_edf(path)["Leg L"].data
     assert data[0] == pytest.approx(-500.0, rel=1e-12) and data[1] == pytest.approx(500.0, rel=1e-12)
     assert data.min() == pytest.approx(-500.0, rel=1e-12) and data.max() == pytest.approx(500.0, rel=1e-12)
-    q = 1000.0 / (2 ** 24 - 1)
+    q = 1000.0 / (2**24 - 1)
     assert abs(data[2]) <= q and abs(data[3] + 250.0) <= q
 
 
 def test_bdf_negative_24_bit_values_keep_their_sign(tmp_path: Path) -> None:
     # -1 is 0xFFFFFF; 0x800000 with the top bit set must not read as +8388608
-    x = np.array([-500.0 + 1000.0 / (2 ** 24 - 1) * k for k in (0, 1, 8388607, 8388608)] * 64)
+    x = np.array([-500.0 + 1000.0 / (2**24 - 1) * k for k in (0, 1, 8388607, 8388608)] * 64)
     path = write_edf(tmp_path / "y.bdf", [Signal("Leg L", x, 256.0)], bdf=True, physical_ranges={"Leg L": RANGE})
     data = read_edf(path)["Leg L"].data
     np.testing.assert_allclose(data[:4], x[:4], atol=1e-6)
@@ -379,22 +417,22 @@ def _edf_d(tmp_path: Path, moved_to: int) -> Path:
     path = _write(tmp_path / "d.edf", seconds=4, annotations=())
     raw = bytearray(path.read_bytes())
     raw[192:197] = b"EDF+D"
-    for r in (3, 2, 1):                                  # last first: new onsets never clash
+    for r in (3, 2, 1):  # last first: new onsets never clash
         i = raw.find(f"+{r}\x14\x14\x00".encode())
-        raw[i:i + 2] = f"+{r + moved_to - 1}".encode()
+        raw[i : i + 2] = f"+{r + moved_to - 1}".encode()
     path.write_bytes(bytes(raw))
     return path
 
 
 def test_edfplus_d_gap_is_reported_and_filled_with_zero(tmp_path: Path) -> None:
-    path = _edf_d(tmp_path, moved_to=3)                  # records at 0, 3, 4, 5 s: a 2-s gap
+    path = _edf_d(tmp_path, moved_to=3)  # records at 0, 3, 4, 5 s: a 2-s gap
     rec = read_edf(path)
     assert rec.file_type == "EDF+D"
     assert rec.gaps == [(1.0, 2.0)]
     assert rec.duration == 6.0
     leg = rec["Leg L"].data
     assert leg.size == 6 * int(FS)
-    assert np.all(leg[int(FS):3 * int(FS)] == 0.0) and np.any(leg[3 * int(FS):] != 0.0)
+    assert np.all(leg[int(FS) : 3 * int(FS)] == 0.0) and np.any(leg[3 * int(FS) :] != 0.0)
 
 
 def test_edfplus_d_without_gap_just_contiguous(tmp_path: Path) -> None:
@@ -403,12 +441,13 @@ def test_edfplus_d_without_gap_just_contiguous(tmp_path: Path) -> None:
 
 
 def test_edfplus_d_overlapping_records_fail_cleanly_through_cli(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = _write(tmp_path / "d.edf", seconds=4, annotations=())
     raw = bytearray(path.read_bytes())
     raw[192:197] = b"EDF+D"
     i = raw.find(b"+2\x14\x14\x00")
-    raw[i:i + 2] = b"+0"
+    raw[i : i + 2] = b"+0"
     path.write_bytes(bytes(raw))
     with pytest.raises(RecordingError, match="overlap"):
         read_edf(path)
@@ -422,7 +461,7 @@ def test_edfplus_d_absurd_record_onset_fails_cleanly(tmp_path: Path) -> None:
     path = _write(tmp_path / "d.edf", seconds=4, annotations=())
     raw = bytearray(path.read_bytes())
     raw[192:197] = b"EDF+D"
-    assert raw[-16:].startswith(b"+3\x14\x14\x00")    # annotation signal of the last record: 16 bytes
+    assert raw[-16:].startswith(b"+3\x14\x14\x00")  # annotation signal of the last record: 16 bytes
     raw[-16:] = b"+999999999999\x14\x14\x00"
     path.write_bytes(bytes(raw))
     with pytest.raises(RecordingError, match="record 3"):
@@ -444,7 +483,8 @@ def test_annotation_only_edf_has_no_channels_and_its_annotations_read(tmp_path: 
 
 
 def test_annotation_only_edf_cli_info_ok_and_score_exit_2_without_output(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = _annotation_only(tmp_path / "hyp.edf", [(0.0, 30.0, "Sleep stage W")])
     rc, out, err = _cli(capsys, "info", str(path))
     # an annotation-only EDF+ is listed: no channels, its annotations counted
@@ -461,4 +501,4 @@ def test_valid_small_recording_scores_through_cli(tmp_path: Path, capsys: pytest
     assert rc == 0, err
     names = {p.name for p in (tmp_path / "out").iterdir()}
     assert {"events.tsv", "events.json", "summary.json"} <= names
-    assert not [n for n in names if n.startswith(".")]              # no temporary leftovers
+    assert not [n for n in names if n.startswith(".")]  # no temporary leftovers

@@ -4,6 +4,7 @@ Truth: synthetic EEG-like 1/f noise (30 µV RMS) with a biphasic transient of kn
 channel and latency before each jerk; and simulated nights (somnomyo.simulate) using the
 TRUTH jerk onsets, so the tests do not depend on the jerk detector.
 """
+
 from __future__ import annotations
 
 import json
@@ -14,7 +15,10 @@ import pytest
 from scipy import signal as sps
 
 from somnomyo.interpret.cortical import (
-    _candidate_onsets, burst_duration_stats, cluster_eeg_rhythm, jerk_locked_average,
+    _candidate_onsets,
+    burst_duration_stats,
+    cluster_eeg_rhythm,
+    jerk_locked_average,
 )
 from somnomyo.io.annotations import Hypnogram
 from somnomyo.io.recording import Signal
@@ -38,8 +42,16 @@ def transient(fs: float) -> tuple[np.ndarray, int]:
     return tpl / np.abs(tpl).max(), half
 
 
-def make_eeg(seed: int, n_jerks: int, amp_uv: float, *, lead_ms: float = 20.0, hours: float = 0.5,
-             noise_uv: float = 30.0, channel: str = "C3") -> tuple[list[Signal], np.ndarray]:
+def make_eeg(
+    seed: int,
+    n_jerks: int,
+    amp_uv: float,
+    *,
+    lead_ms: float = 20.0,
+    hours: float = 0.5,
+    noise_uv: float = 30.0,
+    channel: str = "C3",
+) -> tuple[list[Signal], np.ndarray]:
     rng = np.random.default_rng(seed)
     n = int(hours * 3600 * FS)
     data = {lab: pink(rng, n, noise_uv) for lab in ("C3", "C4")}
@@ -47,20 +59,20 @@ def make_eeg(seed: int, n_jerks: int, amp_uv: float, *, lead_ms: float = 20.0, h
     tpl, half = transient(FS)
     for t in onsets:
         i = int(round((t - lead_ms / 1000.0) * FS)) - half
-        data[channel][i:i + tpl.size] += amp_uv * tpl
+        data[channel][i : i + tpl.size] += amp_uv * tpl
     return [Signal(k, v, FS) for k, v in data.items()], onsets
 
 
 # --- detection ------------------------------------------------------------------------------
 def test_jlba_finds_8uv_transient_20ms_before_150_jerks_on_right_channel() -> None:
     sigs, on = make_eeg(1, 150, 8.0)
-    assert np.std(sigs[0].data) > 3 * 8.0          # invisible in single trials
+    assert np.std(sigs[0].data) > 3 * 8.0  # invisible in single trials
     r = jerk_locked_average(sigs, on, n_surrogates=400, seed=1)
     assert r.transient_found is True
     assert r.p_value < 0.05
     assert r.channel == "C3"
     assert abs(r.latency_ms - 20.0) <= 10.0
-    assert r.amplitude_uv > 0                      # positive peak of the biphasic spike
+    assert r.amplitude_uv > 0  # positive peak of the biphasic spike
     assert r.n_jerks == 150
 
 
@@ -88,7 +100,7 @@ def test_jlba_false_positive_rate_over_seeds_is_low() -> None:
         sigs, on = make_eeg(100 + seed, 60, 0.0, hours=0.25)
         r = jerk_locked_average(sigs, on, n_surrogates=200, seed=seed)
         hits += bool(r.transient_found)
-    assert hits <= 2          # alpha = 0.05 family-wise: ~0.5 expected in 10
+    assert hits <= 2  # alpha = 0.05 family-wise: ~0.5 expected in 10
 
 
 # --- min jerks and artefacts -----------------------------------------------------------------
@@ -100,7 +112,7 @@ def test_jlba_declines_with_20_jerks() -> None:
     assert r.reason == "too few jerks: 20 < 50; no conclusion"
     s = r.summary()
     assert s["transient_found"] is None and s["n_jerks"] == 20
-    assert r.average["C3"].shape == r.times_ms["C3"].shape      # average kept for the report
+    assert r.average["C3"].shape == r.times_ms["C3"].shape  # average kept for the report
 
 
 def test_jlba_min_jerks_edge_49_declines_50_tests() -> None:
@@ -146,7 +158,7 @@ def test_jlba_bad_windows_raise_value_error() -> None:
 def _staged_eeg(seed: int) -> tuple[list[Signal], np.ndarray, Hypnogram]:
     """Quiet N2 (5 µV) and very noisy W (60 µV) halves; jerks in N2 with a 3 µV transient."""
     rng = np.random.default_rng(seed)
-    stages = np.array(["N2"] * 40 + ["W"] * 40)                 # 20 min N2, 20 min W
+    stages = np.array(["N2"] * 40 + ["W"] * 40)  # 20 min N2, 20 min W
     n = int(stages.size * 30 * FS)
     x = pink(rng, n, 1.0)
     gain = np.where(np.repeat(stages, int(30 * FS)) == "N2", 5.0, 60.0)
@@ -155,7 +167,7 @@ def _staged_eeg(seed: int) -> tuple[list[Signal], np.ndarray, Hypnogram]:
     tpl, half = transient(FS)
     for t in on:
         i = int(round((t - 0.02) * FS)) - half
-        x[i:i + tpl.size] += 3.0 * tpl
+        x[i : i + tpl.size] += 3.0 * tpl
     return [Signal("C3", x, FS)], on, Hypnogram(stages)
 
 
@@ -165,7 +177,7 @@ def test_jlba_surrogates_are_stage_matched() -> None:
     matched = jerk_locked_average(sigs, on, hypnogram=hyp, n_surrogates=300, settings=settings)
     assert matched.transient_found is True
     assert abs(matched.latency_ms - 20.0) <= 10.0
-    unmatched = jerk_locked_average(sigs, on, n_surrogates=300, settings=settings)   # any-time surrogates
+    unmatched = jerk_locked_average(sigs, on, n_surrogates=300, settings=settings)  # any-time surrogates
     width_m = np.median(matched.band_hi["C3"] - matched.band_lo["C3"])
     width_u = np.median(unmatched.band_hi["C3"] - unmatched.band_lo["C3"])
     assert width_u > 3 * width_m
@@ -174,8 +186,9 @@ def test_jlba_surrogates_are_stage_matched() -> None:
 def test_surrogate_triggers_keep_the_margin_and_the_stage() -> None:
     hyp = Hypnogram(np.array(["W", "N2"] * 20))
     jerks = np.sort(np.random.default_rng(0).uniform(0, 1200, 100))
-    t = _candidate_onsets(np.random.default_rng(1), "N2", 500, hypnogram=hyp, duration=1200.0,
-                          jerks_sorted=jerks, margin=1.0)
+    t = _candidate_onsets(
+        np.random.default_rng(1), "N2", 500, hypnogram=hyp, duration=1200.0, jerks_sorted=jerks, margin=1.0
+    )
     assert t.size == 500
     assert np.all(hyp.stage_at(t) == "N2")
     assert np.min(np.abs(t[:, None] - jerks[None, :])) >= 1.0
@@ -205,8 +218,16 @@ def test_cortical_summary_is_json_ready_with_block_keys() -> None:
     sigs, on = make_eeg(12, 60, 12.0, hours=0.25)
     r = jerk_locked_average(sigs, on, n_surrogates=100, burst_durations_s=np.full(60, 0.03))
     s = r.summary()
-    for key in ("transient_found", "n_jerks", "latency_ms", "amplitude_uv", "channel", "p_value", "reason",
-                "burst_duration_ms_median"):
+    for key in (
+        "transient_found",
+        "n_jerks",
+        "latency_ms",
+        "amplitude_uv",
+        "channel",
+        "p_value",
+        "reason",
+        "burst_duration_ms_median",
+    ):
         assert key in s
     assert s["burst_duration_ms_median"] == pytest.approx(30.0)
     json.dumps(s)
@@ -216,6 +237,7 @@ def test_cortical_summary_is_json_ready_with_block_keys() -> None:
 
 def test_cortical_plot_draws_average_and_band() -> None:
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -251,21 +273,31 @@ def test_cluster_eeg_rhythm_absent_without_rhythm() -> None:
     sigs, cl = _cluster_eeg(0.0)
     out = cluster_eeg_rhythm(sigs, cl)
     assert out is not None and out["found"] is False
-    assert cluster_eeg_rhythm(sigs, cl.assign(duration=3.0)) is None     # shorter than 4 s: not tested
+    assert cluster_eeg_rhythm(sigs, cl.assign(duration=3.0)) is None  # shorter than 4 s: not tested
 
 
 # --- simulated nights (truth jerk onsets) ----------------------------------------------------------
 def _sim_jlba(cortical_fraction: float) -> tuple:
     from somnomyo.simulate import SimOptions, simulate_night
 
-    opts = SimOptions.quiet(myoclonic_jerks_per_h=300.0, cortical_fraction=cortical_fraction,
-                            eeg_transient_uv=12.0, eeg_lead_ms=(20.0, 25.0))
+    opts = SimOptions.quiet(
+        myoclonic_jerks_per_h=300.0,
+        cortical_fraction=cortical_fraction,
+        eeg_transient_uv=12.0,
+        eeg_lead_ms=(20.0, 25.0),
+    )
     night = simulate_night(seed=5, hours=0.75, options=opts)
     mj = night.truth["myoclonic_jerks"]
     on = np.array([j["onset"] for j in mj])
     eeg = [night.signal("EEG C3-M2"), night.signal("EEG C4-M1")]
-    r = jerk_locked_average(eeg, on, stages_of_jerks=[j["stage"] for j in mj], hypnogram=night.hypnogram,
-                            burst_durations_s=[min(j["durations_ms"]) / 1000.0 for j in mj], n_surrogates=300)
+    r = jerk_locked_average(
+        eeg,
+        on,
+        stages_of_jerks=[j["stage"] for j in mj],
+        hypnogram=night.hypnogram,
+        burst_durations_s=[min(j["durations_ms"]) / 1000.0 for j in mj],
+        n_surrogates=300,
+    )
     return r, mj
 
 
@@ -316,7 +348,7 @@ def test_jlba_eeg_band_pass_skips_edges_outside_0_and_0_45_fs_and_short_signals(
     inside = 0.45 * FS - 0.5
     want = sps.sosfiltfilt(sps.butter(2, [1.0, inside], btype="bandpass", fs=FS, output="sos"), x.astype(float))
     np.testing.assert_array_equal(_bandpass(x, FS, 1.0, inside), want)
-    np.testing.assert_array_equal(_bandpass(x[:63], FS, 1.0, 30.0), x[:63].astype(float))   # < 64 samples
+    np.testing.assert_array_equal(_bandpass(x[:63], FS, 1.0, 30.0), x[:63].astype(float))  # < 64 samples
     np.testing.assert_array_equal(_bandpass(x, FS, None, None), x.astype(float))
 
 
@@ -332,6 +364,7 @@ def test_jlba_without_a_surrogate_test_does_not_import_scipy_signal() -> None:
         "x = np.random.default_rng(0).standard_normal(256 * 120).astype(np.float32)\n"
         "r = jerk_locked_average([Signal('C3', x, 256.0)], np.arange(10.0, 100.0, 10.0))\n"
         "assert r.transient_found is None and r.n_jerks == 9, r\n"
-        "print('scipy.signal' in sys.modules, 'scipy.sparse' in sys.modules)\n")
+        "print('scipy.signal' in sys.modules, 'scipy.sparse' in sys.modules)\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]

@@ -1,5 +1,6 @@
 """State dependence: jerk rate per stage, response to arousals/awakenings, stimuli, position
 changes, clusters and spasm-like series on awakening. Synthetic event tables with known truth."""
+
 from __future__ import annotations
 
 import json
@@ -20,26 +21,39 @@ def jerks(onsets, duration: float = 0.1, trial_type: str = "myoclonic_jerk") -> 
 
 
 def annotations(hyp: Hypnogram | None = None, arousals=(), markers=()) -> Annotations:
-    rows = [{"onset": float(t), "duration": 5.0, "category": "arousal", "kind": "arousal", "label": "Arousal",
-             "channel": ""} for t in arousals]
-    rows += [{"onset": float(t), "duration": 0.0, "category": "marker", "kind": lab, "label": lab, "channel": ""}
-             for t, lab in markers]
+    rows = [
+        {
+            "onset": float(t),
+            "duration": 5.0,
+            "category": "arousal",
+            "kind": "arousal",
+            "label": "Arousal",
+            "channel": "",
+        }
+        for t in arousals
+    ]
+    rows += [
+        {"onset": float(t), "duration": 0.0, "category": "marker", "kind": lab, "label": lab, "channel": ""}
+        for t, lab in markers
+    ]
     ev = pd.DataFrame(rows, columns=["onset", "duration", "category", "kind", "label", "channel"])
-    return Annotations(hypnogram=hyp, events=ev.astype({"category": "string", "kind": "string", "label": "string",
-                                                        "channel": "string"}))
+    return Annotations(
+        hypnogram=hyp,
+        events=ev.astype({"category": "string", "kind": "string", "label": "string", "channel": "string"}),
+    )
 
 
-HYP = Hypnogram(np.array(["W"] * 10 + ["N2"] * 20 + ["R"] * 10))     # 5 min W, 10 min N2, 5 min R
+HYP = Hypnogram(np.array(["W"] * 10 + ["N2"] * 20 + ["R"] * 10))  # 5 min W, 10 min N2, 5 min R
 
 
 def test_rate_per_stage_is_per_hour_in_that_stage() -> None:
-    on = np.concatenate([np.linspace(301, 899, 30), np.linspace(901, 1190, 5)])   # 30 in N2, 5 in R
+    on = np.concatenate([np.linspace(301, 899, 30), np.linspace(901, 1190, 5)])  # 30 in N2, 5 in R
     st = state_dependence(jerks(on), hypnogram=HYP).summary()
     assert st["count_per_stage"] == {"W": 0, "N1": 0, "N2": 30, "N3": 0, "R": 5}
     assert st["rate_per_stage_h"]["N2"] == pytest.approx(30 / (600 / 3600))
     assert st["rate_per_stage_h"]["R"] == pytest.approx(5 / (300 / 3600))
     assert st["rate_per_stage_h"]["W"] == 0.0
-    assert st["rate_per_stage_h"]["N1"] is None            # no N1 time
+    assert st["rate_per_stage_h"]["N1"] is None  # no N1 time
     assert st["wake_fraction"] == 0.0
     json.dumps(st)
 
@@ -63,7 +77,7 @@ def test_awakenings_are_w_epochs_after_sleep() -> None:
 
 def test_jerks_stopping_at_arousal_give_stops_on_waking() -> None:
     ar = np.array([400.0, 600.0, 800.0])
-    on = np.concatenate([a - np.arange(1, 11) * 0.9 for a in ar])          # 10 jerks in the 9 s before each
+    on = np.concatenate([a - np.arange(1, 11) * 0.9 for a in ar])  # 10 jerks in the 9 s before each
     st = state_dependence(jerks(on), hypnogram=HYP, annotations=annotations(HYP, ar)).summary()
     w = st["waking"]
     assert w["before"] == 30 and w["after"] == 0
@@ -113,14 +127,14 @@ def test_stop_window_is_10_s(gap: float, stops: bool) -> None:
 
 
 def test_window_edges_before_inclusive_after_exclusive() -> None:
-    on = np.array([440.0, 439.99, 560.0, 559.99])          # arousal at 500, 60-s windows
+    on = np.array([440.0, 439.99, 560.0, 559.99])  # arousal at 500, 60-s windows
     st = state_dependence(jerks(on), hypnogram=HYP, annotations=annotations(HYP, [500.0])).summary()
-    assert st["waking"]["before"] == 1                      # 440.0 in [440, 500); 439.99 out
-    assert st["waking"]["after"] == 1                       # 559.99 in [500, 560); 560.0 out
+    assert st["waking"]["before"] == 1  # 440.0 in [440, 500); 439.99 out
+    assert st["waking"]["after"] == 1  # 559.99 in [500, 560); 560.0 out
 
 
 def test_awakenings_enter_the_waking_response() -> None:
-    hyp = Hypnogram(np.array(["N2"] * 20 + ["W"] * 4 + ["N2"] * 16))   # awakening at 600 s
+    hyp = Hypnogram(np.array(["N2"] * 20 + ["W"] * 4 + ["N2"] * 16))  # awakening at 600 s
     on = 600.0 - np.arange(1, 9) * 1.0
     st = state_dependence(jerks(on), hypnogram=hyp).summary()
     assert st["awakenings"]["n_events"] == 1 and st["awakenings"]["before"] == 8
@@ -133,7 +147,7 @@ def test_stimulus_markers_are_matched_by_label() -> None:
     st = state_dependence(jerks(on), hypnogram=HYP, annotations=annotations(HYP, markers=marks)).summary()
     assert st["stimulus"]["n_events"] == 3
     assert st["stimulus"]["labels"] == ["Position change", "Sound stimulus", "Touch"]
-    assert st["stimulus"]["after"] == 3                     # the jerk after "Lights test" is not counted
+    assert st["stimulus"]["after"] == 3  # the jerk after "Lights test" is not counted
     assert state_dependence(jerks(on), hypnogram=HYP).summary()["stimulus"] is None
 
 
@@ -141,7 +155,7 @@ def test_position_changes_ignore_brief_blips() -> None:
     fs = 10.0
     x = np.concatenate([np.full(600, 1.0), np.full(50, 3.0), np.full(600, 1.0), np.full(600, 2.0)])  # s at 10 Hz
     t = position_changes(Signal("Pos", x, fs))
-    assert t.tolist() == [125.0]                            # the 5-s blip at 60 s is below the 10-s dwell
+    assert t.tolist() == [125.0]  # the 5-s blip at 60 s is below the 10-s dwell
     st = state_dependence(jerks([126.0, 130.0]), hypnogram=None, position=Signal("Pos", x, fs)).summary()
     assert st["position"]["n_events"] == 1 and st["position"]["after"] == 2
 
@@ -153,29 +167,43 @@ def test_no_hypnogram_leaves_stage_rates_null() -> None:
 
 
 def test_clusters_in_sleep_and_in_wake() -> None:
-    cl = make_events([{"onset": 400.0, "duration": 5.0, "trial_type": "jerk_cluster", "rate_hz": 2.0, "cv": 0.3},
-                      {"onset": 100.0, "duration": 5.0, "trial_type": "jerk_cluster", "rate_hz": 3.0, "cv": 0.1}],
-                     rate_hz="float64", cv="float64")
+    cl = make_events(
+        [
+            {"onset": 400.0, "duration": 5.0, "trial_type": "jerk_cluster", "rate_hz": 2.0, "cv": 0.3},
+            {"onset": 100.0, "duration": 5.0, "trial_type": "jerk_cluster", "rate_hz": 3.0, "cv": 0.1},
+        ],
+        rate_hz="float64",
+        cv="float64",
+    )
     st = state_dependence(cl, hypnogram=HYP).summary()["clusters"]
-    assert st == {"count": 2, "in_sleep": 1, "in_wake": 1, "on_awakening": 0, "median_rate_hz": 2.5,
-                  "median_cv": pytest.approx(0.2)}
+    assert st == {
+        "count": 2,
+        "in_sleep": 1,
+        "in_wake": 1,
+        "on_awakening": 0,
+        "median_rate_hz": 2.5,
+        "median_cv": pytest.approx(0.2),
+    }
 
 
 # --- spasm-like series on awakening (ILAE: 0.5-2 s contractions in clusters on awakening) -------
-HYP_WAKE = Hypnogram(np.array(["N2"] * 20 + ["W"] * 30))       # awakening at 600 s
+HYP_WAKE = Hypnogram(np.array(["N2"] * 20 + ["W"] * 30))  # awakening at 600 s
 
 
-@pytest.mark.parametrize("duration, interval, start, expected", [
-    (1.0, 10.0, 630.0, 1),      # 1-s spasms every 10 s, 30 s after awakening
-    (0.3, 10.0, 630.0, 0),      # brief jerks are not spasms
-    (2.1, 10.0, 630.0, 0),      # just outside 0.5-2 s
-    (0.5, 10.0, 630.0, 1),      # just inside
-    (1.0, 31.0, 630.0, 0),      # too far apart (> 30 s)
-    (1.0, 10.0, 1199.0, 1),     # starts 9 min 59 s after awakening (inside 10 min)
-    (1.0, 10.0, 1201.0, 0),     # starts 10 min 1 s after awakening
-    (1.0, 10.0, 541.0, 1),      # starts 59 s before the scored awakening (inside 60 s)
-    (1.0, 10.0, 539.0, 0),      # 61 s before
-])
+@pytest.mark.parametrize(
+    "duration, interval, start, expected",
+    [
+        (1.0, 10.0, 630.0, 1),  # 1-s spasms every 10 s, 30 s after awakening
+        (0.3, 10.0, 630.0, 0),  # brief jerks are not spasms
+        (2.1, 10.0, 630.0, 0),  # just outside 0.5-2 s
+        (0.5, 10.0, 630.0, 1),  # just inside
+        (1.0, 31.0, 630.0, 0),  # too far apart (> 30 s)
+        (1.0, 10.0, 1199.0, 1),  # starts 9 min 59 s after awakening (inside 10 min)
+        (1.0, 10.0, 1201.0, 0),  # starts 10 min 1 s after awakening
+        (1.0, 10.0, 541.0, 1),  # starts 59 s before the scored awakening (inside 60 s)
+        (1.0, 10.0, 539.0, 0),  # 61 s before
+    ],
+)
 def test_spasm_clusters_on_awakening(duration: float, interval: float, start: float, expected: int) -> None:
     on = start + np.arange(5) * interval
     st = state_dependence(jerks(on, duration=duration), hypnogram=HYP_WAKE).summary()["spasm_clusters"]

@@ -1,4 +1,5 @@
 """Annotation readers, label normalization, merge and sidecar discovery."""
+
 from __future__ import annotations
 
 import logging
@@ -11,8 +12,13 @@ import pytest
 
 from somnomyo.errors import AnnotationError
 from somnomyo.io.annotation_readers import (
-    SUPPORTED_FORMATS, from_edf_annotations, merge_annotations, read_annotations_file,
-    read_nsrr_xml, read_stage_lines, read_table,
+    SUPPORTED_FORMATS,
+    from_edf_annotations,
+    merge_annotations,
+    read_annotations_file,
+    read_nsrr_xml,
+    read_stage_lines,
+    read_table,
 )
 from somnomyo.io.annotations import Annotations
 from somnomyo.io.discover import find_sidecar, sidecar_candidates
@@ -36,14 +42,40 @@ def fake_edf_module(monkeypatch: pytest.MonkeyPatch) -> None:
 
 # --------------------------------------------------------------------------- labels
 STAGE_TABLE = [
-    ("Sleep stage W", "W"), ("Sleep stage 1", "N1"), ("Sleep stage 2", "N2"), ("Sleep stage 3", "N3"),
-    ("Sleep stage 4", "N3"), ("Sleep stage R", "R"), ("Sleep stage ?", "UNS"),
-    ("Sleep stage N1", "N1"), ("Sleep stage N2", "N2"), ("Sleep stage N3", "N3"),
-    ("Stage 4", "N3"), ("Stage 1", "N1"), ("S3", "N3"), ("S4", "N3"), ("S2", "N2"), ("REM", "R"),
-    ("Wake", "W"), ("NREM1", "N1"), ("NREM 2", "N2"), ("N3", "N3"), ("W", "W"), ("R", "R"), ("?", "UNS"),
-    ("Wake|0", "W"), ("Stage 1 sleep|1", "N1"), ("Stage 2 sleep|2", "N2"), ("Stage 3 sleep|3", "N3"),
-    ("Stage 4 sleep|4", "N3"), ("REM sleep|5", "R"), ("Movement|6", "UNS"), ("Unscored|9", "UNS"),
-    ("Movement time", "UNS"), ("  sleep   STAGE   w ", "W"), ("sleep_stage_2", "N2"),
+    ("Sleep stage W", "W"),
+    ("Sleep stage 1", "N1"),
+    ("Sleep stage 2", "N2"),
+    ("Sleep stage 3", "N3"),
+    ("Sleep stage 4", "N3"),
+    ("Sleep stage R", "R"),
+    ("Sleep stage ?", "UNS"),
+    ("Sleep stage N1", "N1"),
+    ("Sleep stage N2", "N2"),
+    ("Sleep stage N3", "N3"),
+    ("Stage 4", "N3"),
+    ("Stage 1", "N1"),
+    ("S3", "N3"),
+    ("S4", "N3"),
+    ("S2", "N2"),
+    ("REM", "R"),
+    ("Wake", "W"),
+    ("NREM1", "N1"),
+    ("NREM 2", "N2"),
+    ("N3", "N3"),
+    ("W", "W"),
+    ("R", "R"),
+    ("?", "UNS"),
+    ("Wake|0", "W"),
+    ("Stage 1 sleep|1", "N1"),
+    ("Stage 2 sleep|2", "N2"),
+    ("Stage 3 sleep|3", "N3"),
+    ("Stage 4 sleep|4", "N3"),
+    ("REM sleep|5", "R"),
+    ("Movement|6", "UNS"),
+    ("Unscored|9", "UNS"),
+    ("Movement time", "UNS"),
+    ("  sleep   STAGE   w ", "W"),
+    ("sleep_stage_2", "N2"),
     ("Sleep stage N2@@EEG C4-M1", "N2"),
 ]
 
@@ -91,11 +123,13 @@ def test_normalize_label_maps_event_spellings_to_category_and_kind(text: str, ex
     assert normalize_label(text) == expected
 
 
-@pytest.mark.parametrize(("code", "stage"), [("0", "W"), ("1", "N1"), ("2", "N2"), ("3", "N3"),
-                                             ("4", "N3"), ("5", "R"), ("6", "UNS"), ("9", "UNS")])
+@pytest.mark.parametrize(
+    ("code", "stage"),
+    [("0", "W"), ("1", "N1"), ("2", "N2"), ("3", "N3"), ("4", "N3"), ("5", "R"), ("6", "UNS"), ("9", "UNS")],
+)
 def test_numeric_stage_codes_are_stages_only_in_stage_context(code: str, stage: str) -> None:
     assert normalize_stage(code, stages_only=True) == stage
-    assert normalize_label(code) == ("marker", code)      # a bare number elsewhere is not a stage
+    assert normalize_label(code) == ("marker", code)  # a bare number elsewhere is not a stage
 
 
 def test_normalize_label_stages_only_rejects_non_stage_with_allowed_list() -> None:
@@ -132,9 +166,14 @@ def test_sleep_edf_hypnogram_expands_long_stage_annotations_to_2880_epochs(real_
     for _, dur, text in triples:
         secs[text] = secs.get(text, 0.0) + dur
     ep = {k: int(round(v / 30)) for k, v in secs.items()}
-    assert hyp.counts() == {"W": ep["Sleep stage W"], "N1": ep["Sleep stage 1"], "N2": ep["Sleep stage 2"],
-                            "N3": ep["Sleep stage 3"] + ep["Sleep stage 4"], "R": ep["Sleep stage R"],
-                            "UNS": ep["Sleep stage ?"]}
+    assert hyp.counts() == {
+        "W": ep["Sleep stage W"],
+        "N1": ep["Sleep stage 1"],
+        "N2": ep["Sleep stage 2"],
+        "N3": ep["Sleep stage 3"] + ep["Sleep stage 4"],
+        "R": ep["Sleep stage R"],
+        "UNS": ep["Sleep stage ?"],
+    }
     # each annotation's own epochs carry its stage (spot-check the first N1 and a long W span)
     assert hyp.stage_at(30630.0)[0] == "N1" and hyp.stage_at(30629.9)[0] == "W"
     assert len(ann.events) == 0
@@ -144,7 +183,7 @@ def test_sleep_edf_hypnogram_aligns_with_300_s_psg_excerpt(real_dir: Path) -> No
     psg = edfio.read_edf(real_dir / "sleep-edf" / "short_psg.edf")
     hyp_path = real_dir / "sleep-edf" / "SC4001EC-Hypnogram.edf"
     hyp_edf = edfio.read_edf(hyp_path)
-    assert psg.starttime == hyp_edf.starttime          # same clock start: onsets share the timeline
+    assert psg.starttime == hyp_edf.starttime  # same clock start: onsets share the timeline
     ann = from_edf_annotations(_edf_triples(hyp_path), source=str(hyp_path), duration_s=psg.duration)
     hyp = ann.hypnogram
     assert psg.duration == 300.0
@@ -163,8 +202,12 @@ def test_read_annotations_file_edf_written_by_write_edf(tmp_path: Path, fake_edf
     from somnomyo.io.edf_write import write_edf
     from somnomyo.io.recording import Signal
 
-    anns = [(0.0, 30.0, "Sleep stage W"), (30.0, 60.0, "Sleep stage N2"), (40.0, 12.5, "Obstructive apnea"),
-            (50.0, 0.0, "Limb movement (right)")]
+    anns = [
+        (0.0, 30.0, "Sleep stage W"),
+        (30.0, 60.0, "Sleep stage N2"),
+        (40.0, 12.5, "Obstructive apnea"),
+        (50.0, 0.0, "Limb movement (right)"),
+    ]
     path = write_edf(tmp_path / "night.edf", [Signal("EMG", np.zeros(900), 10.0)], annotations=anns)
     ann = read_annotations_file(path, duration_s=90.0)
     assert list(ann.hypnogram.stages) == ["W", "N2", "N2"]
@@ -181,16 +224,21 @@ def test_read_annotations_file_uses_the_project_edf_reader_when_present(real_dir
 # --------------------------------------------------------------------------- NSRR XML
 def _scored(etype: str, concept: str, start: float, dur: float, loc: str = "") -> str:
     sig = f"<SignalLocation>{loc}</SignalLocation>" if loc else ""
-    return (f"<ScoredEvent><EventType>{etype}</EventType><EventConcept>{concept}</EventConcept>"
-            f"<Start>{start}</Start><Duration>{dur}</Duration>{sig}</ScoredEvent>")
+    return (
+        f"<ScoredEvent><EventType>{etype}</EventType><EventConcept>{concept}</EventConcept>"
+        f"<Start>{start}</Start><Duration>{dur}</Duration>{sig}</ScoredEvent>"
+    )
 
 
 def _nsrr(events: list[str], epoch: str = "30") -> str:
-    return ('<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n<PSGAnnotation>'
-            f"<SoftwareVersion>Compumedics</SoftwareVersion><EpochLength>{epoch}</EpochLength><ScoredEvents>"
-            "<ScoredEvent><EventType/><EventConcept>Recording Start Time</EventConcept><Start>0</Start>"
-            "<Duration>600.0</Duration><ClockTime>00.00.00 22.00.00</ClockTime></ScoredEvent>"
-            + "".join(events) + "</ScoredEvents></PSGAnnotation>")
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n<PSGAnnotation>'
+        f"<SoftwareVersion>Compumedics</SoftwareVersion><EpochLength>{epoch}</EpochLength><ScoredEvents>"
+        "<ScoredEvent><EventType/><EventConcept>Recording Start Time</EventConcept><Start>0</Start>"
+        "<Duration>600.0</Duration><ClockTime>00.00.00 22.00.00</ClockTime></ScoredEvent>"
+        + "".join(events)
+        + "</ScoredEvents></PSGAnnotation>"
+    )
 
 
 NSRR_EVENTS = [
@@ -220,10 +268,15 @@ def test_nsrr_xml_stages_and_events_normalized(tmp_path: Path) -> None:
     assert list(ann.hypnogram.stages) == ["W", "W", "N1", "N2", "N2", "N3", "N3", "R", "UNS", "UNS"]
     ev = ann.events
     assert list(zip(ev["onset"], ev["category"], ev["kind"])) == [
-        (5.0, "lights", "lights_off"), (95.0, "respiratory", "obstructive_apnea"),
-        (100.5, "arousal", "arousal"), (120.0, "arousal", "arousal"), (130.0, "limb", "lm_left"),
-        (160.0, "respiratory", "central_apnea"), (200.0, "respiratory", "hypopnea"),
-        (290.0, "lights", "lights_on")]
+        (5.0, "lights", "lights_off"),
+        (95.0, "respiratory", "obstructive_apnea"),
+        (100.5, "arousal", "arousal"),
+        (120.0, "arousal", "arousal"),
+        (130.0, "limb", "lm_left"),
+        (160.0, "respiratory", "central_apnea"),
+        (200.0, "respiratory", "hypopnea"),
+        (290.0, "lights", "lights_on"),
+    ]
     assert ev.loc[ev["kind"] == "hypopnea", "channel"].item() == "ABDO RES"
     assert ev.loc[ev["kind"] == "obstructive_apnea", "label"].item() == "Obstructive apnea|Obstructive Apnea"
     assert "Recording Start Time" not in set(ev["label"])
@@ -232,8 +285,14 @@ def test_nsrr_xml_stages_and_events_normalized(tmp_path: Path) -> None:
 
 def test_nsrr_xml_event_type_categorizes_unknown_concepts(tmp_path: Path) -> None:
     path = tmp_path / "a.xml"
-    path.write_text(_nsrr([_scored("Arousals|Arousals", "Arousal (ARO SPONT)|Foo", 10, 3),
-                           _scored("Respiratory|Respiratory", "Periodic breathing|Periodic breathing", 20, 60)]))
+    path.write_text(
+        _nsrr(
+            [
+                _scored("Arousals|Arousals", "Arousal (ARO SPONT)|Foo", 10, 3),
+                _scored("Respiratory|Respiratory", "Periodic breathing|Periodic breathing", 20, 60),
+            ]
+        )
+    )
     ev = read_nsrr_xml(path).events
     assert list(ev["category"]) == ["arousal", "respiratory"]
     assert ev["kind"].iloc[1] == "periodic_breathing"
@@ -241,19 +300,21 @@ def test_nsrr_xml_event_type_categorizes_unknown_concepts(tmp_path: Path) -> Non
 
 def test_nsrr_xml_epoch_length_from_file(tmp_path: Path) -> None:
     path = tmp_path / "a.xml"
-    path.write_text(_nsrr([_scored("Stages|Stages", "Wake|0", 0, 40), _scored("Stages|Stages", "REM sleep|5", 40, 20)],
-                          epoch="20"))
+    path.write_text(
+        _nsrr([_scored("Stages|Stages", "Wake|0", 0, 40), _scored("Stages|Stages", "REM sleep|5", 40, 20)], epoch="20")
+    )
     hyp = read_nsrr_xml(path).hypnogram
     assert hyp.epoch_s == 20.0 and list(hyp.stages) == ["W", "W", "R"]
 
 
 def test_nsrr_xml_entity_expansion_bomb_refused(tmp_path: Path) -> None:
     path = tmp_path / "bomb.xml"
-    path.write_text('<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol">'
-                    '<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">'
-                    '<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>'
-                    "<PSGAnnotation><ScoredEvents>" + _scored("x", "&lol3;", 0, 1)
-                    + "</ScoredEvents></PSGAnnotation>")
+    path.write_text(
+        '<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol">'
+        '<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">'
+        '<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>'
+        "<PSGAnnotation><ScoredEvents>" + _scored("x", "&lol3;", 0, 1) + "</ScoredEvents></PSGAnnotation>"
+    )
     with pytest.raises(AnnotationError, match="XML refused") as info:
         read_annotations_file(path)
     assert str(path) in str(info.value) and "\n" not in str(info.value)
@@ -261,8 +322,10 @@ def test_nsrr_xml_entity_expansion_bomb_refused(tmp_path: Path) -> None:
 
 def test_nsrr_xml_external_entity_refused(tmp_path: Path) -> None:
     path = tmp_path / "xxe.xml"
-    path.write_text('<?xml version="1.0"?>\n<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
-                    "<PSGAnnotation><ScoredEvents>" + _scored("x", "&x;", 0, 1) + "</ScoredEvents></PSGAnnotation>")
+    path.write_text(
+        '<?xml version="1.0"?>\n<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        "<PSGAnnotation><ScoredEvents>" + _scored("x", "&x;", 0, 1) + "</ScoredEvents></PSGAnnotation>"
+    )
     with pytest.raises(AnnotationError, match="XML refused"):
         read_annotations_file(path)
 
@@ -278,7 +341,9 @@ def test_malformed_xml_raises_one_line_error_with_path(tmp_path: Path) -> None:
 def test_nsrr_xml_bad_start_number_names_event(tmp_path: Path) -> None:
     path = tmp_path / "bad.xml"
     path.write_text(_nsrr([_scored("Arousals|Arousals", "Arousal|Arousal ()", "abc", 3)]))  # type: ignore[arg-type]
-    with pytest.raises(AnnotationError, match=r"ScoredEvent \d+ \(Arousal\|Arousal \(\)\) Start: 'abc' is not a number"):
+    with pytest.raises(
+        AnnotationError, match=r"ScoredEvent \d+ \(Arousal\|Arousal \(\)\) Start: 'abc' is not a number"
+    ):
         read_annotations_file(path)
 
 
@@ -291,12 +356,15 @@ def test_unsupported_xml_root_refused(tmp_path: Path) -> None:
 
 def test_compumedics_xml_sleep_stage_list(tmp_path: Path) -> None:
     path = tmp_path / "p.xml"
-    path.write_text("<CMPStudyConfig><EpochLength>30</EpochLength><ScoredEvents>"
-                    "<ScoredEvent><Name>Hypopnea</Name><Start>35.0</Start><Duration>12</Duration>"
-                    "<Input>NASAL</Input></ScoredEvent>"
-                    "<ScoredEvent><Name>Arousal (ASDA)</Name><Start>50</Start><Duration>4</Duration></ScoredEvent>"
-                    "</ScoredEvents><SleepStages>" + "".join(f"<SleepStage>{c}</SleepStage>" for c in "0123459")
-                    + "</SleepStages></CMPStudyConfig>")
+    path.write_text(
+        "<CMPStudyConfig><EpochLength>30</EpochLength><ScoredEvents>"
+        "<ScoredEvent><Name>Hypopnea</Name><Start>35.0</Start><Duration>12</Duration>"
+        "<Input>NASAL</Input></ScoredEvent>"
+        "<ScoredEvent><Name>Arousal (ASDA)</Name><Start>50</Start><Duration>4</Duration></ScoredEvent>"
+        "</ScoredEvents><SleepStages>"
+        + "".join(f"<SleepStage>{c}</SleepStage>" for c in "0123459")
+        + "</SleepStages></CMPStudyConfig>"
+    )
     ann = read_annotations_file(path)
     assert list(ann.hypnogram.stages) == ["W", "N1", "N2", "N3", "N3", "R", "UNS"]
     assert list(ann.events["kind"]) == ["hypopnea", "arousal"]
@@ -306,20 +374,22 @@ def test_compumedics_xml_sleep_stage_list(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- CSV / TSV / text
 def test_csv_with_case_insensitive_headers_and_description_column(tmp_path: Path) -> None:
     path = tmp_path / "a.csv"
-    path.write_text("Onset,Duration,Description\n0,30,Sleep stage W\n30,30,Sleep stage N2\n"
-                    "40.5,10,Obstructive apnea\n45,,Arousal\n")
+    path.write_text(
+        "Onset,Duration,Description\n0,30,Sleep stage W\n30,30,Sleep stage N2\n40.5,10,Obstructive apnea\n45,,Arousal\n"
+    )
     ann = read_annotations_file(path)
     assert list(ann.hypnogram.stages) == ["W", "N2"]
-    assert ann.events[["onset", "duration", "kind"]].values.tolist() == [[40.5, 10.0, "obstructive_apnea"],
-                                                                        [45.0, 0.0, "arousal"]]
+    assert ann.events[["onset", "duration", "kind"]].values.tolist() == [
+        [40.5, 10.0, "obstructive_apnea"],
+        [45.0, 0.0, "arousal"],
+    ]
 
 
 def test_tsv_bids_style_with_na_duration_and_channel(tmp_path: Path) -> None:
     path = tmp_path / "a_events.tsv"
     path.write_text("onset\tduration\ttrial_type\tchannel\n12.0\tn/a\tLM\tLAT\n3.0\t1.5\tLights off\tn/a\n")
     ann = read_annotations_file(path)
-    assert ann.events[["onset", "duration", "kind"]].values.tolist() == [[3.0, 1.5, "lights_off"],
-                                                                        [12.0, 0.0, "lm"]]
+    assert ann.events[["onset", "duration", "kind"]].values.tolist() == [[3.0, 1.5, "lights_off"], [12.0, 0.0, "lm"]]
     assert ann.events["channel"].isna().tolist() == [True, False]
     assert ann.events["channel"].iloc[1] == "LAT"
 
@@ -333,9 +403,11 @@ def test_semicolon_table_in_txt_is_read_as_table(tmp_path: Path) -> None:
 
 def test_hmc_style_text_table_with_recording_onset_column(tmp_path: Path) -> None:
     path = tmp_path / "SN001_sleepscoring.txt"
-    path.write_text("Date, Time, Recording onset, Duration, Annotation, Linked channel\n"
-                    "2001-01-01, 23:59:30, 0.0, 30.0, Sleep stage W, \n"
-                    "2001-01-02, 00:00:03, 33.43, 0.0, Lights off, EEG F4-A1\n")
+    path.write_text(
+        "Date, Time, Recording onset, Duration, Annotation, Linked channel\n"
+        "2001-01-01, 23:59:30, 0.0, 30.0, Sleep stage W, \n"
+        "2001-01-02, 00:00:03, 33.43, 0.0, Lights off, EEG F4-A1\n"
+    )
     ann = read_annotations_file(path)
     assert list(ann.hypnogram.stages) == ["W"]
     assert ann.lights_off == pytest.approx(33.43)
@@ -433,8 +505,9 @@ def test_event_ending_exactly_at_recording_end_not_clipped() -> None:
 
 def test_all_annotations_past_end_raise_does_not_fit() -> None:
     with pytest.raises(AnnotationError, match="annotation file does not fit the recording") as info:
-        from_edf_annotations([(400.0, 30.0, "Sleep stage W"), (500.0, 3.0, "Arousal")],
-                             source="/data/h.edf", duration_s=300.0)
+        from_edf_annotations(
+            [(400.0, 30.0, "Sleep stage W"), (500.0, 3.0, "Arousal")], source="/data/h.edf", duration_s=300.0
+        )
     assert str(info.value).startswith("/data/h.edf: ")
 
 
@@ -466,13 +539,15 @@ def test_empty_annotation_file_gives_empty_model_with_warning() -> None:
 
 # --------------------------------------------------------------------------- merge
 def test_merge_takes_hypnogram_from_later_and_combines_events() -> None:
-    edf_own = from_edf_annotations([(0.0, 30.0, "Sleep stage W"), (40.0, 2.0, "LM"), (10.0, 3.0, "Arousal")],
-                                   source="night.edf")
-    hyp_file = from_edf_annotations([(0.0, 60.0, "Sleep stage 2"), (10.0, 3.0, "Arousal"), (20.0, 5.0, "Hypopnea")],
-                                    source="hyp.edf")
+    edf_own = from_edf_annotations(
+        [(0.0, 30.0, "Sleep stage W"), (40.0, 2.0, "LM"), (10.0, 3.0, "Arousal")], source="night.edf"
+    )
+    hyp_file = from_edf_annotations(
+        [(0.0, 60.0, "Sleep stage 2"), (10.0, 3.0, "Arousal"), (20.0, 5.0, "Hypopnea")], source="hyp.edf"
+    )
     merged = merge_annotations(edf_own, hyp_file)
     assert merged.hypnogram is hyp_file.hypnogram
-    assert merged.events["onset"].tolist() == [10.0, 20.0, 40.0]          # the duplicate arousal kept once
+    assert merged.events["onset"].tolist() == [10.0, 20.0, 40.0]  # the duplicate arousal kept once
     assert merged.sources == ["night.edf", "hyp.edf"]
     assert any("several hypnograms" in w for w in merged.warnings)
 
@@ -486,8 +561,17 @@ def test_merge_keeps_earlier_hypnogram_when_later_has_none() -> None:
 
 
 # --------------------------------------------------------------------------- discovery
-ORDER = ["night.xml", "night-nsrr.xml", "night.edf.XML", "night.tsv", "night.csv", "night_events.tsv",
-         "night-annotations.edf", "night-Hypnogram.edf", "night.txt"]
+ORDER = [
+    "night.xml",
+    "night-nsrr.xml",
+    "night.edf.XML",
+    "night.tsv",
+    "night.csv",
+    "night_events.tsv",
+    "night-annotations.edf",
+    "night-Hypnogram.edf",
+    "night.txt",
+]
 
 
 def test_find_sidecar_follows_documented_order(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -513,11 +597,11 @@ def test_candidate_list_keeps_required_relative_order() -> None:
 def test_find_sidecar_sleep_edf_hypnogram_pattern(tmp_path: Path) -> None:
     edf = tmp_path / "SC4001E0-PSG.edf"
     edf.write_bytes(b"")
-    (tmp_path / "SC4002EC-Hypnogram.edf").write_text("x")      # other night: 6th character differs
+    (tmp_path / "SC4002EC-Hypnogram.edf").write_text("x")  # other night: 6th character differs
     assert find_sidecar(edf) is None
     (tmp_path / "SC4001EC-Hypnogram.edf").write_text("x")
     assert find_sidecar(edf) == tmp_path / "SC4001EC-Hypnogram.edf"
-    (tmp_path / "SC4001E0-PSG.txt").write_text("x")             # .txt comes after the Sleep-EDF pattern
+    (tmp_path / "SC4001E0-PSG.txt").write_text("x")  # .txt comes after the Sleep-EDF pattern
     assert find_sidecar(edf) == tmp_path / "SC4001EC-Hypnogram.edf"
 
 

@@ -1,4 +1,5 @@
 """Channel roles: real-world label spellings, overrides, disambiguation, real files."""
+
 from __future__ import annotations
 
 import json
@@ -10,22 +11,102 @@ from somnomyo.errors import ChannelError, SomnomyoError
 from somnomyo.io.channels import ROLES, ChannelRoles, infer_roles, parse_overrides, role_from_label
 
 SPELLINGS: dict[str, list[str]] = {
-    "leg_left": ["Leg L", "LLeg", "L Leg", "LAT", "L-LEG", "Tib L", "LTIB", "TibAnt L", "LLEG1-LLEG2", "L-Leg1",
-                 "Leg 1", "EMG Leg L", "Left Leg", "Tibialis anterior sin", "Tibialis anterior links", "PLM L",
-                 "L Tib Ant", "EMG Ant Tib L", "Leg_L", "LLEG-Ref"],
-    "leg_right": ["Leg R", "RLeg", "R Leg", "RAT", "R-LEG", "Tib R", "RTIB", "TibAnt R", "RLEG1-RLEG2", "R-Leg1",
-                  "Leg 2", "EMG Leg R", "Right Leg", "Tibialis anterior dx", "Tibialis anterior rechts", "PLMr"],
+    "leg_left": [
+        "Leg L",
+        "LLeg",
+        "L Leg",
+        "LAT",
+        "L-LEG",
+        "Tib L",
+        "LTIB",
+        "TibAnt L",
+        "LLEG1-LLEG2",
+        "L-Leg1",
+        "Leg 1",
+        "EMG Leg L",
+        "Left Leg",
+        "Tibialis anterior sin",
+        "Tibialis anterior links",
+        "PLM L",
+        "L Tib Ant",
+        "EMG Ant Tib L",
+        "Leg_L",
+        "LLEG-Ref",
+    ],
+    "leg_right": [
+        "Leg R",
+        "RLeg",
+        "R Leg",
+        "RAT",
+        "R-LEG",
+        "Tib R",
+        "RTIB",
+        "TibAnt R",
+        "RLEG1-RLEG2",
+        "R-Leg1",
+        "Leg 2",
+        "EMG Leg R",
+        "Right Leg",
+        "Tibialis anterior dx",
+        "Tibialis anterior rechts",
+        "PLMr",
+    ],
     "legs": ["Legs", "Leg/L-R", "LEGS", "Leg L-R", "LLeg-RLeg", "Leg1-Leg2"],
-    "chin": ["EMG1-EMG2", "Chin1-Chin2", "Chin", "CHIN EMG", "EMG submental", "EMG Submental", "Subm", "EMG", "Ment",
-             "EMG Chin", "Chin2-Chin3", "L Chin"],
+    "chin": [
+        "EMG1-EMG2",
+        "Chin1-Chin2",
+        "Chin",
+        "CHIN EMG",
+        "EMG submental",
+        "EMG Submental",
+        "Subm",
+        "EMG",
+        "Ment",
+        "EMG Chin",
+        "Chin2-Chin3",
+        "L Chin",
+    ],
     "arm_left": ["Arm L", "L-ARM", "FDS L", "Left Arm", "Deltoid L", "Ext L", "EMG Arm L", "L FDS"],
     "arm_right": ["Arm R", "R-ARM", "EMG Arm R", "R FDS", "Biceps R", "Ext R", "Deltoid R", "Right Arm"],
     "ecg": ["EKG", "ECG", "ECG II", "ECG1-ECG2", "EKG1-EKG2", "ECG L"],
-    "eeg": ["C3-M2", "C3-A2", "C4-M1", "C4:M1", "EEG Fpz-Cz", "EEG Pz-Oz", "Fp2-F4", "F4-C4", "C4-P4", "P4-O2",
-            "F8-T4", "O1-M2", "F3-M2", "Cz", "EEG C3-A2", "EEG(sec)", "EEG 2", "C3M2", "O2-A1"],
+    "eeg": [
+        "C3-M2",
+        "C3-A2",
+        "C4-M1",
+        "C4:M1",
+        "EEG Fpz-Cz",
+        "EEG Pz-Oz",
+        "Fp2-F4",
+        "F4-C4",
+        "C4-P4",
+        "P4-O2",
+        "F8-T4",
+        "O1-M2",
+        "F3-M2",
+        "Cz",
+        "EEG C3-A2",
+        "EEG(sec)",
+        "EEG 2",
+        "C3M2",
+        "O2-A1",
+    ],
     "eog": ["E1-M2", "E2-M1", "LOC", "ROC", "EOG horizontal", "EOG(L)", "EOG L", "E1", "ROC-A1", "Left Eye"],
-    "respiratory": ["Airflow", "Flow", "Nasal Pressure", "Resp oro-nasal", "Thor", "THOR RES", "ABDO RES", "Abdomen",
-                    "Chest", "SpO2", "SaO2", "Snore", "Therm", "Oral Therm"],
+    "respiratory": [
+        "Airflow",
+        "Flow",
+        "Nasal Pressure",
+        "Resp oro-nasal",
+        "Thor",
+        "THOR RES",
+        "ABDO RES",
+        "Abdomen",
+        "Chest",
+        "SpO2",
+        "SaO2",
+        "Snore",
+        "Therm",
+        "Oral Therm",
+    ],
     "position": ["Position", "POS", "Body position"],
     "other_emg": ["Arms", "EMG L", "EMG Masseter"],
     "other": ["Temp rectal", "Event marker", "Light", "HR", "Pulse", "Status", "xyz123", ""],
@@ -58,8 +139,15 @@ def _labels(path) -> list[str]:
 
 def test_sleep_edf_short_psg_labels_get_roles(real_dir) -> None:
     labels = _labels(real_dir / "sleep-edf" / "short_psg.edf")
-    assert labels == ["EEG Fpz-Cz", "EEG Pz-Oz", "EOG horizontal", "Resp oro-nasal", "EMG submental",
-                      "Temp rectal", "Event marker"]
+    assert labels == [
+        "EEG Fpz-Cz",
+        "EEG Pz-Oz",
+        "EOG horizontal",
+        "Resp oro-nasal",
+        "EMG submental",
+        "Temp rectal",
+        "Event marker",
+    ]
     roles = infer_roles(labels)
     assert roles.all("eeg") == ["EEG Fpz-Cz", "EEG Pz-Oz"]
     assert roles.all("eog") == ["EOG horizontal"]
@@ -88,8 +176,10 @@ def test_cap_brux2_bipolar_eeg_labels_are_eeg(real_dir) -> None:
 
 # ------------------------------------------------------------------ types
 def test_types_place_unrecognized_labels_but_labels_come_first() -> None:
-    roles = infer_roles(["X1", "X2", "C3-M2", "X3"],
-                        types=["EMG electrode", "Nasal pressure transducer", "EMG electrode", "Rectal thermistor"])
+    roles = infer_roles(
+        ["X1", "X2", "C3-M2", "X3"],
+        types=["EMG electrode", "Nasal pressure transducer", "EMG electrode", "Rectal thermistor"],
+    )
     assert roles.role_of == {"X1": "other_emg", "X2": "respiratory", "C3-M2": "eeg", "X3": "other"}
 
 
@@ -131,8 +221,10 @@ def test_one_channel_per_label_in_file_order() -> None:
 
 
 # ------------------------------------------------------------------ overrides
-@pytest.mark.parametrize("item", ['leg_left="Tib sin"', "leg_left=Tib sin", "leg_left='Tib sin'",
-                                  ' leg_left = "Tib sin" ', "LEG_LEFT=Tib sin"])
+@pytest.mark.parametrize(
+    "item",
+    ['leg_left="Tib sin"', "leg_left=Tib sin", "leg_left='Tib sin'", ' leg_left = "Tib sin" ', "LEG_LEFT=Tib sin"],
+)
 def test_parse_override_quotes_and_spaces(item: str) -> None:
     assert parse_overrides([item]) == {"leg_left": ["Tib sin"]}
 

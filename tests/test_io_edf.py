@@ -1,4 +1,5 @@
 """EDF/EDF+/BDF reader (somnomyo.io.edf): round trips, units, real files, EDF+D, malformed input."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -45,16 +46,21 @@ def _header_info(path: Path) -> dict:
     """Parse the header independently of the reader (offsets for patching)."""
     raw = path.read_bytes()
     ns = int(raw[252:256])
-    spr = [int(raw[256 + ns * sum(_WIDTHS[:8]) + i * 8: 256 + ns * sum(_WIDTHS[:8]) + (i + 1) * 8])
-           for i in range(ns)]
+    spr = [int(raw[256 + ns * sum(_WIDTHS[:8]) + i * 8 : 256 + ns * sum(_WIDTHS[:8]) + (i + 1) * 8]) for i in range(ns)]
     width = 3 if raw[:1] == b"\xff" else 2
-    return {"ns": ns, "spr": spr, "width": width, "header": 256 * (ns + 1),
-            "record": sum(spr) * width, "n_records": int(raw[236:244])}
+    return {
+        "ns": ns,
+        "spr": spr,
+        "width": width,
+        "header": 256 * (ns + 1),
+        "record": sum(spr) * width,
+        "n_records": int(raw[236:244]),
+    }
 
 
 def _patch(path: Path, offset: int, value: bytes) -> None:
     raw = bytearray(path.read_bytes())
-    raw[offset:offset + len(value)] = value
+    raw[offset : offset + len(value)] = value
     path.write_bytes(bytes(raw))
 
 
@@ -75,7 +81,7 @@ def _assert_one_line_error(exc: pytest.ExceptionInfo, path: Path, *words: str) -
 
 def _quantum(sig: Signal, bdf: bool) -> float:
     lo, hi = RANGES[sig.label]
-    return (hi - lo) / ((2 ** 24 if bdf else 2 ** 16) - 1)
+    return (hi - lo) / ((2**24 if bdf else 2**16) - 1)
 
 
 # ----------------------------------------------------------------------------- round trips
@@ -86,14 +92,14 @@ def test_round_trip_values_within_quantization_each_at_own_rate(tmp_path: Path, 
     assert rec.file_type == ("BDF+C" if bdf else "EDF+C")
     assert rec.start == START
     assert rec.duration == 6.0
-    assert rec.labels == [s.label for s in sigs]          # no annotation channel listed
+    assert rec.labels == [s.label for s in sigs]  # no annotation channel listed
     for s in sigs:
         got = rec[s.label]
         assert got.fs == s.fs and got.data.dtype == np.float64
         assert got.data.size == s.data.size
         err = np.max(np.abs(got.data - s.data))
         q = _quantum(s, bdf)
-        assert q / 4 < err <= q / 2 * (1 + 1e-9)             # really quantized, never by more than half a step
+        assert q / 4 < err <= q / 2 * (1 + 1e-9)  # really quantized, never by more than half a step
     assert rec["SpO2"].unit == "%"
     assert rec["Leg L"].unit == "uV"
     # BDF negative values: 24-bit sign extension
@@ -114,8 +120,13 @@ def test_round_trip_header_channel_info(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("bdf", [False, True], ids=["edf", "bdf"])
 def test_round_trip_annotations_preserved(tmp_path: Path, bdf: bool) -> None:
-    ann = [(0.0, 0.0, "+5"), (0.5, 0.0, "Lights off"), (2.25, 1.5, "LM left"), (3.0, 0.0, "+3"),
-           (5.75, 0.25, "Arousal ÄÖ")]                    # texts that look like onsets are kept too
+    ann = [
+        (0.0, 0.0, "+5"),
+        (0.5, 0.0, "Lights off"),
+        (2.25, 1.5, "LM left"),
+        (3.0, 0.0, "+3"),
+        (5.75, 0.25, "Arousal ÄÖ"),
+    ]  # texts that look like onsets are kept too
     path, _ = _write(tmp_path / "a.edf", bdf=bdf, annotations=ann)
     assert read_edf(path).annotations == ann
     assert read_annotations(path) == ann
@@ -138,7 +149,7 @@ def test_only_requested_channels_are_loaded_and_match_full_read(tmp_path: Path) 
     full = read_edf(path)
     part = read_edf(path, ["Chin", " Leg L "])
     assert list(part.signals) == ["Chin", "Leg L"]
-    assert part.labels == full.labels                      # header still lists every channel
+    assert part.labels == full.labels  # header still lists every channel
     np.testing.assert_array_equal(part["Chin"].data, full["Chin"].data)
     np.testing.assert_array_equal(part["Leg L"].data, full["Leg L"].data)
 
@@ -173,12 +184,12 @@ def test_only_requested_channels_are_decoded(tmp_path: Path, monkeypatch: pytest
     real = edf_mod._digital
 
     def spy(block: np.ndarray, is_bdf: bool) -> np.ndarray:
-        seen.append(block.shape[1])                        # samples per record of the decoded signal
+        seen.append(block.shape[1])  # samples per record of the decoded signal
         return real(block, is_bdf)
 
     monkeypatch.setattr(edf_mod, "_digital", spy)
     read_edf(path, ["Leg R"])
-    assert set(seen) == {200}                              # Leg R only; 256/100/1 never converted
+    assert set(seen) == {200}  # Leg R only; 256/100/1 never converted
     dtype = edf_mod._record_dtype(edf_mod._layout(path), [1])
     assert len(dtype.names) == 1 and dtype.itemsize == _header_info(path)["record"]
 
@@ -192,20 +203,46 @@ def test_unknown_channel_error_lists_file_channels(tmp_path: Path) -> None:
 
 
 # ----------------------------------------------------------------------------- units
-@pytest.mark.parametrize("unit, factor", [
-    ("V", 1e6), ("v", 1e6), ("mV", 1e3), ("MV", 1e3), ("uV", 1.0), ("UV", 1.0),
-    ("\u00b5V", 1.0), ("\u03bcV", 1.0), ("micro V", 1.0), ("microvolt", 1.0), ("MicroVolt", 1.0),
-    ("nV", 1e-3), (" mV ", 1e3),
-    ("%", None), ("DegC", None), ("", None), ("bpm", None), ("mmHg", None), ("uA", None),
-])
+@pytest.mark.parametrize(
+    "unit, factor",
+    [
+        ("V", 1e6),
+        ("v", 1e6),
+        ("mV", 1e3),
+        ("MV", 1e3),
+        ("uV", 1.0),
+        ("UV", 1.0),
+        ("\u00b5V", 1.0),
+        ("\u03bcV", 1.0),
+        ("micro V", 1.0),
+        ("microvolt", 1.0),
+        ("MicroVolt", 1.0),
+        ("nV", 1e-3),
+        (" mV ", 1e3),
+        ("%", None),
+        ("DegC", None),
+        ("", None),
+        ("bpm", None),
+        ("mmHg", None),
+        ("uA", None),
+    ],
+)
 def test_unit_scale_to_uv_table(unit: str, factor: float | None) -> None:
     assert unit_scale_to_uv(unit) == factor
 
 
-@pytest.mark.parametrize("unit_bytes, factor", [
-    (b"mV", 1e3), (b"V", 1e6), (b"nV", 1e-3), (b"uV", 1.0),
-    ("\u00b5V".encode("latin-1"), 1.0), ("\u00b5V".encode("utf-8"), 1.0), ("\u03bcV".encode("utf-8"), 1.0),
-])
+@pytest.mark.parametrize(
+    "unit_bytes, factor",
+    [
+        (b"mV", 1e3),
+        (b"V", 1e6),
+        (b"nV", 1e-3),
+        (b"uV", 1.0),
+        ("\u00b5V".encode("latin-1"), 1.0),
+        ("\u00b5V".encode("utf-8"), 1.0),
+        ("\u03bcV".encode("utf-8"), 1.0),
+    ],
+)
 def test_voltage_units_in_file_converted_to_uv(tmp_path: Path, unit_bytes: bytes, factor: float) -> None:
     path, _ = _write(tmp_path / "x.edf")
     ref = read_edf(path, ["Chin"])["Chin"].data
@@ -224,11 +261,17 @@ def test_non_voltage_unit_kept_as_is(tmp_path: Path) -> None:
 
 
 # ----------------------------------------------------------------------------- start date
-@pytest.mark.parametrize("date, recfield, year", [
-    (b"24.04.85", b"X", 1985), (b"24.04.99", b"X", 1999), (b"24.04.84", b"X", 2084), (b"24.04.00", b"X", 2000),
-    (b"24.04.89", b"Startdate X X X X", 1989),
-    (b"24.04.89", b"Startdate 24-APR-2089 X X X", 2089),
-])
+@pytest.mark.parametrize(
+    "date, recfield, year",
+    [
+        (b"24.04.85", b"X", 1985),
+        (b"24.04.99", b"X", 1999),
+        (b"24.04.84", b"X", 2084),
+        (b"24.04.00", b"X", 2000),
+        (b"24.04.89", b"Startdate X X X X", 1989),
+        (b"24.04.89", b"Startdate 24-APR-2089 X X X", 2089),
+    ],
+)
 def test_start_year_century_rule_and_edfplus_startdate(tmp_path: Path, date: bytes, recfield: bytes, year: int) -> None:
     path, _ = _write(tmp_path / "x.edf")
     _patch(path, 168, date)
@@ -239,8 +282,10 @@ def test_start_year_century_rule_and_edfplus_startdate(tmp_path: Path, date: byt
 # ----------------------------------------------------------------------------- EDF+D
 def _make_edfplus_d(tmp_path: Path, onsets: list[int]) -> tuple[Path, list[Signal]]:
     """4 one-second records; patch EDF+D and the time-keeping TALs to ``onsets``."""
-    sigs = [Signal("EMG", np.arange(1, 4 * 256 + 1, dtype=float) / 10, 256.0),
-            Signal("Resp", np.arange(1, 4 * 4 + 1, dtype=float), 4.0)]
+    sigs = [
+        Signal("EMG", np.arange(1, 4 * 256 + 1, dtype=float) / 10, 256.0),
+        Signal("Resp", np.arange(1, 4 * 4 + 1, dtype=float), 4.0),
+    ]
     path = write_edf(tmp_path / "d.edf", sigs, start=START, annotations=[(2.5, 0.0, "event in record 2")])
     info = _header_info(path)
     _patch(path, 192, b"EDF+D".ljust(44))
@@ -248,7 +293,7 @@ def _make_edfplus_d(tmp_path: Path, onsets: list[int]) -> tuple[Path, list[Signa
     for r, onset in enumerate(onsets):
         pos = info["header"] + r * info["record"] + ann_offset
         old = f"+{r}\x14\x14".encode()
-        assert path.read_bytes()[pos:pos + len(old)] == old
+        assert path.read_bytes()[pos : pos + len(old)] == old
         _patch(path, pos, f"+{onset}\x14\x14".encode())
     return path, sigs
 
@@ -262,12 +307,12 @@ def test_edfplus_d_gap_filled_with_zero_and_reported(tmp_path: Path) -> None:
     emg = rec["EMG"].data
     assert emg.size == 7 * 256
     np.testing.assert_allclose(emg[:512], sigs[0].data[:512], atol=0.01)
-    assert np.all(emg[512:5 * 256] == 0)
-    np.testing.assert_allclose(emg[5 * 256:], sigs[0].data[512:], atol=0.01)
+    assert np.all(emg[512 : 5 * 256] == 0)
+    np.testing.assert_allclose(emg[5 * 256 :], sigs[0].data[512:], atol=0.01)
     resp = rec["Resp"].data
     assert resp.size == 28 and np.all(resp[8:20] == 0)
     np.testing.assert_allclose(resp[20:], sigs[1].data[8:], atol=0.01)
-    assert ("event in record 2" in [a[2] for a in rec.annotations])
+    assert "event in record 2" in [a[2] for a in rec.annotations]
 
 
 def test_edfplus_d_without_gap_reports_none(tmp_path: Path) -> None:
@@ -298,8 +343,14 @@ def test_real_sleep_edf_short_psg_channels_and_rates(real_dir: Path) -> None:
     assert rec.start == dt.datetime(1989, 4, 24, 16, 13, 0)
     assert rec.duration == 300.0
     assert [(c.label, c.fs) for c in rec.channels] == [
-        ("EEG Fpz-Cz", 100.0), ("EEG Pz-Oz", 100.0), ("EOG horizontal", 100.0), ("Resp oro-nasal", 1.0),
-        ("EMG submental", 1.0), ("Temp rectal", 1.0), ("Event marker", 1.0)]
+        ("EEG Fpz-Cz", 100.0),
+        ("EEG Pz-Oz", 100.0),
+        ("EOG horizontal", 100.0),
+        ("Resp oro-nasal", 1.0),
+        ("EMG submental", 1.0),
+        ("Temp rectal", 1.0),
+        ("Event marker", 1.0),
+    ]
     assert rec.channel("Temp rectal").unit == "DegC"
 
 
@@ -379,7 +430,7 @@ def test_bad_version_field_raises(tmp_path: Path) -> None:
 
 def test_non_ascii_header_raises(tmp_path: Path) -> None:
     path, _ = _write(tmp_path / "x.edf")
-    _patch(path, 236, b"\x89\xfe\x00\x01")                 # number-of-records field
+    _patch(path, 236, b"\x89\xfe\x00\x01")  # number-of-records field
     with pytest.raises(RecordingError) as exc:
         read_header(path)
     _assert_one_line_error(exc, path, "not ASCII")
@@ -404,8 +455,8 @@ def test_signal_headers_cut_short_raise(tmp_path: Path) -> None:
 
 def test_header_byte_count_inconsistent_raises(tmp_path: Path) -> None:
     path, _ = _write(tmp_path / "x.edf")
-    _patch(path, 184, b"1536    ")                         # 4 signals + annotations: 256 * 6
-    read_header(path)                                      # just inside: the correct count is accepted
+    _patch(path, 184, b"1536    ")  # 4 signals + annotations: 256 * 6
+    read_header(path)  # just inside: the correct count is accepted
     _patch(path, 184, b"1280    ")
     with pytest.raises(RecordingError) as exc:
         read_header(path)
@@ -462,7 +513,7 @@ def test_digital_min_equal_max_raises_naming_channel(tmp_path: Path, lo: bytes, 
     path, _ = _write(tmp_path / "x.edf")
     _patch_signal_field(path, "dmin", 1, lo)
     _patch_signal_field(path, "dmax", 1, hi)
-    read_edf(path, ["Leg L"])                              # an unrequested bad channel does not matter
+    read_edf(path, ["Leg L"])  # an unrequested bad channel does not matter
     with pytest.raises(RecordingError) as exc:
         read_edf(path, ["Leg R"])
     _assert_one_line_error(exc, path, "'Leg R'", "digital")
@@ -515,13 +566,21 @@ def test_read_annotations_of_plain_edf_is_empty(real_dir: Path) -> None:
 def test_records_holding_only_their_timekeeping_tal_are_skipped_with_the_same_annotations() -> None:
     from somnomyo.io.tal import parse_tal
 
-    recs = [b"+0\x14\x14\x00", b"+1\x14\x14\x00+1.5\x150.5\x14Leg movement\x14\x00", b"+2.25\x14\x14\x00",
-            b"+3\x14\x14\x00+3\x1530\x14\x14\x00", b"-0.5\x14\x14\x00", b"+4\x14\x14\x00+4\x14Arousal\x14\x00",
-            b"\x00", b"+5\x14\x14\x00\x00+5\x14Late\x14\x00", b"+6\x14Lights off\x14\x00"]
+    recs = [
+        b"+0\x14\x14\x00",
+        b"+1\x14\x14\x00+1.5\x150.5\x14Leg movement\x14\x00",
+        b"+2.25\x14\x14\x00",
+        b"+3\x14\x14\x00+3\x1530\x14\x14\x00",
+        b"-0.5\x14\x14\x00",
+        b"+4\x14\x14\x00+4\x14Arousal\x14\x00",
+        b"\x00",
+        b"+5\x14\x14\x00\x00+5\x14Late\x14\x00",
+        b"+6\x14Lights off\x14\x00",
+    ]
     width = 64
     rows = np.zeros((len(recs), width), np.uint8)
     for i, r in enumerate(recs):
-        rows[i, :len(r)] = np.frombuffer(r, np.uint8)
+        rows[i, : len(r)] = np.frombuffer(r, np.uint8)
     skipped = edf_mod._timekeeping_only(rows)
     assert skipped.tolist() == [True, False, True, False, True, False, False, False, False]
     plain = [a for a in parse_tal(edf_mod._TIMEKEEPING.sub(b"", rows.tobytes())) if a[2]]

@@ -1,4 +1,5 @@
 """The windowed EDF reader (somnomyo.io.edf_window) gives exactly read_edf's samples of the span."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -19,8 +20,11 @@ SPANS = [(0.0, 2.0), (1.3, 2.77), (0.999, 0.002), (5.5, 10.0), (3.0, 0.0), (-2.0
 
 def _file(tmp_path: Path, *, bdf: bool) -> Path:
     rng = np.random.default_rng(4)
-    sigs = [Signal("Leg L", rng.normal(0, 40, 256 * 7), 256.0), Signal("Leg R", rng.normal(0, 25, 200 * 7), 200.0),
-            Signal("SpO2", 90 + rng.uniform(0, 9, 14), 2.0, unit="%")]
+    sigs = [
+        Signal("Leg L", rng.normal(0, 40, 256 * 7), 256.0),
+        Signal("Leg R", rng.normal(0, 25, 200 * 7), 200.0),
+        Signal("SpO2", 90 + rng.uniform(0, 9, 14), 2.0, unit="%"),
+    ]
     return write_edf(tmp_path / ("w.bdf" if bdf else "w.edf"), sigs, start=START, bdf=bdf, record_duration=0.5)
 
 
@@ -57,7 +61,7 @@ def test_window_read_decodes_only_the_records_of_the_window(tmp_path: Path, monk
 
     monkeypatch.setattr(ew._edf, "_digital", spy)
     read_window(path, ["Leg L"], start=2.0, duration=1.0)
-    assert seen == [2]             # two half-second records, one channel
+    assert seen == [2]  # two half-second records, one channel
 
 
 def test_window_read_places_edfplus_d_records_at_their_onsets(tmp_path: Path) -> None:
@@ -67,20 +71,20 @@ def test_window_read_places_edfplus_d_records_at_their_onsets(tmp_path: Path) ->
     raw[192:236] = b"EDF+D".ljust(44)
     ns = int(raw[252:256].decode().strip())
     header = 256 * (ns + 1)
-    spr = [int(raw[256 + ns * 216 + 8 * i: 256 + ns * 216 + 8 * (i + 1)].decode()) for i in range(ns)]
+    spr = [int(raw[256 + ns * 216 + 8 * i : 256 + ns * 216 + 8 * (i + 1)].decode()) for i in range(ns)]
     record = sum(spr) * 2
-    for r, onset in enumerate([0, 1, 5, 6]):            # a 3-s gap after record 1
+    for r, onset in enumerate([0, 1, 5, 6]):  # a 3-s gap after record 1
         pos = header + r * record + spr[0] * 2
         old = f"+{r}\x14\x14".encode()
-        assert bytes(raw[pos:pos + len(old)]) == old
-        raw[pos:pos + len(old)] = f"+{onset}\x14\x14".encode()
+        assert bytes(raw[pos : pos + len(old)]) == old
+        raw[pos : pos + len(old)] = f"+{onset}\x14\x14".encode()
     path.write_bytes(bytes(raw))
     full = read_edf(path, annotations=False)
     with EdfWindowReader(path) as reader:
         assert reader.duration == full.duration == 7.0 and reader.gaps == full.gaps
         for start, dur in [(0.0, 7.0), (1.5, 4.0), (2.0, 1.0), (4.9, 1.3)]:
             w = reader.read(["EMG"], start=start, duration=dur, dtype="float64")["EMG"]
-            assert np.array_equal(w.data, full.signals["EMG"].data[w.first:w.first + w.data.size])
+            assert np.array_equal(w.data, full.signals["EMG"].data[w.first : w.first + w.data.size])
             assert w.data.size == int(np.ceil((start + dur) * 256 - 1e-9)) - int(np.ceil(start * 256 - 1e-9))
 
 

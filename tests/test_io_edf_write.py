@@ -19,8 +19,12 @@ def test_written_edf_is_read_by_edfio_with_its_rates_values_and_annotations(tmp_
     leg = rng.normal(0, 20, 256 * 10)
     eeg = rng.normal(0, 30, 100 * 10)
     start = dt.datetime(2021, 3, 4, 22, 15, 0)
-    p = write_edf(tmp_path / "x.edf", [Signal("Leg L", leg, 256.0), Signal("EEG C3-M2", eeg, 100.0)],
-                  start=start, annotations=[(0.0, 30.0, "Sleep stage W"), (3.5, 0.0, "Arousal")])
+    p = write_edf(
+        tmp_path / "x.edf",
+        [Signal("Leg L", leg, 256.0), Signal("EEG C3-M2", eeg, 100.0)],
+        start=start,
+        annotations=[(0.0, 30.0, "Sleep stage W"), (3.5, 0.0, "Arousal")],
+    )
     e = edfio.read_edf(p)
     assert [s.label for s in e.signals] == ["Leg L", "EEG C3-M2"]
     assert [s.sampling_frequency for s in e.signals] == [256.0, 100.0]

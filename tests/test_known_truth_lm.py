@@ -4,22 +4,26 @@ The evidence bars: at 200, 256 and 512 Hz, with strong ECG artefact, mains hum,
 fragmentary myoclonus and apneas, LM F1 >= 0.95 (temporal IoU >= 0.5), PLMS index
 within max(1/h, 5%) of truth, and respiratory-related LMs flagged.
 """
+
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from somnomyo.pipeline import score_night
 from somnomyo.score.agreement import match_events
 from somnomyo.simulate import SimOptions, simulate_night
 
-import pandas as pd
+HARD = dict(
+    ecg_artifact_uv=30.0, mains_uv=5.0, fm_per_min=4.0, apneas_per_h=8.0, plm_series_per_h=2.0, respiratory_lm_prob=0.8
+)
 
-HARD = dict(ecg_artifact_uv=30.0, mains_uv=5.0, fm_per_min=4.0, apneas_per_h=8.0,
-            plm_series_per_h=2.0, respiratory_lm_prob=0.8)
 
-
-@pytest.fixture(scope="module", params=[(200.0, 50.0, 11), (256.0, 60.0, 12), (512.0, 50.0, 13)],
-                ids=["200Hz-50Hz", "256Hz-60Hz", "512Hz-50Hz"])
+@pytest.fixture(
+    scope="module",
+    params=[(200.0, 50.0, 11), (256.0, 60.0, 12), (512.0, 50.0, 13)],
+    ids=["200Hz-50Hz", "256Hz-60Hz", "512Hz-50Hz"],
+)
 def scored(request, tmp_path_factory):
     fs, mains, seed = request.param
     night = simulate_night(seed=seed, hours=2.0, fs=fs, options=SimOptions().with_(mains_hz=mains, **HARD))

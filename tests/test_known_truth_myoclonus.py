@@ -17,9 +17,11 @@ What the design makes ambiguous, and how it is scored (see each test):
 * negative myoclonus: every designed silence (W and N1) is scored. They are visible only
   once the 2-µV mains hum is removed on every channel (see the test below).
 """
+
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -34,8 +36,14 @@ from somnomyo.simulate import SimOptions, simulate_night, simulate_short
 TOL_S = 0.05
 
 
-def match_onsets(det_on: np.ndarray, ref_on: np.ndarray, *, det_key: Sequence[Any] | None = None,
-                 ref_key: Sequence[Any] | None = None, tol: float = TOL_S) -> list[tuple[int, int]]:
+def match_onsets(
+    det_on: np.ndarray,
+    ref_on: np.ndarray,
+    *,
+    det_key: Sequence[Any] | None = None,
+    ref_key: Sequence[Any] | None = None,
+    tol: float = TOL_S,
+) -> list[tuple[int, int]]:
     """One-to-one (detected, reference) index pairs with onsets within ``tol`` (and equal keys),
     closest pairs first."""
     det_on, ref_on = np.asarray(det_on, float), np.asarray(ref_on, float)
@@ -69,8 +77,14 @@ def jerk_bursts_truth(truth: dict) -> pd.DataFrame:
     for key in ("myoclonic_jerks", "hypnic_jerks"):
         for j in truth[key]:
             for m, lag, d in zip(j["muscles"], j["lags_ms"], j["durations_ms"]):
-                rows.append({"channel": m, "onset": j["onset"] + lag / 1000.0, "duration": d / 1000.0,
-                             "n_muscles": len(j["muscles"])})
+                rows.append(
+                    {
+                        "channel": m,
+                        "onset": j["onset"] + lag / 1000.0,
+                        "duration": d / 1000.0,
+                        "n_muscles": len(j["muscles"]),
+                    }
+                )
     return pd.DataFrame(rows, columns=["channel", "onset", "duration", "n_muscles"])
 
 
@@ -79,8 +93,9 @@ def jerk_bursts_truth(truth: dict) -> pd.DataFrame:
 def adult():
     """40-min dense adult night: strong ECG leak (30 µV), FM 6/min, 40 jerks/h, long sleep
     latency (wake with chin and arm tonic) and 120 silent periods per hour of W/N1."""
-    opts = SimOptions.short(ecg_artifact_uv=30.0, fm_per_min=6.0, sleep_latency_min=(8.0, 10.0),
-                            negative_myoclonus_per_h=120.0)
+    opts = SimOptions.short(
+        ecg_artifact_uv=30.0, fm_per_min=6.0, sleep_latency_min=(8.0, 10.0), negative_myoclonus_per_h=120.0
+    )
     night = simulate_short(seed=7, minutes=40, options=opts)
     return night, run(night)
 
@@ -90,8 +105,11 @@ def onsets():
     """Two 40-min nights with many returns to sleep (8 awakenings/h) and 10 myoclonic jerks/h."""
     out = []
     for seed in (1, 2):
-        night = simulate_short(seed=seed, minutes=40, options=SimOptions.short(
-            awakenings_per_h=8.0, myoclonic_jerks_per_h=10.0, ecg_artifact_uv=30.0))
+        night = simulate_short(
+            seed=seed,
+            minutes=40,
+            options=SimOptions.short(awakenings_per_h=8.0, myoclonic_jerks_per_h=10.0, ecg_artifact_uv=30.0),
+        )
         out.append((night, run(night)))
     return out
 
@@ -108,9 +126,15 @@ def test_fm_f1_at_least_0_90_with_strong_ecg_artefact(adult):
     # detections on a designed single-muscle jerk burst: FM by the AASM definition, a jerk by design
     jb = jerk_bursts_truth(night.truth)
     rest = [i for i in range(len(fm)) if i not in matched]
-    on_jerk = {rest[i] for i, _ in match_onsets(fm["onset"].to_numpy()[rest], jb["onset"],
-                                                det_key=fm["channel"].astype(str).to_numpy()[rest],
-                                                ref_key=jb["channel"])}
+    on_jerk = {
+        rest[i]
+        for i, _ in match_onsets(
+            fm["onset"].to_numpy()[rest],
+            jb["onset"],
+            det_key=fm["channel"].astype(str).to_numpy()[rest],
+            ref_key=jb["channel"],
+        )
+    }
     tp, fp, fn = len(pairs), len(fm) - len(pairs) - len(on_jerk), len(truth) - len(pairs)
     assert f1(tp, fp, fn) >= 0.90, (tp, fp, fn, res.fragmentary.rejected)
 
@@ -124,8 +148,9 @@ def test_fm_near_a_heartbeat_is_kept_unless_it_recurs(adult):
     t = truth["onset"].to_numpy()
     near = np.min(np.abs(t[:, None] - r[None, :]), axis=1) <= 0.06
     assert near.sum() >= 10
-    pairs = match_onsets(fm["onset"], t[near], det_key=fm["channel"].astype(str),
-                         ref_key=truth["channel"].to_numpy()[near])
+    pairs = match_onsets(
+        fm["onset"], t[near], det_key=fm["channel"].astype(str), ref_key=truth["channel"].to_numpy()[near]
+    )
     assert len(pairs) >= 0.9 * near.sum()
 
 
@@ -155,8 +180,10 @@ def test_every_burst_counted_once_fm_or_jerk_and_one_row_per_jerk(adult):
         for c, lag in zip(chans.split(","), lags.split(",")):
             rows.append((c, on + float(lag) / 1000.0))
     jb = pd.DataFrame(rows, columns=["channel", "onset"])
-    assert match_onsets(fm["onset"], jb["onset"], det_key=fm["channel"].astype(str), ref_key=jb["channel"],
-                        tol=0.001) == []
+    assert (
+        match_onsets(fm["onset"], jb["onset"], det_key=fm["channel"].astype(str), ref_key=jb["channel"], tol=0.001)
+        == []
+    )
 
 
 def test_multi_muscle_jerk_count_and_extent_match_truth(adult, onsets):
@@ -164,8 +191,11 @@ def test_multi_muscle_jerk_count_and_extent_match_truth(adult, onsets):
     for night, res in [adult, *onsets]:
         ev = res.jerks.events
         multi = ev[ev["n_muscles"] >= 2].reset_index(drop=True)
-        truth = [dict(j, extent=j.get("extent", "generalized")) for j in
-                 night.truth["myoclonic_jerks"] + night.truth["hypnic_jerks"] if len(j["muscles"]) >= 2]
+        truth = [
+            dict(j, extent=j.get("extent", "generalized"))
+            for j in night.truth["myoclonic_jerks"] + night.truth["hypnic_jerks"]
+            if len(j["muscles"]) >= 2
+        ]
         pairs = match_onsets(multi["onset"], [j["onset"] for j in truth])
         n_truth += len(truth)
         n_det += len(multi)
@@ -229,7 +259,7 @@ def _silence_depths(night: Any, res: Any) -> pd.DataFrame:
     for e in night.truth["negative_myoclonus"]:
         t = traces[e["channel"]]
         i0, i1 = int(round(e["onset"] * t.fs)), int(round((e["onset"] + e["duration"]) * t.fs))
-        rows.append({**e, "depth": float(t.envelope[i0:i1].mean() / np.median(t.envelope[i0 - int(t.fs):i0]))})
+        rows.append({**e, "depth": float(t.envelope[i0:i1].mean() / np.median(t.envelope[i0 - int(t.fs) : i0]))})
     return pd.DataFrame(rows)
 
 

@@ -1,4 +1,5 @@
 """End-to-end behaviour of ``score_night`` and ``somnomyo score`` beyond the known-truth checks."""
+
 from __future__ import annotations
 
 import json
@@ -58,8 +59,19 @@ def test_stages_auto_marks_every_output_as_automatic(short_night, tmp_path):
 def test_channel_override_is_used_and_reported(short_night, tmp_path):
     _, paths = short_night
     out = tmp_path / "swap"
-    rc = main(["score", str(paths["edf"]), "--out", str(out), "-q",
-               "--channel", "leg_left=Leg R", "--channel", "leg_right=Leg L"])
+    rc = main(
+        [
+            "score",
+            str(paths["edf"]),
+            "--out",
+            str(out),
+            "-q",
+            "--channel",
+            "leg_left=Leg R",
+            "--channel",
+            "leg_right=Leg L",
+        ]
+    )
     assert rc == 0
     s = json.loads((out / "summary.json").read_text())
     assert s["channels"]["roles"]["leg_left"] == ["Leg R"]
@@ -101,7 +113,7 @@ def test_emg_channel_sampled_too_slowly_for_the_emg_band_is_set_aside_with_a_war
     assert "EMG Chin" in s["channels"]["roles"]["other"] and not s["channels"]["roles"]["chin"]
     assert any("EMG Chin: sampled at 1 Hz, too slow for EMG" in w for w in result.warnings)
     assert "EMG Chin" not in s["quality"]["channels"]
-    assert s["plm"]["lm_count"] >= 0 and len(result.events)           # the legs are scored as before
+    assert s["plm"]["lm_count"] >= 0 and len(result.events)  # the legs are scored as before
 
 
 def test_leg_channel_sampled_too_slowly_is_a_one_line_error_saying_so(short_night, tmp_path, capsys):
@@ -111,11 +123,12 @@ def test_leg_channel_sampled_too_slowly_is_a_one_line_error_saying_so(short_nigh
     _, paths = short_night
     edf = _with_slow_channel(paths, tmp_path, "Leg L")
     result = score_night(edf, annotations=paths["annotations"], detectors=("plm",))
-    assert "Leg L" in result.summary()["channels"]["roles"]["other"]        # the other leg is still scored
+    assert "Leg L" in result.summary()["channels"]["roles"]["other"]  # the other leg is still scored
     assert result.summary()["channels"]["roles"]["leg_right"] == ["Leg R"]
     rec = read_edf(edf)
-    only = write_edf(tmp_path / "one-slow-leg.edf", [s for k, s in rec.signals.items() if k != "Leg R"],
-                     start=rec.start)
+    only = write_edf(
+        tmp_path / "one-slow-leg.edf", [s for k, s in rec.signals.items() if k != "Leg R"], start=rec.start
+    )
     code = main(["score", str(only), "--out", str(tmp_path / "out"), "--detectors", "plm", "--quiet"])
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1

@@ -5,6 +5,7 @@ infant's 120-180 bpm heart: its QRS leak stays in the EMG and is read as thousan
 fragmentary-myoclonus potentials. ``Settings.for_population`` and the pipeline's ``--age``
 choose the population's intervals.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -46,14 +47,19 @@ def infant_without_ecg(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, 
     rec = read_edf(out / "night" / "night.edf")
     ecg = [k for k in rec.signals if k.upper().startswith("ECG")]
     assert ecg
-    write_edf(out / "noecg.edf", [s for k, s in rec.signals.items() if k not in ecg], start=rec.start,
-              annotations=rec.annotations)
+    write_edf(
+        out / "noecg.edf",
+        [s for k, s in rec.signals.items() if k not in ecg],
+        start=rec.start,
+        annotations=rec.annotations,
+    )
     return out / "noecg.edf", out / "night" / "night-annotations.tsv"
 
 
 @pytest.mark.slow
 def test_infant_without_ecg_channel_scored_with_its_age_is_not_excessive_fragmentary_myoclonus(
-        infant_without_ecg: tuple[Path, Path]) -> None:
+    infant_without_ecg: tuple[Path, Path],
+) -> None:
     edf, ann = infant_without_ecg
     infant = score_night(edf, annotations=ann, age="3m", detectors=("myoclonus",))
     adult_rates = score_night(edf, annotations=ann, detectors=("myoclonus",))
@@ -61,8 +67,8 @@ def test_infant_without_ecg_channel_scored_with_its_age_is_not_excessive_fragmen
     fm_adult = adult_rates.blocks["fragmentary_myoclonus"]
     assert infant.blocks["subject"]["population"] == "infant"
     assert infant.summary()["settings"]["conditioning"]["ecg_self_rr_max_s"] == 0.75
-    assert fm_infant["efm"] is False and fm_infant["count"] < 60          # none designed: a few false ones
-    assert fm_adult["count"] > 20 * max(fm_infant["count"], 1)            # adult rates: the QRS leak is "FM"
+    assert fm_infant["efm"] is False and fm_infant["count"] < 60  # none designed: a few false ones
+    assert fm_adult["count"] > 20 * max(fm_infant["count"], 1)  # adult rates: the QRS leak is "FM"
     said = " ".join(adult_rates.warnings)
     assert "no ECG channel" in said and "--age" in said
     assert not any("no ECG channel" in w for w in infant.warnings)

@@ -1,6 +1,7 @@
 """The one vocabulary of primitives: each folded helper reproduces, bit for bit, every contract it
 replaced (the earlier implementations are copied here as the reference), and the ``@verbose``
 decorator sets the log level for one call only."""
+
 from __future__ import annotations
 
 import logging
@@ -15,8 +16,16 @@ from somnomyo.score.series import find_series, series_bounds
 from somnomyo.settings import get_settings
 from somnomyo.signal import iir
 from somnomyo.signal.filters import butter_filtfilt
-from somnomyo.signal.intervals import (EPS, as_spans, merge_intervals, merge_spans, overlaps_any, runs,
-                                       spans_from, total_duration)
+from somnomyo.signal.intervals import (
+    EPS,
+    as_spans,
+    merge_intervals,
+    merge_spans,
+    overlaps_any,
+    runs,
+    spans_from,
+    total_duration,
+)
 
 
 # ----------------------------------------------------------------- the replaced implementations
@@ -108,7 +117,7 @@ def test_merge_spans_with_scoring_options_drops_empty_intervals_and_merges_exact
     rng = np.random.default_rng(seed)
     s, e = random_intervals(rng, int(rng.integers(0, 40)))
     if seed % 5 == 0 and s.size:
-        s[0], e[-1] = np.nan, np.inf                      # not finite: dropped
+        s[0], e[-1] = np.nan, np.inf  # not finite: dropped
     got, want = merge_spans(s, e), old_scoring_merge(s, e)
     assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
 
@@ -126,17 +135,18 @@ def test_merge_spans_with_table_options_keeps_empty_intervals_and_touches_within
 
 def test_merge_spans_options_differ_where_the_old_twins_differed():
     s, e = np.array([0.0, 3.0, 5.0]), np.array([3.0 - 5e-10, 3.0, 6.0])
-    assert merge_spans(s, e)[0].tolist() == [0.0, 5.0]                       # [3, 3] empty: dropped
+    assert merge_spans(s, e)[0].tolist() == [0.0, 5.0]  # [3, 3] empty: dropped
     assert merge_spans(s, e, tol=EPS, drop_empty=False)[0].tolist() == [0.0, 5.0]
-    assert merge_spans([0.0, 1.0 + 5e-10], [1.0, 2.0])[0].size == 2          # exact touching only
+    assert merge_spans([0.0, 1.0 + 5e-10], [1.0, 2.0])[0].size == 2  # exact touching only
     assert merge_spans([0.0, 1.0 + 5e-10], [1.0, 2.0], tol=EPS, drop_empty=False)[0].size == 1
 
 
 def test_table_merge_and_total_duration_go_through_merge_spans():
-    df = pd.DataFrame({"onset": [0.0, 1.0 + 5e-10, 4.0], "duration": [1.0, 1.0, 0.0],
-                       "reason": ["flat", "flat", "flat"]})
+    df = pd.DataFrame(
+        {"onset": [0.0, 1.0 + 5e-10, 4.0], "duration": [1.0, 1.0, 0.0], "reason": ["flat", "flat", "flat"]}
+    )
     out = merge_intervals(df)
-    assert out["onset"].tolist() == [0.0, 4.0] and out["duration"].tolist()[1] == 0.0   # kept, joined
+    assert out["onset"].tolist() == [0.0, 4.0] and out["duration"].tolist()[1] == 0.0  # kept, joined
     assert total_duration(df) == pytest.approx(2.0 + 5e-10)
 
 
@@ -163,7 +173,7 @@ def test_spans_from_clips_negative_durations_and_as_spans_zeroes_missing_ones():
     s, e = spans_from([1.0, 2.0, 3.0], [-1.0, np.nan, 2.0])
     assert s.tolist() == [1.0, 2.0, 3.0] and e[0] == 1.0 and np.isnan(e[1]) and e[2] == 5.0
     s, e = as_spans(pd.DataFrame({"onset": [1.0, 2.0], "duration": [np.nan, -0.5]}))
-    assert e.tolist() == [1.0, 1.5]                                            # NaN -> 0, negative kept
+    assert e.tolist() == [1.0, 1.5]  # NaN -> 0, negative kept
     assert [a.size for a in as_spans(None)] == [0, 0]
     assert as_spans([(1.0, 2.0)])[1].tolist() == [3.0]
 
@@ -191,11 +201,12 @@ def test_runs_at_both_ends_and_of_an_empty_mask():
 def test_find_series_gives_the_jerk_cluster_bounds_of_the_former_cluster_finder(seed, mode):
     rng = np.random.default_rng(seed)
     on = np.sort(np.round(rng.exponential(mode[1] / 2, 80).cumsum(), 1))
-    on[rng.integers(0, 80, 5)] = on[rng.integers(0, 80, 5)]                  # simultaneous onsets
+    on[rng.integers(0, 80, 5)] = on[rng.integers(0, 80, 5)]  # simultaneous onsets
     on = np.sort(on)
     for min_events in (1, 2, 3, 5):
-        _, _, series = find_series(on, min_interval_s=mode[0], max_interval_s=mode[1],
-                                   min_count=max(min_events, 2), positive_only=True)
+        _, _, series = find_series(
+            on, min_interval_s=mode[0], max_interval_s=mode[1], min_count=max(min_events, 2), positive_only=True
+        )
         got = series_bounds(series)
         want = old_cluster_series(on, min_interval_s=mode[0], max_interval_s=mode[1], min_events=min_events)
         assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
@@ -217,10 +228,12 @@ def test_butter_design_is_cached_per_rate_band_and_order_and_read_only():
     assert a is not iir.butter_design(512.0, (10.0, 100.0), order=4)
     assert not a.flags.writeable
     np.testing.assert_array_equal(a, signal.butter(4, [10.0, 100.0], btype="bandpass", fs=256.0, output="sos"))
-    np.testing.assert_array_equal(iir.butter_design(256.0, (None, 30.0), order=2),
-                                  signal.butter(2, 30.0, btype="lowpass", fs=256.0, output="sos"))
-    np.testing.assert_array_equal(iir.butter_design(256.0, (1.0, None), order=2),
-                                  signal.butter(2, 1.0, btype="highpass", fs=256.0, output="sos"))
+    np.testing.assert_array_equal(
+        iir.butter_design(256.0, (None, 30.0), order=2), signal.butter(2, 30.0, btype="lowpass", fs=256.0, output="sos")
+    )
+    np.testing.assert_array_equal(
+        iir.butter_design(256.0, (1.0, None), order=2), signal.butter(2, 1.0, btype="highpass", fs=256.0, output="sos")
+    )
 
 
 @pytest.mark.parametrize("fs", [100.0, 200.0, 256.0])
@@ -269,7 +282,7 @@ def test_verbose_decorator_sets_the_level_for_the_call_and_restores_it_even_on_e
     try:
         assert _logs_at(verbose="debug") == logging.DEBUG
         assert _logs_at(verbose=True) == logging.INFO
-        assert _logs_at() == logging.ERROR                                     # None: left as is
+        assert _logs_at() == logging.ERROR  # None: left as is
         assert logger.level == logging.ERROR
         with pytest.raises(RuntimeError):
             _logs_at(verbose="info", fail=True)
@@ -295,10 +308,11 @@ def test_gap_epochs_are_the_epochs_a_recording_gap_overlaps_strictly(seed):
     rng = np.random.default_rng(seed)
     gaps = [(float(rng.integers(0, 40) * 7.5), float(rng.integers(0, 8) * 7.5)) for _ in range(rng.integers(0, 5))]
     n, epoch_s = int(rng.integers(0, 12)), 30.0
-    want = np.zeros(n, dtype=bool)                       # the former pairwise comparison
+    want = np.zeros(n, dtype=bool)  # the former pairwise comparison
     if gaps and n:
         g = np.asarray(gaps, dtype=float).reshape(-1, 2)
         starts = np.arange(n) * epoch_s
-        want = ((starts[:, None] < (g[:, 0] + g[:, 1])[None, :])
-                & ((starts + epoch_s)[:, None] > g[:, 0][None, :])).any(axis=1)
+        want = (
+            (starts[:, None] < (g[:, 0] + g[:, 1])[None, :]) & ((starts + epoch_s)[:, None] > g[:, 0][None, :])
+        ).any(axis=1)
     assert np.array_equal(gap_epochs(SimpleNamespace(gaps=gaps), n, epoch_s), want)

@@ -3,6 +3,7 @@
 
 Bounded for speed: at most 60 examples per property, no deadline, no example database.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -24,10 +25,38 @@ from somnomyo.io.labels import normalize_label, normalize_stage, split_channel
 from somnomyo.io.recording import Signal
 from somnomyo.io.tal import encode_tal, parse_tal
 
-BOUNDED = settings(max_examples=60, deadline=None, database=None,
-                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-AWKWARD = ["-1", "0", "-0", "1", "99999999", "-9999999", "1e99", "9e9999", "1e-320", "nan", "inf", "-inf",
-           "0.5", "1_0", "0x10", "", "abc", "32767", "-32768", "+1", "1e-9", "1,5", "1e308", "-1e308"]
+BOUNDED = settings(
+    max_examples=60,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+AWKWARD = [
+    "-1",
+    "0",
+    "-0",
+    "1",
+    "99999999",
+    "-9999999",
+    "1e99",
+    "9e9999",
+    "1e-320",
+    "nan",
+    "inf",
+    "-inf",
+    "0.5",
+    "1_0",
+    "0x10",
+    "",
+    "abc",
+    "32767",
+    "-32768",
+    "+1",
+    "1e-9",
+    "1,5",
+    "1e308",
+    "-1e308",
+]
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +81,13 @@ def base_edf(work: Path) -> tuple[bytes, list[tuple[int, int]]]:
 
 # ----------------------------------------------------------------------------- EDF reader
 @BOUNDED
-@given(blob=st.one_of(st.binary(max_size=1500), st.binary(max_size=1500).map(lambda b: b"0       " + b),
-                      st.binary(max_size=1500).map(lambda b: b"\xffBIOSEMI" + b)))
+@given(
+    blob=st.one_of(
+        st.binary(max_size=1500),
+        st.binary(max_size=1500).map(lambda b: b"0       " + b),
+        st.binary(max_size=1500).map(lambda b: b"\xffBIOSEMI" + b),
+    )
+)
 def test_edf_reader_on_arbitrary_bytes_raises_only_recording_error(work: Path, blob: bytes) -> None:
     path = work / "arbitrary.edf"
     path.write_bytes(blob)
@@ -67,15 +101,18 @@ def test_edf_reader_on_arbitrary_bytes_raises_only_recording_error(work: Path, b
 @BOUNDED
 @given(data=st.data())
 def test_edf_reader_on_valid_header_with_mutated_fields_raises_only_recording_error(
-        work: Path, base_edf: tuple[bytes, list[tuple[int, int]]], data: st.DataObject) -> None:
+    work: Path, base_edf: tuple[bytes, list[tuple[int, int]]], data: st.DataObject
+) -> None:
     raw, fields = base_edf
     buf = bytearray(raw)
     for _ in range(data.draw(st.integers(1, 3))):
         off, w = data.draw(st.sampled_from(fields))
         value = data.draw(st.one_of(st.sampled_from(AWKWARD), st.text(max_size=w)))
-        buf[off:off + w] = value.encode("utf-8", errors="replace")[:w].ljust(w, data.draw(st.sampled_from([b" ", b"\x00"])))
+        buf[off : off + w] = value.encode("utf-8", errors="replace")[:w].ljust(
+            w, data.draw(st.sampled_from([b" ", b"\x00"]))
+        )
     if data.draw(st.booleans()):
-        del buf[data.draw(st.integers(0, len(buf))):]
+        del buf[data.draw(st.integers(0, len(buf))) :]
     path = work / "mutated.edf"
     path.write_bytes(bytes(buf))
     for read in (read_header, read_edf, read_annotations):
@@ -104,10 +141,17 @@ def _recordings(draw: st.DrawFn) -> tuple[list[Signal], float, list[tuple[float,
 @BOUNDED
 @given(case=_recordings())
 def test_write_edf_read_edf_round_trip_keeps_signals_rates_and_annotations(
-        work: Path, case: tuple[list[Signal], float, list[tuple[float, float, str]], bool]) -> None:
+    work: Path, case: tuple[list[Signal], float, list[tuple[float, float, str]], bool]
+) -> None:
     sigs, record_duration, ann, bdf = case
-    path = write_edf(work / ("rt.bdf" if bdf else "rt.edf"), sigs, annotations=ann, record_duration=record_duration,
-                     bdf=bdf, start=dt.datetime(2023, 1, 2, 3, 4, 5))
+    path = write_edf(
+        work / ("rt.bdf" if bdf else "rt.edf"),
+        sigs,
+        annotations=ann,
+        record_duration=record_duration,
+        bdf=bdf,
+        start=dt.datetime(2023, 1, 2, 3, 4, 5),
+    )
     rec = read_edf(path)
     n_records = max(int(np.ceil(s.data.size / (s.fs * record_duration) - 1e-9)) for s in sigs)
     assert rec.duration == pytest.approx(n_records * record_duration)
@@ -120,7 +164,7 @@ def test_write_edf_read_edf_round_trip_keeps_signals_rates_and_annotations(
         assert got.data.size == round(n_records * record_duration * s.fs)
         quantum = (info.physical_max - info.physical_min) / (info.digital_max - info.digital_min)
         np.testing.assert_allclose(got.data[: s.data.size], s.data, rtol=0, atol=0.51 * quantum)
-        assert np.all(np.abs(got.data[s.data.size:]) <= 0.51 * quantum)          # padding reads as 0
+        assert np.all(np.abs(got.data[s.data.size :]) <= 0.51 * quantum)  # padding reads as 0
     expected = sorted(ann)
     assert len(rec.annotations) == len(expected)
     for (o, d, t), (go, gd, gt) in zip(expected, rec.annotations):
@@ -129,9 +173,15 @@ def test_write_edf_read_edf_round_trip_keeps_signals_rates_and_annotations(
 
 # ----------------------------------------------------------------------------- TAL
 @BOUNDED
-@given(blob=st.one_of(st.binary(max_size=600),
-                      st.lists(st.sampled_from([b"+", b"-", b"1", b"0.", b"5", b"\x14", b"\x15", b"\x00", b"x",
-                                                b"\xff", b"9" * 30]), max_size=60).map(b"".join)))
+@given(
+    blob=st.one_of(
+        st.binary(max_size=600),
+        st.lists(
+            st.sampled_from([b"+", b"-", b"1", b"0.", b"5", b"\x14", b"\x15", b"\x00", b"x", b"\xff", b"9" * 30]),
+            max_size=60,
+        ).map(b"".join),
+    )
+)
 def test_parse_tal_on_arbitrary_bytes_returns_triples_and_never_raises(blob: bytes) -> None:
     out = parse_tal(blob)
     assert isinstance(out, list)
@@ -141,11 +191,16 @@ def test_parse_tal_on_arbitrary_bytes_returns_triples_and_never_raises(blob: byt
 
 
 @BOUNDED
-@given(onset=st.floats(-1e6, 1e6), duration=st.one_of(st.none(), st.floats(0, 1e5)),
-       texts=st.lists(st.text(alphabet=st.characters(categories=("L", "N", "P", "Zs")), max_size=12), min_size=1,
-                      max_size=3))
-def test_encode_tal_then_parse_tal_gives_back_each_nonempty_text(onset: float, duration: float | None,
-                                                                 texts: list[str]) -> None:
+@given(
+    onset=st.floats(-1e6, 1e6),
+    duration=st.one_of(st.none(), st.floats(0, 1e5)),
+    texts=st.lists(
+        st.text(alphabet=st.characters(categories=("L", "N", "P", "Zs")), max_size=12), min_size=1, max_size=3
+    ),
+)
+def test_encode_tal_then_parse_tal_gives_back_each_nonempty_text(
+    onset: float, duration: float | None, texts: list[str]
+) -> None:
     out = parse_tal(encode_tal(onset, duration, texts))
     kept = [t.strip() for t in texts if t.strip()]
     assert [t for _, _, t in out] == kept
@@ -155,10 +210,28 @@ def test_encode_tal_then_parse_tal_gives_back_each_nonempty_text(onset: float, d
 
 
 # ----------------------------------------------------------------------------- annotation readers
-_CELL = st.one_of(st.sampled_from(AWKWARD + ["n/a", "W", "N2", "Sleep stage 4", "Arousal", "LM left", "@@C3"]),
-                  st.floats(allow_nan=True, allow_infinity=True).map(repr), st.text(max_size=8))
-_COLUMN = st.one_of(st.sampled_from(["onset", "Onset", "duration", "description", "label", "trial_type",
-                                     "channel", "start", "stage", "Recording onset"]), st.text(max_size=6))
+_CELL = st.one_of(
+    st.sampled_from(AWKWARD + ["n/a", "W", "N2", "Sleep stage 4", "Arousal", "LM left", "@@C3"]),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.text(max_size=8),
+)
+_COLUMN = st.one_of(
+    st.sampled_from(
+        [
+            "onset",
+            "Onset",
+            "duration",
+            "description",
+            "label",
+            "trial_type",
+            "channel",
+            "start",
+            "stage",
+            "Recording onset",
+        ]
+    ),
+    st.text(max_size=6),
+)
 
 
 @st.composite
@@ -175,21 +248,29 @@ def _nsrr_xml(draw: st.DrawFn) -> str:
     events = []
     for _ in range(draw(st.integers(0, 5))):
         parts = {tag: draw(field) for tag in ("EventType", "EventConcept", "Start", "Duration")}
-        events.append("<ScoredEvent>" + "".join(f"<{k}>{escape(v)}</{k}>" for k, v in parts.items()
-                                               if draw(st.integers(0, 9)) > 0) + "</ScoredEvent>")
+        events.append(
+            "<ScoredEvent>"
+            + "".join(f"<{k}>{escape(v)}</{k}>" for k, v in parts.items() if draw(st.integers(0, 9)) > 0)
+            + "</ScoredEvent>"
+        )
     root = draw(st.sampled_from(["PSGAnnotation", "CMPStudyConfig", "Other"]))
     epoch = escape(draw(_CELL))
     stages = "".join(f"<SleepStage>{escape(draw(_CELL))}</SleepStage>" for _ in range(draw(st.integers(0, 4))))
-    return (f"<{root}><EpochLength>{epoch}</EpochLength><ScoredEvents>{''.join(events)}</ScoredEvents>"
-            f"<SleepStages>{stages}</SleepStages></{root}>")
+    return (
+        f"<{root}><EpochLength>{epoch}</EpochLength><ScoredEvents>{''.join(events)}</ScoredEvents>"
+        f"<SleepStages>{stages}</SleepStages></{root}>"
+    )
 
 
 @BOUNDED
-@given(text=st.one_of(_tables(), _nsrr_xml(), st.text(max_size=300)),
-       ext=st.sampled_from([".csv", ".tsv", ".txt", ".xml", ".hyp"]),
-       duration_s=st.one_of(st.none(), st.floats(1.0, 1e5)))
+@given(
+    text=st.one_of(_tables(), _nsrr_xml(), st.text(max_size=300)),
+    ext=st.sampled_from([".csv", ".tsv", ".txt", ".xml", ".hyp"]),
+    duration_s=st.one_of(st.none(), st.floats(1.0, 1e5)),
+)
 def test_annotation_readers_on_random_text_raise_only_annotation_error(
-        work: Path, text: str, ext: str, duration_s: float | None) -> None:
+    work: Path, text: str, ext: str, duration_s: float | None
+) -> None:
     path = work / f"random{ext}"
     path.write_text(text, encoding="utf-8")
     try:

@@ -1,5 +1,6 @@
 """Signal quality end to end: a leg channel that goes flat for an hour is flagged, excluded from the
 denominators, and shown in the report."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -23,7 +24,7 @@ def flat_hour_night(tmp_path_factory):
         if sig.label == "Leg L":
             sig = type(sig)(sig.label, sig.data.copy(), sig.fs, sig.unit)
             a, b = int(3600 * sig.fs), int(7200 * sig.fs)
-            sig.data[a:b] = 0.0          # electrode off: a flat line from 1 h to 2 h
+            sig.data[a:b] = 0.0  # electrode off: a flat line from 1 h to 2 h
         signals.append(sig)
     edf = write_edf(out / "night.edf", signals, start=dt_start(night), annotations=night.annotations)
     rc = main(["score", str(edf), "--out", str(out / "scored"), "-q"])
@@ -33,6 +34,7 @@ def flat_hour_night(tmp_path_factory):
 
 def dt_start(night):
     import datetime as dt
+
     return dt.datetime.fromisoformat(night.truth["start"]) if night.truth.get("start") else None
 
 
@@ -59,7 +61,7 @@ def test_report_shows_the_flat_flag(flat_hour_night):
 
 
 # ------------------------------------------------------------------ thresholds from the one settings object
-QUIET = (60.0, 120.0)      # a quiet Leg L stretch (SD ~0.5 µV) on whole 5-s quality windows
+QUIET = (60.0, 120.0)  # a quiet Leg L stretch (SD ~0.5 µV) on whole 5-s quality windows
 
 
 @pytest.fixture(scope="module")
@@ -81,10 +83,10 @@ def quiet_stretch_night(tmp_path_factory):
     edf = write_edf(out / "night.edf", signals, start=dt_start(night), annotations=night.annotations)
     leg = read_edf(edf, channels=["Leg L"], annotations=False, dtype="float32").signals["Leg L"]
     w = int(5 * leg.fs)
-    stretch = leg.data[int(QUIET[0] * leg.fs):int(QUIET[1] * leg.fs)].astype(np.float64)
+    stretch = leg.data[int(QUIET[0] * leg.fs) : int(QUIET[1] * leg.fs)].astype(np.float64)
     sds = stretch.reshape(-1, w).std(axis=1)
-    whole = leg.data[:leg.data.size // w * w].astype(np.float64).reshape(-1, w).std(axis=1)
-    assert whole[whole > sds.max()].min() > 2 * sds.max()    # every other window is far above the stretch
+    whole = leg.data[: leg.data.size // w * w].astype(np.float64).reshape(-1, w).std(axis=1)
+    assert whole[whole > sds.max()].min() > 2 * sds.max()  # every other window is far above the stretch
     return edf, sds
 
 
@@ -109,7 +111,8 @@ def test_flat_sd_floor_from_settings_quality_flags_a_stretch_just_below_it(quiet
 def test_flat_sd_floor_from_settings_quality_leaves_a_stretch_just_above_it(quiet_stretch_night):
     edf, sds = quiet_stretch_night
     assert _flat_s(edf, flat_std_uv=float(sds.min()) * 0.99)[0] == 0.0
-    flat, summary = _flat_s(edf)                                  # the default floor, 0.05 µV
+    flat, summary = _flat_s(edf)  # the default floor, 0.05 µV
     assert flat == 0.0
-    assert summary["settings"]["quality"] == {k: list(v) if isinstance(v, tuple) else v
-                                              for k, v in dataclasses.asdict(QualitySettings()).items()}
+    assert summary["settings"]["quality"] == {
+        k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(QualitySettings()).items()
+    }

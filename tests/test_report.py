@@ -1,4 +1,5 @@
 """Per-night report: report.html contents, figures, raster data against the event table and truth."""
+
 from __future__ import annotations
 
 import base64
@@ -30,8 +31,12 @@ def scored(tmp_path_factory: pytest.TempPathFactory) -> dict:
     files = sim.write(out / "sim")
     night = score_night(files["edf"])
     paths = write_report(night, out / "scored", pdf=True)
-    return {"night": night, "paths": paths, "truth": json.loads(Path(files["truth"]).read_text()),
-            "html": Path(paths["report"]).read_text(encoding="utf-8")}
+    return {
+        "night": night,
+        "paths": paths,
+        "truth": json.loads(Path(files["truth"]).read_text()),
+        "html": Path(paths["report"]).read_text(encoding="utf-8"),
+    }
 
 
 def _json_block(html: str, element_id: str) -> object:
@@ -67,7 +72,7 @@ def test_report_html_is_self_contained_no_external_resources(scored: dict) -> No
         assert src.startswith("data:image/svg+xml;base64,")
         svg = base64.b64decode(src.split(",", 1)[1])
         root = ET.fromstring(svg)
-        assert root.tag.endswith("svg") and len(list(root.iter())) > 50   # a drawn figure, not an empty one
+        assert root.tag.endswith("svg") and len(list(root.iter())) > 50  # a drawn figure, not an empty one
     assert "@media print" in html
 
 
@@ -138,14 +143,19 @@ def test_report_raster_shows_the_simulated_leg_movements_where_they_were_put(sco
 
 
 def test_raster_rows_put_a_multi_muscle_event_in_each_muscle_row() -> None:
-    ev = make_events([
-        {"onset": 10.0, "duration": 0.2, "trial_type": "myoclonic_jerk", "channel": "Arm L,Leg R"},
-        {"onset": 5.0, "duration": 2.0, "trial_type": "leg_movement", "channel": "Leg R", "periodic": True},
-        {"onset": 50.0, "duration": 2.0, "trial_type": "leg_movement", "channel": "Leg R", "periodic": False},
-    ])
+    ev = make_events(
+        [
+            {"onset": 10.0, "duration": 0.2, "trial_type": "myoclonic_jerk", "channel": "Arm L,Leg R"},
+            {"onset": 5.0, "duration": 2.0, "trial_type": "leg_movement", "channel": "Leg R", "periodic": True},
+            {"onset": 50.0, "duration": 2.0, "trial_type": "leg_movement", "channel": "Leg R", "periodic": False},
+        ]
+    )
     rows = raster_rows(ev, channel_order=["Leg R", "Arm L"])
     assert [(r["trial_type"], r["channel"]) for r in rows] == [
-        ("leg_movement", "Leg R"), ("myoclonic_jerk", "Leg R"), ("myoclonic_jerk", "Arm L")]
+        ("leg_movement", "Leg R"),
+        ("myoclonic_jerk", "Leg R"),
+        ("myoclonic_jerk", "Arm L"),
+    ]
     assert rows[0]["onset"] == [5.0, 50.0] and rows[0]["periodic"] == [True, False]
     assert rows[1]["onset"] == rows[2]["onset"] == [10.0]
     assert raster_rows(make_events(None)) == []
@@ -158,8 +168,12 @@ def test_banner_when_stages_were_scored_automatically_not_when_scored_by_a_perso
     auto = dataclasses.replace(night, hypnogram=dataclasses.replace(night.hypnogram, source="auto"))
     html = build_report(auto, png=False).html
     assert 'class="banner"' in html and "AUTOMATICALLY" in html
-    assert "hypnogram (AUTOMATIC)" in base64.b64decode(
-        re.search(r'id="fig-overview"><img src="data:image/svg\+xml;base64,([^"]+)"', html).group(1)).decode()
+    assert (
+        "hypnogram (AUTOMATIC)"
+        in base64.b64decode(
+            re.search(r'id="fig-overview"><img src="data:image/svg\+xml;base64,([^"]+)"', html).group(1)
+        ).decode()
+    )
 
 
 class _FakeCortical:
@@ -174,14 +188,26 @@ class _FakeCortical:
 def test_interpretation_findings_and_cortical_result_are_rendered_when_present(scored: dict) -> None:
     night = scored["night"]
     findings = [
-        {"id": "plms_range", "level": "note", "text_plain": "Leg movements in the range described for PLMD",
-         "text_clinical": "PLMS index 20.0/h > 15/h (ICSD-3)", "evidence": {"plms_index": 20.0}},
-        {"id": "cortical_transient", "level": "review", "text_plain": "An EEG change before jerks warrants review",
-         "text_clinical": "p = 0.01", "evidence": {"p_value": 0.01, "latency_ms": 22.0}},
+        {
+            "id": "plms_range",
+            "level": "note",
+            "text_plain": "Leg movements in the range described for PLMD",
+            "text_clinical": "PLMS index 20.0/h > 15/h (ICSD-3)",
+            "evidence": {"plms_index": 20.0},
+        },
+        {
+            "id": "cortical_transient",
+            "level": "review",
+            "text_plain": "An EEG change before jerks warrants review",
+            "text_clinical": "p = 0.01",
+            "evidence": {"p_value": 0.01, "latency_ms": 22.0},
+        },
     ]
-    blocks = dict(night.blocks, interpretation=findings,
-                  cortical={"transient_found": True, "n_jerks": 60, "latency_ms": 22.0, "channel": "EEG C3-M2",
-                            "p_value": 0.01})
+    blocks = dict(
+        night.blocks,
+        interpretation=findings,
+        cortical={"transient_found": True, "n_jerks": 60, "latency_ms": 22.0, "channel": "EEG C3-M2", "p_value": 0.01},
+    )
     rich = dataclasses.replace(night, blocks=blocks, results=dict(night.results, cortical=_FakeCortical()))
     rep = build_report(rich, png=False)
     html = rep.html
@@ -195,13 +221,30 @@ def test_interpretation_findings_and_cortical_result_are_rendered_when_present(s
 
 # ----------------------------------------------------------------------------- helpers
 def test_pick_representative_prefers_periodic_typical_amplitudes_on_loaded_channels() -> None:
-    ev = make_events([
-        {"onset": float(i), "duration": 1.0, "trial_type": "leg_movement", "channel": ch, "amplitude_uv": a,
-         "periodic": p}
-        for i, (ch, a, p) in enumerate([("Leg L", 10.0, True), ("Leg L", 50.0, True), ("Leg L", 52.0, True),
-                                         ("Leg L", 500.0, True), ("Leg L", 51.0, False), ("Gone", 51.0, True)])])
+    ev = make_events(
+        [
+            {
+                "onset": float(i),
+                "duration": 1.0,
+                "trial_type": "leg_movement",
+                "channel": ch,
+                "amplitude_uv": a,
+                "periodic": p,
+            }
+            for i, (ch, a, p) in enumerate(
+                [
+                    ("Leg L", 10.0, True),
+                    ("Leg L", 50.0, True),
+                    ("Leg L", 52.0, True),
+                    ("Leg L", 500.0, True),
+                    ("Leg L", 51.0, False),
+                    ("Gone", 51.0, True),
+                ]
+            )
+        ]
+    )
     picked = pick_representative(ev, 2, loaded=["Leg L"])
-    assert picked["amplitude_uv"].tolist() == [50.0, 52.0]        # near the periodic median, time order
+    assert picked["amplitude_uv"].tolist() == [50.0, 52.0]  # near the periodic median, time order
     assert picked["onset"].is_monotonic_increasing
     assert len(pick_representative(ev, 3, loaded=[])) == 0
 
@@ -222,8 +265,14 @@ def test_report_of_a_night_without_events_hypnogram_or_plm_result_still_renders(
     from somnomyo.io.annotations import Hypnogram
 
     night = scored["night"]
-    bare = dataclasses.replace(night, events=empty_events(), results={}, blocks={}, quality={},
-                               hypnogram=Hypnogram.unscored(night.recording.duration))
+    bare = dataclasses.replace(
+        night,
+        events=empty_events(),
+        results={},
+        blocks={},
+        quality={},
+        hypnogram=Hypnogram.unscored(night.recording.duration),
+    )
     rep = build_report(bare, png=False)
     assert [r.name for r in rep.rendered] == ["overview"]
     assert "No events were detected." in rep.html and "No hypnogram" in rep.html
@@ -237,11 +286,11 @@ def test_snippet_segments_are_band_passed_with_the_conditioning_filter_design() 
     from somnomyo.signal.filters import bandpass
 
     st = get_settings("wasm2016").conditioning
-    for fs in (200.0, 256.0, 512.0):   # the design is cached per rate: each rate gets its own filter
+    for fs in (200.0, 256.0, 512.0):  # the design is cached per rate: each rate gets its own filter
         x = np.random.default_rng(int(fs)).normal(0.0, 20.0, int(fs * 60)).astype(np.float32)
         t, y = filtered_segment(x, fs, 20.0, 23.0, pad_s=2.0, settings=st)
         a, b, pa = int(20.0 * fs), int(23.0 * fs), int(18.0 * fs)
-        want = bandpass(np.asarray(x[pa: int(25.0 * fs)], dtype=float), fs, settings=st)[a - pa: a - pa + b - a]
+        want = bandpass(np.asarray(x[pa : int(25.0 * fs)], dtype=float), fs, settings=st)[a - pa : a - pa + b - a]
         np.testing.assert_array_equal(y, want)
         np.testing.assert_array_equal(t, np.arange(a, b) / fs)
 
@@ -251,8 +300,8 @@ def test_snippet_too_short_to_filter_is_drawn_unfiltered_around_its_median() -> 
     from somnomyo.settings import get_settings
 
     st = get_settings("wasm2016").conditioning
-    x = np.arange(40, dtype=float)   # the 4-section band-pass needs more than 3 x (2 x 4 + 1) = 27 samples
+    x = np.arange(40, dtype=float)  # the 4-section band-pass needs more than 3 x (2 x 4 + 1) = 27 samples
     t, y = filtered_segment(x[:27], 256.0, 0.0, 1.0, pad_s=0.0, settings=st)
     np.testing.assert_array_equal(y, x[:27] - np.median(x[:27]))
-    t, y = filtered_segment(x[:28], 256.0, 0.0, 1.0, pad_s=0.0, settings=st)   # one more sample: filtered
+    t, y = filtered_segment(x[:28], 256.0, 0.0, 1.0, pad_s=0.0, settings=st)  # one more sample: filtered
     assert y.size == 28 and not np.array_equal(y, x[:28] - np.median(x[:28]))

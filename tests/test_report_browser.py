@@ -1,6 +1,7 @@
 """report.html and compare.html as a person sees them: headless Chromium renders each page
 offline, with no console error, every image decoded, nothing wider than the window, and a
 non-blank screenshot. Skipped when /usr/bin/chromium is absent (Debian package ``chromium``)."""
+
 from __future__ import annotations
 
 import json
@@ -8,12 +9,19 @@ import re
 from pathlib import Path
 
 import pytest
+from browser_helpers import (
+    WIDTH,
+    assert_not_blank,
+    body_attr,
+    chromium,
+    console_problems,
+    needs_chromium,
+    render_checked,
+)
 
 from somnomyo.pipeline import score_night
 from somnomyo.report import compare_nights, write_report
 from somnomyo.simulate import simulate_short
-
-from browser_helpers import WIDTH, assert_not_blank, body_attr, chromium, console_problems, needs_chromium, render_checked
 
 pytestmark = needs_chromium
 
@@ -54,7 +62,7 @@ def test_page_renders_offline_without_console_errors_and_every_image_decodes(ren
     n_img, n_ok = body_attr(dom, "data-images").split("/")
     assert int(n_img) >= (4 if name == "report" else 1) and n_ok == n_img
     assert body_attr(dom, "data-empty-figures") == "0"
-    assert body_attr(dom, "data-overflow") == "false"   # nothing wider than a laptop window
+    assert body_attr(dom, "data-overflow") == "false"  # nothing wider than a laptop window
     assert_not_blank(shot)
 
 
@@ -69,8 +77,11 @@ def test_report_in_the_browser_shows_its_sections_and_the_raster_data(rendered: 
 
 def test_the_browser_check_catches_a_broken_image_and_a_script_error(tmp_path: Path) -> None:
     page = tmp_path / "broken.html"
-    page.write_text('<!DOCTYPE html><html><body><h1>x</h1><figure><img src="data:image/png;base64,AAAA"></figure>'
-                    "<script>undefined_function();</script></body></html>", encoding="utf-8")
+    page.write_text(
+        '<!DOCTYPE html><html><body><h1>x</h1><figure><img src="data:image/png;base64,AAAA"></figure>'
+        "<script>undefined_function();</script></body></html>",
+        encoding="utf-8",
+    )
     dom, problems, _ = _check_page(page, tmp_path)
     assert any("Uncaught" in p for p in problems)
     assert body_attr(dom, "data-images") == "1/0" and body_attr(dom, "data-empty-figures") == "1"

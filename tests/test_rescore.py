@@ -1,4 +1,5 @@
 """Rescoring from an event table (``somnomyo.rescore``): the same scoring code as ``score``."""
+
 from __future__ import annotations
 
 import json
@@ -96,9 +97,14 @@ def test_review_reject_lm_breaks_plm_series_as_if_absent(scored):
     periodic = lms.index[lms["periodic"].fillna(False).to_numpy(dtype=bool)]
     row = periodic[len(periodic) // 2]
     got = rescore(ev.drop(index=[row]), ctx)
-    absent = score_plm(lms.drop(index=[row]), duration_s=ctx.duration_s, hypnogram=ctx.hypnogram,
-                       annotations=ctx.annotations, unscorable=intervals_from_json(ctx.step("plm")["unscorable"]),
-                       settings=ctx.settings)
+    absent = score_plm(
+        lms.drop(index=[row]),
+        duration_s=ctx.duration_s,
+        hypnogram=ctx.hypnogram,
+        annotations=ctx.annotations,
+        unscorable=intervals_from_json(ctx.step("plm")["unscorable"]),
+        settings=ctx.settings,
+    )
     assert _differences(absent.summary(), got.summary()["plm"]) == []
     legs = got.events.loc[got.events["trial_type"] == "leg_movement"].reset_index(drop=True)
     pd.testing.assert_frame_equal(legs[absent.events.columns], absent.events)
@@ -112,8 +118,7 @@ def test_review_added_event_gets_the_stage_and_arousal_of_its_onset(scored):
     ctx = result.context()
     t = float(ctx.hypnogram.start + np.flatnonzero(ctx.hypnogram.stages == "N2")[3] * ctx.hypnogram.epoch_s + 7.0)
     chan = result.events.loc[result.events["trial_type"] == "fragmentary_myoclonus", "channel"].iloc[0]
-    added = pd.DataFrame({"onset": [t], "duration": [0.1], "trial_type": ["fragmentary_myoclonus"],
-                          "channel": [chan]})
+    added = pd.DataFrame({"onset": [t], "duration": [0.1], "trial_type": ["fragmentary_myoclonus"], "channel": [chan]})
     got = rescore(pd.concat([result.events, added], ignore_index=True), ctx)
     row = got.events.loc[(got.events["onset"] == t) & (got.events["trial_type"] == "fragmentary_myoclonus")]
     assert len(row) == 1 and row["stage"].iloc[0] == "N2" and not pd.isna(row["arousal"].iloc[0])
@@ -130,8 +135,9 @@ def test_rescored_summary_names_the_cortical_block_as_not_recomputed_and_score_d
 
 def test_rescore_refuses_an_event_kind_no_detector_run_scores(scored):
     result, _ = scored
-    bad = pd.concat([result.events, pd.DataFrame({"onset": [1.0], "duration": [1.0], "trial_type": ["sneeze"]})],
-                    ignore_index=True)
+    bad = pd.concat(
+        [result.events, pd.DataFrame({"onset": [1.0], "duration": [1.0], "trial_type": ["sneeze"]})], ignore_index=True
+    )
     with pytest.raises(SomnomyoError, match="sneeze.*allowed: leg_movement"):
         rescore(bad, result.context())
     with pytest.raises(SomnomyoError, match="fragmentary_myoclonus.*allowed: leg_movement$"):

@@ -1,5 +1,6 @@
 """One result shape (``somnomyo.result``), the detector registry (``somnomyo.registry``) and the
 interpretation rules' declared inputs."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -25,8 +26,18 @@ def short(tmp_path_factory):
 
 def _results(result):
     myo = result.results["myoclonus"]
-    return [result.results["plm"], myo, myo.fragmentary, myo.jerks, myo.hypnic, myo.clusters, myo.negative, myo.rem,
-            result.results["cortical"], result.results["state"]]
+    return [
+        result.results["plm"],
+        myo,
+        myo.fragmentary,
+        myo.jerks,
+        myo.hypnic,
+        myo.clusters,
+        myo.negative,
+        myo.rem,
+        result.results["cortical"],
+        result.results["state"],
+    ]
 
 
 def test_every_result_summary_has_exactly_the_keys_its_block_declares(short):
@@ -60,9 +71,13 @@ def test_every_result_is_a_result_with_events_and_a_per_stage_summary(short):
 
 
 def test_registry_families_are_the_cli_detectors_and_cover_every_event_kind():
-    from somnomyo.cli import DETECTORS
+    from somnomyo.cli import _detectors
+    from somnomyo.errors import SomnomyoError
 
-    assert registry.FAMILIES == DETECTORS == ("plm", "myoclonus")
+    assert registry.FAMILIES == _detectors(None) == ("plm", "myoclonus")
+    assert _detectors("myoclonus") == ("myoclonus",)
+    with pytest.raises(SomnomyoError, match="allowed: plm, myoclonus"):
+        _detectors("plm,jerks")
     assert sorted(registry.trial_types()) == sorted(TRIAL_TYPES)
     declared = summary_keys(night_summary())
     for entry in registry.DETECTORS:
@@ -92,8 +107,9 @@ def test_a_new_detector_is_one_registry_entry_run_by_score_and_rescore(short, mo
         assert context.step("toy") == {"n_before": len(earlier)}
         return Scored(blocks={})
 
-    toy = Detector(name="toy", family="myoclonus", roles=("chin",), trial_types=(), blocks=(), run=run,
-                   from_events=from_events)
+    toy = Detector(
+        name="toy", family="myoclonus", roles=("chin",), trial_types=(), blocks=(), run=run, from_events=from_events
+    )
     monkeypatch.setattr(registry, "DETECTORS", registry.DETECTORS + (toy,))
     result = score_night(edf)
     rescore(result.events, result.context())

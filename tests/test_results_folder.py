@@ -4,6 +4,7 @@ Covers :mod:`somnomyo.io.results_folder` (manifest, ``open_results``, the refusa
 ``prepare_out``), the leftovers of a killed run (:func:`somnomyo.io.atomic.remove_stale`),
 ``somnomyo score`` rerun into its own folder, and ``compare``/``cohort`` checking the manifest.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -16,14 +17,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from cli_helpers import assert_clean_cli_error, run_cli
+
 from somnomyo.errors import SomnomyoError
 from somnomyo.io.atomic import OWNER_FILE, make_temp_dir, remove_stale
 from somnomyo.io.edf_write import write_edf
 from somnomyo.io.recording import Signal
-from somnomyo.io.results_folder import (FORMAT, MANIFEST_FILE, open_results, prepare_out, results_writer,
-                                        sha256_file)
+from somnomyo.io.results_folder import FORMAT, MANIFEST_FILE, open_results, prepare_out, results_writer, sha256_file
 
 FS = 256.0
 START = dt.datetime(2000, 1, 1, 22, 0, 0)
@@ -42,7 +42,7 @@ def _fake_run(out: Path, recording: Path, **kw: object) -> Path:
         (tmp / "events.tsv").write_text("onset\tduration\ttrial_type\n1.0000\t0.5000\tlm\n")
         (tmp / "figures").mkdir()
         (tmp / "figures" / "a.png").write_bytes(b"png")
-        (tmp / "context.json").write_text("{}")       # any file present is listed (the rescoring context)
+        (tmp / "context.json").write_text("{}")  # any file present is listed (the rescoring context)
     return out
 
 
@@ -62,13 +62,16 @@ def test_manifest_lists_every_file_with_size_and_sha256_and_the_recording(tmp_pa
     assert man["format"] == FORMAT and man["format_version"] == 1 and man["standard"] == "wasm2016"
     assert man["command"] == ["somnomyo", "score"]
     assert dt.datetime.fromisoformat(man["created"]).tzinfo is not None
-    assert man["recording"] == {"path": str(rec.absolute()), "size": rec.stat().st_size,
-                                "sha256": hashlib.sha256(rec.read_bytes()).hexdigest()}
+    assert man["recording"] == {
+        "path": str(rec.absolute()),
+        "size": rec.stat().st_size,
+        "sha256": hashlib.sha256(rec.read_bytes()).hexdigest(),
+    }
     on_disk = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()} - {MANIFEST_FILE}
     assert set(man["files"]) == on_disk == {"summary.json", "events.tsv", "figures/a.png", "context.json"}
     for rel, info in man["files"].items():
         assert info == {"size": (out / rel).stat().st_size, "sha256": sha256_file(out / rel)}
-    assert _names(tmp_path) == ["in", "out"]                       # no temporary folder left
+    assert _names(tmp_path) == ["in", "out"]  # no temporary folder left
     assert OWNER_FILE not in _names(out)
 
 
@@ -90,16 +93,19 @@ def test_open_results_gives_manifest_summary_events_and_files(tmp_path: Path, re
         res.file("report.html")
 
 
-@pytest.mark.parametrize("case, words", [
-    ("not_a_folder", "not a folder"),
-    ("missing", "not found"),
-    ("no_manifest", "not somnomyo output"),
-    ("not_our_manifest", "not a somnomyo-results manifest"),
-    ("file_missing", "events.tsv, listed in manifest.json, is missing"),
-    ("file_changed", "summary.json changed since somnomyo wrote it"),
-    ("recording_missing", "is missing"),
-    ("recording_changed", "changed since it was scored"),
-])
+@pytest.mark.parametrize(
+    "case, words",
+    [
+        ("not_a_folder", "not a folder"),
+        ("missing", "not found"),
+        ("no_manifest", "not somnomyo output"),
+        ("not_our_manifest", "not a somnomyo-results manifest"),
+        ("file_missing", "events.tsv, listed in manifest.json, is missing"),
+        ("file_changed", "summary.json changed since somnomyo wrote it"),
+        ("recording_missing", "is missing"),
+        ("recording_changed", "changed since it was scored"),
+    ],
+)
 def test_open_results_refuses_with_one_line(tmp_path: Path, rec: Path, case: str, words: str) -> None:
     out = _fake_run(tmp_path / "out", rec)
     target = out
@@ -216,24 +222,27 @@ def _dead_pid() -> int:
 
 def test_leftover_of_a_killed_run_is_removed_by_the_next_run(tmp_path: Path, rec: Path) -> None:
     out = tmp_path / "out"
-    code = ("import os, sys; from somnomyo.io.atomic import make_temp_dir; "
-            "t = make_temp_dir(sys.argv[1]); (t / 'events.tsv').write_text('half'); os._exit(9)")
+    code = (
+        "import os, sys; from somnomyo.io.atomic import make_temp_dir; "
+        "t = make_temp_dir(sys.argv[1]); (t / 'events.tsv').write_text('half'); os._exit(9)"
+    )
     subprocess.run([sys.executable, "-c", code, str(out)], check=False, timeout=60)
     left = [p for p in tmp_path.iterdir() if p.name.startswith(".out.tmp-")]
-    assert len(left) == 1 and (left[0] / OWNER_FILE).exists()          # what a killed run leaves
+    assert len(left) == 1 and (left[0] / OWNER_FILE).exists()  # what a killed run leaves
     _fake_run(out, rec)
     assert _names(tmp_path) == ["in", "out"]
 
 
 def test_temporary_folder_of_a_live_run_and_unrelated_names_are_left_alone(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    live = make_temp_dir(out)                                 # this process: alive
+    live = make_temp_dir(out)  # this process: alive
     dead = make_temp_dir(out)
-    (dead / OWNER_FILE).write_text(json.dumps({"pid": _dead_pid(), "host": os.uname().nodename,
-                                               "created": "2000-01-01T00:00:00+00:00"}))
+    (dead / OWNER_FILE).write_text(
+        json.dumps({"pid": _dead_pid(), "host": os.uname().nodename, "created": "2000-01-01T00:00:00+00:00"})
+    )
     other = tmp_path / ".out.tmp-notours"
     other.mkdir()
-    unmarked = tmp_path / ".out.tmp-0123456789ab"             # right name, no owner file: not ours
+    unmarked = tmp_path / ".out.tmp-0123456789ab"  # right name, no owner file: not ours
     unmarked.mkdir()
     removed = remove_stale(out)
     assert removed == [dead]
@@ -242,14 +251,15 @@ def test_temporary_folder_of_a_live_run_and_unrelated_names_are_left_alone(tmp_p
 
 def test_old_folder_of_a_swap_cut_short_is_put_back_when_out_is_missing(tmp_path: Path, rec: Path) -> None:
     out = _fake_run(tmp_path / "out", rec)
-    os.replace(out, tmp_path / ".out.old-0123456789ab")       # killed between the two renames
+    os.replace(out, tmp_path / ".out.old-0123456789ab")  # killed between the two renames
     remove_stale(out)
     assert open_results(out).recording_path == rec.absolute()
 
 
 # ----------------------------------------------------------------------------- the command
 def test_cli_rerun_with_other_options_leaves_no_file_of_the_first_run(
-        tmp_path: Path, rec: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, rec: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Issue: rerunning into the same --out with --detectors plm --no-report kept report.html,
     events.edf, events.xml and figures/ of the first run beside the new events and summary."""
     pytest.importorskip("matplotlib")
@@ -266,12 +276,14 @@ def test_cli_rerun_with_other_options_leaves_no_file_of_the_first_run(
     assert _names(tmp_path) == ["in", "out"]
 
 
-def test_cli_refuses_a_foreign_folder_before_scoring(tmp_path: Path, rec: Path, capsys: pytest.CaptureFixture[str],
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_refuses_a_foreign_folder_before_scoring(
+    tmp_path: Path, rec: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     import somnomyo.pipeline
 
     def no_scoring(*a: object, **k: object) -> None:
         raise AssertionError("scored before --out was checked")
+
     monkeypatch.setattr(somnomyo.pipeline, "score_night", no_scoring)
     out = tmp_path / "out"
     out.mkdir()
@@ -292,8 +304,9 @@ def test_cli_overwrite_replaces_a_foreign_folder(tmp_path: Path, rec: Path, caps
     out = tmp_path / "out"
     out.mkdir()
     (out / "notes.txt").write_text("mine")
-    rc, _, err = run_cli(capsys, "-q", "score", str(rec), "--out", str(out), "--detectors", "plm", "--no-report",
-                         "--overwrite")
+    rc, _, err = run_cli(
+        capsys, "-q", "score", str(rec), "--out", str(out), "--detectors", "plm", "--no-report", "--overwrite"
+    )
     assert rc == 0, err
     assert "notes.txt" not in _names(out) and open_results(out).summary()["plm"] is not None
 
@@ -336,8 +349,9 @@ def test_cohort_rescores_a_done_night_whose_folder_changed(tmp_path: Path, rec: 
     night = Night(id="n1", edf=str(rec))
     folder = _fake_run(tmp_path / "c" / "n1", rec)
     row = {"id": "n1", "status": "ok"}
-    (folder / DONE_FILE).write_text(json.dumps({"id": "n1", "inputs": night.inputs(), "options": {},
-                                                "standard": "wasm2016", "row": row}))
+    (folder / DONE_FILE).write_text(
+        json.dumps({"id": "n1", "inputs": night.inputs(), "options": {}, "standard": "wasm2016", "row": row})
+    )
     assert done_row(night, tmp_path / "c", standard="wasm2016") == row
     (folder / "events.tsv").write_text("onset\tduration\ttrial_type\n")
     assert done_row(night, tmp_path / "c", standard="wasm2016") is None

@@ -4,6 +4,7 @@ A one-hour simulated night is scored once per module; each test reviews its own 
 results folder. Servers run in a thread (uvicorn on a free 127.0.0.1 port) or, for the crash
 test, as a ``somnomyo review`` process that is killed with SIGKILL.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -17,8 +18,9 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import pytest
@@ -33,7 +35,7 @@ from somnomyo.review.journal import read_journal  # noqa: E402
 from somnomyo.review.server import ReviewServer  # noqa: E402
 from somnomyo.review.session import ReviewSession  # noqa: E402
 
-ODD_LABEL = "<i>Air</i>\"&'"       # an EDF channel label that looks like markup (16-byte field)
+ODD_LABEL = "<i>Air</i>\"&'"  # an EDF channel label that looks like markup (16-byte field)
 SCORER = "A. Tech"
 
 
@@ -43,8 +45,8 @@ def _rename_channel(edf: Path, old: str, new: str) -> None:
     ns = int(raw[252:256].decode().strip())
     for i in range(ns):
         a = 256 + 16 * i
-        if raw[a:a + 16].decode("latin-1").strip() == old:
-            raw[a:a + 16] = new.encode("latin-1").ljust(16)
+        if raw[a : a + 16].decode("latin-1").strip() == old:
+            raw[a : a + 16] = new.encode("latin-1").ljust(16)
             edf.write_bytes(bytes(raw))
             return
     raise AssertionError(f"no channel {old!r}")
@@ -76,8 +78,15 @@ class Client:
     def __init__(self, base: str, token: str) -> None:
         self.base, self.token = base, token
 
-    def call(self, method: str, path: str, body: Any = None, *, token: str | None = "default",
-             headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], Any]:
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        token: str | None = "default",
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, dict[str, str], Any]:
         hdrs = dict(headers or {})
         tok = self.token if token == "default" else token
         if tok is not None:
@@ -152,8 +161,9 @@ def test_review_api_sends_security_headers_and_no_cors(folder: Path) -> None:
         assert hdrs["x-content-type-options"] == "nosniff" and hdrs["referrer-policy"] == "no-referrer"
         assert not any(k.startswith("access-control-") for k in hdrs)
         # a write from another site is refused even with the token
-        status, _, _ = c.call("PATCH", "/api/events/a0", {"status": "rejected"},
-                              headers={"Origin": "http://evil.example"})
+        status, _, _ = c.call(
+            "PATCH", "/api/events/a0", {"status": "rejected"}, headers={"Origin": "http://evil.example"}
+        )
         assert status == 403
         # DNS rebinding: a Host that is not this server
         assert c.call("GET", "/api/layers", headers={"Host": "evil.example"})[0] == 403
@@ -162,8 +172,13 @@ def test_review_api_sends_security_headers_and_no_cors(folder: Path) -> None:
 def test_review_api_serves_only_packaged_static_files(folder: Path) -> None:
     with serve(folder) as c:
         assert c.call("GET", "/static/index.html", token=None)[0] == 200
-        for path in ("/static/../../../../etc/passwd", "/static/%2e%2e/%2e%2e/events.tsv",
-                     "/static/../results/events.tsv", "/events.tsv", "/static/"):
+        for path in (
+            "/static/../../../../etc/passwd",
+            "/static/%2e%2e/%2e%2e/events.tsv",
+            "/static/../results/events.tsv",
+            "/events.tsv",
+            "/static/",
+        ):
             assert c.call("GET", path, token=None)[0] == 404, path
 
 
@@ -193,8 +208,9 @@ def _lm_whose_rejection_changes_plms(folder: Path) -> tuple[int, float]:
     events = read_events_tsv(folder / "events.tsv")
     ctx = ScoringContext.from_folder(folder)
     auto = json.loads((folder / "summary.json").read_text())["plm"]["plms_index"]
-    rows = np.flatnonzero((events["trial_type"] == "leg_movement").to_numpy() & events["periodic"].fillna(False)
-                          .to_numpy(dtype=bool))
+    rows = np.flatnonzero(
+        (events["trial_type"] == "leg_movement").to_numpy() & events["periodic"].fillna(False).to_numpy(dtype=bool)
+    )
     for row in rows:
         without = rescore(events.drop(index=[int(row)]), ctx).summary()["plm"]["plms_index"]
         if without != auto:
@@ -225,8 +241,11 @@ def test_review_accept_and_adjust_are_counted_and_rescored(folder: Path) -> None
         acc = c.ok("PATCH", f"/api/events/{lm['id']}", {"status": "accepted"})
         assert acc["status"] == "accepted" and not acc["adjusted"]
         other = _automatic_lm_ids(c)[1]
-        adj = c.ok("PATCH", f"/api/events/{other['id']}", {"onset": other["onset"] + 0.25,
-                                                          "duration": other["duration"] - 0.25})
+        adj = c.ok(
+            "PATCH",
+            f"/api/events/{other['id']}",
+            {"onset": other["onset"] + 0.25, "duration": other["duration"] - 0.25},
+        )
         assert adj["adjusted"] and adj["status"] == "accepted"
         assert adj["onset"] == pytest.approx(other["onset"] + 0.25)
         assert adj["automatic"]["onset"] == pytest.approx(other["onset"])
@@ -242,14 +261,18 @@ def test_review_accept_and_adjust_are_counted_and_rescored(folder: Path) -> None
 def test_review_add_event_returns_it_with_new_id_and_rescores_it(folder: Path) -> None:
     with serve(folder) as c:
         n0 = c.ok("GET", "/api/summary")["plm"]["lm_count"]
-        status, _, ev = c.call("POST", "/api/events", {"onset": 2000.0, "duration": 1.5,
-                                                        "trial_type": "leg_movement", "channel": "Leg L"})
+        status, _, ev = c.call(
+            "POST", "/api/events", {"onset": 2000.0, "duration": 1.5, "trial_type": "leg_movement", "channel": "Leg L"}
+        )
         assert status == 201 and ev["id"].startswith("n-") and ev["status"] == "added"
-        assert ev["side"] == "left" and ev["stage"] is not None      # rescored: side from the role, stage looked up
+        assert ev["side"] == "left" and ev["stage"] is not None  # rescored: side from the role, stage looked up
         assert c.ok("GET", "/api/summary")["plm"]["lm_count"] == n0 + 1
         assert any(e["id"] == ev["id"] for e in c.ok("GET", "/api/events?status=added"))
-        status, _, err = c.call("POST", "/api/events", {"onset": 1, "duration": 1, "trial_type": "leg_movement",
-                                                         "channel": "No such channel"})
+        status, _, err = c.call(
+            "POST",
+            "/api/events",
+            {"onset": 1, "duration": 1, "trial_type": "leg_movement", "channel": "No such channel"},
+        )
         assert status == 400 and "Leg L" in err["error"]
 
 
@@ -258,8 +281,9 @@ def test_review_undo_restores_the_state_before_each_edit(folder: Path) -> None:
         s0 = c.ok("GET", "/api/summary")["plm"]
         lm = _automatic_lm_ids(c)[0]
         c.ok("PATCH", f"/api/events/{lm['id']}", {"status": "rejected"})
-        added = c.ok("POST", "/api/events", {"onset": 2100.0, "duration": 1.0, "trial_type": "leg_movement",
-                                             "channel": "Leg R"})
+        added = c.ok(
+            "POST", "/api/events", {"onset": 2100.0, "duration": 1.0, "trial_type": "leg_movement", "channel": "Leg R"}
+        )
         undone = c.ok("POST", "/api/undo")
         assert undone["undone"]["op"] == "add" and undone["event"] is None
         assert not any(e["id"] == added["id"] for e in c.ok("GET", "/api/events"))
@@ -274,9 +298,23 @@ def test_review_undo_restores_the_state_before_each_edit(folder: Path) -> None:
 # ----------------------------------------------------------------------------- durability
 def _start_process(folder: Path, scorer: str) -> tuple[subprocess.Popen[str], Client]:
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen([sys.executable, "-c", "import sys; from somnomyo.cli import main; sys.exit(main())",
-                             "review", str(folder), "--no-browser", "--scorer", scorer, "-q"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from somnomyo.cli import main; sys.exit(main())",
+            "review",
+            str(folder),
+            "--no-browser",
+            "--scorer",
+            scorer,
+            "-q",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     assert proc.stdout is not None
     url = proc.stdout.readline().strip()
     assert url.startswith("http://127.0.0.1:") and "?token=" in url, (url, proc.stderr.read() if proc.poll() else "")
@@ -293,8 +331,9 @@ def test_review_kill_9_loses_no_acknowledged_edit(folder: Path) -> None:
             st = "rejected" if i % 2 else "accepted"
             assert c.call("PATCH", f"/api/events/{lm['id']}", {"status": st})[0] == 200
             done[lm["id"]] = st
-        added = c.ok("POST", "/api/events", {"onset": 2222.0, "duration": 1.0, "trial_type": "leg_movement",
-                                             "channel": "Leg L"})
+        added = c.ok(
+            "POST", "/api/events", {"onset": 2222.0, "duration": 1.0, "trial_type": "leg_movement", "channel": "Leg L"}
+        )
         summary = c.ok("GET", "/api/summary")
     finally:
         proc.send_signal(signal.SIGKILL)
@@ -317,7 +356,7 @@ def test_review_journal_torn_last_line_is_ignored_on_replay(folder: Path) -> Non
         lm = _automatic_lm_ids(c)[0]
         c.ok("PATCH", f"/api/events/{lm['id']}", {"status": "rejected"})
     journal = folder / "review" / "a-tech" / "journal.jsonl"
-    with open(journal, "ab") as fh:               # a crash in the middle of writing the next line
+    with open(journal, "ab") as fh:  # a crash in the middle of writing the next line
         fh.write(b'{"v":1,"seq":2,"op":"stat')
     with serve(folder) as c:
         assert c.ok("GET", f"/api/events/{lm['id']}")["status"] == "rejected"
@@ -366,17 +405,18 @@ def test_review_signal_decimates_long_windows_to_min_max_and_keeps_spikes(folder
 
     rec = Path(json.loads((folder / "manifest.json").read_text())["recording"]["path"])
     with serve(folder) as c:
-        body = c.ok("GET", f"/api/signal?start=1200&duration=300&width=500&channels=EEG%20C3-M2&channels=Leg%20L")
+        body = c.ok("GET", "/api/signal?start=1200&duration=300&width=500&channels=EEG%20C3-M2&channels=Leg%20L")
         eeg, leg = body["channels"]
         assert eeg["mode"] == "minmax" and len(eeg["min"]) == len(eeg["max"]) == 500
         raw = read_window(rec, ["EEG C3-M2"], start=1200, duration=300)["EEG C3-M2"].data
-        assert max(eeg["max"]) == pytest.approx(float(raw.max()), abs=0.01)     # the largest spike is kept
+        assert max(eeg["max"]) == pytest.approx(float(raw.max()), abs=0.01)  # the largest spike is kept
         assert min(eeg["min"]) == pytest.approx(float(raw.min()), abs=0.01)
         lm = leg["lm"]
         assert leg["filter"].startswith("band-pass") and len(lm["baseline"]) == 500
         assert np.allclose(np.array(lm["onset_threshold"]) - np.array(lm["baseline"]), lm["onset_above_uv"], atol=0.011)
-        assert np.allclose(np.array(lm["offset_threshold"]) - np.array(lm["baseline"]), lm["offset_above_uv"],
-                           atol=0.011)
+        assert np.allclose(
+            np.array(lm["offset_threshold"]) - np.array(lm["baseline"]), lm["offset_above_uv"], atol=0.011
+        )
         short = c.ok("GET", "/api/signal?start=1200&duration=2&width=800&channels=EEG%20C3-M2")["channels"][0]
         assert short["mode"] == "raw" and len(short["y"]) == 512
         assert np.allclose(short["y"], np.round(raw[:512], 2), atol=0.006)
@@ -393,7 +433,7 @@ def test_review_labels_from_files_are_returned_as_text_never_interpreted(folder:
         sig = c.ok("GET", f"/api/signal?start=100&duration=10&channels={q}")
         assert sig["channels"][0]["label"] == ODD_LABEL
         page = c.call("GET", f"/?token={c.token}", token=None)[2]
-        assert ODD_LABEL.encode() not in page and b"<i>Air" not in page      # the page is static; data only via JSON
+        assert ODD_LABEL.encode() not in page and b"<i>Air" not in page  # the page is static; data only via JSON
 
 
 def test_review_overview_has_hypnogram_density_and_channels(folder: Path) -> None:
@@ -408,17 +448,26 @@ def test_review_overview_has_hypnogram_density_and_channels(folder: Path) -> Non
 
 
 # ----------------------------------------------------------------------------- CLI
-def test_review_export_writes_reviewed_outputs_with_manifest(folder: Path, tmp_path: Path,
-                                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_review_export_writes_reviewed_outputs_with_manifest(
+    folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     row, expected = _lm_whose_rejection_changes_plms(folder)
     with serve(folder, "A. <b>Tech</b>") as c:
         c.ok("PATCH", f"/api/events/a{row}", {"status": "rejected"})
-        c.ok("POST", "/api/events", {"onset": 2000.0, "duration": 1.0, "trial_type": "leg_movement", "channel": "Leg L"})
+        c.ok(
+            "POST", "/api/events", {"onset": 2000.0, "duration": 1.0, "trial_type": "leg_movement", "channel": "Leg L"}
+        )
     out = tmp_path / "reviewed"
     assert main(["review", str(folder), "--scorer", "A. <b>Tech</b>", "--export", str(out), "-q"]) == 0
     names = {p.name for p in out.iterdir()}
-    assert {"events_reviewed.tsv", "summary_reviewed.json", "events_reviewed.edf", "events_reviewed.xml",
-            "report_reviewed.html", "manifest.json"} <= names
+    assert {
+        "events_reviewed.tsv",
+        "summary_reviewed.json",
+        "events_reviewed.edf",
+        "events_reviewed.xml",
+        "report_reviewed.html",
+        "manifest.json",
+    } <= names
     ev = read_events_tsv(out / "events_reviewed.tsv")
     auto = read_events_tsv(folder / "events.tsv")
     assert len(ev) == len(auto) and f"a{row}" not in set(ev["id"]) and (ev["review_status"] == "added").sum() == 1
@@ -430,24 +479,28 @@ def test_review_export_writes_reviewed_outputs_with_manifest(folder: Path, tmp_p
     assert "reviewed by A. &lt;b&gt;Tech&lt;/b&gt;, 0 accepted / 1 rejected / 1 added / 0 adjusted" in html
     assert "<b>Tech</b>" not in html
     from somnomyo.io.edf import read_annotations
+
     texts = [t for _, _, t in read_annotations(out / "events_reviewed.edf")]
     assert len(texts) == len(ev)
 
 
-def test_review_refuses_a_folder_that_is_not_somnomyo_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_review_refuses_a_folder_that_is_not_somnomyo_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "x.txt").write_text("hello")
     assert main(["review", str(tmp_path), "--no-browser"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("somnomyo: error:") and "not somnomyo output" in err[0]
 
 
-def test_review_refuses_a_folder_whose_recording_changed(scored: Path, tmp_path: Path,
-                                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_review_refuses_a_folder_whose_recording_changed(
+    scored: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     rec = tmp_path / "night.edf"
     shutil.copyfile(json.loads((scored / "manifest.json").read_text())["recording"]["path"], rec)
     out = tmp_path / "results"
     assert main(["score", str(rec), "--out", str(out), "--no-report", "-q"]) == 0
-    with open(rec, "r+b") as fh:                  # one sample changed
+    with open(rec, "r+b") as fh:  # one sample changed
         fh.seek(-2, os.SEEK_END)
         b = fh.read(2)
         fh.seek(-2, os.SEEK_END)
@@ -472,8 +525,11 @@ def test_review_signal_leg_channel_is_filtered_and_baselined_exactly_as_scored(f
     ctx = ScoringContext.from_folder(folder)
     rec = read_edf(json.loads((folder / "manifest.json").read_text())["recording"]["path"], dtype="float32")
     st = ctx.settings
-    emg = [lab for lab, role in ctx.roles.role_of.items() if role in ("leg_left", "leg_right", "chin", "arm_left",
-                                                                       "arm_right")]
+    emg = [
+        lab
+        for lab, role in ctx.roles.role_of.items()
+        if role in ("leg_left", "leg_right", "chin", "arm_left", "arm_right")
+    ]
     ecg = rec.signals[ctx.roles.get("ecg")]
     peaks = (detect_r_peaks(ecg.data, ecg.fs, settings=st.conditioning, max_rate_hz=128.0), ecg.fs)
     night = condition_recording(rec, emg, settings=st.conditioning, r_peaks=peaks)["Leg L"]
@@ -484,6 +540,102 @@ def test_review_signal_leg_channel_is_filtered_and_baselined_exactly_as_scored(f
             k0 = int(round(leg["t0"] * 256))
             n = len(leg["y"])
             assert leg["mode"] == "raw" and "ECG removed" in leg["filter"]
-            assert np.abs(np.array(leg["y"]) - night.filtered[k0:k0 + n]).max() <= 0.0051
-            assert np.abs(np.array(leg["lm"]["envelope"]) - night.envelope[k0:k0 + n]).max() <= 0.0051
-            assert np.abs(np.array(leg["lm"]["baseline"]) - base[k0:k0 + n]).max() <= 0.0051
+            assert np.abs(np.array(leg["y"]) - night.filtered[k0 : k0 + n]).max() <= 0.0051
+            assert np.abs(np.array(leg["lm"]["envelope"]) - night.envelope[k0 : k0 + n]).max() <= 0.0051
+            assert np.abs(np.array(leg["lm"]["baseline"]) - base[k0 : k0 + n]).max() <= 0.0051
+
+
+# ----------------------------------------------------------------------------- changing an event's kind
+_BLOCKS = ("plm", "fragmentary_myoclonus", "jerks", "hypnic_jerks", "clusters", "negative_myoclonus", "rem_emg")
+
+
+def _summary_blocks(summary: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(json.dumps({k: summary.get(k) for k in _BLOCKS}))
+
+
+def test_review_change_kind_to_every_editable_kind_answers_200_and_rescores_as_that_kind(folder: Path) -> None:
+    """Changing an event's kind (docs/review.md, PATCH trial_type) to each kind the night's
+    detectors score gives the summary of rescoring the table with that row's kind changed; an
+    event made a jerk takes the role of its channel as its muscle (as the jerk detector names
+    muscles), so the jerk summary counts it on that muscle."""
+    events = read_events_tsv(folder / "events.tsv")
+    ctx = ScoringContext.from_folder(folder)
+    roles = ctx.roles.role_of
+    tt = events["trial_type"].astype(object).to_numpy()
+    chan = events["channel"].astype(object).to_numpy()
+    on_leg = np.array([roles.get(str(c)) in ("leg_left", "leg_right") for c in chan])
+    lm_row = int(np.flatnonzero(tt == "leg_movement")[0])
+    fm_leg_row = int(np.flatnonzero((tt == "fragmentary_myoclonus") & on_leg)[0])
+    with serve(folder) as c:
+        ov = c.ok("GET", "/api/overview")
+        kinds = ov["editable_kinds"]
+        assert set(kinds) == set(ov["kinds"]) - {"jerk_cluster"} and "myoclonic_jerk" in kinds
+        before = c.ok("GET", "/api/summary")
+        for kind in kinds:
+            row = fm_leg_row if kind == "leg_movement" else lm_row
+            status, _, ev = c.call("PATCH", f"/api/events/a{row}", {"trial_type": kind})
+            assert status == 200, (kind, ev)
+            assert ev["trial_type"] == kind and ev["adjusted"] and ev["automatic"]["trial_type"] == tt[row]
+            status, _, got = c.call("GET", "/api/summary")
+            assert status == 200, (kind, got)
+            table = events.copy()
+            table.loc[row, "trial_type"] = kind
+            if kind in ("myoclonic_jerk", "hypnic_jerk"):
+                table.loc[row, "muscles"] = roles[str(chan[row])]
+                table.loc[row, "extent"] = "focal"  # one muscle
+            expected = rescore(table, ctx).summary()
+            assert _summary_blocks(got) == _summary_blocks(expected), kind
+            if kind == "myoclonic_jerk":
+                muscle = roles[str(chan[row])]
+                j0, j1 = before["jerks"], got["jerks"]
+                assert j1["count"] == j0["count"] + 1
+                assert j1["muscles"].get(muscle, 0) == j0["muscles"].get(muscle, 0) + 1
+                assert j1["leading_muscle"].get(muscle, 0) == j0["leading_muscle"].get(muscle, 0) + 1
+                assert j1["by_extent"]["focal"] == j0["by_extent"]["focal"] + 1  # one muscle: focal
+                assert j1["median_lag_ms"] == j0["median_lag_ms"]  # a one-muscle jerk has no lag
+                assert "nan" not in json.dumps(j1).lower()
+            assert c.ok("POST", "/api/undo")["event"]["trial_type"] == tt[row]
+        assert _summary_blocks(c.ok("GET", "/api/summary")) == _summary_blocks(before)
+        status, _, err = c.call("PATCH", f"/api/events/a{lm_row}", {"trial_type": "jerk_cluster"})
+        assert status == 400 and "derived" in err["error"]
+
+
+def test_review_jerk_clusters_are_found_again_from_edited_jerks_and_cannot_be_edited(folder: Path) -> None:
+    """Jerk clusters are derived from the jerks (>= cluster_min_jerks onsets, consecutive
+    intervals <= cluster_max_interval_s): adding such jerks makes a cluster appear (origin
+    ``rescored``), rejecting enough of them makes it disappear; the cluster itself cannot be edited."""
+    ctx = ScoringContext.from_folder(folder)
+    ms = ctx.settings.myoclonus
+    n, step = int(ms.cluster_min_jerks), 0.5 * float(ms.cluster_max_interval_s)
+    events = read_events_tsv(folder / "events.tsv")
+    jerk_on = events.loc[events["trial_type"] == "myoclonic_jerk", "onset"].to_numpy(dtype=float)
+    stages = np.asarray(ctx.hypnogram.stages)
+    t0 = next(
+        ctx.hypnogram.start + k * ctx.hypnogram.epoch_s + 5.0
+        for k in np.flatnonzero(stages == "N2")
+        if not (np.abs(jerk_on - (ctx.hypnogram.start + k * ctx.hypnogram.epoch_s + 5.0)) < 60).any()
+    )
+    leg = next(lab for lab, r in ctx.roles.role_of.items() if r == "leg_left")
+    with serve(folder) as c:
+        c0 = c.ok("GET", "/api/summary")["clusters"]["count"]
+        added = [
+            c.ok(
+                "POST",
+                "/api/events",
+                {"onset": t0 + i * step, "duration": 0.2, "trial_type": "myoclonic_jerk", "channel": leg},
+            )
+            for i in range(n)
+        ]
+        assert all(a["status"] == "added" for a in added)
+        assert c.ok("GET", "/api/summary")["clusters"]["count"] == c0 + 1
+        cl = c.ok("GET", f"/api/events?kind=jerk_cluster&start={t0 - 1}&end={t0 + n * step}")
+        assert len(cl) == 1 and cl[0]["origin"] == "rescored" and cl[0]["onset"] == pytest.approx(t0)
+        status, _, err = c.call("PATCH", f"/api/events/{cl[0]['id']}", {"status": "rejected"})
+        assert status == 409 and "derived" in err["error"]
+        status, _, err = c.call(
+            "POST", "/api/events", {"onset": t0, "duration": 1.0, "trial_type": "jerk_cluster", "channel": leg}
+        )
+        assert status == 400 and "derived" in err["error"]
+        c.ok("PATCH", f"/api/events/{added[-1]['id']}", {"status": "rejected"})  # n - 1 jerks left
+        assert c.ok("GET", "/api/summary")["clusters"]["count"] == c0
+        assert not c.ok("GET", f"/api/events?kind=jerk_cluster&start={t0 - 1}&end={t0 + n * step}")

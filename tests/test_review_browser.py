@@ -7,6 +7,7 @@ undo, reload, a ``kill -9`` of the server mid-session, and the access token.
 Skipped, with the reason, only where /usr/bin/chromium (Debian package ``chromium``) or the
 Python packages of the ``review`` extra and ``playwright`` are missing.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,9 +19,10 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
@@ -37,12 +39,13 @@ UI_TIMEOUT_MS = 15000
 @dataclass
 class Server:
     proc: subprocess.Popen[str]
-    url: str          # the page URL printed on the first line of stdout, with ?token=
-    base: str         # http://127.0.0.1:PORT
+    url: str  # the page URL printed on the first line of stdout, with ?token=
+    base: str  # http://127.0.0.1:PORT
     token: str
 
-    def api(self, method: str, path: str, body: Any = None, *, token: str | None = "",
-            headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    def api(
+        self, method: str, path: str, body: Any = None, *, token: str | None = "", headers: dict[str, str] | None = None
+    ) -> tuple[int, Any]:
         """One API request; ``token=None`` sends no Authorization header."""
         hdr = dict(headers or {})
         if token is not None:
@@ -77,8 +80,16 @@ class Server:
 def start_server(folder: Path, scorer: str) -> Server:
     """``somnomyo review FOLDER --scorer NAME --no-browser`` (a free port); the URL is the first
     line of its stdout."""
-    cmd = [sys.executable, "-c", "import sys; from somnomyo.cli import main; sys.exit(main())",
-           "review", str(folder), "--scorer", scorer, "--no-browser"]
+    cmd = [
+        sys.executable,
+        "-c",
+        "import sys; from somnomyo.cli import main; sys.exit(main())",
+        "review",
+        str(folder),
+        "--scorer",
+        scorer,
+        "--no-browser",
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     first: list[str] = []
     reader = threading.Thread(target=lambda: first.append(proc.stdout.readline() if proc.stdout else ""), daemon=True)
@@ -96,7 +107,7 @@ def start_server(folder: Path, scorer: str) -> Server:
     token = parse_qs(u.query)["token"][0]
     server = Server(proc=proc, url=line, base=f"{u.scheme}://{u.netloc}", token=token)
     deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:          # the URL may be printed just before the socket listens
+    while time.monotonic() < deadline:  # the URL may be printed just before the socket listens
         try:
             if server.api("GET", "/api/layers")[0] == 200:
                 return server
@@ -139,7 +150,7 @@ def _need_server_extra() -> None:
 @pytest.fixture(scope="module")
 def server(results: Path) -> Iterator[Server]:
     _need_server_extra()
-    s = start_server(results, "A. <b>Tech</b> & co")     # markup in a name must show as text
+    s = start_server(results, "A. <b>Tech</b> & co")  # markup in a name must show as text
     yield s
     stop_server(s)
 
@@ -148,7 +159,9 @@ def server(results: Path) -> Iterator[Server]:
 def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
         pytest.skip("browser tests need /usr/bin/chromium (apt-get install chromium)")
-    playwright_api = pytest.importorskip("playwright.sync_api", reason="browser tests need playwright (pip install playwright)")
+    playwright_api = pytest.importorskip(
+        "playwright.sync_api", reason="browser tests need playwright (pip install playwright)"
+    )
     with playwright_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
         yield b
@@ -163,7 +176,9 @@ class Page:
         self.page.set_default_timeout(UI_TIMEOUT_MS)
         self.errors: list[str] = []
         self.page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
-        self.page.on("console", lambda m: self.errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+        self.page.on(
+            "console", lambda m: self.errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None
+        )
         self.page.on("response", lambda r: self.errors.append(f"HTTP {r.status} {r.url}") if r.status >= 400 else None)
         self.open(url)
 
@@ -253,8 +268,11 @@ def _fmt1(v: float | None) -> str:
 
 def _periodic_lm(server: Server) -> dict[str, Any]:
     """An unreviewed LM of a PLM series in sleep (so that rejecting it changes PLMS)."""
-    cands = [e for e in server.events(kind="leg_movement", periodic="true", status="unreviewed")
-             if e["stage"] in ("N1", "N2", "N3", "R") and not e.get("respiratory")]
+    cands = [
+        e
+        for e in server.events(kind="leg_movement", periodic="true", status="unreviewed")
+        if e["stage"] in ("N1", "N2", "N3", "R") and not e.get("respiratory")
+    ]
     assert cands, "the simulated night has no periodic LM in sleep"
     return cands[len(cands) // 2]
 
@@ -262,7 +280,9 @@ def _periodic_lm(server: Server) -> dict[str, Any]:
 # ---------------------------------------------------------------------------- tests
 def test_review_page_arrow_keys_page_through_epochs_and_measure_latency(page: Page) -> None:
     assert page.window_start() == 0.0
-    assert page.page.locator("#window-time").inner_text().startswith(page.page.evaluate("window.somnomyoReview.clock(0)"))
+    assert (
+        page.page.locator("#window-time").inner_text().startswith(page.page.evaluate("window.somnomyoReview.clock(0)"))
+    )
     page.press("ArrowRight")
     page.press("ArrowRight")
     assert page.window_start() == 60.0
@@ -271,7 +291,7 @@ def test_review_page_arrow_keys_page_through_epochs_and_measure_latency(page: Pa
     page.press("End")
     last = page.window_start()
     assert last > 30.0
-    page.press("ArrowRight")                 # past the end: stays on the last page
+    page.press("ArrowRight")  # past the end: stays on the last page
     assert page.window_start() == last
     page.press("Home")
     assert page.window_start() == 0.0
@@ -281,12 +301,12 @@ def test_review_page_arrow_keys_page_through_epochs_and_measure_latency(page: Pa
 
 
 def test_review_page_window_sizes_and_long_windows_come_decimated(page: Page) -> None:
-    page.press("5")                           # 5 min
+    page.press("5")  # 5 min
     assert page.page.get_attribute("body", "data-window-duration") == "300"
     assert page.page.input_value("#window-size") == "300"
     modes = page.page.evaluate("window.somnomyoReview.signalModes()")
-    assert modes and set(modes) == {"minmax"}, modes     # 5 min at 256 Hz: never full rate
-    page.press("1")                           # 10 s
+    assert modes and set(modes) == {"minmax"}, modes  # 5 min at 256 Hz: never full rate
+    page.press("1")  # 10 s
     assert page.page.get_attribute("body", "data-window-duration") == "10"
     page.press("2")
     assert page.page.get_attribute("body", "data-window-duration") == "30"
@@ -300,15 +320,19 @@ def test_review_page_reject_lm_changes_plms_index_by_rescoring(page: Page, serve
     page.page.uncheck("#advance")
     page.key_edit("r")
     after = server.summary()["plm"]["plms_index"]
-    assert after < before                      # one LM of a series fewer: fewer PLMS
-    page.page.wait_for_function("(v) => document.querySelector('#indices-table tr[data-key=\"plm.plms_index\"] td.after').textContent === v",
-                                arg=_fmt1(after))
+    assert after < before  # one LM of a series fewer: fewer PLMS
+    page.page.wait_for_function(
+        "(v) => document.querySelector('#indices-table tr[data-key=\"plm.plms_index\"] td.after').textContent === v",
+        arg=_fmt1(after),
+    )
     automatic = server.summary(layer="automatic")["plm"]["plms_index"]
     assert page.index_cells("plm.plms_index") == (_fmt1(automatic), _fmt1(after))
     assert lm["id"] in {e["id"] for e in server.events(status="rejected")}
-    page.key_edit("u")                        # undo brings the index back
-    page.page.wait_for_function("(v) => document.querySelector('#indices-table tr[data-key=\"plm.plms_index\"] td.after').textContent === v",
-                                arg=_fmt1(before))
+    page.key_edit("u")  # undo brings the index back
+    page.page.wait_for_function(
+        "(v) => document.querySelector('#indices-table tr[data-key=\"plm.plms_index\"] td.after').textContent === v",
+        arg=_fmt1(before),
+    )
     assert server.summary()["plm"]["plms_index"] == before
 
 
@@ -318,7 +342,7 @@ def _leg_left(server: Server) -> str:
 
 def test_review_page_drag_on_channel_adds_event_and_edge_drag_adjusts_it(page: Page, server: Server) -> None:
     leg = _leg_left(server)
-    page.press("ArrowRight")                   # 30-60 s: lights are still on, nothing scored here
+    page.press("ArrowRight")  # 30-60 s: lights are still on, nothing scored here
     y = page.channel_row_centre_y(leg)
     n_added = len(server.events(status="added"))
     page.edit(lambda: page.drag(page.time_to_x(40.0), page.time_to_x(42.0), y))
@@ -328,11 +352,15 @@ def test_review_page_drag_on_channel_adds_event_and_edge_drag_adjusts_it(page: P
     assert new["channel"] == leg and new["trial_type"] == "leg_movement"
     assert abs(new["duration"] - 2.0) < 0.2
     assert page.page.evaluate("window.somnomyoReview.selected()") == new["id"]
-    end = new["onset"] + new["duration"]       # drag its right edge 1 s further
+    end = new["onset"] + new["duration"]  # drag its right edge 1 s further
     page.edit(lambda: page.drag(page.time_to_x(end), page.time_to_x(end + 1.0), y))
     status, ev = server.api("GET", "/api/events/" + new["id"])
-    assert status == 200 and abs(ev["duration"] - (new["duration"] + 1.0)) < 0.1 and abs(ev["onset"] - new["onset"]) < 1e-6
-    assert abs(page.page.evaluate("(id) => window.somnomyoReview.event(id).duration", new["id"]) - ev["duration"]) < 1e-9
+    assert (
+        status == 200 and abs(ev["duration"] - (new["duration"] + 1.0)) < 0.1 and abs(ev["onset"] - new["onset"]) < 1e-6
+    )
+    assert (
+        abs(page.page.evaluate("(id) => window.somnomyoReview.event(id).duration", new["id"]) - ev["duration"]) < 1e-9
+    )
 
 
 def test_review_page_change_kind_of_selected_event(page: Page, server: Server) -> None:
@@ -356,7 +384,7 @@ def test_review_page_j_k_visit_only_unreviewed_events_of_a_kind(page: Page, serv
     assert page.page.evaluate("window.somnomyoReview.selected()") == lms[1]["id"]
     page.press("k")
     assert page.page.evaluate("window.somnomyoReview.selected()") == first
-    page.key_edit("a")                        # accept, then on to the next unreviewed LM
+    page.key_edit("a")  # accept, then on to the next unreviewed LM
     assert page.page.evaluate("window.somnomyoReview.selected()") == lms[1]["id"]
     assert server.api("GET", "/api/events/" + first)[1]["status"] == "accepted"
 
@@ -452,7 +480,7 @@ def test_review_event_list_filters_and_stays_virtualized(page: Page, server: Ser
     total = len(server.events())
     assert f"of {total})" in page.page.locator("#list-count").inner_text()
     rows = page.page.locator("#list .row:not([hidden])").count()
-    assert 0 < rows < 80                      # only the rows on screen exist
+    assert 0 < rows < 80  # only the rows on screen exist
     page.page.select_option("#f-kind", "leg_movement")
     n_lm = len(server.events(kind="leg_movement"))
     assert page.page.locator("#list-count").inner_text() == f"({n_lm} of {total})"
@@ -470,10 +498,10 @@ def test_review_page_files_hold_no_inline_script_no_html_injection_and_no_networ
     js = (STATIC / "app.js").read_text(encoding="utf-8")
     css = (STATIC / "app.css").read_text(encoding="utf-8")
     scripts = re.findall(r"<script\b[^>]*>(.*?)</script>", html, flags=re.S | re.I)
-    assert scripts and all(not body.strip() for body in scripts)               # only <script src=...>
+    assert scripts and all(not body.strip() for body in scripts)  # only <script src=...>
     assert all("src=" in tag for tag in re.findall(r"<script\b[^>]*>", html, flags=re.I))
     assert not re.search(r"<style\b", html, flags=re.I)
-    assert not re.search(r"\s(on[a-z]+|style)\s*=", html, flags=re.I)          # no inline handlers or styles
+    assert not re.search(r"\s(on[a-z]+|style)\s*=", html, flags=re.I)  # no inline handlers or styles
     for bad in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
         assert bad not in js, bad
     for text in (html, js, css):

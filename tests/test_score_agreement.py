@@ -12,9 +12,9 @@ def ev(*pairs, side=None):
 
 def test_events_match_when_iou_reaches_0_5_and_not_below():
     ref = ev((10.0, 2.0))
-    assert match_events(ev((11.0, 2.0)), ref).tp == 0          # IoU 1/3
-    assert match_events(ev((10.0, 1.0)), ref).tp == 1          # IoU 0.5
-    assert match_events(ev((10.0, 0.98)), ref).tp == 0         # IoU 0.49
+    assert match_events(ev((11.0, 2.0)), ref).tp == 0  # IoU 1/3
+    assert match_events(ev((10.0, 1.0)), ref).tp == 1  # IoU 0.5
+    assert match_events(ev((10.0, 0.98)), ref).tp == 0  # IoU 0.49
 
 
 def test_matching_is_one_to_one_best_iou_first():

@@ -1,4 +1,5 @@
 """Candidate LMs: bilateral combination and the CLM definition (WASM 2016; AASM rule B.4)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -17,11 +18,15 @@ AASM = get_settings("aasm")
 
 def lms(*rows: tuple[float, float, str]) -> pd.DataFrame:
     """Monolateral LM table from (onset, duration, side) rows."""
-    return pd.DataFrame({
-        "onset": [r[0] for r in rows], "duration": [r[1] for r in rows],
-        "channel": [{"left": "LAT", "right": "RAT", "both": "Legs"}[r[2]] for r in rows],
-        "side": [r[2] for r in rows], "amplitude_uv": np.arange(len(rows), dtype=float) + 10.0,
-    })
+    return pd.DataFrame(
+        {
+            "onset": [r[0] for r in rows],
+            "duration": [r[1] for r in rows],
+            "channel": [{"left": "LAT", "right": "RAT", "both": "Legs"}[r[2]] for r in rows],
+            "side": [r[2] for r in rows],
+            "amplitude_uv": np.arange(len(rows), dtype=float) + 10.0,
+        }
+    )
 
 
 def sleep(duration_s: float = 3600.0) -> Hypnogram:
@@ -33,6 +38,7 @@ def score(table: pd.DataFrame, settings=WASM, duration_s: float = 3600.0, **kw):
 
 
 # --- WASM 2016 bilateral combination -----------------------------------------------------------
+
 
 @pytest.mark.parametrize("gap, merged", [(0.49, True), (0.51, False)])
 def test_wasm2016_bilateral_lms_merge_when_closer_than_0_5_s(gap, merged):
@@ -58,7 +64,7 @@ def test_wasm2016_lm_close_to_the_combined_movement_joins_it():
     # L [0,3] + R [2,6] combine; a second left LM 0.3 s after the combined end joins (chain).
     table = lms((0.0, 3.0, "left"), (2.0, 4.0, "right"), (6.3, 1.0, "left"), (7.9, 1.0, "right"))
     out, cands = combine_lms(table, settings=WASM.clm)
-    assert len(cands) == 2                         # the last one is 0.6 s after 7.3: separate
+    assert len(cands) == 2  # the last one is 0.6 s after 7.3: separate
     assert cands.loc[0, "n_lms"] == 3 and cands.loc[0, "duration"] == pytest.approx(7.3)
     assert list(out["candidate"]) == [1, 1, 1, 2]
 
@@ -86,7 +92,7 @@ def test_wasm2016_bilateral_clm_longer_than_15_s_is_not_a_clm_and_breaks_series(
     long = _periodic_run_with_bilateral(15.1)
     bil = long.clms[long.clms["n_lms"] == 2].iloc[0]
     assert not bil["is_clm"] and bil["reason_not_clm"] == "bilateral_too_long"
-    assert bil["counted"]                         # still an LM
+    assert bil["counted"]  # still an LM
     after = long.clms[long.clms["onset"] >= 200]
     before = long.clms[long.clms["onset"] < 180]
     assert before["periodic"].all() and not after["periodic"].any()
@@ -127,7 +133,7 @@ def test_wasm2016_bilateral_containing_a_monolateral_lm_longer_than_10_s_is_not_
 def test_wasm2016_monolateral_lm_over_10_s_breaks_series_unless_disabled():
     rows = [(t, 1.0, "left") for t in (0, 20, 40, 60, 100, 120, 140)] + [(75.0, 12.0, "right")]
     broken = score(lms(*rows))
-    assert broken.summary()["plms_count"] == 4          # 0-60 only; 100-140 is 3 CLMs
+    assert broken.summary()["plms_count"] == 4  # 0-60 only; 100-140 is 3 CLMs
     kept = score(lms(*rows), settings=WASM.with_overrides(plm={"non_clm_breaks_series": False}))
     assert kept.summary()["plms_count"] == 7
 
@@ -142,6 +148,7 @@ def test_lm_shorter_than_0_5_s_is_not_an_lm(duration, counted):
 
 # --- AASM ---------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("onset_gap, n_candidates", [(4.9, 1), (5.1, 2)])
 def test_aasm_bilateral_onsets_within_5_s_count_as_one(onset_gap, n_candidates):
     _, cands = combine_lms(lms((10.0, 1.0, "left"), (10.0 + onset_gap, 1.0, "right")), settings=AASM.clm)
@@ -153,7 +160,7 @@ def test_aasm_bilateral_onsets_within_5_s_count_as_one(onset_gap, n_candidates):
 
 def test_aasm_has_no_15_s_or_4_lm_limit_for_bilateral_lms():
     sides = ["left", "right"] * 4
-    table = lms(*[(2.0 * i, 9.0, sides[i]) for i in range(6)])     # 6 LMs, 19 s in all
+    table = lms(*[(2.0 * i, 9.0, sides[i]) for i in range(6)])  # 6 LMs, 19 s in all
     _, cands = combine_lms(table, settings=AASM.clm)
     assert len(cands) == 1 and cands.loc[0, "n_lms"] == 6 and cands.loc[0, "is_clm"]
     _, wasm = combine_lms(table, settings=WASM.clm)
@@ -170,11 +177,12 @@ def test_aasm_event_longer_than_10_s_is_not_an_lm_and_does_not_combine():
 
 # --- table handling ------------------------------------------------------------------------------
 
+
 def test_lm_from_a_both_legs_channel_is_one_movement_and_combines_with_leg_channels():
     _, cands = combine_lms(lms((0.0, 2.0, "both")), settings=WASM.clm)
     assert cands.loc[0, "side"] == "bilateral" and cands.loc[0, "n_lms"] == 1 and cands.loc[0, "is_clm"]
     _, cands = combine_lms(lms((0.0, 11.0, "both")), settings=WASM.clm)
-    assert cands.loc[0, "reason_not_clm"] == "monolateral_too_long"      # treated as one movement
+    assert cands.loc[0, "reason_not_clm"] == "monolateral_too_long"  # treated as one movement
 
 
 def test_events_have_one_row_per_monolateral_lm_sharing_the_clm_id():
@@ -209,6 +217,6 @@ def test_unknown_side_error_lists_the_allowed_values():
 
 
 def test_unknown_bilateral_rule_error_lists_the_allowed_values():
-    with pytest.raises(ValueError, match="'gap', 'onset'"):   # refused already when the settings are built
+    with pytest.raises(ValueError, match="'gap', 'onset'"):  # refused already when the settings are built
         bad = WASM.with_overrides(clm={"bilateral_rule": "sideways"})
         combine_lms(lms((0.0, 1.0, "left")), settings=bad.clm)

@@ -1,4 +1,5 @@
 """IMI and PLM series (WASM 2016 / AASM; MATPLM breakpoints)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -16,8 +17,15 @@ AASM = get_settings("aasm")
 
 def left_lms(onsets, duration: float = 1.0) -> pd.DataFrame:
     onsets = list(onsets)
-    return pd.DataFrame({"onset": onsets, "duration": [duration] * len(onsets), "channel": ["LAT"] * len(onsets),
-                         "side": ["left"] * len(onsets), "amplitude_uv": [20.0] * len(onsets)})
+    return pd.DataFrame(
+        {
+            "onset": onsets,
+            "duration": [duration] * len(onsets),
+            "channel": ["LAT"] * len(onsets),
+            "side": ["left"] * len(onsets),
+            "amplitude_uv": [20.0] * len(onsets),
+        }
+    )
 
 
 def score(table, settings=WASM, duration_s=3600.0, stages=None, **kw):
@@ -37,10 +45,13 @@ def test_three_clms_are_not_a_series_but_four_are():
     assert periodic.all() and (series == 1).all()
 
 
-@pytest.mark.parametrize("gap, expected", [
-    (10.1, [1, 1, 1, 1, 1, 1, 1, 1]),
-    (9.9, [1, 1, 1, 1, 2, 2, 2, 2]),          # the short-IMI CLM ends series 1 and starts series 2
-])
+@pytest.mark.parametrize(
+    "gap, expected",
+    [
+        (10.1, [1, 1, 1, 1, 1, 1, 1, 1]),
+        (9.9, [1, 1, 1, 1, 2, 2, 2, 2]),  # the short-IMI CLM ends series 1 and starts series 2
+    ],
+)
 def test_wasm2016_imi_9_9_s_breaks_series_10_1_s_continues(gap, expected):
     onsets = [0, 20, 40, 60] + [60 + gap + 20 * k for k in range(4)]
     gaps, periodic, series = find_series(onsets, settings=WASM.plm)
@@ -87,7 +98,7 @@ def test_aasm_imi_window_is_5_to_90_s(gap, plms):
     assert res.summary()["plms_count"] == plms
     assert res.summary()["short_imi_count"] == (1 if gap < 5 else 0)
     wasm = score(left_lms(onsets), settings=WASM)
-    assert wasm.summary()["plms_count"] == 0                   # 6-s IMIs are short for WASM 2016
+    assert wasm.summary()["plms_count"] == 0  # 6-s IMIs are short for WASM 2016
 
 
 def test_unscorable_stretch_breaks_series_and_lms_in_it_are_not_counted():
@@ -108,8 +119,11 @@ def test_unscorable_stretch_breaks_series_and_lms_in_it_are_not_counted():
 
 def test_non_clm_lm_is_left_out_of_the_imi_sequence():
     # the 12-s LM at 75 s breaks the series but the IMI of the CLM at 100 s is measured from 60 s
-    res = score(left_lms([0, 20, 40, 60, 100]).pipe(
-        lambda d: pd.concat([d, left_lms([75.0], duration=12.0)], ignore_index=True)))
+    res = score(
+        left_lms([0, 20, 40, 60, 100]).pipe(
+            lambda d: pd.concat([d, left_lms([75.0], duration=12.0)], ignore_index=True)
+        )
+    )
     clms = res.clms.set_index("onset")
     assert clms.loc[100.0, "imi_s"] == pytest.approx(40.0)
     assert np.isnan(clms.loc[75.0, "imi_s"])
@@ -117,23 +131,32 @@ def test_non_clm_lm_is_left_out_of_the_imi_sequence():
 
 def test_respiratory_clms_are_removed_and_imis_recomputed_in_the_primary_analysis():
     # apnea ending at 28 s makes the CLM at 25 s respiratory-related (window 26-38.25 s)
-    ann = Annotations(events=pd.DataFrame({"onset": [10.0], "duration": [18.0], "category": ["respiratory"],
-                                           "kind": ["obstructive_apnea"], "label": ["Obstructive Apnea"],
-                                           "channel": [""]}))
+    ann = Annotations(
+        events=pd.DataFrame(
+            {
+                "onset": [10.0],
+                "duration": [18.0],
+                "category": ["respiratory"],
+                "kind": ["obstructive_apnea"],
+                "label": ["Obstructive Apnea"],
+                "channel": [""],
+            }
+        )
+    )
     res = score(left_lms([0, 20, 25, 40, 60]), annotations=ann)
     c = res.clms.set_index("onset")
     assert c["respiratory"].tolist() == [False, False, True, False, False]
-    assert c.loc[40.0, "imi_s"] == pytest.approx(20.0)                 # recomputed without 25 s
+    assert c.loc[40.0, "imi_s"] == pytest.approx(20.0)  # recomputed without 25 s
     assert c.loc[40.0, "imi_s_including_respiratory"] == pytest.approx(15.0)
     assert c["periodic"].tolist() == [True, True, False, True, True]
-    assert not c["periodic_including_respiratory"].iloc[:2].any()       # 5-s IMI breaks it
+    assert not c["periodic_including_respiratory"].iloc[:2].any()  # 5-s IMI breaks it
     assert pd.isna(c.loc[25.0, "series_id"])
 
 
 @pytest.mark.parametrize("wake_epochs, n_series", [(3, 1), (4, 2)])
 def test_wake_longer_than_the_limit_breaks_series_when_set(wake_epochs, n_series):
     stages = ["N2"] * 4 + ["W"] * wake_epochs + ["N2"] * (120 - 4 - wake_epochs)
-    onsets = [30, 50, 70, 90, 110, 195, 215, 235, 255]                 # wake from 120 s; IMI 85 s
+    onsets = [30, 50, 70, 90, 110, 195, 215, 235, 255]  # wake from 120 s; IMI 85 s
     plm = WASM.with_overrides(plm={"wake_breaks_series_after_s": 90.0})
     res = score(left_lms(onsets), settings=plm, stages=stages)
     assert res.clms["series_id"].max() == n_series

@@ -63,7 +63,7 @@ def test_quality_thresholds_are_a_settings_group_in_both_presets():
         assert s.quality == QualitySettings()
         rows = [r for r in s.sources() if r["group"] == "quality"]
         assert [r["name"] for r in rows] == names
-        assert all(r["source"] and r["unconfirmed"] for r in rows)   # implementation choices, not standards
+        assert all(r["source"] and r["unconfirmed"] for r in rows)  # implementation choices, not standards
         d = json.loads(json.dumps(s.to_dict()))
         assert d["quality"]["flat_std_uv"] == 0.05 and d["quality"]["mains_hz"] == [50.0, 60.0]
 
@@ -71,7 +71,7 @@ def test_quality_thresholds_are_a_settings_group_in_both_presets():
 def test_with_overrides_changes_one_quality_threshold_and_rejects_unknown_names():
     s = get_settings("aasm").with_overrides(quality={"flat_std_uv": 0.2, "mains_unscorable": True})
     assert (s.quality.flat_std_uv, s.quality.mains_unscorable, s.quality.clip_fraction) == (0.2, True, 0.01)
-    assert s.standard == "aasm" and s.clm.bilateral_rule == "onset"   # the rest of the preset kept
+    assert s.standard == "aasm" and s.clm.bilateral_rule == "onset"  # the rest of the preset kept
     with pytest.raises(ValueError, match="allowed: .*flat_std_uv"):
         get_settings().with_overrides(quality={"flat_sd_uv": 0.2})
 
@@ -96,8 +96,13 @@ def test_every_settings_group_hangs_off_settings_and_is_listed_by_sources_and_to
     from somnomyo.settings_staging import AutoStagingSettings, EmgWakeSettings
 
     s = get_settings()
-    groups = {"myoclonus": MyoclonusSettings, "interpret": InterpretSettings, "quality": QualitySettings,
-              "staging": AutoStagingSettings, "emg_wake": EmgWakeSettings}
+    groups = {
+        "myoclonus": MyoclonusSettings,
+        "interpret": InterpretSettings,
+        "quality": QualitySettings,
+        "staging": AutoStagingSettings,
+        "emg_wake": EmgWakeSettings,
+    }
     rows = s.sources()
     d = json.loads(json.dumps(s.to_dict()))
     for group, cls in groups.items():
@@ -128,8 +133,10 @@ def test_settings_import_neither_the_interpretation_layer_nor_staging():
     import subprocess
     import sys
 
-    code = ("import sys, somnomyo.settings; "
-            "print(sorted(m for m in sys.modules if m.startswith(('somnomyo.interpret', 'somnomyo.stage'))))")
+    code = (
+        "import sys, somnomyo.settings; "
+        "print(sorted(m for m in sys.modules if m.startswith(('somnomyo.interpret', 'somnomyo.stage'))))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
@@ -139,9 +146,11 @@ def test_options_with_a_fixed_set_of_values_are_literal_types():
     from somnomyo.settings import CLMSettings, IndexSettings, RespiratorySettings
     from somnomyo.settings_myoclonus import MyoclonusSettings
 
-    found = {(cls.__name__, name): allowed
-             for cls in (Settings, CLMSettings, RespiratorySettings, IndexSettings, MyoclonusSettings)
-             for name, allowed, _ in choice_fields(cls)}
+    found = {
+        (cls.__name__, name): allowed
+        for cls in (Settings, CLMSettings, RespiratorySettings, IndexSettings, MyoclonusSettings)
+        for name, allowed, _ in choice_fields(cls)
+    }
     assert found == {
         ("Settings", "standard"): ("wasm2016", "aasm"),
         ("CLMSettings", "bilateral_rule"): ("gap", "onset"),
@@ -162,15 +171,18 @@ def test_scored_stage_choices_are_hypnogram_stages():
     assert set(SCORED_STAGES) == set(STAGES) - {"UNS"}
 
 
-@pytest.mark.parametrize("group, name, bad, allowed", [
-    ("clm", "bilateral_rule", "both", "'gap', 'onset'"),
-    ("respiratory", "anchor", "onset", "'end', 'event'"),
-    ("indices", "plmw_denominator", "tib", "'waso', 'wake'"),
-    ("myoclonus", "fm_definition", "lins", "'aasm', 'research'"),
-    ("myoclonus", "fm_efm_mode", "consecutive", "'cumulative', 'contiguous'"),
-    ("myoclonus", "cluster_mode", "bursts", "'myoclonic', 'spasm'"),
-    ("myoclonus", "hypnic_stages", ("W", "S1"), "'W', 'N1', 'N2', 'N3', 'R'"),
-])
+@pytest.mark.parametrize(
+    "group, name, bad, allowed",
+    [
+        ("clm", "bilateral_rule", "both", "'gap', 'onset'"),
+        ("respiratory", "anchor", "onset", "'end', 'event'"),
+        ("indices", "plmw_denominator", "tib", "'waso', 'wake'"),
+        ("myoclonus", "fm_definition", "lins", "'aasm', 'research'"),
+        ("myoclonus", "fm_efm_mode", "consecutive", "'cumulative', 'contiguous'"),
+        ("myoclonus", "cluster_mode", "bursts", "'myoclonic', 'spasm'"),
+        ("myoclonus", "hypnic_stages", ("W", "S1"), "'W', 'N1', 'N2', 'N3', 'R'"),
+    ],
+)
 def test_a_choice_outside_its_literal_is_refused_when_built_listing_the_allowed_values(group, name, bad, allowed):
     s = get_settings("aasm")
     with pytest.raises(ValueError, match=f"^{name} must be one of {allowed}; got"):
@@ -185,10 +197,14 @@ def test_a_bad_standard_is_refused_when_settings_are_built():
 
 
 def test_allowed_choices_are_accepted_and_kept():
-    s = get_settings().with_overrides(clm={"bilateral_rule": "onset"}, myoclonus={"cluster_mode": "spasm",
-                                                                                   "nm_stages": ("W", "N1", "N2")})
-    assert (s.clm.bilateral_rule, s.myoclonus.cluster_mode, s.myoclonus.nm_stages) == ("onset", "spasm",
-                                                                                       ("W", "N1", "N2"))
+    s = get_settings().with_overrides(
+        clm={"bilateral_rule": "onset"}, myoclonus={"cluster_mode": "spasm", "nm_stages": ("W", "N1", "N2")}
+    )
+    assert (s.clm.bilateral_rule, s.myoclonus.cluster_mode, s.myoclonus.nm_stages) == (
+        "onset",
+        "spasm",
+        ("W", "N1", "N2"),
+    )
 
 
 def test_automatic_staging_reads_its_parameters_from_settings_staging_and_emg_wake():
@@ -196,7 +212,7 @@ def test_automatic_staging_reads_its_parameters_from_settings_staging_and_emg_wa
 
     from somnomyo.stage import stage_auto
 
-    rec, roles = emg_night()                       # epoch 5: chin active 16 of 30 s
+    rec, roles = emg_night()  # epoch 5: chin active 16 of 30 s
     assert stage_auto(rec, roles, settings=get_settings()).stages[5] == "W"
     stricter = get_settings().with_overrides(emg_wake={"wake_active_fraction": 0.6})
     assert stage_auto(rec, roles, settings=stricter).stages[5] == "N2"

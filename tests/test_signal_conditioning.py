@@ -1,4 +1,5 @@
 """EMG conditioning: band-pass, mains removal, ECG removal, envelope, resting baseline."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -20,8 +21,12 @@ CS = ConditioningSettings()
 # ----------------------------------------------------------------------------- synthetic signals
 def qrs(t: np.ndarray) -> np.ndarray:
     """QRS-like wavelet (peak 1.6) as it leaks into leg EMG; t in seconds from the R peak."""
-    return (-np.exp(-((t + 0.02) / 0.012) ** 2) + 1.6 * np.exp(-(t / 0.01) ** 2)
-            - 0.9 * np.exp(-((t - 0.025) / 0.014) ** 2) + 0.4 * np.exp(-((t - 0.06) / 0.015) ** 2))
+    return (
+        -np.exp(-(((t + 0.02) / 0.012) ** 2))
+        + 1.6 * np.exp(-((t / 0.01) ** 2))
+        - 0.9 * np.exp(-(((t - 0.025) / 0.014) ** 2))
+        + 0.4 * np.exp(-(((t - 0.06) / 0.015) ** 2))
+    )
 
 
 def beat_times(dur: float, rng: np.random.Generator, rr: float = 0.7) -> np.ndarray:
@@ -50,7 +55,7 @@ def ecg_channel(dur: float, fs: float, times: np.ndarray, polarity: float = 1.0)
     for t0 in times:
         i0, i1 = max(int((t0 - 0.3) * fs), 0), min(int((t0 + 0.45) * fs), n)
         s = tt[i0:i1] - t0
-        x[i0:i1] += 1000 * np.exp(-(s / 0.01) ** 2) + 250 * np.exp(-((s - 0.25) / 0.05) ** 2)
+        x[i0:i1] += 1000 * np.exp(-((s / 0.01) ** 2)) + 250 * np.exp(-(((s - 0.25) / 0.05) ** 2))
     return polarity * x
 
 
@@ -89,7 +94,7 @@ def test_bandpass_at_200_hz_passes_50_hz_and_stops_5_hz_and_near_nyquist():
     assert np.isfinite(y50).all()
     assert tone_amplitude(y50[core], fs, 50) == pytest.approx(1.0, abs=0.02)
     assert tone_amplitude(y5[core], fs, 5) < 0.01
-    assert tone_amplitude(y98[core], fs, 98) < 0.5          # above the 90 Hz edge
+    assert tone_amplitude(y98[core], fs, 98) < 0.5  # above the 90 Hz edge
 
 
 # ----------------------------------------------------------------------------- mains
@@ -114,9 +119,9 @@ def test_mains_removal_hum_down_20_db_and_no_ringing_after_50_ms_potential():
     t = np.arange(20 * fs) / fs
     hum = 20 * np.sin(2 * np.pi * 50.02 * t + 0.3) + 5 * np.sin(2 * np.pi * 100.04 * t)
     x = rng.normal(0, 1, t.size) + hum
-    i0, k = 10 * fs, int(0.05 * fs)                        # 50-ms, 200-µV biphasic potential
+    i0, k = 10 * fs, int(0.05 * fs)  # 50-ms, 200-µV biphasic potential
     ph = np.arange(k) / k
-    x[i0:i0 + k] += 200 * np.sin(np.pi * ph) * np.sign(np.sin(4 * np.pi * ph))
+    x[i0 : i0 + k] += 200 * np.sin(np.pi * ph) * np.sign(np.sin(4 * np.pi * ph))
     y = bandpass(x, fs, settings=CS)
     z = condition_emg(x, fs, settings=ConditioningSettings(ecg_removal=False))
     assert z.mains_hz == 50.0
@@ -141,7 +146,7 @@ def test_mains_removal_hum_down_20_db_and_no_ringing_after_50_ms_potential():
 def test_mains_removal_follows_slow_amplitude_change():
     fs, rng = 256, np.random.default_rng(4)
     t = np.arange(60 * fs) / fs
-    amp = 5 + 15 * t / t[-1]                               # 5 -> 20 µV over a minute
+    amp = 5 + 15 * t / t[-1]  # 5 -> 20 µV over a minute
     x = rng.normal(0, 1, t.size) + amp * np.sin(2 * np.pi * 50 * t)
     y = remove_mains(bandpass(x, fs, settings=CS), fs, mains_hz=50, settings=CS)
     for s in (slice(5 * fs, 10 * fs), slice(50 * fs, 55 * fs)):
@@ -155,19 +160,19 @@ def test_detect_r_peaks_finds_every_beat_either_polarity_despite_an_artefact(pol
     times = beat_times(120, rng, rr=0.8)
     ecg = ecg_channel(120, fs, times, polarity) + rng.normal(0, 20, int(120 * fs))
     k = np.searchsorted(times, 60.0)
-    t_art = (times[k] + times[k + 1]) / 2                        # movement spike between beats
-    ecg[int(t_art * fs): int((t_art + 0.02) * fs)] += 8000 * polarity
+    t_art = (times[k] + times[k + 1]) / 2  # movement spike between beats
+    ecg[int(t_art * fs) : int((t_art + 0.02) * fs)] += 8000 * polarity
     peaks = detect_r_peaks(ecg, fs) / fs
     err = np.abs(peaks[:, None] - times[None, :]).min(axis=0)
-    assert (err < 0.01).all()                                    # every beat found
-    assert peaks.size <= times.size + 1                          # at most the artefact extra
+    assert (err < 0.01).all()  # every beat found
+    assert peaks.size <= times.size + 1  # at most the artefact extra
 
 
 def test_ecg_self_detection_finds_no_beats_in_clean_emg_with_periodic_bursts():
     fs, rng = 256, np.random.default_rng(6)
     n = 300 * fs
     x = rng.normal(0, 1.5, n)
-    for t0 in np.arange(10, 290, 20.0):                          # PLM-like bursts every 20 s
+    for t0 in np.arange(10, 290, 20.0):  # PLM-like bursts every 20 s
         x += burst(n, fs, t0, t0 + 2, 20, rng)
     assert ecg_peaks_in_emg(bandpass(x, fs, settings=CS), fs, settings=CS).size == 0
 
@@ -184,7 +189,7 @@ def test_ecg_removal_leaves_no_false_lm_over_10_min_rest(standard):
     fs, dur = 256, 600
     x, times, _ = _leaky_rest(fs, dur, seed=7)
     s = get_settings(standard)
-    if standard == "aasm":                                       # the leak alone fakes LMs
+    if standard == "aasm":  # the leak alone fakes LMs
         off = s.with_overrides(conditioning={"ecg_removal": False})
         assert len(detect_lms(x, fs, settings=off).events) > 0
     via_ecg = detect_lms(x, fs, settings=s, ecg=ecg_channel(dur, 500, times), ecg_fs=500)
@@ -202,7 +207,7 @@ def test_ecg_removal_leaves_no_false_lm_over_10_min_rest(standard):
 def test_ecg_removal_keeps_real_lm_overlapping_heartbeats(fs, source):
     dur = 120
     x, times, rng = _leaky_rest(fs, dur, seed=8)
-    x = x + burst(x.size, fs, 60.0, 62.5, 20, rng)              # 2.5-s LM over ~4 beats
+    x = x + burst(x.size, fs, 60.0, 62.5, 20, rng)  # 2.5-s LM over ~4 beats
     kw = {"ecg": ecg_channel(dur, 500, times), "ecg_fs": 500} if source == "ecg" else {}
     for standard in ("aasm", "wasm2016"):
         det = detect_lms(x, fs, settings=get_settings(standard), **kw)
@@ -223,7 +228,7 @@ def test_ecg_removal_given_r_peaks_are_used_as_is():
     plain = condition_emg(x, fs, settings=ConditioningSettings(ecg_removal=False))
     beats_ = np.zeros(x.size, bool)
     for p in peaks:
-        beats_[p - 10: p + 15] = True
+        beats_[p - 10 : p + 15] = True
     assert plain.envelope[beats_].mean() > 5 * c.envelope[beats_].mean()
 
 
@@ -253,12 +258,12 @@ def test_resting_baseline_follows_slow_drift_and_ignores_bursts():
     fs, rng = 256, np.random.default_rng(11)
     n = 600 * fs
     t = np.arange(n) / fs
-    drift = 2.0 + 4.0 * t / t[-1]                          # rest level 2 -> 6 µV over 10 min
+    drift = 2.0 + 4.0 * t / t[-1]  # rest level 2 -> 6 µV over 10 min
     rest = rng.normal(0, 1, n) * drift / np.sqrt(2 / np.pi)
     bursts = sum(burst(n, fs, t0, t0 + 3, 60, rng) for t0 in np.arange(30, 590, 25.0))
     b_rest = resting_baseline(envelope(rest, fs, window_s=0.05), fs, settings=BS)
     b = resting_baseline(envelope(rest + bursts, fs, window_s=0.05), fs, settings=BS)
-    check = t > 65                                         # after the first 60-s look-back
+    check = t > 65  # after the first 60-s look-back
     rel = b[check] / drift[check]
     # a resting minimum level: slightly under the mean rectified level, tracking the drift
     assert rel.min() > 0.7 and rel.max() < 1.05
@@ -281,8 +286,8 @@ def test_baseline_below_floor_is_replaced():
 def test_baseline_above_15_uv_is_unscorable_noisy_baseline():
     fs = 256
     e = np.full(600 * fs, 3.0, np.float32)
-    e[200 * fs: 400 * fs] = 15.5                         # 200 s of noisy EMG
-    e[450 * fs: 550 * fs] = 14.5                         # high but scorable
+    e[200 * fs : 400 * fs] = 15.5  # 200 s of noisy EMG
+    e[450 * fs : 550 * fs] = 14.5  # high but scorable
     b = resting_baseline(e, fs, settings=BS)
     iv = noisy_baseline_intervals(b, fs, settings=BS)
     assert list(iv.columns[:3]) == ["onset", "duration", "reason"]
@@ -296,18 +301,18 @@ def test_baseline_above_15_uv_is_unscorable_noisy_baseline():
 def test_real_emg_activations_found_and_rest_file_quiet(real_dir):
     def load(name: str) -> np.ndarray:
         x = np.loadtxt(real_dir / "biosppy" / name)
-        return x - x.mean()                                # 12-bit ADC units taken as µV
+        return x - x.mean()  # 12-bit ADC units taken as µV
 
     s = get_settings("wasm2016")
     act = detect_lms(load("emg_bursts.txt"), 1000.0, settings=s).events
     onsets = act.onset.to_numpy()
-    assert ((onsets > 14) & (onsets < 17)).any()           # activation at ~15-17 s
-    assert ((onsets > 24) & (onsets < 27)).any()           # activation at ~25-27 s
+    assert ((onsets > 14) & (onsets < 17)).any()  # activation at ~15-17 s
+    assert ((onsets > 24) & (onsets < 27)).any()  # activation at ~25-27 s
     assert len(detect_lms(load("emg_rest.txt"), 1000.0, settings=s).events) == 0
 
 
 # ----------------------------------------------------------------------------- fast paths give the same results
-@pytest.mark.parametrize("n", [30 * 256 * 10, 30 * 256 * 10 + 3])      # a multiple of the step and not
+@pytest.mark.parametrize("n", [30 * 256 * 10, 30 * 256 * 10 + 3])  # a multiple of the step and not
 def test_resting_level_expands_to_the_baseline_its_median_and_noisy_stretches(n):
     from somnomyo.signal.baseline import expanded_median, noisy_level_intervals, resting_level
 
@@ -319,7 +324,7 @@ def test_resting_level_expands_to_the_baseline_its_median_and_noisy_stretches(n)
     assert np.array_equal(np.repeat(level, step)[:n], base)
     assert expanded_median(level, step, n) == pytest.approx(float(np.median(base)), rel=1e-6)
     noisy = noisy_baseline_intervals(base, 256.0, settings=st)
-    assert len(noisy) > 0                                      # the test exercises both paths
+    assert len(noisy) > 0  # the test exercises both paths
     got = noisy_level_intervals(level, step, n, 256.0, settings=st)
     assert np.allclose(got["onset"], noisy["onset"]) and np.allclose(got["duration"], noisy["duration"])
     assert list(got["reason"]) == list(noisy["reason"])
@@ -334,11 +339,12 @@ def test_detect_r_peaks_same_as_find_peaks_with_a_per_sample_threshold():
     rng = np.random.default_rng(3)
     n = int(fs * dur)
     x = 300 * ecg_leak(n, fs, beat_times(dur, rng), amp=1.0) + rng.normal(0, 20, n)
-    x[int(60 * fs): int(60.3 * fs)] += 2000.0                # an artefact
+    x[int(60 * fs) : int(60.3 * fs)] += 2000.0  # an artefact
     got = detect_r_peaks(x, fs, settings=CS)
     # the definition: find_peaks(y, height=fraction x interpolated block level, distance=refractory)
-    sos = signal.butter(3, [CS.ecg_band_low_hz, min(CS.ecg_band_high_hz, 0.45 * fs)], btype="bandpass", fs=fs,
-                        output="sos")
+    sos = signal.butter(
+        3, [CS.ecg_band_low_hz, min(CS.ecg_band_high_hz, 0.45 * fs)], btype="bandpass", fs=fs, output="sos"
+    )
     y = signal.sosfiltfilt(sos.astype(np.float32), x.astype(np.float32))
     block = int(round(2.0 * fs))
     if np.median(_block_max(-y, block)) > np.median(_block_max(y, block)):

@@ -5,6 +5,7 @@ One band-pass per channel per night, reused by the quality checks; the lean zero
 least-squares fit, running median and piecewise-linear phasor written out plainly); the
 rectifying running mean; in-place ECG subtraction; R peaks from float64 data.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -28,7 +29,7 @@ CS = ConditioningSettings()
 
 # ----------------------------------------------------------------------------- zero-phase filter
 @pytest.mark.parametrize("fs", [200.0, 256.0, 512.0])
-@pytest.mark.parametrize("n", [28, 29, 1000, (1 << 17) + 1])       # just above the padding; a chunk edge
+@pytest.mark.parametrize("n", [28, 29, 1000, (1 << 17) + 1])  # just above the padding; a chunk edge
 def test_bandpass_equals_scipy_sosfiltfilt_in_float32_and_is_contiguous(fs, n):
     x = np.random.default_rng(n).normal(0, 10, n)
     lo, hi = CS.highpass_hz, min(CS.lowpass_hz, CS.lowpass_max_fraction_of_nyquist * fs / 2)
@@ -41,7 +42,7 @@ def test_bandpass_equals_scipy_sosfiltfilt_in_float32_and_is_contiguous(fs, n):
 def test_bandpass_one_sample_too_short_raises_and_non_finite_samples_become_zero():
     sos = signal.butter(4, [10, 100], btype="bandpass", fs=256, output="sos")
     with pytest.raises(Exception, match="too short"):
-        sosfiltfilt32(sos, np.zeros(27))                         # padding 3 x (2 x 4 + 1) = 27
+        sosfiltfilt32(sos, np.zeros(27))  # padding 3 x (2 x 4 + 1) = 27
     x = np.random.default_rng(0).normal(0, 5, 5000)
     bad = x.copy()
     bad[100], bad[200] = np.nan, np.inf
@@ -74,13 +75,14 @@ def _plain_hum(x: np.ndarray, fs: float, freqs: list[float], st: ConditioningSet
     for f in freqs:
         w = 2 * np.pi * f / fs
         A = np.zeros(nb, complex)
-        for b in range(nb):                                         # a loop over blocks: a slow reference
+        for b in range(nb):  # a loop over blocks: a slow reference
             s = slice(b * block, min((b + 1) * block, x.size))
-            M = np.stack([np.cos(w * t[s]), -np.sin(w * t[s])], axis=1)   # x ~ Re(A) cos - Im(A) sin
+            M = np.stack([np.cos(w * t[s]), -np.sin(w * t[s])], axis=1)  # x ~ Re(A) cos - Im(A) sin
             re, im = np.linalg.lstsq(M, x[s].astype(float), rcond=None)[0]
             A[b] = re + 1j * im
-        Am = (ndimage.median_filter(A.real, size=n_med, mode="nearest")
-              + 1j * ndimage.median_filter(A.imag, size=n_med, mode="nearest"))
+        Am = ndimage.median_filter(A.real, size=n_med, mode="nearest") + 1j * ndimage.median_filter(
+            A.imag, size=n_med, mode="nearest"
+        )
         b = t // block
         u = (t % block - (block - 1) / 2.0) / block
         prev, nxt = Am[np.maximum(b - 1, 0)], Am[np.minimum(b + 1, nb - 1)]
@@ -95,20 +97,20 @@ def test_one_pass_mains_fit_equals_the_plain_least_squares_running_median_estima
     t = np.arange(int(seconds * fs)) / fs
     amp = 5 + 10 * t / t[-1]
     x = rng.normal(0, 2, t.size) + amp * np.sin(2 * np.pi * 50.05 * t + 0.4) + 2 * np.sin(2 * np.pi * 100 * t)
-    x[int(5 * fs): int(5.05 * fs)] += 300.0                        # a brief potential (median ignores it)
+    x[int(5 * fs) : int(5.05 * fs)] += 300.0  # a brief potential (median ignores it)
     freqs = [k * 50.0 for k in range(1, CS.mains_harmonics + 1) if k * 50.0 < 0.95 * fs / 2]
     got = x.astype(np.float32) - remove_mains(x, fs, mains_hz=50.0, settings=CS)
     want = _plain_hum(x.astype(np.float32), fs, freqs, CS)
     np.testing.assert_allclose(got, want, atol=2e-3 * np.abs(want).max())
 
 
-@pytest.mark.parametrize("extra", [0, 11, 25])                    # last block: full, 11 or 25 of 26 samples
+@pytest.mark.parametrize("extra", [0, 11, 25])  # last block: full, 11 or 25 of 26 samples
 def test_mains_fit_removes_a_pure_tone_exactly_whatever_the_last_block_length(extra):
     fs, fundamental_only = 256.0, dataclasses.replace(CS, mains_harmonics=1)
     t = np.arange(int(10 * fs) + extra) / fs
     x = 7.0 * np.sin(2 * np.pi * 50 * t + 1.0)
     assert np.abs(remove_mains(x, fs, mains_hz=50.0, settings=fundamental_only)).max() < 1e-4
-    assert np.abs(remove_mains(x, fs, mains_hz=60.0, settings=fundamental_only)).max() > 1.0   # not a 60-Hz hum
+    assert np.abs(remove_mains(x, fs, mains_hz=60.0, settings=fundamental_only)).max() > 1.0  # not a 60-Hz hum
 
 
 # ----------------------------------------------------------------------------- envelope, ECG, R peaks
@@ -129,7 +131,7 @@ def _ecg_like(fs: float, seconds: float, rng: np.random.Generator) -> tuple[np.n
     beats = np.arange(0.5, seconds - 0.5, 0.85) + rng.uniform(-0.03, 0.03, np.arange(0.5, seconds - 0.5, 0.85).size)
     ecg = rng.normal(0, 5, n)
     for b in beats:
-        ecg += 800 * np.exp(-((t - b) / 0.012) ** 2)
+        ecg += 800 * np.exp(-(((t - b) / 0.012) ** 2))
     return ecg, beats
 
 
@@ -140,7 +142,7 @@ def test_subtract_ecg_in_place_gives_the_copying_result_and_leaves_foreign_input
     peaks = detect_r_peaks(ecg, fs)
     keep = emg.copy()
     copied, used = subtract_ecg(emg, fs, peaks, settings=CS)
-    np.testing.assert_array_equal(emg, keep)                        # default: the input is untouched
+    np.testing.assert_array_equal(emg, keep)  # default: the input is untouched
     mine = emg.copy()
     inplace, used2 = subtract_ecg(mine, fs, peaks, settings=CS, overwrite=True)
     assert inplace is mine
@@ -166,10 +168,10 @@ def _contaminated(fs: float, seconds: float, seed: int) -> np.ndarray:
     x = rng.normal(0, 3, n)
     beats = (np.arange(0, seconds, 0.9) * fs).astype(int)
     idx = np.clip(beats[:, None] + np.arange(10)[None, :], 0, n - 1)
-    x[idx[: beats.size // 2]] += 40 * (1 - np.abs(np.arange(10) - 5) / 5)    # ECG in the first half
+    x[idx[: beats.size // 2]] += 40 * (1 - np.abs(np.arange(10) - 5) / 5)  # ECG in the first half
     hum = slice(int(0.6 * n), int(0.7 * n))
-    x[hum] += 25 * np.sin(2 * np.pi * 50 * t[hum])                            # mains in one stretch
-    x[int(0.8 * n): int(0.85 * n)] = 0.0                                      # flat stretch
+    x[hum] += 25 * np.sin(2 * np.pi * 50 * t[hum])  # mains in one stretch
+    x[int(0.8 * n) : int(0.85 * n)] = 0.0  # flat stretch
     return x
 
 
@@ -191,10 +193,17 @@ def test_quality_given_a_band_pass_of_another_length_raises():
 def test_condition_recording_hands_each_channel_band_pass_once_before_mains_and_ecg_removal():
     fs, st = 256.0, get_settings("wasm2016").conditioning
     rng = np.random.default_rng(9)
-    data = {lab: rng.normal(0, 2, int(60 * fs)) + 20 * np.sin(2 * np.pi * 50 * np.arange(int(60 * fs)) / fs)
-            for lab in ("Leg L", "Chin")}
-    rec = Recording(path=None, start=None, duration=60.0, channels=[],
-                    signals={lab: Signal(label=lab, data=x, fs=fs, unit="uV") for lab, x in data.items()})
+    data = {
+        lab: rng.normal(0, 2, int(60 * fs)) + 20 * np.sin(2 * np.pi * 50 * np.arange(int(60 * fs)) / fs)
+        for lab in ("Leg L", "Chin")
+    }
+    rec = Recording(
+        path=None,
+        start=None,
+        duration=60.0,
+        channels=[],
+        signals={lab: Signal(label=lab, data=x, fs=fs, unit="uV") for lab, x in data.items()},
+    )
     seen: dict[str, np.ndarray] = {}
 
     def keep(label: str, band: np.ndarray) -> None:
@@ -204,6 +213,6 @@ def test_condition_recording_hands_each_channel_band_pass_once_before_mains_and_
     out = condition_recording(rec, ["Leg L", "Chin", "Leg L"], settings=st, on_bandpassed=keep)
     assert list(seen) == ["Leg L", "Chin"]
     for lab, x in data.items():
-        np.testing.assert_array_equal(seen[lab], bandpass(x, fs, settings=st))   # before mains removal
+        np.testing.assert_array_equal(seen[lab], bandpass(x, fs, settings=st))  # before mains removal
         assert out[lab].mains_hz == 50.0
-        assert np.std(out[lab].filtered) < 0.5 * np.std(seen[lab])               # the hum went afterwards
+        assert np.std(out[lab].filtered) < 0.5 * np.std(seen[lab])  # the hum went afterwards

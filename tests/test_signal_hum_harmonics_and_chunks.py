@@ -1,5 +1,6 @@
 """Round-4 speed paths: mains harmonics without hum are not fitted; in-place mains removal and the
 chunked running mean give the same values as the plain paths."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -31,7 +32,7 @@ def test_mains_harmonic_with_hum_is_fitted():
     assert hum_harmonics(_hum(60, 2.0), FS, mains_hz=50.0, settings=CS) == 2
 
 
-@pytest.mark.parametrize("delta_db, kept", [(-0.5, 2), (0.5, 1)])   # threshold just below / just above the evidence
+@pytest.mark.parametrize("delta_db, kept", [(-0.5, 2), (0.5, 1)])  # threshold just below / just above the evidence
 def test_mains_harmonic_kept_exactly_when_its_evidence_reaches_the_setting(delta_db, kept):
     x = _hum(60, 0.3, seed=1)
     ev = _mains_ratio_db(x.astype(np.float32), FS, 100.0)
@@ -50,7 +51,7 @@ def test_conditioning_removes_a_harmonic_that_carries_hum():
     assert _mains_ratio_db(y, FS, 50.0) < CS.mains_detect_min_db
 
 
-@pytest.mark.parametrize("extra", [0, 11])                         # last block full or partial
+@pytest.mark.parametrize("extra", [0, 11])  # last block full or partial
 def test_in_place_mains_removal_equals_the_copying_one(extra):
     x = _hum(600, 1.0, seed=3)[: int(600 * FS) - 26 + extra].astype(np.float32)
     want = remove_mains(x, FS, mains_hz=50.0, settings=CS)
@@ -58,7 +59,7 @@ def test_in_place_mains_removal_equals_the_copying_one(extra):
     got = remove_mains(buf, FS, mains_hz=50.0, settings=CS, overwrite=True)
     assert got is buf
     np.testing.assert_array_equal(got, want)
-    np.testing.assert_array_equal(remove_mains(x, FS, mains_hz=50.0, settings=CS), want)   # x untouched
+    np.testing.assert_array_equal(remove_mains(x, FS, mains_hz=50.0, settings=CS), want)  # x untouched
 
 
 @pytest.mark.parametrize("n", [5, 40, _CHUNK - 1, _CHUNK, _CHUNK + 1, 3 * _CHUNK + 7])
@@ -75,5 +76,6 @@ def test_chunked_running_mean_equals_the_uniform_filter(n, size, rectify):
 def test_running_mean_does_not_depend_on_where_the_chunks_fall():
     x = np.random.default_rng(7).normal(0, 5, 2 * _CHUNK + 100).astype(np.float32)
     whole = running_mean(x, 13, rectify=True)
-    np.testing.assert_array_equal(running_mean(x[_CHUNK - 50:], 13, rectify=True)[60: 200],
-                                  whole[_CHUNK + 10: _CHUNK + 150])
+    np.testing.assert_array_equal(
+        running_mean(x[_CHUNK - 50 :], 13, rectify=True)[60:200], whole[_CHUNK + 10 : _CHUNK + 150]
+    )

@@ -4,6 +4,7 @@
 scipy's compiled ``_sosfilt`` kernel without importing the ``scipy.signal`` package (import
 time of the ``score`` command); :mod:`somnomyo.signal.windows` the Hann and Tukey windows.
 """
+
 from __future__ import annotations
 
 import logging
@@ -11,8 +12,8 @@ import subprocess
 import sys
 
 import numpy as np
-import scipy
 import pytest
+import scipy
 from scipy import signal
 
 from somnomyo.errors import SomnomyoError
@@ -25,7 +26,7 @@ def _response(sos: np.ndarray, f: np.ndarray, fs: float) -> np.ndarray:
     zm1 = np.exp(-2j * np.pi * f / fs)
     h = np.ones(f.size, complex)
     for b0, b1, b2, a0, a1, a2 in sos:
-        h *= (b0 + b1 * zm1 + b2 * zm1 ** 2) / (a0 + a1 * zm1 + a2 * zm1 ** 2)
+        h *= (b0 + b1 * zm1 + b2 * zm1**2) / (a0 + a1 * zm1 + a2 * zm1**2)
     return h
 
 
@@ -54,8 +55,9 @@ def test_butter_sos_random_edges_equal_scipy_and_response_agrees_to_1e_9():
         want = signal.butter(order, cutoff, btype=btype, fs=fs, output="sos")
         got = iir.butter_sos(order, cutoff, btype=btype, fs=fs)
         np.testing.assert_array_equal(got, want)
-        np.testing.assert_allclose(_response(got, f * fs, fs), signal.sosfreqz(want, worN=f * fs, fs=fs)[1],
-                                   rtol=0, atol=1e-9)
+        np.testing.assert_allclose(
+            _response(got, f * fs, fs), signal.sosfreqz(want, worN=f * fs, fs=fs)[1], rtol=0, atol=1e-9
+        )
 
 
 def test_butter_sos_response_is_butterworth_half_power_at_the_edges():
@@ -64,9 +66,9 @@ def test_butter_sos_response_is_butterworth_half_power_at_the_edges():
         lp = iir.butter_sos(order, 30.0, btype="lowpass", fs=fs)
         hp = iir.butter_sos(order, 10.0, btype="highpass", fs=fs)
         bp = iir.butter_sos(order, (10.0, 100.0), btype="bandpass", fs=fs)
-        assert abs(_response(lp, np.array([30.0]), fs)[0]) == pytest.approx(2 ** -0.5, abs=1e-12)
-        assert abs(_response(hp, np.array([10.0]), fs)[0]) == pytest.approx(2 ** -0.5, abs=1e-12)
-        np.testing.assert_allclose(np.abs(_response(bp, np.array([10.0, 100.0]), fs)), 2 ** -0.5, atol=1e-12)
+        assert abs(_response(lp, np.array([30.0]), fs)[0]) == pytest.approx(2**-0.5, abs=1e-12)
+        assert abs(_response(hp, np.array([10.0]), fs)[0]) == pytest.approx(2**-0.5, abs=1e-12)
+        np.testing.assert_allclose(np.abs(_response(bp, np.array([10.0, 100.0]), fs)), 2**-0.5, atol=1e-12)
         assert abs(_response(lp, np.array([0.0]), fs)[0]) == pytest.approx(1.0, abs=1e-12)
         assert abs(_response(hp, np.array([fs / 2]), fs)[0]) == pytest.approx(1.0, abs=1e-12)
 
@@ -90,9 +92,11 @@ def test_butter_sos_edges_just_inside_nyquist_work_and_at_or_outside_raise():
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_sosfilt_zi_equals_scipy_and_keeps_the_dtype(dtype):
-    for sos in (signal.butter(4, [10, 100], btype="bandpass", fs=256, output="sos"),
-                signal.butter(3, 5, btype="highpass", fs=200, output="sos"),
-                signal.butter(5, 20, fs=500, output="sos")):
+    for sos in (
+        signal.butter(4, [10, 100], btype="bandpass", fs=256, output="sos"),
+        signal.butter(3, 5, btype="highpass", fs=200, output="sos"),
+        signal.butter(5, 20, fs=500, output="sos"),
+    ):
         s = sos.astype(dtype)
         want = signal.sosfilt_zi(s)
         got = iir.sosfilt_zi(s)
@@ -110,17 +114,17 @@ def test_sosfilt_equals_scipy_sosfilt_with_and_without_initial_state(dtype):
     np.testing.assert_array_equal(y, signal.sosfilt(sos, x))
     zi = (signal.sosfilt_zi(sos) * x[0]).astype(dtype)
     zi_before = zi.copy()
-    y, zf = iir.sosfilt(sos, x[::-1], zi=zi)                   # a strided input is copied
+    y, zf = iir.sosfilt(sos, x[::-1], zi=zi)  # a strided input is copied
     want_y, want_zf = signal.sosfilt(sos, x[::-1], zi=zi)
     assert y.dtype == want_y.dtype == dtype and zf.dtype == want_zf.dtype
     np.testing.assert_array_equal(y, want_y)
     np.testing.assert_array_equal(zf, want_zf)
-    np.testing.assert_array_equal(x, x_before)                 # the inputs are not modified
+    np.testing.assert_array_equal(x, x_before)  # the inputs are not modified
     np.testing.assert_array_equal(zi, zi_before)
 
 
 def test_sosfilt_computes_in_float64_when_any_input_is_float64():
-    sos = signal.butter(4, 20, fs=256, output="sos")          # float64
+    sos = signal.butter(4, 20, fs=256, output="sos")  # float64
     x = np.random.default_rng(4).normal(0, 1, 999).astype(np.float32)
     y, _ = iir.sosfilt(sos, x)
     assert y.dtype == np.float64
@@ -134,7 +138,7 @@ def test_sosfilt_inplace_over_chunks_carries_the_state_exactly():
     want, want_zf = signal.sosfilt(sos, x, zi=zi0)
     buf, zi = x.copy(), zi0.copy()
     for a in range(0, buf.size, 1000):
-        iir.sosfilt_inplace(sos, buf[a: a + 1000], zi)
+        iir.sosfilt_inplace(sos, buf[a : a + 1000], zi)
     np.testing.assert_array_equal(buf, want)
     np.testing.assert_array_equal(zi, want_zf)
 
@@ -174,12 +178,12 @@ def test_kernel_and_public_scipy_fallback_give_the_same_result(monkeypatch):
 
 def test_failed_self_test_falls_back_to_scipy_sosfilt_and_logs_it(monkeypatch, caplog):
     monkeypatch.setattr(iir, "_kernel_cache", [])
-    monkeypatch.setattr(iir, "_biquad_reference", lambda sos, x, zi: np.zeros_like(x))   # never matches
+    monkeypatch.setattr(iir, "_biquad_reference", lambda sos, x, zi: np.zeros_like(x))  # never matches
     with caplog.at_level(logging.DEBUG, logger="somnomyo"):
         assert iir._kernel() is iir._scipy_kernel
     assert "self-test failed" in caplog.text
     monkeypatch.setattr(iir, "_kernel_cache", [])
-    monkeypatch.setattr(iir.glob, "glob", lambda pattern: [])   # another scipy layout
+    monkeypatch.setattr(iir.glob, "glob", lambda pattern: [])  # another scipy layout
     monkeypatch.delitem(sys.modules, iir._KERNEL_NAME, raising=False)
     assert iir._kernel() is iir._scipy_kernel
     sos = signal.butter(2, 20, fs=256, output="sos")
@@ -188,13 +192,15 @@ def test_failed_self_test_falls_back_to_scipy_sosfilt_and_logs_it(monkeypatch, c
 
 
 def test_loading_the_kernel_does_not_import_the_scipy_signal_package():
-    code = ("import sys, numpy as np; from somnomyo.signal import iir; "
-            "y, _ = iir.sosfilt(iir.butter_sos(4, 20.0, btype='lowpass', fs=256.0), np.ones(64)); "
-            "assert iir._kernel() is not iir._scipy_kernel; "
-            "print(sorted(m for m in sys.modules if m.startswith(('scipy.signal', 'scipy.stats'))))")
+    code = (
+        "import sys, numpy as np; from somnomyo.signal import iir; "
+        "y, _ = iir.sosfilt(iir.butter_sos(4, 20.0, btype='lowpass', fs=256.0), np.ones(64)); "
+        "assert iir._kernel() is not iir._scipy_kernel; "
+        "print(sorted(m for m in sys.modules if m.startswith(('scipy.signal', 'scipy.stats'))))"
+    )
     _require_kernel()
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() in ("['scipy.signal._sosfilt']", "[]")     # the kernel module at most
+    assert out.stdout.strip() in ("['scipy.signal._sosfilt']", "[]")  # the kernel module at most
 
 
 # ----------------------------------------------------------------------------- windows

@@ -1,4 +1,5 @@
 """Per-channel signal quality (flat, clipping, mains, ECG, gaps, unit mix-ups) and interval helpers."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -8,7 +9,11 @@ import pandas as pd
 import pytest
 
 from somnomyo.signal.intervals import (
-    intervals_from_mask, mask_from_intervals, merge_intervals, subtract_intervals, total_duration,
+    intervals_from_mask,
+    mask_from_intervals,
+    merge_intervals,
+    subtract_intervals,
+    total_duration,
 )
 from somnomyo.signal.quality import REASONS, QualitySettings, assess_quality
 
@@ -53,10 +58,17 @@ def test_real_surface_emg_has_no_flat_or_clipping_flags(real_dir) -> None:
 
 def test_sleep_edf_1hz_emg_envelope_is_not_called_flat(real_dir) -> None:
     edfio = pytest.importorskip("edfio")
-    sig = next(s for s in edfio.read_edf(real_dir / "sleep-edf" / "short_psg.edf").signals
-               if s.label == "EMG submental")
-    q = assess_quality(sig.data, sig.sampling_frequency, label=sig.label, role="chin",
-                       physical_min=sig.physical_min, physical_max=sig.physical_max)
+    sig = next(
+        s for s in edfio.read_edf(real_dir / "sleep-edf" / "short_psg.edf").signals if s.label == "EMG submental"
+    )
+    q = assess_quality(
+        sig.data,
+        sig.sampling_frequency,
+        label=sig.label,
+        role="chin",
+        physical_min=sig.physical_min,
+        physical_max=sig.physical_max,
+    )
     assert q.flags.empty and q.unit_warning is None
 
 
@@ -91,8 +103,15 @@ def test_near_flat_low_noise_hour_is_flagged_flat() -> None:
 
 def test_flat_std_floor_just_below_and_just_above() -> None:
     floor = QualitySettings().flat_std_uv
-    x = np.concatenate([emg(20), window_with_std(floor * 0.98), emg(10, seed=2),
-                        window_with_std(floor * 1.02, seed=3), emg(20, seed=4)])
+    x = np.concatenate(
+        [
+            emg(20),
+            window_with_std(floor * 0.98),
+            emg(10, seed=2),
+            window_with_std(floor * 1.02, seed=3),
+            emg(20, seed=4),
+        ]
+    )
     flat = only(assess_quality(x, FS, label="Leg L").flags, "flat")
     assert list(flat.onset) == [20.0] and list(flat.duration) == [5.0]
 
@@ -101,8 +120,8 @@ def test_run_of_identical_samples_is_flat_only_when_long_enough() -> None:
     run_s = QualitySettings().flat_run_s
     x = emg(60)
     n = int(run_s * FS)
-    x[int(10 * FS):int(10 * FS) + n + 1] = 7.0            # just longer than flat_run_s
-    x[int(40 * FS):int(40 * FS) + n - 2] = 7.0            # just shorter
+    x[int(10 * FS) : int(10 * FS) + n + 1] = 7.0  # just longer than flat_run_s
+    x[int(40 * FS) : int(40 * FS) + n - 2] = 7.0  # just shorter
     flat = only(assess_quality(x, FS, label="Leg L").flags, "flat")
     assert list(flat.onset) == [10.0]
 
@@ -142,8 +161,8 @@ def test_clip_fraction_just_below_and_just_above() -> None:
     w = int(WIN * FS)
     x = emg(30)
     above, below = int(np.ceil(frac * w * 1.1)), int(np.floor(frac * w * 0.9))
-    x[int(5 * FS):int(5 * FS) + above] = 500.0        # window 5-10 s: just above the fraction
-    x[int(20 * FS):int(20 * FS) + below] = 500.0      # window 20-25 s: just below
+    x[int(5 * FS) : int(5 * FS) + above] = 500.0  # window 5-10 s: just above the fraction
+    x[int(20 * FS) : int(20 * FS) + below] = 500.0  # window 20-25 s: just below
     clip = only(assess_quality(x, FS, label="Leg L", physical_min=-500, physical_max=500).flags, "clipping")
     assert list(clip.onset) == [5.0]
 
@@ -159,7 +178,7 @@ def test_mains_dominated_stretch_flagged(mains: float) -> None:
     m = only(q.flags, "mains")
     assert len(m) == 1 and m.onset[0] == pytest.approx(120) and m.duration[0] == pytest.approx(60)
     assert set(q.flags["reason"]) == {"mains"}
-    assert q.unscorable.empty        # mains is a flag, not excluded, by default
+    assert q.unscorable.empty  # mains is a flag, not excluded, by default
 
 
 def test_55_hz_is_not_mains() -> None:
@@ -171,9 +190,9 @@ def test_55_hz_is_not_mains() -> None:
 def test_mains_ratio_just_below_and_just_above() -> None:
     ratio = QualitySettings().mains_ratio
     t = np.arange(int(20 * FS)) / FS
-    other = np.sin(2 * np.pi * 30 * t)                  # in the 10-100 Hz band, outside the mains band
+    other = np.sin(2 * np.pi * 30 * t)  # in the 10-100 Hz band, outside the mains band
 
-    def mains_share(share: float) -> np.ndarray:        # power share of 50 Hz in the band
+    def mains_share(share: float) -> np.ndarray:  # power share of 50 Hz in the band
         a = np.sqrt(share / (1 - share))
         return a * np.sin(2 * np.pi * 50 * t) + other
 
@@ -200,7 +219,7 @@ def test_mains_not_checked_when_sampling_too_slow() -> None:
 def add_ecg(x: np.ndarray, period: float, amp: float = 40.0, fs: float = FS) -> np.ndarray:
     y = x.copy()
     beats = (np.arange(0, x.size / fs, period) * fs).astype(int)
-    qrs = amp * (1 - np.abs(np.arange(10) - 5) / 5)     # 40 ms triangular QRS
+    qrs = amp * (1 - np.abs(np.arange(10) - 5) / 5)  # 40 ms triangular QRS
     idx = np.clip(beats[:, None] + np.arange(10)[None, :], 0, x.size - 1)
     y[idx] += qrs[None, :]
     return y
@@ -225,7 +244,7 @@ def test_single_long_leg_movement_burst_is_not_ecg(seconds: float) -> None:
     x = emg(60)
     t = times(x)
     burst = (t >= 21) & (t < 21 + seconds)
-    x[burst] += 40 * np.sin(2 * np.pi * 80 * t[burst])   # smooth envelope: autocorrelation decays, no peak
+    x[burst] += 40 * np.sin(2 * np.pi * 80 * t[burst])  # smooth envelope: autocorrelation decays, no peak
     assert assess_quality(x, FS, label="Leg L").flags.empty
     # it is the prominence rule that tells a burst from periodic beats
     no_prominence = QualitySettings(ecg_min_prominence=-1.0)
@@ -241,7 +260,7 @@ def test_nan_samples_and_recording_gaps_flagged_gap_and_unscorable() -> None:
     gap = only(q.flags, "gap")
     assert list(gap.onset) == pytest.approx([30.0, 60.0]) and list(gap.duration) == pytest.approx([2.5, 10.0])
     x2 = np.where(np.isnan(x), 0.0, x)
-    x2[(t >= 60) & (t < 70)] = 0.0                      # EDF+D gaps are zero-filled
+    x2[(t >= 60) & (t < 70)] = 0.0  # EDF+D gaps are zero-filled
     q2 = assess_quality(x2, FS, label="Leg L", gaps=[(30.0, 2.5), (60.0, 10.0)])
     # zero-filled gap time is reported once, as gap, not also as flat
     assert set(q2.flags["reason"]) == {"gap"}
@@ -254,7 +273,7 @@ def test_nan_samples_and_recording_gaps_flagged_gap_and_unscorable() -> None:
 def test_channel_in_volts_gets_unit_warning() -> None:
     q = assess_quality(emg(120) * 1e-6, FS, label="Leg L", role="leg_left")
     assert q.unit_warning is not None and "volts" in q.unit_warning and "Leg L" in q.unit_warning
-    assert only(q.flags, "flat").empty      # not every window called flat because of the unit
+    assert only(q.flags, "flat").empty  # not every window called flat because of the unit
 
 
 def test_channel_in_nanovolts_gets_unit_warning() -> None:
@@ -264,7 +283,7 @@ def test_channel_in_nanovolts_gets_unit_warning() -> None:
 
 def test_unit_limits_just_inside_and_just_outside() -> None:
     s = QualitySettings()
-    square = np.tile([1.0, -1.0], int(30 * FS) // 2)    # median absolute amplitude = 1
+    square = np.tile([1.0, -1.0], int(30 * FS) // 2)  # median absolute amplitude = 1
     assert assess_quality(square * s.unit_min_uv * 1.1, FS, label="A").unit_warning is None
     assert assess_quality(square * s.unit_min_uv * 0.9, FS, label="A").unit_warning is not None
     assert assess_quality(square * s.unit_max_uv * 0.9, FS, label="A").unit_warning is None
@@ -279,7 +298,7 @@ def test_non_voltage_channel_gets_no_unit_warning() -> None:
 # ------------------------------------------------------------------ API details
 def test_last_partial_window_is_checked_and_clipped_to_the_end() -> None:
     x = emg(62.5)
-    x[int(60 * FS):] = 0.0
+    x[int(60 * FS) :] = 0.0
     flat = only(assess_quality(x, FS, label="Leg L").flags, "flat")
     assert flat.onset[0] + flat.duration[0] == pytest.approx(62.5)
     assert flat.onset[0] >= 55.0
@@ -326,11 +345,19 @@ def test_mask_from_intervals_roundtrip() -> None:
 
 
 def test_merge_intervals_joins_touching_same_reason_only() -> None:
-    df = pd.DataFrame({"onset": [0.0, 5.0, 12.0, 5.0, 3.0], "duration": [5.0, 5.0, 1.0, 2.0, 1.0],
-                       "reason": ["flat", "flat", "flat", "mains", "flat"]})
+    df = pd.DataFrame(
+        {
+            "onset": [0.0, 5.0, 12.0, 5.0, 3.0],
+            "duration": [5.0, 5.0, 1.0, 2.0, 1.0],
+            "reason": ["flat", "flat", "flat", "mains", "flat"],
+        }
+    )
     out = merge_intervals(df)
-    assert out.to_dict("list") == {"onset": [0.0, 5.0, 12.0], "duration": [10.0, 2.0, 1.0],
-                                   "reason": ["flat", "mains", "flat"]}
+    assert out.to_dict("list") == {
+        "onset": [0.0, 5.0, 12.0],
+        "duration": [10.0, 2.0, 1.0],
+        "reason": ["flat", "mains", "flat"],
+    }
     assert len(merge_intervals(df, gap=2.0)[lambda d: d.reason == "flat"]) == 1
     # 0.001 s apart stays separate without a gap allowance
     two = pd.DataFrame({"onset": [0.0, 1.001], "duration": [1.0, 1.0], "reason": ["a", "a"]})
@@ -341,8 +368,11 @@ def test_subtract_intervals_and_total_duration() -> None:
     df = pd.DataFrame({"onset": [0.0, 20.0], "duration": [10.0, 5.0], "reason": ["flat", "mains"]})
     cut = pd.DataFrame({"onset": [2.0, 22.0], "duration": [3.0, 10.0]})
     out = subtract_intervals(df, cut)
-    assert out.to_dict("list") == {"onset": [0.0, 5.0, 20.0], "duration": [2.0, 5.0, 2.0],
-                                   "reason": ["flat", "flat", "mains"]}
+    assert out.to_dict("list") == {
+        "onset": [0.0, 5.0, 20.0],
+        "duration": [2.0, 5.0, 2.0],
+        "reason": ["flat", "flat", "mains"],
+    }
     assert total_duration(pd.DataFrame({"onset": [0.0, 5.0], "duration": [10.0, 10.0]})) == 15.0
 
 
@@ -351,7 +381,7 @@ def test_subtract_intervals_and_total_duration() -> None:
 def test_periodic_ecg_spikes_flagged_at_other_sampling_rates(fs: float) -> None:
     clean = emg(120, fs=fs)
     assert only(assess_quality(clean, fs, label="Chin", role="chin").flags, "ecg").empty
-    k = int(round(0.02 * fs))                              # 40 ms triangular QRS, 40 µV
+    k = int(round(0.02 * fs))  # 40 ms triangular QRS, 40 µV
     y = clean.copy()
     beats = (np.arange(0, 119, 0.8) * fs).astype(int)
     y[beats[:, None] + np.arange(2 * k)[None, :]] += 40 * (1 - np.abs(np.arange(2 * k) - k) / k)
@@ -360,9 +390,9 @@ def test_periodic_ecg_spikes_flagged_at_other_sampling_rates(fs: float) -> None:
 
 def test_unit_limits_on_a_long_channel_just_inside_and_just_outside() -> None:
     s = QualitySettings()
-    fs, n = 1000.0, 600_000                               # more samples than the unit check's sample
+    fs, n = 1000.0, 600_000  # more samples than the unit check's sample
     x = np.random.default_rng(11).normal(0, 1, n)
-    x /= np.median(np.abs(x - np.median(x)))              # median absolute amplitude = 1 exactly
+    x /= np.median(np.abs(x - np.median(x)))  # median absolute amplitude = 1 exactly
     assert assess_quality(x * s.unit_min_uv * 1.1, fs, label="A").unit_warning is None
     assert assess_quality(x * s.unit_min_uv * 0.9, fs, label="A").unit_warning is not None
     assert assess_quality(x * s.unit_max_uv * 0.9, fs, label="A").unit_warning is None
@@ -373,9 +403,9 @@ def test_identical_sample_runs_found_exactly_as_defined() -> None:
     from somnomyo.signal.quality_windows import _stuck_mask
 
     rng = np.random.default_rng(4)
-    x = np.round(rng.normal(0, 2, 20_000))                # quantised: many short runs of equal values
+    x = np.round(rng.normal(0, 2, 20_000))  # quantised: many short runs of equal values
     for start, length in ((100, 255), (1000, 256), (5000, 257), (9000, 600), (19_800, 200)):
-        x[start:start + length] = 5.5
+        x[start : start + length] = 5.5
     for run_len in (5, 256, 257):
         seg = np.cumsum(np.concatenate(([True], np.diff(x) != 0)))
         want = np.bincount(seg)[seg] >= run_len

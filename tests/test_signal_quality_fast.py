@@ -4,6 +4,7 @@ One pass over the windows, masks only where needed, the ECG envelope's low-passe
 products, the autocorrelation as one matrix product at the lags wanted: each is checked against
 the straightforward computation it replaces, and at the limits of the rules it serves.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -14,7 +15,11 @@ from somnomyo.signal.iir import butter_sos
 from somnomyo.signal.intervals import total_duration
 from somnomyo.signal.quality import QualitySettings, assess_quality
 from somnomyo.signal.quality_ecg import (
-    _ac_basis, _ecg_envelope, _ecg_windows, _sosfilt32, _square_lowpass_decimate,
+    _ac_basis,
+    _ecg_envelope,
+    _ecg_windows,
+    _sosfilt32,
+    _square_lowpass_decimate,
 )
 
 S = QualitySettings()
@@ -33,7 +38,7 @@ def _ecg_windows_direct(win: np.ndarray, fs: float, s: QualitySettings, up: int)
     x = (win - win.mean(axis=1, keepdims=True)).astype(np.float32)
     nfft = scipy.fft.next_fast_len(w_d + -(-lag_hi // up) + 1, real=True)
     fx = scipy.fft.rfft(x, nfft, axis=1)
-    ac = scipy.fft.irfft(fx.real ** 2 + fx.imag ** 2, nfft * up, axis=1)[:, :lag_hi + 1].astype(np.float64)
+    ac = scipy.fft.irfft(fx.real**2 + fx.imag**2, nfft * up, axis=1)[:, : lag_hi + 1].astype(np.float64)
     ac /= w - np.arange(lag_hi + 1)
     ac /= ac[:, :1]
     rows = np.arange(n_win)
@@ -59,15 +64,15 @@ def test_ecg_window_test_equals_the_direct_computation_on_spikes_noise_and_burst
     w_d = int(5 * fs) // up
     t = np.arange(w_d) / (fs / up)
     wins = []
-    for period in np.linspace(0.45, 2.6, 40):                 # beat spacing either side of 0.5-2.5 s
+    for period in np.linspace(0.45, 2.6, 40):  # beat spacing either side of 0.5-2.5 s
         for width in (0.01, 0.03):
             beat = np.exp(-0.5 * ((t % period) / width) ** 2)
-            for noise in (0.05, 0.3, 1.0, 3.0):                # from clear ECG to no ECG at all
+            for noise in (0.05, 0.3, 1.0, 3.0):  # from clear ECG to no ECG at all
                 wins.append(beat + noise * rng.random(w_d))
-    wins.append(np.where(t < 2.0, 5.0, 0.1) + 0.05 * rng.random(w_d))   # one long burst
+    wins.append(np.where(t < 2.0, 5.0, 0.1) + 0.05 * rng.random(w_d))  # one long burst
     win = np.array(wins)
     want = _ecg_windows_direct(win, fs, S, up)
-    assert 0 < want.sum() < len(want)                          # both outcomes represented
+    assert 0 < want.sum() < len(want)  # both outcomes represented
     assert np.array_equal(_ecg_windows(win, fs, S, up=up), want)
 
 
@@ -75,7 +80,7 @@ def test_ecg_window_test_equals_the_direct_computation_on_spikes_noise_and_burst
 def test_ecg_envelope_equals_the_recursive_low_passes(fs: float, n: int) -> None:
     q = 4 if fs == 256.0 else 3
     x = np.random.default_rng(3).normal(0, 20, n).astype(np.float32)
-    x[n // 3: n // 3 + 500] *= 30                              # a burst: large dynamic range
+    x[n // 3 : n // 3 + 500] *= 30  # a burst: large dynamic range
     sos = butter_sos(4, S.ecg_envelope_lowpass_hz, btype="lowpass", fs=fs)
     sos_d = butter_sos(4, S.ecg_envelope_lowpass_hz, btype="lowpass", fs=fs / q)
     want = _sosfilt32(sos_d, _square_lowpass_decimate(x, sos, q)[::-1])[::-1].astype(np.float64)
@@ -92,10 +97,12 @@ def emg(seconds: float, fs: float = 256.0, seed: int = 5) -> np.ndarray:
 def test_float32_data_give_the_flags_of_the_same_values_in_float64() -> None:
     fs = 256.0
     x = emg(300).astype(np.float32)
-    x[int(60 * fs):int(90 * fs)] = 0.0                               # flat
-    x[int(120 * fs):int(125 * fs)] = 500.0                           # clipped
+    x[int(60 * fs) : int(90 * fs)] = 0.0  # flat
+    x[int(120 * fs) : int(125 * fs)] = 500.0  # clipped
     t = np.arange(x.size) / fs
-    x[int(200 * fs):int(240 * fs)] += (80 * np.sin(2 * np.pi * 50 * t[int(200 * fs):int(240 * fs)])).astype(np.float32)
+    x[int(200 * fs) : int(240 * fs)] += (80 * np.sin(2 * np.pi * 50 * t[int(200 * fs) : int(240 * fs)])).astype(
+        np.float32
+    )
     kw = dict(label="Leg L", role="leg_left", physical_min=-500.0, physical_max=500.0)
     a = assess_quality(x, fs, **kw)
     b = assess_quality(x.astype(np.float64), fs, **kw)
@@ -105,10 +112,10 @@ def test_float32_data_give_the_flags_of_the_same_values_in_float64() -> None:
 
 @pytest.mark.parametrize(("length", "flat"), [(256, True), (255, False)])
 def test_identical_run_across_a_window_edge_is_flat_only_when_long_enough(length: int, flat: bool) -> None:
-    fs = 256.0                                                       # run_len = 1 s = 256 samples
+    fs = 256.0  # run_len = 1 s = 256 samples
     x = emg(60, fs)
-    edge = int(10 * fs)                                              # between windows 2 and 3
-    x[edge - length // 2: edge - length // 2 + length] = 3.25        # half in each window
+    edge = int(10 * fs)  # between windows 2 and 3
+    x[edge - length // 2 : edge - length // 2 + length] = 3.25  # half in each window
     got = only(assess_quality(x, fs, label="Leg L", role="leg_left").flags, "flat")
     assert (total_duration(got) == 10.0) if flat else got.empty
 
@@ -116,7 +123,7 @@ def test_identical_run_across_a_window_edge_is_flat_only_when_long_enough(length
 @pytest.mark.parametrize(("length", "flat"), [(256, True), (255, False)])
 def test_identical_run_in_the_last_partial_window_is_flat_only_when_long_enough(length: int, flat: bool) -> None:
     fs = 256.0
-    x = emg(62, fs)                                                  # 12 full windows + 2 s
+    x = emg(62, fs)  # 12 full windows + 2 s
     x[-length:] = -1.5
     got = only(assess_quality(x, fs, label="Leg L", role="leg_left").flags, "flat")
     assert (not got.empty and got["onset"].iloc[-1] + got["duration"].iloc[-1] == 62.0) if flat else got.empty

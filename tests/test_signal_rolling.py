@@ -4,6 +4,7 @@ They replace ``scipy.ndimage`` on the leg-movement path (its import drags in ``s
 so every value must be the one ndimage gives (no tolerance): checked on random data of many
 lengths and sizes, edges, ties, and chunk boundaries (the chunk made tiny).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -16,7 +17,7 @@ from scipy import ndimage
 
 from somnomyo.signal import rolling
 
-_values = hs.lists(hs.integers(-6, 6), min_size=1, max_size=120)     # small integers: many ties
+_values = hs.lists(hs.integers(-6, 6), min_size=1, max_size=120)  # small integers: many ties
 
 
 @settings(max_examples=150, deadline=None)
@@ -29,7 +30,7 @@ def test_median_filter_equals_ndimage_median_filter_nearest_any_size_even_or_odd
     np.testing.assert_array_equal(got, want)
 
 
-@pytest.mark.parametrize("size", [2, 7, 11, 25, 26, 40])            # network (<= 25) and partition (> 25) paths
+@pytest.mark.parametrize("size", [2, 7, 11, 25, 26, 40])  # network (<= 25) and partition (> 25) paths
 def test_median_filter_same_values_whatever_the_chunk_boundaries(monkeypatch, size):
     x = np.random.default_rng(size).normal(size=1001)
     want = ndimage.median_filter(x, size=size, mode="nearest")
@@ -41,7 +42,7 @@ def test_median_filter_same_values_whatever_the_chunk_boundaries(monkeypatch, si
 @pytest.mark.parametrize("n", list(range(1, 13)))
 def test_selection_network_gives_every_rank_of_every_0_1_input(n):
     # 0-1 principle: a comparator network that selects correctly on all 0/1 inputs does on all inputs
-    bits = ((np.arange(2 ** n)[:, None] >> np.arange(n)) & 1).astype(np.float64)
+    bits = ((np.arange(2**n)[:, None] >> np.arange(n)) & 1).astype(np.float64)
     srt = np.sort(bits, axis=1)
     for ranks in [(k,) for k in range(n)] + [(k, k + 1) for k in range(n - 1)]:
         outs = tuple(np.empty(bits.shape[0]) for _ in ranks)
@@ -73,13 +74,15 @@ def test_sliding_median_filters_each_row_of_a_2d_array_along_its_last_axis():
 def test_trailing_max_and_min_equal_ndimage_filters_with_a_trailing_origin(vals, size, dtype):
     x = np.asarray(vals, dtype) * dtype(1.7)
     origin = (size - 1) // 2
-    np.testing.assert_array_equal(rolling.trailing_max(x, size),
-                                  ndimage.maximum_filter1d(x, size, origin=origin, mode="nearest"))
-    np.testing.assert_array_equal(rolling.trailing_min(x, size),
-                                  ndimage.minimum_filter1d(x, size, origin=origin, mode="nearest"))
+    np.testing.assert_array_equal(
+        rolling.trailing_max(x, size), ndimage.maximum_filter1d(x, size, origin=origin, mode="nearest")
+    )
+    np.testing.assert_array_equal(
+        rolling.trailing_min(x, size), ndimage.minimum_filter1d(x, size, origin=origin, mode="nearest")
+    )
 
 
-@pytest.mark.parametrize("size", [1, 2, 25, 3001])                  # any size; the baseline's 25 and 3001
+@pytest.mark.parametrize("size", [1, 2, 25, 3001])  # any size; the baseline's 25 and 3001
 def test_trailing_extremes_are_the_plain_look_back_definition_across_chunks(monkeypatch, size):
     x = np.random.default_rng(size).normal(size=7000).astype(np.float32)
     pad = np.concatenate([np.full(size - 1, x[0]), x])
@@ -112,7 +115,11 @@ def test_uniform_filter1d_equals_ndimage_bit_for_bit_across_chunks(monkeypatch, 
 
 
 def test_empty_and_single_sample_inputs_pass_through():
-    for f in (lambda x: rolling.median_filter(x, 5), lambda x: rolling.trailing_max(x, 5),
-              lambda x: rolling.trailing_min(x, 5), lambda x: rolling.uniform_filter1d(x, 5)):
+    for f in (
+        lambda x: rolling.median_filter(x, 5),
+        lambda x: rolling.trailing_max(x, 5),
+        lambda x: rolling.trailing_min(x, 5),
+        lambda x: rolling.uniform_filter1d(x, 5),
+    ):
         assert f(np.zeros(0)).size == 0
         np.testing.assert_array_equal(f(np.array([3.5])), [3.5])

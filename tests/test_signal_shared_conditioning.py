@@ -1,4 +1,5 @@
 """Shared per-night conditioning (``condition_recording``) and the fast envelope/R-peak paths."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -17,9 +18,9 @@ def _leg(fs: float, dur: float, rng: np.random.Generator, hum_uv: float) -> np.n
     n = int(fs * dur)
     t = np.arange(n) / fs
     x = rng.normal(0, 1.0, n) + hum_uv * np.sin(2 * np.pi * 50 * t)
-    for t0 in [t for t in (20.0, 45.0, 70.0) if t + 1 < dur]:   # 1-s LMs of ~40 µV
+    for t0 in [t for t in (20.0, 45.0, 70.0) if t + 1 < dur]:  # 1-s LMs of ~40 µV
         i = int(t0 * fs)
-        x[i: i + int(fs)] += rng.normal(0, 40.0, int(fs))
+        x[i : i + int(fs)] += rng.normal(0, 40.0, int(fs))
     return x
 
 
@@ -36,8 +37,13 @@ def test_shared_conditioning_gives_the_same_lms_as_conditioning_each_leg():
     st = get_settings("wasm2016")
     fs, rng = 256.0, np.random.default_rng(1)
     data = _leg(fs, 90.0, rng, hum_uv=5.0)
-    rec = Recording(path=None, start=None, duration=90.0, channels=[],
-                    signals={"Leg L": Signal(label="Leg L", data=data, fs=fs, unit="uV")})
+    rec = Recording(
+        path=None,
+        start=None,
+        duration=90.0,
+        channels=[],
+        signals={"Leg L": Signal(label="Leg L", data=data, fs=fs, unit="uV")},
+    )
     shared = condition_recording(rec, ["Leg L"], settings=st.conditioning)
     alone = detect_lms(data, fs, settings=st, label="Leg L")
     given = detect_lms(data, fs, settings=st, label="Leg L", conditioned=shared["Leg L"])
@@ -50,9 +56,17 @@ def test_mains_detected_once_per_recording_and_removed_on_a_channel_with_weak_hu
     st = get_settings("wasm2016").conditioning
     fs, rng = 256.0, np.random.default_rng(2)
     strong, weak = _leg(fs, 60.0, rng, hum_uv=20.0), _leg(fs, 60.0, rng, hum_uv=0.0)
-    assert condition_emg(weak, fs, settings=st).mains_hz is None    # alone: no hum to find
-    rec = Recording(path=None, start=None, duration=60.0, channels=[], signals={"A": Signal(label="A", data=strong, fs=fs, unit="uV"),
-                             "B": Signal(label="B", data=weak, fs=fs, unit="uV")})
+    assert condition_emg(weak, fs, settings=st).mains_hz is None  # alone: no hum to find
+    rec = Recording(
+        path=None,
+        start=None,
+        duration=60.0,
+        channels=[],
+        signals={
+            "A": Signal(label="A", data=strong, fs=fs, unit="uV"),
+            "B": Signal(label="B", data=weak, fs=fs, unit="uV"),
+        },
+    )
     out = condition_recording(rec, ["A", "B"], settings=st)
     assert out["A"].mains_hz == 50.0 and out["B"].mains_hz == 50.0
 
@@ -64,9 +78,9 @@ def test_r_peaks_on_the_decimated_ecg_within_one_sample_of_full_rate():
     beats = 1.0 + 0.8 * np.arange(148) + rng.uniform(-0.05, 0.05, 148)
     ecg = 200 * np.sin(2 * np.pi * 0.2 * t) + rng.normal(0, 5, n)
     for b in beats:
-        ecg += 1000 * np.exp(-((t - b) / 0.01) ** 2)
+        ecg += 1000 * np.exp(-(((t - b) / 0.01) ** 2))
     full = detect_r_peaks(ecg, fs)
     dec = detect_r_peaks(ecg, fs, max_rate_hz=128.0)
     assert full.size == dec.size == beats.size
-    assert np.abs(full - dec).max() <= 1                        # sample indices at fs
+    assert np.abs(full - dec).max() <= 1  # sample indices at fs
     assert np.abs(dec / fs - beats).max() < 0.01

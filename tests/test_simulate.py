@@ -1,4 +1,5 @@
 """Tests of the seeded night simulator (somnomyo.simulate): determinism, channels, artefacts, known truth."""
+
 from __future__ import annotations
 
 import json
@@ -97,9 +98,19 @@ def test_turning_one_ingredient_off_leaves_the_hypnogram_unchanged() -> None:
 def test_each_channel_keeps_its_own_rate(fs_emg: float) -> None:
     opts = SimOptions.quiet(fs_emg=fs_emg, fs_ecg=200.0 if fs_emg != 200.0 else 256.0, fs_resp=32.0)
     night = simulate_night(seed=0, hours=5 / 60, fs=256.0, options=opts)
-    want = {"EEG C3-M2": 256.0, "EEG C4-M1": 256.0, "EOG E1-M2": 256.0, "EOG E2-M1": 256.0,
-            "EMG Chin": fs_emg, "ECG II": opts.fs_ecg, "Leg L": fs_emg, "Leg R": fs_emg, "Arm L": fs_emg,
-            "Arm R": fs_emg, "Airflow": 32.0}
+    want = {
+        "EEG C3-M2": 256.0,
+        "EEG C4-M1": 256.0,
+        "EOG E1-M2": 256.0,
+        "EOG E2-M1": 256.0,
+        "EMG Chin": fs_emg,
+        "ECG II": opts.fs_ecg,
+        "Leg L": fs_emg,
+        "Leg R": fs_emg,
+        "Arm L": fs_emg,
+        "Arm R": fs_emg,
+        "Airflow": 32.0,
+    }
     assert {s.label: s.fs for s in night.signals} == want
     assert night.truth["fs"] == want
     for s in night.signals:
@@ -119,14 +130,19 @@ def test_emg_rate_outside_200_to_512_hz_is_rejected(fs_emg: float) -> None:
         SimOptions(fs_emg=fs_emg)
 
 
-@pytest.mark.parametrize("field, inside, outside", [
-    ("fs_emg", 200.0, 199.9), ("fs_emg", 512.0, 512.1),
-    ("plm_imi_s", (15.0, 40.0), (14.9, 40.0)), ("plm_imi_s", (20.0, 60.0), (20.0, 60.1)),
-    ("fm_duration_ms", (30.0, 150.0), (30.0, 150.1)),
-    ("isolation_s", 90.1, 90.0),
-    ("long_lm_duration_s", (10.6, 20.0), (10.5, 20.0)),
-    ("plm_series_length", (4, 10), (3, 10)),
-])
+@pytest.mark.parametrize(
+    "field, inside, outside",
+    [
+        ("fs_emg", 200.0, 199.9),
+        ("fs_emg", 512.0, 512.1),
+        ("plm_imi_s", (15.0, 40.0), (14.9, 40.0)),
+        ("plm_imi_s", (20.0, 60.0), (20.0, 60.1)),
+        ("fm_duration_ms", (30.0, 150.0), (30.0, 150.1)),
+        ("isolation_s", 90.1, 90.0),
+        ("long_lm_duration_s", (10.6, 20.0), (10.5, 20.0)),
+        ("plm_series_length", (4, 10), (3, 10)),
+    ],
+)
 def test_option_limits_accept_just_inside_and_reject_just_outside(field: str, inside: object, outside: object) -> None:
     assert getattr(SimOptions().with_(**{field: inside}), field) == inside
     with pytest.raises(ValueError, match=field):
@@ -152,11 +168,11 @@ def test_ecg_has_55_to_75_bpm_pqrst_beats(quiet_ecg: SimulatedNight) -> None:
     peaks, _ = sps.find_peaks(ecg.data, height=500.0, distance=int(0.4 * ecg.fs))
     rate = 60.0 / np.median(np.diff(peaks) / ecg.fs)
     assert 50.0 <= rate <= 80.0
-    assert np.std(np.diff(peaks)) > 0                      # heart-rate variability
+    assert np.std(np.diff(peaks)) > 0  # heart-rate variability
     r = quiet_ecg.r_peaks
     assert np.abs(peaks / ecg.fs - r[: peaks.size]).max() <= 1.0 / ecg.fs + 1e-9
     # a T wave follows each R peak: positive bump 0.15-0.4 s later, well below R
-    seg = np.stack([ecg.data[p + int(0.15 * ecg.fs): p + int(0.4 * ecg.fs)] for p in peaks[1:-1]])
+    seg = np.stack([ecg.data[p + int(0.15 * ecg.fs) : p + int(0.4 * ecg.fs)] for p in peaks[1:-1]])
     assert 150.0 < np.median(seg.max(axis=1)) < 600.0
 
 
@@ -207,15 +223,15 @@ def test_hypnogram_has_sleep_onset_cycles_rem_and_lights() -> None:
     first = int(np.flatnonzero(np.isin(st, SLEEP_STAGES))[0])
     assert hyp.lights_off < first * EPOCH
     assert (first * EPOCH - hyp.lights_off) / 60.0 <= opts.sleep_latency_min[1] + 0.5
-    assert np.all(st[: first] == "W") and st[first] == "N1"
-    assert "N2" in st[first: first + 10]
+    assert np.all(st[:first] == "W") and st[first] == "N1"
+    assert "N2" in st[first : first + 10]
     # REM periods (runs of R) recur every ~90 min: 3-6 per night
     r = (st == "R").astype(int)
     assert 3 <= int(np.sum(np.diff(r) == 1)) <= 7
     # N3 is front-loaded
     n3 = np.flatnonzero(st == "N3")
     assert np.mean(n3) < st.size / 2
-    assert np.all(st[int(np.ceil(hyp.lights_on / EPOCH)):] == "W")
+    assert np.all(st[int(np.ceil(hyp.lights_on / EPOCH)) :] == "W")
 
 
 # --- leg movements: known truth ---------------------------------------------------------------------------
@@ -242,8 +258,11 @@ def test_non_series_lms_are_more_than_90_s_from_any_other_lm(dense: SimulatedNig
     for lm in lms:
         if lm["kind"] == "periodic":
             continue
-        others = [o for o, x in zip(onsets, lms) if x is not lm and not
-                  (lm["pair_id"] is not None and x["pair_id"] == lm["pair_id"])]
+        others = [
+            o
+            for o, x in zip(onsets, lms)
+            if x is not lm and not (lm["pair_id"] is not None and x["pair_id"] == lm["pair_id"])
+        ]
         assert np.min(np.abs(np.array(others) - lm["onset"])) > S.plm.imi_max_s
 
 
@@ -256,7 +275,7 @@ def test_lms_lie_in_sleep_or_wake_as_designed(dense: SimulatedNight) -> None:
                 assert span <= set(n.options.plm_stages)
             elif lm["kind"] in ("long", "bilateral_pair"):
                 assert span <= set(SLEEP_STAGES)
-            elif lm["kind"] == "isolated":       # designed either wholly in sleep or wholly in wake
+            elif lm["kind"] == "isolated":  # designed either wholly in sleep or wholly in wake
                 assert span <= set(SLEEP_STAGES) or span == {"W"}
                 assert (lm["stage"] == "W") == (span == {"W"})
     wake = [lm for lm in night.truth["leg_movements"] if lm["stage"] == "W"]
@@ -274,10 +293,10 @@ def test_lm_bursts_exceed_8_uv_above_baseline_from_truth_onset_to_offset(dense: 
         edge = w // 2 + int(0.1 * s.fs)
         for lm in (x for x in dense.truth["leg_movements"] if x["channel"] == label):
             i0, i1 = int(round(lm["onset"] * s.fs)), int(round((lm["onset"] + lm["duration"]) * s.fs))
-            base = np.median(env[i0 - int(8 * s.fs): i0 - w])              # local resting level
-            assert env[i0 + edge: i1 - edge].min() > base + thr           # clearly above inside the burst
-            assert env[i0 - 2 * w: i0 - w].max() < base + S.lm.offset_above_baseline_uv   # quiet before
-            assert env[i1 + w: i1 + 2 * w].max() < base + S.lm.offset_above_baseline_uv   # and after
+            base = np.median(env[i0 - int(8 * s.fs) : i0 - w])  # local resting level
+            assert env[i0 + edge : i1 - edge].min() > base + thr  # clearly above inside the burst
+            assert env[i0 - 2 * w : i0 - w].max() < base + S.lm.offset_above_baseline_uv  # quiet before
+            assert env[i1 + w : i1 + 2 * w].max() < base + S.lm.offset_above_baseline_uv  # and after
 
 
 def test_subthreshold_twitches_stay_below_8_uv_above_baseline(dense: SimulatedNight) -> None:
@@ -312,22 +331,27 @@ def test_lm_arousals_start_0_to_1_s_after_onset_and_others_are_far(dense: Simula
         gaps = [max(x["onset"] - b, a - (x["onset"] + x["duration"])) for x in ar]
         associated = [g < S.arousal.max_gap_s for g in gaps]
         assert any(associated) == lm["arousal"]
-        if lm["arousal"]:   # a pair shares one arousal, timed from its first LM
-            first = min(o["onset"] for o in dense.truth["leg_movements"]
-                        if o is lm or (lm["pair_id"] is not None and o["pair_id"] == lm["pair_id"]))
+        if lm["arousal"]:  # a pair shares one arousal, timed from its first LM
+            first = min(
+                o["onset"]
+                for o in dense.truth["leg_movements"]
+                if o is lm or (lm["pair_id"] is not None and o["pair_id"] == lm["pair_id"])
+            )
             assert any(0.0 <= x["onset"] - first <= 1.0 + 1e-6 and 3.0 <= x["duration"] <= 15.0 for x in ar)
 
 
 def test_respiratory_lms_start_0_to_5_s_after_event_end_and_others_are_outside_both_windows(
-        dense: SimulatedNight) -> None:
+    dense: SimulatedNight,
+) -> None:
     ap = dense.truth["apneas"]
     assert any(lm["respiratory"] for lm in dense.truth["leg_movements"])
     r = S.respiratory
     aasm = get_settings("aasm").respiratory
     for lm in dense.truth["leg_movements"]:
         a, b = lm["onset"], lm["onset"] + lm["duration"]
-        wasm = any(a < e["onset"] + e["duration"] + r.after_s and e["onset"] + e["duration"] - r.before_s < b
-                   for e in ap)
+        wasm = any(
+            a < e["onset"] + e["duration"] + r.after_s and e["onset"] + e["duration"] - r.before_s < b for e in ap
+        )
         in_aasm = any(a < e["onset"] + e["duration"] + aasm.after_s and e["onset"] - aasm.before_s < b for e in ap)
         assert wasm == lm["respiratory"]
         assert in_aasm == lm["respiratory_aasm"]
@@ -379,7 +403,7 @@ def test_fragmentary_myoclonus_potentials_are_shorter_than_150_ms_in_nrem(dense:
     assert len(fm) >= 10
     assert {e["channel"] for e in fm} <= set(dense.options.fm_channels)
     band = {}
-    for label in {e["channel"] for e in fm}:      # drift removed, burst shape kept
+    for label in {e["channel"] for e in fm}:  # drift removed, burst shape kept
         s = dense.signal(label)
         band[label] = sps.sosfiltfilt(sps.butter(2, 10.0, "highpass", fs=s.fs, output="sos"), s.data)
     for e in fm:
@@ -387,7 +411,7 @@ def test_fragmentary_myoclonus_potentials_are_shorter_than_150_ms_in_nrem(dense:
         assert stage_span(dense, e["onset"], e["onset"] + e["duration"]) <= set(NREM_STAGES)
         s = dense.signal(e["channel"])
         i0 = int(round(e["onset"] * s.fs))
-        seg = band[e["channel"]][i0: i0 + int(round(e["duration"] * s.fs))]
+        seg = band[e["channel"]][i0 : i0 + int(round(e["duration"] * s.fs))]
         assert np.max(np.abs(seg)) > 0.7 * e["amplitude_uv"]
 
 
@@ -419,8 +443,13 @@ def test_hypnic_jerks_hit_several_muscles_at_sleep_onset(dense: SimulatedNight) 
 
 
 def test_cortical_transient_precedes_jerks_and_shows_only_on_averaging() -> None:
-    opts = SimOptions.quiet(myoclonic_jerks_per_h=600.0, cortical_fraction=1.0, eeg_transient_uv=8.0,
-                            sleep_latency_min=(1.0, 2.0), lights_off_min=(0.5, 1.0))
+    opts = SimOptions.quiet(
+        myoclonic_jerks_per_h=600.0,
+        cortical_fraction=1.0,
+        eeg_transient_uv=8.0,
+        sleep_latency_min=(1.0, 2.0),
+        lights_off_min=(0.5, 1.0),
+    )
     night = simulate_short(12, minutes=20, options=opts)
     mj = night.truth["myoclonic_jerks"]
     assert len(mj) >= 60 and all(j["cortical"] for j in mj)
@@ -428,14 +457,14 @@ def test_cortical_transient_precedes_jerks_and_shows_only_on_averaging() -> None
     eeg = night.signal("EEG C3-M2")
     trig = [j for j in mj if "EEG C3-M2" in j["eeg_channels"]]
     fs = eeg.fs
-    idx = np.array([int(round(j["eeg_peak"] * fs)) for j in trig])      # designed transient peaks
+    idx = np.array([int(round(j["eeg_peak"] * fs)) for j in trig])  # designed transient peaks
     assert all(j["eeg_peak"] < j["onset"] for j in trig)
     win = np.arange(-int(0.2 * fs), int(0.1 * fs))
     hp = sps.sosfiltfilt(sps.butter(2, 5.0, "highpass", fs=fs, output="sos"), eeg.data)
     epochs = hp[idx[:, None] + win[None, :]]
     avg = epochs.mean(axis=0) - epochs.mean(axis=0)[: int(0.1 * fs)].mean()
-    assert avg[int(0.2 * fs)] > 0.5 * opts.eeg_transient_uv                # visible in the average
-    assert opts.eeg_transient_uv < np.std(eeg.data)                     # hidden in single trials
+    assert avg[int(0.2 * fs)] > 0.5 * opts.eeg_transient_uv  # visible in the average
+    assert opts.eeg_transient_uv < np.std(eeg.data)  # hidden in single trials
 
 
 def test_negative_myoclonus_is_a_silent_period_in_tonic_emg(dense: SimulatedNight) -> None:
@@ -447,31 +476,34 @@ def test_negative_myoclonus_is_a_silent_period_in_tonic_emg(dense: SimulatedNigh
         sos = sps.butter(4, [20.0, min(100.0, 0.45 * s.fs)], "bandpass", fs=s.fs, output="sos")
         y = sps.sosfiltfilt(sos, s.data)
         i0, i1 = int(round(e["onset"] * s.fs)), int(round((e["onset"] + e["duration"]) * s.fs))
-        inside = np.sqrt(np.mean(y[i0 + 3: i1 - 3] ** 2))
-        around = np.sqrt(np.mean(np.r_[y[i0 - int(0.5 * s.fs): i0], y[i1: i1 + int(0.5 * s.fs)]] ** 2))
+        inside = np.sqrt(np.mean(y[i0 + 3 : i1 - 3] ** 2))
+        around = np.sqrt(np.mean(np.r_[y[i0 - int(0.5 * s.fs) : i0], y[i1 : i1 + int(0.5 * s.fs)]] ** 2))
         assert inside < 0.6 * around
 
 
-@pytest.mark.parametrize("change, key", [
-    ({"fm_per_min": 0.0}, "fragmentary_myoclonus"),
-    ({"hypnic_jerks": False}, "hypnic_jerks"),
-    ({"myoclonic_jerks_per_h": 0.0}, "myoclonic_jerks"),
-    ({"negative_myoclonus_per_h": 0.0}, "negative_myoclonus"),
-    ({"twitches_per_h": 0.0}, "twitches"),
-    ({"apneas_per_h": 0.0}, "apneas"),
-    ({"spontaneous_arousals_per_h": 0.0, "lm_arousal_prob": 0.0, "apnea_arousal_prob": 0.0}, "arousals"),
-    ({"plm_series_per_h": 0.0}, "plm"),
-])
+@pytest.mark.parametrize(
+    "change, key",
+    [
+        ({"fm_per_min": 0.0}, "fragmentary_myoclonus"),
+        ({"hypnic_jerks": False}, "hypnic_jerks"),
+        ({"myoclonic_jerks_per_h": 0.0}, "myoclonic_jerks"),
+        ({"negative_myoclonus_per_h": 0.0}, "negative_myoclonus"),
+        ({"twitches_per_h": 0.0}, "twitches"),
+        ({"apneas_per_h": 0.0}, "apneas"),
+        ({"spontaneous_arousals_per_h": 0.0, "lm_arousal_prob": 0.0, "apnea_arousal_prob": 0.0}, "arousals"),
+        ({"plm_series_per_h": 0.0}, "plm"),
+    ],
+)
 def test_each_ingredient_can_be_turned_off(short15: SimulatedNight, change: dict, key: str) -> None:
     on = short15
-    night = simulate_short(2, minutes=15, options=SimOptions.short(**change))   # same night as ``short15``
+    night = simulate_short(2, minutes=15, options=SimOptions.short(**change))  # same night as ``short15``
     if key == "plm":
         assert on.truth["expected"]["plms_series"] >= 1
         assert not any(lm["kind"] == "periodic" for lm in night.truth["leg_movements"])
         assert night.truth["expected"]["plms_series"] == 0
     else:
-        assert on.truth[key] != []                         # present when on ...
-        assert night.truth[key] == []                      # ... absent when off
+        assert on.truth[key] != []  # present when on ...
+        assert night.truth[key] == []  # ... absent when off
     if key == "apneas":
         assert not any("apnea" in t.lower() or "hypopnea" in t.lower() for _, _, t in night.annotations)
         assert not any(lm["respiratory"] for lm in night.truth["leg_movements"])
@@ -486,7 +518,7 @@ def test_airflow_drops_during_apneas(dense: SimulatedNight) -> None:
     for e in dense.truth["apneas"]:
         i0, i1 = int((e["onset"] + 2) * air.fs), int((e["onset"] + e["duration"] - 2) * air.fs)
         j0 = int((e["onset"] - 40) * air.fs)
-        during, before = np.std(x[i0:i1]), np.std(x[j0:j0 + int(30 * air.fs)])
+        during, before = np.std(x[i0:i1]), np.std(x[j0 : j0 + int(30 * air.fs)])
         limit = 0.6 if e["kind"] == "hypopnea" else 0.2
         assert during < limit * before
 
@@ -504,7 +536,7 @@ def test_infant_clusters_are_in_sleep_at_1_to_5_hz_and_stop_at_an_arousal(infant
         assert np.median(gaps) == pytest.approx(1.0 / c["rate_hz"], rel=0.25)
         a = arousals[c["arousal_onset"]]
         assert a["cause"] == "cluster"
-        assert 0.0 < a["onset"] - (c["onset"] + c["duration"]) <= 0.6   # the jerks stop as the arousal starts
+        assert 0.0 < a["onset"] - (c["onset"] + c["duration"]) <= 0.6  # the jerks stop as the arousal starts
         assert any(ch.startswith("Arm") for ch in c["channels"])
     assert infant.truth["leg_movements"] == []
 
@@ -523,9 +555,22 @@ def test_truth_json_round_trips(written: dict[str, Path], dense: SimulatedNight)
     truth = json.loads(written["truth"].read_text())
     assert truth == dense.truth
     assert SimOptions.from_dict(truth["options"]) == dense.options
-    assert set(truth) >= {"seed", "hours", "fs", "options", "stages", "leg_movements", "apneas", "arousals",
-                          "fragmentary_myoclonus", "hypnic_jerks", "myoclonic_jerks", "negative_myoclonus",
-                          "clusters", "expected"}
+    assert set(truth) >= {
+        "seed",
+        "hours",
+        "fs",
+        "options",
+        "stages",
+        "leg_movements",
+        "apneas",
+        "arousals",
+        "fragmentary_myoclonus",
+        "hypnic_jerks",
+        "myoclonic_jerks",
+        "negative_myoclonus",
+        "clusters",
+        "expected",
+    }
     lm = truth["leg_movements"][0]
     assert set(lm) >= {"onset", "duration", "side", "channel", "kind", "series_id", "arousal", "respiratory"}
 

@@ -8,6 +8,7 @@
 * ``baseline_fluctuation``: the background level varies (SD of log 1-s RMS) where asked;
 * the default night stays byte-identical to the simulator before these options existed.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -19,22 +20,28 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_helpers import run_cli
 from scipy import signal as sps
 from scipy.stats import kurtosis
 
-from cli_helpers import run_cli
 from somnomyo.simulate import SimOptions, SimulatedNight, simulate_night
-from somnomyo.simulate.texture import (HIGHPASS_HZ, HIGHPASS_ORDER, activations, fit_texture, read_text_emg,
-                                       shipped_model)
+from somnomyo.simulate.texture import (
+    HIGHPASS_HZ,
+    HIGHPASS_ORDER,
+    activations,
+    fit_texture,
+    read_text_emg,
+    shipped_model,
+)
 
 REPO = Path(__file__).resolve().parents[1]
-_BASE_COMMIT = "93c2a40"                  # the last commit before the realism options
-BASE = REPO.parent / "base-93c2a40"      # the code before the realism options (the project's own checkout)
+_BASE_COMMIT = "93c2a40"  # the last commit before the realism options
+BASE = REPO.parent / "base-93c2a40"  # the code before the realism options (the project's own checkout)
 FS = 512.0
 EPOCH = 30.0
-SHAPE_BAND = (20.0, 100.0)               # spectra are compared after normalizing to their mean here
-COMPARE = (15.0, 200.0)                  # and compared over this range (below 0.45 fs at 512 Hz)
-LINES = ((45.0, 65.0), (190.0, 210.0))   # mains and 200-Hz lines of the real files, left out of comparisons
+SHAPE_BAND = (20.0, 100.0)  # spectra are compared after normalizing to their mean here
+COMPARE = (15.0, 200.0)  # and compared over this range (below 0.45 fs at 512 Hz)
+LINES = ((45.0, 65.0), (190.0, 210.0))  # mains and 200-Hz lines of the real files, left out of comparisons
 
 
 # --- helpers --------------------------------------------------------------------------------------------
@@ -106,8 +113,14 @@ def quiet_synthetic() -> SimulatedNight:
 
 @pytest.fixture(scope="module")
 def lm_texture() -> SimulatedNight:
-    return simulate_night(seed=2, hours=0.5, fs=FS, options=SimOptions.quiet(
-        emg_texture="biosppy", leg_movements=True, isolated_lm_per_h=40.0, wake_lm_per_h=0.0, plm_series_per_h=4.0))
+    return simulate_night(
+        seed=2,
+        hours=0.5,
+        fs=FS,
+        options=SimOptions.quiet(
+            emg_texture="biosppy", leg_movements=True, isolated_lm_per_h=40.0, wake_lm_per_h=0.0, plm_series_per_h=4.0
+        ),
+    )
 
 
 def burst_parts(night: SimulatedNight) -> list[np.ndarray]:
@@ -129,27 +142,30 @@ def real_emg(real_dir: Path) -> dict[str, tuple[np.ndarray, float]]:
 
 
 # --- texture: against the shipped model (always) --------------------------------------------------------
-def test_texture_background_has_the_shipped_models_spectral_shape(quiet_texture: SimulatedNight,
-                                                                  quiet_synthetic: SimulatedNight) -> None:
+def test_texture_background_has_the_shipped_models_spectral_shape(
+    quiet_texture: SimulatedNight, quiet_synthetic: SimulatedNight
+) -> None:
     errs = {}
     for name, night in (("biosppy", quiet_texture), ("synthetic", quiet_synthetic)):
         f, p = sps.welch(sleep_samples(night, "Leg L"), FS, nperseg=int(0.256 * FS))
         sel = compared(f)
         errs[name] = np.abs(shape_db(f, p) - shape_db(f, model_rest_psd(f)))[sel]
     assert errs["biosppy"].mean() < 0.5 and errs["biosppy"].max() < 1.5, errs["biosppy"]
-    assert errs["synthetic"].mean() > 0.5        # the tolerance tells the two textures apart
+    assert errs["synthetic"].mean() > 0.5  # the tolerance tells the two textures apart
 
 
-def test_texture_background_is_heavy_tailed_like_the_model(quiet_texture: SimulatedNight,
-                                                           quiet_synthetic: SimulatedNight) -> None:
+def test_texture_background_is_heavy_tailed_like_the_model(
+    quiet_texture: SimulatedNight, quiet_synthetic: SimulatedNight
+) -> None:
     k_tex = kurtosis(bandpassed(sleep_samples(quiet_texture, "Leg R"), FS), fisher=False)
     k_syn = kurtosis(bandpassed(sleep_samples(quiet_synthetic, "Leg R"), FS), fisher=False)
     assert k_tex == pytest.approx(shipped_model().rest.kurtosis, rel=0.25)
     assert k_syn == pytest.approx(3.0, abs=0.2)
 
 
-def test_texture_background_level_varies_slowly_like_the_model(quiet_texture: SimulatedNight,
-                                                                quiet_synthetic: SimulatedNight) -> None:
+def test_texture_background_level_varies_slowly_like_the_model(
+    quiet_texture: SimulatedNight, quiet_synthetic: SimulatedNight
+) -> None:
     """SD of log 1-s RMS in sleep: the model's slow variation (plus a little estimation noise)."""
     assert log_rms_sd(quiet_texture, "Leg L", wake=False) == pytest.approx(shipped_model().rest.slow_sd, rel=0.3)
     assert log_rms_sd(quiet_synthetic, "Leg L", wake=False) < 0.1
@@ -178,8 +194,9 @@ def test_texture_lm_amplitudes_are_calibrated_as_in_the_synthetic_mode(lm_textur
     ratios = []
     for lm in lm_texture.truth["leg_movements"]:
         i0, i1 = int((lm["onset"] + 0.1) * FS), int((lm["onset"] + lm["duration"] - 0.1) * FS)
-        rms = [np.sqrt(np.mean(bandpassed(n.signal(lm["channel"]).data, FS)[i0:i1] ** 2))
-               for n in (lm_texture, synthetic)]
+        rms = [
+            np.sqrt(np.mean(bandpassed(n.signal(lm["channel"]).data, FS)[i0:i1] ** 2)) for n in (lm_texture, synthetic)
+        ]
         ratios.append(rms[0] / rms[1])
     assert np.median(ratios) == pytest.approx(1.0, abs=0.05) and min(ratios) > 0.8 and max(ratios) < 1.25, ratios
 
@@ -191,8 +208,9 @@ def test_shipped_texture_model_is_reproduced_by_fitting_the_real_files(real_emg)
     assert fitted == shipped_model()
 
 
-def test_texture_background_has_the_real_resting_emgs_spectral_shape(real_emg, quiet_texture: SimulatedNight,
-                                                                     quiet_synthetic: SimulatedNight) -> None:
+def test_texture_background_has_the_real_resting_emgs_spectral_shape(
+    real_emg, quiet_texture: SimulatedNight, quiet_synthetic: SimulatedNight
+) -> None:
     rest, fs_real = real_emg["rest"]
     fr, pr = sps.welch(rest - rest.mean(), fs_real, nperseg=256)
     errs = {}
@@ -204,8 +222,9 @@ def test_texture_background_has_the_real_resting_emgs_spectral_shape(real_emg, q
     assert errs["synthetic"].mean() > 2 * errs["biosppy"].mean()
 
 
-def test_texture_background_has_the_real_resting_emgs_amplitude_tail(real_emg, quiet_texture: SimulatedNight,
-                                                                     quiet_synthetic: SimulatedNight) -> None:
+def test_texture_background_has_the_real_resting_emgs_amplitude_tail(
+    real_emg, quiet_texture: SimulatedNight, quiet_synthetic: SimulatedNight
+) -> None:
     """Quantiles of |x| / SD after 10-100 Hz: real resting EMG is heavier-tailed than Gaussian, and so is the texture."""
     rest, fs_real = real_emg["rest"]
     q = (99.0, 99.9)
@@ -217,7 +236,7 @@ def test_texture_background_has_the_real_resting_emgs_amplitude_tail(real_emg, q
     tex = tail(bandpassed(sleep_samples(quiet_texture, "Leg L"), FS))
     syn = tail(bandpassed(sleep_samples(quiet_synthetic, "Leg L"), FS))
     assert tex == pytest.approx(real, rel=0.1), (tex, real)
-    assert syn[1] < 0.7 * real[1]                # Gaussian: 3.3 SD at the 99.9th percentile
+    assert syn[1] < 0.7 * real[1]  # Gaussian: 3.3 SD at the 99.9th percentile
 
 
 def test_texture_bursts_have_the_real_activations_spectral_shape(real_emg, lm_texture: SimulatedNight) -> None:
@@ -230,22 +249,23 @@ def test_texture_bursts_have_the_real_activations_spectral_shape(real_emg, lm_te
     err = np.abs(shape_db(f, p) - shape_db(f, np.interp(f, fr, pr)))[sel]
     rest_vs_burst = np.abs(shape_db(fq, pq) - shape_db(fr, pr))[compared(fr, drop_lines=True)]
     assert err.mean() < 2.0, err
-    assert rest_vs_burst.mean() > err.mean()     # real rest and real activations differ more than that
+    assert rest_vs_burst.mean() > err.mean()  # real rest and real activations differ more than that
 
 
 # --- ECG leak, heart rate, ECG channel -------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def leaky() -> SimulatedNight:
-    return simulate_night(seed=3, hours=0.25, fs=256.0, options=SimOptions.quiet(
-        ecg_artifact_uv=40.0, ecg_leak_uv=(("Leg L", 25.0),)))
+    return simulate_night(
+        seed=3, hours=0.25, fs=256.0, options=SimOptions.quiet(ecg_artifact_uv=40.0, ecg_leak_uv=(("Leg L", 25.0),))
+    )
 
 
 def test_ecg_leak_amplitude_per_channel_is_what_was_asked(leaky: SimulatedNight) -> None:
     ecg = leaky.signal("ECG II")
     peaks = r_peaks_in(ecg.data, ecg.fs, 500.0)
     assert peaks.size == pytest.approx(leaky.truth["ecg"]["n_beats"], abs=2)
-    assert beat_locked_peak(leaky.signal("Leg R").data, peaks) == pytest.approx(40.0, rel=0.1)   # scale 1
-    assert beat_locked_peak(leaky.signal("Leg L").data, peaks) == pytest.approx(25.0, rel=0.1)   # override
+    assert beat_locked_peak(leaky.signal("Leg R").data, peaks) == pytest.approx(40.0, rel=0.1)  # scale 1
+    assert beat_locked_peak(leaky.signal("Leg L").data, peaks) == pytest.approx(25.0, rel=0.1)  # override
     assert beat_locked_peak(leaky.signal("Arm L").data, peaks) == pytest.approx(-1.4 * 40.0, rel=0.1)
     assert leaky.truth["ecg"]["leak_uv"]["Leg L"] == 25.0
 
@@ -261,8 +281,12 @@ def test_heart_rate_measured_from_r_r_intervals_matches_the_option(hr: tuple[flo
 
 
 def test_fast_heart_without_ecg_channel_still_leaks_into_the_legs_at_its_rate() -> None:
-    night = simulate_night(seed=6, hours=0.25, fs=256.0, options=SimOptions.quiet(
-        hr_bpm=(165.0, 170.0), ecg_channel=False, ecg_artifact_uv=30.0))
+    night = simulate_night(
+        seed=6,
+        hours=0.25,
+        fs=256.0,
+        options=SimOptions.quiet(hr_bpm=(165.0, 170.0), ecg_channel=False, ecg_artifact_uv=30.0),
+    )
     assert "ECG II" not in night.labels and "ECG II" not in night.truth["fs"]
     leg = night.signal("Leg R")
     rr = np.diff(r_peaks_in(leg.data, leg.fs, 15.0)) / leg.fs
@@ -297,15 +321,22 @@ def log_rms_sd(night: SimulatedNight, label: str, wake: bool) -> float:
 
 @pytest.mark.parametrize("sd", [0.3, 0.6])
 def test_baseline_fluctuation_varies_the_background_level_by_the_asked_amount(sd: float) -> None:
-    night = simulate_night(seed=8, hours=1.0, fs=256.0, options=SimOptions.quiet(
-        baseline_fluctuation=sd, baseline_fluctuation_s=5.0))
+    night = simulate_night(
+        seed=8, hours=1.0, fs=256.0, options=SimOptions.quiet(baseline_fluctuation=sd, baseline_fluctuation_s=5.0)
+    )
     assert log_rms_sd(night, "Leg L", wake=False) == pytest.approx(sd, rel=0.25)
 
 
 def test_steady_background_and_stage_limited_fluctuation() -> None:
     steady = simulate_night(seed=8, hours=1.0, fs=256.0, options=SimOptions.quiet())
-    wake_only = simulate_night(seed=8, hours=1.0, fs=256.0, options=SimOptions.quiet(
-        baseline_fluctuation=0.6, baseline_fluctuation_s=5.0, baseline_fluctuation_stages=("W",)))
+    wake_only = simulate_night(
+        seed=8,
+        hours=1.0,
+        fs=256.0,
+        options=SimOptions.quiet(
+            baseline_fluctuation=0.6, baseline_fluctuation_s=5.0, baseline_fluctuation_stages=("W",)
+        ),
+    )
     assert log_rms_sd(steady, "Leg L", wake=False) < 0.1
     assert log_rms_sd(wake_only, "Leg L", wake=False) < 0.1
     assert log_rms_sd(wake_only, "Leg L", wake=True) > 0.4
@@ -314,8 +345,15 @@ def test_steady_background_and_stage_limited_fluctuation() -> None:
 # --- defaults unchanged, options recorded --------------------------------------------------------------
 def test_default_options_write_the_same_truth_options_as_before() -> None:
     d = SimOptions().to_dict()
-    for name in ("emg_texture", "ecg_leak_uv", "ecg_channel", "infant_hr_bpm", "baseline_fluctuation",
-                 "baseline_fluctuation_s", "baseline_fluctuation_stages"):
+    for name in (
+        "emg_texture",
+        "ecg_leak_uv",
+        "ecg_channel",
+        "infant_hr_bpm",
+        "baseline_fluctuation",
+        "baseline_fluctuation_s",
+        "baseline_fluctuation_stages",
+    ):
         assert name not in d
     changed = SimOptions(emg_texture="biosppy", ecg_leak_uv=(("Leg R", 5.0),), baseline_fluctuation=0.2)
     assert changed.to_dict()["ecg_leak_uv"] == [["Leg R", 5.0]]
@@ -337,14 +375,22 @@ def test_default_night_is_byte_identical_to_the_simulator_before_the_realism_opt
         # the commit before the realism options, taken from the repository's own history
         base = tmp_path / "base-src"
         base.mkdir()
-        archive = subprocess.run(["git", "-C", str(REPO), "archive", _BASE_COMMIT, "src"], capture_output=True,
-                                 timeout=60)
+        archive = subprocess.run(
+            ["git", "-C", str(REPO), "archive", _BASE_COMMIT, "src"], capture_output=True, timeout=60
+        )
         if archive.returncode != 0:
             pytest.skip(f"the simulator before the realism options (commit {_BASE_COMMIT}) is not in this checkout")
         subprocess.run(["tar", "-x", "-C", str(base)], input=archive.stdout, check=True, timeout=60)
     env = {**os.environ, "PYTHONPATH": str(base / "src")}
-    out = subprocess.run([sys.executable, "-c", _HASH_SCRIPT, str(tmp_path / "base")], env=env, cwd=tmp_path,
-                         capture_output=True, text=True, timeout=300, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", _HASH_SCRIPT, str(tmp_path / "base")],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    ).stdout
     before = dict(line.split() for line in out.strip().splitlines())
     paths = simulate_night(seed=1, hours=0.25).write(tmp_path / "now")
     assert {k: sha(Path(paths[k])) for k in ("edf", "truth", "annotations")} == before
@@ -352,28 +398,62 @@ def test_default_night_is_byte_identical_to_the_simulator_before_the_realism_opt
 
 # --- command line ------------------------------------------------------------------------------------
 def test_simulate_command_sets_every_realism_option(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    rc, _, err = run_cli(capsys, "simulate", "--out", str(tmp_path), "--hours", "0.05", "--seed", "2",
-                         "--emg-texture", "biosppy", "--ecg-leak", "25", "--ecg-leak-channel", "Leg L=-12.5",
-                         "--no-ecg-channel", "--hr-bpm", "150", "160", "--baseline-fluctuation", "0.4",
-                         "--baseline-fluctuation-s", "3", "--baseline-fluctuation-stages", "W,N1")
+    rc, _, err = run_cli(
+        capsys,
+        "simulate",
+        "--out",
+        str(tmp_path),
+        "--hours",
+        "0.05",
+        "--seed",
+        "2",
+        "--emg-texture",
+        "biosppy",
+        "--ecg-leak",
+        "25",
+        "--ecg-leak-channel",
+        "Leg L=-12.5",
+        "--no-ecg-channel",
+        "--hr-bpm",
+        "150",
+        "160",
+        "--baseline-fluctuation",
+        "0.4",
+        "--baseline-fluctuation-s",
+        "3",
+        "--baseline-fluctuation-stages",
+        "W,N1",
+    )
     assert rc == 0, err
     truth = json.loads((tmp_path / "truth.json").read_text())
     o = truth["options"]
-    assert (o["emg_texture"], o["ecg_artifact_uv"], o["ecg_leak_uv"], o["ecg_channel"], o["hr_bpm"]) == \
-        ("biosppy", 25.0, [["Leg L", -12.5]], False, [150.0, 160.0])
-    assert (o["baseline_fluctuation"], o["baseline_fluctuation_s"], o["baseline_fluctuation_stages"]) == \
-        (0.4, 3.0, ["W", "N1"])
+    assert (o["emg_texture"], o["ecg_artifact_uv"], o["ecg_leak_uv"], o["ecg_channel"], o["hr_bpm"]) == (
+        "biosppy",
+        25.0,
+        [["Leg L", -12.5]],
+        False,
+        [150.0, 160.0],
+    )
+    assert (o["baseline_fluctuation"], o["baseline_fluctuation_s"], o["baseline_fluctuation_stages"]) == (
+        0.4,
+        3.0,
+        ["W", "N1"],
+    )
     assert "ECG II" not in truth["fs"] and 150.0 <= truth["ecg"]["hr_bpm"] <= 160.0
 
 
-@pytest.mark.parametrize("args, words", [
-    (("--hr-bpm", "20", "30"), ("hr_bpm", "40-180")),
-    (("--ecg-leak-channel", "Leg X=3"), ("--ecg-leak-channel", "Leg L")),
-    (("--baseline-fluctuation-stages", "W,REM"), ("stages", "N1")),
-    (("--baseline-fluctuation", "-1"), ("baseline_fluctuation", ">= 0")),
-])
-def test_simulate_command_refuses_bad_realism_values_in_one_line(capsys: pytest.CaptureFixture[str],
-                                                                  tmp_path: Path, args, words) -> None:
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (("--hr-bpm", "20", "30"), ("hr_bpm", "40-180")),
+        (("--ecg-leak-channel", "Leg X=3"), ("--ecg-leak-channel", "Leg L")),
+        (("--baseline-fluctuation-stages", "W,REM"), ("stages", "N1")),
+        (("--baseline-fluctuation", "-1"), ("baseline_fluctuation", ">= 0")),
+    ],
+)
+def test_simulate_command_refuses_bad_realism_values_in_one_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, args, words
+) -> None:
     rc, _, err = run_cli(capsys, "simulate", "--out", str(tmp_path / "x"), "--hours", "0.05", *args)
     lines = err.strip().splitlines()
     assert rc == 2 and len(lines) == 1 and lines[0].startswith("somnomyo: error:"), err

@@ -1,4 +1,5 @@
 """Automatic staging (YASA), the EMG wake/sleep fallback, and hypnogram agreement."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -12,23 +13,36 @@ import pytest
 from somnomyo.errors import ChannelError, SomnomyoError
 from somnomyo.io.annotations import Hypnogram
 from somnomyo.io.recording import ChannelInfo, Recording, Signal
-from somnomyo.stage import (AutoStagingSettings, EmgWakeSettings, agreement, epoch_activity, pick_eeg,
-                            stage_auto, stage_from_emg)
+from somnomyo.stage import (
+    AutoStagingSettings,
+    EmgWakeSettings,
+    agreement,
+    epoch_activity,
+    pick_eeg,
+    stage_auto,
+    stage_from_emg,
+)
 from somnomyo.stage.auto import MISSING_EXTRA
 
 HAS_YASA = importlib.util.find_spec("yasa") is not None and importlib.util.find_spec("mne") is not None
 needs_yasa = pytest.mark.skipif(not HAS_YASA, reason="yasa/mne not installed (the optional 'staging' extra)")
 
 
-def make_recording(signals: dict[str, tuple[np.ndarray, float]], *, duration: float | None = None,
-                   extra_labels: tuple[str, ...] = (), gaps: list[tuple[float, float]] | None = None) -> Recording:
+def make_recording(
+    signals: dict[str, tuple[np.ndarray, float]],
+    *,
+    duration: float | None = None,
+    extra_labels: tuple[str, ...] = (),
+    gaps: list[tuple[float, float]] | None = None,
+) -> Recording:
     sigs = {lab: Signal(lab, np.asarray(x, dtype=float), fs) for lab, (x, fs) in signals.items()}
     if duration is None:
         duration = max(s.duration for s in sigs.values())
     chans = [ChannelInfo(lab, s.fs, "uV") for lab, s in sigs.items()]
     chans += [ChannelInfo(lab, 1.0, "") for lab in extra_labels]
-    return Recording(path=Path("night.edf"), start=None, duration=duration, channels=chans, signals=sigs,
-                     gaps=list(gaps or []))
+    return Recording(
+        path=Path("night.edf"), start=None, duration=duration, channels=chans, signals=sigs, gaps=list(gaps or [])
+    )
 
 
 def synthetic_eeg(seconds: float, fs: float, seed: int) -> np.ndarray:
@@ -50,16 +64,17 @@ def synthetic_eeg(seconds: float, fs: float, seed: int) -> np.ndarray:
 
 @needs_yasa
 def test_yasa_staging_of_synthetic_eeg_runs_offline_with_probabilities_and_pads_partial_epoch():
-    fs = 200.0                               # resampled to YASA's 100 Hz
-    rec = make_recording({"C4-M1": (synthetic_eeg(345.0, fs, 1), fs),
-                          "E1-M2": (synthetic_eeg(345.0, fs, 2) * 0.5, fs)},
-                         gaps=[(65.0, 10.0)])
+    fs = 200.0  # resampled to YASA's 100 Hz
+    rec = make_recording(
+        {"C4-M1": (synthetic_eeg(345.0, fs, 1), fs), "E1-M2": (synthetic_eeg(345.0, fs, 2) * 0.5, fs)},
+        gaps=[(65.0, 10.0)],
+    )
     hyp = stage_auto(rec, {"eeg": ["C4-M1"], "eog": ["E1-M2"]}, min_confidence=0.5)
     assert hyp.source == "auto"
     assert hyp.epoch_s == 30.0
-    assert hyp.n_epochs == 12                     # ceil(345 / 30)
-    assert hyp.stages[-1] == "UNS"                # 15-s tail cropped for YASA, padded as UNS
-    assert hyp.stages[2] == "UNS"                 # epoch 60-90 s overlaps the EDF+D gap
+    assert hyp.n_epochs == 12  # ceil(345 / 30)
+    assert hyp.stages[-1] == "UNS"  # 15-s tail cropped for YASA, padded as UNS
+    assert hyp.stages[2] == "UNS"  # epoch 60-90 s overlaps the EDF+D gap
     scored = np.setdiff1d(np.arange(12), [2, 11])
     assert set(hyp.stages[scored]) <= {"W", "N1", "N2", "N3", "R"}
     p = hyp.probabilities
@@ -79,7 +94,7 @@ def test_yasa_staging_of_synthetic_eeg_runs_offline_with_probabilities_and_pads_
 def test_min_confidence_marks_epochs_below_it_as_low_confidence():
     fs = 100.0
     rec = make_recording({"C3-M2": (synthetic_eeg(300.0, fs, 3), fs)})
-    hyp = stage_auto(rec, {"eeg": ["C3-M2"]}, min_confidence=1.0)   # nothing reaches certainty 1
+    hyp = stage_auto(rec, {"eeg": ["C3-M2"]}, min_confidence=1.0)  # nothing reaches certainty 1
     assert hyp.probabilities["low_confidence"].all()
     conf = hyp.probabilities["confidence"].to_numpy()
     cut = float(np.median(conf))
@@ -91,7 +106,7 @@ def test_min_confidence_marks_epochs_below_it_as_low_confidence():
 @needs_yasa
 def test_yasa_needs_5_min_of_whole_epochs_299_s_is_too_short():
     fs = 100.0
-    rec = make_recording({"C4-M1": (synthetic_eeg(299.0, fs, 4), fs)})   # 9 whole epochs = 4.5 min
+    rec = make_recording({"C4-M1": (synthetic_eeg(299.0, fs, 4), fs)})  # 9 whole epochs = 4.5 min
     with pytest.raises(SomnomyoError) as err:
         stage_auto(rec, {"eeg": ["C4-M1"]})
     msg = str(err.value)
@@ -101,7 +116,8 @@ def test_yasa_needs_5_min_of_whole_epochs_299_s_is_too_short():
 
 def _expert_sleep_edf(path: Path, n_epochs: int) -> Hypnogram:
     from somnomyo.io.edf import read_annotations
-    ann = read_annotations(path)                       # [(onset, duration, "Sleep stage W"), ...]
+
+    ann = read_annotations(path)  # [(onset, duration, "Sleep stage W"), ...]
     onsets = np.array([a[0] for a in ann])
     code = {"W": "W", "1": "N1", "2": "N2", "3": "N3", "4": "N3", "R": "R"}
     labels = np.array([code.get(a[2].replace("Sleep stage ", ""), "UNS") for a in ann])
@@ -113,19 +129,21 @@ def _expert_sleep_edf(path: Path, n_epochs: int) -> Hypnogram:
 @needs_yasa
 def test_yasa_on_real_sleep_edf_excerpt_agrees_with_expert_wake(real_dir):
     from somnomyo.io.edf import read_edf
+
     psg = real_dir / "sleep-edf" / "short_psg.edf"
     rec = read_edf(psg, ["EEG Fpz-Cz", "EEG Pz-Oz", "EOG horizontal", "EMG submental"])
-    assert rec.duration == 300.0                   # exactly YASA's 5-min minimum
+    assert rec.duration == 300.0  # exactly YASA's 5-min minimum
     roles = {"eeg": ["EEG Fpz-Cz", "EEG Pz-Oz"], "eog": ["EOG horizontal"], "chin": ["EMG submental"]}
     try:
         from somnomyo.io.channels import infer_roles
-        roles = infer_roles(rec.labels)            # the ChannelRoles object the pipeline passes
+
+        roles = infer_roles(rec.labels)  # the ChannelRoles object the pipeline passes
     except ImportError:
         pass
-    hyp = stage_auto(rec, roles)                   # 1-Hz "EMG submental" envelope is skipped
+    hyp = stage_auto(rec, roles)  # 1-Hz "EMG submental" envelope is skipped
     assert hyp.n_epochs == 10 and hyp.source == "auto"
     expert = _expert_sleep_edf(real_dir / "sleep-edf" / "SC4001EC-Hypnogram.edf", 10)
-    assert (expert.stages == "W").all()            # the night starts awake
+    assert (expert.stages == "W").all()  # the night starts awake
     res = agreement(hyp, expert)
     print("Sleep-EDF excerpt vs expert:", res["accuracy"], hyp.stages.tolist())
     assert res["n_epochs"] == 10
@@ -137,7 +155,7 @@ def test_yasa_on_real_sleep_edf_excerpt_agrees_with_expert_wake(real_dir):
 
 
 def test_missing_staging_extra_gives_one_line_install_hint(monkeypatch):
-    monkeypatch.setitem(sys.modules, "yasa", None)        # makes `import yasa` raise ImportError
+    monkeypatch.setitem(sys.modules, "yasa", None)  # makes `import yasa` raise ImportError
     rec = make_recording({"C4-M1": (np.zeros(30000), 100.0)})
     with pytest.raises(SomnomyoError) as err:
         stage_auto(rec, {"eeg": ["C4-M1"]})
@@ -166,14 +184,17 @@ def test_epoch_length_other_than_30_s_is_rejected_listing_the_allowed_value():
         stage_auto(rec, {"eeg": ["C4-M1"]}, epoch_s=20.0)
 
 
-@pytest.mark.parametrize("labels, expected", [
-    (["EEG Fpz-Cz", "EEG Pz-Oz"], "EEG Fpz-Cz"),                       # Sleep-EDF: frontal over parietal
-    (["Fp2-F4", "F4-C4", "C4-P4", "P4-O2", "F8-T4"], "C4-P4"),          # CAP: central first
-    (["O1-M2", "F3-M2", "C3-M2", "C4-M1"], "C3-M2"),                    # preferred, first in file order
-    (["Pz-Oz", "EEG C4-A1"], "EEG C4-A1"),
-    (["C4:M1", "Cz"], "C4:M1"),
-    (["O1-M2", "O2-M1"], "O1-M2"),                                     # any EEG when nothing better
-])
+@pytest.mark.parametrize(
+    "labels, expected",
+    [
+        (["EEG Fpz-Cz", "EEG Pz-Oz"], "EEG Fpz-Cz"),  # Sleep-EDF: frontal over parietal
+        (["Fp2-F4", "F4-C4", "C4-P4", "P4-O2", "F8-T4"], "C4-P4"),  # CAP: central first
+        (["O1-M2", "F3-M2", "C3-M2", "C4-M1"], "C3-M2"),  # preferred, first in file order
+        (["Pz-Oz", "EEG C4-A1"], "EEG C4-A1"),
+        (["C4:M1", "Cz"], "C4:M1"),
+        (["O1-M2", "O2-M1"], "O1-M2"),  # any EEG when nothing better
+    ],
+)
 def test_eeg_choice_prefers_c4_m1_c3_m2_then_central_then_frontal(labels, expected):
     sigs = [Signal(lab, np.zeros(10), 100.0) for lab in labels]
     assert pick_eeg(sigs).label == expected
@@ -271,7 +292,7 @@ def test_agreement_accuracy_kappa_and_confusion_on_hand_made_hypnograms():
     expert = H(["W", "W", "N2", "N2", "R", "UNS"])
     auto = H(["W", "N2", "N2", "N2", "R", "W"])
     res = agreement(auto, expert)
-    assert res["n_epochs"] == 5                     # the expert's UNS epoch is left out
+    assert res["n_epochs"] == 5  # the expert's UNS epoch is left out
     assert res["accuracy"] == pytest.approx(4 / 5)
     # p_o = 0.8; p_e = (2*1 + 2*3 + 1*1) / 25 = 0.36; kappa = 0.44 / 0.64
     assert res["kappa"] == pytest.approx(0.6875)
@@ -298,7 +319,7 @@ def test_agreement_chance_level_gives_kappa_0_and_nothing_in_common_gives_none()
 
 
 def test_agreement_aligns_epochs_by_time():
-    expert = H(["W", "N1", "N2", "N3"], start=30.0)           # expert starts one epoch later
+    expert = H(["W", "N1", "N2", "N3"], start=30.0)  # expert starts one epoch later
     auto = H(["R", "W", "N1", "N2", "N3"])
     res = agreement(auto, expert)
     assert res["n_epochs"] == 4 and res["accuracy"] == 1.0

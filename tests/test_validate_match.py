@@ -1,4 +1,5 @@
 """One-to-one matching of detections to reference events (somnomyo.validate.match)."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -24,8 +25,8 @@ def counts(pairs):
 
 def test_iou_threshold_exactly_met_matches_and_just_below_does_not():
     ref = ev((10.0, 2.0))
-    assert counts(match_events(ev((10.0, 1.0)), ref)) == (1, 0, 0)          # IoU 1/2 exactly
-    assert counts(match_events(ev((10.0, 0.98)), ref)) == (0, 1, 1)         # IoU 0.49
+    assert counts(match_events(ev((10.0, 1.0)), ref)) == (1, 0, 0)  # IoU 1/2 exactly
+    assert counts(match_events(ev((10.0, 0.98)), ref)) == (0, 1, 1)  # IoU 0.49
     assert counts(match_events(ev((0.1, 0.1)), ev((0.1, 0.2)))) == (1, 0, 0)  # 0.5 in floating point
 
 
@@ -33,12 +34,12 @@ def test_one_reference_overlapping_two_detections_matches_one_and_counts_a_false
     pairs = match_events(ev((10.0, 1.9), (10.1, 1.9)), ev((10.0, 2.0)))
     assert counts(pairs) == (1, 0, 1)
     m = pairs[pairs["outcome"] == "match"].iloc[0]
-    assert m["detected_index"] == 0                  # the better IoU (0.95 vs 0.90)
+    assert m["detected_index"] == 0  # the better IoU (0.95 vs 0.90)
     assert pairs[pairs["outcome"] == "false_detection"].iloc[0]["detected_index"] == 1
 
 
 def test_a_tie_in_iou_goes_to_the_earlier_detection():
-    pairs = match_events(ev((9.5, 2.0), (10.5, 2.0)), ev((10.0, 2.0)))       # both IoU 1.5/2.5 = 0.6
+    pairs = match_events(ev((9.5, 2.0), (10.5, 2.0)), ev((10.0, 2.0)))  # both IoU 1.5/2.5 = 0.6
     m = pairs[pairs["outcome"] == "match"]
     assert len(m) == 1 and m.iloc[0]["detected_index"] == 0 and m.iloc[0]["iou"] == pytest.approx(0.6)
 
@@ -46,7 +47,7 @@ def test_a_tie_in_iou_goes_to_the_earlier_detection():
 def test_matching_is_maximal_where_best_first_greedy_matching_loses_a_pair():
     # D1 overlaps R1 (IoU 0.67) and R2 (0.82); D2 overlaps only R2 (0.82)
     det, ref = ev((2.0, 10.0), (4.0, 10.0)), ev((0.0, 10.0), (3.0, 10.0))
-    assert greedy_match(det, ref).tp == 1                          # D1-R2 first, then D2 and R1 stay alone
+    assert greedy_match(det, ref).tp == 1  # D1-R2 first, then D2 and R1 stay alone
     pairs = match_events(det, ref)
     assert counts(pairs) == (2, 0, 0)
     m = pairs[pairs["outcome"] == "match"].sort_values("detected_index")
@@ -86,7 +87,7 @@ def test_pairs_give_onset_and_offset_differences_detected_minus_reference():
 
 def test_every_miss_and_false_detection_is_a_row():
     pairs = match_events(ev((0.0, 1.0), (50.0, 1.0)), ev((0.0, 1.0), (20.0, 1.0), (30.0, 1.0)))
-    assert pairs["outcome"].tolist() == ["match", "miss", "miss", "false_detection"]   # in time order
+    assert pairs["outcome"].tolist() == ["match", "miss", "miss", "false_detection"]  # in time order
     assert pairs["reference_index"].isna().tolist() == [False, False, False, True]
 
 

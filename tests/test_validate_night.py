@@ -1,5 +1,6 @@
 """``somnomyo validate`` end to end on a known-truth simulated night: the simulator's truth, an
 NSRR XML and a CSV of the same events, a reviewed folder, a manifest, two scorers, bad input."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -30,13 +31,20 @@ def night(tmp_path_factory: pytest.TempPathFactory) -> dict:
     scored.write(out / "results")
     truth = sim.truth_events()
     lms = truth[truth["trial_type"] == "leg_movement"].reset_index(drop=True)
-    xml = write_events_xml(truth, out / "expert.xml", hypnogram=sim.hypnogram, duration_s=sim.duration,
-                           start=sim.start)
+    xml = write_events_xml(truth, out / "expert.xml", hypnogram=sim.hypnogram, duration_s=sim.duration, start=sim.start)
     csv = out / "lms.csv"
-    pd.DataFrame({"onset": lms["onset"], "duration": lms["duration"],
-                  "label": ["Limb movement - " + s for s in lms["side"]]}).to_csv(csv, index=False)
-    return {"out": out, "sim": sim, "truth": paths["truth"], "results": out / "results", "xml": xml, "csv": csv,
-            "lms": lms}
+    pd.DataFrame(
+        {"onset": lms["onset"], "duration": lms["duration"], "label": ["Limb movement - " + s for s in lms["side"]]}
+    ).to_csv(csv, index=False)
+    return {
+        "out": out,
+        "sim": sim,
+        "truth": paths["truth"],
+        "results": out / "results",
+        "xml": xml,
+        "csv": csv,
+        "lms": lms,
+    }
 
 
 def _row(v, kind: str, side: str = "all", stage: str = "all") -> pd.Series:
@@ -95,15 +103,19 @@ def test_unknown_reference_labels_are_listed_never_silently_dropped(night, tmp_p
     out = capsys.readouterr()
     assert "'Wiggle' (2)" in out.out
     summary = json.loads((tmp_path / "v" / "summary.json").read_text())
-    assert summary["unknown_labels"] == {"Wiggle": 2}        # the apnea is context, not unknown
+    assert summary["unknown_labels"] == {"Wiggle": 2}  # the apnea is context, not unknown
     assert "Wiggle" in (tmp_path / "v" / "validation.html").read_text()
 
 
 def test_a_label_file_adds_spellings_to_the_table(night, tmp_path):
     csv = tmp_path / "ref.csv"
-    csv.write_text("onset,duration,label,channel\n" + "".join(
-        f"{o},{d},Beinbewegung,{'Leg L' if s == 'left' else 'Leg R'}\n"
-        for o, d, s in zip(night["lms"]["onset"], night["lms"]["duration"], night["lms"]["side"])))
+    csv.write_text(
+        "onset,duration,label,channel\n"
+        + "".join(
+            f"{o},{d},Beinbewegung,{'Leg L' if s == 'left' else 'Leg R'}\n"
+            for o, d, s in zip(night["lms"]["onset"], night["lms"]["duration"], night["lms"]["side"])
+        )
+    )
     labels = tmp_path / "labels.tsv"
     labels.write_text("label\ttrial_type\tside\tperiodic\nBeinbewegung\tleg_movement\t\t\n")
     v = validate_night(night["results"], csv, labels=labels)
@@ -119,8 +131,9 @@ def _edf_reference(night, path: Path, start_shift_s: float, onset_shift_s: float
     """The truth LMs as an EDF+ annotation file whose start is ``start_shift_s`` after the recording's."""
     lms = night["lms"]
     ev = lms[lms["onset"] > onset_shift_s].assign(onset=lambda d: d["onset"] - onset_shift_s)
-    return write_events_edf(ev, path, duration_s=night["sim"].duration,
-                            start=night["sim"].start + dt.timedelta(seconds=start_shift_s))
+    return write_events_edf(
+        ev, path, duration_s=night["sim"].duration, start=night["sim"].start + dt.timedelta(seconds=start_shift_s)
+    )
 
 
 def test_a_reference_with_another_start_date_is_refused_with_one_line(night, tmp_path, capsys):
@@ -133,7 +146,7 @@ def test_a_reference_with_another_start_date_is_refused_with_one_line(night, tmp
 
 
 def test_a_reference_starting_later_is_aligned_by_its_start_date_time(night, tmp_path):
-    ref = _edf_reference(night, tmp_path / "later.edf", 60.0, onset_shift_s=60.0)   # same events, later clock
+    ref = _edf_reference(night, tmp_path / "later.edf", 60.0, onset_shift_s=60.0)  # same events, later clock
     v = validate_night(night["results"], ref)
     assert v.reference.offset_s == pytest.approx(60.0)
     assert _row(v, "leg_movement")["f1"] >= 0.95
@@ -149,9 +162,12 @@ def test_a_reference_running_past_the_recording_without_a_start_is_refused(night
 def test_output_files_have_exactly_the_documented_columns_and_keys(night, tmp_path):
     paths = validate_night(night["results"], night["truth"]).write(tmp_path / "v")
     assert sorted(p.name for p in paths.values()) == sorted(
-        ["agreement.tsv", "pairs.tsv", "indices.tsv", "summary.json", "validation.html"])
+        ["agreement.tsv", "pairs.tsv", "indices.tsv", "summary.json", "validation.html"]
+    )
+
     def read(name: str) -> pd.DataFrame:
         return pd.read_csv(tmp_path / "v" / name, sep="\t", nrows=1)
+
     assert list(read("agreement.tsv").columns) == list(AGREEMENT_COLUMNS)
     assert list(read("pairs.tsv").columns) == list(PAIRS_COLUMNS)
     assert list(read("indices.tsv").columns) == list(INDEX_COLUMNS)
@@ -165,27 +181,33 @@ def test_output_files_have_exactly_the_documented_columns_and_keys(night, tmp_pa
 
 def test_a_manifest_of_nights_gives_bland_altman_icc_and_pooled_rows(night, tmp_path):
     man = tmp_path / "nights.csv"
-    man.write_text(f"night,results,reference\nn1,{night['results']},{night['truth']}\n"
-                   f"n2,{night['results']},{night['xml']}\nn3,{night['results']},{night['csv']}\n")
+    man.write_text(
+        f"night,results,reference\nn1,{night['results']},{night['truth']}\n"
+        f"n2,{night['results']},{night['xml']}\nn3,{night['results']},{night['csv']}\n"
+    )
     assert main(["validate", "--manifest", str(man), "--out", str(tmp_path / "v"), "-q"]) == 0
     s = json.loads((tmp_path / "v" / "summary.json").read_text())
     assert s["n_nights"] == 3 and s["indices"]["plms_index"]["n_nights"] == 3
     assert s["indices"]["plms_index"]["loa_low"] is not None
     agreement = pd.read_csv(tmp_path / "v" / "agreement.tsv", sep="\t")
     assert {"n1", "n2", "n3", "all"} == set(agreement["night"])
-    pooled = agreement[(agreement["night"] == "all") & (agreement["kind"] == "leg_movement")
-                       & (agreement["side"] == "all") & (agreement["stage"] == "all")].iloc[0]
+    pooled = agreement[
+        (agreement["night"] == "all")
+        & (agreement["kind"] == "leg_movement")
+        & (agreement["side"] == "all")
+        & (agreement["stage"] == "all")
+    ].iloc[0]
     assert pooled["n_reference"] == 3 * len(night["lms"])
 
 
 def test_two_scorers_of_one_night_are_compared_with_against(night, tmp_path):
     b = tmp_path / "b.csv"
     lines = night["csv"].read_text().splitlines()
-    b.write_text("\n".join(lines[:1] + lines[2:]) + "\n")           # scorer B missed the first LM
+    b.write_text("\n".join(lines[:1] + lines[2:]) + "\n")  # scorer B missed the first LM
     v = validate_night(night["results"], night["csv"], against=b)
     lm = _row(v, "leg_movement")
     assert v.mode == "two-scorer" and (lm["tp"], lm["fn"], lm["fp"]) == (len(night["lms"]) - 1, 1, 0)
-    v2 = validate_night(None, night["csv"], against=b)              # no results folder: still the events
+    v2 = validate_night(None, night["csv"], against=b)  # no results folder: still the events
     assert _row(v2, "leg_movement")["fn"] == 1
 
 
@@ -194,13 +216,13 @@ def test_a_reviewed_folder_is_a_reference(night, tmp_path):
     reviewed.mkdir()
     ev = read_events_tsv(night["results"] / "events.tsv")
     first_lm = ev.index[ev["trial_type"] == "leg_movement"][0]
-    write_events_tsv(ev.drop(index=first_lm), reviewed / "events_reviewed.tsv")   # the scorer rejected one LM
+    write_events_tsv(ev.drop(index=first_lm), reviewed / "events_reviewed.tsv")  # the scorer rejected one LM
     shutil.copy(night["results"] / "summary.json", reviewed / "summary_reviewed.json")
     v = validate_night(night["results"], reviewed)
     lm = _row(v, "leg_movement")
     assert v.reference.format == "reviewed" and (lm["fn"], lm["fp"]) == (0, 1)
     fd = v.pairs[(v.pairs["kind"] == "leg_movement") & (v.pairs["outcome"] == "false_detection")].iloc[0]
-    assert fd["detected_index"] == first_lm            # row of events.tsv: where to look in review
+    assert fd["detected_index"] == first_lm  # row of events.tsv: where to look in review
 
 
 def test_validate_of_a_folder_that_is_not_somnomyo_output_is_one_line(night, tmp_path, capsys):

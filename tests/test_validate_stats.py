@@ -1,6 +1,7 @@
 """Every agreement statistic of ``somnomyo validate`` against an independent computation on small
 hand-made cases: published values (Shrout & Fleiss 1979 Table 2), the Python standard library,
 numpy, scipy, scikit-learn and pingouin (the latter two skipped when not installed)."""
+
 from __future__ import annotations
 
 import math
@@ -32,7 +33,7 @@ def test_precision_is_undefined_without_detections_but_recall_and_f1_are_zero():
 def test_bland_altman_bias_and_limits_match_a_hand_computation():
     det, ref = [3.0, 5.0, 7.0, 9.0, 4.0], [1.0, 2.0, 3.0, 4.0, 4.0]
     d = [a - b for a, b in zip(det, ref)]
-    sd = statistics.stdev(d)                     # n - 1 denominator (Bland & Altman 1986)
+    sd = statistics.stdev(d)  # n - 1 denominator (Bland & Altman 1986)
     ba = bland_altman(det, ref)
     assert ba["n_nights"] == 5
     assert ba["bias"] == pytest.approx(statistics.fmean(d))
@@ -64,9 +65,14 @@ def _anova_by_hand(x: np.ndarray) -> tuple[float, float, float]:
     return bms, jms, ems
 
 
-@pytest.mark.parametrize("x", [SF_TABLE_2, np.array([[10.2, 11.0], [3.1, 2.0], [25.0, 22.5], [0.0, 1.2],
-                                                     [15.5, 16.1], [7.0, 9.5], [40.2, 35.0]])],
-                         ids=["shrout-fleiss-4-judges", "7-nights-2-scorers"])
+@pytest.mark.parametrize(
+    "x",
+    [
+        SF_TABLE_2,
+        np.array([[10.2, 11.0], [3.1, 2.0], [25.0, 22.5], [0.0, 1.2], [15.5, 16.1], [7.0, 9.5], [40.2, 35.0]]),
+    ],
+    ids=["shrout-fleiss-4-judges", "7-nights-2-scorers"],
+)
 def test_icc_confidence_interval_matches_the_shrout_fleiss_form_of_the_interval(x):
     """The McGraw & Wong (1996) interval, coded in its a/b form, equals Shrout & Fleiss's (1979)
     form of the same Satterthwaite interval, written out here independently."""
@@ -76,8 +82,12 @@ def test_icc_confidence_interval_matches_the_shrout_fleiss_form_of_the_interval(
     bms, jms, ems = _anova_by_hand(x)
     icc = (bms - ems) / (bms + (k - 1) * ems + k * (jms - ems) / n)
     fj = jms / ems
-    v = ((k - 1) * (n - 1) * (k * icc * fj + n * (1 + (k - 1) * icc) - k * icc) ** 2
-         / ((n - 1) * k ** 2 * icc ** 2 * fj ** 2 + (n * (1 + (k - 1) * icc) - k * icc) ** 2))
+    v = (
+        (k - 1)
+        * (n - 1)
+        * (k * icc * fj + n * (1 + (k - 1) * icc) - k * icc) ** 2
+        / ((n - 1) * k**2 * icc**2 * fj**2 + (n * (1 + (k - 1) * icc) - k * icc) ** 2)
+    )
     fs = f.ppf(0.975, n - 1, v)
     fs2 = f.ppf(0.975, v, n - 1)
     lo = n * (bms - fs * ems) / (fs * (k * jms + (k * n - k - n) * ems) + n * bms)
@@ -87,15 +97,20 @@ def test_icc_confidence_interval_matches_the_shrout_fleiss_form_of_the_interval(
     assert out["icc_ci"] == pytest.approx([lo, hi], rel=1e-9)
 
 
-@pytest.mark.parametrize("x", [SF_TABLE_2, np.array([[10.2, 11.0], [3.1, 2.0], [25.0, 22.5], [0.0, 1.2],
-                                                     [15.5, 16.1], [7.0, 9.5], [40.2, 35.0]])],
-                         ids=["shrout-fleiss-4-judges", "7-nights-2-scorers"])
+@pytest.mark.parametrize(
+    "x",
+    [
+        SF_TABLE_2,
+        np.array([[10.2, 11.0], [3.1, 2.0], [25.0, 22.5], [0.0, 1.2], [15.5, 16.1], [7.0, 9.5], [40.2, 35.0]]),
+    ],
+    ids=["shrout-fleiss-4-judges", "7-nights-2-scorers"],
+)
 def test_icc_and_its_interval_match_pingouin(x):
     pg = pytest.importorskip("pingouin", reason="pingouin (dev extra) gives the independent ICC")
     n, k = x.shape
     long = pd.DataFrame([(i, j, x[i, j]) for i in range(n) for j in range(k)], columns=["night", "scorer", "value"])
     old = dict(pg.options)
-    pg.options.update({"round": None, "round.column.CI95": None})      # full precision
+    pg.options.update({"round": None, "round.column.CI95": None})  # full precision
     try:
         ref = pg.intraclass_corr(long, targets="night", raters="scorer", ratings="value").set_index("Type")
     finally:

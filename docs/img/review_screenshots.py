@@ -11,6 +11,7 @@ Simulates and scores the demo night (``somnomyo demo``: seed 3, 8 h), starts
 
     python docs/img/review_screenshots.py [--hours 8] [--work DIR]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,8 +42,16 @@ def main(argv: list[str] | None = None) -> int:
     if not (results / "manifest.json").exists():
         edf = simulate_night(seed=args.seed, hours=args.hours).write(work / "simulated")["edf"]
         score_night(edf).write(results)
-    cmd = [sys.executable, "-c", "import sys; from somnomyo.cli import main; sys.exit(main())",
-           "review", str(results), "--scorer", "A. Tech", "--no-browser"]
+    cmd = [
+        sys.executable,
+        "-c",
+        "import sys; from somnomyo.cli import main; sys.exit(main())",
+        "review",
+        str(results),
+        "--scorer",
+        "A. Tech",
+        "--no-browser",
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     try:
         url = proc.stdout.readline().strip() if proc.stdout else ""
@@ -54,10 +63,13 @@ def main(argv: list[str] | None = None) -> int:
             page.goto(url)
             page.wait_for_selector("body[data-ready=yes]")
             # open the first PLM series in N2 and select one of its LMs
-            lm = page.evaluate("""async (token) => {
+            lm = page.evaluate(
+                """async (token) => {
                 const r = await fetch('/api/events?kind=leg_movement&periodic=true&stage=N2',
                                       {headers: {Authorization: 'Bearer ' + token}});
-                const ev = await r.json(); return ev[Math.min(ev.length - 1, 5)] || null; }""", token)
+                const ev = await r.json(); return ev[Math.min(ev.length - 1, 5)] || null; }""",
+                token,
+            )
             page.select_option("#f-kind", "leg_movement")
             if lm:
                 page.evaluate("(id) => window.somnomyoReview.revealInList(id)", lm["id"])
@@ -65,9 +77,11 @@ def main(argv: list[str] | None = None) -> int:
                 page.wait_for_function("(id) => window.somnomyoReview.selected() === id", arg=lm["id"])
             time.sleep(1.0)
             ov = page.locator("#overview-section").bounding_box()
-            page.screenshot(path=str(HERE / "review-overview.png"),
-                            clip={"x": 0, "y": 0, "width": VIEWPORT["width"], "height": ov["y"] + ov["height"]})
-            if lm:                         # one edit: reject the selected LM (indices before -> after)
+            page.screenshot(
+                path=str(HERE / "review-overview.png"),
+                clip={"x": 0, "y": 0, "width": VIEWPORT["width"], "height": ov["y"] + ov["height"]},
+            )
+            if lm:  # one edit: reject the selected LM (indices before -> after)
                 page.uncheck("#advance")
                 page.focus("#epoch")
                 page.keyboard.press("r")
@@ -75,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
             time.sleep(2.0)
             page.screenshot(path=str(HERE / "review-epoch.png"))
             if lm:
-                page.keyboard.press("u")      # leave the layer as it was
+                page.keyboard.press("u")  # leave the layer as it was
                 page.wait_for_function("() => window.somnomyoReview.saves > 1")
             b.close()
     finally:

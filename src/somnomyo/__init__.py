@@ -4,6 +4,7 @@ Scores leg movements and periodic limb movements to WASM 2016 or AASM, and
 relates every event to sleep stage, arousals and breathing. It supports
 clinical decisions; it never diagnoses.
 """
+
 from __future__ import annotations
 
 __version__ = "0.1.0"

@@ -1,20 +1,27 @@
 """The package logger (MNE style: one named logger, no ``logging.basicConfig``) and the
 :func:`verbose` decorator (MNE's ``@verbose``): a function's ``verbose`` option sets the level
 for that call only."""
+
 from __future__ import annotations
 
 import functools
 import inspect
 import logging
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 logger = logging.getLogger("somnomyo")
 logger.addHandler(logging.NullHandler())
 
-_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
-           "error": logging.ERROR, "critical": logging.CRITICAL}
+_LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+    "critical": logging.CRITICAL,
+}
 
 
 def set_log_level(verbose: bool | str | int | None = None) -> int:

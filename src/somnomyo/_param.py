@@ -1,5 +1,6 @@
 """One way to declare a settings field with its source, and to check the fields whose type
 lists the allowed values (``Literal[...]``); used by every settings dataclass."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -49,10 +50,10 @@ def choice_fields(cls: type) -> tuple[tuple[str, tuple[Any, ...], bool], ...]:
     return tuple(out)
 
 
-def check_choices(obj: Any) -> None:
+def check_choices(obj: object) -> None:
     """Raise ``ValueError`` listing the allowed values when a ``Literal``-typed field of the
     settings dataclass ``obj`` holds another value (call from ``__post_init__``)."""
-    for name, allowed, is_tuple in choice_fields(type(obj)):
+    for name, allowed, is_tuple in choice_fields(type(obj)):  # type: ignore[arg-type]  # classes hash; mypy sees the unbound __hash__
         value = getattr(obj, name)
-        for v in (value if is_tuple else (value,)):
+        for v in value if is_tuple else (value,):
             check_choice(name, v, allowed)

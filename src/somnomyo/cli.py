@@ -3,6 +3,7 @@
 Input problems print one line (``somnomyo: error: FILE: problem``) and exit 2,
 without a traceback and without leaving partial outputs.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -10,8 +11,9 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from somnomyo import __version__
 from somnomyo._logging import logger
@@ -26,8 +28,14 @@ class _Steps:
 
     def __init__(self, total: int, *, quiet: bool, desc: str) -> None:
         from tqdm import tqdm
-        self.bar = tqdm(total=total, desc=desc, disable=quiet or not sys.stderr.isatty(), leave=False,
-                        bar_format="{desc}: {n}/{total} {bar} {elapsed}<{remaining} {postfix}")
+
+        self.bar = tqdm(
+            total=total,
+            desc=desc,
+            disable=quiet or not sys.stderr.isatty(),
+            leave=False,
+            bar_format="{desc}: {n}/{total} {bar} {elapsed}<{remaining} {postfix}",
+        )
         self.quiet = quiet
         self.t0 = time.perf_counter()
 
@@ -82,6 +90,7 @@ def _setup_logging(args: argparse.Namespace) -> Callable[[], None]:
     def undo() -> None:
         logger.removeHandler(handler)
         logger.setLevel(old_level)
+
     return undo
 
 
@@ -94,6 +103,7 @@ def _channel_overrides(items: Sequence[str] | None) -> dict[str, list[str]] | No
     if not items:
         return None
     from somnomyo.io.channels import parse_overrides
+
     try:
         return parse_overrides(items)
     except ValueError as err:
@@ -114,13 +124,23 @@ def cmd_info(args: argparse.Namespace) -> int:
         rec = read_edf(path, channels=[], annotations=True) if rec.channels else rec
         if not rec.channels:
             rec.annotations = read_annotations(path)
-    ann = load_annotations(path, rec, annotations=args.annotations, hypnogram=args.hypnogram,
-                           offset_s=args.annotation_offset, force=args.force_annotations)
+    ann = load_annotations(
+        path,
+        rec,
+        annotations=args.annotations,
+        hypnogram=args.hypnogram,
+        offset_s=args.annotation_offset,
+        force=args.force_annotations,
+    )
     h, m = divmod(rec.duration / 60.0, 60)
-    lines = [f"{path}", f"  type       {rec.file_type}",
-             f"  start      {rec.start.isoformat(sep=' ') if rec.start else 'unknown'}",
-             f"  duration   {rec.duration:.1f} s ({int(h)} h {m:04.1f} min)" if rec.channels else
-             "  duration   none: an annotations-only file (no signals)"]
+    lines = [
+        f"{path}",
+        f"  type       {rec.file_type}",
+        f"  start      {rec.start.isoformat(sep=' ') if rec.start else 'unknown'}",
+        f"  duration   {rec.duration:.1f} s ({int(h)} h {m:04.1f} min)"
+        if rec.channels
+        else "  duration   none: an annotations-only file (no signals)",
+    ]
     if rec.gaps:
         lines.append(f"  gaps       {len(rec.gaps)} (EDF+D), {sum(g[1] for g in rec.gaps):.1f} s in all")
     lines.append(f"  channels   {len(rec.channels)}")
@@ -140,11 +160,13 @@ def cmd_info(args: argparse.Namespace) -> int:
     lines.append("    " + ", ".join(f"{k} {v}" for k, v in counts.items() if not k.startswith("stage_")))
     if ann.hypnogram is not None:
         hc = ann.hypnogram.counts()
-        lines.append(f"    hypnogram: {ann.hypnogram.n_epochs} epochs of {ann.hypnogram.epoch_s:g} s: "
-                     + ", ".join(f"{k} {v}" for k, v in hc.items()))
+        lines.append(
+            f"    hypnogram: {ann.hypnogram.n_epochs} epochs of {ann.hypnogram.epoch_s:g} s: "
+            + ", ".join(f"{k} {v}" for k, v in hc.items())
+        )
     else:
         lines.append("    hypnogram: none")
-    for w in dict.fromkeys(ann.warnings):   # the listing is the command's output: every warning, once
+    for w in dict.fromkeys(ann.warnings):  # the listing is the command's output: every warning, once
         lines.append(f"    warning: {w}")
     print("\n".join(lines))
     return 0
@@ -171,36 +193,50 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------------------- score
-DETECTORS = ("plm", "myoclonus")
-
-
 def _detectors(text: str | None) -> tuple[str, ...]:
+    """The detector families named by ``--detectors`` (all of the registry's when not given)."""
+    from somnomyo.registry import FAMILIES  # imported here: the registry imports pandas
+
     if not text:
-        return DETECTORS
+        return FAMILIES
     names = tuple(t.strip() for t in text.split(",") if t.strip())
-    bad = [n for n in names if n not in DETECTORS]
+    bad = [n for n in names if n not in FAMILIES]
     if bad or not names:
-        raise SomnomyoError(f"--detectors: unknown {', '.join(map(repr, bad)) or 'empty list'}; "
-                            f"allowed: {', '.join(DETECTORS)}")
+        raise SomnomyoError(
+            f"--detectors: unknown {', '.join(map(repr, bad)) or 'empty list'}; allowed: {', '.join(FAMILIES)}"
+        )
     return names
 
 
-def _write_outputs(night: Any, out: Path, *, pdf: bool = False, report: bool = True, overwrite: bool = False,
-                   command: Sequence[str] | None = None, plan: Any = None) -> dict[str, Path]:
+def _write_outputs(
+    night: Any,
+    out: Path,
+    *,
+    pdf: bool = False,
+    report: bool = True,
+    overwrite: bool = False,
+    command: Sequence[str] | None = None,
+    plan: Any = None,
+) -> dict[str, Path]:
     """Write every output of a night as one results folder (:mod:`somnomyo.io.results_folder`):
     the night's files and the report/exports are built in one temporary folder, the manifest
     is written last and the folder is swapped in as ``out`` in one step."""
+
     def write_report_into(target: Path) -> dict[str, Path]:
         import importlib.util
+
         if importlib.util.find_spec("matplotlib") is None:
-            logger.warning("report, figures and exports skipped: they need the 'plot' extra "
-                           "(pip install 'somnomyo[plot]')")
+            logger.warning(
+                "report, figures and exports skipped: they need the 'plot' extra (pip install 'somnomyo[plot]')"
+            )
             return {}
         from somnomyo.report import write_report
+
         return dict(write_report(night, target, pdf=pdf))
 
-    return night.write(out, overwrite=overwrite, command=command, plan=plan,
-                       extra=write_report_into if report else None)
+    return night.write(
+        out, overwrite=overwrite, command=command, plan=plan, extra=write_report_into if report else None
+    )
 
 
 def _check_out(args: argparse.Namespace, recording: Path, out: Path) -> Any:
@@ -209,7 +245,7 @@ def _check_out(args: argparse.Namespace, recording: Path, out: Path) -> Any:
     from somnomyo.io.edf import read_header
     from somnomyo.io.results_folder import prepare_out
 
-    read_header(recording)        # a missing, non-regular or malformed recording is said first
+    read_header(recording)  # a missing, non-regular or malformed recording is said first
     inputs = [p for p in (getattr(args, "annotations", None), getattr(args, "hypnogram", None)) if p]
     return prepare_out(out, recording=recording, inputs=inputs, overwrite=getattr(args, "overwrite", False))
 
@@ -222,28 +258,47 @@ def _score(args: argparse.Namespace, recording: Path, out: Path) -> dict[str, Pa
     plan = _check_out(args, recording, out)
     steps = _Steps(10, quiet=args.quiet, desc="scoring")
     try:
-        night = score_night(recording, annotations=args.annotations, hypnogram=args.hypnogram,
-                            standard=args.standard, channels=channels,
-                            stages=args.stages, progress=steps, detectors=detectors, age=getattr(args, "age", None),
-                            population=getattr(args, "population", "auto"),
-                            annotation_offset=getattr(args, "annotation_offset", None),
-                            force_annotations=getattr(args, "force_annotations", False))
+        night = score_night(
+            recording,
+            annotations=args.annotations,
+            hypnogram=args.hypnogram,
+            standard=args.standard,
+            channels=channels,
+            stages=args.stages,
+            progress=steps,
+            detectors=detectors,
+            age=getattr(args, "age", None),
+            population=getattr(args, "population", "auto"),
+            annotation_offset=getattr(args, "annotation_offset", None),
+            force_annotations=getattr(args, "force_annotations", False),
+        )
         steps("writing outputs")
-        paths = _write_outputs(night, out, pdf=getattr(args, "pdf", False), report=getattr(args, "figures", True),
-                               overwrite=getattr(args, "overwrite", False), command=getattr(args, "_argv", None),
-                               plan=plan)
+        paths = _write_outputs(
+            night,
+            out,
+            pdf=getattr(args, "pdf", False),
+            report=getattr(args, "figures", True),
+            overwrite=getattr(args, "overwrite", False),
+            command=getattr(args, "_argv", None),
+            plan=plan,
+        )
     finally:
         steps.close()
-    _say(args, f"channel roles used:\n" + "\n".join("  " + ln for ln in night.roles.describe().splitlines()))
+    _say(args, "channel roles used:\n" + "\n".join("  " + ln for ln in night.roles.describe().splitlines()))
     sources = ", ".join(night.annotations.sources) or "none"
     _say(args, f"annotations used: {sources}; sleep stages: {night.hypnogram.source}")
     plm = night.blocks.get("plm", {})
     if plm:
+
         def fmt(v: Any) -> str:
             return "n/a" if v is None else f"{v:.1f}"
-        _say(args, f"{night.settings.standard}: PLMS index {fmt(plm.get('plms_index'))}/h "
-                   f"({plm.get('plms_count')} PLMS in {fmt(plm.get('tst_h'))} h TST), "
-                   f"PLMW index {fmt(plm.get('plmw_index'))}/h, LM index {fmt(plm.get('lm_index'))}/h")
+
+        _say(
+            args,
+            f"{night.settings.standard}: PLMS index {fmt(plm.get('plms_index'))}/h "
+            f"({plm.get('plms_count')} PLMS in {fmt(plm.get('tst_h'))} h TST), "
+            f"PLMW index {fmt(plm.get('plmw_index'))}/h, LM index {fmt(plm.get('lm_index'))}/h",
+        )
     for w in _not_logged(args, night.warnings):
         _say(args, f"warning: {w}")
     return paths
@@ -300,6 +355,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     paths = _score(args, Path(edf), out / "scored")
     _say(args, _truth_check(night.truth.get("expected", {}), json.loads((out / "scored" / "summary.json").read_text())))
     from somnomyo.validate.cli import demo_validation
+
     _say(args, demo_validation(out / "scored", Path(sim_paths["truth"]), out / "validation"))
     _say(args, f"\ndemo outputs:\n  simulated night  {out / 'simulated'}/")
     for k, p in sim_paths.items():
@@ -315,13 +371,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_cohort(args: argparse.Namespace) -> int:
     from somnomyo.cohort import run_cohort
 
-    inputs = args.input[0] if len(args.input) == 1 else args.input   # an unquoted glob arrives expanded
-    res = run_cohort(inputs, args.out, n_jobs=args.n_jobs, scheduler=args.scheduler,
-                     overwrite=args.overwrite, standard=args.standard, figures=not args.no_figures,
-                     channels=_channel_overrides(args.channel), progress=not args.quiet)
+    inputs = args.input[0] if len(args.input) == 1 else args.input  # an unquoted glob arrives expanded
+    res = run_cohort(
+        inputs,
+        args.out,
+        n_jobs=args.n_jobs,
+        scheduler=args.scheduler,
+        overwrite=args.overwrite,
+        standard=args.standard,
+        figures=not args.no_figures,
+        channels=_channel_overrides(args.channel),
+        progress=not args.quiet,
+    )
     n_ok = int((res.nights["status"] == "ok").sum()) if len(res.nights) else 0
-    _say(args, f"{len(res.nights)} night(s): {n_ok} ok ({res.n_skipped} already done), "
-               f"{len(res.failed)} failed")
+    _say(args, f"{len(res.nights)} night(s): {n_ok} ok ({res.n_skipped} already done), {len(res.failed)} failed")
     for _, row in res.failed.head(10).iterrows():
         _say(args, f"  failed {row['id']}: {row['reason']}")
     if len(res.failed) > 10:
@@ -353,6 +416,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def _seconds(text: str) -> float:
     """A finite number of seconds (argparse type)."""
     import math
+
     try:
         x = float(text)
     except ValueError:
@@ -368,24 +432,40 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("-q", "--quiet", action="store_true", help="print errors only")
     g.add_argument("-v", "--verbose", action="count", default=0, help="log progress (-vv: debug)")
 
-    p = argparse.ArgumentParser(prog="somnomyo", parents=[common],
-                                description="Find and characterize sleep myoclonus in polysomnograms.")
+    p = argparse.ArgumentParser(
+        prog="somnomyo", parents=[common], description="Find and characterize sleep myoclonus in polysomnograms."
+    )
     p.add_argument("--version", action="version", version=f"somnomyo {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     def add_inputs(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("recording", help="EDF, EDF+ or BDF recording")
-        sp.add_argument("--annotations", metavar="FILE",
-                        help="annotations: NSRR XML, EDF+ annotations, CSV/TSV or stage text "
-                             "(default: a sidecar beside the recording)")
+        sp.add_argument(
+            "--annotations",
+            metavar="FILE",
+            help="annotations: NSRR XML, EDF+ annotations, CSV/TSV or stage text "
+            "(default: a sidecar beside the recording)",
+        )
         sp.add_argument("--hypnogram", metavar="FILE", help="a separate hypnogram file")
-        sp.add_argument("--channel", action="append", metavar="ROLE=LABEL",
-                        help='set a channel role, e.g. --channel leg_left="Tib sin" (repeatable)')
-        sp.add_argument("--annotation-offset", type=_seconds, metavar="SECONDS", default=None,
-                        help="shift the annotation and hypnogram files by SECONDS (their time 0 lies SECONDS "
-                             "into the recording); their start time is then not checked")
-        sp.add_argument("--force-annotations", action="store_true",
-                        help="use annotation/hypnogram files whose start time differs from the recording's")
+        sp.add_argument(
+            "--channel",
+            action="append",
+            metavar="ROLE=LABEL",
+            help='set a channel role, e.g. --channel leg_left="Tib sin" (repeatable)',
+        )
+        sp.add_argument(
+            "--annotation-offset",
+            type=_seconds,
+            metavar="SECONDS",
+            default=None,
+            help="shift the annotation and hypnogram files by SECONDS (their time 0 lies SECONDS "
+            "into the recording); their start time is then not checked",
+        )
+        sp.add_argument(
+            "--force-annotations",
+            action="store_true",
+            help="use annotation/hypnogram files whose start time differs from the recording's",
+        )
 
     sp = sub.add_parser("info", parents=[common], help="channels, rates, roles and annotation counts")
     add_inputs(sp)
@@ -399,51 +479,81 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--mains", type=float, default=None, help="mains frequency 50 or 60 Hz (0: none)")
     sp.add_argument("--infant", action="store_true", help="an infant night (benign-sleep-myoclonus-like clusters)")
     from somnomyo.simulate.cli_args import add_arguments as add_simulate_realism
+
     add_simulate_realism(sp)
     sp.set_defaults(func=cmd_simulate)
 
     def add_scoring(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--standard", choices=STANDARDS, default="wasm2016",
-                        help="scoring standard (default wasm2016)")
+        sp.add_argument("--standard", choices=STANDARDS, default="wasm2016", help="scoring standard (default wasm2016)")
 
     sp = sub.add_parser("score", parents=[common], help="detect and score every event of one night")
     add_inputs(sp)
     sp.add_argument("--out", required=True, help="output folder")
-    sp.add_argument("--stages", choices=("file", "auto"), default="file",
-                    help="sleep stages from the annotations (default) or automatic staging")
+    sp.add_argument(
+        "--stages",
+        choices=("file", "auto"),
+        default="file",
+        help="sleep stages from the annotations (default) or automatic staging",
+    )
     add_scoring(sp)
     sp.add_argument("--pdf", action="store_true", help="also write report.pdf")
-    sp.add_argument("--detectors", default="plm,myoclonus", metavar="LIST",
-                    help="detector families to run, comma-separated: plm, myoclonus (default: both)")
-    sp.add_argument("--no-report", dest="figures", action="store_false",
-                    help="write events.tsv, events.json and summary.json only (no report, figures or exports)")
+    sp.add_argument(
+        "--detectors",
+        default=None,
+        metavar="LIST",
+        help="detector families to run, comma-separated: plm, myoclonus (default: all of them)",
+    )
+    sp.add_argument(
+        "--no-report",
+        dest="figures",
+        action="store_false",
+        help="write events.tsv, events.json and summary.json only (no report, figures or exports)",
+    )
     sp.add_argument("--age", metavar="AGE", help="age of the sleeper for the interpretation, e.g. 10d, 3m, 5y")
-    sp.add_argument("--population", choices=("adult", "child", "infant", "auto"), default="auto",
-                    help="interpretation rules for adults, children or infants (default auto: from --age, "
-                         "adult without one)")
-    sp.add_argument("--overwrite", action="store_true",
-                    help="replace --out even if it is not somnomyo output or holds another recording's results")
+    sp.add_argument(
+        "--population",
+        choices=("adult", "child", "infant", "auto"),
+        default="auto",
+        help="interpretation rules for adults, children or infants (default auto: from --age, adult without one)",
+    )
+    sp.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace --out even if it is not somnomyo output or holds another recording's results",
+    )
     sp.set_defaults(func=cmd_score)
 
-    sp = sub.add_parser("cohort", parents=[common], help="score many nights (local processes or a Dask cluster), resumably")
-    sp.add_argument("input", nargs="+",
-                    help='a manifest CSV (id, edf, annotations, hypnogram, ...), a quoted glob such as "data/*.edf", '
-                         "or recordings")
+    sp = sub.add_parser(
+        "cohort", parents=[common], help="score many nights (local processes or a Dask cluster), resumably"
+    )
+    sp.add_argument(
+        "input",
+        nargs="+",
+        help='a manifest CSV (id, edf, annotations, hypnogram, ...), a quoted glob such as "data/*.edf", or recordings',
+    )
     sp.add_argument("--out", required=True, help="output folder: <id>/ per night, nights.parquet/.csv, events.parquet")
     sp.add_argument("--n-jobs", type=int, default=1, help="local worker processes (default 1; -1: one per CPU)")
     sp.add_argument("--scheduler", metavar="ADDRESS", help="use a running Dask cluster, e.g. tcp://host:8786")
     sp.add_argument("--overwrite", action="store_true", help="rescore nights already done (default: skip them)")
     sp.add_argument("--no-figures", action="store_true", help="do not write per-night figures")
-    sp.add_argument("--channel", action="append", metavar="ROLE=LABEL",
-                    help="channel role override for every night (repeatable), e.g. leg_left=\"Tib sin\"; "
-                         "a manifest's channels cell (ROLE=LABEL;ROLE=LABEL) wins for its night")
+    sp.add_argument(
+        "--channel",
+        action="append",
+        metavar="ROLE=LABEL",
+        help='channel role override for every night (repeatable), e.g. leg_left="Tib sin"; '
+        "a manifest's channels cell (ROLE=LABEL;ROLE=LABEL) wins for its night",
+    )
     add_scoring(sp)
     sp.set_defaults(func=cmd_cohort)
 
     sp = sub.add_parser("compare", parents=[common], help="compare the indices of several scored nights")
     sp.add_argument("nights", nargs="+", metavar="DIR", help="folders written by `somnomyo score` (in night order)")
-    sp.add_argument("--labels", nargs="+", metavar="LABEL",
-                    help="a name per night (default: night 1, night 2, ...); space- or comma-separated")
+    sp.add_argument(
+        "--labels",
+        nargs="+",
+        metavar="LABEL",
+        help="a name per night (default: night 1, night 2, ...); space- or comma-separated",
+    )
     sp.add_argument("--out", metavar="DIR", help="write compare.csv, compare.html and figures/ here")
     sp.set_defaults(func=cmd_compare)
 
@@ -455,8 +565,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_demo)
 
     from somnomyo.validate.cli import add_parser as add_validate
+
     add_validate(sub, common)
     from somnomyo.review.cli import add_parser as add_review
+
     add_review(sub, common)
     return p
 
@@ -481,8 +593,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"somnomyo: error: {_no_prefix(' '.join(text.split()))}", file=sys.stderr)
         return EXIT_INPUT
     except MemoryError:
-        print(f"somnomyo: error: {getattr(args, 'recording', 'somnomyo')}: not enough memory to score this "
-              "recording on this machine (give fewer --detectors, or a machine with more memory)", file=sys.stderr)
+        print(
+            f"somnomyo: error: {getattr(args, 'recording', 'somnomyo')}: not enough memory to score this "
+            "recording on this machine (give fewer --detectors, or a machine with more memory)",
+            file=sys.stderr,
+        )
         return EXIT_INPUT
     except KeyboardInterrupt:
         print("somnomyo: interrupted", file=sys.stderr)
@@ -490,8 +605,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as err:  # an internal error: still one line unless --verbose
         if args.verbose:
             raise
-        print(f"somnomyo: internal error: {type(err).__name__}: {err} (rerun with -v for the traceback)",
-              file=sys.stderr)
+        print(
+            f"somnomyo: internal error: {type(err).__name__}: {err} (rerun with -v for the traceback)", file=sys.stderr
+        )
         return 1
     finally:
         undo_logging()
@@ -501,7 +617,7 @@ def _no_prefix(text: str) -> str:
     """``text`` without a leading ``somnomyo:`` / ``somnomyo: error:`` (never printed twice)."""
     for prefix in ("somnomyo: error:", "somnomyo:"):
         if text.startswith(prefix):
-            return text[len(prefix):].lstrip()
+            return text[len(prefix) :].lstrip()
     return text
 
 

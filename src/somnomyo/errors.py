@@ -4,6 +4,7 @@ Every problem with the user's input is raised as :class:`SomnomyoError` (or a
 subclass): its ``str`` is one line naming the file and the problem. The CLI
 prints that line and exits with code 2, without a traceback.
 """
+
 from __future__ import annotations
 
 from os import PathLike

@@ -25,18 +25,25 @@ lag_ms             string    comma-separated onset lags per muscle, ms (jerks)
 Booleans are written ``true``/``false`` and missing values ``n/a`` in TSV (BIDS).
 An empty table still has every column with its dtype.
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 TRIAL_TYPES = (
-    "leg_movement", "fragmentary_myoclonus", "myoclonic_jerk", "hypnic_jerk",
-    "jerk_cluster", "negative_myoclonus", "phasic_emg",
+    "leg_movement",
+    "fragmentary_myoclonus",
+    "myoclonic_jerk",
+    "hypnic_jerk",
+    "jerk_cluster",
+    "negative_myoclonus",
+    "phasic_emg",
 )
 
 # name -> (pandas dtype, description)
@@ -45,9 +52,15 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "duration": ("float64", "Duration of the event in seconds."),
     "trial_type": ("string", "Kind of event: " + ", ".join(TRIAL_TYPES) + "."),
     "channel": ("string", "EDF label(s) of the channel(s) the event was detected on."),
-    "side": ("string", "left, right, both (a single bipolar legs channel) or bilateral for limb events; empty otherwise."),
+    "side": (
+        "string",
+        "left, right, both (a single bipolar legs channel) or bilateral for limb events; empty otherwise.",
+    ),
     "stage": ("string", "Sleep stage at the event onset (W, N1, N2, N3, R, UNS)."),
-    "clm_id": ("Int64", "Candidate-LM id shared by the monolateral LMs combined into one CLM; empty if not part of a CLM."),
+    "clm_id": (
+        "Int64",
+        "Candidate-LM id shared by the monolateral LMs combined into one CLM; empty if not part of a CLM.",
+    ),
     "periodic": ("boolean", "True if the event belongs to a PLM series."),
     "series_id": ("Int64", "PLM series id; empty if not periodic."),
     "respiratory": ("boolean", "True if respiratory-related (WASM 2016 or AASM window, per settings)."),
@@ -80,7 +93,7 @@ def make_events(rows: pd.DataFrame | Iterable[Mapping[str, Any]] | None = None, 
         return empty_events()
     df = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
     n = len(df)
-    data: dict[str, Any] = {}                     # built column by column, one DataFrame at the end
+    data: dict[str, Any] = {}  # built column by column, one DataFrame at the end
     for k, (t, _) in COLUMNS.items():
         if k not in df.columns:
             data[k] = _missing(t, n)
@@ -93,7 +106,7 @@ def make_events(rows: pd.DataFrame | Iterable[Mapping[str, Any]] | None = None, 
             data[k] = (col.astype(extra_columns[k]) if k in extra_columns else col).array
     out = pd.DataFrame(data)
     onset = out["onset"].to_numpy()
-    if n > 1 and not (np.isfinite(onset).all() and (np.diff(onset) > 0).all()):   # else already in order
+    if n > 1 and not (np.isfinite(onset).all() and (np.diff(onset) > 0).all()):  # else already in order
         out = out.sort_values(["onset", "channel"], kind="stable", na_position="last").reset_index(drop=True)
     return out
 

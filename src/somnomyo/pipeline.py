@@ -8,26 +8,27 @@ This is the library entry point behind ``somnomyo score``::
     night.summary()         # the dict written to summary.json
     night.write("out/")     # events.tsv, events.json, summary.json
 """
+
 from __future__ import annotations
 
-import datetime as dt
 import json
-import math
 import os
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from somnomyo import __version__
 from somnomyo._logging import logger, set_log_level
-from somnomyo.errors import AnnotationError, ChannelError, RecordingError, SomnomyoError
+from somnomyo.errors import AnnotationError, ChannelError, SomnomyoError
 from somnomyo.events import COLUMNS, concat_events, empty_events, write_events_tsv
 from somnomyo.io.annotations import Annotations, Hypnogram
 from somnomyo.io.atomic import write_text_atomic
 from somnomyo.io.channels import ChannelRoles
+from somnomyo.io.jsonable import jsonable as _jsonable
 from somnomyo.io.recording import Recording
 from somnomyo.registry import Night, emg_roles, for_families, interpret_blocks, labels_to_read
 from somnomyo.result import Result
@@ -46,29 +47,6 @@ _VOLT_UNITS = ("uv", "µv", "μv")
 _ECG_RATE_HZ = 128.0
 
 
-def _jsonable(obj: Any) -> Any:
-    """Convert numpy/pandas scalars and containers into plain JSON types (NaN -> None)."""
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple, set)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return [_jsonable(v) for v in obj.tolist()]
-    if isinstance(obj, (np.bool_, bool)):
-        return bool(obj)
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (np.floating, float)):
-        return None if not math.isfinite(float(obj)) else float(obj)
-    if isinstance(obj, (dt.datetime, dt.date)):
-        return obj.isoformat()
-    if isinstance(obj, Path):
-        return str(obj)
-    if obj is pd.NA or obj is pd.NaT:
-        return None
-    return obj
-
-
 @dataclass
 class NightResult(Result):
     """Everything scored on one night. ``events`` is the one event table (see ``somnomyo.events``);
@@ -82,14 +60,14 @@ class NightResult(Result):
     hypnogram: Hypnogram
     settings: Settings
     events: pd.DataFrame
-    blocks: dict[str, Any] = field(default_factory=dict)     # summary blocks by name (plm, fragmentary_myoclonus, ...)
-    results: dict[str, Any] = field(default_factory=dict)    # detector result objects by name
+    blocks: dict[str, Any] = field(default_factory=dict)  # summary blocks by name (plm, fragmentary_myoclonus, ...)
+    results: dict[str, Any] = field(default_factory=dict)  # detector result objects by name
     quality: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     unscorable: dict[str, pd.DataFrame] = field(default_factory=dict)  # per EMG label, from the quality checks
-    steps: dict[str, dict[str, Any]] = field(default_factory=dict)     # what each scoring step keeps for rescoring
-    detectors: tuple[str, ...] = ()                                    # the detector families run
-    subject: dict[str, Any] = field(default_factory=dict)              # age_days, population (asked), subject_population
+    steps: dict[str, dict[str, Any]] = field(default_factory=dict)  # what each scoring step keeps for rescoring
+    detectors: tuple[str, ...] = ()  # the detector families run
+    subject: dict[str, Any] = field(default_factory=dict)  # age_days, population (asked), subject_population
 
     def context(self) -> ScoringContext:
         """What scoring this night needs besides its events (``context.json``; :mod:`somnomyo.rescore`)."""
@@ -98,13 +76,22 @@ class NightResult(Result):
         summary = self.summary()
         rec = self.recording
         return ScoringContext(
-            duration_s=float(rec.duration), start=rec.start.isoformat() if rec.start else None,
-            hypnogram=self.hypnogram, annotations=self.annotations, settings=self.settings, roles=self.roles,
-            unscorable=dict(self.unscorable), gaps=[(float(a), float(b)) for a, b in rec.gaps],
-            age_days=self.subject.get("age_days"), population=self.subject.get("population", "auto"),
-            subject_population=self.subject.get("subject_population", "adult"), detectors=tuple(self.detectors),
-            steps=dict(self.steps), night={k: summary[k] for k in NIGHT_BLOCKS},
-            event_times={"onset": self.events["onset"].tolist(), "duration": self.events["duration"].tolist()})
+            duration_s=float(rec.duration),
+            start=rec.start.isoformat() if rec.start else None,
+            hypnogram=self.hypnogram,
+            annotations=self.annotations,
+            settings=self.settings,
+            roles=self.roles,
+            unscorable=dict(self.unscorable),
+            gaps=[(float(a), float(b)) for a, b in rec.gaps],
+            age_days=self.subject.get("age_days"),
+            population=self.subject.get("population", "auto"),
+            subject_population=self.subject.get("subject_population", "adult"),
+            detectors=tuple(self.detectors),
+            steps=dict(self.steps),
+            night={k: summary[k] for k in NIGHT_BLOCKS},
+            event_times={"onset": self.events["onset"].tolist(), "duration": self.events["duration"].tolist()},
+        )
 
     def summary_block(self) -> dict[str, Any]:
         """The content of ``summary.json`` (documented key by key in docs/summary.md)."""
@@ -112,15 +99,18 @@ class NightResult(Result):
         out: dict[str, Any] = {
             "somnomyo_version": __version__,
             "recording": {
-                "path": str(self.path), "file_type": rec.file_type,
+                "path": str(self.path),
+                "file_type": rec.file_type,
                 "start": rec.start.isoformat() if rec.start else None,
                 "duration_s": rec.duration,
                 "gaps": [list(g) for g in rec.gaps],
             },
             "channels": self.roles.to_dict(),
             "stages": {
-                "source": self.hypnogram.source, "path": self.hypnogram.path,
-                "epoch_s": self.hypnogram.epoch_s, "counts": self.hypnogram.counts(),
+                "source": self.hypnogram.source,
+                "path": self.hypnogram.path,
+                "epoch_s": self.hypnogram.epoch_s,
+                "counts": self.hypnogram.counts(),
             },
             "annotations": {
                 "sources": list(self.annotations.sources),
@@ -134,9 +124,15 @@ class NightResult(Result):
         out["warnings"] = list(self.warnings)
         return _jsonable(out)
 
-    def write(self, out_dir: str | os.PathLike[str], *, overwrite: bool = False,
-              command: Sequence[str] | None = None, extra: Callable[[Path], Mapping[str, Path]] | None = None,
-              plan: Any = None) -> dict[str, Path]:
+    def write(
+        self,
+        out_dir: str | os.PathLike[str],
+        *,
+        overwrite: bool = False,
+        command: Sequence[str] | None = None,
+        extra: Callable[[Path], Mapping[str, Path]] | None = None,
+        plan: Any = None,
+    ) -> dict[str, Path]:
         """Write the results folder ``out_dir``: one run of this night (:mod:`somnomyo.io.results_folder`).
 
         The whole folder is built under a temporary sibling, ``manifest.json`` is written last
@@ -151,8 +147,15 @@ class NightResult(Result):
         from somnomyo.io.results_folder import results_writer
 
         out = Path(out_dir)
-        with results_writer(out, recording=self.path, inputs=self.input_files(), standard=self.settings.standard,
-                            command=command, overwrite=overwrite, plan=plan) as tmp:
+        with results_writer(
+            out,
+            recording=self.path,
+            inputs=self.input_files(),
+            standard=self.settings.standard,
+            command=command,
+            overwrite=overwrite,
+            plan=plan,
+        ) as tmp:
             paths = self.write_files(tmp)
             if extra is not None:
                 paths.update(extra(tmp))
@@ -164,8 +167,9 @@ class NightResult(Result):
         here is listed in the manifest by :meth:`write`."""
         return {
             "events": write_events_tsv(self.events, folder / "events.tsv"),
-            "events_sidecar": write_text_atomic(folder / "events.json",
-                                                json.dumps(events_sidecar(self.events), indent=2)),
+            "events_sidecar": write_text_atomic(
+                folder / "events.json", json.dumps(events_sidecar(self.events), indent=2)
+            ),
             "summary": write_text_atomic(folder / "summary.json", json.dumps(self.summary(), indent=2)),
             "context": write_text_atomic(folder / "context.json", json.dumps(self.context().to_json(), indent=2)),
         }
@@ -203,21 +207,27 @@ EXTRA_COLUMN_DOCS: dict[str, str] = {
     "n_jerks": "Number of jerks in a cluster.",
     "cv": "Coefficient of variation of the intervals between jerks in a cluster.",
     "reason_not_clm": "Why the LM is not a candidate LM (e.g. too_short, monolateral_too_long, unscorable, "
-                      "outside_time_in_bed); empty when it is one.",
+    "outside_time_in_bed); empty when it is one.",
     "ptp_uv": "Peak-to-peak amplitude of the filtered EMG within the burst, µV.",
     "n_muscles": "Number of muscles (channels) involved in the jerk.",
     "axial": "True if an axial muscle (chin) is involved in the jerk.",
     "limb": "True if a limb muscle (arm or leg) is involved in the jerk.",
     "depth": "Negative myoclonus: mean EMG envelope during the silent period divided by the tonic level "
-             "before it (0 = complete silence).",
+    "before it (0 = complete silence).",
 }
 
 
 # --------------------------------------------------------------------------------------
 def load_annotations(
-    edf_path: Path, recording: Recording, *, annotations: str | os.PathLike[str] | None = None,
-    hypnogram: str | os.PathLike[str] | None = None, discover: bool = True,
-    offset_s: float | None = None, force: bool = False, start_tolerance_s: float | None = None,
+    edf_path: Path,
+    recording: Recording,
+    *,
+    annotations: str | os.PathLike[str] | None = None,
+    hypnogram: str | os.PathLike[str] | None = None,
+    discover: bool = True,
+    offset_s: float | None = None,
+    force: bool = False,
+    start_tolerance_s: float | None = None,
 ) -> Annotations:
     """Annotations of a night: the EDF's own, plus ``annotations`` (or a discovered sidecar), plus ``hypnogram``.
 
@@ -232,8 +242,9 @@ def load_annotations(
     from somnomyo.io.annotation_start import check_start
     from somnomyo.io.discover import find_sidecar
 
-    tolerance = (get_settings().quality.annotation_start_tolerance_s if start_tolerance_s is None
-                 else float(start_tolerance_s))
+    tolerance = (
+        get_settings().quality.annotation_start_tolerance_s if start_tolerance_s is None else float(start_tolerance_s)
+    )
     shift = 0.0 if offset_s is None else float(offset_s)
     inputs: list[tuple[str, Path]] = []
 
@@ -319,27 +330,48 @@ def score_night(
     age_days = parse_age(age)
     old = set_log_level(verbose)
     try:
-        return _score_night(Path(path), annotations=annotations, hypnogram=hypnogram,
-                            settings=_resolve_settings(standard, settings), channels=channels,
-                            stages=stages, detectors=tuple(detectors), progress=progress,
-                            age_days=age_days, population=population,
-                            annotation_offset=annotation_offset, force_annotations=force_annotations)
+        return _score_night(
+            Path(path),
+            annotations=annotations,
+            hypnogram=hypnogram,
+            settings=_resolve_settings(standard, settings),
+            channels=channels,
+            stages=stages,
+            detectors=tuple(detectors),
+            progress=progress,
+            age_days=age_days,
+            population=population,
+            annotation_offset=annotation_offset,
+            force_annotations=force_annotations,
+        )
     finally:
         set_log_level(old)
 
 
-def _score_night(path: Path, *, annotations: Any, hypnogram: Any, settings: Settings,
-                 channels: Any, stages: str, detectors: tuple[str, ...], progress: Progress | None,
-                 age_days: float | None = None, population: str = "auto",
-                 annotation_offset: float | None = None, force_annotations: bool = False) -> NightResult:
+def _score_night(
+    path: Path,
+    *,
+    annotations: Any,
+    hypnogram: Any,
+    settings: Settings,
+    channels: Any,
+    stages: str,
+    detectors: tuple[str, ...],
+    progress: Progress | None,
+    age_days: float | None = None,
+    population: str = "auto",
+    annotation_offset: float | None = None,
+    force_annotations: bool = False,
+) -> NightResult:
     from somnomyo.io.channels import infer_roles
     from somnomyo.io.edf import read_edf, read_header
 
     if stages not in ("file", "auto"):
         raise ValueError(f"stages must be one of 'file', 'auto'; got {stages!r}")
     from somnomyo.interpret import population_for
+
     subject_population = population_for(age_days, settings=settings) if population == "auto" else population
-    settings = settings.for_population(subject_population)   # e.g. an infant's heart rate for ECG in EMG
+    settings = settings.for_population(subject_population)  # e.g. an infant's heart rate for ECG in EMG
     step = progress or (lambda msg: logger.info(msg))
     warnings: list[str] = []
 
@@ -351,23 +383,34 @@ def _score_night(path: Path, *, annotations: Any, hypnogram: Any, settings: Sett
     entries = for_families(detectors)
     for entry in entries:
         if entry.required_any and not any(roles.all(r) for r in entry.required_any):
-            why = "".join(f"; {lab} is sampled at {fs:g} Hz, too slow for EMG" for lab, (role, fs) in slow.items()
-                          if role in entry.required_any)
+            why = "".join(
+                f"; {lab} is sampled at {fs:g} Hz, too slow for EMG"
+                for lab, (role, fs) in slow.items()
+                if role in entry.required_any
+            )
             raise ChannelError(f"{entry.missing}{why}; the file has: {', '.join(header.labels) or 'no signals'}", path)
-    for label, (role, fs) in slow.items():          # said once the night is known to be scorable
-        msg = (f"{label}: sampled at {fs:g} Hz, too slow for EMG (the EMG detectors need >= 200 Hz); "
-               f"not used as {role} EMG")
+    for label, (role, fs) in slow.items():  # said once the night is known to be scorable
+        msg = (
+            f"{label}: sampled at {fs:g} Hz, too slow for EMG (the EMG detectors need >= 200 Hz); "
+            f"not used as {role} EMG"
+        )
         logger.warning(msg)
         warnings.append(msg)
     step("reading annotations")
     if header.file_type.startswith(("EDF+", "BDF+")):
         from somnomyo.io.edf import read_annotations
+
         header.annotations = read_annotations(path)
-    ann = load_annotations(path, header, annotations=annotations, hypnogram=hypnogram, offset_s=annotation_offset,
-                           force=force_annotations,
-                           start_tolerance_s=settings.quality.annotation_start_tolerance_s)
-    auto = stages == "auto" or (ann.hypnogram is None and _auto_staging_available()
-                                and bool(roles.all("eeg")))
+    ann = load_annotations(
+        path,
+        header,
+        annotations=annotations,
+        hypnogram=hypnogram,
+        offset_s=annotation_offset,
+        force=force_annotations,
+        start_tolerance_s=settings.quality.annotation_start_tolerance_s,
+    )
+    auto = stages == "auto" or (ann.hypnogram is None and _auto_staging_available() and bool(roles.all("eeg")))
 
     wanted = labels_to_read(entries, roles, auto_staging=auto)
 
@@ -382,31 +425,53 @@ def _score_night(path: Path, *, annotations: Any, hypnogram: Any, settings: Sett
     ecg_label = roles.get("ecg")
     if ecg_label and ecg_label in recording.signals:
         from somnomyo.signal.ecg import detect_r_peaks
+
         sig = recording.signals[ecg_label]
-        r_peaks = (detect_r_peaks(sig.data, sig.fs, settings=settings.conditioning, max_rate_hz=_ECG_RATE_HZ),
-                   sig.fs)  # once per night
+        r_peaks = (
+            detect_r_peaks(sig.data, sig.fs, settings=settings.conditioning, max_rate_hz=_ECG_RATE_HZ),
+            sig.fs,
+        )  # once per night
     elif settings.conditioning.ecg_removal and age_days is None and population == "auto":
         c = settings.conditioning
-        msg = (f"no ECG channel: ECG artefact is looked for in the EMG itself at adult heart rates "
-               f"({60 / c.ecg_self_rr_max_s:.0f}-{60 / c.ecg_self_rr_min_s:.0f} bpm, MATPLM); for a child or an "
-               f"infant give --age or --population so that a faster heart is looked for")
+        msg = (
+            f"no ECG channel: ECG artefact is looked for in the EMG itself at adult heart rates "
+            f"({60 / c.ecg_self_rr_max_s:.0f}-{60 / c.ecg_self_rr_min_s:.0f} bpm, MATPLM); for a child or an "
+            f"infant give --age or --population so that a faster heart is looked for"
+        )
         logger.warning(msg)
         warnings.append(msg)
     # each EMG channel is band-passed once: the quality checks take it from the conditioning
     checked: dict[str, Any] = {}
-    conditioned = _condition(recording, roles, emg_roles(entries), settings=settings, r_peaks=r_peaks,
-                             on_bandpassed=lambda lab, y: _check_channel(recording, roles, lab, checked, filtered=y,
-                                                                         settings=settings.quality))
+    conditioned = _condition(
+        recording,
+        roles,
+        emg_roles(entries),
+        settings=settings,
+        r_peaks=r_peaks,
+        on_bandpassed=lambda lab, y: _check_channel(
+            recording, roles, lab, checked, filtered=y, settings=settings.quality
+        ),
+    )
     quality, unscorable = _quality(recording, roles, checked=checked, settings=settings.quality)
 
     blocks: dict[str, Any] = {}
     results: dict[str, Any] = {}
     tables: list[pd.DataFrame] = []
     kept: dict[str, dict[str, Any]] = {}
-    night = Night(path=path, recording=recording, roles=roles, hypnogram=hyp, annotations=ann, settings=settings,
-                  conditioned=conditioned, r_peaks=r_peaks, unscorable=unscorable, progress=step,
-                  events=empty_events())
-    fresh = True                                   # night.events holds every table so far
+    night = Night(
+        path=path,
+        recording=recording,
+        roles=roles,
+        hypnogram=hyp,
+        annotations=ann,
+        settings=settings,
+        conditioned=conditioned,
+        r_peaks=r_peaks,
+        unscorable=unscorable,
+        progress=step,
+        events=empty_events(),
+    )
+    fresh = True  # night.events holds every table so far
     for entry in entries:  # loop over the registry's scoring steps
         if not fresh:
             night.events, fresh = concat_events(tables), True
@@ -417,20 +482,42 @@ def _score_night(path: Path, *, annotations: Any, hypnogram: Any, settings: Sett
         if scored.events is not None:
             tables.append(scored.events)
             fresh = False
-    interpret_blocks(blocks, results, age_days=age_days, population=population,
-                     subject_population=subject_population, settings=settings)
-    return NightResult(path=path, recording=recording, roles=roles, annotations=ann, hypnogram=hyp,
-                       settings=settings, events=night.events if fresh else concat_events(tables),
-                       blocks=blocks, results=results,
-                       quality=quality, warnings=warnings + list(ann.warnings), unscorable=unscorable,
-                       steps=kept, detectors=tuple(dict.fromkeys(e.family for e in entries)),
-                       subject={"age_days": age_days, "population": population,
-                                "subject_population": subject_population})
+    interpret_blocks(
+        blocks,
+        results,
+        age_days=age_days,
+        population=population,
+        subject_population=subject_population,
+        settings=settings,
+    )
+    return NightResult(
+        path=path,
+        recording=recording,
+        roles=roles,
+        annotations=ann,
+        hypnogram=hyp,
+        settings=settings,
+        events=night.events if fresh else concat_events(tables),
+        blocks=blocks,
+        results=results,
+        quality=quality,
+        warnings=warnings + list(ann.warnings),
+        unscorable=unscorable,
+        steps=kept,
+        detectors=tuple(dict.fromkeys(e.family for e in entries)),
+        subject={"age_days": age_days, "population": population, "subject_population": subject_population},
+    )
 
 
-def _condition(recording: Recording, roles: ChannelRoles, roles_used: Sequence[str], *, settings: Settings,
-               r_peaks: tuple[np.ndarray, float] | None,
-               on_bandpassed: Callable[[str, np.ndarray], None] | None = None) -> dict[str, Any]:
+def _condition(
+    recording: Recording,
+    roles: ChannelRoles,
+    roles_used: Sequence[str],
+    *,
+    settings: Settings,
+    r_peaks: tuple[np.ndarray, float] | None,
+    on_bandpassed: Callable[[str, np.ndarray], None] | None = None,
+) -> dict[str, Any]:
     """Condition every EMG channel the detectors use ONCE per night (band-pass, the recording's one
     mains frequency, ECG removal with the night's R peaks); shared by LM detection and the
     myoclonus detectors (:func:`somnomyo.signal.conditioning.condition_recording`). ``roles_used``:
@@ -444,15 +531,15 @@ def _condition(recording: Recording, roles: ChannelRoles, roles_used: Sequence[s
             if lab in labels or sig is None or str(sig.unit).lower() not in _VOLT_UNITS:
                 continue
             labels.append(lab)
-    return condition_recording(recording, labels, settings=settings.conditioning, r_peaks=r_peaks,
-                               on_bandpassed=on_bandpassed)
+    return condition_recording(
+        recording, labels, settings=settings.conditioning, r_peaks=r_peaks, on_bandpassed=on_bandpassed
+    )
 
 
 def _set_aside_slow_emg(header: Recording, roles: ChannelRoles, *, settings: Settings) -> dict[str, tuple[str, float]]:
     """EMG-role channels sampled too slowly to hold the EMG band (``band_edges`` finds no band, e.g.
     Sleep-EDF's 1-Hz "EMG submental" envelope) are not EMG to the detectors: each is moved to the
     role ``other``. Returns ``{label: (role it had, fs)}`` (the caller says so)."""
-    from somnomyo.errors import SomnomyoError
     from somnomyo.signal.filters import band_edges
 
     slow: dict[str, tuple[str, float]] = {}
@@ -470,35 +557,54 @@ def _set_aside_slow_emg(header: Recording, roles: ChannelRoles, *, settings: Set
 def _auto_staging_available() -> bool:
     """True when the optional ``staging`` extra (YASA) is installed."""
     import importlib.util
+
     return importlib.util.find_spec("yasa") is not None
 
 
-def _stages(recording: Recording, roles: ChannelRoles, ann: Annotations, *, auto: bool, path: Path,
-            warnings: list[str], settings: Settings | None = None) -> Hypnogram:
+def _stages(
+    recording: Recording,
+    roles: ChannelRoles,
+    ann: Annotations,
+    *,
+    auto: bool,
+    path: Path,
+    warnings: list[str],
+    settings: Settings | None = None,
+) -> Hypnogram:
     """The hypnogram used: the annotated one, else automatic staging (said so), else all UNS."""
     if not auto and ann.hypnogram is not None:
         return ann.hypnogram.fit_to(recording.duration)
     if auto:
         from somnomyo.stage.auto import stage_auto
+
         if ann.hypnogram is None:
             msg = "no hypnogram found: sleep stages were scored automatically (YASA); review them"
         else:
             msg = "sleep stages were scored automatically (--stages auto); the file's hypnogram was not used"
-        hyp = stage_auto(recording, roles, settings=settings)   # Settings.staging, .emg_wake
+        hyp = stage_auto(recording, roles, settings=settings)  # Settings.staging, .emg_wake
         if hyp.source == "emg_estimate":
             msg += "; no usable EEG, so only a rough wake/sleep estimate from EMG activity was possible"
         logger.warning(msg)
         warnings.append(msg)
         return hyp.fit_to(recording.duration)
-    msg = ("no hypnogram found: every epoch is unscored (UNS) and sleep-stage indices are null; "
-           "give --hypnogram FILE, or install the 'staging' extra and use --stages auto")
+    msg = (
+        "no hypnogram found: every epoch is unscored (UNS) and sleep-stage indices are null; "
+        "give --hypnogram FILE, or install the 'staging' extra and use --stages auto"
+    )
     logger.warning(msg)
     warnings.append(msg)
     return Hypnogram.unscored(recording.duration)
 
 
-def _check_channel(recording: Recording, roles: ChannelRoles, label: str, out: dict[str, Any], *,
-                   filtered: np.ndarray | None = None, settings: QualitySettings | None = None) -> None:
+def _check_channel(
+    recording: Recording,
+    roles: ChannelRoles,
+    label: str,
+    out: dict[str, Any],
+    *,
+    filtered: np.ndarray | None = None,
+    settings: QualitySettings | None = None,
+) -> None:
     """Quality of one EMG channel into ``out[label]`` (skipped for other channels); ``filtered``: the
     channel band-passed by the conditioning, reused by the ECG check (see ``assess_quality``);
     ``settings``: the thresholds (``Settings.quality``; None = defaults)."""
@@ -510,14 +616,28 @@ def _check_channel(recording: Recording, roles: ChannelRoles, label: str, out: d
     if sig.unit != "uV" or role not in EMG_ROLES:
         return  # quality decides scorable EMG time; other channels are not scored here
     info = recording.channel(label)
-    scale = unit_scale_to_uv(info.unit) or 1.0   # the header's range in the data's unit (µV)
+    scale = unit_scale_to_uv(info.unit) or 1.0  # the header's range in the data's unit (µV)
     lo, hi = sorted((info.physical_min * scale, info.physical_max * scale))
-    out[label] = assess_quality(sig.data, sig.fs, label=label, role=role, physical_min=lo, physical_max=hi,
-                                gaps=recording.gaps, filtered=filtered, settings=settings)
+    out[label] = assess_quality(
+        sig.data,
+        sig.fs,
+        label=label,
+        role=role,
+        physical_min=lo,
+        physical_max=hi,
+        gaps=recording.gaps,
+        filtered=filtered,
+        settings=settings,
+    )
 
 
-def _quality(recording: Recording, roles: ChannelRoles, *, checked: Mapping[str, Any] | None = None,
-             settings: QualitySettings | None = None) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
+def _quality(
+    recording: Recording,
+    roles: ChannelRoles,
+    *,
+    checked: Mapping[str, Any] | None = None,
+    settings: QualitySettings | None = None,
+) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
     """Per-channel quality flags; returns (summary block, unscorable intervals by label).
 
     ``checked``: channels already assessed (during the conditioning, from its band-passed signal);
@@ -525,7 +645,7 @@ def _quality(recording: Recording, roles: ChannelRoles, *, checked: Mapping[str,
     done = dict(checked or {})
     block: dict[str, Any] = {"channels": {}}
     unscorable: dict[str, pd.DataFrame] = {}
-    for label in recording.signals:              # recording order, whichever way each was checked
+    for label in recording.signals:  # recording order, whichever way each was checked
         if label not in done:
             _check_channel(recording, roles, label, done, settings=settings)
         q = done.get(label)

@@ -15,9 +15,11 @@ An entry (:class:`Detector`) names the step, the detector family it belongs to (
 order; :func:`somnomyo.rescore.rescore` runs their ``from_events`` steps in the same order. A
 new detector is one module in :mod:`somnomyo.steps` plus one entry in :data:`DETECTORS`.
 """
+
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from somnomyo.errors import check_choice
 from somnomyo.io.channels import EMG_ROLES, ChannelRoles
@@ -26,8 +28,22 @@ from somnomyo.steps.base import Detector, FromEventsStep, Night, Progress, RunSt
 if TYPE_CHECKING:  # pragma: no cover
     from somnomyo.settings import Settings
 
-__all__ = ["DETECTORS", "FAMILIES", "Detector", "FromEventsStep", "Night", "Progress", "RunStep", "Scored",
-           "emg_roles", "for_families", "interpret_blocks", "labels_to_read", "trial_types"]
+__all__ = [
+    "DETECTORS",
+    "FAMILIES",
+    "Detector",
+    "FromEventsStep",
+    "Night",
+    "Progress",
+    "RunStep",
+    "Scored",
+    "emg_roles",
+    "for_families",
+    "interpret_blocks",
+    "labels_to_read",
+    "trial_types",
+]
+
 
 def _entries() -> tuple[Detector, ...]:
     from somnomyo.steps import cortical_state, myoclonus, plm
@@ -67,8 +83,15 @@ def labels_to_read(entries: Sequence[Detector], roles: ChannelRoles, *, auto_sta
     return wanted
 
 
-def interpret_blocks(blocks: dict[str, Any], results: dict[str, Any], *, age_days: float | None,
-                     population: str, subject_population: str, settings: Settings) -> None:
+def interpret_blocks(
+    blocks: dict[str, Any],
+    results: dict[str, Any],
+    *,
+    age_days: float | None,
+    population: str,
+    subject_population: str,
+    settings: Settings,
+) -> None:
     """Add the ``subject`` block and the ``interpretation`` (the rule table of
     :mod:`somnomyo.interpret.rules` on the blocks) to ``blocks``; the findings to ``results``.
     The last step of scoring and of rescoring."""

@@ -24,15 +24,17 @@ AASM EFM rule, hypnic-jerk, negative-myoclonus and REM phasic indices, the state
 and the interpretation. The cortical (jerk-locked EEG) block needs the EEG signal: it is kept
 as scored and named in the rescored summary's ``rescored.not_recomputed``.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import json
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence, cast
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -40,6 +42,7 @@ import pandas as pd
 from somnomyo.errors import SomnomyoError
 from somnomyo.io.annotations import EVENT_COLUMNS, Annotations, Hypnogram
 from somnomyo.io.channels import ChannelRoles
+from somnomyo.io.jsonable import jsonable as _jsonable
 from somnomyo.result import Result
 from somnomyo.settings import Settings, get_settings
 from somnomyo.steps._context import intervals_from_json, intervals_to_json
@@ -63,8 +66,9 @@ def _rebuild(obj: Any, values: Any) -> Any:
         names = {f.name for f in dataclasses.fields(obj)}
         unknown = sorted(set(values) - names)
         if unknown:
-            raise SomnomyoError(f"unknown setting(s) {', '.join(unknown)}; allowed: {', '.join(sorted(names))}",
-                                CONTEXT_FILE)
+            raise SomnomyoError(
+                f"unknown setting(s) {', '.join(unknown)}; allowed: {', '.join(sorted(names))}", CONTEXT_FILE
+            )
         return dataclasses.replace(cast(Any, obj), **{k: _rebuild(getattr(obj, k), v) for k, v in values.items()})
     if isinstance(values, list):
         return list(values) if isinstance(obj, list) else _tuplify(values)
@@ -85,10 +89,12 @@ def _roles_to_json(roles: ChannelRoles) -> dict[str, Any]:
 def _roles_from_json(d: dict[str, Any]) -> ChannelRoles:
     by_role = {r: list(labs) for r, labs in d.get("roles", {}).items()}
     role_of = {lab: r for r, labs in by_role.items() for lab in labs}
-    order = [lab for lab in d.get("labels", []) if lab in role_of] + [lab for lab in role_of
-                                                                      if lab not in d.get("labels", [])]
-    return ChannelRoles(by_role=by_role, role_of={lab: role_of[lab] for lab in order},
-                        overridden=set(d.get("overridden", [])))
+    order = [lab for lab in d.get("labels", []) if lab in role_of] + [
+        lab for lab in role_of if lab not in d.get("labels", [])
+    ]
+    return ChannelRoles(
+        by_role=by_role, role_of={lab: role_of[lab] for lab in order}, overridden=set(d.get("overridden", []))
+    )
 
 
 # ------------------------------------------------------------------ tables
@@ -106,8 +112,11 @@ def _plain(v: Any) -> Any:
 
 def _annotations_to_json(ann: Annotations) -> dict[str, Any]:
     ev = ann.events
-    return {"events": {c: [_plain(v) for v in ev[c].astype("object").tolist()] for c in ev.columns},
-            "sources": list(ann.sources), "warnings": list(ann.warnings)}
+    return {
+        "events": {c: [_plain(v) for v in ev[c].astype("object").tolist()] for c in ev.columns},
+        "sources": list(ann.sources),
+        "warnings": list(ann.warnings),
+    }
 
 
 def _annotations_from_json(d: dict[str, Any]) -> Annotations:
@@ -116,20 +125,37 @@ def _annotations_from_json(d: dict[str, Any]) -> Annotations:
     data: dict[str, Any] = {}
     for c in list(EVENT_COLUMNS) + [c for c in cols if c not in EVENT_COLUMNS]:
         vals = cols.get(c, [None] * n)
-        data[c] = (np.asarray([np.nan if v is None else v for v in vals], dtype=float) if c in ("onset", "duration")
-                   else pd.array(vals, dtype="string"))
-    return Annotations(hypnogram=None, events=pd.DataFrame(data), sources=list(d.get("sources", [])),
-                       warnings=list(d.get("warnings", [])))
+        data[c] = (
+            np.asarray([np.nan if v is None else v for v in vals], dtype=float)
+            if c in ("onset", "duration")
+            else pd.array(vals, dtype="string")
+        )
+    return Annotations(
+        hypnogram=None,
+        events=pd.DataFrame(data),
+        sources=list(d.get("sources", [])),
+        warnings=list(d.get("warnings", [])),
+    )
 
 
 def _hypnogram_to_json(h: Hypnogram) -> dict[str, Any]:
-    return {"epoch_s": float(h.epoch_s), "start": float(h.start), "source": h.source, "path": h.path,
-            "stages": [str(s) for s in h.stages]}
+    return {
+        "epoch_s": float(h.epoch_s),
+        "start": float(h.start),
+        "source": h.source,
+        "path": h.path,
+        "stages": [str(s) for s in h.stages],
+    }
 
 
 def _hypnogram_from_json(d: dict[str, Any]) -> Hypnogram:
-    return Hypnogram(np.asarray(d.get("stages", []), dtype="<U3"), epoch_s=float(d["epoch_s"]),
-                     start=float(d.get("start", 0.0)), source=str(d.get("source", "annotations")), path=d.get("path"))
+    return Hypnogram(
+        np.asarray(d.get("stages", []), dtype="<U3"),
+        epoch_s=float(d["epoch_s"]),
+        start=float(d.get("start", 0.0)),
+        source=str(d.get("source", "annotations")),
+        path=d.get("path"),
+    )
 
 
 # ------------------------------------------------------------------ the context
@@ -162,34 +188,45 @@ class ScoringContext:
     steps: dict[str, dict[str, Any]] = field(default_factory=dict)
     night: dict[str, Any] = field(default_factory=dict)
     event_times: dict[str, list[float]] = field(default_factory=dict)
+    #: what rescoring derives from the fields once (e.g. the keys of ``event_times``)
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def step(self, name: str) -> dict[str, Any]:
         """What the registry entry ``name`` kept when the night was scored (raises when it did not run)."""
         if name not in self.steps:
-            raise SomnomyoError(f"the night was scored without the {name!r} step (detectors: "
-                                f"{', '.join(self.detectors)}); score it again with it", CONTEXT_FILE)
+            raise SomnomyoError(
+                f"the night was scored without the {name!r} step (detectors: "
+                f"{', '.join(self.detectors)}); score it again with it",
+                CONTEXT_FILE,
+            )
         return self.steps[name]
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (:meth:`from_json` reads it back to an equal context)."""
-        from somnomyo.pipeline import _jsonable
 
-        return _jsonable({
-            "format": FORMAT, "format_version": FORMAT_VERSION,
-            "duration_s": float(self.duration_s), "start": self.start,
-            "hypnogram": _hypnogram_to_json(self.hypnogram),
-            "annotations": _annotations_to_json(self.annotations),
-            "unscorable": {lab: intervals_to_json(df) for lab, df in self.unscorable.items()},
-            "gaps": [[float(a), float(b)] for a, b in self.gaps],
-            "roles": _roles_to_json(self.roles),
-            "settings": self.settings.to_dict(),
-            "subject": {"age_days": self.age_days, "population": self.population,
-                        "subject_population": self.subject_population},
-            "detectors": list(self.detectors),
-            "steps": self.steps,
-            "night": self.night,
-            "event_times": {k: [float(v) for v in vals] for k, vals in self.event_times.items()},
-        })
+        return _jsonable(
+            {
+                "format": FORMAT,
+                "format_version": FORMAT_VERSION,
+                "duration_s": float(self.duration_s),
+                "start": self.start,
+                "hypnogram": _hypnogram_to_json(self.hypnogram),
+                "annotations": _annotations_to_json(self.annotations),
+                "unscorable": {lab: intervals_to_json(df) for lab, df in self.unscorable.items()},
+                "gaps": [[float(a), float(b)] for a, b in self.gaps],
+                "roles": _roles_to_json(self.roles),
+                "settings": self.settings.to_dict(),
+                "subject": {
+                    "age_days": self.age_days,
+                    "population": self.population,
+                    "subject_population": self.subject_population,
+                },
+                "detectors": list(self.detectors),
+                "steps": self.steps,
+                "night": self.night,
+                "event_times": {k: [float(v) for v in vals] for k, vals in self.event_times.items()},
+            }
+        )
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> ScoringContext:
@@ -197,35 +234,43 @@ class ScoringContext:
         if not isinstance(d, dict) or d.get("format") != FORMAT:
             raise SomnomyoError(f"not a somnomyo scoring context (format {FORMAT!r} expected)", CONTEXT_FILE)
         if d.get("format_version") != FORMAT_VERSION:
-            raise SomnomyoError(f"scoring context format_version {d.get('format_version')!r}; this somnomyo reads "
-                                f"{FORMAT_VERSION}", CONTEXT_FILE)
+            raise SomnomyoError(
+                f"scoring context format_version {d.get('format_version')!r}; this somnomyo reads {FORMAT_VERSION}",
+                CONTEXT_FILE,
+            )
         try:
             subject = d.get("subject", {})
             return cls(
-                duration_s=float(d["duration_s"]), start=d.get("start"),
+                duration_s=float(d["duration_s"]),
+                start=d.get("start"),
                 hypnogram=_hypnogram_from_json(d["hypnogram"]),
                 annotations=_annotations_from_json(d.get("annotations", {})),
                 settings=settings_from_dict(d["settings"]),
                 roles=_roles_from_json(d.get("roles", {})),
                 unscorable={lab: intervals_from_json(v) for lab, v in d.get("unscorable", {}).items()},
                 gaps=[(float(a), float(b)) for a, b in d.get("gaps", [])],
-                age_days=subject.get("age_days"), population=subject.get("population", "auto"),
+                age_days=subject.get("age_days"),
+                population=subject.get("population", "auto"),
                 subject_population=subject.get("subject_population", "adult"),
-                detectors=tuple(d.get("detectors", ())), steps=dict(d.get("steps", {})),
+                detectors=tuple(d.get("detectors", ())),
+                steps=dict(d.get("steps", {})),
                 night=dict(d.get("night", {})),
                 event_times={k: [float(v) for v in vals] for k, vals in d.get("event_times", {}).items()},
             )
         except (KeyError, TypeError, ValueError) as err:
-            raise SomnomyoError(f"scoring context is incomplete or malformed ({type(err).__name__}: {err})",
-                                CONTEXT_FILE) from None
+            raise SomnomyoError(
+                f"scoring context is incomplete or malformed ({type(err).__name__}: {err})", CONTEXT_FILE
+            ) from None
 
     @classmethod
     def from_folder(cls, path: str | os.PathLike[str]) -> ScoringContext:
         """The context of the results folder ``path`` (its ``context.json``)."""
         p = Path(path) / CONTEXT_FILE
         if not p.is_file():
-            raise SomnomyoError(f"no {CONTEXT_FILE}: not somnomyo output, or scored by a version without it; "
-                                "score the night again", path)
+            raise SomnomyoError(
+                f"no {CONTEXT_FILE}: not somnomyo output, or scored by a version without it; score the night again",
+                path,
+            )
         try:
             d = json.loads(p.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
@@ -253,7 +298,6 @@ class Rescored(Result):
         """The summary with the keys of summary.json, plus ``rescored`` (the rows scored and the
         blocks not recomputed)."""
         from somnomyo import __version__
-        from somnomyo.pipeline import _jsonable
 
         night = self.context.night
         out: dict[str, Any] = {"somnomyo_version": __version__}
@@ -263,8 +307,11 @@ class Rescored(Result):
         out["quality"] = night.get("quality", {})
         out["settings"] = self.context.settings.to_dict()
         out["warnings"] = list(night.get("warnings", []))
-        out["rescored"] = {"n_events": int(len(self.events)), "detectors": list(self.context.detectors),
-                           "not_recomputed": dict(self.not_recomputed)}
+        out["rescored"] = {
+            "n_events": int(len(self.events)),
+            "detectors": list(self.context.detectors),
+            "not_recomputed": dict(self.not_recomputed),
+        }
         return _jsonable(out)
 
 
@@ -272,16 +319,88 @@ def _tsv_key(onset: np.ndarray, duration: np.ndarray) -> list[tuple[str, str]]:
     return [(f"{a:.4f}", f"{b:.4f}") for a, b in zip(onset.tolist(), duration.tolist())]
 
 
-def _exact_times(table: pd.DataFrame, times: dict[str, list[float]]) -> pd.DataFrame:
+_KEY_SCALE = 1e4  # events.tsv writes 4 decimals
+_KEY_MAX = 2**31  # each part of a key below this (the recording below 214748 s): one int64 per row
+
+
+def _tsv_ints(x: np.ndarray) -> np.ndarray | None:
+    """``round(x, 4) * 1e4`` as integers, exactly as ``f"{x:.4f}"`` rounds (the decimal digits
+    of the binary value, half to even), or None when some value is out of range. ``x * 1e4`` is
+    off the exact product by at most an ulp, so only values within 1e-6 of a half step could
+    round otherwise: those are formatted."""
+    x = np.asarray(x, dtype=float)
+    if not np.isfinite(x).all():
+        return None
+    y = x * _KEY_SCALE
+    k = np.rint(y)
+    if (np.abs(k) >= _KEY_MAX).any():
+        return None
+    near = np.flatnonzero(np.abs(np.abs(y - np.floor(y)) - 0.5) < 1e-6)
+    for i in near.tolist():  # the rare values near a half step
+        k[i] = float(f"{x[i]:.4f}".replace(".", ""))
+    return k.astype(np.int64)
+
+
+def _tsv_codes(onset: np.ndarray, duration: np.ndarray) -> np.ndarray | None:
+    """One int64 per row: the 4-decimal onset and duration of :func:`_tsv_key` (None: out of range)."""
+    on, du = _tsv_ints(onset), _tsv_ints(duration)
+    if on is None or du is None or (du < 0).any():
+        return None
+    return on * _KEY_MAX + du
+
+
+def _exact_lookup(times: dict[str, list[float]]) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The scored events' 4-decimal keys (sorted, unambiguous ones only) and their exact onset and
+    duration, for :func:`_exact_times`; None when a key is out of range (then matched as text)."""
+    on = np.asarray(times.get("onset", []), dtype=float)
+    du = np.asarray(times.get("duration", []), dtype=float)
+    codes = _tsv_codes(on, du)
+    if codes is None:
+        return None
+    order = np.lexsort((du, on, codes))
+    c, o, d = codes[order], on[order], du[order]
+    first = np.r_[True, c[1:] != c[:-1]]
+    grp = np.cumsum(first) - 1
+    n_grp = int(first.sum())
+    # a key whose rows do not all hold the same exact times is ambiguous: not used
+    same = (o == o[first][grp]) & (d == d[first][grp])
+    ok = np.ones(n_grp, dtype=bool)
+    np.logical_and.at(ok, grp, same)
+    keep = first.copy()
+    keep[first] = ok
+    return c[keep], o[keep], d[keep]
+
+
+def _exact_times(table: pd.DataFrame, times: dict[str, list[float]], cache: dict[str, Any] | None = None) -> pd.DataFrame:
     """``table`` with the exact onset/duration of every row that events.tsv wrote rounded (its
-    4-decimal values match one scored event, unambiguously); other rows (added, moved) as given."""
+    4-decimal values match one scored event, unambiguously); other rows (added, moved) as given.
+    ``cache``: where the scored events' keys are kept between calls (the context's)."""
     if not times or len(table) == 0:
         return table
+    t_on = table["onset"].to_numpy(dtype=float).copy()
+    t_du = table["duration"].to_numpy(dtype=float).copy()
+    lookup = cache.get("exact") if cache is not None else None
+    if lookup is None:
+        lookup = _exact_lookup(times)
+        if cache is not None and lookup is not None:
+            cache["exact"] = lookup
+    codes = _tsv_codes(t_on, t_du) if lookup is not None else None
+    if lookup is None or codes is None:
+        return _exact_times_text(table, times)
+    keys, e_on, e_du = lookup
+    pos = np.clip(np.searchsorted(keys, codes), 0, max(len(keys) - 1, 0))
+    hit = (keys[pos] == codes) if len(keys) else np.zeros(len(codes), dtype=bool)
+    t_on[hit], t_du[hit] = e_on[pos[hit]], e_du[pos[hit]]
+    return table.assign(onset=t_on, duration=t_du)
+
+
+def _exact_times_text(table: pd.DataFrame, times: dict[str, list[float]]) -> pd.DataFrame:
+    """:func:`_exact_times` by formatted text (values out of the integer keys' range)."""
     on = np.asarray(times.get("onset", []), dtype=float)
     du = np.asarray(times.get("duration", []), dtype=float)
     exact: dict[tuple[str, str], tuple[float, float] | None] = {}
     for key, a, b in zip(_tsv_key(on, du), on.tolist(), du.tolist()):
-        exact[key] = (a, b) if exact.get(key, (a, b)) == (a, b) else None    # None: ambiguous
+        exact[key] = (a, b) if exact.get(key, (a, b)) == (a, b) else None  # None: ambiguous
     t_on = table["onset"].to_numpy(dtype=float).copy()
     t_du = table["duration"].to_numpy(dtype=float).copy()
     for i, key in enumerate(_tsv_key(t_on, t_du)):  # loop over rows
@@ -302,8 +421,9 @@ def _check_events(events: pd.DataFrame, allowed: Sequence[str]) -> pd.DataFrame:
     tt = events["trial_type"].astype("object")
     bad = sorted({str(t) for t in tt if t not in allowed})
     if bad:
-        raise SomnomyoError(f"event kind(s) {', '.join(bad)} not scored by the detectors run; allowed: "
-                            f"{', '.join(allowed)}", "rescore")
+        raise SomnomyoError(
+            f"event kind(s) {', '.join(bad)} not scored by the detectors run; allowed: {', '.join(allowed)}", "rescore"
+        )
     table = make_events(events.reset_index(drop=True))
     on = table["onset"].to_numpy(dtype=float)
     du = table["duration"].to_numpy(dtype=float)
@@ -312,8 +432,7 @@ def _check_events(events: pd.DataFrame, allowed: Sequence[str]) -> pd.DataFrame:
     return table
 
 
-def rescore(events: pd.DataFrame, context: ScoringContext, *,
-            detectors: Sequence[str] | None = None) -> Rescored:
+def rescore(events: pd.DataFrame, context: ScoringContext, *, detectors: Sequence[str] | None = None) -> Rescored:
     """Score ``events`` (a standard event table, e.g. events.tsv as read, with rows removed,
     added or changed) as ``score`` scored the night of ``context``: the registry's
     ``from_events`` step of each detector run (or of ``detectors``, families among those run),
@@ -327,13 +446,13 @@ def rescore(events: pd.DataFrame, context: ScoringContext, *,
             allowed = ", ".join(context.detectors) or "none"
             raise SomnomyoError(f"detector {f!r} was not run on this night; allowed: {allowed}", "rescore")
     entries = for_families([f for f in FAMILIES if f in fams])
-    table = _exact_times(_check_events(events, trial_types(entries)), context.event_times)
+    table = _exact_times(_check_events(events, trial_types(entries)), context.event_times, context._cache)
     tt = table["trial_type"].astype("object").to_numpy()
     blocks: dict[str, Any] = {}
     results: dict[str, Any] = {}
     not_recomputed: dict[str, str] = {}
     tables: list[pd.DataFrame] = []
-    earlier: pd.DataFrame | None = None          # the tables so far, concatenated once per change
+    earlier: pd.DataFrame | None = None  # the tables so far, concatenated once per change
     for entry in entries:  # loop over scoring steps
         mine = table.loc[np.isin(tt, entry.trial_types)].reset_index(drop=True)
         earlier = concat_events(tables) if earlier is None else earlier
@@ -344,13 +463,25 @@ def rescore(events: pd.DataFrame, context: ScoringContext, *,
         if scored.events is not None:
             tables.append(scored.events)
             earlier = None
-    interpret_blocks(blocks, results, age_days=context.age_days, population=context.population,
-                     subject_population=context.subject_population, settings=context.settings)
-    return Rescored(events=concat_events(tables) if earlier is None else earlier, blocks=blocks, results=results,
-                    context=context, not_recomputed=not_recomputed)
+    interpret_blocks(
+        blocks,
+        results,
+        age_days=context.age_days,
+        population=context.population,
+        subject_population=context.subject_population,
+        settings=context.settings,
+    )
+    return Rescored(
+        events=concat_events(tables) if earlier is None else earlier,
+        blocks=blocks,
+        results=results,
+        context=context,
+        not_recomputed=not_recomputed,
+    )
 
 
-def rescore_folder(path: str | os.PathLike[str], events: pd.DataFrame, *,
-                   detectors: Sequence[str] | None = None) -> Rescored:
+def rescore_folder(
+    path: str | os.PathLike[str], events: pd.DataFrame, *, detectors: Sequence[str] | None = None
+) -> Rescored:
     """:func:`rescore` ``events`` with the context of the results folder ``path``."""
     return rescore(events, ScoringContext.from_folder(path), detectors=detectors)

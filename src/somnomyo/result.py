@@ -13,6 +13,7 @@ Every result (``PLMResult``, ``FragmentaryResult``, ``JerkResult``, ``HypnicResu
 (``"plm.plms_index"``) against the declarations - the interpretation rules name their inputs that
 way and are checked when :mod:`somnomyo.interpret.rules` is imported.
 """
+
 from __future__ import annotations
 
 import types
@@ -70,13 +71,22 @@ def events_by_stage(events: pd.DataFrame | None) -> pd.DataFrame:
     if events is None or len(events) == 0 or "stage" not in events.columns:
         return pd.DataFrame(columns=cols, index=pd.Index([], name="stage"))
     stage = events["stage"].astype("object").where(events["stage"].notna(), "UNS")
-    amp = (pd.to_numeric(events["amplitude_uv"], errors="coerce") if "amplitude_uv" in events.columns
-           else pd.Series(float("nan"), index=events.index))
-    df = pd.DataFrame({"stage": stage.to_numpy(), "duration": pd.to_numeric(events["duration"]).to_numpy(dtype=float),
-                       "amplitude": amp.to_numpy(dtype=float)})
+    amp = (
+        pd.to_numeric(events["amplitude_uv"], errors="coerce")
+        if "amplitude_uv" in events.columns
+        else pd.Series(float("nan"), index=events.index)
+    )
+    df = pd.DataFrame(
+        {
+            "stage": stage.to_numpy(),
+            "duration": pd.to_numeric(events["duration"]).to_numpy(dtype=float),
+            "amplitude": amp.to_numpy(dtype=float),
+        }
+    )
     g = df.groupby("stage", sort=False)
-    out = pd.DataFrame({"count": g.size(), "mean_duration_s": g["duration"].mean(),
-                        "mean_amplitude_uv": g["amplitude"].mean()})
+    out = pd.DataFrame(
+        {"count": g.size(), "mean_duration_s": g["duration"].mean(), "mean_amplitude_uv": g["amplitude"].mean()}
+    )
     order = [s for s in STAGE_ORDER if s in out.index] + [s for s in out.index if s not in STAGE_ORDER]
     out = out.loc[order]
     out.index.name = "stage"
@@ -140,10 +150,17 @@ def _blocks_namespace() -> dict[str, Any]:
     from somnomyo.interpret.state import StateSummary
     from somnomyo.score.indices import PLMSummary
 
-    return {"ClusterSummary": ClusterSummary, "FragmentarySummary": FragmentarySummary,
-            "HypnicSummary": HypnicSummary, "JerkSummary": JerkSummary, "NegativeSummary": NegativeSummary,
-            "RemEmgSummary": RemEmgSummary, "CorticalSummary": CorticalSummary, "StateSummary": StateSummary,
-            "PLMSummary": PLMSummary}
+    return {
+        "ClusterSummary": ClusterSummary,
+        "FragmentarySummary": FragmentarySummary,
+        "HypnicSummary": HypnicSummary,
+        "JerkSummary": JerkSummary,
+        "NegativeSummary": NegativeSummary,
+        "RemEmgSummary": RemEmgSummary,
+        "CorticalSummary": CorticalSummary,
+        "StateSummary": StateSummary,
+        "PLMSummary": PLMSummary,
+    }
 
 
 def _hints(block: Any) -> dict[str, Any]:

@@ -10,11 +10,22 @@
 
 Needs the ``cohort`` extra (``dask[distributed]``, ``pyarrow``).
 """
+
 from __future__ import annotations
 
 from somnomyo.cohort.manifest import Night, glob_nights, read_manifest, resolve_inputs
 from somnomyo.cohort.run import CohortResult, run_cohort, score_one
 from somnomyo.cohort.tables import RUN_COLUMNS, flatten_summary, read_nights
 
-__all__ = ["Night", "glob_nights", "read_manifest", "resolve_inputs", "CohortResult", "run_cohort",
-           "score_one", "RUN_COLUMNS", "flatten_summary", "read_nights"]
+__all__ = [
+    "Night",
+    "glob_nights",
+    "read_manifest",
+    "resolve_inputs",
+    "CohortResult",
+    "run_cohort",
+    "score_one",
+    "RUN_COLUMNS",
+    "flatten_summary",
+    "read_nights",
+]

@@ -22,14 +22,16 @@ Ids must be unique (ignoring case, so that the folders do not collide on case-in
 file systems) and safe: an id is a folder name inside the output folder, so path
 separators, a leading ``.``, ``..`` and the names of the cohort tables are refused.
 """
+
 from __future__ import annotations
 
 import glob
 import os
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -88,8 +90,10 @@ def parse_channels(text: str) -> dict[str, list[str]]:
 
 def format_channels(channels: Mapping[str, Sequence[str]]) -> str:
     """``{role: [labels]}`` as a manifest ``channels`` cell (the inverse of :func:`parse_channels`)."""
+
     def label(x: str) -> str:
         return f'"{x}"' if ("," in x or x != x.strip()) else x
+
     return ";".join(f"{role}={','.join(label(x) for x in labels)}" for role, labels in channels.items())
 
 
@@ -142,8 +146,11 @@ def check_nights(nights: Sequence[Night], source: str | os.PathLike[str] | None)
         seen[key] = n.id
     if dupes:
         shown = ", ".join(sorted(set(dupes))[:5]) + (" ..." if len(set(dupes)) > 5 else "")
-        raise SomnomyoError(f"duplicate night id(s) {shown}: ids must be unique (ignoring case); "
-                            "give explicit ids in a manifest's 'id' column", source)
+        raise SomnomyoError(
+            f"duplicate night id(s) {shown}: ids must be unique (ignoring case); "
+            "give explicit ids in a manifest's 'id' column",
+            source,
+        )
     return list(nights)
 
 
@@ -210,38 +217,51 @@ def read_manifest(path: str | os.PathLike[str]) -> list[Night]:
     if not path.is_file():
         raise SomnomyoError("manifest not found", path)
     try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], skipinitialspace=True,
-                         sep="\t" if path.suffix.lower() == ".tsv" else ",")
+        df = pd.read_csv(
+            path,
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+            skipinitialspace=True,
+            sep="\t" if path.suffix.lower() == ".tsv" else ",",
+        )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
         raise SomnomyoError(f"not a readable CSV manifest ({' '.join(str(err).split())})", path) from None
     return manifest_nights(df, base=path.parent, source=path)
 
 
-def manifest_nights(df: pd.DataFrame, *, base: str | os.PathLike[str] = ".",
-                    source: str | os.PathLike[str] | None = None) -> list[Night]:
+def manifest_nights(
+    df: pd.DataFrame, *, base: str | os.PathLike[str] = ".", source: str | os.PathLike[str] | None = None
+) -> list[Night]:
     """Nights from a manifest table already in memory (paths relative to ``base``)."""
     where = source if source is not None else "manifest"
     df = df.rename(columns={c: str(c).strip().lower() for c in df.columns})
     if "edf" not in df.columns:
         have = ", ".join(map(str, df.columns)) or "none"
-        raise SomnomyoError(f"missing column 'edf' (the recording of each night); columns found: {have}; "
-                            "expected id, edf, annotations, hypnogram, ...", where)
+        raise SomnomyoError(
+            f"missing column 'edf' (the recording of each night); columns found: {have}; "
+            "expected id, edf, annotations, hypnogram, ...",
+            where,
+        )
     base_dir = Path(os.path.abspath(base))
     extras = [c for c in df.columns if c not in ("id",) + PATH_COLUMNS]
     values = {c: [_cell(v) for v in df[c]] if c in OPTION_COLUMNS else _extra_values(df[c]) for c in extras}
     _check_options(values, where)
     nights: list[Night] = []
-    for i, rec in enumerate(df.to_dict("records"), start=2):   # row 1 is the header
+    for i, rec in enumerate(df.to_dict("records"), start=2):  # row 1 is the header
         edf = _cell(rec.get("edf"))
         if edf is None:
             raise SomnomyoError(f"row {i}: empty 'edf' cell", where)
         night_id = _cell(rec.get("id")) or Path(edf).stem
-        nights.append(Night(
-            id=night_id, edf=str(_resolve(edf, base_dir)),
-            annotations=_resolve(_cell(rec.get("annotations")), base_dir),
-            hypnogram=_resolve(_cell(rec.get("hypnogram")), base_dir),
-            extra={c: values[c][i - 2] for c in extras},
-        ))
+        nights.append(
+            Night(
+                id=night_id,
+                edf=str(_resolve(edf, base_dir)),
+                annotations=_resolve(_cell(rec.get("annotations")), base_dir),
+                hypnogram=_resolve(_cell(rec.get("hypnogram")), base_dir),
+                extra={c: values[c][i - 2] for c in extras},
+            )
+        )
     if not nights:
         raise SomnomyoError("the manifest lists no nights", where)
     return check_nights(nights, where)
@@ -276,8 +296,9 @@ def resolve_inputs(inputs: str | os.PathLike[str] | pd.DataFrame | Iterable[Any]
         if _is_manifest(text):
             return read_manifest(text)
         if os.path.isdir(text):
-            files = sorted(str(p) for p in Path(text).iterdir()
-                           if p.is_file() and p.suffix.lower() in RECORDING_SUFFIXES)
+            files = sorted(
+                str(p) for p in Path(text).iterdir() if p.is_file() and p.suffix.lower() in RECORDING_SUFFIXES
+            )
             if not files:
                 raise SomnomyoError("no .edf/.bdf recording in this folder", text)
             return check_nights([Night(id=Path(f).stem, edf=os.path.abspath(f)) for f in files], text)

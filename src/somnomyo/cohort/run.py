@@ -14,6 +14,7 @@ their nights redone.
 The client, the workers and the output folder must share a file system (workers read the
 recordings and write ``DIR/<id>/``; the client reads ``done.json`` and the events files).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -28,17 +29,17 @@ import socket
 import sys
 import time
 import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
 from somnomyo import __version__
 from somnomyo._logging import logger, verbose
 from somnomyo.cohort.manifest import TABLE_FILES, TEMP_MARKERS, Night, id_problem, resolve_inputs, with_channels
-from somnomyo.cohort.tables import (STATUS_FAILED, STATUS_OK, collect_events, flatten_summary,
-                                    nights_frame, write_table)
+from somnomyo.cohort.tables import STATUS_FAILED, STATUS_OK, collect_events, flatten_summary, nights_frame, write_table
 from somnomyo.errors import SomnomyoError, check_choice
 from somnomyo.io.atomic import replace_dir, write_text_atomic
 from somnomyo.settings import STANDARDS
@@ -54,6 +55,7 @@ _STALE_TABLE = re.compile(r"^\.(" + "|".join(re.escape(t) for t in TABLE_FILES) 
 def _worker_name() -> str:
     try:
         from distributed import get_worker
+
         return str(get_worker().address)
     except (ImportError, ValueError):
         return f"{socket.gethostname()}:{os.getpid()}"
@@ -95,6 +97,7 @@ def _install(tmp: Path, final: Path) -> None:
 
 def _default_score_fn() -> ScoreFn:
     from somnomyo.pipeline import score_night
+
     return score_night
 
 
@@ -124,8 +127,14 @@ def _write_night(result: Any, folder: Path, *, figures: bool) -> None:
         _write_figures(result, folder)
 
 
-def score_one(night: Night, out_dir: str | os.PathLike[str], *, standard: str = "wasm2016",
-              score_fn: ScoreFn | None = None, figures: bool = True) -> dict[str, Any]:
+def score_one(
+    night: Night,
+    out_dir: str | os.PathLike[str],
+    *,
+    standard: str = "wasm2016",
+    score_fn: ScoreFn | None = None,
+    figures: bool = True,
+) -> dict[str, Any]:
     """Score one night into ``out_dir/<id>/`` (runs on a worker); return its row and events path.
 
     ``score_fn(edf, *, annotations, hypnogram, standard[, age, population, channels])`` (the last
@@ -142,12 +151,12 @@ def score_one(night: Night, out_dir: str | os.PathLike[str], *, standard: str = 
         raise SomnomyoError(problem, out)
     final = out / night.id
     tmp = out / f"{night.id}.tmp-{uuid.uuid4().hex[:12]}"
-    row: dict[str, Any] = {"id": night.id, "status": STATUS_OK, "reason": None, **night.inputs(),
-                           "standard": standard}
+    row: dict[str, Any] = {"id": night.id, "status": STATUS_OK, "reason": None, **night.inputs(), "standard": standard}
     try:
         scorer = score_fn if score_fn is not None else _default_score_fn()
-        result = scorer(night.edf, annotations=night.annotations, hypnogram=night.hypnogram,
-                          standard=standard, **night.options())
+        result = scorer(
+            night.edf, annotations=night.annotations, hypnogram=night.hypnogram, standard=standard, **night.options()
+        )
         t1 = time.perf_counter()
         tmp.mkdir(parents=True)
         _write_night(result, tmp, figures=figures)
@@ -155,21 +164,40 @@ def score_one(night: Night, out_dir: str | os.PathLike[str], *, standard: str = 
         row["n_events"] = None if events is None else int(len(events))
         row.update(flatten_summary(result.summary()))
         t2 = time.perf_counter()
-        row.update({"time.score_s": round(t1 - t0, 3), "time.write_s": round(t2 - t1, 3),
-                    "time.total_s": round(t2 - t0, 3), "worker": _worker_name(),
-                    "peak_rss_mib": _peak_rss_mib()})
-        marker = {"id": night.id, "inputs": night.inputs(), "options": night.options(), "standard": standard,
-                  "somnomyo_version": __version__, "row": row}
+        row.update(
+            {
+                "time.score_s": round(t1 - t0, 3),
+                "time.write_s": round(t2 - t1, 3),
+                "time.total_s": round(t2 - t0, 3),
+                "worker": _worker_name(),
+                "peak_rss_mib": _peak_rss_mib(),
+            }
+        )
+        marker = {
+            "id": night.id,
+            "inputs": night.inputs(),
+            "options": night.options(),
+            "standard": standard,
+            "somnomyo_version": __version__,
+            "row": row,
+        }
         write_text_atomic(tmp / DONE_FILE, json.dumps(marker, indent=1, default=str))
         _install(tmp, final)
         return {"row": row, "events_path": str(final / EVENTS_FILE)}
-    except Exception as err:   # a bad night must not stop the cohort: record why it failed
-        if final.exists():     # outputs of an earlier scoring that this run set out to replace
+    except Exception as err:  # a bad night must not stop the cohort: record why it failed
+        if final.exists():  # outputs of an earlier scoring that this run set out to replace
             shutil.rmtree(final, ignore_errors=True)
         t2 = time.perf_counter()
-        failed = {"id": night.id, "status": STATUS_FAILED, "reason": _one_line(err), **night.inputs(),
-                  "standard": standard, "time.total_s": round(t2 - t0, 3), "worker": _worker_name(),
-                  "peak_rss_mib": _peak_rss_mib()}
+        failed = {
+            "id": night.id,
+            "status": STATUS_FAILED,
+            "reason": _one_line(err),
+            **night.inputs(),
+            "standard": standard,
+            "time.total_s": round(t2 - t0, 3),
+            "worker": _worker_name(),
+            "peak_rss_mib": _peak_rss_mib(),
+        }
         return {"row": failed, "events_path": None}
     finally:
         if tmp.exists():
@@ -186,7 +214,7 @@ def _folder_intact(night: Night, folder: Path) -> bool:
     from somnomyo.io.results_folder import MANIFEST_FILE, open_results
 
     if not (folder / MANIFEST_FILE).exists():
-        return True          # written without a manifest (a custom scorer): done.json decides
+        return True  # written without a manifest (a custom scorer): done.json decides
     try:
         res = open_results(folder, check_recording=False)
         size = Path(night.edf).stat().st_size
@@ -207,9 +235,14 @@ def done_row(night: Night, out_dir: str | os.PathLike[str], *, standard: str) ->
         done = json.loads(marker.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if (not isinstance(done, dict) or done.get("inputs") != night.inputs() or done.get("standard") != standard
-            or done.get("options", {}) != night.options()
-            or not isinstance(done.get("row"), dict) or done["row"].get("status") != STATUS_OK):
+    if (
+        not isinstance(done, dict)
+        or done.get("inputs") != night.inputs()
+        or done.get("standard") != standard
+        or done.get("options", {}) != night.options()
+        or not isinstance(done.get("row"), dict)
+        or done["row"].get("status") != STATUS_OK
+    ):
         return None
     if not _folder_intact(night, marker.parent):
         return None
@@ -223,7 +256,7 @@ def clean_stale(out_dir: str | os.PathLike[str]) -> list[Path]:
         if p.is_dir() and _STALE.search(p.name):
             shutil.rmtree(p, ignore_errors=True)
             removed.append(p)
-        elif p.is_file() and _STALE_TABLE.match(p.name):   # a table write cut short
+        elif p.is_file() and _STALE_TABLE.match(p.name):  # a table write cut short
             p.unlink(missing_ok=True)
             removed.append(p)
     if removed:
@@ -314,8 +347,9 @@ def _dask_client(client: Any, scheduler: str | None, n_workers: int) -> Iterator
         try:
             remote = Client(scheduler)
         except (OSError, TimeoutError, ValueError) as err:
-            raise SomnomyoError(f"cannot connect to the Dask scheduler ({' '.join(str(err).split())})",
-                                scheduler) from None
+            raise SomnomyoError(
+                f"cannot connect to the Dask scheduler ({' '.join(str(err).split())})", scheduler
+            ) from None
         try:
             yield remote
         finally:
@@ -326,11 +360,16 @@ def _dask_client(client: Any, scheduler: str | None, n_workers: int) -> Iterator
     # Dask's statistical profiler keeps a growing history in every worker (a few MiB per night
     # here); without it a worker's memory stays flat over thousands of nights.
     with dask.config.set({"distributed.worker.profile.enabled": False}):
-        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                               silence_logs=logging.ERROR)
+        cluster = LocalCluster(
+            n_workers=n_workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
         local = Client(cluster)
         try:
-            with contextlib.suppress(Exception):   # cosmetic: no traceback from every worker on Ctrl-C
+            with contextlib.suppress(Exception):  # cosmetic: no traceback from every worker on Ctrl-C
                 local.register_plugin(_sigint_plugin())
             yield local
         finally:
@@ -381,15 +420,37 @@ def run_cohort(
     check_choice("standard", standard, STANDARDS)
     if not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
         raise ValueError(f"n_jobs must be a positive int or -1 (one per CPU); got {n_jobs!r}")
-    return _run(with_channels(resolve_inputs(inputs), channels), Path(out_dir), n_jobs=(os.cpu_count() or 1) if n_jobs == -1 else n_jobs,
-                scheduler=scheduler, overwrite=overwrite, standard=standard, client=client,
-                score_fn=score_fn, figures=figures, refresh_s=refresh_s, on_night=on_night,
-                progress=progress)
+    return _run(
+        with_channels(resolve_inputs(inputs), channels),
+        Path(out_dir),
+        n_jobs=(os.cpu_count() or 1) if n_jobs == -1 else n_jobs,
+        scheduler=scheduler,
+        overwrite=overwrite,
+        standard=standard,
+        client=client,
+        score_fn=score_fn,
+        figures=figures,
+        refresh_s=refresh_s,
+        on_night=on_night,
+        progress=progress,
+    )
 
 
-def _run(nights: list[Night], out: Path, *, n_jobs: int, scheduler: str | None, overwrite: bool,
-         standard: str, client: Any, score_fn: ScoreFn | None, figures: bool, refresh_s: float,
-         on_night: Callable[[dict[str, Any]], None] | None, progress: bool) -> CohortResult:
+def _run(
+    nights: list[Night],
+    out: Path,
+    *,
+    n_jobs: int,
+    scheduler: str | None,
+    overwrite: bool,
+    standard: str,
+    client: Any,
+    score_fn: ScoreFn | None,
+    figures: bool,
+    refresh_s: float,
+    on_night: Callable[[dict[str, Any]], None] | None,
+    progress: bool,
+) -> CohortResult:
     out.mkdir(parents=True, exist_ok=True)
     clean_stale(out)
     tables = _Tables(out, nights)
@@ -403,18 +464,48 @@ def _run(nights: list[Night], out: Path, *, n_jobs: int, scheduler: str | None, 
     n_skipped = len(nights) - len(todo)
     logger.info("%d night(s): %d already done, %d to score", len(nights), n_skipped, len(todo))
     if todo:
-        tables.write()   # valid tables from the start (the nights already done)
-        _score_all(todo, out, tables, n_workers=min(n_jobs, len(todo)), scheduler=scheduler,
-                   standard=standard, client=client, score_fn=score_fn, figures=figures,
-                   refresh_s=refresh_s, on_night=on_night, progress=progress)
+        tables.write()  # valid tables from the start (the nights already done)
+        _score_all(
+            todo,
+            out,
+            tables,
+            n_workers=min(n_jobs, len(todo)),
+            scheduler=scheduler,
+            standard=standard,
+            client=client,
+            score_fn=score_fn,
+            figures=figures,
+            refresh_s=refresh_s,
+            on_night=on_night,
+            progress=progress,
+        )
     df = tables.write()
-    return CohortResult(out_dir=out, nights=df, nights_path=out / "nights.parquet", csv_path=out / "nights.csv",
-                        events_path=out / "events.parquet", n_scored=len(todo), n_skipped=n_skipped)
+    return CohortResult(
+        out_dir=out,
+        nights=df,
+        nights_path=out / "nights.parquet",
+        csv_path=out / "nights.csv",
+        events_path=out / "events.parquet",
+        n_scored=len(todo),
+        n_skipped=n_skipped,
+    )
 
 
-def _score_all(todo: list[Night], out: Path, tables: _Tables, *, n_workers: int, scheduler: str | None,
-               standard: str, client: Any, score_fn: ScoreFn | None, figures: bool, refresh_s: float,
-               on_night: Callable[[dict[str, Any]], None] | None, progress: bool) -> None:
+def _score_all(
+    todo: list[Night],
+    out: Path,
+    tables: _Tables,
+    *,
+    n_workers: int,
+    scheduler: str | None,
+    standard: str,
+    client: Any,
+    score_fn: ScoreFn | None,
+    figures: bool,
+    refresh_s: float,
+    on_night: Callable[[dict[str, Any]], None] | None,
+    progress: bool,
+) -> None:
     from distributed import as_completed
     from tqdm import tqdm
 
@@ -425,12 +516,28 @@ def _score_all(todo: list[Night], out: Path, tables: _Tables, *, n_workers: int,
         for night in todo:
             key = f"somnomyo-night-{run}-{night.id}"
             by_key[key] = night
-            futures.append(dask_client.submit(score_one, night, str(out), standard=standard, score_fn=score_fn,
-                                              figures=figures, key=key, pure=False))
+            futures.append(
+                dask_client.submit(
+                    score_one,
+                    night,
+                    str(out),
+                    standard=standard,
+                    score_fn=score_fn,
+                    figures=figures,
+                    key=key,
+                    pure=False,
+                )
+            )
         pending = as_completed(futures)
-        del futures                      # results are released as soon as they are read
-        bar = tqdm(total=len(todo), desc="nights", unit="night", disable=None if progress else True,
-                   file=sys.stderr, dynamic_ncols=True)
+        del futures  # results are released as soon as they are read
+        bar = tqdm(
+            total=len(todo),
+            desc="nights",
+            unit="night",
+            disable=None if progress else True,
+            file=sys.stderr,
+            dynamic_ncols=True,
+        )
         n_failed = 0
         interval = refresh_s
         last = time.monotonic()
@@ -439,9 +546,17 @@ def _score_all(todo: list[Night], out: Path, tables: _Tables, *, n_workers: int,
                 night = by_key[fut.key]
                 try:
                     res = fut.result()
-                except Exception as err:   # the task itself was lost (worker killed, out of memory, ...)
-                    res = {"row": {"id": night.id, "status": STATUS_FAILED, "reason": _one_line(err),
-                                   **night.inputs(), "standard": standard}, "events_path": None}
+                except Exception as err:  # the task itself was lost (worker killed, out of memory, ...)
+                    res = {
+                        "row": {
+                            "id": night.id,
+                            "status": STATUS_FAILED,
+                            "reason": _one_line(err),
+                            **night.inputs(),
+                            "standard": standard,
+                        },
+                        "events_path": None,
+                    }
                 fut.release()
                 row = res["row"]
                 tables.add(row, res["events_path"])
@@ -454,7 +569,7 @@ def _score_all(todo: list[Night], out: Path, tables: _Tables, *, n_workers: int,
                     t = time.monotonic()
                     tables.write()
                     last = time.monotonic()
-                    if refresh_s > 0:   # refreshing then costs at most ~10% of the run
+                    if refresh_s > 0:  # refreshing then costs at most ~10% of the run
                         interval = max(refresh_s, 10.0 * (last - t))
                 if on_night is not None:
                     on_night(dict(tables.rows[night.id]))

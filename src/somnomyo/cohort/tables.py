@@ -6,11 +6,13 @@ of every block, flattened as ``<block>.<key>`` (``plm.plms_index``, ``stages.cou
 deterministically, so a rerun gives identical tables. Columns in :data:`RUN_COLUMNS`
 (timings, worker, memory) describe how a night was computed, not what was found.
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -75,8 +77,10 @@ def flatten_summary(summary: Mapping[str, Any]) -> dict[str, Any]:
         if block == "quality" and isinstance(value, Mapping):
             value = _quality_by_role(value)
         if block == "channels" and isinstance(value, Mapping) and isinstance(value.get("roles"), Mapping):
-            value = {"roles": {r: labs for r, labs in value["roles"].items() if labs},
-                     "overridden": value.get("overridden", [])}
+            value = {
+                "roles": {r: labs for r, labs in value["roles"].items() if labs},
+                "overridden": value.get("overridden", []),
+            }
         _flatten(block, value, out)
     return out
 
@@ -91,7 +95,7 @@ def _column_order(columns: Iterable[str], extras: Iterable[str]) -> list[str]:
         return (BLOCK_ORDER.index(block) if block in BLOCK_ORDER else len(BLOCK_ORDER), c)
 
     flat = sorted((c for c in cols if c not in fixed), key=rank)
-    return ([c for c in CORE_COLUMNS if c in cols] + extra + flat + [c for c in RUN_COLUMNS if c in cols])
+    return [c for c in CORE_COLUMNS if c in cols] + extra + flat + [c for c in RUN_COLUMNS if c in cols]
 
 
 def _coerce(col: pd.Series) -> pd.Series:
@@ -105,8 +109,7 @@ def _coerce(col: pd.Series) -> pd.Series:
         return col.astype("boolean")
     if all(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in vals):
         return col.astype("Int64")
-    if all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
-           for v in vals):
+    if all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_)) for v in vals):
         return col.astype("float64")
     return col.map(lambda v: v if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)).astype("string")
 

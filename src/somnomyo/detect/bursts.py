@@ -12,6 +12,7 @@ i.e. the channel's robust resting level. The background and the burst table of a
 are computed once and shared by every detector (``EMGTrace.cache``); thresholds are
 compared block by block, so no night-long per-sample threshold array is built.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -108,17 +109,18 @@ class BlockBackground:
     raw: np.ndarray | None = None
 
     def per_sample(self) -> np.ndarray:
-        return np.repeat(self.values, self.block)[:self.n]
+        return np.repeat(self.values, self.block)[: self.n]
 
     def at(self, samples: np.ndarray) -> np.ndarray:
         return self.values[np.asarray(samples, dtype=np.int64) // self.block]
 
-    def scaled(self, k: float) -> "BlockBackground":
+    def scaled(self, k: float) -> BlockBackground:
         return BlockBackground(self.block, k * self.values, self.n, self.raw)
 
 
-def block_background(envelope: np.ndarray, fs: float, *, block_s: float, window_s: float, floor_uv: float,
-                     samples_per_block: int = 0) -> BlockBackground:
+def block_background(
+    envelope: np.ndarray, fs: float, *, block_s: float, window_s: float, floor_uv: float, samples_per_block: int = 0
+) -> BlockBackground:
     """Robust background: rolling median (``window_s``) of ``block_s`` block medians, floored.
 
     Implementation choice (settings ``burst_background_*``): brief bursts barely move a
@@ -136,11 +138,11 @@ def block_background(envelope: np.ndarray, fs: float, *, block_s: float, window_
     step = max(1, blk // samples_per_block) if samples_per_block > 0 else 1
     med = np.empty(nb + (1 if n % blk else 0))
     if nb:
-        full = env[:nb * blk].reshape(nb, blk)[:, ::step]
+        full = env[: nb * blk].reshape(nb, blk)[:, ::step]
         k = full.shape[1] // 2
         med[:nb] = np.partition(full, k, axis=1)[:, k]
     if n % blk:
-        tail = np.sort(env[nb * blk:])
+        tail = np.sort(env[nb * blk :])
         med[-1] = tail[tail.size // 2]
     raw = med.copy()
     width = max(1, int(round(window_s / block_s)))
@@ -160,8 +162,9 @@ def _median_nearest(x: np.ndarray, size: int) -> np.ndarray:
     return median_filter(x, size=size, mode="nearest")
 
 
-def robust_background(envelope: np.ndarray, fs: float, *, block_s: float, window_s: float,
-                      floor_uv: float) -> np.ndarray:
+def robust_background(
+    envelope: np.ndarray, fs: float, *, block_s: float, window_s: float, floor_uv: float
+) -> np.ndarray:
     """Per-sample robust background (:func:`block_background` on every sample of each block)."""
     return block_background(envelope, fs, block_s=block_s, window_s=window_s, floor_uv=floor_uv).per_sample()
 
@@ -169,12 +172,22 @@ def robust_background(envelope: np.ndarray, fs: float, *, block_s: float, window
 def trace_background(trace: EMGTrace, settings: Any) -> BlockBackground:
     """The trace's burst background with the ``burst_background_*`` settings (computed once, cached)."""
     m = settings.myoclonus
-    key = ("background", m.burst_background_block_s, m.burst_background_window_s, m.burst_background_floor_uv,
-           m.burst_background_samples_per_block)
+    key = (
+        "background",
+        m.burst_background_block_s,
+        m.burst_background_window_s,
+        m.burst_background_floor_uv,
+        m.burst_background_samples_per_block,
+    )
     if key not in trace.cache:
         trace.cache[key] = block_background(
-            trace.envelope, trace.fs, block_s=m.burst_background_block_s, window_s=m.burst_background_window_s,
-            floor_uv=m.burst_background_floor_uv, samples_per_block=m.burst_background_samples_per_block)
+            trace.envelope,
+            trace.fs,
+            block_s=m.burst_background_block_s,
+            window_s=m.burst_background_window_s,
+            floor_uv=m.burst_background_floor_uv,
+            samples_per_block=m.burst_background_samples_per_block,
+        )
     return trace.cache[key]
 
 
@@ -188,8 +201,9 @@ def _as_blocks(threshold: np.ndarray | float | BlockBackground, n: int, fs: floa
     return None
 
 
-def runs_above(env: np.ndarray, threshold: np.ndarray | float | BlockBackground, *,
-               fs: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+def runs_above(
+    env: np.ndarray, threshold: np.ndarray | float | BlockBackground, *, fs: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
     """Runs of ``env > threshold`` (start, exclusive stop) for a scalar, per-sample or per-block
     threshold. Per block, only the blocks whose maximum exceeds their threshold (and their
     neighbours) are looked at sample by sample: bursts are sparse, so a night costs about one
@@ -207,9 +221,9 @@ def runs_above(env: np.ndarray, threshold: np.ndarray | float | BlockBackground,
     vals = np.asarray(blocks.values, dtype=float)[:nbt]
     bmax = np.empty(nbt)
     if nb:
-        bmax[:nb] = env[:nb * blk].reshape(nb, blk).max(axis=1)
+        bmax[:nb] = env[: nb * blk].reshape(nb, blk).max(axis=1)
     if n % blk:
-        bmax[-1] = env[nb * blk:].max()
+        bmax[-1] = env[nb * blk :].max()
     hot = bmax > vals
     if not hot.any():
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
@@ -234,16 +248,22 @@ def above(env: np.ndarray, threshold: np.ndarray | float | BlockBackground) -> n
     nb = n // blk
     vals = threshold.values.astype(env.dtype)
     out = np.empty(n, dtype=bool)
-    out[:nb * blk] = (env[:nb * blk].reshape(nb, blk) > vals[:nb, None]).ravel()
+    out[: nb * blk] = (env[: nb * blk].reshape(nb, blk) > vals[:nb, None]).ravel()
     if n % blk:
-        out[nb * blk:] = env[nb * blk:] > vals[-1]
+        out[nb * blk :] = env[nb * blk :] > vals[-1]
     return out
 
 
-def detect_bursts(trace: EMGTrace, *, threshold: np.ndarray | float | BlockBackground,
-                  background: np.ndarray | float | BlockBackground, merge_gap_s: float = 0.0,
-                  min_duration_s: float = 0.0, max_duration_s: float | None = None,
-                  min_amplitude_uv: float = 0.0) -> pd.DataFrame:
+def detect_bursts(
+    trace: EMGTrace,
+    *,
+    threshold: np.ndarray | float | BlockBackground,
+    background: np.ndarray | float | BlockBackground,
+    merge_gap_s: float = 0.0,
+    min_duration_s: float = 0.0,
+    max_duration_s: float | None = None,
+    min_amplitude_uv: float = 0.0,
+) -> pd.DataFrame:
     """Runs of ``trace.envelope > threshold`` as a table (one row per burst).
 
     ``threshold`` and ``background``: a scalar, a per-sample array or a :class:`BlockBackground`.
@@ -279,11 +299,19 @@ def detect_bursts(trace: EMGTrace, *, threshold: np.ndarray | float | BlockBackg
     else:
         ptp = np.full(starts.size, np.nan)
     peak = peak.astype(float)
-    df = pd.DataFrame({
-        "channel": trace.label, "role": trace.role, "onset": starts / fs, "duration": dur,
-        "peak_uv": peak, "amplitude_uv": peak - bgp, "background_uv": bgp, "ptp_uv": ptp,
-        "peak_sample": first_peak,
-    })
+    df = pd.DataFrame(
+        {
+            "channel": trace.label,
+            "role": trace.role,
+            "onset": starts / fs,
+            "duration": dur,
+            "peak_uv": peak,
+            "amplitude_uv": peak - bgp,
+            "background_uv": bgp,
+            "ptp_uv": ptp,
+            "peak_sample": first_peak,
+        }
+    )
     keep = (df["duration"] >= min_duration_s - 1e-12) & (df["amplitude_uv"] >= min_amplitude_uv)
     if max_duration_s is not None:
         keep &= df["duration"] <= max_duration_s + 1e-12
@@ -303,16 +331,30 @@ def channel_bursts(trace: EMGTrace, settings: Any) -> pd.DataFrame:
     ``burst_merge_gap_s`` merged (computed once per trace and settings and cached: do not modify)."""
     m = settings.myoclonus
     bg = trace_background(trace, settings)
-    key = ("bursts", m.burst_background_block_s, m.burst_background_window_s, m.burst_background_floor_uv,
-           m.burst_background_samples_per_block, m.burst_k_background, m.burst_merge_gap_s)
+    key = (
+        "bursts",
+        m.burst_background_block_s,
+        m.burst_background_window_s,
+        m.burst_background_floor_uv,
+        m.burst_background_samples_per_block,
+        m.burst_k_background,
+        m.burst_merge_gap_s,
+    )
     if key not in trace.cache:
-        trace.cache[key] = detect_bursts(trace, threshold=bg.scaled(m.burst_k_background), background=bg,
-                                         merge_gap_s=m.burst_merge_gap_s)
+        trace.cache[key] = detect_bursts(
+            trace, threshold=bg.scaled(m.burst_k_background), background=bg, merge_gap_s=m.burst_merge_gap_s
+        )
     return trace.cache[key]
 
 
-def trace_bursts(trace: EMGTrace, settings: Any, *, min_duration_s: float = 0.0,
-                 max_duration_s: float | None = None, min_amplitude_uv: float = 0.0) -> pd.DataFrame:
+def trace_bursts(
+    trace: EMGTrace,
+    settings: Any,
+    *,
+    min_duration_s: float = 0.0,
+    max_duration_s: float | None = None,
+    min_amplitude_uv: float = 0.0,
+) -> pd.DataFrame:
     """Bursts of one trace with the generic ``burst_*`` settings (``settings`` is a ``Settings``)."""
     b = channel_bursts(trace, settings)
     keep = (b["duration"] >= min_duration_s - 1e-12) & (b["amplitude_uv"] >= min_amplitude_uv)

@@ -14,6 +14,7 @@ Per cluster: ``rate_hz`` = 1 / median interval, ``cv`` = SD / mean of the interv
 ``peak_hz`` = frequency in [0.5, 1.5] x ``rate_hz`` where the jerk train's power
 ``|sum_k exp(-2 pi i f t_k)|^2`` peaks (a periodogram of the onset times).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -44,13 +45,19 @@ def interval_range(settings: Settings) -> tuple[float, float]:
     return 0.0, m.cluster_max_interval_s
 
 
-def cluster_bounds(onsets: np.ndarray, *, min_interval_s: float, max_interval_s: float,
-                   min_events: int) -> tuple[np.ndarray, np.ndarray]:
+def cluster_bounds(
+    onsets: np.ndarray, *, min_interval_s: float, max_interval_s: float, min_events: int
+) -> tuple[np.ndarray, np.ndarray]:
     """First and last (inclusive) index of each run of sorted ``onsets`` whose successive
     intervals are all in ``[min_interval_s, max_interval_s]`` (``> 0``), with >= ``min_events``
     (and at least two: a cluster is a chain of intervals); :func:`somnomyo.score.series.find_series`."""
-    _, _, series = find_series(onsets, min_interval_s=min_interval_s, max_interval_s=max_interval_s,
-                               min_count=max(min_events, 2), positive_only=True)
+    _, _, series = find_series(
+        onsets,
+        min_interval_s=min_interval_s,
+        max_interval_s=max_interval_s,
+        min_count=max(min_events, 2),
+        positive_only=True,
+    )
     return series_bounds(series)
 
 
@@ -105,21 +112,30 @@ class ClusterResult(Result):
             "count": int(n),
             "index": json_float(per_hour(n_index, self.hours)) if self.hours is not None else None,
             "jerks_in_clusters": int(ev["n_jerks"].sum()) if n else 0,
-            "fraction_of_jerks_in_clusters": (json_float(ev["n_jerks"].sum() / self.n_jerks_total)
-                                              if self.n_jerks_total else None),
+            "fraction_of_jerks_in_clusters": (
+                json_float(ev["n_jerks"].sum() / self.n_jerks_total) if self.n_jerks_total else None
+            ),
             "median_rate_hz": json_float(ev["rate_hz"].median()) if n else None,
             "median_peak_hz": json_float(ev["peak_hz"].median()) if n else None,
             "median_cv": json_float(ev["cv"].median()) if n else None,
             "median_duration_s": json_float(ev["duration"].median()) if n else None,
             "max_duration_s": json_float(ev["duration"].max()) if n else None,
-            "by_stage": ({str(k): int(v) for k, v in ev["stage"].astype("object").fillna("UNS")
-                          .value_counts().items()} if n else {}),
+            "by_stage": (
+                {str(k): int(v) for k, v in ev["stage"].astype("object").fillna("UNS").value_counts().items()}
+                if n
+                else {}
+            ),
         }
 
 
 @verbose
-def detect_clusters(jerks: JerkResult | pd.DataFrame, *, settings: Settings | None = None,
-                    hours: float | None = None, verbose: bool | str | int | None = None) -> ClusterResult:
+def detect_clusters(
+    jerks: JerkResult | pd.DataFrame,
+    *,
+    settings: Settings | None = None,
+    hours: float | None = None,
+    verbose: bool | str | int | None = None,
+) -> ClusterResult:
     """Clusters of jerks (a :class:`JerkResult` or any event table with ``onset``/``duration``).
 
     ``hours``: time base for the cluster index (default: TST of a ``JerkResult``, if any).
@@ -134,16 +150,16 @@ def detect_clusters(jerks: JerkResult | pd.DataFrame, *, settings: Settings | No
         ev = jerks
     ev = ev.sort_values("onset", kind="stable").reset_index(drop=True)
     on = ev["onset"].to_numpy(dtype=float)
-    first, last = cluster_bounds(on, min_interval_s=lo, max_interval_s=hi,
-                                 min_events=settings.myoclonus.cluster_min_jerks)
+    first, last = cluster_bounds(
+        on, min_interval_s=lo, max_interval_s=hi, min_events=settings.myoclonus.cluster_min_jerks
+    )
     rows = []
     durs = ev["duration"].to_numpy(dtype=float)
     chan_l = ev["channel"].astype(str).tolist()
     mus_l = ev["muscles"].astype(str).tolist() if "muscles" in ev else [""] * len(ev)
     stage_l = ev["stage"].astype("object").tolist() if "stage" in ev else [pd.NA] * len(ev)
     amp = ev["amplitude_uv"].to_numpy(dtype=float) if "amplitude_uv" in ev else np.full(len(ev), np.nan)
-    ar = ev["arousal"].astype("boolean") if "arousal" in ev else pd.Series(pd.NA, index=ev.index,
-                                                                             dtype="boolean")
+    ar = ev["arousal"].astype("boolean") if "arousal" in ev else pd.Series(pd.NA, index=ev.index, dtype="boolean")
     ar_known = ar.notna().to_numpy()
     ar_true = ar.fillna(False).to_numpy(dtype=bool)
     for a, b in zip(first, last):  # loop over clusters
@@ -153,17 +169,27 @@ def detect_clusters(jerks: JerkResult | pd.DataFrame, *, settings: Settings | No
         rate = 1.0 / float(np.median(d))
         chans = sorted({c for s in chan_l[sl] for c in s.split(",")})
         mus = sorted({c for s in mus_l[sl] for c in s.split(",") if c})
-        rows.append({
-            "onset": t[0], "duration": float(np.max(t + durs[sl])) - t[0], "trial_type": "jerk_cluster",
-            "channel": ",".join(chans), "muscles": ",".join(mus), "stage": stage_l[int(a)],
-            "arousal": bool(ar_true[sl].any()) if ar_known[sl].any() else pd.NA,
-            "amplitude_uv": float(np.nanmax(amp[sl])) if np.isfinite(amp[sl]).any() else np.nan,
-            "n_jerks": int(b - a + 1), "rate_hz": rate,
-            "peak_hz": spectral_peak_hz(t, f_lo=0.5 * rate, f_hi=1.5 * rate),
-            "cv": float(np.std(d) / np.mean(d)),
-        })
+        rows.append(
+            {
+                "onset": t[0],
+                "duration": float(np.max(t + durs[sl])) - t[0],
+                "trial_type": "jerk_cluster",
+                "channel": ",".join(chans),
+                "muscles": ",".join(mus),
+                "stage": stage_l[int(a)],
+                "arousal": bool(ar_true[sl].any()) if ar_known[sl].any() else pd.NA,
+                "amplitude_uv": float(np.nanmax(amp[sl])) if np.isfinite(amp[sl]).any() else np.nan,
+                "n_jerks": int(b - a + 1),
+                "rate_hz": rate,
+                "peak_hz": spectral_peak_hz(t, f_lo=0.5 * rate, f_hi=1.5 * rate),
+                "cv": float(np.std(d) / np.mean(d)),
+            }
+        )
     extra = {"n_jerks": "int64", "rate_hz": "float64", "peak_hz": "float64", "cv": "float64"}
-    events = make_events(rows, **extra) if rows else make_events(None).assign(
-        **{k: pd.Series(dtype=v) for k, v in extra.items()})
+    events = (
+        make_events(rows, **extra)
+        if rows
+        else make_events(None).assign(**{k: pd.Series(dtype=v) for k, v in extra.items()})
+    )
     logger.info("clusters (%s): %d from %d jerks", settings.myoclonus.cluster_mode, len(events), len(ev))
     return ClusterResult(events=events, settings=settings, n_jerks_total=int(len(ev)), hours=hours)

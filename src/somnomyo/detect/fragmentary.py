@@ -20,10 +20,12 @@ or a given LM event) belong to the LM. A burst that is part of a multi-muscle je
 burst of <= 150 ms is FM, never a focal jerk (``jerk_focal_excludes_fm``): each burst is
 counted once. Potentials are pooled over all channels for the per-minute count.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence, TypedDict
+from typing import Any, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -38,8 +40,15 @@ from somnomyo.score.associations import arousal_flags
 from somnomyo.score.helpers import index_by_stage, json_float, per_hour, scorable_epochs, stage_hours, stages_at
 from somnomyo.settings import Settings, get_settings
 from somnomyo.settings_myoclonus import EFM_MODES, FM_DEFINITIONS
-from somnomyo.signal.intervals import (IntervalsLike, Spans, channel_unscorable, common_unscorable, drop_overlapping,
-                                       overlaps_any, runs)
+from somnomyo.signal.intervals import (
+    IntervalsLike,
+    Spans,
+    channel_unscorable,
+    common_unscorable,
+    drop_overlapping,
+    overlaps_any,
+    runs,
+)
 
 MINUTE_COLUMNS = ("onset", "duration", "stage", "count", "positive")
 
@@ -114,8 +123,7 @@ class FragmentaryResult(Result):
         if self.minutes is not None and len(self.minutes):
             mins = self.minutes
             colors = np.where(mins["positive"].to_numpy(bool), "tab:red", "tab:gray")
-            ax.bar(mins["onset"] / 60.0, mins["count"], width=mins["duration"] / 60.0, align="edge",
-                   color=colors)
+            ax.bar(mins["onset"] / 60.0, mins["count"], width=mins["duration"] / 60.0, align="edge", color=colors)
         ax.axhline(self.settings.myoclonus.fm_efm_min_per_minute, color="k", ls="--", lw=0.8)
         ax.set_xlabel("time (min)")
         ax.set_ylabel("FM potentials / min (NREM)")
@@ -137,8 +145,9 @@ def _longest_adjacent_run(minutes: pd.DataFrame) -> int:
     return int(np.bincount(block[pos]).max())
 
 
-def efm_minutes(onsets: np.ndarray, hypnogram: Hypnogram, *, settings: Settings,
-                unscorable: Spans | None = None) -> pd.DataFrame:
+def efm_minutes(
+    onsets: np.ndarray, hypnogram: Hypnogram, *, settings: Settings, unscorable: Spans | None = None
+) -> pd.DataFrame:
     """AASM EFM windows: consecutive ``fm_efm_window_s`` (1-min) windows laid from the start of
     each stretch of scorable NREM epochs; ``count`` potentials in each; ``positive`` when
     ``count >= fm_efm_min_per_minute`` (AASM EFM: >= 5 potentials per minute).
@@ -151,19 +160,31 @@ def efm_minutes(onsets: np.ndarray, hypnogram: Hypnogram, *, settings: Settings,
     st_on = hypnogram.start + a * hypnogram.epoch_s
     n_win = np.floor((b - a) * hypnogram.epoch_s / w + 1e-9).astype(np.int64)
     if n_win.sum() == 0:
-        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in
-                             zip(MINUTE_COLUMNS, ("float64", "float64", "object", "int64", "bool"))})
+        return pd.DataFrame(
+            {c: pd.Series(dtype=t) for c, t in zip(MINUTE_COLUMNS, ("float64", "float64", "object", "int64", "bool"))}
+        )
     first = np.repeat(st_on, n_win)
     k = np.arange(int(n_win.sum())) - np.repeat(np.cumsum(n_win) - n_win, n_win)
     win_on = first + k * w
     srt = np.sort(np.asarray(onsets, dtype=float))
     count = np.searchsorted(srt, win_on + w, side="left") - np.searchsorted(srt, win_on, side="left")
-    return pd.DataFrame({"onset": win_on, "duration": w, "stage": hypnogram.stage_at(win_on),
-                         "count": count.astype(np.int64), "positive": count >= m.fm_efm_min_per_minute})
+    return pd.DataFrame(
+        {
+            "onset": win_on,
+            "duration": w,
+            "stage": hypnogram.stage_at(win_on),
+            "count": count.astype(np.int64),
+            "positive": count >= m.fm_efm_min_per_minute,
+        }
+    )
 
 
-def fm_candidates(trace: EMGTrace, *, settings: Settings, lm_intervals: Spans | None = None,
-                  ) -> tuple[pd.DataFrame, dict[str, int], pd.DataFrame]:
+def fm_candidates(
+    trace: EMGTrace,
+    *,
+    settings: Settings,
+    lm_intervals: Spans | None = None,
+) -> tuple[pd.DataFrame, dict[str, int], pd.DataFrame]:
     """FM potentials of one channel, the counts rejected per reason (``ecg``, ``pop``, ``lm``) and
     every brief (< LM) burst of the channel (for the synchronous-burst check across channels).
 
@@ -225,7 +246,7 @@ def ecg_like(t_peak: np.ndarray, all_peaks: np.ndarray, r_peaks: np.ndarray, *, 
         return np.zeros(t.shape, dtype=bool)
     j = np.clip(np.searchsorted(r, t), 0, r.size - 1)
     jm = np.maximum(j - 1, 0)
-    j = np.where(np.abs(t - r[jm]) < np.abs(t - r[j]), jm, j)      # nearest beat
+    j = np.where(np.abs(t - r[jm]) < np.abs(t - r[j]), jm, j)  # nearest beat
     lat = t - r[j]
     near = np.abs(lat) <= m.fm_ecg_window_s + 1e-12
     k = int(m.fm_ecg_neighbour_beats)
@@ -262,17 +283,24 @@ def synchronous_mask(candidates: pd.DataFrame, jerk_bursts: pd.DataFrame) -> np.
         mb = multi.loc[ch_m == ch]
         if len(mb) == 0:
             continue
-        out[sel] = overlaps_any(on[sel], end[sel], mb["onset"].to_numpy(dtype=float),
-                                (mb["onset"] + mb["duration"]).to_numpy(dtype=float))
+        out[sel] = overlaps_any(
+            on[sel], end[sel], mb["onset"].to_numpy(dtype=float), (mb["onset"] + mb["duration"]).to_numpy(dtype=float)
+        )
     return out
 
 
 @verbose
-def detect_fragmentary(traces: Sequence[EMGTrace], *, hypnogram: Hypnogram | None = None,
-                       annotations: Annotations | None = None, settings: Settings | None = None,
-                       lm_events: pd.DataFrame | None = None, unscorable: IntervalsLike = None,
-                       duration_s: float | None = None, verbose: bool | str | int | None = None,
-                       ) -> FragmentaryResult:
+def detect_fragmentary(
+    traces: Sequence[EMGTrace],
+    *,
+    hypnogram: Hypnogram | None = None,
+    annotations: Annotations | None = None,
+    settings: Settings | None = None,
+    lm_events: pd.DataFrame | None = None,
+    unscorable: IntervalsLike = None,
+    duration_s: float | None = None,
+    verbose: bool | str | int | None = None,
+) -> FragmentaryResult:
     """Fragmentary myoclonus on every trace, FM index by stage and the AASM EFM rule.
 
     ``lm_events``: leg movements already scored (``onset``, ``duration``, optional ``channel``);
@@ -301,15 +329,23 @@ def detect_fragmentary(traces: Sequence[EMGTrace], *, hypnogram: Hypnogram | Non
     events = _to_events(bursts, hypnogram=hypnogram, annotations=annotations, settings=settings)
     if duration_s is None:
         duration_s = max((tr.duration for tr in traces), default=0.0)
-    logger.info("fragmentary myoclonus: %d potentials on %d channel(s); rejected %s",
-                len(events), len(traces), rejected)
-    return fragmentary_from_events(events, hypnogram=hypnogram, settings=settings, unscorable=bad,
-                                   duration_s=duration_s, rejected=rejected)
+    logger.info(
+        "fragmentary myoclonus: %d potentials on %d channel(s); rejected %s", len(events), len(traces), rejected
+    )
+    return fragmentary_from_events(
+        events, hypnogram=hypnogram, settings=settings, unscorable=bad, duration_s=duration_s, rejected=rejected
+    )
 
 
-def fragmentary_from_events(events: pd.DataFrame, *, hypnogram: Hypnogram | None, settings: Settings,
-                            unscorable: Spans, duration_s: float,
-                            rejected: dict[str, int] | None = None) -> FragmentaryResult:
+def fragmentary_from_events(
+    events: pd.DataFrame,
+    *,
+    hypnogram: Hypnogram | None,
+    settings: Settings,
+    unscorable: Spans,
+    duration_s: float,
+    rejected: dict[str, int] | None = None,
+) -> FragmentaryResult:
     """FM index by stage and the AASM EFM rule (>= 5 potentials/min over >= 20 min of NREM) of the
     FM potentials in ``events``: the scoring step of :func:`detect_fragmentary`, also used to score
     a reviewed event table (``somnomyo.rescore``). ``unscorable``: spans unscorable on
@@ -319,25 +355,39 @@ def fragmentary_from_events(events: pd.DataFrame, *, hypnogram: Hypnogram | None
     hours = stage_hours(hypnogram, duration_s, unscorable)
     minutes = None
     if hypnogram is not None and has_hypnogram:
-        minutes = efm_minutes(events["onset"].to_numpy(dtype=float), hypnogram,
-                              settings=settings, unscorable=unscorable)
-    return FragmentaryResult(events=events, minutes=minutes, hours=hours, settings=settings,
-                             rejected=dict(rejected or {}), has_hypnogram=has_hypnogram)
+        minutes = efm_minutes(
+            events["onset"].to_numpy(dtype=float), hypnogram, settings=settings, unscorable=unscorable
+        )
+    return FragmentaryResult(
+        events=events,
+        minutes=minutes,
+        hours=hours,
+        settings=settings,
+        rejected=dict(rejected or {}),
+        has_hypnogram=has_hypnogram,
+    )
 
 
-def _to_events(bursts: pd.DataFrame, *, hypnogram: Hypnogram | None, annotations: Annotations | None,
-               settings: Settings) -> pd.DataFrame:
+def _to_events(
+    bursts: pd.DataFrame, *, hypnogram: Hypnogram | None, annotations: Annotations | None, settings: Settings
+) -> pd.DataFrame:
     if len(bursts) == 0:
         return make_events(None).assign(ptp_uv=pd.Series(dtype="float64"))
     on = bursts["onset"].to_numpy(dtype=float)
     dur = bursts["duration"].to_numpy(dtype=float)
     ar = arousal_flags(on, dur, annotations, max_gap_s=settings.arousal.max_gap_s)
-    df = pd.DataFrame({
-        "onset": on, "duration": dur, "trial_type": "fragmentary_myoclonus",
-        "channel": bursts["channel"].astype(str).to_numpy(), "stage": stages_at(on, hypnogram),
-        "arousal": pd.array(ar, dtype="boolean") if ar is not None else pd.NA,
-        "amplitude_uv": bursts["amplitude_uv"].to_numpy(dtype=float),
-        "muscles": bursts["role"].astype(str).to_numpy(), "extent": "focal",
-        "ptp_uv": bursts["ptp_uv"].to_numpy(dtype=float),
-    })
+    df = pd.DataFrame(
+        {
+            "onset": on,
+            "duration": dur,
+            "trial_type": "fragmentary_myoclonus",
+            "channel": bursts["channel"].astype(str).to_numpy(),
+            "stage": stages_at(on, hypnogram),
+            "arousal": pd.array(ar, dtype="boolean") if ar is not None else pd.NA,
+            "amplitude_uv": bursts["amplitude_uv"].to_numpy(dtype=float),
+            "muscles": bursts["role"].astype(str).to_numpy(),
+            "extent": "focal",
+            "ptp_uv": bursts["ptp_uv"].to_numpy(dtype=float),
+        }
+    )
     return make_events(df, ptp_uv="float64")

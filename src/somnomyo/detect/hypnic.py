@@ -24,6 +24,7 @@ re-labelled ``hypnic_jerk``. :func:`somnomyo.detect.myoclonus.detect_myoclonus` 
 re-labels the same rows in the jerk table (``JerkResult.mark_hypnic``), so the combined
 event table has one row per jerk and the myoclonic-jerk index leaves hypnic jerks out.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -35,8 +36,8 @@ import pandas as pd
 from somnomyo._logging import logger, verbose
 from somnomyo.detect.jerks import LIMB_ROLES, JerkResult
 from somnomyo.events import make_events
-from somnomyo.result import Result
 from somnomyo.io.annotations import SLEEP_STAGES, Hypnogram
+from somnomyo.result import Result
 from somnomyo.score.helpers import json_float, per_hour
 from somnomyo.settings import Settings, get_settings
 from somnomyo.signal.intervals import Spans, merge_intervals, overlaps_any, runs
@@ -80,13 +81,24 @@ class HypnicResult(Result):
     def summary_block(self) -> HypnicSummary:
         """JSON-ready block ``hypnic_jerks`` (nulls without a hypnogram)."""
         if self.transitions is None:
-            return {"count": None, "n_sleep_onsets": None, "per_sleep_onset": None,
-                    "index_per_h_transition": None, "index_per_h_tst": None, "transition_hours": None}
+            return {
+                "count": None,
+                "n_sleep_onsets": None,
+                "per_sleep_onset": None,
+                "index_per_h_transition": None,
+                "index_per_h_tst": None,
+                "transition_hours": None,
+            }
         n = len(self.events)
         n_on = len(self.transitions)
-        merged = merge_intervals(pd.DataFrame({
-            "onset": self.transitions["window_start"],
-            "duration": self.transitions["window_end"] - self.transitions["window_start"]}))
+        merged = merge_intervals(
+            pd.DataFrame(
+                {
+                    "onset": self.transitions["window_start"],
+                    "duration": self.transitions["window_end"] - self.transitions["window_start"],
+                }
+            )
+        )
         t_h = float(merged["duration"].sum()) / 3600.0 if len(merged) else 0.0
         return {
             "count": int(n),
@@ -99,8 +111,13 @@ class HypnicResult(Result):
 
 
 @verbose
-def detect_hypnic(jerks: JerkResult | pd.DataFrame, *, hypnogram: Hypnogram | None,
-                  settings: Settings | None = None, verbose: bool | str | int | None = None) -> HypnicResult:
+def detect_hypnic(
+    jerks: JerkResult | pd.DataFrame,
+    *,
+    hypnogram: Hypnogram | None,
+    settings: Settings | None = None,
+    verbose: bool | str | int | None = None,
+) -> HypnicResult:
     """Hypnic jerks among ``jerks`` (a :class:`JerkResult` or its event table)."""
     settings = settings or get_settings()
     m = settings.myoclonus
@@ -129,8 +146,7 @@ def transition_windows(hypnogram: Hypnogram, *, settings: Settings) -> Spans:
     ``hypnic_after_s`` after each sleep onset (:func:`sleep_onsets`), within the hypnogram."""
     m = settings.myoclonus
     t_on = sleep_onsets(hypnogram, min_wake_epochs=m.hypnic_min_wake_epochs)
-    return (np.maximum(t_on - m.hypnic_before_s, hypnogram.start),
-            np.minimum(t_on + m.hypnic_after_s, hypnogram.end))
+    return (np.maximum(t_on - m.hypnic_before_s, hypnogram.start), np.minimum(t_on + m.hypnic_after_s, hypnogram.end))
 
 
 def hypnic_from_events(events: pd.DataFrame, *, hypnogram: Hypnogram | None, settings: Settings) -> HypnicResult:
@@ -138,14 +154,13 @@ def hypnic_from_events(events: pd.DataFrame, *, hypnogram: Hypnogram | None, set
     sleep-onset transitions of the hypnogram and the jerks in each. The scoring step of
     :func:`detect_hypnic`, also used to score a reviewed event table (``somnomyo.rescore``)."""
     if hypnogram is None or hypnogram.source == "none":
-        return HypnicResult(events=make_events(events.iloc[0:0]), transitions=None, tst_hours=0.0,
-                            settings=settings)
+        return HypnicResult(events=make_events(events.iloc[0:0]), transitions=None, tst_hours=0.0, settings=settings)
     m = settings.myoclonus
     t_on = sleep_onsets(hypnogram, min_wake_epochs=m.hypnic_min_wake_epochs)
     win = transition_windows(hypnogram, settings=settings)
-    counts = np.array([int(((events["onset"] >= a) & (events["onset"] <= b)).sum()) for a, b in zip(*win)],
-                      dtype=np.int64)  # loop over sleep onsets
-    transitions = pd.DataFrame({"sleep_onset": t_on, "window_start": win[0], "window_end": win[1],
-                                "n_jerks": counts})
+    counts = np.array(
+        [int(((events["onset"] >= a) & (events["onset"] <= b)).sum()) for a, b in zip(*win)], dtype=np.int64
+    )  # loop over sleep onsets
+    transitions = pd.DataFrame({"sleep_onset": t_on, "window_start": win[0], "window_end": win[1], "n_jerks": counts})
     tst_h = float(np.isin(hypnogram.stages, SLEEP_STAGES).sum() * hypnogram.epoch_s / 3600.0)
     return HypnicResult(events=events, transitions=transitions, tst_hours=tst_h, settings=settings)

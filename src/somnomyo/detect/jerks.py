@@ -22,10 +22,12 @@ burst is counted twice (see :mod:`.fragmentary`). Extent:
 
 Arousal association uses the WASM 2016/AASM LM-arousal rule (overlap or < 0.5 s).
 """
+
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from typing import Any, Collection, Sequence, TypedDict
+from typing import Any, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -38,8 +40,15 @@ from somnomyo.result import Result
 from somnomyo.score.associations import arousal_flags
 from somnomyo.score.helpers import index_by_stage, json_float, per_hour, stage_hours, stages_at
 from somnomyo.settings import Settings, get_settings
-from somnomyo.signal.intervals import (IntervalsLike, Spans, channel_unscorable, common_unscorable, drop_overlapping,
-                                       overlaps_any, runs)
+from somnomyo.signal.intervals import (
+    IntervalsLike,
+    Spans,
+    channel_unscorable,
+    common_unscorable,
+    drop_overlapping,
+    overlaps_any,
+    runs,
+)
 
 LEFT_ROLES = frozenset({"leg_left", "arm_left"})
 RIGHT_ROLES = frozenset({"leg_right", "arm_right"})
@@ -90,17 +99,17 @@ def group_onsets(onsets: np.ndarray, *, window_s: float) -> np.ndarray:
     if n == 0:
         return np.zeros(0, dtype=np.int64)
     w = window_s + 1e-9
-    close = np.diff(onsets) <= w                      # i+1 may join the group of i
+    close = np.diff(onsets) <= w  # i+1 may join the group of i
     new_group = np.concatenate(([True], ~close))
     # runs of linked onsets: only inside them can the anchored rule split a run
-    a, b = runs(close)                                # close[a:b] True -> onsets a..b linked
+    a, b = runs(close)  # close[a:b] True -> onsets a..b linked
     for s0, s1 in zip(a.tolist(), (b + 1).tolist()):  # loop over linked runs (rare, short)
         i = s0
         while i < s1:
             j = int(np.searchsorted(onsets, onsets[i] + w, side="right"))
             j = min(j, s1)
             new_group[i] = True
-            new_group[i + 1:j] = False
+            new_group[i + 1 : j] = False
             i = j
     return np.cumsum(new_group) - 1
 
@@ -154,8 +163,9 @@ def jerk_groups(bursts: pd.DataFrame, *, settings: Settings) -> pd.DataFrame:
     return g.loc[keep].reset_index(drop=True)
 
 
-def join_weak_muscles(groups: pd.DataFrame, traces: Sequence[EMGTrace], *, settings: Settings,
-                      unscorable: IntervalsLike = None) -> pd.DataFrame:
+def join_weak_muscles(
+    groups: pd.DataFrame, traces: Sequence[EMGTrace], *, settings: Settings, unscorable: IntervalsLike = None
+) -> pd.DataFrame:
     """Add to every multi-muscle jerk the other muscles whose envelope rises above
     ``jerk_join_k_background x`` their background within ``jerk_group_window_s`` of the jerk's
     first onset, for at least ``fm_min_duration_s`` (implementation: a lower, confirming
@@ -199,24 +209,44 @@ def join_weak_muscles(groups: pd.DataFrame, traces: Sequence[EMGTrace], *, setti
         if not keep.any():
             continue
         rr = np.flatnonzero(keep)
-        peak = np.array([seg[i, start[i]:stop[i]].max() for i in rr.tolist()], dtype=float)  # loop over joins
-        rows.append(pd.DataFrame({
-            "channel": tr.label, "role": tr.role, "onset": (s0[rr] + start[rr]) / fs, "duration": dur[rr],
-            "peak_uv": peak, "amplitude_uv": peak - bg.at(s0[rr]), "background_uv": bg.at(s0[rr]),
-            "ptp_uv": np.nan, "peak_sample": s0[rr] + start[rr], "burst": -1, "group": gid[rr], "joined": True}))
+        peak = np.array([seg[i, start[i] : stop[i]].max() for i in rr.tolist()], dtype=float)  # loop over joins
+        rows.append(
+            pd.DataFrame(
+                {
+                    "channel": tr.label,
+                    "role": tr.role,
+                    "onset": (s0[rr] + start[rr]) / fs,
+                    "duration": dur[rr],
+                    "peak_uv": peak,
+                    "amplitude_uv": peak - bg.at(s0[rr]),
+                    "background_uv": bg.at(s0[rr]),
+                    "ptp_uv": np.nan,
+                    "peak_sample": s0[rr] + start[rr],
+                    "burst": -1,
+                    "group": gid[rr],
+                    "joined": True,
+                }
+            )
+        )
     if not rows:
         return out
     add = pd.concat(rows, ignore_index=True)
-    bad = [drop_overlapping(add.loc[add["channel"] == tr.label], channel_unscorable(unscorable, tr.label))
-           for tr in traces]  # loop over channels
+    bad = [
+        drop_overlapping(add.loc[add["channel"] == tr.label], channel_unscorable(unscorable, tr.label)) for tr in traces
+    ]  # loop over channels
     add = pd.concat(bad, ignore_index=True)
     out = pd.concat([out, add], ignore_index=True).sort_values(["group", "onset", "channel"], kind="stable")
     n_mus = out.groupby("group")["channel"].transform("nunique").to_numpy()
     return out.assign(n_muscles=n_mus).reset_index(drop=True)
 
 
-def jerk_muscle_bursts(traces: Sequence[EMGTrace], *, settings: Settings, unscorable: IntervalsLike = None,
-                       lm_events: pd.DataFrame | None = None) -> pd.DataFrame:
+def jerk_muscle_bursts(
+    traces: Sequence[EMGTrace],
+    *,
+    settings: Settings,
+    unscorable: IntervalsLike = None,
+    lm_events: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """One row per muscle burst of every jerk (``group`` = jerk id): :func:`grouped_jerk_bursts`,
     kept by :func:`jerk_groups`, weak muscles joined by :func:`join_weak_muscles`. Shared by the
     jerk and the FM detectors, so that a burst is part of a jerk or an FM potential, never both."""
@@ -225,8 +255,14 @@ def jerk_muscle_bursts(traces: Sequence[EMGTrace], *, settings: Settings, unscor
     return join_weak_muscles(kept, traces, settings=settings, unscorable=unscorable)
 
 
-def jerks_from_bursts(bursts: pd.DataFrame, *, settings: Settings, hypnogram: Hypnogram | None = None,
-                      annotations: Annotations | None = None, recorded: Collection[str] | None = None) -> pd.DataFrame:
+def jerks_from_bursts(
+    bursts: pd.DataFrame,
+    *,
+    settings: Settings,
+    hypnogram: Hypnogram | None = None,
+    annotations: Annotations | None = None,
+    recorded: Collection[str] | None = None,
+) -> pd.DataFrame:
     """Group a burst table (``channel``, ``role``, ``onset``, ``duration``, ``amplitude_uv``) into
     jerk events (``trial_type = myoclonic_jerk``) with muscles, extent, lags, stage, arousal.
     ``recorded``: roles of every channel looked at (for :func:`classify_extent`)."""
@@ -236,8 +272,7 @@ def jerks_from_bursts(bursts: pd.DataFrame, *, settings: Settings, hypnogram: Hy
         b = bursts.sort_values(["group", "onset", "channel"], kind="stable").reset_index(drop=True)
     else:
         b = bursts.sort_values(["onset", "channel"], kind="stable").reset_index(drop=True)
-        b["group"] = group_onsets(b["onset"].to_numpy(dtype=float),
-                                  window_s=settings.myoclonus.jerk_group_window_s)
+        b["group"] = group_onsets(b["onset"].to_numpy(dtype=float), window_s=settings.myoclonus.jerk_group_window_s)
     b = b.drop_duplicates(["group", "channel"], keep="first")
     b["muscle"] = np.where(b["role"].astype(str) == "other_emg", b["channel"].astype(str), b["role"].astype(str))
     b["end"] = b["onset"] + b["duration"]
@@ -247,25 +282,26 @@ def jerks_from_bursts(bursts: pd.DataFrame, *, settings: Settings, hypnogram: Hy
     b["lag"] = (b["onset"].to_numpy() - first) * 1000.0
     lag_txt = b["lag"].map(lambda v: f"{v:.1f}".rstrip("0").rstrip("."))
     b["lag_txt"] = lag_txt
-    agg = pd.DataFrame({
-        "onset": onset,
-        "duration": g["end"].max() - onset,
-        "channel": g["channel"].agg(lambda s: ",".join(map(str, s))),
-        "muscles": g["muscle"].agg(lambda s: ",".join(map(str, s))),
-        "lag_ms": g["lag_txt"].agg(",".join),
-        "amplitude_uv": g["amplitude_uv"].max(),
-        "burst_ms": g["duration"].first() * 1000.0,   # EMG burst of the leading muscle (sorted by onset)
-        "n_muscles": g["channel"].size(),
-        "roles": g["role"].agg(list),
-    }).reset_index(drop=True)
+    agg = pd.DataFrame(
+        {
+            "onset": onset,
+            "duration": g["end"].max() - onset,
+            "channel": g["channel"].agg(lambda s: ",".join(map(str, s))),
+            "muscles": g["muscle"].agg(lambda s: ",".join(map(str, s))),
+            "lag_ms": g["lag_txt"].agg(",".join),
+            "amplitude_uv": g["amplitude_uv"].max(),
+            "burst_ms": g["duration"].first() * 1000.0,  # EMG burst of the leading muscle (sorted by onset)
+            "n_muscles": g["channel"].size(),
+            "roles": g["role"].agg(list),
+        }
+    ).reset_index(drop=True)
     agg["extent"] = agg["roles"].map(lambda r: classify_extent(r, recorded=recorded))
     agg["side"] = agg["roles"].map(_side)
     agg["axial"] = agg["roles"].map(lambda r: bool(set(r) & AXIAL_ROLES))
     agg["limb"] = agg["roles"].map(lambda r: bool(set(r) & LIMB_ROLES))
     on = agg["onset"].to_numpy(dtype=float)
     agg["stage"] = stages_at(on, hypnogram)
-    ar = arousal_flags(on, agg["duration"].to_numpy(dtype=float), annotations,
-                       max_gap_s=settings.arousal.max_gap_s)
+    ar = arousal_flags(on, agg["duration"].to_numpy(dtype=float), annotations, max_gap_s=settings.arousal.max_gap_s)
     agg["arousal"] = pd.array(ar, dtype="boolean") if ar is not None else pd.NA
     agg["trial_type"] = "myoclonic_jerk"
     agg = agg.drop(columns="roles")
@@ -273,8 +309,17 @@ def jerks_from_bursts(bursts: pd.DataFrame, *, settings: Settings, hypnogram: Hy
 
 
 def _empty_jerks() -> pd.DataFrame:
-    return make_events(None).assign(burst_ms=pd.Series(dtype="float64"), n_muscles=pd.Series(dtype="int64"),
-                                    axial=pd.Series(dtype="bool"), limb=pd.Series(dtype="bool"))
+    return make_events(None).assign(
+        burst_ms=pd.Series(dtype="float64"),
+        n_muscles=pd.Series(dtype="int64"),
+        axial=pd.Series(dtype="bool"),
+        limb=pd.Series(dtype="bool"),
+    )
+
+
+def _texts(col: pd.Series) -> list[str]:
+    """The cells of a text column as strings, a missing cell (NA, NaN, None) as ``""``."""
+    return ["" if v is None or v is pd.NA or (isinstance(v, float) and v != v) else str(v) for v in col.tolist()]
 
 
 class JerkSummary(TypedDict):
@@ -312,11 +357,13 @@ class JerkResult(Result):
         muscles: dict[str, int] = {}
         leading: dict[str, int] = {}
         lags: list[float] = []
-        for m_txt, lag_txt in zip(ev["muscles"].astype(str), ev["lag_ms"].astype(str)):  # loop over jerks
-            parts = m_txt.split(",")
+        # a row without muscles or lags (an event of another kind made a jerk in a review) adds none
+        for m_txt, lag_txt in zip(_texts(ev["muscles"]), _texts(ev["lag_ms"])):  # loop over jerks
+            parts = [p for p in m_txt.split(",") if p]
             for p in parts:
                 muscles[p] = muscles.get(p, 0) + 1
-            leading[parts[0]] = leading.get(parts[0], 0) + 1
+            if parts:
+                leading[parts[0]] = leading.get(parts[0], 0) + 1
             lags.extend(float(x) for x in lag_txt.split(",")[1:] if x)
         ar = ev["arousal"]
         return {
@@ -370,24 +417,40 @@ class JerkResult(Result):
         return ax
 
 
-def grouped_jerk_bursts(traces: Sequence[EMGTrace], *, settings: Settings, unscorable: IntervalsLike = None,
-                        lm_events: pd.DataFrame | None = None) -> pd.DataFrame:
+def grouped_jerk_bursts(
+    traces: Sequence[EMGTrace],
+    *,
+    settings: Settings,
+    unscorable: IntervalsLike = None,
+    lm_events: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """The jerk bursts (:func:`jerk_bursts`) of every trace outside its unscorable time, grouped
     across channels (:func:`group_bursts`). Shared by the jerk and the FM detectors, so that a
     burst is part of a jerk or an FM candidate, never both."""
-    parts = [drop_overlapping(jerk_bursts(tr, settings=settings, lm_intervals=channel_lm_intervals(lm_events, tr.label)),
-                             channel_unscorable(unscorable, tr.label))
-             for tr in traces]  # loop over channels
+    parts = [
+        drop_overlapping(
+            jerk_bursts(tr, settings=settings, lm_intervals=channel_lm_intervals(lm_events, tr.label)),
+            channel_unscorable(unscorable, tr.label),
+        )
+        for tr in traces
+    ]  # loop over channels
     parts = [p for p in parts if len(p)]
     bursts = pd.concat(parts, ignore_index=True) if parts else empty_bursts().assign(burst=pd.Series(dtype="int64"))
     return group_bursts(bursts, settings=settings)
 
 
 @verbose
-def detect_jerks(traces: Sequence[EMGTrace], *, hypnogram: Hypnogram | None = None,
-                 annotations: Annotations | None = None, settings: Settings | None = None,
-                 lm_events: pd.DataFrame | None = None, unscorable: IntervalsLike = None,
-                 duration_s: float | None = None, verbose: bool | str | int | None = None) -> JerkResult:
+def detect_jerks(
+    traces: Sequence[EMGTrace],
+    *,
+    hypnogram: Hypnogram | None = None,
+    annotations: Annotations | None = None,
+    settings: Settings | None = None,
+    lm_events: pd.DataFrame | None = None,
+    unscorable: IntervalsLike = None,
+    duration_s: float | None = None,
+    verbose: bool | str | int | None = None,
+) -> JerkResult:
     """Myoclonic jerks on all ``traces`` (each a muscle with its role).
 
     A jerk is a group of bursts starting within ``jerk_group_window_s`` on >= 2 muscles, or a
@@ -398,20 +461,25 @@ def detect_jerks(traces: Sequence[EMGTrace], *, hypnogram: Hypnogram | None = No
     settings = settings or get_settings()
     bad = common_unscorable(unscorable, [tr.label for tr in traces])
     kept = jerk_muscle_bursts(traces, settings=settings, unscorable=unscorable, lm_events=lm_events)
-    events = jerks_from_bursts(kept, settings=settings, hypnogram=hypnogram, annotations=annotations,
-                               recorded={tr.role for tr in traces})
+    events = jerks_from_bursts(
+        kept, settings=settings, hypnogram=hypnogram, annotations=annotations, recorded={tr.role for tr in traces}
+    )
     if duration_s is None:
         duration_s = max((tr.duration for tr in traces), default=0.0)
     logger.info("jerks: %d jerks from %d bursts on %d channel(s)", len(events), len(kept), len(traces))
-    return jerks_from_events(events, hypnogram=hypnogram, settings=settings, unscorable=bad,
-                             duration_s=duration_s)
+    return jerks_from_events(events, hypnogram=hypnogram, settings=settings, unscorable=bad, duration_s=duration_s)
 
 
-def jerks_from_events(events: pd.DataFrame, *, hypnogram: Hypnogram | None, settings: Settings,
-                      unscorable: Spans, duration_s: float) -> JerkResult:
+def jerks_from_events(
+    events: pd.DataFrame, *, hypnogram: Hypnogram | None, settings: Settings, unscorable: Spans, duration_s: float
+) -> JerkResult:
     """The :class:`JerkResult` of the jerks in ``events`` (``myoclonic_jerk`` and ``hypnic_jerk``
     rows) with its time base: scorable hours per stage outside ``unscorable`` (spans
     unscorable on every channel). The scoring step of :func:`detect_jerks`, also used to score a
     reviewed event table (``somnomyo.rescore``)."""
-    return JerkResult(events=events, hours=stage_hours(hypnogram, duration_s, unscorable), settings=settings,
-                      has_hypnogram=hypnogram is not None and hypnogram.source != "none")
+    return JerkResult(
+        events=events,
+        hours=stage_hours(hypnogram, duration_s, unscorable),
+        settings=settings,
+        has_hypnogram=hypnogram is not None and hypnogram.source != "none",
+    )

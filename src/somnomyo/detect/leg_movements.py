@@ -21,10 +21,11 @@ returned in ``LMDetection.unscorable`` so later stages can treat them as breaks.
 
 Everything is run-length arithmetic on boolean arrays (``np.diff``/``np.flatnonzero``).
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 import numpy as np
 import pandas as pd
@@ -34,8 +35,11 @@ from somnomyo.errors import ChannelError, check_choice
 from somnomyo.events import concat_events, make_events
 from somnomyo.io.recording import Recording
 from somnomyo.settings import LMSettings, Settings
-from somnomyo.signal.baseline import (expanded_median, noisy_baseline_intervals, noisy_level_intervals,  # noqa: F401
-                                      resting_baseline, resting_level)
+from somnomyo.signal.baseline import (
+    expanded_median,
+    noisy_level_intervals,  # noqa: F401
+    resting_level,
+)
 from somnomyo.signal.conditioning import ConditionedEMG, condition_emg
 from somnomyo.signal.ecg import detect_r_peaks, resample_peaks
 from somnomyo.signal.intervals import overlaps_any, runs, spans_from
@@ -43,7 +47,7 @@ from somnomyo.signal.intervals import overlaps_any, runs, spans_from
 SIDES = ("left", "right", "both")
 UNSCORABLE_COLUMNS = ("onset", "duration", "reason", "channel")
 LM_COLUMNS = ("start", "stop", "onset", "duration", "amplitude_uv", "mean_uv")
-_CHUNK = 1 << 16   # samples per chunk of the threshold masks in :func:`find_lms` (cache-sized; speed only)
+_CHUNK = 1 << 16  # samples per chunk of the threshold masks in :func:`find_lms` (cache-sized; speed only)
 
 
 @dataclass
@@ -66,7 +70,7 @@ class LMDetection:
     conditioned: ConditionedEMG | None
     level: np.ndarray | None = None
     level_step: int = 1
-    per_side: dict[str, "LMDetection"] = field(default_factory=dict)
+    per_side: dict[str, LMDetection] = field(default_factory=dict)
 
     @property
     def baseline(self) -> np.ndarray | None:
@@ -99,21 +103,21 @@ def _long_runs(mask: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
         return s0[keep], s1[keep]
     blocks = mask[: nb * b].reshape(nb, b)
     full = blocks.all(axis=1)
-    bs, be = runs(full)                                   # runs of all-True blocks [bs, be)
+    bs, be = runs(full)  # runs of all-True blocks [bs, be)
     if not bs.size:
         return bs, be
     start = bs * b
     has_prev = bs > 0
-    prev = blocks[bs[has_prev] - 1]                        # the block before: not all True
+    prev = blocks[bs[has_prev] - 1]  # the block before: not all True
     last_false = b - 1 - np.argmin(prev[:, ::-1], axis=1)  # its last False sample
     start[has_prev] = (bs[has_prev] - 1) * b + last_false + 1
     # the block after the run: not all True (a full block) or the record's ragged end
     stop = be * b
-    tail = mask[nb * b:]
+    tail = mask[nb * b :]
     inner = be < nb
     nxt = blocks[be[inner]]
-    stop[inner] += np.argmin(nxt, axis=1)                  # its first False sample
-    last = ~inner                                          # the run reaches the ragged end
+    stop[inner] += np.argmin(nxt, axis=1)  # its first False sample
+    last = ~inner  # the run reaches the ragged end
     if last.any():
         stop[last] += int(np.argmin(tail)) if (tail.size and not tail.all()) else tail.size
     keep = (stop - start) >= length
@@ -129,8 +133,9 @@ def _gather(start: np.ndarray, stop: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return np.repeat(start, length) + pos, pos, first
 
 
-def _morphology_ok(rect_above: np.ndarray, length: np.ndarray, pos: np.ndarray, first: np.ndarray,
-                   fs: float, settings: LMSettings) -> np.ndarray:
+def _morphology_ok(
+    rect_above: np.ndarray, length: np.ndarray, pos: np.ndarray, first: np.ndarray, fs: float, settings: LMSettings
+) -> np.ndarray:
     """WASM 2016 morphology: some ``morphology_window_s`` window inside [start, stop) has a median
     rectified EMG >= ``morphology_above_baseline_uv`` above baseline (MATPLM ``cutLowMedian.m``).
 
@@ -144,13 +149,20 @@ def _morphology_ok(rect_above: np.ndarray, length: np.ndarray, pos: np.ndarray, 
     total = rect_above.size
     good = np.zeros(total, bool)
     if total >= w:
-        good[: total - w + 1] = (hit[w:] - hit[:-w]) >= (w + 1) // 2   # window [k, k+w) passes
-    good &= pos <= np.repeat(length - w, length)           # the window lies inside its LM
+        good[: total - w + 1] = (hit[w:] - hit[:-w]) >= (w + 1) // 2  # window [k, k+w) passes
+    good &= pos <= np.repeat(length - w, length)  # the window lies inside its LM
     return np.logical_or.reduceat(good, first) if first.size else np.zeros(0, bool)
 
 
-def find_lms(envelope: np.ndarray, baseline: np.ndarray | float, fs: float, *, settings: LMSettings,
-             rectified: np.ndarray | None = None, step: int = 1) -> pd.DataFrame:
+def find_lms(
+    envelope: np.ndarray,
+    baseline: np.ndarray | float,
+    fs: float,
+    *,
+    settings: LMSettings,
+    rectified: np.ndarray | None = None,
+    step: int = 1,
+) -> pd.DataFrame:
     """LMs in one envelope (µV) against its baseline (µV), WASM 2016 / AASM rules.
 
     ``baseline``: one value per sample (``step`` = 1; a scalar is a constant baseline) or one value
@@ -171,19 +183,21 @@ def find_lms(envelope: np.ndarray, baseline: np.ndarray | float, fs: float, *, s
     n = e.size
     b = np.asarray(baseline, dtype=dtype)
     step = int(step)
-    if n == 0:                                            # nothing to scan: an empty table
+    if n == 0:  # nothing to scan: an empty table
         b, step = b.reshape(-1)[:0], 1
-    elif b.ndim == 0 or b.size == 1:                      # one constant baseline
+    elif b.ndim == 0 or b.size == 1:  # one constant baseline
         b, step = b.reshape(1), n
     if step < 1 or b.ndim != 1 or b.size != -(-n // step):
-        raise ValueError(f"baseline must hold one value per {step} sample(s) of the envelope "
-                         f"({-(-n // max(step, 1))} values), got shape {b.shape}")
+        raise ValueError(
+            f"baseline must hold one value per {step} sample(s) of the envelope "
+            f"({-(-n // max(step, 1))} values), got shape {b.shape}"
+        )
     quiet = np.empty(n, bool)
     high = np.empty(n, bool)
-    chunk = max(step, _CHUNK // step * step)              # whole baseline steps per chunk
-    for a in range(0, n, chunk):                          # loop over cache-sized chunks, not samples
+    chunk = max(step, _CHUNK // step * step)  # whole baseline steps per chunk
+    for a in range(0, n, chunk):  # loop over cache-sized chunks, not samples
         z = min(a + chunk, n)
-        base = b[a // step: -(-z // step)]
+        base = b[a // step : -(-z // step)]
         above = e[a:z] - (base if step == 1 else np.repeat(base, step)[: z - a])
         np.less_equal(above, st.offset_above_baseline_uv, out=quiet[a:z])
         np.greater_equal(above, st.onset_above_baseline_uv, out=high[a:z])
@@ -223,14 +237,27 @@ def find_lms(envelope: np.ndarray, baseline: np.ndarray | float, fs: float, *, s
     else:
         peak = mean = np.zeros(0)
     start, stop, peak, mean = start[morph], stop[morph], peak[morph], mean[morph]
-    return pd.DataFrame({"start": start.astype(np.int64), "stop": stop.astype(np.int64),
-                         "onset": start / fs, "duration": (stop - start) / fs,
-                         "amplitude_uv": peak.astype(np.float64), "mean_uv": mean.astype(np.float64)})
+    return pd.DataFrame(
+        {
+            "start": start.astype(np.int64),
+            "stop": stop.astype(np.int64),
+            "onset": start / fs,
+            "duration": (stop - start) / fs,
+            "amplitude_uv": peak.astype(np.float64),
+            "mean_uv": mean.astype(np.float64),
+        }
+    )
 
 
 def _empty_unscorable() -> pd.DataFrame:
-    return pd.DataFrame({"onset": pd.Series(dtype="float64"), "duration": pd.Series(dtype="float64"),
-                         "reason": pd.Series(dtype="string"), "channel": pd.Series(dtype="string")})
+    return pd.DataFrame(
+        {
+            "onset": pd.Series(dtype="float64"),
+            "duration": pd.Series(dtype="float64"),
+            "reason": pd.Series(dtype="string"),
+            "channel": pd.Series(dtype="string"),
+        }
+    )
 
 
 def _as_unscorable(df: pd.DataFrame | None, channel: str) -> pd.DataFrame:
@@ -239,30 +266,49 @@ def _as_unscorable(df: pd.DataFrame | None, channel: str) -> pd.DataFrame:
     missing = {"onset", "duration"} - set(df.columns)
     if missing:
         raise ValueError(f"unscorable table needs columns onset, duration (reason optional); missing {sorted(missing)}")
-    out = pd.DataFrame({"onset": df["onset"].astype("float64").to_numpy(),
-                        "duration": df["duration"].astype("float64").to_numpy()})
-    out["reason"] = (df["reason"].astype("string").to_numpy() if "reason" in df.columns
-                     else pd.Series(["unscorable"] * len(df), dtype="string").to_numpy())
+    out = pd.DataFrame(
+        {"onset": df["onset"].astype("float64").to_numpy(), "duration": df["duration"].astype("float64").to_numpy()}
+    )
+    out["reason"] = (
+        df["reason"].astype("string").to_numpy()
+        if "reason" in df.columns
+        else pd.Series(["unscorable"] * len(df), dtype="string").to_numpy()
+    )
     out["reason"] = out["reason"].astype("string")
     out["channel"] = pd.Series(
-        df["channel"].astype("string").to_numpy() if "channel" in df.columns else [channel] * len(df),
-        dtype="string")
+        df["channel"].astype("string").to_numpy() if "channel" in df.columns else [channel] * len(df), dtype="string"
+    )
     return out
 
 
 def _to_events(lms: pd.DataFrame, label: str, side: str) -> pd.DataFrame:
-    rows = pd.DataFrame({
-        "onset": lms["onset"].to_numpy(float), "duration": lms["duration"].to_numpy(float),
-        "trial_type": "leg_movement", "channel": label, "side": side,
-        "amplitude_uv": lms["amplitude_uv"].to_numpy(float), "mean_uv": lms["mean_uv"].to_numpy(float),
-    })
+    rows = pd.DataFrame(
+        {
+            "onset": lms["onset"].to_numpy(float),
+            "duration": lms["duration"].to_numpy(float),
+            "trial_type": "leg_movement",
+            "channel": label,
+            "side": side,
+            "amplitude_uv": lms["amplitude_uv"].to_numpy(float),
+            "mean_uv": lms["mean_uv"].to_numpy(float),
+        }
+    )
     return make_events(rows, mean_uv="float64")
 
 
-def detect_lms(data: np.ndarray, fs: float, *, settings: Settings, label: str = "", side: str = "",
-               ecg: np.ndarray | None = None, ecg_fs: float | None = None,
-               r_peaks: np.ndarray | None = None, unscorable: pd.DataFrame | None = None,
-               conditioned: ConditionedEMG | None = None) -> LMDetection:
+def detect_lms(
+    data: np.ndarray,
+    fs: float,
+    *,
+    settings: Settings,
+    label: str = "",
+    side: str = "",
+    ecg: np.ndarray | None = None,
+    ecg_fs: float | None = None,
+    r_peaks: np.ndarray | None = None,
+    unscorable: pd.DataFrame | None = None,
+    conditioned: ConditionedEMG | None = None,
+) -> LMDetection:
     """Detect LMs in one leg EMG channel (µV at ``fs``): condition, baseline, WASM/AASM LM rules.
 
     ``ecg``/``ecg_fs`` or ``r_peaks`` (indices at ``fs``) feed ECG removal
@@ -273,31 +319,44 @@ def detect_lms(data: np.ndarray, fs: float, *, settings: Settings, label: str = 
     as is instead of conditioning ``data`` again.
     """
     check_choice("side", side, ("",) + SIDES)
-    cond = conditioned if conditioned is not None else condition_emg(
-        data, fs, settings=settings.conditioning, ecg=ecg, ecg_fs=ecg_fs, r_peaks=r_peaks)
-    level, step = resting_level(cond.envelope, fs, settings=settings.baseline)   # one value per step samples
+    cond = (
+        conditioned
+        if conditioned is not None
+        else condition_emg(data, fs, settings=settings.conditioning, ecg=ecg, ecg_fs=ecg_fs, r_peaks=r_peaks)
+    )
+    level, step = resting_level(cond.envelope, fs, settings=settings.baseline)  # one value per step samples
     n = cond.envelope.size
     noisy = _as_unscorable(noisy_level_intervals(level, step, n, fs, settings=settings.baseline), label)
     given = _as_unscorable(unscorable, label)
     unsc = pd.concat([t for t in (noisy, given) if len(t)] or [_empty_unscorable()], ignore_index=True)
     unsc = unsc.sort_values("onset", kind="stable").reset_index(drop=True)
     lms = find_lms(cond.envelope, level, fs, settings=settings.lm, rectified=cond.filtered, step=step)
-    drop = overlaps_any(lms["onset"].to_numpy(float), (lms["onset"] + lms["duration"]).to_numpy(float),
-                        *spans_from(unsc["onset"], unsc["duration"], clip_negative=False))
+    drop = overlaps_any(
+        lms["onset"].to_numpy(float),
+        (lms["onset"] + lms["duration"]).to_numpy(float),
+        *spans_from(unsc["onset"], unsc["duration"], clip_negative=False),
+    )
     if drop.any():
         logger.info("%s: %d LM(s) overlapping unscorable stretches dropped", label or "EMG", int(drop.sum()))
     lms = lms[~drop]
     median = expanded_median(level, step, n) if n else float("nan")
     logger.info("%s: %d LM(s); baseline median %.2f µV", label or "EMG", len(lms), median)
-    return LMDetection(events=_to_events(lms, label, side), unscorable=unsc,
-                       baseline_median_uv=median, conditioned=cond, level=level, level_step=step)
+    return LMDetection(
+        events=_to_events(lms, label, side),
+        unscorable=unsc,
+        baseline_median_uv=median,
+        conditioned=cond,
+        level=level,
+        level_step=step,
+    )
 
 
 def _signal(recording: Recording, label: str, role: str):
     where = recording.path if recording.path is not None else None
     if label not in recording.labels and label not in recording.signals:
-        raise ChannelError(f"{role} channel {label!r} not in the recording; channels: "
-                           f"{', '.join(recording.labels)}", path=where)
+        raise ChannelError(
+            f"{role} channel {label!r} not in the recording; channels: {', '.join(recording.labels)}", path=where
+        )
     if label not in recording.signals:
         raise ChannelError(f"{role} channel {label!r} was not loaded", path=where)
     sig = recording.signals[label]
@@ -307,10 +366,16 @@ def _signal(recording: Recording, label: str, role: str):
 
 
 @verbose
-def detect_leg_movements(recording: Recording, *, legs: dict[str, str], ecg_label: str | None = None,
-                         settings: Settings, r_peaks: tuple[np.ndarray, float] | None = None,
-                         conditioned: Mapping[str, ConditionedEMG] | None = None,
-                         verbose: bool | str | int | None = None) -> LMDetection:
+def detect_leg_movements(
+    recording: Recording,
+    *,
+    legs: dict[str, str],
+    ecg_label: str | None = None,
+    settings: Settings,
+    r_peaks: tuple[np.ndarray, float] | None = None,
+    conditioned: Mapping[str, ConditionedEMG] | None = None,
+    verbose: bool | str | int | None = None,
+) -> LMDetection:
     """LMs on each leg of ``recording`` (WASM 2016 / AASM per ``settings``), in one table.
 
     ``legs`` maps side to channel label: ``{"left": ..., "right": ...}`` (either may be
@@ -335,22 +400,40 @@ def detect_leg_movements(recording: Recording, *, legs: dict[str, str], ecg_labe
         ecg_sig = _signal(recording, ecg_label, "ECG")
         ecg_fs = ecg_sig.fs
         ecg_peaks = detect_r_peaks(ecg_sig.data, ecg_fs, settings=settings.conditioning)
-    gaps = pd.DataFrame({"onset": [g[0] for g in recording.gaps], "duration": [g[1] for g in recording.gaps],
-                         "reason": pd.Series(["recording_gap"] * len(recording.gaps), dtype="string")})
+    gaps = pd.DataFrame(
+        {
+            "onset": [g[0] for g in recording.gaps],
+            "duration": [g[1] for g in recording.gaps],
+            "reason": pd.Series(["recording_gap"] * len(recording.gaps), dtype="string"),
+        }
+    )
     per: dict[str, LMDetection] = {}
     for side in [s for s in SIDES if s in legs]:
         sig = _signal(recording, legs[side], f"{side} leg EMG")
-        peaks = (None if ecg_peaks is None
-                 else resample_peaks(ecg_peaks, ecg_fs, sig.fs, sig.data.size))  # type: ignore[arg-type]
-        per[side] = detect_lms(sig.data, sig.fs, settings=settings, label=sig.label, side=side,
-                               r_peaks=peaks, unscorable=gaps,
-                               conditioned=(conditioned or {}).get(legs[side]))
+        peaks = None if ecg_peaks is None else resample_peaks(ecg_peaks, ecg_fs, sig.fs, sig.data.size)  # type: ignore[arg-type]
+        per[side] = detect_lms(
+            sig.data,
+            sig.fs,
+            settings=settings,
+            label=sig.label,
+            side=side,
+            r_peaks=peaks,
+            unscorable=gaps,
+            conditioned=(conditioned or {}).get(legs[side]),
+        )
     events = concat_events([d.events for d in per.values()])
     if "mean_uv" not in events.columns:
         events["mean_uv"] = pd.Series(dtype="float64")
     unsc = [d.unscorable for d in per.values() if len(d.unscorable)]
-    unscorable = (pd.concat(unsc, ignore_index=True).sort_values("onset", kind="stable").reset_index(drop=True)
-                  if unsc else _empty_unscorable())
-    return LMDetection(events=events, unscorable=unscorable,
-                       baseline_median_uv=max(d.baseline_median_uv for d in per.values()),
-                       conditioned=None, per_side=per)
+    unscorable = (
+        pd.concat(unsc, ignore_index=True).sort_values("onset", kind="stable").reset_index(drop=True)
+        if unsc
+        else _empty_unscorable()
+    )
+    return LMDetection(
+        events=events,
+        unscorable=unscorable,
+        baseline_median_uv=max(d.baseline_median_uv for d in per.values()),
+        conditioned=None,
+        per_side=per,
+    )

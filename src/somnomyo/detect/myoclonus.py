@@ -15,11 +15,13 @@ Each EMG channel is conditioned once by :func:`somnomyo.signal.conditioning.cond
 
 The sources of every rule are in the sub-modules' docstrings and in the settings metadata.
 """
+
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping, MutableMapping, Sequence, TypedDict
+from typing import Any, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -55,8 +57,15 @@ def _peaks_seconds(r_peaks: Any) -> np.ndarray | None:
     return np.asarray(r_peaks, dtype=float)
 
 
-def emg_traces(recording: Recording, roles: ChannelRoles, *, settings: Settings, r_peaks: Any = None,
-               conditioned: Mapping[str, Any] | None = None, reuse_envelopes: bool = False) -> list[EMGTrace]:
+def emg_traces(
+    recording: Recording,
+    roles: ChannelRoles,
+    *,
+    settings: Settings,
+    r_peaks: Any = None,
+    conditioned: Mapping[str, Any] | None = None,
+    reuse_envelopes: bool = False,
+) -> list[EMGTrace]:
     """Condition every loaded EMG channel (roles ``EMG_ROLES``) with the brief-burst envelope window.
 
     ``conditioned``: channels already conditioned for the night, by label
@@ -102,10 +111,13 @@ def emg_traces(recording: Recording, roles: ChannelRoles, *, settings: Settings,
     shared = dict(conditioned or {})
     reuse = reuse_envelopes and isinstance(conditioned, MutableMapping)
     todo = [k for k, (lab, _, _, _) in enumerate(items) if lab not in shared]
-    done: dict[int, Any] = {k: _brief_envelope(shared[lab], cond.envelope_window_s, reuse=reuse)
-                            for k, (lab, _, _, _) in enumerate(items) if lab in shared}
+    done: dict[int, Any] = {
+        k: _brief_envelope(shared[lab], cond.envelope_window_s, reuse=reuse)
+        for k, (lab, _, _, _) in enumerate(items)
+        if lab in shared
+    }
     if reuse and isinstance(conditioned, MutableMapping):
-        for lab, _, _, _ in items:   # handed over: the caller keeps no envelope overwritten here
+        for lab, _, _, _ in items:  # handed over: the caller keeps no envelope overwritten here
             conditioned.pop(lab, None)
     for k in todo:  # loop over channels
         _, _, sig, rp = items[k]
@@ -122,10 +134,11 @@ def emg_traces(recording: Recording, roles: ChannelRoles, *, settings: Settings,
                 logger.info("myoclonus: %g-Hz mains found on other channels; removed on %r too", hz, lab)
                 done[k] = condition_emg(sig.data, sig.fs, settings=redo, r_peaks=rp)
     traces: list[EMGTrace] = []
-    for (lab, role, sig, _), c in zip(items, [done[k] for k in range(len(items))]):
+    for (lab, role, _sig, _), c in zip(items, [done[k] for k in range(len(items))]):
         times = peaks_s if peaks_s is not None else np.asarray(c.r_peaks, dtype=float) / c.fs
-        traces.append(EMGTrace(label=lab, envelope=c.envelope, fs=c.fs, role=role, filtered=c.filtered,
-                               r_peak_times=times))
+        traces.append(
+            EMGTrace(label=lab, envelope=c.envelope, fs=c.fs, role=role, filtered=c.filtered, r_peak_times=times)
+        )
     return traces
 
 
@@ -135,9 +148,15 @@ def _brief_envelope(c: Any, window_s: float, *, reuse: bool) -> Any:
     from somnomyo.signal.envelope import envelope
 
     old = getattr(c, "envelope", None)
-    ok = (reuse and isinstance(old, np.ndarray) and old.dtype == np.float32 and old.ndim == 1
-          and old.size == np.asarray(c.filtered).size and old.flags.writeable
-          and not np.may_share_memory(old, c.filtered))
+    ok = (
+        reuse
+        and isinstance(old, np.ndarray)
+        and old.dtype == np.float32
+        and old.ndim == 1
+        and old.size == np.asarray(c.filtered).size
+        and old.flags.writeable
+        and not np.may_share_memory(old, c.filtered)
+    )
     if not ok:
         return c.with_envelope(window_s)
     return replace(c, envelope=envelope(c.filtered, c.fs, window_s=window_s, out=old))
@@ -176,8 +195,9 @@ class MyoclonusResult(Result):
         """All rows (fragmentary_myoclonus, myoclonic_jerk, hypnic_jerk, jerk_cluster,
         negative_myoclonus, phasic_emg), sorted by onset. One row per jerk: a jerk that qualifies
         as a hypnic jerk is listed once, as ``hypnic_jerk`` (``JerkResult.mark_hypnic``)."""
-        return concat_events([self.fragmentary.events, self.jerks.events, self.clusters.events,
-                              self.negative.events, self.rem.events])
+        return concat_events(
+            [self.fragmentary.events, self.jerks.events, self.clusters.events, self.negative.events, self.rem.events]
+        )
 
     def summary_block(self) -> MyoclonusSummary:
         """JSON-serializable blocks; nulls where undefined."""
@@ -200,11 +220,19 @@ class MyoclonusResult(Result):
 
 
 @verbose
-def detect_myoclonus(recording: Recording, roles: ChannelRoles, *, hypnogram: Hypnogram | None,
-                     annotations: Annotations | None = None, settings: Settings,
-                     r_peaks: Any = None, unscorable: IntervalsLike = None,
-                     lm_events: pd.DataFrame | None = None, traces: Sequence[EMGTrace] | None = None,
-                     verbose: bool | str | int | None = None) -> MyoclonusResult:
+def detect_myoclonus(
+    recording: Recording,
+    roles: ChannelRoles,
+    *,
+    hypnogram: Hypnogram | None,
+    annotations: Annotations | None = None,
+    settings: Settings,
+    r_peaks: Any = None,
+    unscorable: IntervalsLike = None,
+    lm_events: pd.DataFrame | None = None,
+    traces: Sequence[EMGTrace] | None = None,
+    verbose: bool | str | int | None = None,
+) -> MyoclonusResult:
     """Run every myoclonus detector on the EMG channels of ``recording``.
 
     roles : :class:`somnomyo.io.channels.ChannelRoles` of the recording.
@@ -224,8 +252,9 @@ def detect_myoclonus(recording: Recording, roles: ChannelRoles, *, hypnogram: Hy
     traces = list(traces)
     timings["conditioning"] = clock() - t0
     if not traces:
-        raise ChannelError("no loaded EMG channel (roles " + ", ".join(EMG_ROLES) + ") for myoclonus detection",
-                           recording.path)
+        raise ChannelError(
+            "no loaded EMG channel (roles " + ", ".join(EMG_ROLES) + ") for myoclonus detection", recording.path
+        )
     unscorable = _with_gaps(unscorable, recording, [t.label for t in traces])
     common = dict(hypnogram=hypnogram, settings=settings, unscorable=unscorable)
     dur = float(recording.duration)
@@ -236,10 +265,16 @@ def detect_myoclonus(recording: Recording, roles: ChannelRoles, *, hypnogram: Hy
         timings[name] = clock() - t
         return out
 
-    fm = step("fragmentary", detect_fragmentary, traces, annotations=annotations, duration_s=dur,
-              lm_events=lm_events, **common)
-    jerks = step("jerks", detect_jerks, traces, annotations=annotations, duration_s=dur, lm_events=lm_events,
-                 **common)
+    fm = step(
+        "fragmentary",
+        detect_fragmentary,
+        traces,
+        annotations=annotations,
+        duration_s=dur,
+        lm_events=lm_events,
+        **common,
+    )
+    jerks = step("jerks", detect_jerks, traces, annotations=annotations, duration_s=dur, lm_events=lm_events, **common)
     hyp = step("hypnic", detect_hypnic, jerks, hypnogram=hypnogram, settings=settings)
     jerks.mark_hypnic(hyp.events["onset"].to_numpy(dtype=float))
     clusters = step("clusters", detect_clusters, jerks, settings=settings)
@@ -247,8 +282,16 @@ def detect_myoclonus(recording: Recording, roles: ChannelRoles, *, hypnogram: Hy
     nm = step("negative", detect_negative, nm_traces, annotations=annotations, duration_s=dur, **common)
     rem = step("rem", detect_rem_emg, [t for t in traces if t.role == "chin" or t.role in ARM_ROLES], **common)
     logger.debug("myoclonus timings (s): %s", {k: round(v, 3) for k, v in timings.items()})
-    return MyoclonusResult(fragmentary=fm, jerks=jerks, hypnic=hyp, clusters=clusters, negative=nm, rem=rem,
-                           channels={t.label: t.role for t in traces}, timings=timings)
+    return MyoclonusResult(
+        fragmentary=fm,
+        jerks=jerks,
+        hypnic=hyp,
+        clusters=clusters,
+        negative=nm,
+        rem=rem,
+        channels={t.label: t.role for t in traces},
+        timings=timings,
+    )
 
 
 def _with_gaps(unscorable: IntervalsLike, recording: Recording, labels: Sequence[str]) -> IntervalsLike:
@@ -266,8 +309,11 @@ def add_gaps(unscorable: IntervalsLike, gaps: Sequence[tuple[float, float]], lab
     def add(iv: Any) -> pd.DataFrame:
         if iv is None:
             return table
-        base = iv[["onset", "duration"]] if isinstance(iv, pd.DataFrame) else \
-            pd.DataFrame(list(iv), columns=["onset", "duration"])
+        base = (
+            iv[["onset", "duration"]]
+            if isinstance(iv, pd.DataFrame)
+            else pd.DataFrame(list(iv), columns=["onset", "duration"])
+        )
         return pd.concat([base, table], ignore_index=True)
 
     if isinstance(unscorable, Mapping):

@@ -20,10 +20,12 @@ lasts ``nm_min_duration_s``-``nm_max_duration_s``; the tonic level must be at le
 tonic level may occur in the ``nm_jerk_window_s`` before it; with a hypnogram, silences
 are scored in ``nm_stages`` (W, N1: tonic activity present) only.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence, TypedDict
+from typing import TypedDict
 
 import numpy as np
 import pandas as pd
@@ -32,11 +34,18 @@ from somnomyo._logging import logger, verbose
 from somnomyo.detect.bursts import EMGTrace, _segment_reduce, trace_background
 from somnomyo.events import make_events
 from somnomyo.io.annotations import Annotations, Hypnogram
+from somnomyo.result import Result
 from somnomyo.score.associations import arousal_flags
 from somnomyo.score.helpers import index_by_stage, json_float, per_hour, stage_hours, stages_at
-from somnomyo.result import Result
 from somnomyo.settings import Settings, get_settings
-from somnomyo.signal.intervals import IntervalsLike, Spans, channel_unscorable, common_unscorable, drop_overlapping, runs
+from somnomyo.signal.intervals import (
+    IntervalsLike,
+    Spans,
+    channel_unscorable,
+    common_unscorable,
+    drop_overlapping,
+    runs,
+)
 
 DURATION_BINS_MS = ((50.0, 70.0), (70.0, 101.0), (101.0, 501.0))
 DURATION_BIN_NAMES = ("50-69", "70-100", "101-500")
@@ -52,9 +61,9 @@ def _window_mean(csum: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _empty_silent() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype="float64") for c in
-                         ("onset", "duration", "tonic_uv", "depth", "after_uv")}).assign(
-        channel=pd.Series(dtype="object"), role=pd.Series(dtype="object"))
+    return pd.DataFrame(
+        {c: pd.Series(dtype="float64") for c in ("onset", "duration", "tonic_uv", "depth", "after_uv")}
+    ).assign(channel=pd.Series(dtype="object"), role=pd.Series(dtype="object"))
 
 
 def silent_periods(trace: EMGTrace, *, settings: Settings) -> pd.DataFrame:
@@ -89,13 +98,13 @@ def silent_periods(trace: EMGTrace, *, settings: Settings) -> pd.DataFrame:
         return _empty_silent()
     # per grid point: edge threshold from the tonic level of the block before its block
     prev = np.concatenate(([np.nan], bg.raw[:-1])) * m.nm_edge_fraction
-    first_g = -(-np.arange(bg.raw.size + 1) * bg.block // step)        # first grid point of each block
+    first_g = -(-np.arange(bg.raw.size + 1) * bg.block // step)  # first grid point of each block
     counts = np.diff(np.minimum(first_g, ng))
     thr_g = np.repeat(prev.astype(np.float32), counts)
     csum = np.cumsum(grid, dtype=np.float64)
     h = ks // 2
     smooth = np.full(ng, np.inf, dtype=np.float32)
-    smooth[h + 1:ng - ks + 1 + h] = (csum[ks:] - csum[:-ks]) / ks   # centred mean of ks grid points
+    smooth[h + 1 : ng - ks + 1 + h] = (csum[ks:] - csum[:-ks]) / ks  # centred mean of ks grid points
     with np.errstate(invalid="ignore"):
         low = smooth < thr_g
     ga, gb = runs(low)
@@ -136,10 +145,17 @@ def silent_periods(trace: EMGTrace, *, settings: Settings) -> pd.DataFrame:
     keep = inside <= drop * tonic + 1e-12
     keep &= after >= m.nm_resume_fraction * tonic
     keep &= pre_peak <= m.nm_jerk_ratio * tonic
-    return pd.DataFrame({
-        "channel": trace.label, "role": trace.role, "onset": s[keep] / fs, "duration": dur[keep],
-        "tonic_uv": tonic[keep], "depth": inside[keep] / tonic[keep], "after_uv": after[keep],
-    })
+    return pd.DataFrame(
+        {
+            "channel": trace.label,
+            "role": trace.role,
+            "onset": s[keep] / fs,
+            "duration": dur[keep],
+            "tonic_uv": tonic[keep],
+            "depth": inside[keep] / tonic[keep],
+            "after_uv": after[keep],
+        }
+    )
 
 
 class NegativeSummary(TypedDict):
@@ -175,11 +191,16 @@ class NegativeResult(Result):
         # scored only in the stages with tonic activity (nm_stages, W and N1 by default): the index is
         # per scorable hour of those stages, not of all sleep (docs/rules.md §10)
         scored = tuple(self.settings.myoclonus.nm_stages)
-        index = (per_hour(len(ev), sum(self.hours.get(st, 0.0) for st in scored)) if self.has_hypnogram
-                 else per_hour(len(ev), self.hours.get("UNS", 0.0)))
+        index = (
+            per_hour(len(ev), sum(self.hours.get(st, 0.0) for st in scored))
+            if self.has_hypnogram
+            else per_hour(len(ev), self.hours.get("UNS", 0.0))
+        )
         ms = ev["duration"].to_numpy(dtype=float) * 1000.0
-        bins = {name: int(((ms >= lo - 1e-6) & (ms < hi - 1e-6)).sum())
-                for name, (lo, hi) in zip(DURATION_BIN_NAMES, DURATION_BINS_MS)}
+        bins = {
+            name: int(((ms >= lo - 1e-6) & (ms < hi - 1e-6)).sum())
+            for name, (lo, hi) in zip(DURATION_BIN_NAMES, DURATION_BINS_MS)
+        }
         return {
             "count": int(len(ev)),
             "n_channels": int(self.n_channels),
@@ -192,15 +213,23 @@ class NegativeResult(Result):
 
 
 @verbose
-def detect_negative(traces: Sequence[EMGTrace], *, hypnogram: Hypnogram | None = None,
-                    annotations: Annotations | None = None, settings: Settings | None = None,
-                    unscorable: IntervalsLike = None, duration_s: float | None = None,
-                    verbose: bool | str | int | None = None) -> NegativeResult:
+def detect_negative(
+    traces: Sequence[EMGTrace],
+    *,
+    hypnogram: Hypnogram | None = None,
+    annotations: Annotations | None = None,
+    settings: Settings | None = None,
+    unscorable: IntervalsLike = None,
+    duration_s: float | None = None,
+    verbose: bool | str | int | None = None,
+) -> NegativeResult:
     """Negative myoclonus on ``traces`` (the entry point passes the ``nm_roles`` channels)."""
     settings = settings or get_settings()
     bad = common_unscorable(unscorable, [tr.label for tr in traces])
-    parts = [drop_overlapping(silent_periods(tr, settings=settings), channel_unscorable(unscorable, tr.label))
-             for tr in traces]  # loop over channels
+    parts = [
+        drop_overlapping(silent_periods(tr, settings=settings), channel_unscorable(unscorable, tr.label))
+        for tr in traces
+    ]  # loop over channels
     sp = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["onset", "duration"])
     if len(sp) and hypnogram is not None and hypnogram.source != "none":
         st = stages_at(sp["onset"].to_numpy(dtype=float), hypnogram)
@@ -209,29 +238,50 @@ def detect_negative(traces: Sequence[EMGTrace], *, hypnogram: Hypnogram | None =
         on = sp["onset"].to_numpy(dtype=float)
         dur = sp["duration"].to_numpy(dtype=float)
         ar = arousal_flags(on, dur, annotations, max_gap_s=settings.arousal.max_gap_s)
-        events = make_events(pd.DataFrame({
-            "onset": on, "duration": dur, "trial_type": "negative_myoclonus",
-            "channel": sp["channel"].astype(str).to_numpy(), "stage": stages_at(on, hypnogram),
-            "arousal": pd.array(ar, dtype="boolean") if ar is not None else pd.NA,
-            "amplitude_uv": sp["tonic_uv"].to_numpy(dtype=float),
-            "muscles": sp["role"].astype(str).to_numpy(), "extent": "focal",
-            "depth": sp["depth"].to_numpy(dtype=float),
-        }), depth="float64")
+        events = make_events(
+            pd.DataFrame(
+                {
+                    "onset": on,
+                    "duration": dur,
+                    "trial_type": "negative_myoclonus",
+                    "channel": sp["channel"].astype(str).to_numpy(),
+                    "stage": stages_at(on, hypnogram),
+                    "arousal": pd.array(ar, dtype="boolean") if ar is not None else pd.NA,
+                    "amplitude_uv": sp["tonic_uv"].to_numpy(dtype=float),
+                    "muscles": sp["role"].astype(str).to_numpy(),
+                    "extent": "focal",
+                    "depth": sp["depth"].to_numpy(dtype=float),
+                }
+            ),
+            depth="float64",
+        )
     else:
         events = make_events(None).assign(depth=pd.Series(dtype="float64"))
     if duration_s is None:
         duration_s = max((tr.duration for tr in traces), default=0.0)
     logger.info("negative myoclonus: %d silent periods on %d channel(s)", len(events), len(traces))
-    return negative_from_events(events, hypnogram=hypnogram, settings=settings, unscorable=bad,
-                                duration_s=duration_s, n_channels=len(traces))
+    return negative_from_events(
+        events, hypnogram=hypnogram, settings=settings, unscorable=bad, duration_s=duration_s, n_channels=len(traces)
+    )
 
 
-def negative_from_events(events: pd.DataFrame, *, hypnogram: Hypnogram | None, settings: Settings,
-                         unscorable: Spans, duration_s: float, n_channels: int) -> NegativeResult:
+def negative_from_events(
+    events: pd.DataFrame,
+    *,
+    hypnogram: Hypnogram | None,
+    settings: Settings,
+    unscorable: Spans,
+    duration_s: float,
+    n_channels: int,
+) -> NegativeResult:
     """The :class:`NegativeResult` of the silent periods in ``events`` on ``n_channels`` channels,
     with scorable hours per stage outside ``unscorable`` (spans unscorable on every
     channel). The scoring step of :func:`detect_negative`, also used to score a reviewed event
     table (``somnomyo.rescore``)."""
-    return NegativeResult(events=events, hours=stage_hours(hypnogram, duration_s, unscorable), settings=settings,
-                          has_hypnogram=hypnogram is not None and hypnogram.source != "none",
-                          n_channels=n_channels)
+    return NegativeResult(
+        events=events,
+        hours=stage_hours(hypnogram, duration_s, unscorable),
+        settings=settings,
+        has_hypnogram=hypnogram is not None and hypnogram.source != "none",
+        n_channels=n_channels,
+    )

@@ -18,10 +18,12 @@ Implementation choices: the REM background of a channel is the ``rem_background_
 median envelope of any scorable NREM epoch (both on ``rem_stat_samples_per_s`` evenly
 spaced samples per second of the smoothed envelope). Only scorable REM epochs are evaluated.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence, TypedDict
+from typing import Any, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -30,8 +32,8 @@ from somnomyo._logging import logger, verbose
 from somnomyo.detect.bursts import BlockBackground, EMGTrace, detect_bursts
 from somnomyo.events import make_events
 from somnomyo.io.annotations import NREM_STAGES, Hypnogram
-from somnomyo.score.helpers import json_float, scorable_epochs
 from somnomyo.result import Result
+from somnomyo.score.helpers import json_float, scorable_epochs
 from somnomyo.settings import Settings, get_settings
 from somnomyo.signal.intervals import IntervalsLike, channel_unscorable
 
@@ -60,11 +62,11 @@ def _epoch_matrix(env: np.ndarray, fs: float, hypnogram: Hypnogram) -> tuple[np.
     ne = hypnogram.n_epochs
     total = ne * spe
     if s0 >= 0 and s0 + total <= env.size:
-        return env[s0:s0 + total].reshape(ne, spe), np.ones(ne, dtype=bool)
+        return env[s0 : s0 + total].reshape(ne, spe), np.ones(ne, dtype=bool)
     out = np.full(total, np.nan, dtype=env.dtype)
     a, b = max(s0, 0), min(s0 + total, env.size)
     if b > a:
-        out[a - s0:b - s0] = env[a:b]
+        out[a - s0 : b - s0] = env[a:b]
     mat = out.reshape(ne, spe)
     return mat, ~np.isnan(mat).any(axis=1)
 
@@ -75,8 +77,9 @@ def _thin(mat: np.ndarray, fs: float, per_second: int) -> np.ndarray:
     return mat[:, ::step]
 
 
-def channel_rem(trace: EMGTrace, hypnogram: Hypnogram, *, settings: Settings,
-                scorable: np.ndarray | None = None) -> tuple[ChannelRem | None, pd.DataFrame]:
+def channel_rem(
+    trace: EMGTrace, hypnogram: Hypnogram, *, settings: Settings, scorable: np.ndarray | None = None
+) -> tuple[ChannelRem | None, pd.DataFrame]:
     """AASM phasic mini-epochs and tonic epochs of one channel, and its phasic bursts in REM.
 
     Percentiles and epoch medians are taken on about ``rem_stat_samples_per_s`` evenly spaced
@@ -98,17 +101,23 @@ def channel_rem(trace: EMGTrace, hypnogram: Hypnogram, *, settings: Settings,
     if s0 == 0:
         n_blocks = -(-trace.envelope.size // spe)
         vals = np.full(n_blocks, np.inf)
-        vals[:min(n_blocks, rem.size)] = thr_epoch[:n_blocks]
+        vals[: min(n_blocks, rem.size)] = thr_epoch[:n_blocks]
         threshold: Any = BlockBackground(spe, vals, trace.envelope.size)
     else:
         ep = (np.arange(trace.envelope.size) - s0) // spe
         ok = (ep >= 0) & (ep < rem.size)
         threshold = np.where(ok, thr_epoch[np.clip(ep, 0, rem.size - 1)], np.inf)
-    bursts = detect_bursts(trace, threshold=threshold, background=bg,
-                           merge_gap_s=m.rem_merge_gap_s, min_duration_s=m.rem_min_burst_s,
-                           max_duration_s=m.rem_max_burst_s)
-    mini = mini_epoch_activity(bursts["onset"].to_numpy(dtype=float), bursts["duration"].to_numpy(dtype=float),
-                               hypnogram, settings=settings)
+    bursts = detect_bursts(
+        trace,
+        threshold=threshold,
+        background=bg,
+        merge_gap_s=m.rem_merge_gap_s,
+        min_duration_s=m.rem_min_burst_s,
+        max_duration_s=m.rem_max_burst_s,
+    )
+    mini = mini_epoch_activity(
+        bursts["onset"].to_numpy(dtype=float), bursts["duration"].to_numpy(dtype=float), hypnogram, settings=settings
+    )
     on = bursts["onset"].to_numpy(dtype=float) - hypnogram.start
     nrem_ok = np.isin(hypnogram.stages, NREM_STAGES) & scorable & present
     nrem_min = None
@@ -123,14 +132,21 @@ def channel_rem(trace: EMGTrace, hypnogram: Hypnogram, *, settings: Settings,
     ep = np.floor(on / hypnogram.epoch_s).astype(np.int64)
     in_rem = (ep >= 0) & (ep < hypnogram.n_epochs)
     in_rem[in_rem] = rem[ep[in_rem]]
-    cr = ChannelRem(label=trace.label, role=trace.role,
-                    epoch_onsets=hypnogram.start + np.flatnonzero(rem) * hypnogram.epoch_s,
-                    phasic_mini=mini[rem], tonic=tonic, background_uv=bg, nrem_min_uv=nrem_min)
+    cr = ChannelRem(
+        label=trace.label,
+        role=trace.role,
+        epoch_onsets=hypnogram.start + np.flatnonzero(rem) * hypnogram.epoch_s,
+        phasic_mini=mini[rem],
+        tonic=tonic,
+        background_uv=bg,
+        nrem_min_uv=nrem_min,
+    )
     return cr, bursts.loc[in_rem].reset_index(drop=True)
 
 
-def mini_epoch_activity(onsets: np.ndarray, durations: np.ndarray, hypnogram: Hypnogram, *,
-                        settings: Settings) -> np.ndarray:
+def mini_epoch_activity(
+    onsets: np.ndarray, durations: np.ndarray, hypnogram: Hypnogram, *, settings: Settings
+) -> np.ndarray:
     """Per epoch and 3-s mini-epoch (``rem_mini_epoch_s``; AASM RSWA), whether a burst
     (``onsets``, ``durations`` in s) covers part of it: an (n_epochs x mini-epochs per epoch)
     boolean array."""
@@ -183,12 +199,23 @@ class RemEmgResult(Result):
         rows = []
         for c in self.channels:
             n = c.phasic_mini.sum(axis=1)
-            rows.append(pd.DataFrame({
-                "onset": c.epoch_onsets, "channel": c.label, "role": c.role, "phasic_mini_epochs": n,
-                "phasic": n >= self.settings.myoclonus.rem_min_phasic_mini_epochs,
-                "tonic": c.tonic if c.tonic is not None else pd.NA}))
-        return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(
-            columns=["onset", "channel", "role", "phasic_mini_epochs", "phasic", "tonic"])
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "onset": c.epoch_onsets,
+                        "channel": c.label,
+                        "role": c.role,
+                        "phasic_mini_epochs": n,
+                        "phasic": n >= self.settings.myoclonus.rem_min_phasic_mini_epochs,
+                        "tonic": c.tonic if c.tonic is not None else pd.NA,
+                    }
+                )
+            )
+        return (
+            pd.concat(rows, ignore_index=True)
+            if rows
+            else pd.DataFrame(columns=["onset", "channel", "role", "phasic_mini_epochs", "phasic", "tonic"])
+        )
 
     BLOCK = "rem_emg"
     Summary = RemEmgSummary
@@ -198,22 +225,38 @@ class RemEmgResult(Result):
         m = self.settings.myoclonus
         chin = next((c for c in self.channels if c.role == "chin"), None)
         out: RemEmgSummary = {
-            "channel": None, "n_rem_epochs": 0 if self.has_hypnogram else None, "n_mini_epochs": None,
-            "phasic_mini_epoch_pct": None, "phasic_epochs": None, "phasic_epoch_pct": None,
-            "tonic_epochs": None, "tonic_epoch_pct": None, "any_mini_epoch_pct": None,
-            "background_uv": None, "nrem_min_uv": None, "sinbar_any_mentalis_exceeds": None,
-            "sinbar_combined_pct": None, "sinbar_combined_exceeds": None, "notes": list(self.notes),
+            "channel": None,
+            "n_rem_epochs": 0 if self.has_hypnogram else None,
+            "n_mini_epochs": None,
+            "phasic_mini_epoch_pct": None,
+            "phasic_epochs": None,
+            "phasic_epoch_pct": None,
+            "tonic_epochs": None,
+            "tonic_epoch_pct": None,
+            "any_mini_epoch_pct": None,
+            "background_uv": None,
+            "nrem_min_uv": None,
+            "sinbar_any_mentalis_exceeds": None,
+            "sinbar_combined_pct": None,
+            "sinbar_combined_exceeds": None,
+            "notes": list(self.notes),
         }
         if chin is None:
             return out
         n_ep, n_mini = chin.phasic_mini.shape
         phasic_ep = chin.phasic_mini.sum(axis=1) >= m.rem_min_phasic_mini_epochs
-        out.update({
-            "channel": chin.label, "n_rem_epochs": int(n_ep), "n_mini_epochs": int(n_ep * n_mini),
-            "phasic_mini_epoch_pct": json_float(100.0 * chin.phasic_mini.mean()),
-            "phasic_epochs": int(phasic_ep.sum()), "phasic_epoch_pct": json_float(100.0 * phasic_ep.mean()),
-            "background_uv": json_float(chin.background_uv), "nrem_min_uv": json_float(chin.nrem_min_uv),
-        })
+        out.update(
+            {
+                "channel": chin.label,
+                "n_rem_epochs": int(n_ep),
+                "n_mini_epochs": int(n_ep * n_mini),
+                "phasic_mini_epoch_pct": json_float(100.0 * chin.phasic_mini.mean()),
+                "phasic_epochs": int(phasic_ep.sum()),
+                "phasic_epoch_pct": json_float(100.0 * phasic_ep.mean()),
+                "background_uv": json_float(chin.background_uv),
+                "nrem_min_uv": json_float(chin.nrem_min_uv),
+            }
+        )
         any_mini = chin.phasic_mini.copy()
         if chin.tonic is not None:
             out["tonic_epochs"] = int(chin.tonic.sum())
@@ -234,9 +277,14 @@ class RemEmgResult(Result):
 
 
 @verbose
-def detect_rem_emg(traces: Sequence[EMGTrace], *, hypnogram: Hypnogram | None,
-                   settings: Settings | None = None, unscorable: IntervalsLike = None,
-                   verbose: bool | str | int | None = None) -> RemEmgResult:
+def detect_rem_emg(
+    traces: Sequence[EMGTrace],
+    *,
+    hypnogram: Hypnogram | None,
+    settings: Settings | None = None,
+    unscorable: IntervalsLike = None,
+    verbose: bool | str | int | None = None,
+) -> RemEmgResult:
     """AASM phasic/tonic REM EMG on ``traces`` (chin, and arms for SINBAR); needs a hypnogram."""
     settings = settings or get_settings()
     if hypnogram is None or hypnogram.source == "none":
@@ -250,23 +298,39 @@ def detect_rem_emg(traces: Sequence[EMGTrace], *, hypnogram: Hypnogram | None,
             continue
         chans.append(cr)
         if len(b):
-            rows.append(pd.DataFrame({
-                "onset": b["onset"], "duration": b["duration"], "trial_type": "phasic_emg",
-                "channel": tr.label, "stage": "R", "amplitude_uv": b["amplitude_uv"], "muscles": tr.role}))
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "onset": b["onset"],
+                        "duration": b["duration"],
+                        "trial_type": "phasic_emg",
+                        "channel": tr.label,
+                        "stage": "R",
+                        "amplitude_uv": b["amplitude_uv"],
+                        "muscles": tr.role,
+                    }
+                )
+            )
     events = make_events(pd.concat(rows, ignore_index=True)) if rows else make_events(None)
     logger.info("REM EMG: %d phasic bursts on %d channel(s)", len(events), len(chans))
     return rem_from_events(events, chans, settings=settings)
 
 
-def rem_from_events(events: pd.DataFrame, channels: Sequence[ChannelRem], *, settings: Settings,
-                    has_hypnogram: bool = True) -> RemEmgResult:
+def rem_from_events(
+    events: pd.DataFrame, channels: Sequence[ChannelRem], *, settings: Settings, has_hypnogram: bool = True
+) -> RemEmgResult:
     """The :class:`RemEmgResult` of the phasic bursts in ``events`` and the channels evaluated
     (each with its REM epochs, tonic flags and levels). Used by :func:`detect_rem_emg` and to
     score a reviewed event table (``somnomyo.rescore``), whose phasic mini-epochs are first
     recomputed from its bursts (:func:`mini_epoch_activity`)."""
     if not has_hypnogram:
-        return RemEmgResult(events=make_events(None), channels=[], settings=settings, has_hypnogram=False,
-                            notes=["no hypnogram: REM EMG not evaluated"])
+        return RemEmgResult(
+            events=make_events(None),
+            channels=[],
+            settings=settings,
+            has_hypnogram=False,
+            notes=["no hypnogram: REM EMG not evaluated"],
+        )
     chans = list(channels)
     notes = [] if any(c.role == "chin" for c in chans) else ["no chin channel with REM sleep"]
     return RemEmgResult(events=events, channels=chans, settings=settings, notes=notes)

@@ -11,6 +11,7 @@ Public API:
 The parameters are ``Settings.interpret`` (:class:`InterpretSettings`, defined in
 :mod:`somnomyo.settings_interpret`); the rules are in docs/rules.md §15.
 """
+
 from __future__ import annotations
 
 from somnomyo.interpret.cortical import CorticalResult, burst_duration_stats, cluster_eeg_rhythm, jerk_locked_average
@@ -19,6 +20,20 @@ from somnomyo.interpret.rules import RULES, Rule, findings_block, interpret, par
 from somnomyo.interpret.state import StateResult, state_dependence
 from somnomyo.settings_interpret import InterpretSettings
 
-__all__ = ["LEVELS", "RULES", "CorticalResult", "Finding", "InterpretSettings", "Rule", "StateResult",
-           "burst_duration_stats", "cluster_eeg_rhythm", "findings_block", "interpret", "jerk_locked_average",
-           "parse_age", "population_for", "state_dependence"]
+__all__ = [
+    "LEVELS",
+    "RULES",
+    "CorticalResult",
+    "Finding",
+    "InterpretSettings",
+    "Rule",
+    "StateResult",
+    "burst_duration_stats",
+    "cluster_eeg_rhythm",
+    "findings_block",
+    "interpret",
+    "jerk_locked_average",
+    "parse_age",
+    "population_for",
+    "state_dependence",
+]

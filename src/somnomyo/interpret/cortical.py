@@ -23,18 +23,20 @@ Sources (docs/rules.md §15.1, §15.2, §15.9):
 
 Parameters: ``settings.interpret`` (:class:`somnomyo.settings_interpret.InterpretSettings`).
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence, TypedDict
+from typing import Any, TypedDict
 
 import numpy as np
 import pandas as pd
 
 from somnomyo._logging import logger, verbose
+from somnomyo.events import empty_events
 from somnomyo.io.annotations import Hypnogram
 from somnomyo.io.recording import Signal
-from somnomyo.events import empty_events
 from somnomyo.result import Result
 from somnomyo.settings import Settings, get_settings
 from somnomyo.signal.filters import butter_filtfilt
@@ -83,8 +85,10 @@ def burst_duration_stats(durations_s: Any, *, settings: Settings | None = None) 
         "fraction_below_100_ms": _num((d < s.burst_long_ms).mean()) if n else None,
         "cutoff_ms": s.burst_cortical_cutoff_ms,
         "suggests_cortical": (bool(med < s.burst_cortical_cutoff_ms) if enough and med is not None else None),
-        "note": ("median < 45 ms suggests a cortical generator (van der Veen 2024, >= 10 bursts); "
-                 "the 100-ms cut-off is not validated"),
+        "note": (
+            "median < 45 ms suggests a cortical generator (van der Veen 2024, >= 10 bursts); "
+            "the 100-ms cut-off is not validated"
+        ),
     }
 
 
@@ -175,7 +179,7 @@ class CorticalResult(Result):
 
     def plot(self, *, ax: Any = None) -> Any:
         """Jerk-locked average per channel with its surrogate 95% band; returns the Figure."""
-        if ax is None:   # pyplot only when no axes are given (a report draws into its own figure)
+        if ax is None:  # pyplot only when no axes are given (a report draws into its own figure)
             import matplotlib.pyplot as plt
 
             _, ax = plt.subplots(figsize=(7, 3.5))
@@ -234,8 +238,16 @@ def _in_bounds(onsets: np.ndarray, sigs: list[Signal], w0: float, w1: float) -> 
     return ok
 
 
-def _candidate_onsets(rng: np.random.Generator, stage: str, k: int, *, hypnogram: Hypnogram | None,
-                      duration: float, jerks_sorted: np.ndarray, margin: float) -> np.ndarray:
+def _candidate_onsets(
+    rng: np.random.Generator,
+    stage: str,
+    k: int,
+    *,
+    hypnogram: Hypnogram | None,
+    duration: float,
+    jerks_sorted: np.ndarray,
+    margin: float,
+) -> np.ndarray:
     """Up to ``k`` random trigger times in ``stage`` (whole recording for ANY), >= margin from jerks."""
     out: list[np.ndarray] = []
     have = 0
@@ -250,8 +262,10 @@ def _candidate_onsets(rng: np.random.Generator, stage: str, k: int, *, hypnogram
         if epochs is None:
             t = rng.uniform(0.0, duration, m)
         else:
-            t = hypnogram.start + (epochs[rng.integers(0, epochs.size, m)] + rng.uniform(0.0, 1.0, m)) \
-                * hypnogram.epoch_s
+            t = (
+                hypnogram.start
+                + (epochs[rng.integers(0, epochs.size, m)] + rng.uniform(0.0, 1.0, m)) * hypnogram.epoch_s
+            )
         if jerks_sorted.size:
             j = np.searchsorted(jerks_sorted, t)
             left = np.abs(t - jerks_sorted[np.clip(j - 1, 0, jerks_sorted.size - 1)])
@@ -315,8 +329,9 @@ def jerk_locked_average(
     min_n = int(s.jlba_min_jerks if min_jerks is None else min_jerks)
     art = float(s.jlba_artifact_uv if artifact_uv is None else artifact_uv)
     if not (w0 <= b0 < b1 <= w1 and w0 <= p0 < p1 <= w1):
-        raise ValueError(f"baseline_s {(b0, b1)} and pre_window_s {(p0, p1)} must lie inside window_s "
-                         f"{(w0, w1)} with low < high")
+        raise ValueError(
+            f"baseline_s {(b0, b1)} and pre_window_s {(p0, p1)} must lie inside window_s {(w0, w1)} with low < high"
+        )
     if k_sur < 1:
         raise ValueError(f"n_surrogates must be >= 1; got {k_sur}")
     burst = burst_duration_stats(burst_durations_s, settings=settings)
@@ -380,12 +395,26 @@ def jerk_locked_average(
     pool_t, pool_stage = [], []
     for st, c in zip(uniq, counts):  # loop over stages (<= 6)
         want = int(max(s.jlba_pool_factor * c, np.ceil(s.jlba_min_pool * c / n)))
-        t = _candidate_onsets(rng, str(st), want, hypnogram=hypnogram, duration=duration,
-                              jerks_sorted=all_jerks, margin=s.jlba_exclusion_margin_s)
+        t = _candidate_onsets(
+            rng,
+            str(st),
+            want,
+            hypnogram=hypnogram,
+            duration=duration,
+            jerks_sorted=all_jerks,
+            margin=s.jlba_exclusion_margin_s,
+        )
         if t.size < c:  # not enough time in this stage: fall back to the whole recording
             logger.info("JLBA: stage %s has too little time for surrogates; drawing from any stage", st)
-            t = _candidate_onsets(rng, ANY_STAGE, want, hypnogram=None, duration=duration,
-                                  jerks_sorted=all_jerks, margin=s.jlba_exclusion_margin_s)
+            t = _candidate_onsets(
+                rng,
+                ANY_STAGE,
+                want,
+                hypnogram=None,
+                duration=duration,
+                jerks_sorted=all_jerks,
+                margin=s.jlba_exclusion_margin_s,
+            )
         t = t[_in_bounds(t, sigs, w0, w1)]
         pool_t.append(t)
         pool_stage.append(np.full(t.size, st, dtype=object))
@@ -401,16 +430,17 @@ def jerk_locked_average(
             reason = f"no artefact-free surrogate epochs in stage {st}; no conclusion"
             return CorticalResult(None, n, n_rej, None, None, None, None, reason, **base)
         cols.append(members[rng.integers(0, members.size, (k_sur, c))])
-    pick = np.concatenate(cols, axis=1)                       # K x n indices into the pool
-    from scipy import sparse   # only here: its import is not paid when no surrogate test runs
+    pick = np.concatenate(cols, axis=1)  # K x n indices into the pool
+    from scipy import sparse  # only here: its import is not paid when no surrogate test runs
 
-    sel = sparse.csr_matrix((np.full(pick.size, 1.0 / n), (np.repeat(np.arange(k_sur), n), pick.ravel())),
-                            shape=(k_sur, int(ps.size)))
+    sel = sparse.csr_matrix(
+        (np.full(pick.size, 1.0 / n), (np.repeat(np.arange(k_sur), n), pick.ravel())), shape=(k_sur, int(ps.size))
+    )
 
     t_obs, t_null, best = -np.inf, np.full(k_sur, -np.inf), labels[0]
     band_lo, band_hi, z = {}, {}, {}
     for lab in labels:  # loop over channels
-        sur = np.asarray(sel @ pool[lab])                     # K x window surrogate averages
+        sur = np.asarray(sel @ pool[lab])  # K x window surrogate averages
         mu, sd = sur.mean(axis=0), sur.std(axis=0)
         sd = np.where(sd > 0, sd, np.inf)
         pre = grids[lab][3]
@@ -425,17 +455,32 @@ def jerk_locked_average(
     j = _first_peak(z[lab], float(np.quantile(t_null, 1.0 - s.jlba_alpha)))
     lat = float(-times_ms[lab][j])
     amp = float(average[lab][j])
-    reason = (f"pre-jerk transient on {lab} {lat:.0f} ms before EMG onset (p = {p:.3f}, n = {n})" if found
-              else f"no pre-jerk transient (largest on {lab}, p = {p:.3f}, n = {n})")
+    reason = (
+        f"pre-jerk transient on {lab} {lat:.0f} ms before EMG onset (p = {p:.3f}, n = {n})"
+        if found
+        else f"no pre-jerk transient (largest on {lab}, p = {p:.3f}, n = {n})"
+    )
     logger.info("JLBA: %s", reason)
-    return CorticalResult(found, n, n_rej, lat if found else None, amp if found else None,
-                          lab if found else None, p, reason, n_surrogates=k_sur,
-                          band_lo=band_lo, band_hi=band_hi, **base)
+    return CorticalResult(
+        found,
+        n,
+        n_rej,
+        lat if found else None,
+        amp if found else None,
+        lab if found else None,
+        p,
+        reason,
+        n_surrogates=k_sur,
+        band_lo=band_lo,
+        band_hi=band_hi,
+        **base,
+    )
 
 
 # --------------------------------------------------------------------------------------
-def cluster_eeg_rhythm(eeg: Mapping[str, Signal] | Sequence[Signal], clusters: pd.DataFrame | None, *,
-                       settings: Settings | None = None) -> dict[str, Any] | None:
+def cluster_eeg_rhythm(
+    eeg: Mapping[str, Signal] | Sequence[Signal], clusters: pd.DataFrame | None, *, settings: Settings | None = None
+) -> dict[str, Any] | None:
     """EEG power at the jerk rate during jerk clusters versus just before them.
 
     Clonic seizures are rhythmic (1-3 Hz) with an EEG discharge; BSMI has a normal EEG
@@ -456,8 +501,11 @@ def cluster_eeg_rhythm(eeg: Mapping[str, Signal] | Sequence[Signal], clusters: p
     if rate_col not in cl.columns:
         return None
     ratios = []
-    for on, du, rate in zip(cl["onset"].astype(float), cl["duration"].astype(float),
-                            pd.to_numeric(cl[rate_col], errors="coerce").astype(float)):  # loop over clusters
+    for on, du, rate in zip(
+        cl["onset"].astype(float),
+        cl["duration"].astype(float),
+        pd.to_numeric(cl[rate_col], errors="coerce").astype(float),
+    ):  # loop over clusters
         if not (np.isfinite(rate) and du >= s.rhythm_min_cluster_s):
             continue
         best = np.nan
@@ -467,7 +515,7 @@ def cluster_eeg_rhythm(eeg: Mapping[str, Signal] | Sequence[Signal], clusters: p
             r0 = r1 - (i1 - i0)
             if r0 < 0 or i1 > x.data.size:
                 continue
-            from scipy.signal import periodogram   # only when a cluster is tested (slow import)
+            from scipy.signal import periodogram  # only when a cluster is tested (slow import)
 
             f, p_in = periodogram(x.data[i0:i1], fs=x.fs, window="hann", detrend="linear")
             _, p_ref = periodogram(x.data[r0:r1], fs=x.fs, window="hann", detrend="linear")
@@ -480,5 +528,9 @@ def cluster_eeg_rhythm(eeg: Mapping[str, Signal] | Sequence[Signal], clusters: p
     if not ratios:
         return None
     med = float(np.median(ratios))
-    return {"n_clusters": len(ratios), "median_power_ratio": _num(med, 2),
-            "threshold": s.rhythm_power_ratio, "found": bool(med >= s.rhythm_power_ratio)}
+    return {
+        "n_clusters": len(ratios),
+        "median_power_ratio": _num(med, 2),
+        "threshold": s.rhythm_power_ratio,
+        "found": bool(med >= s.rhythm_power_ratio),
+    }

@@ -5,6 +5,7 @@ deserves attention; they never state a diagnosis (a diagnosis needs the clinical
 and examination, e.g. ICSD-3 PLMD requires clinical sleep disturbance and the exclusion
 of other causes). Every text is checked against :data:`FORBIDDEN_WORDS`.
 """
+
 from __future__ import annotations
 
 import re
@@ -41,8 +42,14 @@ class Finding:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (one entry of the ``interpretation`` block)."""
-        return {"id": self.id, "level": self.level, "text_plain": self.text_plain,
-                "text_clinical": self.text_clinical, "evidence": _plain(self.evidence), "source": self.source}
+        return {
+            "id": self.id,
+            "level": self.level,
+            "text_plain": self.text_plain,
+            "text_clinical": self.text_clinical,
+            "evidence": _plain(self.evidence),
+            "source": self.source,
+        }
 
 
 def _plain(x: Any) -> Any:

@@ -11,11 +11,13 @@ Populations: ``adult``, ``child`` (< 18 years, ICSD-3 paediatric PLMS threshold)
 review). ``population="auto"`` derives it from the age (``parse_age``: ``"10d"``,
 ``"3m"``, ``"5y"``, ``"14 days"``, ``"3 months"``); without an age it is ``adult``.
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from somnomyo._logging import logger
 from somnomyo.errors import SomnomyoError, check_choice
@@ -24,10 +26,24 @@ from somnomyo.interpret.settings import POPULATION_CHOICES, POPULATIONS
 from somnomyo.settings import Settings, get_settings
 
 _UNITS = {
-    "d": 1.0, "day": 1.0, "days": 1.0,
-    "w": 7.0, "wk": 7.0, "wks": 7.0, "week": 7.0, "weeks": 7.0,
-    "m": 30.4375, "mo": 30.4375, "mos": 30.4375, "month": 30.4375, "months": 30.4375,
-    "y": 365.25, "yr": 365.25, "yrs": 365.25, "year": 365.25, "years": 365.25,
+    "d": 1.0,
+    "day": 1.0,
+    "days": 1.0,
+    "w": 7.0,
+    "wk": 7.0,
+    "wks": 7.0,
+    "week": 7.0,
+    "weeks": 7.0,
+    "m": 30.4375,
+    "mo": 30.4375,
+    "mos": 30.4375,
+    "month": 30.4375,
+    "months": 30.4375,
+    "y": 365.25,
+    "yr": 365.25,
+    "yrs": 365.25,
+    "year": 365.25,
+    "years": 365.25,
 }
 _AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$", re.IGNORECASE)
 
@@ -72,14 +88,15 @@ class Context:
     age_days: float | None
     settings: Settings
     prior: list[dict[str, Any]]
-    inputs: tuple[str, ...] | None = None   # the keys the rule reading this context declared
+    inputs: tuple[str, ...] | None = None  # the keys the rule reading this context declared
 
     def get(self, key: str, default: Any = None) -> Any:
         """Dotted lookup, e.g. ``ctx.get("plm.plms_index")``; ``default`` where absent or null. A
         rule may read only the keys it declares (``Rule.inputs``, inside them, or the blocks
         holding them); another key is a programming error (``KeyError``)."""
-        if self.inputs is not None and not any(key == k or k.startswith(key + ".") or key.startswith(k + ".")
-                                               for k in self.inputs):
+        if self.inputs is not None and not any(
+            key == k or k.startswith(key + ".") or key.startswith(k + ".") for k in self.inputs
+        ):
             raise KeyError(f"interpretation rule reads {key!r}, which is not among its inputs {self.inputs}")
         cur: Any = self.summary
         for part in key.split("."):
@@ -123,15 +140,19 @@ SRC_PLMD = "ICSD-3 PLMD: PLMS index > 15/h adults, > 5/h children (docs/rules.md
 SRC_EFM = "AASM EFM: potentials <= 150 ms, >= 5/min, >= 20 min of NREM (ATS Quick Hits; docs/rules.md §6.2)"
 SRC_HYPNIC = "ICSD-3 sleep starts: isolated symptoms and normal variants (docs/rules.md §8)"
 SRC_SINBAR = "SINBAR, Frauscher et al. Sleep 2012: any mentalis >= 18%, + phasic FDS >= 32% (docs/rules.md §11)"
-SRC_JLBA = ("JLBA: Shibasaki 1992 (premyoclonic spike ~20 ms), Latorre 2023 (>= 50 jerks); burst duration "
-            "45 ms, van der Veen 2024 (docs/rules.md §15.1, §15.2)")
-SRC_BSMI = ("ICSD-3 BSMI (sleep only, stops on arousal, birth-6 months); Fernandez-Alvarez clusters 1-5 Hz; "
-            "Di Capua 1993 normal EEG; Maurer 2010 (docs/rules.md §15.7)")
-SRC_SPASM = ("ILAE epileptic spasms: 0.5-2 s contractions in clusters on awakening, onset 3-12 months "
-             "(docs/rules.md §15.8)")
+SRC_JLBA = (
+    "JLBA: Shibasaki 1992 (premyoclonic spike ~20 ms), Latorre 2023 (>= 50 jerks); burst duration "
+    "45 ms, van der Veen 2024 (docs/rules.md §15.1, §15.2)"
+)
+SRC_BSMI = (
+    "ICSD-3 BSMI (sleep only, stops on arousal, birth-6 months); Fernandez-Alvarez clusters 1-5 Hz; "
+    "Di Capua 1993 normal EEG; Maurer 2010 (docs/rules.md §15.7)"
+)
+SRC_SPASM = (
+    "ILAE epileptic spasms: 0.5-2 s contractions in clusters on awakening, onset 3-12 months (docs/rules.md §15.8)"
+)
 SRC_RHYTHM = "Clonic/myoclonic seizures: rhythmic jerks with an EEG discharge; BSMI EEG normal (docs/rules.md §15.9)"
-SRC_WAKE_ADULT = ("Myoclonus mostly in wakefulness or with a cortical transient warrants review "
-                  "(docs/rules.md §15.6)")
+SRC_WAKE_ADULT = "Myoclonus mostly in wakefulness or with a cortical transient warrants review (docs/rules.md §15.6)"
 
 
 def _plms_range(ctx: Context) -> Finding | None:
@@ -144,49 +165,73 @@ def _plms_range(ctx: Context) -> Finding | None:
     if not float(idx) > thr:
         return None
     who = "adults" if adult else "children"
-    ev = {"plms_index": idx, "threshold": thr, "population": ctx.population,
-          "plms_arousal_index": ctx.get("plm.plms_arousal_index"),
-          "periodicity_index": ctx.get("plm.periodicity_index"), "plmw_index": ctx.get("plm.plmw_index"),
-          "tst_h": ctx.get("plm.tst_h"), "standard": ctx.get("plm.standard")}
+    ev = {
+        "plms_index": idx,
+        "threshold": thr,
+        "population": ctx.population,
+        "plms_arousal_index": ctx.get("plm.plms_arousal_index"),
+        "periodicity_index": ctx.get("plm.periodicity_index"),
+        "plmw_index": ctx.get("plm.plmw_index"),
+        "tst_h": ctx.get("plm.tst_h"),
+        "standard": ctx.get("plm.standard"),
+    }
     return Finding(
-        "plms_range", "note",
+        "plms_range",
+        "note",
         f"Repeated leg movements during sleep were frequent ({fmt(idx)} per hour). This is in the range of "
         "periodic limb movement disorder if clinically symptomatic; a sleep specialist can judge whether it matters.",
         f"PLMS index {fmt(idx)}/h > {fmt(thr)}/h ({who}, ICSD-3 PLMD threshold); PLMS-arousal index "
         f"{fmt(ev['plms_arousal_index'])}/h; periodicity index {fmt(ev['periodicity_index'], 2)}; TST "
         f"{fmt(ev['tst_h'], 2)} h. ICSD-3 PLMD also needs clinical sleep disturbance and no better explanation "
-        "(RLS, narcolepsy, untreated OSA, RBD).", ev, SRC_PLMD)
+        "(RLS, narcolepsy, untreated OSA, RBD).",
+        ev,
+        SRC_PLMD,
+    )
 
 
 def _efm(ctx: Context) -> Finding | None:
     if ctx.get("fragmentary_myoclonus.efm") is not True:
         return None
     m = ctx.settings.myoclonus
-    ev = {"efm_minutes": ctx.get("fragmentary_myoclonus.efm_minutes"),
-          "fm_index": ctx.get("fragmentary_myoclonus.fm_index"),
-          "efm_mode": ctx.get("fragmentary_myoclonus.efm_mode"), "min_per_minute": m.fm_efm_min_per_minute,
-          "min_minutes": m.fm_efm_min_minutes, "max_duration_s": m.fm_max_duration_s}
+    ev = {
+        "efm_minutes": ctx.get("fragmentary_myoclonus.efm_minutes"),
+        "fm_index": ctx.get("fragmentary_myoclonus.fm_index"),
+        "efm_mode": ctx.get("fragmentary_myoclonus.efm_mode"),
+        "min_per_minute": m.fm_efm_min_per_minute,
+        "min_minutes": m.fm_efm_min_minutes,
+        "max_duration_s": m.fm_max_duration_s,
+    }
     return Finding(
-        "efm", "note",
+        "efm",
+        "note",
         "Many very small, brief muscle twitches were seen during sleep (excessive fragmentary myoclonus). "
         "This is common and often harmless; it is worth mentioning to the sleep doctor.",
         f"AASM EFM criterion met: {fmt(ev['efm_minutes'])} min of NREM with >= {m.fm_efm_min_per_minute} "
         f"potentials/min (<= {m.fm_max_duration_s * 1000:.0f} ms) (needs >= {fmt(m.fm_efm_min_minutes, 0)} min, "
         f"{ev['efm_mode']}); FM index {fmt(ev['fm_index'])}/h. 9% of healthy sleepers meet EFM (Frauscher 2014).",
-        ev, SRC_EFM)
+        ev,
+        SRC_EFM,
+    )
 
 
 def _hypnic(ctx: Context) -> Finding | None:
     n = ctx.get("hypnic_jerks.count")
     if not n:
         return None
-    ev = {"count": n, "n_sleep_onsets": ctx.get("hypnic_jerks.n_sleep_onsets"),
-          "per_sleep_onset": ctx.get("hypnic_jerks.per_sleep_onset")}
+    ev = {
+        "count": n,
+        "n_sleep_onsets": ctx.get("hypnic_jerks.n_sleep_onsets"),
+        "per_sleep_onset": ctx.get("hypnic_jerks.per_sleep_onset"),
+    }
     return Finding(
-        "hypnic_jerks", "info",
+        "hypnic_jerks",
+        "info",
         f"{n} sudden jerk(s) happened while falling asleep (sleep starts). These are a normal variant.",
         f"{n} hypnic jerk(s) at {fmt(ev['n_sleep_onsets'])} sleep onset(s) (wake-N1 transition); ICSD-3 lists "
-        "sleep starts among isolated symptoms and normal variants.", ev, SRC_HYPNIC)
+        "sleep starts among isolated symptoms and normal variants.",
+        ev,
+        SRC_HYPNIC,
+    )
 
 
 def _rem_phasic(ctx: Context) -> Finding | None:
@@ -197,17 +242,26 @@ def _rem_phasic(ctx: Context) -> Finding | None:
     over_comb = comb is not None and float(comb) >= m.rem_sinbar_combined_pct
     if not (over_any or over_comb):
         return None
-    ev = {"any_mini_epoch_pct": any_pct, "any_cutoff_pct": m.rem_sinbar_any_pct, "sinbar_combined_pct": comb,
-          "combined_cutoff_pct": m.rem_sinbar_combined_pct, "n_rem_epochs": ctx.get("rem_emg.n_rem_epochs"),
-          "phasic_mini_epoch_pct": ctx.get("rem_emg.phasic_mini_epoch_pct")}
+    ev = {
+        "any_mini_epoch_pct": any_pct,
+        "any_cutoff_pct": m.rem_sinbar_any_pct,
+        "sinbar_combined_pct": comb,
+        "combined_cutoff_pct": m.rem_sinbar_combined_pct,
+        "n_rem_epochs": ctx.get("rem_emg.n_rem_epochs"),
+        "phasic_mini_epoch_pct": ctx.get("rem_emg.phasic_mini_epoch_pct"),
+    }
     return Finding(
-        "rem_phasic", "review",
+        "rem_phasic",
+        "review",
         "There was more muscle activity during dream (REM) sleep than usual. Normally muscles are relaxed in "
         "this stage; a sleep specialist should review it.",
         f"REM EMG above a published cut-off: 'any' mentalis {fmt(any_pct)}% of 3-s mini-epochs (SINBAR >= "
         f"{fmt(m.rem_sinbar_any_pct, 0)}%); mentalis + phasic FDS {fmt(comb)}% (SINBAR >= "
         f"{fmt(m.rem_sinbar_combined_pct, 0)}%); {fmt(ev['n_rem_epochs'])} REM epochs. Consider video review for "
-        "REM sleep without atonia.", ev, SRC_SINBAR)
+        "REM sleep without atonia.",
+        ev,
+        SRC_SINBAR,
+    )
 
 
 def _cortical(ctx: Context) -> Finding | None:
@@ -215,32 +269,61 @@ def _cortical(ctx: Context) -> Finding | None:
     if not isinstance(c, dict):
         return None
     found, n = c.get("transient_found"), c.get("n_jerks") or 0
-    ev = {k: c.get(k) for k in ("transient_found", "n_jerks", "latency_ms", "amplitude_uv", "channel", "p_value",
-                                "reason", "burst_duration_ms_median", "burst_suggests_cortical")}
-    burst = (f"; median EMG burst {fmt(c.get('burst_duration_ms_median'))} ms (cortical < "
-             f"{fmt(ctx.settings.interpret.burst_cortical_cutoff_ms, 0)} ms, van der Veen 2024; 100-ms cut-off not "
-             "validated)") if c.get("burst_duration_ms_median") is not None else ""
+    ev = {
+        k: c.get(k)
+        for k in (
+            "transient_found",
+            "n_jerks",
+            "latency_ms",
+            "amplitude_uv",
+            "channel",
+            "p_value",
+            "reason",
+            "burst_duration_ms_median",
+            "burst_suggests_cortical",
+        )
+    }
+    burst = (
+        (
+            f"; median EMG burst {fmt(c.get('burst_duration_ms_median'))} ms (cortical < "
+            f"{fmt(ctx.settings.interpret.burst_cortical_cutoff_ms, 0)} ms, van der Veen 2024; 100-ms cut-off not "
+            "validated)"
+        )
+        if c.get("burst_duration_ms_median") is not None
+        else ""
+    )
     if found is True:
         return Finding(
-            "cortical_transient", "review",
+            "cortical_transient",
+            "review",
             "The brain-wave recording showed a small, consistent wave just before the jerks. This can mean the "
             "jerks start in the brain's surface (cortex); a neurologist should review it.",
             f"Jerk-locked back-averaging: premyoclonic EEG transient on {c.get('channel')} "
             f"{fmt(c.get('latency_ms'))} ms before EMG onset, {fmt(c.get('amplitude_uv'), 2)} µV, p = "
             f"{fmt(c.get('p_value'), 3)} (stage-matched surrogates, family-wise over channels), n = {n} jerks{burst}.",
-            ev, SRC_JLBA)
+            ev,
+            SRC_JLBA,
+        )
     if found is False:
         return Finding(
-            "cortical_transient", "info",
+            "cortical_transient",
+            "info",
             "No brain-wave change was found just before the jerks.",
             f"Jerk-locked back-averaging: no premyoclonic EEG transient (p = {fmt(c.get('p_value'), 3)}, n = {n} "
             f"jerks){burst}. Absence is expected in BSMI, propriospinal myoclonus, PLMS and hypnic jerks; JLBA "
-            "confirms ~70% of clinically cortical myoclonus (Latorre 2023).", ev, SRC_JLBA)
+            "confirms ~70% of clinically cortical myoclonus (Latorre 2023).",
+            ev,
+            SRC_JLBA,
+        )
     if n > 0:
         return Finding(
-            "cortical_transient", "info",
+            "cortical_transient",
+            "info",
             "There were too few clean jerks to check the brain waves before them.",
-            f"Jerk-locked back-averaging not conclusive: {c.get('reason')}{burst}.", ev, SRC_JLBA)
+            f"Jerk-locked back-averaging not conclusive: {c.get('reason')}{burst}.",
+            ev,
+            SRC_JLBA,
+        )
     return None
 
 
@@ -255,23 +338,35 @@ def _jerks_in_wake(ctx: Context) -> Finding | None:
     continues = stops is False
     if not (in_wake or continues):
         return None
-    ev = {"wake_fraction": frac, "wake_count": n_w, "wake_fraction_limit": s.wake_infant_fraction,
-          "stops_on_waking": stops, "rate_before_per_min": ctx.get("state.waking.rate_before_per_min"),
-          "rate_after_per_min": ctx.get("state.waking.rate_after_per_min"),
-          "rate_per_stage_h": ctx.get("state.rate_per_stage_h")}
+    ev = {
+        "wake_fraction": frac,
+        "wake_count": n_w,
+        "wake_fraction_limit": s.wake_infant_fraction,
+        "stops_on_waking": stops,
+        "rate_before_per_min": ctx.get("state.waking.rate_before_per_min"),
+        "rate_after_per_min": ctx.get("state.waking.rate_after_per_min"),
+        "rate_per_stage_h": ctx.get("state.rate_per_stage_h"),
+    }
     what = []
     if in_wake:
-        what.append(f"{n_w} jerks in W ({fmt(100 * float(frac), 0)}% of jerks; "
-                    f"limit {fmt(100 * s.wake_infant_fraction, 0)}%)")
+        what.append(
+            f"{n_w} jerks in W ({fmt(100 * float(frac), 0)}% of jerks; limit {fmt(100 * s.wake_infant_fraction, 0)}%)"
+        )
     if continues:
-        what.append(f"jerks do not stop after arousal/awakening (rate {fmt(ev['rate_before_per_min'], 2)}/min before, "
-                    f"{fmt(ev['rate_after_per_min'], 2)}/min after)")
+        what.append(
+            f"jerks do not stop after arousal/awakening (rate {fmt(ev['rate_before_per_min'], 2)}/min before, "
+            f"{fmt(ev['rate_after_per_min'], 2)}/min after)"
+        )
     return Finding(
-        "jerks_in_wake", "review",
+        "jerks_in_wake",
+        "review",
         "Some jerks happened while the baby was awake, or went on after waking up. Benign sleep jerks of infancy "
         "happen only in sleep and stop on waking, so a doctor should review the recording (ideally with video).",
         "; ".join(what) + ". ICSD-3 BSMI: jerks only during sleep, stopping abruptly when the infant is aroused; "
-        "myoclonic seizures occur in any state.", ev, SRC_BSMI)
+        "myoclonic seizures occur in any state.",
+        ev,
+        SRC_BSMI,
+    )
 
 
 def _cluster_rate(ctx: Context) -> Any:
@@ -293,21 +388,48 @@ def _bsmi(ctx: Context) -> Finding | None:
     spasms = ctx.get("state.spasm_clusters.on_awakening") or 0
     rhythm = ctx.get("cortical.eeg_rhythm.found")
     age = ctx.age_days
-    sleep_only = frac is not None and not (n_w is not None and n_w >= s.wake_min_jerks
-                                           and float(frac) > s.wake_infant_fraction)
-    ok = (n_cl >= 1 and rate is not None and lo <= float(rate) <= hi and sleep_only and stops is not False
-          and transient is not True and not spasms and rhythm is not True
-          and (age is None or age <= s.bsmi_max_age_days))
+    sleep_only = frac is not None and not (
+        n_w is not None and n_w >= s.wake_min_jerks and float(frac) > s.wake_infant_fraction
+    )
+    ok = (
+        n_cl >= 1
+        and rate is not None
+        and lo <= float(rate) <= hi
+        and sleep_only
+        and stops is not False
+        and transient is not True
+        and not spasms
+        and rhythm is not True
+        and (age is None or age <= s.bsmi_max_age_days)
+    )
     if not ok:
         return None
-    not_checked = [name for name, v in (("stop on waking", stops), ("cortical transient", transient),
-                                        ("EEG rhythm", rhythm), ("age", age)) if v is None]
-    ev = {"clusters": n_cl, "median_rate_hz": rate, "rate_range_hz": [lo, hi], "wake_fraction": frac,
-          "stops_on_waking": stops, "cortical_transient": transient, "eeg_rhythm": rhythm, "age_days": age,
-          "onset_window_days": s.bsmi_onset_days, "not_checked": not_checked}
+    not_checked = [
+        name
+        for name, v in (
+            ("stop on waking", stops),
+            ("cortical transient", transient),
+            ("EEG rhythm", rhythm),
+            ("age", age),
+        )
+        if v is None
+    ]
+    ev = {
+        "clusters": n_cl,
+        "median_rate_hz": rate,
+        "rate_range_hz": [lo, hi],
+        "wake_fraction": frac,
+        "stops_on_waking": stops,
+        "cortical_transient": transient,
+        "eeg_rhythm": rhythm,
+        "age_days": age,
+        "onset_window_days": s.bsmi_onset_days,
+        "not_checked": not_checked,
+    }
     extra = f" Not checked: {', '.join(not_checked)}." if not_checked else ""
     return Finding(
-        "bsmi_consistent", "info",
+        "bsmi_consistent",
+        "info",
         "The jerks look like benign sleep myoclonus of infancy: they come in runs during sleep only, stop when "
         "the baby wakes, and show no brain-wave change before them. This pattern is usually harmless and fades "
         "within months; share the result with your child's doctor.",
@@ -315,7 +437,10 @@ def _bsmi(ctx: Context) -> Finding | None:
         f"sleep (wake fraction {fmt(frac, 2)}); stop on waking: {fmt(stops)}; cortical transient: "
         f"{fmt(transient)}; age {fmt(age, 0)} d (typical onset <= {fmt(s.bsmi_onset_days, 0)} d, resolves by "
         f"~{fmt(s.bsmi_max_age_days / 30.4375, 0)} months). A normal EEG and examination are part of the ICSD-3 "
-        "criteria." + extra, ev, SRC_BSMI)
+        "criteria." + extra,
+        ev,
+        SRC_BSMI,
+    )
 
 
 def _spasms(ctx: Context) -> Finding | None:
@@ -325,33 +450,49 @@ def _spasms(ctx: Context) -> Finding | None:
         return None
     lo, hi = s.spasm_age_days
     age = ctx.age_days
-    ev = {"clusters_on_awakening": n_on, "clusters": ctx.get("state.spasm_clusters.count"),
-          "median_spasms_per_cluster": ctx.get("state.spasm_clusters.median_spasms_per_cluster"),
-          "spasm_duration_s": list(s.spasm_duration_s), "age_days": age, "typical_age_days": [lo, hi],
-          "age_in_typical_range": None if age is None else bool(lo <= age <= hi)}
+    ev = {
+        "clusters_on_awakening": n_on,
+        "clusters": ctx.get("state.spasm_clusters.count"),
+        "median_spasms_per_cluster": ctx.get("state.spasm_clusters.median_spasms_per_cluster"),
+        "spasm_duration_s": list(s.spasm_duration_s),
+        "age_days": age,
+        "typical_age_days": [lo, hi],
+        "age_in_typical_range": None if age is None else bool(lo <= age <= hi),
+    }
     return Finding(
-        "infantile_spasms_pattern", "review",
+        "infantile_spasms_pattern",
+        "review",
         "Series of longer stiffening movements (about 1-2 seconds each) appeared around waking up. This pattern "
         "needs prompt review by a doctor, ideally with video and EEG.",
         f"{n_on} cluster(s) of {s.spasm_duration_s[0]:g}-{s.spasm_duration_s[1]:g}-s contractions "
         f"<= {s.spasm_max_interval_s:g} s apart on/after awakening (infantile spasms pattern, ILAE); age "
-        f"{fmt(age, 0)} d (typical onset 3-12 months).", ev, SRC_SPASM)
+        f"{fmt(age, 0)} d (typical onset 3-12 months).",
+        ev,
+        SRC_SPASM,
+    )
 
 
 def _rhythm(ctx: Context) -> Finding | None:
     if ctx.get("cortical.eeg_rhythm.found") is not True:
         return None
     r = ctx.get("cortical.eeg_rhythm")
-    ev = {**r, "median_cv": ctx.get("state.clusters.median_cv") or ctx.get("clusters.median_cv"),
-          "median_rate_hz": _cluster_rate(ctx)}
+    ev = {
+        **r,
+        "median_cv": ctx.get("state.clusters.median_cv") or ctx.get("clusters.median_cv"),
+        "median_rate_hz": _cluster_rate(ctx),
+    }
     return Finding(
-        "rhythmic_eeg", "review",
+        "rhythmic_eeg",
+        "review",
         "During runs of jerks the brain waves showed a rhythm at the same pace as the jerks. A doctor should "
         "review this, ideally with video and EEG.",
         f"EEG power at the jerk rate during {r.get('n_clusters')} cluster(s) is {fmt(r.get('median_power_ratio'), 1)}x "
         f"the pre-cluster power (threshold {fmt(r.get('threshold'), 1)}x); rhythmic jerks with an EEG rhythm "
         f"suggest a clonic/myoclonic seizure pattern rather than BSMI (normal EEG); inter-jerk CV "
-        f"{fmt(ev['median_cv'], 2)}.", ev, SRC_RHYTHM)
+        f"{fmt(ev['median_cv'], 2)}.",
+        ev,
+        SRC_RHYTHM,
+    )
 
 
 def _night_index(summary: dict[str, Any]) -> float | None:
@@ -375,71 +516,184 @@ def _rising(ctx: Context) -> Finding | None:
     if not rising:
         return None
     return Finding(
-        "rising_frequency", "review",
+        "rising_frequency",
+        "review",
         "The jerks became more frequent from night to night. A doctor should review this trend.",
         f"Jerk index rose over {len(vals)} nights: {', '.join(fmt(v) for v in vals)} /h (last/first "
         f"{fmt(vals[-1] / vals[0], 2)} >= {fmt(s.rising_factor, 2)}). BSMI typically fades over months.",
-        {"jerk_index_by_night": vals, "factor": s.rising_factor}, SRC_BSMI)
+        {"jerk_index_by_night": vals, "factor": s.rising_factor},
+        SRC_BSMI,
+    )
 
 
 def _adult_review(ctx: Context) -> Finding | None:
     s = ctx.settings.interpret
     frac, n_w, _ = _wake_numbers(ctx)
-    mostly_wake = (frac is not None and n_w is not None and n_w >= s.wake_min_jerks
-                   and float(frac) > s.wake_mostly_fraction)
+    mostly_wake = (
+        frac is not None and n_w is not None and n_w >= s.wake_min_jerks and float(frac) > s.wake_mostly_fraction
+    )
     transient = ctx.get("cortical.transient_found") is True
     if not (mostly_wake or transient):
         return None
     why = []
     if mostly_wake:
-        why.append(f"{fmt(100 * float(frac), 0)}% of {fmt(ctx.get('state.n_jerks'))} jerks in wakefulness "
-                   f"(> {fmt(100 * s.wake_mostly_fraction, 0)}%)")
+        why.append(
+            f"{fmt(100 * float(frac), 0)}% of {fmt(ctx.get('state.n_jerks'))} jerks in wakefulness "
+            f"(> {fmt(100 * s.wake_mostly_fraction, 0)}%)"
+        )
     if transient:
         why.append(f"premyoclonic EEG transient (p = {fmt(ctx.get('cortical.p_value'), 3)})")
     ev = {"wake_fraction": frac, "wake_count": n_w, "mostly_in_wake": mostly_wake, "cortical_transient": transient}
     return Finding(
-        "myoclonus_review", "review",
+        "myoclonus_review",
+        "review",
         "The jerks happened mostly while awake or came with a brain-wave change. Sleep-related jerks are usually "
         "harmless, but this pattern should be reviewed by a neurologist.",
         "Myoclonus warrants review: " + "; ".join(why) + ". Physiological sleep myoclonus is confined to sleep "
-        "and has no premyoclonic potential.", ev, SRC_WAKE_ADULT)
+        "and has no premyoclonic potential.",
+        ev,
+        SRC_WAKE_ADULT,
+    )
 
 
 ALL = POPULATIONS
 RULES: tuple[Rule, ...] = (
-    Rule("plms_range", SRC_PLMD, ("plm.plms_index", "plm.plms_arousal_index", "plm.periodicity_index",
-                                  "plm.plmw_index", "plm.tst_h", "plm.standard"), ALL, _plms_range),
-    Rule("efm", SRC_EFM, ("fragmentary_myoclonus.efm", "fragmentary_myoclonus.efm_minutes",
-                          "fragmentary_myoclonus.fm_index", "fragmentary_myoclonus.efm_mode"), ALL, _efm),
-    Rule("hypnic_jerks", SRC_HYPNIC, ("hypnic_jerks.count", "hypnic_jerks.n_sleep_onsets",
-                                      "hypnic_jerks.per_sleep_onset"), ALL, _hypnic),
-    Rule("rem_phasic", SRC_SINBAR, ("rem_emg.any_mini_epoch_pct", "rem_emg.sinbar_combined_pct",
-                                    "rem_emg.n_rem_epochs", "rem_emg.phasic_mini_epoch_pct"), ("adult", "child"),
-         _rem_phasic),
-    Rule("cortical_transient", SRC_JLBA, ("cortical.transient_found", "cortical.p_value", "cortical.n_jerks",
-                                          "cortical.latency_ms", "cortical.amplitude_uv", "cortical.channel",
-                                          "cortical.reason", "cortical.burst_duration_ms_median",
-                                          "cortical.burst_suggests_cortical"), ALL, _cortical),
-    Rule("myoclonus_review", SRC_WAKE_ADULT, ("state.wake_fraction", "state.wake_count", "state.n_jerks",
-                                              "state.waking.stops_on_waking", "cortical.transient_found",
-                                              "cortical.p_value"), ("adult", "child"), _adult_review),
-    Rule("jerks_in_wake", SRC_BSMI, ("state.wake_fraction", "state.wake_count", "state.waking.stops_on_waking",
-                                     "state.waking.rate_before_per_min", "state.waking.rate_after_per_min",
-                                     "state.rate_per_stage_h"), ("infant",), _jerks_in_wake),
-    Rule("infantile_spasms_pattern", SRC_SPASM, ("state.spasm_clusters.on_awakening", "state.spasm_clusters.count",
-                                                 "state.spasm_clusters.median_spasms_per_cluster"), ("infant",),
-         _spasms),
-    Rule("rhythmic_eeg", SRC_RHYTHM, ("cortical.eeg_rhythm.found", "cortical.eeg_rhythm", "state.clusters.median_cv",
-                                      "clusters.median_cv", "state.clusters.median_rate_hz",
-                                      "clusters.median_rate_hz"), ALL, _rhythm),
+    Rule(
+        "plms_range",
+        SRC_PLMD,
+        (
+            "plm.plms_index",
+            "plm.plms_arousal_index",
+            "plm.periodicity_index",
+            "plm.plmw_index",
+            "plm.tst_h",
+            "plm.standard",
+        ),
+        ALL,
+        _plms_range,
+    ),
+    Rule(
+        "efm",
+        SRC_EFM,
+        (
+            "fragmentary_myoclonus.efm",
+            "fragmentary_myoclonus.efm_minutes",
+            "fragmentary_myoclonus.fm_index",
+            "fragmentary_myoclonus.efm_mode",
+        ),
+        ALL,
+        _efm,
+    ),
+    Rule(
+        "hypnic_jerks",
+        SRC_HYPNIC,
+        ("hypnic_jerks.count", "hypnic_jerks.n_sleep_onsets", "hypnic_jerks.per_sleep_onset"),
+        ALL,
+        _hypnic,
+    ),
+    Rule(
+        "rem_phasic",
+        SRC_SINBAR,
+        (
+            "rem_emg.any_mini_epoch_pct",
+            "rem_emg.sinbar_combined_pct",
+            "rem_emg.n_rem_epochs",
+            "rem_emg.phasic_mini_epoch_pct",
+        ),
+        ("adult", "child"),
+        _rem_phasic,
+    ),
+    Rule(
+        "cortical_transient",
+        SRC_JLBA,
+        (
+            "cortical.transient_found",
+            "cortical.p_value",
+            "cortical.n_jerks",
+            "cortical.latency_ms",
+            "cortical.amplitude_uv",
+            "cortical.channel",
+            "cortical.reason",
+            "cortical.burst_duration_ms_median",
+            "cortical.burst_suggests_cortical",
+        ),
+        ALL,
+        _cortical,
+    ),
+    Rule(
+        "myoclonus_review",
+        SRC_WAKE_ADULT,
+        (
+            "state.wake_fraction",
+            "state.wake_count",
+            "state.n_jerks",
+            "state.waking.stops_on_waking",
+            "cortical.transient_found",
+            "cortical.p_value",
+        ),
+        ("adult", "child"),
+        _adult_review,
+    ),
+    Rule(
+        "jerks_in_wake",
+        SRC_BSMI,
+        (
+            "state.wake_fraction",
+            "state.wake_count",
+            "state.waking.stops_on_waking",
+            "state.waking.rate_before_per_min",
+            "state.waking.rate_after_per_min",
+            "state.rate_per_stage_h",
+        ),
+        ("infant",),
+        _jerks_in_wake,
+    ),
+    Rule(
+        "infantile_spasms_pattern",
+        SRC_SPASM,
+        (
+            "state.spasm_clusters.on_awakening",
+            "state.spasm_clusters.count",
+            "state.spasm_clusters.median_spasms_per_cluster",
+        ),
+        ("infant",),
+        _spasms,
+    ),
+    Rule(
+        "rhythmic_eeg",
+        SRC_RHYTHM,
+        (
+            "cortical.eeg_rhythm.found",
+            "cortical.eeg_rhythm",
+            "state.clusters.median_cv",
+            "clusters.median_cv",
+            "state.clusters.median_rate_hz",
+            "clusters.median_rate_hz",
+        ),
+        ALL,
+        _rhythm,
+    ),
     Rule("rising_frequency", SRC_BSMI, ("jerks.index", "state.sleep_rate_h"), ("infant",), _rising),
-    Rule("bsmi_consistent", SRC_BSMI, ("state.clusters.median_rate_hz", "clusters.median_rate_hz",
-                                       "state.clusters.count", "clusters.count", "state.wake_fraction",
-                                       "state.wake_count", "state.waking.stops_on_waking", "cortical.transient_found",
-                                       "state.spasm_clusters.on_awakening", "cortical.eeg_rhythm.found"), ("infant",),
-         _bsmi),
+    Rule(
+        "bsmi_consistent",
+        SRC_BSMI,
+        (
+            "state.clusters.median_rate_hz",
+            "clusters.median_rate_hz",
+            "state.clusters.count",
+            "clusters.count",
+            "state.wake_fraction",
+            "state.wake_count",
+            "state.waking.stops_on_waking",
+            "cortical.transient_found",
+            "state.spasm_clusters.on_awakening",
+            "cortical.eeg_rhythm.found",
+        ),
+        ("infant",),
+        _bsmi,
+    ),
 )
-check_rule_inputs(RULES)   # an input that is no declared summary key fails here, at import
+check_rule_inputs(RULES)  # an input that is no declared summary key fails here, at import
 
 
 def _block(x: Any) -> dict[str, Any] | None:
@@ -448,9 +702,16 @@ def _block(x: Any) -> dict[str, Any] | None:
     return x.summary() if hasattr(x, "summary") else dict(x)
 
 
-def interpret(summary: dict[str, Any], *, population: str = "adult", age_days: float | str | None = None,
-              cortical: Any = None, state: Any = None, prior: Sequence[dict[str, Any]] | None = None,
-              settings: Settings | None = None) -> list[Finding]:
+def interpret(
+    summary: dict[str, Any],
+    *,
+    population: str = "adult",
+    age_days: float | str | None = None,
+    cortical: Any = None,
+    state: Any = None,
+    prior: Sequence[dict[str, Any]] | None = None,
+    settings: Settings | None = None,
+) -> list[Finding]:
     """Apply the rule table to a night's summary blocks; return the findings (rule-table order).
 
     summary : summary.json content or its blocks (``plm``, ``fragmentary_myoclonus``, ``jerks``,
@@ -466,15 +727,21 @@ def interpret(summary: dict[str, Any], *, population: str = "adult", age_days: f
     age = parse_age(age_days)
     pop = population_for(age, settings=settings) if population == "auto" else population
     if population != "auto" and age is not None and population_for(age, settings=settings) != population:
-        logger.info("interpret: population %r given for age %.0f d (by age: %r); using %r", population, age,
-                    population_for(age, settings=settings), population)
+        logger.info(
+            "interpret: population %r given for age %.0f d (by age: %r); using %r",
+            population,
+            age,
+            population_for(age, settings=settings),
+            population,
+        )
     merged = dict(summary)
     if cortical is not None:
         merged["cortical"] = _block(cortical)
     if state is not None:
         merged["state"] = _block(state)
-    ctx = Context(summary=merged, population=pop, age_days=age, settings=settings,
-                  prior=[dict(p) for p in (prior or [])])
+    ctx = Context(
+        summary=merged, population=pop, age_days=age, settings=settings, prior=[dict(p) for p in (prior or [])]
+    )
     out = [f for f in (rule(ctx) for rule in RULES) if f is not None]
     logger.info("interpretation (%s): %s", pop, ", ".join(f"{f.id}[{f.level}]" for f in out) or "no findings")
     return out

@@ -3,6 +3,7 @@
 
 Kept for existing imports: ``from somnomyo.interpret.settings import InterpretSettings``.
 """
+
 from __future__ import annotations
 
 from somnomyo.settings_interpret import POPULATION_CHOICES, POPULATIONS, InterpretSettings, Population

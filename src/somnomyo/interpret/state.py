@@ -14,11 +14,13 @@ Sources (docs/rules.md §15.3, §15.7, §15.8):
 Window lengths, ratios and keyword lists are implementation choices in
 ``settings.interpret`` (``state_*``, ``spasm_*``).
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence, TypedDict, cast
+from typing import Any, TypedDict, cast
 
 import numpy as np
 import pandas as pd
@@ -53,10 +55,15 @@ def _window_counts(onsets: np.ndarray, times: np.ndarray, window_s: float) -> tu
 def _response(onsets: np.ndarray, times: np.ndarray, window_s: float) -> dict[str, Any]:
     b, a = _window_counts(onsets, times, window_s)
     minutes = times.size * window_s / 60.0
-    return {"n_events": int(times.size), "window_s": window_s, "before": b, "after": a,
-            "rate_before_per_min": _num(b / minutes) if minutes else None,
-            "rate_after_per_min": _num(a / minutes) if minutes else None,
-            "ratio": _num(a / b) if b else None}
+    return {
+        "n_events": int(times.size),
+        "window_s": window_s,
+        "before": b,
+        "after": a,
+        "rate_before_per_min": _num(b / minutes) if minutes else None,
+        "rate_after_per_min": _num(a / minutes) if minutes else None,
+        "ratio": _num(a / b) if b else None,
+    }
 
 
 def awakenings(hypnogram: Hypnogram | None) -> np.ndarray:
@@ -114,7 +121,7 @@ def _near_awakening(t: np.ndarray, wake_times: np.ndarray, before_s: float, afte
     if t.size == 0 or wake_times.size == 0:
         return np.zeros(t.size, dtype=bool)
     w = np.sort(wake_times)
-    j = np.searchsorted(w, t - after_s, "left")            # first awakening >= t - after
+    j = np.searchsorted(w, t - after_s, "left")  # first awakening >= t - after
     jj = np.minimum(j, w.size - 1)
     return (j < w.size) & (w[jj] <= t + before_s)
 
@@ -210,8 +217,9 @@ class StateResult(Result):
     has_hypnogram: bool = True
     notes: list[str] = field(default_factory=list)
     settings: Settings | None = None
-    events: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["onset", "duration", "trial_type"]),
-                                 repr=False)
+    events: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=["onset", "duration", "trial_type"]), repr=False
+    )
     """The events it was computed on (every row given)."""
 
     @property
@@ -227,24 +235,27 @@ class StateResult(Result):
         """JSON-ready ``state`` block (nulls where undefined, e.g. without a hypnogram)."""
         sleep_n = sum(self.counts[st] for st in SLEEP_STAGES)
         sleep_h = sum(self.hours[st] for st in SLEEP_STAGES)
-        return cast(StateSummary, {
-            "n_jerks": int(self.n_jerks),
-            "has_hypnogram": self.has_hypnogram,
-            "count_per_stage": dict(self.counts) if self.has_hypnogram else None,
-            "hours_per_stage": {k: _num(v, 4) for k, v in self.hours.items()} if self.has_hypnogram else None,
-            "rate_per_stage_h": self.rate_per_stage_h if self.has_hypnogram else None,
-            "sleep_rate_h": (_num(sleep_n / sleep_h) if sleep_h > 0 else None) if self.has_hypnogram else None,
-            "wake_count": int(self.counts["W"]) if self.has_hypnogram else None,
-            "wake_fraction": self.wake_fraction if self.has_hypnogram else None,
-            "waking": dict(self.waking),
-            "arousals": dict(self.arousals),
-            "awakenings": dict(self.awakenings),
-            "stimulus": None if self.stimulus is None else dict(self.stimulus),
-            "position": None if self.position is None else dict(self.position),
-            "clusters": dict(self.clusters),
-            "spasm_clusters": dict(self.spasm_clusters),
-            "notes": list(self.notes),
-        })
+        return cast(
+            StateSummary,
+            {
+                "n_jerks": int(self.n_jerks),
+                "has_hypnogram": self.has_hypnogram,
+                "count_per_stage": dict(self.counts) if self.has_hypnogram else None,
+                "hours_per_stage": {k: _num(v, 4) for k, v in self.hours.items()} if self.has_hypnogram else None,
+                "rate_per_stage_h": self.rate_per_stage_h if self.has_hypnogram else None,
+                "sleep_rate_h": (_num(sleep_n / sleep_h) if sleep_h > 0 else None) if self.has_hypnogram else None,
+                "wake_count": int(self.counts["W"]) if self.has_hypnogram else None,
+                "wake_fraction": self.wake_fraction if self.has_hypnogram else None,
+                "waking": dict(self.waking),
+                "arousals": dict(self.arousals),
+                "awakenings": dict(self.awakenings),
+                "stimulus": None if self.stimulus is None else dict(self.stimulus),
+                "position": None if self.position is None else dict(self.position),
+                "clusters": dict(self.clusters),
+                "spasm_clusters": dict(self.spasm_clusters),
+                "notes": list(self.notes),
+            },
+        )
 
 
 @verbose
@@ -310,8 +321,7 @@ def state_dependence(
     b_stop, a_stop = _window_counts(on, t_wake, s.state_stop_window_s)
     waking["stop_window_s"] = s.state_stop_window_s
     waking["before_stop_window"], waking["after_stop_window"] = b_stop, a_stop
-    waking["stops_on_waking"] = (None if b_stop < s.state_min_before
-                                 else bool(a_stop <= s.state_stop_ratio * b_stop))
+    waking["stops_on_waking"] = None if b_stop < s.state_min_before else bool(a_stop <= s.state_stop_ratio * b_stop)
 
     stimulus = None
     if annotations is not None and len(annotations.markers):
@@ -331,11 +341,28 @@ def state_dependence(
 
     clusters = _cluster_block(ev, tt, hypnogram if has_hyp else None, aw, s)
     spasms = _spasm_block(ev, tt, spasm_trial_types, hypnogram if has_hyp else None, aw, s)
-    logger.info("state: %d jerks; wake fraction %s; waking ratio %s", on.size,
-                None if not has_hyp else counts["W"], waking["ratio"])
-    return StateResult(n_jerks=int(on.size), counts=counts, hours=hours, waking=waking, arousals=r_ar,
-                       awakenings=r_aw, stimulus=stimulus, position=pos, clusters=clusters,
-                       spasm_clusters=spasms, has_hypnogram=has_hyp, notes=notes, settings=settings, events=ev)
+    logger.info(
+        "state: %d jerks; wake fraction %s; waking ratio %s",
+        on.size,
+        None if not has_hyp else counts["W"],
+        waking["ratio"],
+    )
+    return StateResult(
+        n_jerks=int(on.size),
+        counts=counts,
+        hours=hours,
+        waking=waking,
+        arousals=r_ar,
+        awakenings=r_aw,
+        stimulus=stimulus,
+        position=pos,
+        clusters=clusters,
+        spasm_clusters=spasms,
+        has_hypnogram=has_hyp,
+        notes=notes,
+        settings=settings,
+        events=ev,
+    )
 
 
 def _cluster_block(ev: pd.DataFrame, tt: pd.Series, hyp: Hypnogram | None, aw: np.ndarray, s: Any) -> dict[str, Any]:
@@ -355,8 +382,9 @@ def _cluster_block(ev: pd.DataFrame, tt: pd.Series, hyp: Hypnogram | None, aw: n
     }
 
 
-def _spasm_block(ev: pd.DataFrame, tt: pd.Series, types: Sequence[str], hyp: Hypnogram | None, aw: np.ndarray,
-                 s: Any) -> dict[str, Any]:
+def _spasm_block(
+    ev: pd.DataFrame, tt: pd.Series, types: Sequence[str], hyp: Hypnogram | None, aw: np.ndarray, s: Any
+) -> dict[str, Any]:
     lo, hi = s.spasm_duration_s
     sel = tt.isin(list(types)).to_numpy(dtype=bool).copy()
     if "duration" in ev.columns and len(ev):

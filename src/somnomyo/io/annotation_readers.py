@@ -18,15 +18,17 @@ Every reader ends in the same assembly step: labels are normalized
 its end dropped or clipped. Each such repair is recorded in ``Annotations.warnings``
 and logged.
 """
+
 from __future__ import annotations
 
 import csv
 import io
 import math
 import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -40,8 +42,13 @@ if TYPE_CHECKING:
     from xml.etree.ElementTree import Element
 
 __all__ = [
-    "SUPPORTED_FORMATS", "from_edf_annotations", "read_nsrr_xml", "read_table",
-    "read_stage_lines", "read_annotations_file", "merge_annotations",
+    "SUPPORTED_FORMATS",
+    "from_edf_annotations",
+    "read_nsrr_xml",
+    "read_table",
+    "read_stage_lines",
+    "read_annotations_file",
+    "merge_annotations",
 ]
 
 SUPPORTED_FORMATS = (
@@ -50,9 +57,9 @@ SUPPORTED_FORMATS = (
     "CSV/TSV with onset, duration, label columns (.csv, .tsv, .txt)",
     "one stage per line, one line per epoch (.txt)",
 )
-DEFAULT_EPOCH_S = 30.0          # AASM Manual / R&K 1968: sleep is staged in 30-s epochs
-_MAX_SPAN_S = 7 * 86400.0       # sanity limit on a hypnogram built from annotations
-_GRID_TOL = 0.01                # fraction of an epoch tolerated as off-grid rounding
+DEFAULT_EPOCH_S = 30.0  # AASM Manual / R&K 1968: sleep is staged in 30-s epochs
+_MAX_SPAN_S = 7 * 86400.0  # sanity limit on a hypnogram built from annotations
+_GRID_TOL = 0.01  # fraction of an epoch tolerated as off-grid rounding
 
 _LABEL_COLUMNS = ("label", "description", "annotation", "event", "trial_type", "event type", "stage")
 _ONSET_COLUMNS = ("onset", "recording onset", "start", "onset_s", "start_s")
@@ -68,10 +75,9 @@ class _Raw:
     duration: list[float] = field(default_factory=list)
     text: list[str] = field(default_factory=list)
     channel: list[str | None] = field(default_factory=list)
-    hint: list[str] = field(default_factory=list)   # "", "stage", "arousal", "respiratory", "limb"
+    hint: list[str] = field(default_factory=list)  # "", "stage", "arousal", "respiratory", "limb"
 
-    def add(self, onset: float, duration: float, text: str, channel: str | None = None,
-            hint: str = "") -> None:
+    def add(self, onset: float, duration: float, text: str, channel: str | None = None, hint: str = "") -> None:
         self.onset.append(onset)
         self.duration.append(duration)
         self.text.append(text)
@@ -119,8 +125,9 @@ def _normalize_one(text: str, hint: str, notes: _Notes) -> str | tuple[str, str]
     return norm
 
 
-def _hypnogram(onset: np.ndarray, duration: np.ndarray, stages: np.ndarray, *, epoch_s: float,
-               path: str, notes: _Notes) -> Hypnogram | None:
+def _hypnogram(
+    onset: np.ndarray, duration: np.ndarray, stages: np.ndarray, *, epoch_s: float, path: str, notes: _Notes
+) -> Hypnogram | None:
     """Expand stage annotations (sorted by onset) to epochs; later annotations win overlaps.
 
     The epoch grid starts at the first stage onset modulo ``epoch_s`` (hypnograms not
@@ -130,8 +137,11 @@ def _hypnogram(onset: np.ndarray, duration: np.ndarray, stages: np.ndarray, *, e
     if onset.size == 0:
         return None
     if float((onset + duration).max()) > _MAX_SPAN_S:
-        raise AnnotationError(f"stage annotations extend past {_MAX_SPAN_S / 86400:.0f} days "
-                              f"({float((onset + duration).max()):.0f} s); not a hypnogram of one night", path)
+        raise AnnotationError(
+            f"stage annotations extend past {_MAX_SPAN_S / 86400:.0f} days "
+            f"({float((onset + duration).max()):.0f} s); not a hypnogram of one night",
+            path,
+        )
     start = float(onset[0]) % epoch_s
     if min(start, epoch_s - start) < 1e-6 * epoch_s:
         start = 0.0
@@ -167,12 +177,13 @@ def _fit_hypnogram(hyp: Hypnogram, duration_s: float, notes: _Notes) -> Hypnogra
     if past:
         notes.warn(f"{past} stage epoch(s) start after the recording end ({duration_s:g} s); dropped")
     if hyp.end < duration_s - 1e-6:
-        notes.warn(f"hypnogram ends at {hyp.end:g} s, before the recording end ({duration_s:g} s); "
-                   f"the rest is UNS")
+        notes.warn(f"hypnogram ends at {hyp.end:g} s, before the recording end ({duration_s:g} s); the rest is UNS")
     if hyp.start == 0.0:
         return hyp.fit_to(duration_s)
-    notes.warn(f"hypnogram epochs start at {hyp.start:g} s, not aligned to the recording start; "
-               f"kept on their own {hyp.epoch_s:g}-s grid")
+    notes.warn(
+        f"hypnogram epochs start at {hyp.start:g} s, not aligned to the recording start; "
+        f"kept on their own {hyp.epoch_s:g}-s grid"
+    )
     n = max(int(math.ceil((duration_s - hyp.start - 1e-9) / hyp.epoch_s)), 0)
     stages = np.full(n, "UNS", dtype="<U3")
     keep = min(n, hyp.n_epochs)
@@ -180,8 +191,15 @@ def _fit_hypnogram(hyp: Hypnogram, duration_s: float, notes: _Notes) -> Hypnogra
     return Hypnogram(stages, epoch_s=hyp.epoch_s, start=hyp.start, source=hyp.source, path=hyp.path)
 
 
-def _assemble(raw: _Raw, *, source: str, duration_s: float | None, epoch_s: float,
-              notes: _Notes | None = None, offset_s: float = 0.0) -> Annotations:
+def _assemble(
+    raw: _Raw,
+    *,
+    source: str,
+    duration_s: float | None,
+    epoch_s: float,
+    notes: _Notes | None = None,
+    offset_s: float = 0.0,
+) -> Annotations:
     """Normalize, sort, expand stages and fit to the recording (see module docstring).
     ``offset_s`` shifts every onset (the file's time 0 lies ``offset_s`` into the recording)."""
     notes = notes or _Notes(source)
@@ -197,7 +215,9 @@ def _assemble(raw: _Raw, *, source: str, duration_s: float | None, epoch_s: floa
     if duration_s is not None and n_all and bool((onset >= duration_s).all()):
         raise AnnotationError(
             f"annotation file does not fit the recording: all {n_all} annotations start at or after "
-            f"its end ({duration_s:g} s; first at {onset.min():g} s)", source)
+            f"its end ({duration_s:g} s; first at {onset.min():g} s)",
+            source,
+        )
     neg_dur = duration < 0
     if neg_dur.any():
         notes.warn(f"{int(neg_dur.sum())} annotation(s) with a negative duration; set to 0")
@@ -213,8 +233,9 @@ def _assemble(raw: _Raw, *, source: str, duration_s: float | None, epoch_s: floa
     is_stage = np.array([isinstance(v, str) for v in norm], dtype=bool)
 
     st = order[is_stage[order]]
-    hyp = _hypnogram(onset[st], duration[st], np.array([norm[i] for i in st], dtype="<U3"),
-                     epoch_s=epoch_s, path=source, notes=notes)
+    hyp = _hypnogram(
+        onset[st], duration[st], np.array([norm[i] for i in st], dtype="<U3"), epoch_s=epoch_s, path=source, notes=notes
+    )
     ev = order[~is_stage[order]]
     ev_on, ev_dur = onset[ev], duration[ev]
     if duration_s is not None:
@@ -231,13 +252,16 @@ def _assemble(raw: _Raw, *, source: str, duration_s: float | None, epoch_s: floa
     events = empty_annotation_events()
     if ev.size:
         cats = [norm[i] for i in ev]
-        events = pd.DataFrame({
-            "onset": ev_on, "duration": ev_dur,
-            "category": pd.array([c[0] for c in cats], dtype="string"),
-            "kind": pd.array([c[1] for c in cats], dtype="string"),
-            "label": pd.array([raw.text[i].strip() for i in ev], dtype="string"),
-            "channel": pd.array([raw.channel[i] for i in ev], dtype="string"),
-        })
+        events = pd.DataFrame(
+            {
+                "onset": ev_on,
+                "duration": ev_dur,
+                "category": pd.array([c[0] for c in cats], dtype="string"),
+                "kind": pd.array([c[1] for c in cats], dtype="string"),
+                "label": pd.array([raw.text[i].strip() for i in ev], dtype="string"),
+                "channel": pd.array([raw.channel[i] for i in ev], dtype="string"),
+            }
+        )
     if n_all == 0:
         notes.warn("no annotations found")
     logger.info("%s: %d events, %s stage epochs", source, len(events), 0 if hyp is None else hyp.n_epochs)
@@ -245,9 +269,14 @@ def _assemble(raw: _Raw, *, source: str, duration_s: float | None, epoch_s: floa
 
 
 # --------------------------------------------------------------------------- EDF+
-def from_edf_annotations(triples: Iterable[tuple[float, float, str]], *, source: str,
-                         duration_s: float | None = None,
-                         epoch_s: float = DEFAULT_EPOCH_S, offset_s: float = 0.0) -> Annotations:
+def from_edf_annotations(
+    triples: Iterable[tuple[float, float, str]],
+    *,
+    source: str,
+    duration_s: float | None = None,
+    epoch_s: float = DEFAULT_EPOCH_S,
+    offset_s: float = 0.0,
+) -> Annotations:
     """Annotations from EDF+ ``(onset, duration, text)`` triples (EDF+ spec, TALs).
 
     Empty texts (time-keeping TALs) are skipped; a ``"label@@channel"`` text (HMC)
@@ -264,7 +293,7 @@ def from_edf_annotations(triples: Iterable[tuple[float, float, str]], *, source:
 
 
 def _read_edf_triples(path: Path) -> list[tuple[float, float, str]]:
-    from somnomyo.io.edf import read_annotations   # lazy: the EDF reader is heavier
+    from somnomyo.io.edf import read_annotations  # lazy: the EDF reader is heavier
 
     try:
         return list(read_annotations(path))
@@ -275,7 +304,7 @@ def _read_edf_triples(path: Path) -> list[tuple[float, float, str]]:
 
 
 # --------------------------------------------------------------------------- XML
-def _parse_xml(path: Path) -> "Element":
+def _parse_xml(path: Path) -> Element:
     import xml.etree.ElementTree as StdET
 
     import defusedxml.ElementTree as SafeET
@@ -286,17 +315,19 @@ def _parse_xml(path: Path) -> "Element":
     except OSError as err:
         raise AnnotationError(f"cannot read the file: {err.strerror or err}", path) from err
     try:
-        return SafeET.fromstring(data)
+        root: Element = SafeET.fromstring(data)
+        return root
     except DefusedXmlException as err:
-        raise AnnotationError(f"XML refused: entity declarations or external references are not allowed "
-                              f"({type(err).__name__})", path) from err
+        raise AnnotationError(
+            f"XML refused: entity declarations or external references are not allowed ({type(err).__name__})", path
+        ) from err
     except StdET.ParseError as err:
         raise AnnotationError(f"malformed XML: {err}", path) from err
-    except (LookupError, ValueError) as err:          # e.g. an unknown encoding in the XML declaration
+    except (LookupError, ValueError) as err:  # e.g. an unknown encoding in the XML declaration
         raise AnnotationError(f"malformed XML: {err}", path) from err
 
 
-def _text(elem: "Element", tag: str) -> str:
+def _text(elem: Element, tag: str) -> str:
     child = elem.find(tag)
     return "" if child is None or child.text is None else child.text.strip()
 
@@ -313,7 +344,7 @@ def _number(value: str, what: str, path: Path, *, default: float | None = None) 
     return x
 
 
-def _epoch_length(root: "Element", path: Path, fallback: float) -> float:
+def _epoch_length(root: Element, path: Path, fallback: float) -> float:
     value = _text(root, "EpochLength")
     if not value:
         return fallback
@@ -325,15 +356,25 @@ def _epoch_length(root: "Element", path: Path, fallback: float) -> float:
 
 def _type_hint(event_type: str) -> str:
     t = event_type.lower()
-    for key, hint in (("stage", "stage"), ("arous", "arousal"), ("respir", "respiratory"),
-                      ("limb", "limb"), ("leg", "limb")):
+    for key, hint in (
+        ("stage", "stage"),
+        ("arous", "arousal"),
+        ("respir", "respiratory"),
+        ("limb", "limb"),
+        ("leg", "limb"),
+    ):
         if key in t:
             return hint
     return ""
 
 
-def read_nsrr_xml(path: str | os.PathLike[str], *, duration_s: float | None = None,
-                  epoch_s: float = DEFAULT_EPOCH_S, offset_s: float = 0.0) -> Annotations:
+def read_nsrr_xml(
+    path: str | os.PathLike[str],
+    *,
+    duration_s: float | None = None,
+    epoch_s: float = DEFAULT_EPOCH_S,
+    offset_s: float = 0.0,
+) -> Annotations:
     """Read an NSRR ``<PSGAnnotation>`` XML or a Compumedics ``<CMPStudyConfig>`` XML.
 
     NSRR: each ``<ScoredEvent>`` has ``EventType``, ``EventConcept``, ``Start``,
@@ -371,11 +412,13 @@ def read_nsrr_xml(path: str | os.PathLike[str], *, duration_s: float | None = No
         for k, code in enumerate(codes):
             raw.add(k * epoch, epoch, code, None, "stage")
     else:
-        raise AnnotationError(f"unsupported XML (root <{tag}>); expected NSRR <PSGAnnotation> "
-                              f"or Compumedics <CMPStudyConfig>", path)
+        raise AnnotationError(
+            f"unsupported XML (root <{tag}>); expected NSRR <PSGAnnotation> or Compumedics <CMPStudyConfig>", path
+        )
     notes = _Notes(str(path))
-    unknown = sorted({split_channel(t)[0] for t, h in set(zip(raw.text, raw.hint))
-                      if not h and _is_marker(normalize_label(t))})
+    unknown = sorted(
+        {split_channel(t)[0] for t, h in set(zip(raw.text, raw.hint)) if not h and _is_marker(normalize_label(t))}
+    )
     if unknown:
         n = sum(1 for t, h in zip(raw.text, raw.hint) if not h and split_channel(t)[0] in unknown)
         shown = ", ".join(map(repr, unknown[:5])) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
@@ -405,8 +448,11 @@ def _read_text(path: Path) -> str:
 
 def _content_lines(text: str) -> list[tuple[int, str]]:
     """(1-based line number, stripped line) of non-empty, non-comment lines."""
-    return [(i, s) for i, line in enumerate(text.splitlines(), start=1)
-            if (s := line.strip()) and not s.startswith(("#", "%"))]
+    return [
+        (i, s)
+        for i, line in enumerate(text.splitlines(), start=1)
+        if (s := line.strip()) and not s.startswith(("#", "%"))
+    ]
 
 
 def _sniff_delimiter(lines: list[str], path: Path) -> str:
@@ -434,8 +480,13 @@ def _looks_like_table(lines: list[str], path: Path) -> bool:
     return _pick(header, _ONSET_COLUMNS) is not None
 
 
-def read_table(path: str | os.PathLike[str], *, duration_s: float | None = None,
-               epoch_s: float = DEFAULT_EPOCH_S, offset_s: float = 0.0) -> Annotations:
+def read_table(
+    path: str | os.PathLike[str],
+    *,
+    duration_s: float | None = None,
+    epoch_s: float = DEFAULT_EPOCH_S,
+    offset_s: float = 0.0,
+) -> Annotations:
     """Read a CSV/TSV table of annotations (BIDS ``events.tsv`` style).
 
     Needs an onset column (``onset``; also ``start``, HMC ``Recording onset``) and a
@@ -450,53 +501,65 @@ def read_table(path: str | os.PathLike[str], *, duration_s: float | None = None,
     lines = [s for _, s in numbered]
     delim = _sniff_delimiter(lines, path)
     try:
-        df = pd.read_csv(io.StringIO("\n".join(lines)), sep=delim, dtype=str, keep_default_na=False,
-                         skipinitialspace=True)
+        df = pd.read_csv(
+            io.StringIO("\n".join(lines)), sep=delim, dtype=str, keep_default_na=False, skipinitialspace=True
+        )
     except (pd.errors.ParserError, ValueError) as err:
         raise AnnotationError(f"malformed table: {' '.join(str(err).split())}", path) from err
     df.columns = [str(c).strip().lower() for c in df.columns]
     cols = list(df.columns)
     twice = sorted({c for c in cols if cols.count(c) > 1})
     if twice:
-        raise AnnotationError(f"column(s) {', '.join(map(repr, twice))} appear more than once in the header "
-                              "(names are case-insensitive)", path)
+        raise AnnotationError(
+            f"column(s) {', '.join(map(repr, twice))} appear more than once in the header (names are case-insensitive)",
+            path,
+        )
     c_on, c_lab = _pick(cols, _ONSET_COLUMNS), _pick(cols, _LABEL_COLUMNS)
     c_dur, c_ch = _pick(cols, _DURATION_COLUMNS), _pick(cols, _CHANNEL_COLUMNS)
     if c_on is None or c_lab is None:
-        raise AnnotationError(f"table needs an onset column and a label column "
-                              f"({'/'.join(_LABEL_COLUMNS)}); found {', '.join(cols) or 'none'}", path)
+        raise AnnotationError(
+            f"table needs an onset column and a label column "
+            f"({'/'.join(_LABEL_COLUMNS)}); found {', '.join(cols) or 'none'}",
+            path,
+        )
     line_no = np.array([n for n, _ in numbered[1:]])
     onset = _numeric_column(df[c_on], "onset", path, line_no, missing=None)
-    dur = (np.zeros(len(df)) if c_dur is None
-           else _numeric_column(df[c_dur], "duration", path, line_no, missing=0.0))
+    dur = np.zeros(len(df)) if c_dur is None else _numeric_column(df[c_dur], "duration", path, line_no, missing=0.0)
     labels = df[c_lab].astype(str).str.strip()
-    channels = (df[c_ch].astype(str).str.strip() if c_ch is not None else pd.Series([""] * len(df)))
+    channels = df[c_ch].astype(str).str.strip() if c_ch is not None else pd.Series([""] * len(df))
     raw = _Raw()
     keep = np.flatnonzero((labels.ne("") & labels.str.lower().ne("n/a")).to_numpy())
-    lab_list, ch_list = labels.tolist(), channels.tolist()     # plain lists: no per-row pandas indexing
-    for i, on, du in zip(keep.tolist(), onset[keep].tolist(), dur[keep].tolist()):   # loop over annotations
+    lab_list, ch_list = labels.tolist(), channels.tolist()  # plain lists: no per-row pandas indexing
+    for i, on, du in zip(keep.tolist(), onset[keep].tolist(), dur[keep].tolist()):  # loop over annotations
         ch = ch_list[i]
         raw.add(on, du, lab_list[i], ch if ch and ch.lower() != "n/a" else split_channel(lab_list[i])[1])
     return _assemble(raw, source=str(path), duration_s=duration_s, epoch_s=epoch_s, offset_s=offset_s)
 
 
-def _numeric_column(col: pd.Series, name: str, path: Path, line_no: np.ndarray,
-                    *, missing: float | None) -> np.ndarray:
+def _numeric_column(col: pd.Series, name: str, path: Path, line_no: np.ndarray, *, missing: float | None) -> np.ndarray:
     text = col.astype(str).str.strip()
     blank = text.eq("") | text.str.lower().eq("n/a")
-    values = pd.to_numeric(text.where(~blank, "nan"), errors="coerce").to_numpy(dtype=float)
+    values: np.ndarray = pd.to_numeric(text.where(~blank, "nan"), errors="coerce").to_numpy(dtype=float)
     bad = ~np.isfinite(values) & ~(blank.to_numpy() & (missing is not None))
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise AnnotationError(f"line {line_no[i]}: {name} {col.iloc[i]!r} is not a number "
-                              f"({int(bad.sum())} bad value(s) in column {col.name!r})", path)
+        raise AnnotationError(
+            f"line {line_no[i]}: {name} {col.iloc[i]!r} is not a number "
+            f"({int(bad.sum())} bad value(s) in column {col.name!r})",
+            path,
+        )
     if missing is not None:
         values = np.where(blank.to_numpy(), missing, values)
     return values
 
 
-def read_stage_lines(path: str | os.PathLike[str], *, duration_s: float | None = None,
-                     epoch_s: float = DEFAULT_EPOCH_S, offset_s: float = 0.0) -> Annotations:
+def read_stage_lines(
+    path: str | os.PathLike[str],
+    *,
+    duration_s: float | None = None,
+    epoch_s: float = DEFAULT_EPOCH_S,
+    offset_s: float = 0.0,
+) -> Annotations:
     """Read a hypnogram written one stage per line, one line per ``epoch_s`` epoch from 0 s.
 
     Labels: W/N1/N2/N3/R/?, R&K numeric codes 0-5 (0 W, 1-4 S1-S4, 5 REM; S3/S4 -> N3,
@@ -517,12 +580,20 @@ def read_stage_lines(path: str | os.PathLike[str], *, duration_s: float | None =
             cache[line] = st
         st = cache[line]
         if st is None:
-            raise AnnotationError(f"line {n}: {line[:40]!r} is not a sleep stage; accepted: W, N1, N2, N3, "
-                                  f"R, ?, 0-5, Wake, REM, S1-S4, Sleep stage W/1/2/3/4/R/?", path)
+            raise AnnotationError(
+                f"line {n}: {line[:40]!r} is not a sleep stage; accepted: W, N1, N2, N3, "
+                f"R, ?, 0-5, Wake, REM, S1-S4, Sleep stage W/1/2/3/4/R/?",
+                path,
+            )
         stages.append(st)
     k = np.arange(len(stages), dtype=float)
-    raw = _Raw(onset=(k * epoch_s).tolist(), duration=[epoch_s] * len(stages), text=stages,
-               channel=[None] * len(stages), hint=["stage"] * len(stages))
+    raw = _Raw(
+        onset=(k * epoch_s).tolist(),
+        duration=[epoch_s] * len(stages),
+        text=stages,
+        channel=[None] * len(stages),
+        hint=["stage"] * len(stages),
+    )
     return _assemble(raw, source=str(path), duration_s=duration_s, epoch_s=epoch_s, offset_s=offset_s)
 
 
@@ -543,8 +614,13 @@ def _sniff_kind(path: Path) -> str | None:
     return "text"
 
 
-def read_annotations_file(path: str | os.PathLike[str], *, duration_s: float | None = None,
-                          epoch_s: float = DEFAULT_EPOCH_S, offset_s: float = 0.0) -> Annotations:
+def read_annotations_file(
+    path: str | os.PathLike[str],
+    *,
+    duration_s: float | None = None,
+    epoch_s: float = DEFAULT_EPOCH_S,
+    offset_s: float = 0.0,
+) -> Annotations:
     """Read any supported annotation file (see ``SUPPORTED_FORMATS``) into ``Annotations``.
 
     Dispatch by extension (``.edf``/``.bdf``, ``.xml``, ``.csv``/``.tsv``/``.txt``) and,
@@ -559,8 +635,7 @@ def read_annotations_file(path: str | os.PathLike[str], *, duration_s: float | N
     if not path.is_file():
         raise AnnotationError("annotation file not found", path)
     ext = path.suffix.lower()
-    kind = {".edf": "edf", ".bdf": "edf", ".rec": "edf", ".xml": "xml",
-            ".csv": "table", ".tsv": "table"}.get(ext)
+    kind = {".edf": "edf", ".bdf": "edf", ".rec": "edf", ".xml": "xml", ".csv": "table", ".tsv": "table"}.get(ext)
     if kind is None:
         sniffed = _sniff_kind(path)
         if sniffed == "text" and ext in (".txt", ".hyp", ".stages", ".hypnogram", ""):
@@ -572,8 +647,9 @@ def read_annotations_file(path: str | os.PathLike[str], *, duration_s: float | N
         raise AnnotationError(f"unsupported annotation format; supported: {'; '.join(SUPPORTED_FORMATS)}", path)
     logger.info("reading annotations from %s (%s)", path, kind)
     if kind == "edf":
-        return from_edf_annotations(_read_edf_triples(path), source=str(path), duration_s=duration_s,
-                                    epoch_s=epoch_s, offset_s=offset_s)
+        return from_edf_annotations(
+            _read_edf_triples(path), source=str(path), duration_s=duration_s, epoch_s=epoch_s, offset_s=offset_s
+        )
     if kind == "xml":
         return read_nsrr_xml(path, duration_s=duration_s, epoch_s=epoch_s, offset_s=offset_s)
     if kind == "table":
@@ -589,21 +665,31 @@ def merge_annotations(*anns: Annotations) -> Annotations:
     hypnogram comes from the last set that has one; sources and warnings are kept.
     """
     frames = [a.events for a in anns if len(a.events)]
-    events = (pd.concat(frames, ignore_index=True) if frames else empty_annotation_events())
+    events = pd.concat(frames, ignore_index=True) if frames else empty_annotation_events()
     if len(events):
-        events = (events.sort_values("onset", kind="stable").drop_duplicates().reset_index(drop=True))
+        events = events.sort_values("onset", kind="stable").drop_duplicates().reset_index(drop=True)
     hyps = [a for a in anns if a.hypnogram is not None]
     warnings = [w for a in anns for w in a.warnings]
+
     def same(a: Annotations, b: Annotations) -> bool:
         ha, hb = a.hypnogram, b.hypnogram
-        return (ha is not None and hb is not None and ha.epoch_s == hb.epoch_s and ha.start == hb.start
-                and np.array_equal(ha.stages, hb.stages))
+        return (
+            ha is not None
+            and hb is not None
+            and ha.epoch_s == hb.epoch_s
+            and ha.start == hb.start
+            and np.array_equal(ha.stages, hb.stages)
+        )
 
     if len(hyps) > 1 and not all(same(hyps[0], h) for h in hyps[1:]):
-        msg = (f"several hypnograms ({', '.join(h.hypnogram.path or '?' for h in hyps)}); "  # type: ignore[union-attr]
-               f"using the one from {hyps[-1].hypnogram.path or '?'}")  # type: ignore[union-attr]
+        names = [(h.hypnogram.path if h.hypnogram is not None else None) or "?" for h in hyps]
+        msg = f"several hypnograms ({', '.join(names)}); using the one from {names[-1]}"
         warnings.append(msg)
         logger.warning(msg)
     sources = [s for a in anns for s in a.sources]
-    return Annotations(hypnogram=hyps[-1].hypnogram if hyps else None, events=events,
-                       sources=list(dict.fromkeys(sources)), warnings=warnings)
+    return Annotations(
+        hypnogram=hyps[-1].hypnogram if hyps else None,
+        events=events,
+        sources=list(dict.fromkeys(sources)),
+        warnings=warnings,
+    )

@@ -12,6 +12,7 @@ CSV/TSV and stage-per-line files carry none and are not checked. A start more th
 means the file was scored on another recording, or counts its onsets from another time 0:
 :func:`check_start` refuses it with one line naming both times.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -88,10 +89,11 @@ def file_start(path: str | os.PathLike[str]) -> FileStart | None:
     kind = _kind(p)
     if kind == "edf":
         from somnomyo.io.edf import read_header
+
         try:
             start = read_header(p).start
         except SomnomyoError:
-            return None            # the annotation reader says what is wrong with the file
+            return None  # the annotation reader says what is wrong with the file
         return None if start is None else FileStart(start, has_date=True, what="its header")
     if kind == "xml":
         try:
@@ -113,8 +115,13 @@ def _apart(seconds: float) -> str:
     return " ".join(parts) + (" later" if seconds > 0 else " earlier")
 
 
-def check_start(recording_start: dt.datetime | None, recording: str | os.PathLike[str],
-                path: str | os.PathLike[str], *, tolerance_s: float) -> None:
+def check_start(
+    recording_start: dt.datetime | None,
+    recording: str | os.PathLike[str],
+    path: str | os.PathLike[str],
+    *,
+    tolerance_s: float,
+) -> None:
     """Raise :class:`AnnotationError` when ``path`` declares a start more than ``tolerance_s``
     away from ``recording_start`` (both must be known; a time of day alone is compared modulo
     24 h). The message names both times and the options that accept the file."""
@@ -136,4 +143,6 @@ def check_start(recording_start: dt.datetime | None, recording: str | os.PathLik
         f"starts at {fs.text()} ({fs.what}) but the recording {Path(recording)} starts at {rec_text}: "
         f"{_apart(diff)}, more than the {tolerance_s:g} s allowed, so it may belong to another recording; "
         f"give --annotation-offset SECONDS if its time 0 lies SECONDS into the recording, or "
-        f"--force-annotations to use it as it is", path)
+        f"--force-annotations to use it as it is",
+        path,
+    )

@@ -13,6 +13,7 @@
 
 Stages: W, N1, N2, N3, R, UNS (R&K S3+S4 -> N3, "?"/movement -> UNS).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -29,11 +30,16 @@ EVENT_COLUMNS = ("onset", "duration", "category", "kind", "label", "channel")
 
 
 def empty_annotation_events() -> pd.DataFrame:
-    return pd.DataFrame({
-        "onset": pd.Series(dtype="float64"), "duration": pd.Series(dtype="float64"),
-        "category": pd.Series(dtype="string"), "kind": pd.Series(dtype="string"),
-        "label": pd.Series(dtype="string"), "channel": pd.Series(dtype="string"),
-    })
+    return pd.DataFrame(
+        {
+            "onset": pd.Series(dtype="float64"),
+            "duration": pd.Series(dtype="float64"),
+            "category": pd.Series(dtype="string"),
+            "kind": pd.Series(dtype="string"),
+            "label": pd.Series(dtype="string"),
+            "channel": pd.Series(dtype="string"),
+        }
+    )
 
 
 @dataclass
@@ -46,9 +52,9 @@ class Hypnogram:
     stage probabilities for automatic staging.
     """
 
-    stages: np.ndarray                       # dtype '<U3', values in STAGES
+    stages: np.ndarray  # dtype '<U3', values in STAGES
     epoch_s: float = 30.0
-    start: float = 0.0                       # seconds from recording start of epoch 0
+    start: float = 0.0  # seconds from recording start of epoch 0
     source: str = "annotations"
     path: str | None = None
     probabilities: pd.DataFrame | None = None
@@ -60,7 +66,7 @@ class Hypnogram:
             raise ValueError(f"unknown stage labels {sorted(bad)}; allowed: {', '.join(STAGES)}")
 
     @classmethod
-    def unscored(cls, duration_s: float, epoch_s: float = 30.0) -> "Hypnogram":
+    def unscored(cls, duration_s: float, epoch_s: float = 30.0) -> Hypnogram:
         n = int(np.ceil(duration_s / epoch_s))
         return cls(np.full(n, "UNS"), epoch_s=epoch_s, source="none")
 
@@ -81,12 +87,18 @@ class Hypnogram:
         out[ok] = self.stages[idx[ok]]
         return out
 
-    def fit_to(self, duration_s: float) -> "Hypnogram":
+    def fit_to(self, duration_s: float) -> Hypnogram:
         """Epoch-aligned copy covering ``[0, duration_s)``: missing epochs UNS, extra dropped."""
         n = int(np.ceil((duration_s - 1e-9) / self.epoch_s))
         times = np.arange(n) * self.epoch_s + self.epoch_s / 2
-        return Hypnogram(self.stage_at(times), epoch_s=self.epoch_s, start=0.0, source=self.source,
-                         path=self.path, probabilities=self.probabilities)
+        return Hypnogram(
+            self.stage_at(times),
+            epoch_s=self.epoch_s,
+            start=0.0,
+            source=self.source,
+            path=self.path,
+            probabilities=self.probabilities,
+        )
 
     def seconds_in(self, stages: tuple[str, ...] | str) -> float:
         stages = (stages,) if isinstance(stages, str) else stages
@@ -103,8 +115,13 @@ class Hypnogram:
         return {s: int((self.stages == s).sum()) for s in STAGES}
 
     def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame({"onset": self.start + np.arange(self.n_epochs) * self.epoch_s,
-                             "duration": self.epoch_s, "stage": self.stages})
+        return pd.DataFrame(
+            {
+                "onset": self.start + np.arange(self.n_epochs) * self.epoch_s,
+                "duration": self.epoch_s,
+                "stage": self.stages,
+            }
+        )
 
 
 @dataclass
@@ -113,8 +130,8 @@ class Annotations:
 
     hypnogram: Hypnogram | None = None
     events: pd.DataFrame = field(default_factory=empty_annotation_events)
-    sources: list[str] = field(default_factory=list)    # files the annotations came from
-    warnings: list[str] = field(default_factory=list)   # problems found and handled
+    sources: list[str] = field(default_factory=list)  # files the annotations came from
+    warnings: list[str] = field(default_factory=list)  # problems found and handled
     # (role, path) of the separate files read: "annotations" or "hypnogram" (for the results manifest)
     inputs: list[tuple[str, Path]] = field(default_factory=list)
 

@@ -4,6 +4,7 @@ Folders are built under a temporary sibling ``.<name>.tmp-<hex>`` that holds an 
 (:data:`OWNER_FILE`: process id, host, start time) until it is swapped in; a folder whose owner
 process is gone is what a killed run left, and :func:`remove_stale` removes it.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -16,8 +17,8 @@ import socket
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 #: the owner file inside a temporary folder (pid, host, created): what marks it as ours
 OWNER_FILE = ".somnomyo-owner.json"
@@ -48,7 +49,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         yield tmp_path
         os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
         os.replace(tmp_path, path)
-    except OSError as err:   # "File too large", "No space left on device": name the file it hit
+    except OSError as err:  # "File too large", "No space left on device": name the file it hit
         if err.filename is None:
             err.filename = str(path)
         raise
@@ -94,8 +95,11 @@ def make_temp_dir(path: str | os.PathLike[str]) -> Path:
             break
         except FileExistsError:  # pragma: no cover - 48 random bits
             continue
-    owner = {"pid": os.getpid(), "host": socket.gethostname(),
-             "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+    owner = {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    }
     (tmp / OWNER_FILE).write_text(json.dumps(owner), encoding="utf-8")
     return tmp
 
@@ -105,7 +109,7 @@ def _pid_alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except (PermissionError, OSError):   # another user's process: alive
+    except (PermissionError, OSError):  # another user's process: alive
         return True
     return True
 
@@ -117,7 +121,7 @@ def _owner_gone(folder: Path) -> bool:
         owner = json.loads((folder / OWNER_FILE).read_text(encoding="utf-8"))
         pid, host = int(owner["pid"]), str(owner["host"])
     except (OSError, ValueError, KeyError, TypeError):
-        try:   # no readable owner file: a folder just created, or one killed at birth
+        try:  # no readable owner file: a folder just created, or one killed at birth
             return time.time() - folder.stat().st_mtime > 60.0
         except OSError:
             return False

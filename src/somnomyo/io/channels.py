@@ -10,20 +10,33 @@ WASM 2016 / AASM: leg movements are recorded from the tibialis anterior of each 
 on *separate* channels; a single bipolar channel spanning both legs (``Legs``) is
 accepted but discouraged, and gets its own role ``legs``.
 """
+
 from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from os import PathLike
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from somnomyo._logging import logger
 from somnomyo.errors import ChannelError
 
 ROLES: tuple[str, ...] = (
-    "leg_left", "leg_right", "legs", "chin", "arm_left", "arm_right",
-    "eeg", "eog", "ecg", "respiratory", "position", "other_emg", "other",
+    "leg_left",
+    "leg_right",
+    "legs",
+    "chin",
+    "arm_left",
+    "arm_right",
+    "eeg",
+    "eog",
+    "ecg",
+    "respiratory",
+    "position",
+    "other_emg",
+    "other",
 )
 # roles that hold at most one channel (the rest are lists)
 SINGLE_ROLES: tuple[str, ...] = ("leg_left", "leg_right", "legs", "chin", "arm_left", "arm_right", "ecg", "position")
@@ -31,18 +44,22 @@ EMG_ROLES: tuple[str, ...] = ("leg_left", "leg_right", "legs", "chin", "arm_left
 
 # --------------------------------------------------------------------------- patterns
 # All patterns run on the "compact" label: lower case, no spaces, underscores or dots.
-_REF = r"(?:(?:[-/:]|ref).*)?"                      # any reference part
-_PRE = r"(?:emg[-:]?)?"                               # optional modality prefix
-_POST = r"(?:emg)?"                                   # optional modality suffix
+_REF = r"(?:(?:[-/:]|ref).*)?"  # any reference part
+_PRE = r"(?:emg[-:]?)?"  # optional modality prefix
+_POST = r"(?:emg)?"  # optional modality suffix
 _L = r"(?:left|lft|lt|l|sin(?:ist(?:ra|er|ro))?|links|li|gauche|izq(?:uierda)?)"
 _R = r"(?:right|rght|rt|r|dx|dext(?:ra|er)?|destra|rechts|re|droite?|der(?:echa)?)"
-_LEG = r"(?:legs?|plm|tib(?:ialis)?(?:ant(?:erior)?)?|anttib)"    # leg words usable without a side
-_LEG_SIDED = rf"(?:{_LEG}|ta|at)"                                # "LAT", "RAT", "TA L" need a side
-_ARM = (r"(?:arms?|fds|fdp|fcr|ecr|edc|fdi|apb|deltoid|delt|biceps|bic|triceps|tric|"
-        r"ext(?:ensor)?|flex(?:or)?|forearm|wrist|hand)")
+_LEG = r"(?:legs?|plm|tib(?:ialis)?(?:ant(?:erior)?)?|anttib)"  # leg words usable without a side
+_LEG_SIDED = rf"(?:{_LEG}|ta|at)"  # "LAT", "RAT", "TA L" need a side
+_ARM = (
+    r"(?:arms?|fds|fdp|fcr|ecr|edc|fdi|apb|deltoid|delt|biceps|bic|triceps|tric|"
+    r"ext(?:ensor)?|flex(?:or)?|forearm|wrist|hand)"
+)
 _CHIN = r"(?:chin|submental\w*|subm|sub-?ment\w*|ment\w*|mylohyoid)"
-_ELEC = (r"(?:fpz|fp[12]|af[z\d]+|f[z\d]+|fc[z\d]+|ft\d+|c[z\d]+|cp[z\d]+|tp\d+|t[3-8]|t\d\d|"
-         r"p[z\d]+|po[z\d]+|o[z\d]+|a[12]|m[12]|iz)")
+_ELEC = (
+    r"(?:fpz|fp[12]|af[z\d]+|f[z\d]+|fc[z\d]+|ft\d+|c[z\d]+|cp[z\d]+|tp\d+|t[3-8]|t\d\d|"
+    r"p[z\d]+|po[z\d]+|o[z\d]+|a[12]|m[12]|iz)"
+)
 
 
 def _full(pattern: str) -> re.Pattern[str]:
@@ -84,18 +101,36 @@ _RULES: list[tuple[str, re.Pattern[str], str]] = [
     ("eeg", re.compile(r"eeg"), "start"),
     ("eeg", _full(rf"{_ELEC}{_ELEC}?"), "full"),
     # known non-EMG, non-respiratory channels (types cannot move these)
-    ("other", re.compile(r"temp|event|marker|light|lux|battery|status|accel|actig|annot|trigger|"
-                         r"pleth|sound|audio|heartrate|elevation"), "search"),
+    (
+        "other",
+        re.compile(
+            r"temp|event|marker|light|lux|battery|status|accel|actig|annot|trigger|"
+            r"pleth|sound|audio|heartrate|elevation"
+        ),
+        "search",
+    ),
     ("other", _full(r"hr|pr|pulse\w*|rate|bpm|mic\w*|dc\d*"), "full"),
     # respiratory: airflow, pressure, effort belts, oximetry, snore
-    ("respiratory", re.compile(r"resp|flow|nasal|oro|pres|cann|ptaf|thor|thx|chest|abd|spo2|sp02|sao2|"
-                               r"osat|satur|snor|therm|co2|effort|cpap"), "search"),
+    (
+        "respiratory",
+        re.compile(
+            r"resp|flow|nasal|oro|pres|cann|ptaf|thor|thx|chest|abd|spo2|sp02|sao2|"
+            r"osat|satur|snor|therm|co2|effort|cpap"
+        ),
+        "search",
+    ),
     ("respiratory", _full(r"rip\w*|sat|sum|ox\w*"), "full"),
     # body position
     ("position", _full(r"(?:body|sleep)?pos(?:ition)?\w*"), "full"),
     # any other EMG or a named muscle
-    ("other_emg", re.compile(r"emg|masseter|mass|scm|sternocleido|intercost|paraspin|rectus|quadric|"
-                             r"hamstring|gastroc|soleus|orbicul|frontalis|temporalis|trapez"), "search"),
+    (
+        "other_emg",
+        re.compile(
+            r"emg|masseter|mass|scm|sternocleido|intercost|paraspin|rectus|quadric|"
+            r"hamstring|gastroc|soleus|orbicul|frontalis|temporalis|trapez"
+        ),
+        "search",
+    ),
 ]
 # hints from the EDF "transducer type" (or any type text) when the label says nothing
 _TYPE_RULES: list[tuple[str, re.Pattern[str]]] = [
@@ -119,8 +154,13 @@ def role_from_label(label: str) -> str | None:
     if not text:
         return None
     for role, pattern, how in _RULES:
-        hit = (pattern.fullmatch(text) if how == "full"
-               else pattern.match(text) if how == "start" else pattern.search(text))
+        hit = (
+            pattern.fullmatch(text)
+            if how == "full"
+            else pattern.match(text)
+            if how == "start"
+            else pattern.search(text)
+        )
         if hit:
             return role
     return None
@@ -165,7 +205,7 @@ def parse_overrides(items: Sequence[str]) -> dict[str, list[str]]:
         role, sep, value = str(item).partition("=")
         role = _unquote(role).lower()
         if not sep or not role:
-            raise ValueError(f"channel override {item!r} must look like ROLE=LABEL, e.g. leg_left=\"Tib sin\"")
+            raise ValueError(f'channel override {item!r} must look like ROLE=LABEL, e.g. leg_left="Tib sin"')
         if role not in ROLES:
             raise ValueError(f"unknown channel role {role!r} in {item!r}; allowed roles: {', '.join(ROLES)}")
         value = value.strip()
@@ -194,8 +234,9 @@ class ChannelRoles:
     def get(self, role: str) -> str | None:
         """The channel of a single-channel role (``leg_left``, ``chin``, ``ecg``, ...) or ``None``."""
         if role not in SINGLE_ROLES:
-            raise ValueError(f"get() is for single-channel roles ({', '.join(SINGLE_ROLES)}); "
-                             f"use all({role!r}) for {role!r}")
+            raise ValueError(
+                f"get() is for single-channel roles ({', '.join(SINGLE_ROLES)}); use all({role!r}) for {role!r}"
+            )
         found = self.by_role.get(role, [])
         return found[0] if found else None
 
@@ -235,12 +276,16 @@ class ChannelRoles:
             labels = list(self.role_of)
             raise ChannelError(
                 f"no channel found for role(s) {', '.join(missing)}; the file has channels {_channel_list(labels)}; "
-                f"name one with an override such as {missing[0].split(' or ')[0]}=LABEL", path)
+                f"name one with an override such as {missing[0].split(' or ')[0]}=LABEL",
+                path,
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-dict form for ``summary.json``: ``{"roles": {role: [labels]}, "overridden": [labels]}``."""
-        return {"roles": {r: list(self.by_role.get(r, [])) for r in ROLES},
-                "overridden": [x for x in self.role_of if x in self.overridden]}
+        return {
+            "roles": {r: list(self.by_role.get(r, [])) for r in ROLES},
+            "overridden": [x for x in self.role_of if x in self.overridden],
+        }
 
     def describe(self) -> str:
         """A readable multi-line mapping, one role a line (empty multi-channel roles left out)."""
@@ -264,9 +309,13 @@ def _find_label(wanted: str, labels: Sequence[str]) -> str | None:
     return hits[0] if len(hits) == 1 else None
 
 
-def infer_roles(labels: Sequence[str], *, types: Sequence[str] | None = None,
-                overrides: Mapping[str, str | Sequence[str]] | None = None,
-                path: str | PathLike[str] | None = None) -> ChannelRoles:
+def infer_roles(
+    labels: Sequence[str],
+    *,
+    types: Sequence[str] | None = None,
+    overrides: Mapping[str, str | Sequence[str]] | None = None,
+    path: str | PathLike[str] | None = None,
+) -> ChannelRoles:
     """Assign a role to every channel label.
 
     Labels decide first; where a label is not recognized, ``types`` (e.g. the EDF
@@ -295,8 +344,11 @@ def infer_roles(labels: Sequence[str], *, types: Sequence[str] | None = None,
         for w in wanted:
             found = _find_label(str(w), labels)
             if found is None:
-                raise ChannelError(f"channel override {role}={w!r} names no channel of this file; "
-                                   f"the file has channels {_channel_list(labels)}", path)
+                raise ChannelError(
+                    f"channel override {role}={w!r} names no channel of this file; "
+                    f"the file has channels {_channel_list(labels)}",
+                    path,
+                )
             if found in forced and forced[found] != role:
                 raise ChannelError(f"channel {found!r} is overridden to two roles, {forced[found]} and {role}", path)
             forced[found] = role
@@ -304,10 +356,10 @@ def infer_roles(labels: Sequence[str], *, types: Sequence[str] | None = None,
     # 2. inference from labels, then types
     role_of: dict[str, str] = {}
     for i, label in enumerate(labels):
-        role = role_from_label(label)
-        if role is None and types is not None:
-            role = _role_from_type(types[i])
-        role_of[label] = role or "other"
+        guess = role_from_label(label)
+        if guess is None and types is not None:
+            guess = _role_from_type(types[i])
+        role_of[label] = guess or "other"
 
     # 3. single-channel roles: keep the first inferred channel, demote the rest
     taken = {r for r in forced.values() if r in SINGLE_ROLES}
@@ -320,12 +372,22 @@ def infer_roles(labels: Sequence[str], *, types: Sequence[str] | None = None,
         for x in extra:
             role_of[x] = _demoted(role)
         if role in taken:
-            logger.info("channel %s set to %s by override; %s now treated as %s", _channel_list(
-                [x for x, r in forced.items() if r == role]), role, _channel_list(extra), _demoted(role))
+            logger.info(
+                "channel %s set to %s by override; %s now treated as %s",
+                _channel_list([x for x, r in forced.items() if r == role]),
+                role,
+                _channel_list(extra),
+                _demoted(role),
+            )
         else:
-            logger.warning("several channels look like %s (%s); using %r, treating %s as %s; "
-                           "override the role to choose another", role, _channel_list(inferred),
-                           keep[0], _channel_list(extra), _demoted(role))
+            logger.warning(
+                "several channels look like %s (%s); using %r, treating %s as %s; override the role to choose another",
+                role,
+                _channel_list(inferred),
+                keep[0],
+                _channel_list(extra),
+                _demoted(role),
+            )
 
     # 4. apply overrides
     role_of.update(forced)

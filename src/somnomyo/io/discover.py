@@ -1,4 +1,5 @@
 """Find the annotation file (hypnogram, scored events) that sits beside a recording."""
+
 from __future__ import annotations
 
 import os
@@ -21,10 +22,22 @@ def sidecar_candidates(edf_path: str | os.PathLike[str]) -> list[str]:
     """
     path = Path(edf_path)
     stem = path.stem
-    return [f"{stem}.xml", f"{stem}-nsrr.xml", f"{path.name}.XML", f"{stem}-profusion.xml",
-            f"{stem}.tsv", f"{stem}.csv", f"{stem}_events.tsv", f"{stem}-annotations.tsv",
-            f"{stem}-annotations.edf", f"{stem}-Hypnogram.edf", "<sleep-edf>",
-            f"{stem}_sleepscoring.edf", f"{stem}_sleepscoring.txt", f"{stem}.txt"]
+    return [
+        f"{stem}.xml",
+        f"{stem}-nsrr.xml",
+        f"{path.name}.XML",
+        f"{stem}-profusion.xml",
+        f"{stem}.tsv",
+        f"{stem}.csv",
+        f"{stem}_events.tsv",
+        f"{stem}-annotations.tsv",
+        f"{stem}-annotations.edf",
+        f"{stem}-Hypnogram.edf",
+        "<sleep-edf>",
+        f"{stem}_sleepscoring.edf",
+        f"{stem}_sleepscoring.txt",
+        f"{stem}.txt",
+    ]
 
 
 def find_sidecar(edf_path: str | os.PathLike[str]) -> Path | None:

@@ -12,14 +12,15 @@ through :class:`numpy.memmap` with a structured record dtype, so each requested
 channel is a strided view and the others are never converted; memory use is the
 output arrays plus one block.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import os
 import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -32,10 +33,10 @@ __all__ = ["read_header", "read_edf", "read_annotations", "unit_scale_to_uv"]
 
 _BDF_VERSION = b"\xffBIOSEMI"
 _ANNOTATION_LABELS = ("EDF Annotations", "BDF Annotations")
-_BLOCK_BYTES = 4 * 1024 * 1024         # data visited per memmap block (memory bound)
-_MAX_FIELD_INT = 99_999_999            # largest integer an 8-character header field can spell out
-_MAX_TIMELINE_S = 7 * 86400.0          # sanity limit on an EDF+D record onset (a corrupt TAL, not a night)
-_PADDING = " \t\r\n\x00"               # header fields are space padded; some writers pad with NUL
+_BLOCK_BYTES = 4 * 1024 * 1024  # data visited per memmap block (memory bound)
+_MAX_FIELD_INT = 99_999_999  # largest integer an 8-character header field can spell out
+_MAX_TIMELINE_S = 7 * 86400.0  # sanity limit on an EDF+D record onset (a corrupt TAL, not a night)
+_PADDING = " \t\r\n\x00"  # header fields are space padded; some writers pad with NUL
 #: highest sampling rate a channel may claim (Hz): above what any EMG, EEG or PSG amplifier records
 #: (PSG systems sample at up to a few kHz; research EMG/EEG amplifiers such as BioSemi ActiveTwo reach
 #: 16 kHz); a header claiming more (a record duration of 1e-7 s: GHz rates) is corrupt, not data
@@ -46,22 +47,40 @@ MEMORY_FRACTION = 0.9
 #: memory the EDF+ annotations take while they are read, as a multiple of their raw bytes (the
 #: rows, their concatenation, the masks of the time-keeping check)
 _ANNOTATION_WORK_FACTOR = 4
-_MONTHS = {m: i for i, m in enumerate(
-    ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"), start=1)}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"), start=1)
+}
 
 # voltage units -> factor to µV (keys: lower case, spaces removed, micro signs -> "u")
 _VOLT_TO_UV = {
-    "v": 1e6, "volt": 1e6, "volts": 1e6,
-    "mv": 1e3, "millivolt": 1e3, "millivolts": 1e3,
-    "uv": 1.0, "microv": 1.0, "microvolt": 1.0, "microvolts": 1.0,
-    "nv": 1e-3, "nanovolt": 1e-3, "nanovolts": 1e-3,
+    "v": 1e6,
+    "volt": 1e6,
+    "volts": 1e6,
+    "mv": 1e3,
+    "millivolt": 1e3,
+    "millivolts": 1e3,
+    "uv": 1.0,
+    "microv": 1.0,
+    "microvolt": 1.0,
+    "microvolts": 1.0,
+    "nv": 1e-3,
+    "nanovolt": 1e-3,
+    "nanovolts": 1e-3,
 }
 
 # per-signal header fields: (name, width)
 _SIGNAL_FIELDS = (
-    ("label", 16), ("transducer", 80), ("unit", 8), ("physical minimum", 8),
-    ("physical maximum", 8), ("digital minimum", 8), ("digital maximum", 8),
-    ("prefilter", 80), ("samples per record", 8), ("reserved", 32),
+    ("label", 16),
+    ("transducer", 80),
+    ("unit", 8),
+    ("physical minimum", 8),
+    ("physical maximum", 8),
+    ("digital minimum", 8),
+    ("digital maximum", 8),
+    ("prefilter", 80),
+    ("samples per record", 8),
+    ("reserved", 32),
 )
 
 
@@ -83,13 +102,13 @@ class _Layout:
     bdf: bool
     file_type: str
     start: dt.datetime | None
-    n_records: int                  # complete records to read
+    n_records: int  # complete records to read
     record_duration: float
     header_bytes: int
     record_bytes: int
     labels: tuple[str, ...]
     infos: tuple[ChannelInfo, ...]  # every signal, annotation channels included
-    offsets: tuple[int, ...]        # byte offset of each signal inside a record
+    offsets: tuple[int, ...]  # byte offset of each signal inside a record
     annotation_index: tuple[int, ...]
 
     @property
@@ -133,6 +152,11 @@ def _number(raw: bytes, name: str, path: Path, *, integer: bool = False) -> floa
     return int(x) if integer else x
 
 
+def _integer(raw: bytes, name: str, path: Path) -> int:
+    """An integer header field (EDF spec: ASCII, left-aligned, space-padded)."""
+    return int(_number(raw, name, path, integer=True))
+
+
 def _start_datetime(date: str, time: str, recording_field: str, path: Path) -> dt.datetime | None:
     """Start date-time: EDF dd.mm.yy hh.mm.ss, years 85-99 -> 19xx, 00-84 -> 20xx.
 
@@ -150,7 +174,8 @@ def _start_datetime(date: str, time: str, recording_field: str, path: Path) -> d
     if m is not None and m.group(2).upper() in _MONTHS:
         day, month, year = int(m.group(1)), _MONTHS[m.group(2).upper()], int(m.group(3))
     try:
-        return dt.datetime(year, month, day, *(int(g) for g in t.groups()))
+        hour, minute, second = (int(g) for g in t.groups())
+        return dt.datetime(year, month, day, hour, minute, second)
     except ValueError:
         logger.warning("%s: start date/time %r %r is not a valid date; start left unknown", path, date, time)
         return None
@@ -163,7 +188,7 @@ def _layout(path: str | os.PathLike[str]) -> _Layout:
         raise _fail("file not found", path)
     if path.is_dir():
         raise _fail("is a directory, not an EDF/BDF file", path)
-    if not path.is_file():   # a FIFO, socket or device: opening or reading it could block forever
+    if not path.is_file():  # a FIFO, socket or device: opening or reading it could block forever
         raise _fail("is not a regular file (a pipe, socket or device); give an EDF/BDF file", path)
     try:
         size = path.stat().st_size
@@ -180,22 +205,25 @@ def _layout(path: str | os.PathLike[str]) -> _Layout:
                 bdf = False
             else:
                 raise _fail(f"not an EDF/BDF file: version field is {version!r}, expected '0' or '\\xffBIOSEMI'", path)
-            ns = _number(head[252:256], "number of signals", path, integer=True)
+            ns = _integer(head[252:256], "number of signals", path)
             if ns < 1:
                 raise _fail(f"number of signals is {ns}; at least 1 is needed", path)
             sig = fh.read(256 * ns)
     except OSError as err:
         raise _fail(f"cannot read file: {err.strerror or err}", path) from None
     if len(sig) < 256 * ns:
-        raise _fail(f"not an EDF/BDF file: header too short ({256 + len(sig)} bytes, "
-                    f"{256 * (ns + 1)} expected for {ns} signals)", path)
+        raise _fail(
+            f"not an EDF/BDF file: header too short ({256 + len(sig)} bytes, "
+            f"{256 * (ns + 1)} expected for {ns} signals)",
+            path,
+        )
 
     recording_field = _text(head[88:168])
     date = _ascii(head[168:176], "start date", path)
     time = _ascii(head[176:184], "start time", path)
-    header_bytes = _number(head[184:192], "number of bytes in header", path, integer=True)
+    header_bytes = _integer(head[184:192], "number of bytes in header", path)
     reserved = _ascii(head[192:236], "reserved", path)
-    n_records = _number(head[236:244], "number of data records", path, integer=True)
+    n_records = _integer(head[236:244], "number of data records", path)
     record_duration = _number(head[244:252], "duration of a data record", path)
     if header_bytes != 256 * (ns + 1):
         raise _fail(f"header byte count is {header_bytes} but {ns} signals need {256 * (ns + 1)}", path)
@@ -203,7 +231,7 @@ def _layout(path: str | os.PathLike[str]) -> _Layout:
     columns: dict[str, list[bytes]] = {}
     pos = 0
     for name, w in _SIGNAL_FIELDS:
-        columns[name] = [sig[pos + i * w: pos + (i + 1) * w] for i in range(ns)]
+        columns[name] = [sig[pos + i * w : pos + (i + 1) * w] for i in range(ns)]
         pos += w * ns
     labels = tuple(_text(b) for b in columns["label"])
     annotation_index = tuple(i for i, lab in enumerate(labels) if lab in _ANNOTATION_LABELS)
@@ -221,26 +249,30 @@ def _layout(path: str | os.PathLike[str]) -> _Layout:
     infos = []
     spr_all = []
     for i, label in enumerate(labels):
-        spr = _number(columns["samples per record"][i], f"samples per record of {label!r}", path, integer=True)
+        spr = _integer(columns["samples per record"][i], f"samples per record of {label!r}", path)
         if spr <= 0:
             raise _fail(f"channel {label!r}: samples per record is {spr}; it must be > 0", path)
         spr_all.append(spr)
         fs = spr / record_duration if record_duration > 0 else 0.0
         if not np.isfinite(fs):
-            raise _fail(f"channel {label!r}: {spr} samples in a record of {record_duration:g} s "
-                        "is not a finite sampling rate", path)
-        infos.append(ChannelInfo(
-            label=label,
-            fs=fs,
-            unit=_text(columns["unit"][i]),
-            transducer=_text(columns["transducer"][i]),
-            prefilter=_text(columns["prefilter"][i]),
-            physical_min=_number(columns["physical minimum"][i], f"physical minimum of {label!r}", path),
-            physical_max=_number(columns["physical maximum"][i], f"physical maximum of {label!r}", path),
-            digital_min=_number(columns["digital minimum"][i], f"digital minimum of {label!r}", path, integer=True),
-            digital_max=_number(columns["digital maximum"][i], f"digital maximum of {label!r}", path, integer=True),
-            samples_per_record=spr,
-        ))
+            raise _fail(
+                f"channel {label!r}: {spr} samples in a record of {record_duration:g} s is not a finite sampling rate",
+                path,
+            )
+        infos.append(
+            ChannelInfo(
+                label=label,
+                fs=fs,
+                unit=_text(columns["unit"][i]),
+                transducer=_text(columns["transducer"][i]),
+                prefilter=_text(columns["prefilter"][i]),
+                physical_min=_number(columns["physical minimum"][i], f"physical minimum of {label!r}", path),
+                physical_max=_number(columns["physical maximum"][i], f"physical maximum of {label!r}", path),
+                digital_min=_integer(columns["digital minimum"][i], f"digital minimum of {label!r}", path),
+                digital_max=_integer(columns["digital maximum"][i], f"digital maximum of {label!r}", path),
+                samples_per_record=spr,
+            )
+        )
     width = 3 if bdf else 2
     sizes = np.asarray(spr_all, dtype=np.int64) * width
     offsets = tuple(int(x) for x in np.concatenate([[0], np.cumsum(sizes)[:-1]]))
@@ -252,9 +284,12 @@ def _layout(path: str | os.PathLike[str]) -> _Layout:
         # an EDF header over 24-bit ones (the header's sample width is wrong, not the file truncated)
         other = 2 if bdf else 3
         if size == header_bytes + n_records * (record_bytes // width) * other:
-            raise _fail(f"the header says {'BDF (24-bit' if bdf else 'EDF (16-bit'} samples) but the file size "
-                        f"({size} bytes) fits {n_records} records of {8 * other}-bit samples; the header's "
-                        "version field does not match the data", path)
+            raise _fail(
+                f"the header says {'BDF (24-bit' if bdf else 'EDF (16-bit'} samples) but the file size "
+                f"({size} bytes) fits {n_records} records of {8 * other}-bit samples; the header's "
+                "version field does not match the data",
+                path,
+            )
     if n_records == -1:
         if available < 1:
             raise _fail("number of data records is -1 and the file holds no complete record", path)
@@ -266,27 +301,46 @@ def _layout(path: str | os.PathLike[str]) -> _Layout:
         raise _fail(f"number of data records is {n_records}", path)
     elif available < n_records:
         if available < 1:
-            raise _fail(f"file is truncated: the header announces {n_records} data records "
-                        "but not even one is complete", path)
-        logger.warning("%s: file is truncated: header announces %d data records, only %d are complete; "
-                       "reading those", path, n_records, available)
+            raise _fail(
+                f"file is truncated: the header announces {n_records} data records but not even one is complete", path
+            )
+        logger.warning(
+            "%s: file is truncated: header announces %d data records, only %d are complete; reading those",
+            path,
+            n_records,
+            available,
+        )
         n_records = available
     elif size > header_bytes + n_records * record_bytes:
-        logger.warning("%s: %d bytes after the %d announced data records are ignored",
-                       path, size - header_bytes - n_records * record_bytes, n_records)
+        logger.warning(
+            "%s: %d bytes after the %d announced data records are ignored",
+            path,
+            size - header_bytes - n_records * record_bytes,
+            n_records,
+        )
     if n_records == 0 and has_signals:
         raise _fail("the file holds no data records", path)
     for i, c in enumerate(infos):
         if c.fs > MAX_SAMPLING_RATE_HZ and i not in annotation_index:
-            raise _fail(f"channel {c.label!r}: {c.samples_per_record} samples in a record of {record_duration:g} s "
-                        f"is {c.fs:.4g} Hz, above the {MAX_SAMPLING_RATE_HZ:g} Hz any EMG/EEG amplifier records "
-                        "(corrupt header)", path)
+            raise _fail(
+                f"channel {c.label!r}: {c.samples_per_record} samples in a record of {record_duration:g} s "
+                f"is {c.fs:.4g} Hz, above the {MAX_SAMPLING_RATE_HZ:g} Hz any EMG/EEG amplifier records "
+                "(corrupt header)",
+                path,
+            )
 
     return _Layout(
-        path=path, bdf=bdf, file_type=file_type,
+        path=path,
+        bdf=bdf,
+        file_type=file_type,
         start=_start_datetime(date, time, recording_field, path),
-        n_records=n_records, record_duration=record_duration, header_bytes=header_bytes,
-        record_bytes=record_bytes, labels=labels, infos=tuple(infos), offsets=offsets,
+        n_records=n_records,
+        record_duration=record_duration,
+        header_bytes=header_bytes,
+        record_bytes=record_bytes,
+        labels=labels,
+        infos=tuple(infos),
+        offsets=offsets,
         annotation_index=annotation_index,
     )
 
@@ -321,8 +375,10 @@ def _iter_blocks(lay: _Layout, dtype: np.dtype) -> Iterator[tuple[int, np.memmap
     per_block = max(1, _BLOCK_BYTES // lay.record_bytes)
     for r0 in range(0, lay.n_records, per_block):
         n = min(per_block, lay.n_records - r0)
-        yield r0, np.memmap(lay.path, dtype=dtype, mode="r",
-                            offset=lay.header_bytes + r0 * lay.record_bytes, shape=(n,))
+        yield (
+            r0,
+            np.memmap(lay.path, dtype=dtype, mode="r", offset=lay.header_bytes + r0 * lay.record_bytes, shape=(n,)),
+        )
 
 
 def _annotation_bytes(lay: _Layout) -> np.ndarray:
@@ -330,15 +386,19 @@ def _annotation_bytes(lay: _Layout) -> np.ndarray:
     if not lay.annotation_index or lay.n_records == 0:
         return np.zeros((0, 0), dtype=np.uint8)
     width = sum(lay.infos[i].samples_per_record * lay.width for i in lay.annotation_index)
-    _check_bytes(lay, lay.n_records * width * _ANNOTATION_WORK_FACTOR,
-                 f"reading the EDF+ annotations of {lay.n_records} records")
-    dtype = np.dtype({
-        "names": [f"a{k}" for k in range(len(lay.annotation_index))],
-        "formats": [("u1", (lay.infos[i].samples_per_record * lay.width,)) for i in lay.annotation_index],
-        "offsets": [lay.offsets[i] for i in lay.annotation_index],
-        "itemsize": lay.record_bytes,
-    })
-    parts = [np.concatenate([mm[n] for n in dtype.names], axis=1) for _, mm in _iter_blocks(lay, dtype)]
+    _check_bytes(
+        lay, lay.n_records * width * _ANNOTATION_WORK_FACTOR, f"reading the EDF+ annotations of {lay.n_records} records"
+    )
+    dtype = np.dtype(
+        {
+            "names": [f"a{k}" for k in range(len(lay.annotation_index))],
+            "formats": [("u1", (lay.infos[i].samples_per_record * lay.width,)) for i in lay.annotation_index],
+            "offsets": [lay.offsets[i] for i in lay.annotation_index],
+            "itemsize": lay.record_bytes,
+        }
+    )
+    names = dtype.names or ()
+    parts = [np.concatenate([mm[n] for n in names], axis=1) for _, mm in _iter_blocks(lay, dtype)]
     return np.concatenate(parts, axis=0)
 
 
@@ -349,7 +409,7 @@ _TIMEKEEPING = re.compile(rb"(?:^|(?<=\x00))[+-]\d+(?:\.\d*)?\x14\x14\x00")
 def _parse_annotations(rows: np.ndarray) -> list[tuple[float, float, str]]:
     """EDF+ annotations (EDF+ spec, section 2.2) of all records, empty time-keeping texts dropped."""
     rows = rows[~_timekeeping_only(rows)] if rows.ndim == 2 else rows
-    raw = _TIMEKEEPING.sub(b"", rows.tobytes())   # the time-keeping TALs of the records left
+    raw = _TIMEKEEPING.sub(b"", rows.tobytes())  # the time-keeping TALs of the records left
     return [a for a in parse_tal(raw) if a[2]]
 
 
@@ -363,14 +423,15 @@ def _timekeeping_only(rows: np.ndarray) -> np.ndarray:
     n, w = rows.shape
     if n == 0 or w < 4:
         return np.zeros(n, bool)
-    end = (rows[:, 1:-2] == 0x14) & (rows[:, 2:-1] == 0x14) & (rows[:, 3:] == 0)   # TAL end after >= 1 char
+    end = (rows[:, 1:-2] == 0x14) & (rows[:, 2:-1] == 0x14) & (rows[:, 3:] == 0)  # TAL end after >= 1 char
     has = end.any(axis=1)
-    stop = end.argmax(axis=1) + 1                     # where the "\x14\x14\x00" starts
+    stop = end.argmax(axis=1) + 1  # where the "\x14\x14\x00" starts
     cols = np.arange(w)
     timeish = np.isin(rows, _TAL_TIME_BYTES)
     prefix_ok = (timeish | (cols >= stop[:, None])).all(axis=1) & np.isin(rows[:, 0], _TAL_TIME_BYTES[:2])
     rest_empty = ((rows == 0) | (cols < stop[:, None] + 3)).all(axis=1)
-    return has & prefix_ok & rest_empty
+    only: np.ndarray = has & prefix_ok & rest_empty
+    return only
 
 
 def _record_onsets(lay: _Layout, rows: np.ndarray) -> np.ndarray:
@@ -391,8 +452,11 @@ def _record_onsets(lay: _Layout, rows: np.ndarray) -> np.ndarray:
 
 def _recording(lay: _Layout) -> Recording:
     return Recording(
-        path=lay.path, start=lay.start, duration=lay.n_records * lay.record_duration,
-        channels=[lay.infos[i] for i in lay.ordinary_index], file_type=lay.file_type,
+        path=lay.path,
+        start=lay.start,
+        duration=lay.n_records * lay.record_duration,
+        channels=[lay.infos[i] for i in lay.ordinary_index],
+        file_type=lay.file_type,
     )
 
 
@@ -412,8 +476,7 @@ def _select(lay: _Layout, channels: Sequence[str] | None) -> list[int]:
     first: dict[str, int] = {}
     for i in ordinary:
         if lay.labels[i] in first:
-            logger.warning("%s: channel label %r appears more than once; the first is used",
-                           lay.path, lay.labels[i])
+            logger.warning("%s: channel label %r appears more than once; the first is used", lay.path, lay.labels[i])
         first.setdefault(lay.labels[i], i)
     if channels is None:
         return list(first.values())
@@ -437,8 +500,10 @@ def _check_scaling(lay: _Layout, i: int) -> tuple[float, float]:
     gain = (c.physical_max - c.physical_min) / (c.digital_max - c.digital_min)
     offset = c.physical_min - c.digital_min * gain
     if not (np.isfinite(gain) and np.isfinite(offset)):
-        raise _fail(f"channel {c.label!r}: physical range {c.physical_min:g} to {c.physical_max:g} "
-                    "overflows the scaling", lay.path)
+        raise _fail(
+            f"channel {c.label!r}: physical range {c.physical_min:g} to {c.physical_max:g} overflows the scaling",
+            lay.path,
+        )
     return gain, offset
 
 
@@ -502,6 +567,7 @@ def available_memory_bytes() -> int | None:
     limits: list[int] = []
     try:
         import resource
+
         soft, _ = resource.getrlimit(resource.RLIMIT_AS)
         if soft not in (resource.RLIM_INFINITY, -1):
             used = 0
@@ -536,23 +602,34 @@ def _check_bytes(lay: _Layout, needed: int, what: str) -> None:
     """Refuse, before allocating, ``what`` when its ``needed`` bytes would not fit in memory (one
     line naming the memory needed), instead of ending in ``MemoryError`` (or the system's
     out-of-memory killer)."""
-    if needed < 256 * 2**20:         # an ordinary read: no need to look
+    if needed < 256 * 2**20:  # an ordinary read: no need to look
         return
     free = available_memory_bytes()
     if free is not None and needed > MEMORY_FRACTION * free:
         gib = 2.0**30
-        raise _fail(f"{what} needs {needed / gib:.1f} GiB of memory; only {max(free, 0) / gib:.1f} GiB is "
-                    "available (read fewer channels, or on a machine with more memory)", lay.path)
+        raise _fail(
+            f"{what} needs {needed / gib:.1f} GiB of memory; only {max(free, 0) / gib:.1f} GiB is "
+            "available (read fewer channels, or on a machine with more memory)",
+            lay.path,
+        )
 
 
 def _check_memory(lay: _Layout, index: Sequence[int], dtype: np.dtype) -> None:
     """Refuse a read whose channel arrays would not fit in memory (see :func:`_check_bytes`)."""
-    _check_bytes(lay, _needed_bytes(lay, index, dtype),
-                 f"reading {len(index)} channel(s) of {lay.n_records} records ({np.dtype(dtype).name})")
+    _check_bytes(
+        lay,
+        _needed_bytes(lay, index, dtype),
+        f"reading {len(index)} channel(s) of {lay.n_records} records ({np.dtype(dtype).name})",
+    )
 
 
-def _read(path: str | os.PathLike[str], channels: Sequence[str] | None, *, annotations: bool,
-          dtype: np.dtype = np.dtype(np.float64)) -> Recording:
+def _read(
+    path: str | os.PathLike[str],
+    channels: Sequence[str] | None,
+    *,
+    annotations: bool,
+    dtype: np.dtype = np.dtype(np.float64),
+) -> Recording:
     lay = _layout(path)
     rec = _recording(lay)
     index = _select(lay, channels)
@@ -563,8 +640,7 @@ def _read(path: str | os.PathLike[str], channels: Sequence[str] | None, *, annot
         scale = unit_scale_to_uv(lay.infos[i].unit)
         scaling.append((gain * (scale or 1.0), offset * (scale or 1.0), "uV" if scale else lay.infos[i].unit))
 
-    rows = (_annotation_bytes(lay) if (annotations or lay.file_type.endswith("+D"))
-            else np.zeros((0, 0), dtype=np.uint8))
+    rows = _annotation_bytes(lay) if (annotations or lay.file_type.endswith("+D")) else np.zeros((0, 0), dtype=np.uint8)
     onsets = _record_onsets(lay, rows)
     rec.gaps, starts = _timeline(lay, onsets)
     if starts is not None:
@@ -577,7 +653,7 @@ def _read(path: str | os.PathLike[str], channels: Sequence[str] | None, *, annot
         spr = lay.infos[i].samples_per_record
         total = spr * lay.n_records if starts is None else int(round(starts[-1] * lay.infos[i].fs)) + spr
         outs.append(np.zeros(total, dtype=dtype))
-    direct = dtype == np.float64                # else scaled in a float64 block buffer, rounded once
+    direct = dtype == np.float64  # else scaled in a float64 block buffer, rounded once
     if index:
         rec_dtype = _record_dtype(lay, index)
         for r0, mm in _iter_blocks(lay, rec_dtype):
@@ -587,7 +663,7 @@ def _read(path: str | os.PathLike[str], channels: Sequence[str] | None, *, annot
                 gain, offset, _ = scaling[k]
                 dig = _digital(mm[f"s{k}"], lay.bdf)
                 if starts is None:
-                    dst = outs[k][r0 * spr:(r0 + n) * spr].reshape(n, spr)
+                    dst = outs[k][r0 * spr : (r0 + n) * spr].reshape(n, spr)
                     if direct:
                         np.multiply(dig, gain, out=dst)
                         dst += offset
@@ -596,15 +672,22 @@ def _read(path: str | os.PathLike[str], channels: Sequence[str] | None, *, annot
                         tmp += offset
                         dst[...] = tmp
                 else:
-                    first = np.round(starts[r0:r0 + n] * lay.infos[i].fs).astype(np.int64)
+                    first = np.round(starts[r0 : r0 + n] * lay.infos[i].fs).astype(np.int64)
                     idx = first[:, None] + np.arange(spr)
                     outs[k][idx] = dig * gain + offset
-            del mm, dig                     # unmap this block before the next one is mapped
+            del mm, dig  # unmap this block before the next one is mapped
     for k, i in enumerate(index):
         c = lay.infos[i]
         rec.signals[c.label] = Signal(label=c.label, data=outs[k], fs=c.fs, unit=scaling[k][2])
-    logger.info("%s: read %d of %d channels, %d records of %g s (%s)", lay.path, len(index),
-                len(lay.ordinary_index), lay.n_records, lay.record_duration, lay.file_type)
+    logger.info(
+        "%s: read %d of %d channels, %d records of %g s (%s)",
+        lay.path,
+        len(index),
+        len(lay.ordinary_index),
+        lay.n_records,
+        lay.record_duration,
+        lay.file_type,
+    )
     return rec
 
 
@@ -616,20 +699,25 @@ def _timeline(lay: _Layout, onsets: np.ndarray) -> tuple[list[tuple[float, float
     tol = 1e-6 * max(lay.record_duration, 1.0)
     if onsets[0] < -tol or np.any(onsets[1:] < ends[:-1] - tol):
         r = 0 if onsets[0] < -tol else int(np.flatnonzero(onsets[1:] < ends[:-1] - tol)[0]) + 1
-        raise _fail(f"EDF+D data record {r} starts at {onsets[r]:g} s, before the previous record ends "
-                    "(records must not overlap)", lay.path)
+        raise _fail(
+            f"EDF+D data record {r} starts at {onsets[r]:g} s, before the previous record ends "
+            "(records must not overlap)",
+            lay.path,
+        )
     late = onsets > _MAX_TIMELINE_S
     if late.any():
         r = int(np.flatnonzero(late)[0])
-        raise _fail(f"EDF+D data record {r} starts at {onsets[r]:g} s, more than "
-                    f"{_MAX_TIMELINE_S / 86400:.0f} days after the start (corrupt time-keeping annotation)", lay.path)
+        raise _fail(
+            f"EDF+D data record {r} starts at {onsets[r]:g} s, more than "
+            f"{_MAX_TIMELINE_S / 86400:.0f} days after the start (corrupt time-keeping annotation)",
+            lay.path,
+        )
     prev_end = np.concatenate([[0.0], ends[:-1]])
     gap = onsets - prev_end
     where = np.flatnonzero(gap > tol)
     gaps = [(float(prev_end[j]), float(gap[j])) for j in where]
     if gaps:
-        logger.info("%s: %d gap(s) in the EDF+D recording, %.3f s in all", lay.path, len(gaps),
-                    sum(g[1] for g in gaps))
+        logger.info("%s: %d gap(s) in the EDF+D recording, %.3f s in all", lay.path, len(gaps), sum(g[1] for g in gaps))
     return gaps, onsets
 
 

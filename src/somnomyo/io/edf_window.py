@@ -9,13 +9,14 @@ rounding, EDF+D records placed at their time-keeping onsets with gaps filled wit
 
 Format: European Data Format (Kemp et al. 1992), EDF+ (Kemp & Olivan 2003), BioSemi BDF.
 """
+
 from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -26,7 +27,7 @@ from somnomyo.io.recording import Recording
 __all__ = ["EdfWindowReader", "Window", "read_window"]
 
 _DTYPES = ("float64", "float32")
-_EPS = 1e-9          # tolerance on sample times (s * Hz) so that an exact boundary is not lost to rounding
+_EPS = 1e-9  # tolerance on sample times (s * Hz) so that an exact boundary is not lost to rounding
 
 
 @dataclass(frozen=True)
@@ -67,8 +68,9 @@ class EdfWindowReader:
         self.header.gaps = list(self.gaps)
         self._raw: np.memmap | None = None
         if lay.n_records > 0:
-            self._raw = np.memmap(self.path, dtype=np.uint8, mode="r", offset=lay.header_bytes,
-                                  shape=(lay.n_records, lay.record_bytes))
+            self._raw = np.memmap(
+                self.path, dtype=np.uint8, mode="r", offset=lay.header_bytes, shape=(lay.n_records, lay.record_bytes)
+            )
         self._scaling: dict[int, tuple[float, float, str]] = {}
 
     @property
@@ -84,7 +86,7 @@ class EdfWindowReader:
         """Release the mapping (later reads fail)."""
         self._raw = None
 
-    def __enter__(self) -> "EdfWindowReader":
+    def __enter__(self) -> EdfWindowReader:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -106,8 +108,9 @@ class EdfWindowReader:
             return spr * self._lay.n_records
         return int(round(self._starts[-1] * self._lay.infos[i].fs)) + spr
 
-    def read(self, channels: Sequence[str], *, start: float, duration: float,
-             dtype: str | np.dtype = "float32") -> dict[str, Window]:
+    def read(
+        self, channels: Sequence[str], *, start: float, duration: float, dtype: str | np.dtype = "float32"
+    ) -> dict[str, Window]:
         """Samples of ``channels`` with times in ``[start, start + duration)`` (clipped to the recording).
 
         Raises :class:`~somnomyo.errors.RecordingError` for an unknown channel (one line, listing
@@ -150,7 +153,7 @@ class EdfWindowReader:
             return out
         rec_dtype = _edf._record_dtype(lay, [i])
         block = self._raw[r0:r1].reshape(-1).view(rec_dtype)
-        dig = _edf._digital(block["s0"], lay.bdf)            # (records, spr)
+        dig = _edf._digital(block["s0"], lay.bdf)  # (records, spr)
         gain, offset, _ = self._scale(i)
         if out_type == np.float64:
             vals = np.multiply(dig, gain)
@@ -162,16 +165,22 @@ class EdfWindowReader:
         if firsts is None:
             flat = vals.reshape(-1)
             base = r0 * spr
-            out[:] = flat[k0 - base:k1 - base]
+            out[:] = flat[k0 - base : k1 - base]
         else:
-            idx = firsts[r0:r1, None] + np.arange(spr)          # sample index of every value
+            idx = firsts[r0:r1, None] + np.arange(spr)  # sample index of every value
             keep = (idx >= k0) & (idx < k1)
             out[idx[keep] - k0] = vals[keep]
         return out
 
 
-def read_window(path: str | os.PathLike[str], channels: Sequence[str], *, start: float, duration: float,
-                dtype: str | np.dtype = "float32") -> dict[str, Window]:
+def read_window(
+    path: str | os.PathLike[str],
+    channels: Sequence[str],
+    *,
+    start: float,
+    duration: float,
+    dtype: str | np.dtype = "float32",
+) -> dict[str, Window]:
     """One window of ``channels`` (see :meth:`EdfWindowReader.read`); opens and closes the file."""
     with EdfWindowReader(path) as reader:
         return reader.read(channels, start=start, duration=duration, dtype=dtype)

@@ -5,13 +5,14 @@ Used by the simulator and by exports. Follows the EDF+ specification
 16-bit (EDF) or 24-bit (BDF) samples, annotations as TALs in an
 "EDF Annotations" / "BDF Annotations" signal.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import math
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -83,8 +84,9 @@ def write_edf(
     if signals:
         n_records = max(math.ceil(s.data.size / n) for s, n in zip(signals, nsamp))
     else:
-        n_records = max(1, math.ceil(float(duration_s) / record_duration - 1e-9))
-    dmin, dmax = ((-8388608, 8388607) if bdf else (-32768, 32767))
+        total_s = float(duration_s) if duration_s is not None else 0.0  # not None here: checked above
+        n_records = max(1, math.ceil(total_s / record_duration - 1e-9))
+    dmin, dmax = (-8388608, 8388607) if bdf else (-32768, 32767)
     width = 3 if bdf else 2
 
     # annotations: the time-keeping TAL of each record, then the events that start in it
@@ -118,10 +120,16 @@ def write_edf(
     hdr += _field(n_records, 8) + _field(_num(record_duration), 8) + _field(ns, 4)
     units = [("uV" if s.unit in ("uV", "µV") else s.unit) for s in signals] + [""]
     cols = [
-        (labels, 16), (["" for _ in labels], 80), (units, 8),
-        ([_num(p[0]) for p in phys] + ["-1"], 8), ([_num(p[1]) for p in phys] + ["1"], 8),
-        ([str(dmin)] * ns, 8), ([str(dmax)] * ns, 8), (["" for _ in labels], 80),
-        ([str(n) for n in nsamp] + [str(ann_samples)], 8), (["" for _ in labels], 32),
+        (labels, 16),
+        (["" for _ in labels], 80),
+        (units, 8),
+        ([_num(p[0]) for p in phys] + ["-1"], 8),
+        ([_num(p[1]) for p in phys] + ["1"], 8),
+        ([str(dmin)] * ns, 8),
+        ([str(dmax)] * ns, 8),
+        (["" for _ in labels], 80),
+        ([str(n) for n in nsamp] + [str(ann_samples)], 8),
+        (["" for _ in labels], 32),
     ]
     for values, w in cols:
         for v in values:

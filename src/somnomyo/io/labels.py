@@ -22,6 +22,7 @@ convention 0 W, 1-4 S1-S4, 5 REM) are accepted only where the text is known to
 be a stage: ``stages_only=True`` (stage-per-line files, NSRR ``Stages`` events),
 after a ``Stage``/``Sleep stage`` prefix, or as the code of an NSRR ``|`` label.
 """
+
 from __future__ import annotations
 
 import re
@@ -33,20 +34,56 @@ __all__ = ["normalize_label", "normalize_stage", "split_channel", "is_stage"]
 # --- stages ---------------------------------------------------------------------
 # Tokens safe to read as a stage even without any context.
 _STAGE_WORDS: dict[str, str] = {
-    "w": "W", "wake": "W", "awake": "W", "wakefulness": "W",
-    "n1": "N1", "n2": "N2", "n3": "N3", "n4": "N3",
-    "nrem1": "N1", "nrem2": "N2", "nrem3": "N3", "nrem4": "N3",
-    "s1": "N1", "s2": "N2", "s3": "N3", "s4": "N3",
-    "r": "R", "rem": "R", "sr": "R", "srem": "R",
-    "?": "UNS", "unscored": "UNS", "not scored": "UNS", "movement time": "UNS",
+    "w": "W",
+    "wake": "W",
+    "awake": "W",
+    "wakefulness": "W",
+    "n1": "N1",
+    "n2": "N2",
+    "n3": "N3",
+    "n4": "N3",
+    "nrem1": "N1",
+    "nrem2": "N2",
+    "nrem3": "N3",
+    "nrem4": "N3",
+    "s1": "N1",
+    "s2": "N2",
+    "s3": "N3",
+    "s4": "N3",
+    "r": "R",
+    "rem": "R",
+    "sr": "R",
+    "srem": "R",
+    "?": "UNS",
+    "unscored": "UNS",
+    "not scored": "UNS",
+    "movement time": "UNS",
 }
 # Tokens read as a stage only in a stage context (numeric codes, M, unknown ...).
 _STAGE_CONTEXT_WORDS: dict[str, str] = {
-    "0": "W", "1": "N1", "2": "N2", "3": "N3", "4": "N3", "5": "R",
-    "6": "UNS", "9": "UNS", "-1": "UNS",
-    "m": "UNS", "mt": "UNS", "movement": "UNS", "u": "UNS", "uns": "UNS",
-    "unk": "UNS", "unknown": "UNS", "nan": "UNS", "x": "UNS", "a": "UNS",
-    "artifact": "UNS", "artefact": "UNS", "no stage": "UNS", "none": "UNS",
+    "0": "W",
+    "1": "N1",
+    "2": "N2",
+    "3": "N3",
+    "4": "N3",
+    "5": "R",
+    "6": "UNS",
+    "9": "UNS",
+    "-1": "UNS",
+    "m": "UNS",
+    "mt": "UNS",
+    "movement": "UNS",
+    "u": "UNS",
+    "uns": "UNS",
+    "unk": "UNS",
+    "unknown": "UNS",
+    "nan": "UNS",
+    "x": "UNS",
+    "a": "UNS",
+    "artifact": "UNS",
+    "artefact": "UNS",
+    "no stage": "UNS",
+    "none": "UNS",
 }
 _STAGE_PREFIX = re.compile(r"^(?:sleep\s*stage|sleep\s*state|stage)\s*[:\-]?\s*")
 _STAGE_SUFFIX = re.compile(r"\s*sleep$")
@@ -102,7 +139,7 @@ def normalize_stage(text: str, *, stages_only: bool = False) -> str | None:
         context = True
     t = _STAGE_SUFFIX.sub("", stripped) if stripped not in ("sleep",) else stripped
     t = t.strip(" .:-")
-    t = re.sub(r"^(n|s|nrem)\s+(\d)$", r"\1\2", t)   # "NREM 1", "N 2", "S 3"
+    t = re.sub(r"^(n|s|nrem)\s+(\d)$", r"\1\2", t)  # "NREM 1", "N 2", "S 3"
     if t in _STAGE_WORDS:
         return _STAGE_WORDS[t]
     if context and t in _STAGE_CONTEXT_WORDS:
@@ -167,12 +204,14 @@ def normalize_label(text: str, *, stages_only: bool = False) -> str | tuple[str,
     if stage is not None:
         return stage
     if stages_only:
-        raise ValueError(f"{str(text).strip()!r} is not a sleep stage; accepted: "
-                         f"{', '.join(STAGES)}, 0-5, ?, Sleep stage W/1/2/3/4/R/?, N1-N3, S1-S4, REM, Wake")
+        raise ValueError(
+            f"{str(text).strip()!r} is not a sleep stage; accepted: "
+            f"{', '.join(STAGES)}, 0-5, ?, Sleep stage W/1/2/3/4/R/?, N1-N3, S1-S4, REM, Wake"
+        )
     raw, _ = split_channel(text)
     concept = raw.partition("|")[0] if "|" in raw else raw
     found = _event(_clean(concept))
-    if found is None and "|" in raw:                # NSRR: try the code part too
+    if found is None and "|" in raw:  # NSRR: try the code part too
         found = _event(_clean(raw.partition("|")[2]))
     if found is not None:
         return found

@@ -1,4 +1,5 @@
 """In-memory model of a recording: header facts for every channel, data for the loaded ones."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -12,9 +13,9 @@ import numpy as np
 class ChannelInfo:
     """Header facts of one signal in the file (every channel, loaded or not)."""
 
-    label: str                 # label as in the file, trailing spaces stripped
-    fs: float                  # sampling rate, Hz (samples per record / record duration)
-    unit: str                  # physical dimension as written in the file
+    label: str  # label as in the file, trailing spaces stripped
+    fs: float  # sampling rate, Hz (samples per record / record duration)
+    unit: str  # physical dimension as written in the file
     transducer: str = ""
     prefilter: str = ""
     physical_min: float = 0.0
@@ -29,9 +30,9 @@ class Signal:
     """Samples of one loaded channel, converted to µV when its unit is a voltage."""
 
     label: str
-    data: np.ndarray           # float64, one value per sample; gaps (EDF+D) filled with 0
+    data: np.ndarray  # float64, one value per sample; gaps (EDF+D) filled with 0
     fs: float
-    unit: str = "uV"           # "uV" after conversion; the file's unit if not a voltage
+    unit: str = "uV"  # "uV" after conversion; the file's unit if not a voltage
 
     @property
     def duration(self) -> float:
@@ -52,12 +53,12 @@ class Recording:
 
     path: Path | None
     start: dt.datetime | None
-    duration: float                                   # seconds, continuous timeline
-    channels: list[ChannelInfo]                       # every signal in the file (no annotation channels)
+    duration: float  # seconds, continuous timeline
+    channels: list[ChannelInfo]  # every signal in the file (no annotation channels)
     signals: dict[str, Signal] = field(default_factory=dict)
     annotations: list[tuple[float, float, str]] = field(default_factory=list)
     gaps: list[tuple[float, float]] = field(default_factory=list)
-    file_type: str = "EDF"                            # EDF, EDF+C, EDF+D, BDF, BDF+C, BDF+D
+    file_type: str = "EDF"  # EDF, EDF+C, EDF+D, BDF, BDF+C, BDF+D
 
     @property
     def labels(self) -> list[str]:

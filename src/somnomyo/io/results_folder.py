@@ -22,6 +22,7 @@ an existing file is refused; an empty folder, or a results folder of the same re
 folder of another recording, or one holding a review (``review/``) is refused unless
 ``overwrite``. The folder may never contain the recording or an input file.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -29,9 +30,10 @@ import datetime as dt
 import hashlib
 import json
 import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -39,8 +41,19 @@ from somnomyo import __version__
 from somnomyo.errors import SomnomyoError
 from somnomyo.io.atomic import OWNER_FILE, atomic_dir, remove_stale, write_text_atomic
 
-__all__ = ["MANIFEST_FILE", "FORMAT", "FORMAT_VERSION", "ResultsFolder", "OutPlan", "open_results",
-           "prepare_out", "results_writer", "sha256_file", "build_manifest", "is_results_folder"]
+__all__ = [
+    "MANIFEST_FILE",
+    "FORMAT",
+    "FORMAT_VERSION",
+    "ResultsFolder",
+    "OutPlan",
+    "open_results",
+    "prepare_out",
+    "results_writer",
+    "sha256_file",
+    "build_manifest",
+    "is_results_folder",
+]
 
 MANIFEST_FILE = "manifest.json"
 FORMAT = "somnomyo-results"
@@ -84,10 +97,16 @@ def _files_of(folder: Path) -> dict[str, dict[str, Any]]:
     return out
 
 
-def build_manifest(folder: str | os.PathLike[str], *, recording: str | os.PathLike[str],
-                   recording_sha256: str | None = None, inputs: Sequence[InputSpec] = (),
-                   standard: str | None = None, command: Sequence[str] | None = None,
-                   extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def build_manifest(
+    folder: str | os.PathLike[str],
+    *,
+    recording: str | os.PathLike[str],
+    recording_sha256: str | None = None,
+    inputs: Sequence[InputSpec] = (),
+    standard: str | None = None,
+    command: Sequence[str] | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """The manifest of ``folder`` as it is now: every file in it, with sizes and hashes."""
     rec = Path(recording).absolute()
     seen: set[str] = set()
@@ -99,11 +118,15 @@ def build_manifest(folder: str | os.PathLike[str], *, recording: str | os.PathLi
         seen.add(ap)
         ins.append({"role": role, "path": ap, "sha256": sha256_file(ap)})
     man: dict[str, Any] = {
-        "format": FORMAT, "format_version": FORMAT_VERSION, "somnomyo_version": __version__,
-        "created": _now(), "command": None if command is None else [str(c) for c in command],
-        "recording": {"path": str(rec), "size": rec.stat().st_size,
-                      "sha256": recording_sha256 or sha256_file(rec)},
-        "inputs": ins, "standard": standard, "files": _files_of(Path(folder)),
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "somnomyo_version": __version__,
+        "created": _now(),
+        "command": None if command is None else [str(c) for c in command],
+        "recording": {"path": str(rec), "size": rec.stat().st_size, "sha256": recording_sha256 or sha256_file(rec)},
+        "inputs": ins,
+        "standard": standard,
+        "files": _files_of(Path(folder)),
     }
     if extra:
         man.update(extra)
@@ -123,8 +146,11 @@ def _read_manifest(folder: Path) -> dict[str, Any] | None:
         raise SomnomyoError(f"not somnomyo output ({MANIFEST_FILE} is not a {FORMAT} manifest)", folder)
     version = man.get("format_version")
     if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise SomnomyoError(f"{MANIFEST_FILE} has format_version {version!r}; this somnomyo reads up to "
-                            f"{FORMAT_VERSION} (upgrade somnomyo)", folder)
+        raise SomnomyoError(
+            f"{MANIFEST_FILE} has format_version {version!r}; this somnomyo reads up to "
+            f"{FORMAT_VERSION} (upgrade somnomyo)",
+            folder,
+        )
     if not isinstance(man.get("files"), dict) or not isinstance(man.get("recording"), dict):
         raise SomnomyoError(f"{MANIFEST_FILE} lacks 'files' or 'recording'", folder)
     return man
@@ -172,6 +198,7 @@ class ResultsFolder:
     def events(self) -> pd.DataFrame:
         """The event table ``events.tsv`` with standard dtypes."""
         from somnomyo.events import read_events_tsv
+
         f = self.file("events.tsv")
         try:
             return read_events_tsv(f)
@@ -179,8 +206,9 @@ class ResultsFolder:
             raise SomnomyoError(f"unreadable event table: {type(err).__name__}: {err}", f) from None
 
 
-def open_results(path: str | os.PathLike[str], *, check_recording: bool = True,
-                 check_files: bool = True) -> ResultsFolder:
+def open_results(
+    path: str | os.PathLike[str], *, check_recording: bool = True, check_files: bool = True
+) -> ResultsFolder:
     """Open a results folder after checking it against its ``manifest.json``.
 
     Raises :class:`SomnomyoError` (one line) when ``path`` is not a folder, is not somnomyo output
@@ -202,8 +230,9 @@ def open_results(path: str | os.PathLike[str], *, check_recording: bool = True,
                 raise SomnomyoError(f"{rel}, listed in {MANIFEST_FILE}, is missing", p)
             size = f.stat().st_size
             if size != info.get("size") or sha256_file(f) != info.get("sha256"):
-                raise SomnomyoError(f"{rel} changed since somnomyo wrote it (size or sha256 differs from "
-                                    f"{MANIFEST_FILE})", p)
+                raise SomnomyoError(
+                    f"{rel} changed since somnomyo wrote it (size or sha256 differs from {MANIFEST_FILE})", p
+                )
     if check_recording:
         rec = man["recording"]
         rp = Path(str(rec.get("path")))
@@ -221,8 +250,8 @@ class OutPlan:
 
     out: Path
     recording: Path
-    recording_sha256: str | None          # computed only when ``out`` held results to compare with
-    replaces: str | None = None          # "results" (same recording), "empty", "other" (with overwrite)
+    recording_sha256: str | None  # computed only when ``out`` held results to compare with
+    replaces: str | None = None  # "results" (same recording), "empty", "other" (with overwrite)
     removed_leftovers: list[Path] = field(default_factory=list)
 
 
@@ -256,9 +285,14 @@ def _legacy_same_recording(out: Path, recording: Path) -> bool:
         return False
 
 
-def prepare_out(out: str | os.PathLike[str], *, recording: str | os.PathLike[str],
-                inputs: Iterable[str | os.PathLike[str]] = (), overwrite: bool = False,
-                recording_sha256: str | None = None) -> OutPlan:
+def prepare_out(
+    out: str | os.PathLike[str],
+    *,
+    recording: str | os.PathLike[str],
+    inputs: Iterable[str | os.PathLike[str]] = (),
+    overwrite: bool = False,
+    recording_sha256: str | None = None,
+) -> OutPlan:
     """Check, before any work, that a run of ``recording`` may write to ``out``; raise
     :class:`SomnomyoError` (one line) if not. Removes what a killed run left beside ``out``.
 
@@ -280,11 +314,13 @@ def prepare_out(out: str | os.PathLike[str], *, recording: str | os.PathLike[str
         raise SomnomyoError(f"cannot write the results here ({base} is not writable)", out)
     for p in (rec, *map(Path, inputs)):
         if out.exists() and _inside(p, out):
-            raise SomnomyoError(f"holds {p}, an input of this run; choose another --out (a results folder "
-                                "is replaced whole)", out)
-    if not rec.is_file():     # a pipe or device would block the hash below (the reader says more)
-        raise SomnomyoError("is not a regular file (a pipe, socket or device)" if rec.exists() else "file not found",
-                            rec)
+            raise SomnomyoError(
+                f"holds {p}, an input of this run; choose another --out (a results folder is replaced whole)", out
+            )
+    if not rec.is_file():  # a pipe or device would block the hash below (the reader says more)
+        raise SomnomyoError(
+            "is not a regular file (a pipe, socket or device)" if rec.exists() else "file not found", rec
+        )
     removed = remove_stale(out)
     sha = recording_sha256
     replaces = None
@@ -307,27 +343,43 @@ def prepare_out(out: str | os.PathLike[str], *, recording: str | os.PathLike[str
             elif man is not None:
                 if not overwrite:
                     old = Path(str(man["recording"].get("path")))
-                    what = ("an earlier version of this recording (its sha256 differs)"
-                            if old == rec.absolute() else f"another recording ({old})")
-                    raise SomnomyoError(f"holds the results of {what}; give --overwrite to replace them, "
-                                        "or another --out", out)
+                    what = (
+                        "an earlier version of this recording (its sha256 differs)"
+                        if old == rec.absolute()
+                        else f"another recording ({old})"
+                    )
+                    raise SomnomyoError(
+                        f"holds the results of {what}; give --overwrite to replace them, or another --out", out
+                    )
                 replaces = "other"
             else:
                 if not overwrite:
-                    raise SomnomyoError("exists, is not empty and is not a somnomyo results folder (no "
-                                        f"{MANIFEST_FILE}); give --overwrite to replace it, or another --out", out)
+                    raise SomnomyoError(
+                        "exists, is not empty and is not a somnomyo results folder (no "
+                        f"{MANIFEST_FILE}); give --overwrite to replace it, or another --out",
+                        out,
+                    )
                 replaces = "other"
             if protected and not overwrite:
-                raise SomnomyoError(f"holds a review ({'/, '.join(protected)}/) that a new run would delete; "
-                                    "give --overwrite to replace it, or another --out", out)
+                raise SomnomyoError(
+                    f"holds a review ({'/, '.join(protected)}/) that a new run would delete; "
+                    "give --overwrite to replace it, or another --out",
+                    out,
+                )
     return OutPlan(out=out, recording=rec, recording_sha256=sha, replaces=replaces, removed_leftovers=removed)
 
 
 @contextlib.contextmanager
-def results_writer(out: str | os.PathLike[str], *, recording: str | os.PathLike[str],
-                   inputs: Sequence[InputSpec] = (), standard: str | None = None,
-                   command: Sequence[str] | None = None, overwrite: bool = False,
-                   plan: OutPlan | None = None) -> Iterator[Path]:
+def results_writer(
+    out: str | os.PathLike[str],
+    *,
+    recording: str | os.PathLike[str],
+    inputs: Sequence[InputSpec] = (),
+    standard: str | None = None,
+    command: Sequence[str] | None = None,
+    overwrite: bool = False,
+    plan: OutPlan | None = None,
+) -> Iterator[Path]:
     """Yield a fresh temporary folder beside ``out`` to write a whole run into; on success write
     ``manifest.json`` (listing every file in it) and swap it in as ``out`` in one step.
 
@@ -335,20 +387,31 @@ def results_writer(out: str | os.PathLike[str], *, recording: str | os.PathLike[
     folder may have changed while the night was scored). On error nothing changes at ``out``.
     """
     out = Path(out)
-    if out.is_symlink() and out.is_dir():   # replace the folder the link points to, keep the link
+    if out.is_symlink() and out.is_dir():  # replace the folder the link points to, keep the link
         out = out.resolve()
-    plan = prepare_out(out, recording=recording, inputs=[p for _, p in inputs], overwrite=overwrite,
-                       recording_sha256=plan.recording_sha256 if plan is not None else None)
+    plan = prepare_out(
+        out,
+        recording=recording,
+        inputs=[p for _, p in inputs],
+        overwrite=overwrite,
+        recording_sha256=plan.recording_sha256 if plan is not None else None,
+    )
     with atomic_dir(out, overwrite=True) as tmp:
         try:
             yield tmp
-            man = build_manifest(tmp, recording=recording, recording_sha256=plan.recording_sha256, inputs=inputs,
-                                 standard=standard, command=command)
+            man = build_manifest(
+                tmp,
+                recording=recording,
+                recording_sha256=plan.recording_sha256,
+                inputs=inputs,
+                standard=standard,
+                command=command,
+            )
             write_text_atomic(tmp / MANIFEST_FILE, json.dumps(man, indent=1))
-        except OSError as err:   # name the file hit as the user knows it (in --out, not the temporary folder)
+        except OSError as err:  # name the file hit as the user knows it (in --out, not the temporary folder)
             name = err.filename
             if isinstance(name, (str, os.PathLike)) and str(name).startswith(str(tmp)):
-                err.filename = str(out) + str(name)[len(str(tmp)):]
+                err.filename = str(out) + str(name)[len(str(tmp)) :]
             elif name is None:
                 err.filename = str(out)
             raise

@@ -1,4 +1,5 @@
 """EDF+ Time-stamped Annotation Lists (TAL), EDF+ specification section 2.2."""
+
 from __future__ import annotations
 
 import re

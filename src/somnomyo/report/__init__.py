@@ -7,6 +7,7 @@
 
 matplotlib is imported only when a figure is drawn; MNE only by :func:`to_mne_annotations`.
 """
+
 from __future__ import annotations
 
 from somnomyo.report.compare import Comparison, compare_nights
@@ -14,5 +15,14 @@ from somnomyo.report.exports import to_mne_annotations, write_events_edf, write_
 from somnomyo.report.night import build_report, write_report
 from somnomyo.report.options import ReportOptions
 
-__all__ = ["write_report", "build_report", "ReportOptions", "to_mne_annotations", "write_events_edf",
-           "write_events_xml", "write_exports", "compare_nights", "Comparison"]
+__all__ = [
+    "write_report",
+    "build_report",
+    "ReportOptions",
+    "to_mne_annotations",
+    "write_events_edf",
+    "write_events_xml",
+    "write_exports",
+    "compare_nights",
+    "Comparison",
+]

@@ -5,14 +5,16 @@
 column per night, then the change between consecutive nights), plain sentences about the
 main indices, a plot and a self-contained ``compare.html``.
 """
+
 from __future__ import annotations
 
 import json
 import math
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -22,8 +24,10 @@ from somnomyo.io.atomic import atomic_path, write_text_atomic
 from somnomyo.report.html import esc, figure, page, table
 from somnomyo.report.options import ReportOptions
 
-CLOSING_NIGHTS = ("These numbers describe the recordings compared. They support, and do not replace, review "
-                  "of the recordings and the clinical picture by a sleep clinician.")
+CLOSING_NIGHTS = (
+    "These numbers describe the recordings compared. They support, and do not replace, review "
+    "of the recordings and the clinical picture by a sleep clinician."
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -44,8 +48,17 @@ MAIN_INDICES: tuple[tuple[str, str, str], ...] = (
     ("plm.tst_h", "total sleep time", " h"),
 )
 #: top-level keys of summary.json that are not indices
-_NOT_INDICES = ("somnomyo_version", "recording", "channels", "stages", "annotations", "settings", "warnings",
-                "quality", "interpretation")
+_NOT_INDICES = (
+    "somnomyo_version",
+    "recording",
+    "channels",
+    "stages",
+    "annotations",
+    "settings",
+    "warnings",
+    "quality",
+    "interpretation",
+)
 
 
 def read_summary(path: str | os.PathLike[str]) -> tuple[Path, dict[str, Any]]:
@@ -67,8 +80,11 @@ def read_summary(path: str | os.PathLike[str]) -> tuple[Path, dict[str, Any]]:
         logger.warning("%s: no %s (written by an older somnomyo?): its files could not be checked", p, MANIFEST_FILE)
     f = p / "summary.json" if p.is_dir() else p
     if not f.is_file():
-        what = "no summary.json in this folder (run `somnomyo score` first)" if p.is_dir() else \
-            "not found (give a folder written by `somnomyo score`)"
+        what = (
+            "no summary.json in this folder (run `somnomyo score` first)"
+            if p.is_dir()
+            else "not found (give a folder written by `somnomyo score`)"
+        )
         raise SomnomyoError(what, p)
     try:
         data = json.loads(f.read_text(encoding="utf-8"))
@@ -135,13 +151,16 @@ class Comparison:
         names = {k: f"{n} ({u.strip()})" if u.strip() else n for k, n, u in MAIN_INDICES}
         return self.table.loc[keys].rename(index=names)
 
-    def plot(self, *, options: ReportOptions | None = None) -> "Figure":
+    def plot(self, *, options: ReportOptions | None = None) -> Figure:
         """The main indices across nights, one small panel each."""
         from somnomyo.report.figures import new_figure, set_margins
 
         options = options or ReportOptions()
-        present = [(k, n, u) for k, n, u in MAIN_INDICES
-                   if k in self.table.index and np.isfinite(self.table.loc[k, self.labels].to_numpy(float)).any()]
+        present = [
+            (k, n, u)
+            for k, n, u in MAIN_INDICES
+            if k in self.table.index and np.isfinite(self.table.loc[k, self.labels].to_numpy(float)).any()
+        ]
         n = max(len(present), 1)
         ncols = min(3, n)
         nrows = int(math.ceil(n / ncols))
@@ -155,8 +174,9 @@ class Comparison:
             for xi, yi in zip(x, y):
                 if np.isfinite(yi):
                     txt = f"{yi:.0f}" if whole else (f"{yi:.1f}" if abs(yi) >= 10 or unit else f"{yi:.2f}")
-                    ax.annotate(txt, (xi, yi), textcoords="offset points", xytext=(0, 5), ha="center",
-                                fontsize="x-small")
+                    ax.annotate(
+                        txt, (xi, yi), textcoords="offset points", xytext=(0, 5), ha="center", fontsize="x-small"
+                    )
             ax.set_title(f"{name}{' (' + unit.strip() + ')' if unit.strip() else ''}", fontsize="small", loc="left")
             ax.set_xticks(x)
             ax.set_xticklabels(self.labels, fontsize="small")
@@ -164,9 +184,9 @@ class Comparison:
             finite = y[np.isfinite(y)]
             lo, hi = min(0.0, float(finite.min())), max(0.0, float(finite.max()))
             span = hi - lo if hi > lo else 1.0
-            ax.set_ylim(lo - (0.08 * span if lo < 0 else 0.0), hi + 0.3 * span)   # room for the value labels
+            ax.set_ylim(lo - (0.08 * span if lo < 0 else 0.0), hi + 0.3 * span)  # room for the value labels
             ax.grid(axis="y", color="0.9", lw=0.6)
-        for ax in axes[len(present):]:
+        for ax in axes[len(present) :]:
             ax.set_visible(False)
         if not present:
             axes[0].text(0.5, 0.5, "no index in common", ha="center", va="center", transform=axes[0].transAxes)
@@ -186,29 +206,52 @@ class Comparison:
 
         options = options or ReportOptions()
         rendered = render(self.plot(options=options), "compare", "Main indices across nights", dpi=options.dpi)
-        nights = [(lab, str(p.parent), (s.get("recording") or {}).get("start") or "unknown",
-                   (s.get("plm") or {}).get("standard") or (s.get("settings") or {}).get("standard") or "",
-                   (s.get("stages") or {}).get("source") or "", s.get("somnomyo_version") or "")
-                  for lab, p, s in zip(self.labels, self.paths, self.summaries)]
+        nights = [
+            (
+                lab,
+                str(p.parent),
+                (s.get("recording") or {}).get("start") or "unknown",
+                (s.get("plm") or {}).get("standard") or (s.get("settings") or {}).get("standard") or "",
+                (s.get("stages") or {}).get("source") or "",
+                s.get("somnomyo_version") or "",
+            )
+            for lab, p, s in zip(self.labels, self.paths, self.summaries)
+        ]
 
         def rows(df: pd.DataFrame) -> list[list[Any]]:
-            return [[str(k)] + [None if not np.isfinite(v) else float(v) for v in r.to_numpy(dtype=float)]
-                    for k, r in df.iterrows()]
+            return [
+                [str(k)] + [None if not np.isfinite(v) else float(v) for v in r.to_numpy(dtype=float)]
+                for k, r in df.iterrows()
+            ]
 
         sections = [
-            ("summary", "Summary", "<ul class=\"plain\">" + "".join(f"<li>{esc(s)}</li>" for s in self.sentences)
-             + "</ul>"),
+            (
+                "summary",
+                "Summary",
+                '<ul class="plain">' + "".join(f"<li>{esc(s)}</li>" for s in self.sentences) + "</ul>",
+            ),
             ("plot", "Main indices", figure(rendered, "Each panel: one index across the nights compared.")),
             ("main", "Main indices table", table(["index"] + list(self.main.columns), rows(self.main))),
-            ("nights", "Nights compared", table(("label", "folder", "recording start", "standard", "stages",
-                                                  "somnomyo"), nights)),
-            ("all", "Every index", "<details><summary>all " + str(len(self.table)) + " indices</summary>"
-             + table(["index"] + list(self.table.columns), rows(self.table)) + "</details>"),
+            (
+                "nights",
+                "Nights compared",
+                table(("label", "folder", "recording start", "standard", "stages", "somnomyo"), nights),
+            ),
+            (
+                "all",
+                "Every index",
+                "<details><summary>all "
+                + str(len(self.table))
+                + " indices</summary>"
+                + table(["index"] + list(self.table.columns), rows(self.table))
+                + "</details>",
+            ),
         ]
         banners = []
         if any(s.startswith("Caution") for s in self.sentences):
-            banners.append('<div class="banner note">' + esc(next(s for s in self.sentences
-                                                                  if s.startswith("Caution"))) + "</div>")
+            banners.append(
+                '<div class="banner note">' + esc(next(s for s in self.sentences if s.startswith("Caution"))) + "</div>"
+            )
         return page("Sleep myoclonus follow-up", " · ".join(self.labels), sections, banners=banners)
 
     def write_html(self, path: str | os.PathLike[str], *, options: ReportOptions | None = None) -> Path:
@@ -231,23 +274,30 @@ class Comparison:
             tmp.write_bytes(r.png)
         with atomic_path(figs / "compare.svg") as tmp:
             tmp.write_bytes(r.svg)
-        return {"compare_csv": out / "compare.csv", "compare_html": self.write_html(out / "compare.html",
-                                                                                    options=options),
-                "compare_figure": figs / "compare.png"}
+        return {
+            "compare_csv": out / "compare.csv",
+            "compare_html": self.write_html(out / "compare.html", options=options),
+            "compare_figure": figs / "compare.png",
+        }
 
 
 def _sentences(labels: list[str], table_: pd.DataFrame, summaries: list[dict[str, Any]]) -> list[str]:
     out: list[str] = []
     standards = [(s.get("settings") or {}).get("standard") or (s.get("plm") or {}).get("standard") for s in summaries]
     if len(set(standards)) > 1:
-        out.append("Caution: the nights were scored to different standards ("
-                   + ", ".join(f"{lab}: {st}" for lab, st in zip(labels, standards)) + "); their indices are not "
-                   "directly comparable.")
+        out.append(
+            "Caution: the nights were scored to different standards ("
+            + ", ".join(f"{lab}: {st}" for lab, st in zip(labels, standards))
+            + "); their indices are not "
+            "directly comparable."
+        )
     sources = [(s.get("stages") or {}).get("source") for s in summaries]
     auto = [lab for lab, src in zip(labels, sources) if src not in ("annotations", None)]
     if auto:
-        out.append(f"Sleep stages of {', '.join(auto)} were not scored by a person; changes in indices per hour "
-                   "of sleep warrant review with the staging checked.")
+        out.append(
+            f"Sleep stages of {', '.join(auto)} were not scored by a person; changes in indices per hour "
+            "of sleep warrant review with the staging checked."
+        )
     for key, name, unit in MAIN_INDICES:
         if key not in table_.index:
             continue
@@ -257,10 +307,15 @@ def _sentences(labels: list[str], table_: pd.DataFrame, summaries: list[dict[str
             if np.isfinite(a) and np.isfinite(b):
                 out.append(_direction(float(a), float(b), name, unit, labels[i - 1], labels[i]))
         if len(labels) > 2 and np.isfinite(vals[0]) and np.isfinite(vals[-1]):
-            out.append(_direction(float(vals[0]), float(vals[-1]), name, unit, labels[0], labels[-1])
-                       .replace(" between ", " overall, between "))
-    out.append("Night-to-night variation of these indices is common; a change supports review of the clinical "
-               "course and is not a conclusion by itself.")
+            out.append(
+                _direction(float(vals[0]), float(vals[-1]), name, unit, labels[0], labels[-1]).replace(
+                    " between ", " overall, between "
+                )
+            )
+    out.append(
+        "Night-to-night variation of these indices is common; a change supports review of the clinical "
+        "course and is not a conclusion by itself."
+    )
     out.append(CLOSING_NIGHTS)
     return out
 
@@ -279,8 +334,7 @@ def compare_nights(dirs: Sequence[str | os.PathLike[str]], *, labels: Sequence[s
         labels = [f"night {i}" for i in range(1, len(dirs) + 1)]
     labels = [str(x) for x in labels]
     if len(labels) != len(dirs):
-        raise SomnomyoError(f"--labels: {len(labels)} label(s) for {len(dirs)} nights; give one per night",
-                            "compare")
+        raise SomnomyoError(f"--labels: {len(labels)} label(s) for {len(dirs)} nights; give one per night", "compare")
     if len(set(labels)) != len(labels):
         raise SomnomyoError(f"--labels: labels must differ, got {', '.join(labels)}", "compare")
     read = [read_summary(d) for d in dirs]
@@ -294,14 +348,22 @@ def compare_nights(dirs: Sequence[str | os.PathLike[str]], *, labels: Sequence[s
             if k not in seen:
                 seen.add(k)
                 keys.append(k)
-    tab = pd.DataFrame({lab: [d.get(k, math.nan) for k in keys] for lab, d in zip(labels, per_night)},
-                       index=pd.Index(keys, name="index"), dtype=float)
+    tab = pd.DataFrame(
+        {lab: [d.get(k, math.nan) for k in keys] for lab, d in zip(labels, per_night)},
+        index=pd.Index(keys, name="index"),
+        dtype=float,
+    )
     for i in range(1, len(labels)):
         tab[f"change {labels[i]} - {labels[i - 1]}"] = tab[labels[i]] - tab[labels[i - 1]]
     if len(labels) > 2:
         tab[f"change {labels[-1]} - {labels[0]}"] = tab[labels[-1]] - tab[labels[0]]
-    return Comparison(labels=labels, paths=paths, summaries=summaries, table=tab,
-                      sentences=_sentences(labels, tab, summaries) + _trend_findings(summaries))
+    return Comparison(
+        labels=labels,
+        paths=paths,
+        summaries=summaries,
+        table=tab,
+        sentences=_sentences(labels, tab, summaries) + _trend_findings(summaries),
+    )
 
 
 def _trend_findings(summaries: list[dict[str, Any]]) -> list[str]:
@@ -310,6 +372,10 @@ def _trend_findings(summaries: list[dict[str, Any]]) -> list[str]:
     from somnomyo.interpret import interpret
 
     subject = summaries[-1].get("subject") or {}
-    findings = interpret(summaries[-1], population=subject.get("population") or "auto",
-                         age_days=subject.get("age_days"), prior=summaries[:-1])
+    findings = interpret(
+        summaries[-1],
+        population=subject.get("population") or "auto",
+        age_days=subject.get("age_days"),
+        prior=summaries[:-1],
+    )
     return [f"{f.text_plain} ({f.text_clinical})" for f in findings if f.id == "rising_frequency"]

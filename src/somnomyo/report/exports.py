@@ -11,6 +11,7 @@
 ``events.tsv`` and its BIDS sidecar ``events.json`` are written by
 :meth:`somnomyo.pipeline.NightResult.write`.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -31,8 +32,17 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from somnomyo.pipeline import NightResult
 
-__all__ = ["event_labels", "event_channels", "edf_annotations", "write_events_edf", "nsrr_concepts",
-           "write_events_xml", "to_mne_annotations", "EVENT_LABELS", "NSRR_STAGE_CONCEPTS"]
+__all__ = [
+    "event_labels",
+    "event_channels",
+    "edf_annotations",
+    "write_events_edf",
+    "nsrr_concepts",
+    "write_events_xml",
+    "to_mne_annotations",
+    "EVENT_LABELS",
+    "NSRR_STAGE_CONCEPTS",
+]
 
 #: readable label of each ``trial_type`` (EDF+ annotation text, MNE description)
 EVENT_LABELS: dict[str, str] = {
@@ -48,8 +58,12 @@ PLM_LABEL = "Periodic leg movement"
 
 #: NSRR stage concepts (NSRR XML ``Stages|Stages`` events; R&K codes 0-5, 9 unscored)
 NSRR_STAGE_CONCEPTS: dict[str, str] = {
-    "W": "Wake|0", "N1": "Stage 1 sleep|1", "N2": "Stage 2 sleep|2", "N3": "Stage 3 sleep|3",
-    "R": "REM sleep|5", "UNS": "Unscored|9",
+    "W": "Wake|0",
+    "N1": "Stage 1 sleep|1",
+    "N2": "Stage 2 sleep|2",
+    "N3": "Stage 3 sleep|3",
+    "R": "REM sleep|5",
+    "UNS": "Unscored|9",
 }
 _NSRR_LIMB_TYPE = "Limb Movement|Limb Movement"
 _NSRR_OTHER_TYPE = "Myoclonus|Myoclonus"
@@ -71,8 +85,7 @@ def event_labels(events: pd.DataFrame) -> np.ndarray:
     """Readable label of each event: ``EVENT_LABELS`` by ``trial_type``; periodic LMs are
     ``"Periodic leg movement"``; an unknown type is written out (``"new_type"`` -> ``"New type"``)."""
     tt = _str_column(events, "trial_type")
-    labels = np.array([EVENT_LABELS.get(t, t.replace("_", " ").capitalize() or "Event") for t in tt],
-                      dtype=object)
+    labels = np.array([EVENT_LABELS.get(t, t.replace("_", " ").capitalize() or "Event") for t in tt], dtype=object)
     labels[(tt == "leg_movement") & _periodic(events)] = PLM_LABEL
     return labels
 
@@ -93,8 +106,14 @@ def edf_annotations(events: pd.DataFrame) -> list[tuple[float, float, str]]:
     return list(zip(on.tolist(), du.tolist(), texts))
 
 
-def write_events_edf(events: pd.DataFrame, path: str | os.PathLike[str], *, duration_s: float,
-                     start: dt.datetime | None = None, record_s: float = 60.0) -> Path:
+def write_events_edf(
+    events: pd.DataFrame,
+    path: str | os.PathLike[str],
+    *,
+    duration_s: float,
+    start: dt.datetime | None = None,
+    record_s: float = 60.0,
+) -> Path:
     """Write ``events`` as an annotations-only EDF+C file (atomically).
 
     ``duration_s`` (the recording length) sets the file length; ``start`` its start date and
@@ -102,8 +121,9 @@ def write_events_edf(events: pd.DataFrame, path: str | os.PathLike[str], *, dura
     """
     from somnomyo.io.edf_write import write_edf
 
-    return write_edf(path, [], start=start, annotations=edf_annotations(events), duration_s=duration_s,
-                     record_duration=record_s)
+    return write_edf(
+        path, [], start=start, annotations=edf_annotations(events), duration_s=duration_s, record_duration=record_s
+    )
 
 
 def nsrr_concepts(events: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -145,8 +165,14 @@ def _num(x: float) -> str:
     return f"{x:.6f}".rstrip("0").rstrip(".") or "0"
 
 
-def write_events_xml(events: pd.DataFrame, path: str | os.PathLike[str], *, hypnogram: Hypnogram | None = None,
-                     duration_s: float | None = None, start: dt.datetime | None = None) -> Path:
+def write_events_xml(
+    events: pd.DataFrame,
+    path: str | os.PathLike[str],
+    *,
+    hypnogram: Hypnogram | None = None,
+    duration_s: float | None = None,
+    start: dt.datetime | None = None,
+) -> Path:
     """Write ``events`` (and the stages of ``hypnogram``) as NSRR XML (atomically).
 
     Layout: ``<PSGAnnotation><SoftwareVersion/><EpochLength>30</EpochLength><ScoredEvents>``
@@ -160,8 +186,9 @@ def write_events_xml(events: pd.DataFrame, path: str | os.PathLike[str], *, hypn
     ET.SubElement(root, "EpochLength").text = _num(epoch)
     scored = ET.SubElement(root, "ScoredEvents")
 
-    def add(etype: str | None, concept: str, onset: float, dur: float, where: str = "",
-            clock: str | None = None) -> None:
+    def add(
+        etype: str | None, concept: str, onset: float, dur: float, where: str = "", clock: str | None = None
+    ) -> None:
         ev = ET.SubElement(scored, "ScoredEvent")
         t = ET.SubElement(ev, "EventType")
         if etype:
@@ -177,12 +204,20 @@ def write_events_xml(events: pd.DataFrame, path: str | os.PathLike[str], *, hypn
     clock = f"00.00.00 {start.strftime('%H.%M.%S')}" if start is not None else None
     add(None, "Recording Start Time", 0.0, float(duration_s or 0.0), clock=clock)
     types, concepts = nsrr_concepts(events)
-    rows = list(zip(events["onset"].to_numpy(dtype=float).tolist(),
-                    np.nan_to_num(events["duration"].to_numpy(dtype=float), nan=0.0).tolist(),
-                    types.tolist(), concepts.tolist(), event_channels(events).tolist()))
+    rows = list(
+        zip(
+            events["onset"].to_numpy(dtype=float).tolist(),
+            np.nan_to_num(events["duration"].to_numpy(dtype=float), nan=0.0).tolist(),
+            types.tolist(),
+            concepts.tolist(),
+            event_channels(events).tolist(),
+        )
+    )
     if hypnogram is not None:
-        rows += [(onset, dur, "Stages|Stages", NSRR_STAGE_CONCEPTS[stage], "")
-                 for onset, dur, stage in _stage_runs(hypnogram)]
+        rows += [
+            (onset, dur, "Stages|Stages", NSRR_STAGE_CONCEPTS[stage], "")
+            for onset, dur, stage in _stage_runs(hypnogram)
+        ]
     rows.sort(key=lambda r: r[0])  # one time-ordered list, stages among the events (stable sort)
     for o, d, etype, concept, ch in rows:
         add(etype, concept, float(o), float(d), ch)
@@ -193,7 +228,7 @@ def write_events_xml(events: pd.DataFrame, path: str | os.PathLike[str], *, hypn
     return path
 
 
-def to_mne_annotations(events: pd.DataFrame, *, orig_time: Any = None) -> "mne.Annotations":
+def to_mne_annotations(events: pd.DataFrame, *, orig_time: Any = None) -> mne.Annotations:
     """The events as ``mne.Annotations``: description = readable label (periodic LMs
     ``"Periodic leg movement"``), ``ch_names`` = the event's channel(s).
 
@@ -212,14 +247,15 @@ def to_mne_annotations(events: pd.DataFrame, *, orig_time: Any = None) -> "mne.A
     )
 
 
-def write_exports(night: "NightResult", out_dir: str | os.PathLike[str], *, record_s: float = 60.0
-                  ) -> dict[str, Path]:
+def write_exports(night: NightResult, out_dir: str | os.PathLike[str], *, record_s: float = 60.0) -> dict[str, Path]:
     """Write ``events.edf`` and ``events.xml`` of ``night`` into ``out_dir``."""
     out = Path(out_dir)
     rec = night.recording
     return {
-        "events_edf": write_events_edf(night.events, out / "events.edf", duration_s=rec.duration,
-                                       start=rec.start, record_s=record_s),
-        "events_xml": write_events_xml(night.events, out / "events.xml", hypnogram=night.hypnogram,
-                                       duration_s=rec.duration, start=rec.start),
+        "events_edf": write_events_edf(
+            night.events, out / "events.edf", duration_s=rec.duration, start=rec.start, record_s=record_s
+        ),
+        "events_xml": write_events_xml(
+            night.events, out / "events.xml", hypnogram=night.hypnogram, duration_s=rec.duration, start=rec.start
+        ),
     }

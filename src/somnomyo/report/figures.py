@@ -3,11 +3,13 @@
 Every function returns a :class:`matplotlib.figure.Figure`; :func:`render` turns one into
 SVG and PNG bytes. The PLM plots of :mod:`somnomyo.score.plots` are reused, not redrawn.
 """
+
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -20,18 +22,36 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from somnomyo.io.annotations import Hypnogram
 
-__all__ = ["Rendered", "render", "new_figure", "raster_rows", "plot_overview", "plot_imi",
-           "plot_cortical", "set_margins", "TYPE_SHORT", "STAGE_ORDER"]
+__all__ = [
+    "Rendered",
+    "render",
+    "new_figure",
+    "raster_rows",
+    "plot_overview",
+    "plot_imi",
+    "plot_cortical",
+    "set_margins",
+    "TYPE_SHORT",
+    "STAGE_ORDER",
+]
 
 #: short row names of the raster, by trial_type
 TYPE_SHORT: dict[str, str] = {
-    "leg_movement": "LM", "fragmentary_myoclonus": "FM", "myoclonic_jerk": "jerk",
-    "hypnic_jerk": "hypnic jerk", "jerk_cluster": "jerk cluster", "negative_myoclonus": "neg. myoclonus",
+    "leg_movement": "LM",
+    "fragmentary_myoclonus": "FM",
+    "myoclonic_jerk": "jerk",
+    "hypnic_jerk": "hypnic jerk",
+    "jerk_cluster": "jerk cluster",
+    "negative_myoclonus": "neg. myoclonus",
     "phasic_emg": "phasic EMG",
 }
 TYPE_COLOURS: dict[str, str] = {
-    "leg_movement": "tab:blue", "fragmentary_myoclonus": "tab:purple", "myoclonic_jerk": "tab:green",
-    "hypnic_jerk": "tab:orange", "jerk_cluster": "tab:brown", "negative_myoclonus": "tab:cyan",
+    "leg_movement": "tab:blue",
+    "fragmentary_myoclonus": "tab:purple",
+    "myoclonic_jerk": "tab:green",
+    "hypnic_jerk": "tab:orange",
+    "jerk_cluster": "tab:brown",
+    "negative_myoclonus": "tab:cyan",
     "phasic_emg": "tab:pink",
 }
 PLM_COLOUR = "tab:red"
@@ -49,24 +69,36 @@ class Rendered:
     png: bytes
 
 
-def new_figure(width: float, height: float) -> "Figure":
+def new_figure(width: float, height: float) -> Figure:
     """A figure detached from pyplot (safe in servers and notebooks alike)."""
     from matplotlib.figure import Figure
 
     return Figure(figsize=(width, height))
 
 
-def set_margins(fig: "Figure", *, left: float = 0.75, right: float = 0.2, top: float = 0.4, bottom: float = 0.5,
-                hspace: float = 0.45) -> None:
+def set_margins(
+    fig: Figure,
+    *,
+    left: float = 0.75,
+    right: float = 0.2,
+    top: float = 0.4,
+    bottom: float = 0.5,
+    hspace: float = 0.45,
+) -> None:
     """Fixed margins in inches (much faster than a layout engine on every save)."""
     w, h = fig.get_size_inches()
     spec = fig.axes[0].get_subplotspec() if fig.axes else None
     n_rows = spec.get_gridspec().nrows if spec is not None else 1
-    fig.subplots_adjust(left=left / w, right=1.0 - right / w, top=1.0 - top / h, bottom=bottom / h,
-                        hspace=hspace / max((h - top - bottom) / n_rows, 1e-3))
+    fig.subplots_adjust(
+        left=left / w,
+        right=1.0 - right / w,
+        top=1.0 - top / h,
+        bottom=bottom / h,
+        hspace=hspace / max((h - top - bottom) / n_rows, 1e-3),
+    )
 
 
-def render(fig: "Figure", name: str, title: str, *, dpi: int, png: bool = True) -> Rendered:
+def render(fig: Figure, name: str, title: str, *, dpi: int, png: bool = True) -> Rendered:
     """SVG (text kept as text: small and searchable) and PNG bytes of ``fig`` (``b""`` without ``png``)."""
     import matplotlib
 
@@ -90,14 +122,19 @@ def raster_rows(events: pd.DataFrame, *, channel_order: Sequence[str] = ()) -> l
     if len(events) == 0:
         return []
     ch = events["channel"].astype("string").fillna("").str.split(",")
-    df = pd.DataFrame({
-        "trial_type": events["trial_type"].astype("string").fillna("event").to_numpy(dtype=object),
-        "channel": ch.to_numpy(dtype=object),
-        "onset": events["onset"].to_numpy(dtype=float),
-        "duration": np.nan_to_num(events["duration"].to_numpy(dtype=float), nan=0.0),
-        "periodic": (events["periodic"].astype("boolean").fillna(False).to_numpy(dtype=bool)
-                     if "periodic" in events.columns else False),
-    }).explode("channel")
+    df = pd.DataFrame(
+        {
+            "trial_type": events["trial_type"].astype("string").fillna("event").to_numpy(dtype=object),
+            "channel": ch.to_numpy(dtype=object),
+            "onset": events["onset"].to_numpy(dtype=float),
+            "duration": np.nan_to_num(events["duration"].to_numpy(dtype=float), nan=0.0),
+            "periodic": (
+                events["periodic"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+                if "periodic" in events.columns
+                else False
+            ),
+        }
+    ).explode("channel")
     df["channel"] = df["channel"].astype(str).str.strip()
     df = df.drop_duplicates(subset=["trial_type", "channel", "onset", "duration"])
     type_rank = {t: i for i, t in enumerate(TRIAL_TYPES)}
@@ -106,21 +143,24 @@ def raster_rows(events: pd.DataFrame, *, channel_order: Sequence[str] = ()) -> l
     for (tt, chan), g in df.groupby(["trial_type", "channel"], sort=False):
         g = g.sort_values("onset", kind="stable")
         short = TYPE_SHORT.get(tt, str(tt).replace("_", " "))
-        rows.append({
-            "label": f"{short} · {chan}" if chan else short,
-            "trial_type": str(tt), "channel": str(chan),
-            "onset": [round(float(x), 4) for x in g["onset"]],
-            "duration": [round(float(x), 4) for x in g["duration"]],
-            "periodic": [bool(x) for x in g["periodic"]],
-            "_key": (type_rank.get(tt, len(type_rank)), chan_rank.get(chan, len(chan_rank)), str(chan)),
-        })
+        rows.append(
+            {
+                "label": f"{short} · {chan}" if chan else short,
+                "trial_type": str(tt),
+                "channel": str(chan),
+                "onset": [round(float(x), 4) for x in g["onset"]],
+                "duration": [round(float(x), 4) for x in g["duration"]],
+                "periodic": [bool(x) for x in g["periodic"]],
+                "_key": (type_rank.get(tt, len(type_rank)), chan_rank.get(chan, len(chan_rank)), str(chan)),
+            }
+        )
     rows.sort(key=lambda r: r["_key"])
     for r in rows:
         del r["_key"]
     return rows
 
 
-def _plot_hypnogram(ax: Any, hyp: "Hypnogram") -> None:
+def _plot_hypnogram(ax: Any, hyp: Hypnogram) -> None:
     level = {s: len(STAGE_ORDER) - 1 - i for i, s in enumerate(STAGE_ORDER)}
     st = np.asarray(hyp.stages)
     t = (hyp.start + np.arange(st.size + 1) * hyp.epoch_s) / 3600.0
@@ -133,20 +173,30 @@ def _plot_hypnogram(ax: Any, hyp: "Hypnogram") -> None:
         uns = st == "UNS"
         if uns.any():
             from somnomyo.signal.intervals import runs
+
             for a, b in zip(*runs(uns)):
                 ax.axvspan(t[a], t[b], color="0.85", lw=0)
     ax.set_yticks([level[s] for s in STAGE_ORDER])
     ax.set_yticklabels(STAGE_ORDER)
     ax.set_ylim(-0.6, len(STAGE_ORDER) - 0.4)
-    src = {"annotations": "scored", "auto": "AUTOMATIC", "emg_estimate": "EMG estimate (rough)",
-           "none": "none: all unscored"}.get(hyp.source, hyp.source)
+    src = {
+        "annotations": "scored",
+        "auto": "AUTOMATIC",
+        "emg_estimate": "EMG estimate (rough)",
+        "none": "none: all unscored",
+    }.get(hyp.source, hyp.source)
     ax.set_title(f"hypnogram ({src}) and detected events", loc="left", fontsize="medium")
     ax.grid(axis="x", color="0.9", lw=0.6)
 
 
-def plot_overview(hyp: "Hypnogram", rows: list[dict[str, Any]], *, duration_s: float,
-                  unscorable: tuple[np.ndarray, np.ndarray] | None = None,
-                  options: ReportOptions = ReportOptions()) -> "Figure":
+def plot_overview(
+    hyp: Hypnogram,
+    rows: list[dict[str, Any]],
+    *,
+    duration_s: float,
+    unscorable: tuple[np.ndarray, np.ndarray] | None = None,
+    options: ReportOptions = ReportOptions(),
+) -> Figure:
     """Hypnogram with the event raster aligned under it (shared time axis, hours).
 
     One raster row per event type and channel (:func:`raster_rows`); periodic LMs in red;
@@ -181,7 +231,7 @@ def plot_overview(hyp: "Hypnogram", rows: list[dict[str, Any]], *, duration_s: f
 
 
 # ------------------------------------------------------------------------------ IMI, cortical
-def plot_imi(plm_result: Any, *, options: ReportOptions = ReportOptions()) -> "Figure":
+def plot_imi(plm_result: Any, *, options: ReportOptions = ReportOptions()) -> Figure:
     """IMI histogram of the PLM result (:func:`somnomyo.score.plots.plot_imi_histogram`) with the
     periodicity index (Ferri 2006) written on it."""
     fig = new_figure(options.figure_width_in * 0.62, 3.3)
@@ -194,7 +244,7 @@ def plot_imi(plm_result: Any, *, options: ReportOptions = ReportOptions()) -> "F
     return fig
 
 
-def plot_cortical(cortical: Any, *, options: ReportOptions = ReportOptions()) -> "Figure | None":
+def plot_cortical(cortical: Any, *, options: ReportOptions = ReportOptions()) -> Figure | None:
     """Jerk-locked EEG average: the result's own ``plot(ax=...)`` when it has one, else its
     ``times_ms`` and per-channel ``average`` arrays (with ``band_lo``/``band_hi`` when given).
     None when there is nothing to draw."""

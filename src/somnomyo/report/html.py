@@ -3,13 +3,15 @@
 No CDN, no external CSS or JavaScript: one file that opens offline and prints cleanly
 (print CSS: no navigation, figures and tables kept whole on a page, folded sections unfolded).
 """
+
 from __future__ import annotations
 
 import base64
 import datetime as dt
 import html
 import json
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from somnomyo import __version__
 from somnomyo.report.figures import Rendered
@@ -85,8 +87,11 @@ def table(header: Sequence[str], rows: Iterable[Sequence[Any]], *, cls: str = ""
     head = "".join(f"<th>{esc(h)}</th>" for h in header)
     body = []
     for r in rows:
-        body.append("<tr>" + "".join(
-            f'<td class="num">{esc(v)}</td>' if _is_num(v) else f"<td>{esc(v)}</td>" for v in r) + "</tr>")
+        body.append(
+            "<tr>"
+            + "".join(f'<td class="num">{esc(v)}</td>' if _is_num(v) else f"<td>{esc(v)}</td>" for v in r)
+            + "</tr>"
+        )
     c = f' class="{cls}"' if cls else ""
     return f"<table{c}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
@@ -125,8 +130,10 @@ def figure(rendered: Rendered, caption: str = "") -> str:
     """``<figure>`` with the SVG as a base64 data URI (an ``<img>``: self-contained, printable)."""
     data = base64.b64encode(rendered.svg).decode("ascii")
     cap = f"<figcaption>{esc(caption)}</figcaption>" if caption else ""
-    return (f'<figure id="fig-{esc(rendered.name)}"><img src="data:image/svg+xml;base64,{data}" '
-            f'alt="{esc(rendered.title)}">{cap}</figure>')
+    return (
+        f'<figure id="fig-{esc(rendered.name)}"><img src="data:image/svg+xml;base64,{data}" '
+        f'alt="{esc(rendered.title)}">{cap}</figure>'
+    )
 
 
 def json_script(element_id: str, data: Any) -> str:
@@ -135,20 +142,19 @@ def json_script(element_id: str, data: Any) -> str:
     return f'<script type="application/json" id="{esc(element_id)}">{text}</script>'
 
 
-def page(title: str, subtitle: str, sections: Sequence[tuple[str, str, str]], *, banners: Sequence[str] = ()
-         ) -> str:
+def page(title: str, subtitle: str, sections: Sequence[tuple[str, str, str]], *, banners: Sequence[str] = ()) -> str:
     """The whole document. ``sections``: ``(id, heading, html)``; ``banners`` shown on top."""
     toc = " ".join(f'<a href="#{esc(sid)}">{esc(h)}</a>' for sid, h, _ in sections)
     body = "".join(f'<section id="{esc(sid)}"><h2>{esc(h)}</h2>{content}</section>' for sid, h, content in sections)
     now = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-        f"<meta name=\"generator\" content=\"somnomyo {esc(__version__)}\">"
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<meta name="generator" content="somnomyo {esc(__version__)}">'
         f"<title>{esc(title)}</title><style>{CSS}</style></head><body><main>"
-        f"<header class=\"top\"><h1>{esc(title)}</h1><div class=\"sub\">{esc(subtitle)}</div></header>"
+        f'<header class="top"><h1>{esc(title)}</h1><div class="sub">{esc(subtitle)}</div></header>'
         + "".join(banners)
-        + f"<nav class=\"toc\">{toc}</nav>{body}"
+        + f'<nav class="toc">{toc}</nav>{body}'
         f"<footer>somnomyo {esc(__version__)}, {esc(now)}. Supports clinical review; it does not replace "
         "it.</footer></main></body></html>\n"
     )

@@ -5,12 +5,14 @@ summary. Everything shown comes from the :class:`~somnomyo.pipeline.NightResult`
 ``summary()``, ``events``, ``hypnogram``, ``recording`` and result objects); blocks added by
 new detectors (and the ``interpretation`` and ``cortical`` blocks) are rendered generically.
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -36,8 +38,19 @@ RASTER_DATA_ID = "somnomyo-raster"
 EVENTS_DATA_ID = "somnomyo-events"
 
 #: blocks with their own section (not repeated in "other indices")
-_OWN_SECTIONS = ("plm", "interpretation", "cortical", "quality", "settings", "recording", "channels", "stages",
-                 "annotations", "warnings", "somnomyo_version")
+_OWN_SECTIONS = (
+    "plm",
+    "interpretation",
+    "cortical",
+    "quality",
+    "settings",
+    "recording",
+    "channels",
+    "stages",
+    "annotations",
+    "warnings",
+    "somnomyo_version",
+)
 _PLM_MAIN = (
     ("plms_index", "PLMS index (periodic LMs per hour of sleep)", "/h"),
     ("plms_index_including_respiratory", "PLMS index, respiratory-related LMs kept", "/h"),
@@ -50,20 +63,29 @@ _PLM_MAIN = (
     ("isolated_lm_index", "isolated LM index", "/h"),
     ("periodicity_index", "periodicity index (Ferri 2006)", ""),
     ("plm_index_time_in_bed", "PLM per hour in bed (no hypnogram needed)", "/h"),
-    ("plms_count", "PLMS count", ""), ("plmw_count", "PLMW count", ""), ("lms_count", "LMs in sleep", ""),
-    ("plm_series_count", "PLM series", ""), ("mean_series_length", "mean series length (CLMs)", ""),
+    ("plms_count", "PLMS count", ""),
+    ("plmw_count", "PLMW count", ""),
+    ("lms_count", "LMs in sleep", ""),
+    ("plm_series_count", "PLM series", ""),
+    ("mean_series_length", "mean series length (CLMs)", ""),
 )
-_TIME_BASE = (("time_in_bed_h", "time in bed"), ("tst_h", "total sleep time"),
-              ("scorable_tst_h", "scorable sleep time"), ("unscorable_h", "unscorable time"),
-              ("sleep_period_h", "sleep period"), ("waso_h", "wake after sleep onset"), ("wake_h", "wake in bed"))
+_TIME_BASE = (
+    ("time_in_bed_h", "time in bed"),
+    ("tst_h", "total sleep time"),
+    ("scorable_tst_h", "scorable sleep time"),
+    ("unscorable_h", "unscorable time"),
+    ("sleep_period_h", "sleep period"),
+    ("waso_h", "wake after sleep onset"),
+    ("wake_h", "wake in bed"),
+)
 _STAGE_ROWS = ("W", "N1", "N2", "N3", "R")
 _SOURCE_BANNER = {
     "auto": "Sleep stages were scored AUTOMATICALLY (not by a person). Review the hypnogram before relying on "
-            "any number per stage or per hour of sleep.",
+    "any number per stage or per hour of sleep.",
     "emg_estimate": "No usable EEG: sleep and wake were only ROUGHLY ESTIMATED from EMG activity. Numbers per "
-                    "hour of sleep warrant review against a scored hypnogram.",
+    "hour of sleep warrant review against a scored hypnogram.",
     "none": "No hypnogram: every epoch is unscored, so indices per hour of sleep are not available. Give a "
-            "scored hypnogram (--hypnogram FILE) or use automatic staging.",
+    "scored hypnogram (--hypnogram FILE) or use automatic staging.",
 }
 
 
@@ -73,7 +95,7 @@ class NightReport:
 
     html: str
     rendered: list[F.Rendered] = field(default_factory=list)
-    figures: list["Figure"] = field(default_factory=list)
+    figures: list[Figure] = field(default_factory=list)
     raster: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -87,11 +109,12 @@ def _findings_html(findings: list[Mapping[str, Any]]) -> str:
         ev_html = kv_table(ev) if isinstance(ev, Mapping) and ev else ""
         out.append(
             f'<div class="finding {esc(level)}"><span class="level {esc(level)}">{esc(level)}</span> '
-            f'<strong>{esc(f.get("text_plain", ""))}</strong>'
+            f"<strong>{esc(f.get('text_plain', ''))}</strong>"
             f'<p class="clinical">{esc(f.get("text_clinical", ""))}</p>'
             + (f'<p class="clinical">Source: {esc(f.get("source"))}</p>' if f.get("source") else "")
             + (f"<details><summary>evidence ({esc(f.get('id', ''))})</summary>{ev_html}</details>" if ev_html else "")
-            + "</div>")
+            + "</div>"
+        )
     return "".join(out)
 
 
@@ -99,18 +122,33 @@ def _stage_table(summary: Mapping[str, Any]) -> str:
     """One row per stage; columns from ``plm.by_stage`` and every ``*by_stage`` dict of other blocks."""
     cols: list[tuple[str, dict[str, Any]]] = []
     by_stage = (summary.get("plm") or {}).get("by_stage") or {}
-    for metric, title in (("minutes", "minutes"), ("lm_count", "LMs"), ("lm_index", "LM /h"),
-                          ("plm_count", "PLMs"), ("plm_index", "PLM /h")):
+    for metric, title in (
+        ("minutes", "minutes"),
+        ("lm_count", "LMs"),
+        ("lm_index", "LM /h"),
+        ("plm_count", "PLMs"),
+        ("plm_index", "PLM /h"),
+    ):
         if by_stage:
             cols.append((title, {s: (v or {}).get(metric) for s, v in by_stage.items()}))
     for name, block in summary.items():
         if name in _OWN_SECTIONS or not isinstance(block, Mapping):
             continue
         for key, val in block.items():
-            if key.endswith("by_stage") and isinstance(val, Mapping) and val and all(
-                    not isinstance(v, (Mapping, list)) for v in val.values()):
-                cols.append((f"{name.replace('_', ' ')} {key.replace('_by_stage', '').replace('_', ' ')} /h"
-                             if "index" in key else f"{name} {key}", dict(val)))
+            if (
+                key.endswith("by_stage")
+                and isinstance(val, Mapping)
+                and val
+                and all(not isinstance(v, (Mapping, list)) for v in val.values())
+            ):
+                cols.append(
+                    (
+                        f"{name.replace('_', ' ')} {key.replace('_by_stage', '').replace('_', ' ')} /h"
+                        if "index" in key
+                        else f"{name} {key}",
+                        dict(val),
+                    )
+                )
     if not cols:
         return "<p>No per-stage numbers.</p>"
     stages = list(_STAGE_ROWS) + sorted({s for _, c in cols for s in c} - set(_STAGE_ROWS))
@@ -126,97 +164,165 @@ def _hour_table(summary: Mapping[str, Any]) -> str:
         rows = block.get("by_hour")
         if isinstance(rows, list) and rows and isinstance(rows[0], Mapping):
             keys = list(rows[0].keys())
-            parts.append(f"<h3>{esc(name)} by hour of the night</h3>" + table(keys, [[r.get(k) for k in keys]
-                                                                                   for r in rows]))
+            parts.append(
+                f"<h3>{esc(name)} by hour of the night</h3>" + table(keys, [[r.get(k) for k in keys] for r in rows])
+            )
     return "".join(parts) or "<p>No per-hour numbers.</p>"
 
 
 def _plm_tables(plm: Mapping[str, Any]) -> str:
     main = [(title, plm.get(key), unit) for key, title, unit in _PLM_MAIN if key in plm]
     tb = [(title, fmt_hours(plm.get(key))) for key, title in _TIME_BASE if key in plm]
-    return ("<div class=\"cols\"><div>" + table(("index", "value", "unit"), main) + "</div><div>"
-            + table(("time base", "duration"), tb) + "</div></div>"
-            + "<details><summary>every PLM quantity</summary>"
-            + kv_table(plm, skip=("by_stage", "by_hour", "imi_histogram", "imi_histogram_log")) + "</details>")
+    return (
+        '<div class="cols"><div>'
+        + table(("index", "value", "unit"), main)
+        + "</div><div>"
+        + table(("time base", "duration"), tb)
+        + "</div></div>"
+        + "<details><summary>every PLM quantity</summary>"
+        + kv_table(plm, skip=("by_stage", "by_hour", "imi_histogram", "imi_histogram_log"))
+        + "</details>"
+    )
 
 
-def _recording_html(night: "NightResult", summary: Mapping[str, Any]) -> str:
+def _recording_html(night: NightResult, summary: Mapping[str, Any]) -> str:
     rec = summary.get("recording") or {}
     st = summary.get("stages") or {}
     ann = summary.get("annotations") or {}
     plm = summary.get("plm") or {}
-    info = [("file", rec.get("path")), ("type", rec.get("file_type")), ("start", rec.get("start") or "unknown"),
-            ("duration", fmt_hours((rec.get("duration_s") or 0) / 3600.0)),
-            ("gaps (EDF+D)", len(rec.get("gaps") or [])),
-            ("scoring standard", night.settings.standard),
-            ("sleep stages", f"{st.get('source')} ({st.get('path') or 'no file'})"),
-            ("annotation files", ", ".join(ann.get("sources") or []) or "none")]
+    info = [
+        ("file", rec.get("path")),
+        ("type", rec.get("file_type")),
+        ("start", rec.get("start") or "unknown"),
+        ("duration", fmt_hours((rec.get("duration_s") or 0) / 3600.0)),
+        ("gaps (EDF+D)", len(rec.get("gaps") or [])),
+        ("scoring standard", night.settings.standard),
+        ("sleep stages", f"{st.get('source')} ({st.get('path') or 'no file'})"),
+        ("annotation files", ", ".join(ann.get("sources") or []) or "none"),
+    ]
     if plm:
-        info += [("scorable sleep time", fmt_hours(plm.get("scorable_tst_h"))),
-                 ("unscorable time (legs)", fmt_hours(plm.get("unscorable_h")))]
+        info += [
+            ("scorable sleep time", fmt_hours(plm.get("scorable_tst_h"))),
+            ("unscorable time (legs)", fmt_hours(plm.get("unscorable_h"))),
+        ]
     roles = (summary.get("channels") or {}).get("roles") or {}
     over = set((summary.get("channels") or {}).get("overridden") or [])
-    role_rows = [(r, ", ".join(labs), "set by user" if r in over or any(x in over for x in labs) else "inferred")
-                 for r, labs in roles.items() if labs]
+    role_rows = [
+        (r, ", ".join(labs), "set by user" if r in over or any(x in over for x in labs) else "inferred")
+        for r, labs in roles.items()
+        if labs
+    ]
     q = (summary.get("quality") or {}).get("channels") or {}
     q_rows = []
     for label, c in q.items():
         frac = c.get("fraction_scorable")
         uns = ", ".join(f"{k} {fmt(v, ' s', digits=0)}" for k, v in (c.get("unscorable_s") or {}).items() if v)
         flg = ", ".join(f"{k} {fmt(v, ' s', digits=0)}" for k, v in (c.get("flagged_s") or {}).items() if v)
-        q_rows.append((label, c.get("role") or "", None if frac is None else round(100.0 * frac, 1),
-                       uns or "none", flg or "none", c.get("unit_warning") or ""))
+        q_rows.append(
+            (
+                label,
+                c.get("role") or "",
+                None if frac is None else round(100.0 * frac, 1),
+                uns or "none",
+                flg or "none",
+                c.get("unit_warning") or "",
+            )
+        )
     counts = st.get("counts") or {}
     warnings = summary.get("warnings") or []
-    s_rows = [(s["group"], s["name"], s["value"] if not isinstance(s["value"], (list, tuple)) else
-               ", ".join(map(str, s["value"])), s.get("unit", ""), s.get("source", ""),
-               "UNCONFIRMED" if s.get("unconfirmed") else "") for s in night.settings.sources()]
-    return (table(("item", "value"), info)
-            + "<h3>Channels and roles used</h3>" + table(("role", "channel(s)", "how"), role_rows)
-            + "<h3>Signal quality</h3>"
-            + (table(("channel", "role", "% scorable", "unscorable", "flagged (kept)", "unit warning"), q_rows)
-               if q_rows else "<p>No quality check was run.</p>")
-            + "<h3>Sleep stages (epochs)</h3>" + table(list(counts), [list(counts.values())])
-            + ("<h3>Warnings</h3><ul class=\"plain\">" + "".join(f"<li>{esc(w)}</li>" for w in warnings) + "</ul>"
-               if warnings else "")
-            + "<details><summary>every setting, with its source</summary>"
-            + table(("group", "name", "value", "unit", "source", ""), s_rows) + "</details>")
+    s_rows = [
+        (
+            s["group"],
+            s["name"],
+            s["value"] if not isinstance(s["value"], (list, tuple)) else ", ".join(map(str, s["value"])),
+            s.get("unit", ""),
+            s.get("source", ""),
+            "UNCONFIRMED" if s.get("unconfirmed") else "",
+        )
+        for s in night.settings.sources()
+    ]
+    return (
+        table(("item", "value"), info)
+        + "<h3>Channels and roles used</h3>"
+        + table(("role", "channel(s)", "how"), role_rows)
+        + "<h3>Signal quality</h3>"
+        + (
+            table(("channel", "role", "% scorable", "unscorable", "flagged (kept)", "unit warning"), q_rows)
+            if q_rows
+            else "<p>No quality check was run.</p>"
+        )
+        + "<h3>Sleep stages (epochs)</h3>"
+        + table(list(counts), [list(counts.values())])
+        + (
+            '<h3>Warnings</h3><ul class="plain">' + "".join(f"<li>{esc(w)}</li>" for w in warnings) + "</ul>"
+            if warnings
+            else ""
+        )
+        + "<details><summary>every setting, with its source</summary>"
+        + table(("group", "name", "value", "unit", "source", ""), s_rows)
+        + "</details>"
+    )
 
 
 def _event_counts(events: pd.DataFrame) -> str:
     """Events per type and channel (an event on several channels counts on each) and in all."""
     if len(events) == 0:
         return "<p>No events were detected.</p>"
-    df = pd.DataFrame({"trial_type": events["trial_type"].astype("string").fillna("").to_numpy(dtype=object),
-                       "channel": events["channel"].astype("string").fillna("").str.split(",").to_numpy(dtype=object)})
+    df = pd.DataFrame(
+        {
+            "trial_type": events["trial_type"].astype("string").fillna("").to_numpy(dtype=object),
+            "channel": events["channel"].astype("string").fillna("").str.split(",").to_numpy(dtype=object),
+        }
+    )
     total = df["trial_type"].value_counts()
     df = df.explode("channel")
     df["channel"] = df["channel"].astype(str).str.strip()
     tab = pd.crosstab(df["trial_type"], df["channel"])
     rows = [[t] + [int(v) for v in tab.loc[t]] + [int(total.get(t, 0))] for t in tab.index]
-    return ("<h3>Events by type and channel</h3>"
-            + table(["event type"] + list(tab.columns) + ["events"], rows)
-            + "<p class=\"sub\">An event on several channels (a jerk seen in several muscles) is counted on each "
-              "channel and once under \u201cevents\u201d.</p>")
+    return (
+        "<h3>Events by type and channel</h3>"
+        + table(["event type"] + list(tab.columns) + ["events"], rows)
+        + '<p class="sub">An event on several channels (a jerk seen in several muscles) is counted on each '
+        "channel and once under \u201cevents\u201d.</p>"
+    )
 
 
-def _event_list(night: "NightResult", max_rows: int) -> str:
+def _event_list(night: NightResult, max_rows: int) -> str:
     ev = night.events
     if len(ev) == 0:
         return ""
     shown = ev.iloc[:max_rows]
-    cols = [c for c in ("duration", "trial_type", "channel", "side", "stage", "periodic", "respiratory", "arousal",
-                        "amplitude_uv", "extent") if c in shown.columns]
+    cols = [
+        c
+        for c in (
+            "duration",
+            "trial_type",
+            "channel",
+            "side",
+            "stage",
+            "periodic",
+            "respiratory",
+            "arousal",
+            "amplitude_uv",
+            "extent",
+        )
+        if c in shown.columns
+    ]
     start = night.recording.start
     on = shown["onset"].to_numpy(dtype=float)
     data = {c: shown[c].astype(object).where(shown[c].notna(), None).tolist() for c in cols}
-    rows = [[clock(start, t), round(float(t), 3)] + [(round(v, 3) if isinstance(v, float) else
-                                                      ("" if v is None else v)) for v in vals]
-            for t, *vals in zip(on, *(data[c] for c in cols))]
-    note = (f"<p>First {max_rows} of {len(ev)} events; all are in events.tsv.</p>" if len(ev) > max_rows else "")
-    return (f"<p class=\"sub\">{len(ev)} events; the list is left out of print (all are in events.tsv).</p>"
-            f"<details class=\"noprint\"><summary>list of all {len(shown)} events</summary>{note}"
-            + table(["clock", "onset (s)"] + cols, rows) + "</details>")
+    rows = [
+        [clock(start, t), round(float(t), 3)]
+        + [(round(v, 3) if isinstance(v, float) else ("" if v is None else v)) for v in vals]
+        for t, *vals in zip(on, *(data[c] for c in cols))
+    ]
+    note = f"<p>First {max_rows} of {len(ev)} events; all are in events.tsv.</p>" if len(ev) > max_rows else ""
+    return (
+        f'<p class="sub">{len(ev)} events; the list is left out of print (all are in events.tsv).</p>'
+        f'<details class="noprint"><summary>list of all {len(shown)} events</summary>{note}'
+        + table(["clock", "onset (s)"] + cols, rows)
+        + "</details>"
+    )
 
 
 # ----------------------------------------------------------------------------- figures
@@ -227,23 +333,35 @@ def _role_labels(roles: ChannelRoles | None, role: str) -> list[str]:
         return []
 
 
-def _figures(night: "NightResult", options: ReportOptions) -> tuple[list[tuple[str, str, "Figure", str]],
-                                                                     list[dict[str, Any]]]:
+def _figures(
+    night: NightResult, options: ReportOptions
+) -> tuple[list[tuple[str, str, Figure, str]], list[dict[str, Any]]]:
     """(name, title, figure, caption) of every figure, and the raster rows."""
     out: list[tuple[str, str, Figure, str]] = []
     loaded = list(night.recording.signals)
     rows = F.raster_rows(night.events, channel_order=loaded)
     plm = night.results.get("plm")
     uns = getattr(getattr(plm, "timebase", None), "unscorable", None)
-    fig = F.plot_overview(night.hypnogram, rows, duration_s=night.recording.duration, unscorable=uns,
-                          options=options)
-    out.append(("overview", "Hypnogram and detected events", fig,
-                "Hypnogram (REM in red) with every detected event under it, one row per event type and "
-                "channel; periodic leg movements in red; grey: time unscorable for leg movements."))
+    fig = F.plot_overview(night.hypnogram, rows, duration_s=night.recording.duration, unscorable=uns, options=options)
+    out.append(
+        (
+            "overview",
+            "Hypnogram and detected events",
+            fig,
+            "Hypnogram (REM in red) with every detected event under it, one row per event type and "
+            "channel; periodic leg movements in red; grey: time unscorable for leg movements.",
+        )
+    )
     if plm is not None and hasattr(plm, "plot_imi_histogram"):
-        out.append(("imi_histogram", "Inter-movement intervals", F.plot_imi(plm, options=options),
-                    "Intervals between successive candidate leg movements in sleep (2-s bins, Ferri 2006); "
-                    "the shaded band is the PLM interval window of the standard used."))
+        out.append(
+            (
+                "imi_histogram",
+                "Inter-movement intervals",
+                F.plot_imi(plm, options=options),
+                "Intervals between successive candidate leg movements in sleep (2-s bins, Ferri 2006); "
+                "the shaded band is the PLM interval window of the standard used.",
+            )
+        )
     ev = night.events
     tt = ev["trial_type"].astype("string").fillna("")
     lm_rows = ev.loc[(tt == "leg_movement").to_numpy(dtype=bool)]
@@ -252,24 +370,50 @@ def _figures(night: "NightResult", options: ReportOptions) -> tuple[list[tuple[s
         lm_rows = lm_rows.loc[~dup]
     lms = pick_representative(lm_rows, options.n_lm_snippets, loaded=loaded)
     legs = [lab for role in ("leg_left", "leg_right", "legs") for lab in _role_labels(night.roles, role)]
-    fig = plot_snippets(lms, night.recording, settings=night.settings.conditioning, margin_s=options.lm_margin_s,
-                        options=options, context=legs)
+    fig = plot_snippets(
+        lms,
+        night.recording,
+        settings=night.settings.conditioning,
+        margin_s=options.lm_margin_s,
+        options=options,
+        context=legs,
+    )
     if fig is not None:
-        out.append(("lm_examples", "Example leg movements", fig,
-                    f"Representative leg movements (amplitude near the median) with both legs shown, EMG band-pass "
-                    f"filtered "
-                    f"{night.settings.conditioning.highpass_hz:g}-{night.settings.conditioning.lowpass_hz:g} Hz; "
-                    "green: onset, red: offset as detected."))
-    others = [pick_representative(ev.loc[(tt == t).to_numpy(dtype=bool)], 1, loaded=loaded)
-              for t in pd.unique(tt) if t and t != "leg_movement"]
+        out.append(
+            (
+                "lm_examples",
+                "Example leg movements",
+                fig,
+                f"Representative leg movements (amplitude near the median) with both legs shown, EMG band-pass "
+                f"filtered "
+                f"{night.settings.conditioning.highpass_hz:g}-{night.settings.conditioning.lowpass_hz:g} Hz; "
+                "green: onset, red: offset as detected.",
+            )
+        )
+    others = [
+        pick_representative(ev.loc[(tt == t).to_numpy(dtype=bool)], 1, loaded=loaded)
+        for t in pd.unique(tt)
+        if t and t != "leg_movement"
+    ]
     others = [o for o in others if len(o)]
     if others:
-        fig = plot_snippets(pd.concat(others), night.recording, settings=night.settings.conditioning,
-                            margin_s=options.brief_margin_s, options=options)
+        fig = plot_snippets(
+            pd.concat(others),
+            night.recording,
+            settings=night.settings.conditioning,
+            margin_s=options.brief_margin_s,
+            options=options,
+        )
         if fig is not None:
-            out.append(("other_examples", "Example brief events", fig,
-                        "One representative event of each other type, on each muscle involved (filtered as "
-                        "above); green: onset, red: offset."))
+            out.append(
+                (
+                    "other_examples",
+                    "Example brief events",
+                    fig,
+                    "One representative event of each other type, on each muscle involved (filtered as "
+                    "above); green: onset, red: offset.",
+                )
+            )
     cortical = night.results.get("cortical")
     if cortical is not None:
         try:
@@ -278,14 +422,20 @@ def _figures(night: "NightResult", options: ReportOptions) -> tuple[list[tuple[s
             logger.warning("jerk-locked EEG average not drawn: %s: %s", type(err).__name__, err)
             fig = None
         if fig is not None:
-            out.append(("jerk_locked_eeg", "Jerk-locked EEG average", fig,
-                        "EEG averaged on the onsets of the myoclonic jerks (time 0: EMG onset), with the band "
-                        "expected by chance from random onsets in the same stages."))
+            out.append(
+                (
+                    "jerk_locked_eeg",
+                    "Jerk-locked EEG average",
+                    fig,
+                    "EEG averaged on the onsets of the myoclonic jerks (time 0: EMG onset), with the band "
+                    "expected by chance from random onsets in the same stages.",
+                )
+            )
     return out, rows
 
 
 # ----------------------------------------------------------------------------- build / write
-def build_report(night: "NightResult", *, options: ReportOptions | None = None, png: bool = True) -> NightReport:
+def build_report(night: NightResult, *, options: ReportOptions | None = None, png: bool = True) -> NightReport:
     """Build ``report.html`` in memory (figures rendered as SVG, and as PNG unless ``png=False``)."""
     options = options or ReportOptions()
     summary = night.summary()
@@ -299,22 +449,36 @@ def build_report(night: "NightResult", *, options: ReportOptions | None = None, 
     banners = []
     src = night.hypnogram.source
     if src != "annotations":
-        banners.append(f'<div class="banner">{esc(_SOURCE_BANNER.get(src, f"Sleep stages from: {src}; review them."))}'
-                       "</div>")
+        banners.append(
+            f'<div class="banner">{esc(_SOURCE_BANNER.get(src, f"Sleep stages from: {src}; review them."))}</div>'
+        )
     sections: list[tuple[str, str, str]] = [
-        ("summary", "Summary", "<ul class=\"plain\">" + "".join(f"<li>{esc(s)}</li>" for s in night_sentences(summary))
-         + "</ul>"),
+        (
+            "summary",
+            "Summary",
+            '<ul class="plain">' + "".join(f"<li>{esc(s)}</li>" for s in night_sentences(summary)) + "</ul>",
+        ),
     ]
     findings = summary.get("interpretation")
     if isinstance(findings, list) and findings:
         sections.append(("findings", "Findings", _findings_html(findings)))
-    events_data = {"onset": [round(float(x), 4) for x in night.events["onset"]],
-                   "duration": [round(float(x), 4) for x in np.nan_to_num(night.events["duration"].to_numpy(float))],
-                   "trial_type": night.events["trial_type"].astype("string").fillna("").tolist(),
-                   "channel": night.events["channel"].astype("string").fillna("").tolist(),
-                   "label": [str(x) for x in event_labels(night.events)]}
-    sections.append(("overview", "Night overview", fig_html("overview") + _event_counts(night.events)
-                     + json_script(RASTER_DATA_ID, rows) + json_script(EVENTS_DATA_ID, events_data)))
+    events_data = {
+        "onset": [round(float(x), 4) for x in night.events["onset"]],
+        "duration": [round(float(x), 4) for x in np.nan_to_num(night.events["duration"].to_numpy(float))],
+        "trial_type": night.events["trial_type"].astype("string").fillna("").tolist(),
+        "channel": night.events["channel"].astype("string").fillna("").tolist(),
+        "label": [str(x) for x in event_labels(night.events)],
+    }
+    sections.append(
+        (
+            "overview",
+            "Night overview",
+            fig_html("overview")
+            + _event_counts(night.events)
+            + json_script(RASTER_DATA_ID, rows)
+            + json_script(EVENTS_DATA_ID, events_data),
+        )
+    )
     plm = summary.get("plm")
     idx = ""
     if plm:
@@ -324,27 +488,40 @@ def build_report(night: "NightResult", *, options: ReportOptions | None = None, 
     for name, block in summary.items():
         if name in _OWN_SECTIONS or not isinstance(block, Mapping):
             continue
-        skip = ["by_hour"] + [k for k, v in block.items() if k.endswith("by_stage") and isinstance(v, Mapping)
-                              and v and all(not isinstance(x, (Mapping, list)) for x in v.values())]
+        skip = ["by_hour"] + [
+            k
+            for k, v in block.items()
+            if k.endswith("by_stage")
+            and isinstance(v, Mapping)
+            and v
+            and all(not isinstance(x, (Mapping, list)) for x in v.values())
+        ]
         blocks.append(f"<div><h3>{esc(name.replace('_', ' '))}</h3>" + kv_table(block, skip=skip) + "</div>")
     if blocks:
-        idx += "<p class=\"sub\">Per-stage values of these blocks are in the table above.</p>"
-        idx += "<div class=\"cols\">" + "".join(blocks) + "</div>"
+        idx += '<p class="sub">Per-stage values of these blocks are in the table above.</p>'
+        idx += '<div class="cols">' + "".join(blocks) + "</div>"
     sections.append(("indices", "Indices", idx))
     examples = fig_html("lm_examples") + fig_html("other_examples")
     if examples:
         sections.append(("examples", "EMG examples", examples))
     cort = summary.get("cortical")
     if cort or "jerk_locked_eeg" in rendered:
-        sections.append(("cortical", "Jerk-locked EEG average",
-                         (kv_table(cort) if isinstance(cort, Mapping) else "") + fig_html("jerk_locked_eeg")))
+        sections.append(
+            (
+                "cortical",
+                "Jerk-locked EEG average",
+                (kv_table(cort) if isinstance(cort, Mapping) else "") + fig_html("jerk_locked_eeg"),
+            )
+        )
     sections.append(("recording", "Recording and settings", _recording_html(night, summary)))
     ev_list = _event_list(night, options.max_event_rows)
     if ev_list:
         sections.append(("events", "Events", ev_list))
     rec = night.recording
-    subtitle = (f"{Path(str(night.path)).name} · {rec.start.strftime('%Y-%m-%d %H:%M') if rec.start else 'start unknown'}"
-                f" · {fmt_hours(rec.duration / 3600.0)} · {night.settings.standard}")
+    subtitle = (
+        f"{Path(str(night.path)).name} · {rec.start.strftime('%Y-%m-%d %H:%M') if rec.start else 'start unknown'}"
+        f" · {fmt_hours(rec.duration / 3600.0)} · {night.settings.standard}"
+    )
     html = page("Sleep myoclonus report", subtitle, sections, banners=banners)
     return NightReport(html=html, rendered=list(rendered.values()), figures=[f for _, _, f, _ in figs], raster=rows)
 
@@ -367,8 +544,15 @@ def _write_pdf(report: NightReport, sentences: list[str], path: Path) -> Path:
 
 
 @verbose
-def write_report(night: "NightResult", out_dir: str | os.PathLike[str], *, pdf: bool = False, exports: bool = True,
-                 options: ReportOptions | None = None, verbose: bool | str | int | None = None) -> dict[str, Path]:
+def write_report(
+    night: NightResult,
+    out_dir: str | os.PathLike[str],
+    *,
+    pdf: bool = False,
+    exports: bool = True,
+    options: ReportOptions | None = None,
+    verbose: bool | str | int | None = None,
+) -> dict[str, Path]:
     """Write ``report.html``, ``figures/<name>.png|.svg`` and (``exports``) ``events.edf`` and
     ``events.xml`` into ``out_dir``; with ``pdf`` also ``report.pdf``. Every file atomically.
 

@@ -4,10 +4,12 @@ The EMG is filtered with the project's band-pass (:func:`somnomyo.signal.filters
 edges from ``settings.conditioning``: AASM EMG 10-100 Hz) over the shown window plus a pad
 on each side, and min/max-decimated for drawing when longer than ``max_trace_points``.
 """
+
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -26,8 +28,7 @@ __all__ = ["pick_representative", "filtered_segment", "decimate_minmax", "plot_s
 
 
 def _channels(value: Any) -> list[str]:
-    return [c.strip() for c in str(value if value is not None and not pd.isna(value) else "").split(",")
-            if c.strip()]
+    return [c.strip() for c in str(value if value is not None and not pd.isna(value) else "").split(",") if c.strip()]
 
 
 def pick_representative(events: pd.DataFrame, n: int, *, loaded: Sequence[str]) -> pd.DataFrame:
@@ -39,8 +40,7 @@ def pick_representative(events: pd.DataFrame, n: int, *, loaded: Sequence[str]) 
     """
     if len(events) == 0 or n <= 0:
         return events.iloc[:0]
-    ok = np.array([bool(ch) and all(c in loaded for c in ch) for ch in map(_channels, events["channel"])],
-                  dtype=bool)
+    ok = np.array([bool(ch) and all(c in loaded for c in ch) for ch in map(_channels, events["channel"])], dtype=bool)
     ev = events.loc[ok]
     for col in ("periodic", "is_clm"):
         if col in ev.columns:
@@ -56,8 +56,9 @@ def pick_representative(events: pd.DataFrame, n: int, *, loaded: Sequence[str]) 
     return ev.iloc[np.sort(order)]
 
 
-def filtered_segment(data: np.ndarray, fs: float, t0: float, t1: float, *, pad_s: float,
-                     settings: "ConditioningSettings") -> tuple[np.ndarray, np.ndarray]:
+def filtered_segment(
+    data: np.ndarray, fs: float, t0: float, t1: float, *, pad_s: float, settings: ConditioningSettings
+) -> tuple[np.ndarray, np.ndarray]:
     """Times (s from recording start) and band-pass-filtered samples of ``[t0, t1)``
     (:func:`somnomyo.signal.filters.bandpass`, its design cached per rate)."""
     from somnomyo.signal.filters import bandpass
@@ -72,7 +73,7 @@ def filtered_segment(data: np.ndarray, fs: float, t0: float, t1: float, *, pad_s
         y = bandpass(seg, fs, settings=settings)
     except (ValueError, SomnomyoError):  # segment too short for the zero-phase filter: show it unfiltered
         y = seg - np.median(seg)
-    y = y[a - pa: a - pa + (b - a)]
+    y = y[a - pa : a - pa + (b - a)]
     return np.arange(a, b) / fs, y
 
 
@@ -116,9 +117,16 @@ def _title(row: Any, start: dt.datetime | None) -> str:
     return " ".join(bits) + (f" ({', '.join(extra)})" if extra else "")
 
 
-def plot_snippets(events: pd.DataFrame, recording: "Recording", *, settings: "ConditioningSettings",
-                  margin_s: float, options: ReportOptions = ReportOptions(), context: Sequence[str] = (),
-                  title: str = "") -> "Figure | None":
+def plot_snippets(
+    events: pd.DataFrame,
+    recording: Recording,
+    *,
+    settings: ConditioningSettings,
+    margin_s: float,
+    options: ReportOptions = ReportOptions(),
+    context: Sequence[str] = (),
+    title: str = "",
+) -> Figure | None:
     """One panel per event: its channel(s) (then the ``context`` channels, e.g. the other leg),
     filtered, from ``margin_s`` before onset to ``margin_s`` after offset; event span shaded,
     onset (green) and offset (red) marked. None when ``events`` is empty."""
@@ -127,8 +135,9 @@ def plot_snippets(events: pd.DataFrame, recording: "Recording", *, settings: "Co
     chans_per = []
     for value in events["channel"]:
         own = _channels(value)
-        chans_per.append((own + [c for c in context if c not in own and c in recording.signals])
-                         [: options.max_snippet_channels])
+        chans_per.append(
+            (own + [c for c in context if c not in own and c in recording.signals])[: options.max_snippet_channels]
+        )
     heights = [0.9 + 0.55 * len(c) for c in chans_per]
     fig = new_figure(options.figure_width_in, sum(heights) + 0.45 * len(heights) + 0.5)
     axes = np.atleast_1d(fig.subplots(len(heights), 1, squeeze=False, height_ratios=heights)[:, 0])
@@ -140,8 +149,9 @@ def plot_snippets(events: pd.DataFrame, recording: "Recording", *, settings: "Co
         spread = 0.0
         for label in chans:
             sig = recording.signals[label]
-            t, y = filtered_segment(sig.data, sig.fs, on - margin_s, off + margin_s, pad_s=options.filter_pad_s,
-                                    settings=settings)
+            t, y = filtered_segment(
+                sig.data, sig.fs, on - margin_s, off + margin_s, pad_s=options.filter_pad_s, settings=settings
+            )
             t, y = decimate_minmax(t - on, y, options.max_trace_points)
             traces.append((label, t, y))
             if y.size:
@@ -157,8 +167,16 @@ def plot_snippets(events: pd.DataFrame, recording: "Recording", *, settings: "Co
         ax.set_ylim(-(len(traces) - 0.5) * step, 0.5 * step)
         ax.set_yticks([-i * step for i in range(len(traces))])
         ax.set_yticklabels([lab for lab, _, _ in traces], fontsize="small")
-        ax.text(1.0, 1.02, f"scale: ±{spread:.0f} µV per trace", transform=ax.transAxes, ha="right",
-                va="bottom", fontsize="x-small", color="0.35")
+        ax.text(
+            1.0,
+            1.02,
+            f"scale: ±{spread:.0f} µV per trace",
+            transform=ax.transAxes,
+            ha="right",
+            va="bottom",
+            fontsize="x-small",
+            color="0.35",
+        )
         ax.set_title(_title(row, recording.start), loc="left", fontsize="small")
         ax.grid(axis="x", color="0.92", lw=0.5)
     axes[-1].legend(loc="lower right", fontsize="x-small", frameon=False, ncol=2)

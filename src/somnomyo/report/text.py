@@ -4,14 +4,18 @@ Wording supports a clinician's review and never diagnoses: numbers are described
 ("were counted", "per hour of sleep"); comparisons with published ranges come only from
 the ``interpretation`` block (``somnomyo.interpret``), which states its sources.
 """
+
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 __all__ = ["fmt", "fmt_hours", "night_sentences", "CLOSING"]
 
-CLOSING = ("These numbers describe this recording. They support, and do not replace, review of "
-           "the recording and the clinical picture by a sleep clinician.")
+CLOSING = (
+    "These numbers describe this recording. They support, and do not replace, review of "
+    "the recording and the clinical picture by a sleep clinician."
+)
 
 
 def fmt(value: Any, unit: str = "", *, digits: int = 1) -> str:
@@ -53,58 +57,80 @@ def night_sentences(summary: Mapping[str, Any]) -> list[str]:
         first += f"; {fmt_hours(plm.get('tst_h'))} of it was sleep"
     out.append(first + ".")
     if src == "none":
-        out.append("No sleep stages were available, so indices per hour of sleep could not be computed; "
-                   "a scored hypnogram would allow them.")
+        out.append(
+            "No sleep stages were available, so indices per hour of sleep could not be computed; "
+            "a scored hypnogram would allow them."
+        )
     elif src in ("auto", "emg_estimate"):
-        out.append("Sleep stages were estimated automatically, not scored by a person; the numbers per "
-                   "stage and per hour of sleep warrant review with the staging checked.")
+        out.append(
+            "Sleep stages were estimated automatically, not scored by a person; the numbers per "
+            "stage and per hour of sleep warrant review with the staging checked."
+        )
     if plm:
         std = plm.get("standard", "")
-        out.append(f"{_plural(plm.get('lms_count', 0), 'leg movement')} were counted during sleep "
-                   f"({fmt(plm.get('lm_index'), '/h')} of sleep); {fmt(plm.get('plms_count', 0))} of them were "
-                   f"part of periodic series, a PLMS index of {fmt(plm.get('plms_index'), '/h')} "
-                   f"(scored to {std.upper() if std == 'aasm' else 'WASM 2016' if std == 'wasm2016' else std}).")
+        out.append(
+            f"{_plural(plm.get('lms_count', 0), 'leg movement')} were counted during sleep "
+            f"({fmt(plm.get('lm_index'), '/h')} of sleep); {fmt(plm.get('plms_count', 0))} of them were "
+            f"part of periodic series, a PLMS index of {fmt(plm.get('plms_index'), '/h')} "
+            f"(scored to {std.upper() if std == 'aasm' else 'WASM 2016' if std == 'wasm2016' else std})."
+        )
         if plm.get("plmw_index") is not None:
             out.append(f"During wakefulness the PLMW index was {fmt(plm.get('plmw_index'), '/h')}.")
         if plm.get("plms_count"):
-            out.append(f"{_plural(plm.get('plms_arousal_count', 0), 'periodic movement')} in sleep came with "
-                       f"an arousal ({fmt(plm.get('plms_arousal_index'), '/h')}); the periodicity index was "
-                       f"{fmt(plm.get('periodicity_index'), digits=2)} (0: no periodicity, 1: fully periodic).")
+            out.append(
+                f"{_plural(plm.get('plms_arousal_count', 0), 'periodic movement')} in sleep came with "
+                f"an arousal ({fmt(plm.get('plms_arousal_index'), '/h')}); the periodicity index was "
+                f"{fmt(plm.get('periodicity_index'), digits=2)} (0: no periodicity, 1: fully periodic)."
+            )
         if plm.get("respiratory_lm_count"):
-            out.append(f"{_plural(plm.get('respiratory_lm_count'), 'leg movement')} were related to "
-                       "breathing events and left out of the periodic analysis, as the standard asks.")
+            out.append(
+                f"{_plural(plm.get('respiratory_lm_count'), 'leg movement')} were related to "
+                "breathing events and left out of the periodic analysis, as the standard asks."
+            )
     fm = summary.get("fragmentary_myoclonus") or {}
     if fm:
         efm = fm.get("efm")
-        efm_txt = ("" if efm is None else
-                   "; the AASM excessive fragmentary myoclonus criterion was " + ("met" if efm else "not met"))
-        out.append(f"{_plural(fm.get('count', 0), 'fragmentary myoclonus potential')} were found "
-                   f"({fmt(fm.get('fm_index'), '/h')} of sleep){efm_txt}.")
+        efm_txt = (
+            ""
+            if efm is None
+            else "; the AASM excessive fragmentary myoclonus criterion was " + ("met" if efm else "not met")
+        )
+        out.append(
+            f"{_plural(fm.get('count', 0), 'fragmentary myoclonus potential')} were found "
+            f"({fmt(fm.get('fm_index'), '/h')} of sleep){efm_txt}."
+        )
     jerks = summary.get("jerks") or {}
     if jerks:
         ext = jerks.get("by_extent") or {}
         ext_txt = ", ".join(f"{v} {k}" for k, v in ext.items() if v)
-        out.append(f"{_plural(jerks.get('count', 0), 'myoclonic jerk')} were detected "
-                   f"({fmt(jerks.get('index'), '/h')} of sleep{'; ' + ext_txt if ext_txt else ''}).")
+        out.append(
+            f"{_plural(jerks.get('count', 0), 'myoclonic jerk')} were detected "
+            f"({fmt(jerks.get('index'), '/h')} of sleep{'; ' + ext_txt if ext_txt else ''})."
+        )
     hyp = summary.get("hypnic_jerks") or {}
     if hyp:
-        out.append(f"{_plural(hyp.get('count', 0), 'hypnic jerk')} occurred around "
-                   f"{_plural(hyp.get('n_sleep_onsets', 0), 'sleep onset')}.")
+        out.append(
+            f"{_plural(hyp.get('count', 0), 'hypnic jerk')} occurred around "
+            f"{_plural(hyp.get('n_sleep_onsets', 0), 'sleep onset')}."
+        )
     cl = summary.get("clusters") or {}
     if cl.get("count"):
-        out.append(f"{_plural(cl.get('count'), 'cluster')} of repeated jerks were found "
-                   f"(median rate {fmt(cl.get('median_rate_hz'), ' Hz')}).")
+        out.append(
+            f"{_plural(cl.get('count'), 'cluster')} of repeated jerks were found "
+            f"(median rate {fmt(cl.get('median_rate_hz'), ' Hz')})."
+        )
     nm = summary.get("negative_myoclonus") or {}
     if nm.get("count"):
-        out.append(f"{_plural(nm.get('count'), 'brief silent period')} of muscle tone "
-                   f"(negative myoclonus) were found.")
+        out.append(f"{_plural(nm.get('count'), 'brief silent period')} of muscle tone (negative myoclonus) were found.")
     cort = summary.get("cortical") or {}
     if cort:
         found = cort.get("transient_found")
         if found is True:
-            out.append(f"A small EEG change before the jerks was found by back-averaging "
-                       f"({fmt(cort.get('latency_ms'), ' ms')} before the EMG onset, {cort.get('channel')}); "
-                       "this warrants review.")
+            out.append(
+                f"A small EEG change before the jerks was found by back-averaging "
+                f"({fmt(cort.get('latency_ms'), ' ms')} before the EMG onset, {cort.get('channel')}); "
+                "this warrants review."
+            )
         elif found is False:
             out.append("Back-averaging the EEG before the jerks showed no consistent change.")
         elif cort.get("reason"):
@@ -114,8 +140,10 @@ def night_sentences(summary: Mapping[str, Any]) -> list[str]:
         frac = qc.get("fraction_scorable")
         if frac is not None and frac < 1.0:
             why = ", ".join(k for k, v in (qc.get("unscorable_s") or {}).items() if v)
-            out.append(f"{fmt(100.0 * (1.0 - frac))}% of the {label} signal could not be scored"
-                       f"{' (' + why + ')' if why else ''}.")
+            out.append(
+                f"{fmt(100.0 * (1.0 - frac))}% of the {label} signal could not be scored"
+                f"{' (' + why + ')' if why else ''}."
+            )
     if summary.get("interpretation"):
         out.append("The findings below set these numbers against published ranges, with their sources.")
     out.append(CLOSING)

@@ -5,9 +5,11 @@ counts every event as accepted). Over the events both layers decided, the observ
 Cohen's kappa (Cohen J., "A coefficient of agreement for nominal scales", Educ Psychol Meas
 1960;20:37-46): kappa = (p_o - p_e) / (1 - p_e), p_e from each layer's marginal proportions.
 """
+
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -44,8 +46,12 @@ def _added(layer: Layer) -> list[dict[str, Any]]:
 
 
 def _overlap(x: dict[str, Any], y: dict[str, Any]) -> bool:
-    return (x["channel"] == y["channel"] and x["trial_type"] == y["trial_type"]
-            and x["onset"] < y["onset"] + y["duration"] and y["onset"] < x["onset"] + x["duration"])
+    return (
+        x["channel"] == y["channel"]
+        and x["trial_type"] == y["trial_type"]
+        and x["onset"] < y["onset"] + y["duration"]
+        and y["onset"] < x["onset"] + x["duration"]
+    )
 
 
 def agreement(a: Layer, b: Layer) -> dict[str, Any]:
@@ -59,11 +65,18 @@ def agreement(a: Layer, b: Layer) -> dict[str, Any]:
     adj_a = {e for e in a.overrides if a.adjusted(e)}
     adj_b = {e for e in b.overrides if b.adjusted(e)}
     return {
-        "a": a.slug, "b": b.slug, "n_events": int(len(a.base)), "table": table,
-        "n_both_reviewed": n_both, "n_agree": n_agree,
+        "a": a.slug,
+        "b": b.slug,
+        "n_events": int(len(a.base)),
+        "table": table,
+        "n_both_reviewed": n_both,
+        "n_agree": n_agree,
         "percent_agreement": (100.0 * n_agree / n_both) if n_both else None,
         "kappa": cohen_kappa(sa[both], sb[both]),
-        "added": {"a": len(added_a), "b": len(added_b),
-                  "matched": sum(1 for x in added_a if any(_overlap(x, y) for y in added_b))},
+        "added": {
+            "a": len(added_a),
+            "b": len(added_b),
+            "matched": sum(1 for x in added_a if any(_overlap(x, y) for y in added_b)),
+        },
         "adjusted": {"a": len(adj_a), "b": len(adj_b), "both": len(adj_a & adj_b)},
     }

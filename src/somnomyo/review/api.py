@@ -5,14 +5,16 @@ returns a JSON response; bad parameters are answered 400 with one line that name
 and the allowed values. Authentication, host checks and security headers are the server's
 (:mod:`somnomyo.review.server`).
 """
+
 from __future__ import annotations
 
 import json
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from somnomyo.errors import SomnomyoError
 from somnomyo.review.layer import STATUSES, EditError
@@ -42,8 +44,9 @@ def error_response(status: int, message: str) -> Response:
 
 
 # ------------------------------------------------------------------ parameters
-def _float(req: Request, name: str, *, default: float | None = None, lo: float | None = None,
-           hi: float | None = None) -> float | None:
+def _float(
+    req: Request, name: str, *, default: float | None = None, lo: float | None = None, hi: float | None = None
+) -> float | None:
     raw = req.query_params.get(name)
     if raw is None or raw == "":
         return default
@@ -111,7 +114,7 @@ def _layer_param(session: ReviewSession, req: Request, name: str = "layer") -> s
 # ------------------------------------------------------------------ handlers
 async def get_events(session: ReviewSession, req: Request) -> Response:
     night = session.reviewed(_layer_param(session, req))
-    if night is None:                           # the automatic layer
+    if night is None:  # the automatic layer
         night = session.automatic_night()
     start = _float(req, "start", lo=0.0)
     end = _float(req, "end", lo=0.0)
@@ -121,11 +124,19 @@ async def get_events(session: ReviewSession, req: Request) -> Response:
     channels = [c for c in req.query_params.getlist("channel") if c]
     limit = _int(req, "limit", default=None, lo=1, hi=MAX_LIMIT)
     offset = _int(req, "offset", default=0, lo=0, hi=10**9) or 0
-    view = night.view                            # one snapshot: an edit may replace the view meanwhile
-    rows = night.select(start=start, end=end, kinds=kinds, channels=channels, stages=stages, statuses=statuses,
-                        periodic=_bool(req, "periodic"), view=view)
+    view = night.view  # one snapshot: an edit may replace the view meanwhile
+    rows = night.select(
+        start=start,
+        end=end,
+        kinds=kinds,
+        channels=channels,
+        stages=stages,
+        statuses=statuses,
+        periodic=_bool(req, "periodic"),
+        view=view,
+    )
     total = int(rows.size)
-    rows = rows[offset: None if limit is None else offset + limit]
+    rows = rows[offset : None if limit is None else offset + limit]
     return json_response(event_records(view, rows), headers={"X-Total-Count": str(total)})
 
 
@@ -192,8 +203,9 @@ async def get_signal(session: ReviewSession, req: Request) -> Response:
         asked = src.default_channels()
     bad = [c for c in asked if c not in labels]
     if bad:
-        raise ApiError(400, f"parameter channels: {', '.join(map(repr, bad))} not in the recording; "
-                            f"channels: {', '.join(labels)}")
+        raise ApiError(
+            400, f"parameter channels: {', '.join(map(repr, bad))} not in the recording; channels: {', '.join(labels)}"
+        )
     asked = list(dict.fromkeys(asked))
     body = await _in_thread(src.window, start=start, duration=duration, channels=asked, width=width)
     return json_response(body)
@@ -201,18 +213,27 @@ async def get_signal(session: ReviewSession, req: Request) -> Response:
 
 async def get_layers(session: ReviewSession, req: Request) -> Response:
     auto = session.automatic_layer()
-    out = [{"slug": "automatic", "scorer": None, "current": False, "edits": 0, "last_edit": None,
-            "counts": auto.counts()}]
+    out = [
+        {"slug": "automatic", "scorer": None, "current": False, "edits": 0, "last_edit": None, "counts": auto.counts()}
+    ]
     for slug in session.layer_slugs():
         try:
             night = await _in_thread(session.reviewed, slug)
-        except SomnomyoError as err:            # an unreadable layer is listed with its problem
+        except SomnomyoError as err:  # an unreadable layer is listed with its problem
             out.append({"slug": slug, "scorer": None, "current": False, "error": str(err)})
             continue
         assert night is not None
         lay = night.layer
-        out.append({"slug": slug, "scorer": lay.scorer, "current": slug == session.slug, "edits": lay.n_edits,
-                    "last_edit": lay.last_edit, "counts": lay.counts()})
+        out.append(
+            {
+                "slug": slug,
+                "scorer": lay.scorer,
+                "current": slug == session.slug,
+                "edits": lay.n_edits,
+                "last_edit": lay.last_edit,
+                "counts": lay.counts(),
+            }
+        )
     return json_response(out)
 
 
@@ -222,7 +243,9 @@ async def get_agreement(session: ReviewSession, req: Request) -> Response:
     a = req.query_params.get("a") or session.slug
     b = req.query_params.get("b")
     if not b:
-        raise ApiError(400, f"parameter b is required: a layer slug; layers: automatic, {', '.join(session.layer_slugs())}")
+        raise ApiError(
+            400, f"parameter b is required: a layer slug; layers: automatic, {', '.join(session.layer_slugs())}"
+        )
 
     def layer_of(slug: str):
         night = session.reviewed(slug)
@@ -257,6 +280,7 @@ ROUTES: tuple[tuple[str, str, Callable[..., Any]], ...] = (
 
 def handle(session: ReviewSession, fn: Callable[..., Any]) -> Callable[[Request], Any]:
     """Wrap a handler: API errors, edit errors and input errors become JSON errors (one line)."""
+
     async def endpoint(req: Request) -> Response:
         try:
             return await fn(session, req)
@@ -266,4 +290,5 @@ def handle(session: ReviewSession, fn: Callable[..., Any]) -> Callable[[Request]
             return error_response(err.status, str(err))
         except SomnomyoError as err:
             return error_response(400, str(err))
+
     return endpoint

@@ -1,4 +1,5 @@
 """``somnomyo review RESULTS_DIR``: the review page, or ``--export DIR`` without a server."""
+
 from __future__ import annotations
 
 import argparse
@@ -12,28 +13,38 @@ __all__ = ["add_parser", "cmd_review"]
 
 def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Register the ``review`` subcommand on ``sub`` (the parser's subparsers)."""
-    sp = sub.add_parser("review", parents=[common],
-                        help="review a scored night in the browser: accept, reject, adjust, add; rescored live")
+    sp = sub.add_parser(
+        "review",
+        parents=[common],
+        help="review a scored night in the browser: accept, reject, adjust, add; rescored live",
+    )
     sp.add_argument("results", metavar="RESULTS_DIR", help="a folder written by `somnomyo score`")
     sp.add_argument("--scorer", metavar="NAME", help="who reviews (default: the user name); one layer per scorer")
     sp.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
-    sp.add_argument("--host", default="127.0.0.1",
-                    help="address to listen on (default 127.0.0.1: this machine only)")
-    sp.add_argument("--no-browser", action="store_true",
-                    help="do not open a browser; print the page address (with its token) on the first line")
-    sp.add_argument("--export", metavar="DIR",
-                    help="write the reviewed outputs (events_reviewed.tsv, summary_reviewed.json, EDF+, NSRR XML, "
-                         "report_reviewed.html, manifest.json) to DIR and exit, without a server")
+    sp.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    sp.add_argument(
+        "--no-browser",
+        action="store_true",
+        help="do not open a browser; print the page address (with its token) on the first line",
+    )
+    sp.add_argument(
+        "--export",
+        metavar="DIR",
+        help="write the reviewed outputs (events_reviewed.tsv, summary_reviewed.json, EDF+, NSRR XML, "
+        "report_reviewed.html, manifest.json) to DIR and exit, without a server",
+    )
     sp.set_defaults(func=cmd_review)
     return sp
 
 
 def _need_extra() -> None:
     import importlib.util
+
     missing = [m for m in ("starlette", "uvicorn") if importlib.util.find_spec(m) is None]
     if missing:
-        raise SomnomyoError(f"review needs the 'review' extra ({', '.join(missing)} missing): "
-                            "pip install 'somnomyo[review]'")
+        raise SomnomyoError(
+            f"review needs the 'review' extra ({', '.join(missing)} missing): pip install 'somnomyo[review]'"
+        )
 
 
 def cmd_review(args: argparse.Namespace) -> int:
@@ -63,14 +74,22 @@ def cmd_review(args: argparse.Namespace) -> int:
         server = ReviewServer(session, host=args.host, port=args.port)
         print(server.url, flush=True)
         if args.host not in ("127.0.0.1", "localhost", "::1"):
-            print(f"somnomyo: warning: listening on {args.host}: the page can be reached from other machines "
-                  "(anyone with the address and its token can edit)", file=sys.stderr, flush=True)
+            print(
+                f"somnomyo: warning: listening on {args.host}: the page can be reached from other machines "
+                "(anyone with the address and its token can edit)",
+                file=sys.stderr,
+                flush=True,
+            )
         if not args.no_browser:
             import webbrowser
+
             webbrowser.open(server.url)
         if not args.quiet:
-            print(f"reviewing {session.path} as {scorer!r}; edits are saved in "
-                  f"{session.journal.path}; Ctrl-C to stop", file=sys.stderr, flush=True)
+            print(
+                f"reviewing {session.path} as {scorer!r}; edits are saved in {session.journal.path}; Ctrl-C to stop",
+                file=sys.stderr,
+                flush=True,
+            )
         server.serve()
     finally:
         session.close()

@@ -15,15 +15,17 @@ Long windows are decimated to the plot: per pixel column the smallest and the la
 (so no spike disappears); a window is sent at full rate only when it holds at most two samples
 per column.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import math
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -33,13 +35,13 @@ from somnomyo.io.recording import Recording, Signal
 
 __all__ = ["SignalSource", "MAX_WINDOW_S", "WIDTH_RANGE", "LEG_ROLES", "EMG_ROLES"]
 
-MAX_WINDOW_S = 1800.0                 # longest window one request may ask for (s)
-WIDTH_RANGE = (16, 8192)              # plot widths accepted (pixel columns)
-MAINS_WAIT_S = 30.0                   # a window waits at most this long for the night's mains frequency
-TILE_S = 300.0                        # EMG is conditioned in tiles of about this length, kept for reuse
-ECG_BLOCK_PAD_S = 40.0                # more padding when the night's beats are used: whole template blocks
-TILES_PER_CHANNEL = 8                 # tiles kept per EMG channel (least recently used dropped)
-EDGE_PAD_S = 5.0                      # padding each side so the zero-phase filters' edges fall outside
+MAX_WINDOW_S = 1800.0  # longest window one request may ask for (s)
+WIDTH_RANGE = (16, 8192)  # plot widths accepted (pixel columns)
+MAINS_WAIT_S = 30.0  # a window waits at most this long for the night's mains frequency
+TILE_S = 300.0  # EMG is conditioned in tiles of about this length, kept for reuse
+ECG_BLOCK_PAD_S = 40.0  # more padding when the night's beats are used: whole template blocks
+TILES_PER_CHANNEL = 8  # tiles kept per EMG channel (least recently used dropped)
+EDGE_PAD_S = 5.0  # padding each side so the zero-phase filters' edges fall outside
 LEG_ROLES = ("leg_left", "leg_right", "legs")
 EMG_ROLES = ("leg_left", "leg_right", "legs", "chin", "arm_left", "arm_right", "other_emg")
 # R peaks found on the ECG averaged down to this rate, as the pipeline does (somnomyo.pipeline; speed only)
@@ -106,8 +108,9 @@ class SignalSource:
             per_freq: dict[str, dict[float, int]] = {}
             for c in self.reader.header.channels:
                 if self.roles.get(c.label) in EMG_ROLES and _is_voltage(c.unit):
-                    sig = read_edf(self.reader.path, channels=[c.label], annotations=False,
-                                   dtype="float32").signals[c.label]
+                    sig = read_edf(self.reader.path, channels=[c.label], annotations=False, dtype="float32").signals[
+                        c.label
+                    ]
                     y = _bandpassed(sig.data, sig.fs, settings=cs)
                     del sig
                     ev = mains_evidence_db(y, c.fs)
@@ -119,9 +122,10 @@ class SignalSource:
             if self._mains is not None:
                 self._harmonics = {lab: h[self._mains] for lab, h in per_freq.items() if self._mains in h}
             self._find_night_r_peaks()
-        except Exception as err:          # the windows then detect mains on their own data
-            logger.warning("%s: mains frequency of the night not found (%s); each window detects its own",
-                           self.reader.path, err)
+        except Exception as err:  # the windows then detect mains on their own data
+            logger.warning(
+                "%s: mains frequency of the night not found (%s); each window detects its own", self.reader.path, err
+            )
         finally:
             self._mains_done.set()
 
@@ -163,7 +167,7 @@ class SignalSource:
         shift = max(0, int(round(cs.ecg_max_shift_s * fs)))
         size = max(1, min(cs.ecg_template_beats, r.size))
         nblk = max(1, r.size // size)
-        cuts = np.r_[np.arange(nblk) * size, r.size]              # where blocks start (the last takes leftovers)
+        cuts = np.r_[np.arange(nblk) * size, r.size]  # where blocks start (the last takes leftovers)
         inside_lo = np.flatnonzero(r - half - 2 * shift >= p0)
         inside_hi = np.flatnonzero(r + half + 2 * shift < p1)
         if not inside_lo.size or not inside_hi.size:
@@ -194,8 +198,16 @@ class SignalSource:
         for c in self.reader.header.channels:
             role = self.roles.get(c.label, "other")
             scale_unit = "uV" if _is_voltage(c.unit) else c.unit
-            out.append({"label": c.label, "role": role, "fs": float(c.fs), "unit": scale_unit,
-                        "lm": role in LEG_ROLES, "scored": role not in ("other",)})
+            out.append(
+                {
+                    "label": c.label,
+                    "role": role,
+                    "fs": float(c.fs),
+                    "unit": scale_unit,
+                    "lm": role in LEG_ROLES,
+                    "scored": role not in ("other",),
+                }
+            )
         return out
 
     def default_channels(self) -> list[str]:
@@ -206,21 +218,27 @@ class SignalSource:
         emg = [lab for lab in channels if self.roles.get(lab) in EMG_ROLES]
         legs = [lab for lab in emg if self.roles.get(lab) in LEG_ROLES]
         other = [lab for lab in channels if lab not in emg]
-        with self._lock:                         # one window at a time: memory stays bounded
+        with self._lock:  # one window at a time: memory stays bounded
             out_ch: dict[str, dict[str, Any]] = {}
             if other:
                 raw = self.reader.read(other, start=start, duration=duration)
                 for lab, w in raw.items():
-                    out_ch[lab] = self._pack(lab, w.data, w.fs, w.first, start, duration, width,
-                                             "none (raw)", unit=w.unit)
+                    out_ch[lab] = self._pack(
+                        lab, w.data, w.fs, w.first, start, duration, width, "none (raw)", unit=w.unit
+                    )
             if emg:
                 out_ch.update(self._emg(emg, legs, start=start, duration=duration, width=width))
-        return {"start": start, "duration": duration, "width": width,
-                "channels": [out_ch[lab] for lab in channels if lab in out_ch]}
+        return {
+            "start": start,
+            "duration": duration,
+            "width": width,
+            "channels": [out_ch[lab] for lab in channels if lab in out_ch],
+        }
 
     # ------------------------------------------------------------------ EMG
-    def _emg(self, emg: Sequence[str], legs: Sequence[str], *, start: float, duration: float,
-             width: int) -> dict[str, dict[str, Any]]:
+    def _emg(
+        self, emg: Sequence[str], legs: Sequence[str], *, start: float, duration: float, width: int
+    ) -> dict[str, dict[str, Any]]:
         """EMG channels conditioned as scored: made of tiles (``TILE_S`` long, aligned on the
         night's sample grids) conditioned once and kept (least recently used dropped), so paging
         through a night conditions each stretch once."""
@@ -232,7 +250,7 @@ class SignalSource:
             k1 = max(k0, math.ceil((start + duration) * fs - 1e-9))
             parts = [self._tile(lab, t, lab in legs) for t in range(k0 // tile_n, max(k0, k1 - 1) // tile_n + 1)]
             first = parts[0].first
-            if parts[0].filtered is None:             # not a voltage: shown raw
+            if parts[0].filtered is None:  # not a voltage: shown raw
                 w = self.reader.read([lab], start=start, duration=duration)[lab]
                 out[lab] = self._pack(lab, w.data, w.fs, w.first, start, duration, width, "none (raw)", unit=w.unit)
                 continue
@@ -261,7 +279,7 @@ class SignalSource:
         grid = self._grid(fs, self._conditioning())
         return grid * max(1, math.ceil(TILE_S * fs / grid))
 
-    def _tile(self, label: str, index: int, leg: bool) -> "_Tile":
+    def _tile(self, label: str, index: int, leg: bool) -> _Tile:
         key = (label, index)
         with self._tiles_lock:
             hit = self._tiles.get(key)
@@ -275,7 +293,7 @@ class SignalSource:
                 self._tiles.popitem(last=False)
         return tile
 
-    def _make_tile(self, label: str, index: int, leg: bool) -> "_Tile":
+    def _make_tile(self, label: str, index: int, leg: bool) -> _Tile:
         from somnomyo.signal.baseline import resting_level
         from somnomyo.signal.conditioning import condition_recording
 
@@ -285,7 +303,7 @@ class SignalSource:
         fs = float(info.fs)
         n_tile = self._tile_samples(fs)
         grid = self._grid(fs, cs)
-        t0 = index * n_tile                                   # first sample of the tile
+        t0 = index * n_tile  # first sample of the tile
         if not _is_voltage(info.unit):
             return _Tile(first=t0, filtered=None, envelope=None, baseline=None, desc="none (raw)")
         bs = st.baseline
@@ -297,8 +315,13 @@ class SignalSource:
         labels = [label] + ([self._ecg] if self._ecg and cs.ecg_removal and not night_beats else [])
         win = self.reader.read(labels, start=p0 / fs, duration=(p1 - p0) / fs)
         w = win[label]
-        rec = Recording(path=self.reader.path, start=self.reader.header.start, duration=w.data.size / fs,
-                        channels=list(self.reader.header.channels), file_type=self.reader.header.file_type)
+        rec = Recording(
+            path=self.reader.path,
+            start=self.reader.header.start,
+            duration=w.data.size / fs,
+            channels=list(self.reader.header.channels),
+            file_type=self.reader.header.file_type,
+        )
         rec.signals[label] = Signal(label=label, data=w.data, fs=fs, unit=w.unit)
         r_peaks = None
         e = win.get(self._ecg) if self._ecg else None
@@ -306,9 +329,10 @@ class SignalSource:
             r_peaks = (self._block_beats(label, fs, w.first, w.first + w.data.size, cs), fs)
         elif e is not None and e.data.size and cs.ecg_removal:
             from somnomyo.signal.ecg import detect_r_peaks
+
             try:
                 r_peaks = (detect_r_peaks(e.data, e.fs, settings=cs, max_rate_hz=ECG_RATE_HZ), e.fs)
-            except Exception:                    # too short a stretch for the R-peak detector: EMG search instead
+            except Exception:  # too short a stretch for the R-peak detector: EMG search instead
                 r_peaks = None
         h = self._harmonics.get(label) if cs.mains_hz is not None else None
         cs_h = cs if h is None else dataclasses.replace(cs, mains_harmonics=h)
@@ -318,18 +342,40 @@ class SignalSource:
         if leg:
             level, step = resting_level(c.envelope, fs, settings=bs)
             base = np.repeat(level, step)[: c.envelope.size][a:z].copy()
-        return _Tile(first=t0, filtered=c.filtered[a:z].copy(), envelope=c.envelope[a:z].copy() if leg else None,
-                     baseline=base, desc=_filter_text(c, cs))
+        return _Tile(
+            first=t0,
+            filtered=c.filtered[a:z].copy(),
+            envelope=c.envelope[a:z].copy() if leg else None,
+            baseline=base,
+            desc=_filter_text(c, cs),
+        )
 
-    def _pack(self, label: str, data: np.ndarray, fs: float, first: int, start: float, duration: float,
-              width: int, filt: str, *, unit: str, lm: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, Any]:
+    def _pack(
+        self,
+        label: str,
+        data: np.ndarray,
+        fs: float,
+        first: int,
+        start: float,
+        duration: float,
+        width: int,
+        filt: str,
+        *,
+        unit: str,
+        lm: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> dict[str, Any]:
         """Cut the padded ``data`` (sample 0 at ``first / fs``) to the window and decimate it."""
         k0 = max(0, math.ceil(start * fs - 1e-9) - first)
         k1 = min(data.size, max(k0, math.ceil((start + duration) * fs - 1e-9) - first))
         x = data[k0:k1]
         t0 = (first + k0) / fs
-        body: dict[str, Any] = {"label": label, "role": self.roles.get(label, "other"), "unit": unit,
-                                "fs": float(fs), "filter": filt}
+        body: dict[str, Any] = {
+            "label": label,
+            "role": self.roles.get(label, "other"),
+            "unit": unit,
+            "fs": float(fs),
+            "filter": filt,
+        }
         n = x.size
         if n <= 2 * width:
             body.update(mode="raw", t0=t0, dt=1.0 / fs, y=_round(x))
@@ -339,8 +385,14 @@ class SignalSource:
             col = np.floor(((first + k0 + np.arange(n)) / fs - start) / dt).astype(np.int64)
             col = np.clip(col, 0, width - 1)
             starts = np.flatnonzero(np.r_[True, col[1:] != col[:-1]])
-            body.update(mode="minmax", t0=start, dt=dt, columns=col[starts].tolist(),
-                        min=_round(np.minimum.reduceat(x, starts)), max=_round(np.maximum.reduceat(x, starts)))
+            body.update(
+                mode="minmax",
+                t0=start,
+                dt=dt,
+                columns=col[starts].tolist(),
+                min=_round(np.minimum.reduceat(x, starts)),
+                max=_round(np.maximum.reduceat(x, starts)),
+            )
         if lm is not None:
             env, base = lm[0][k0:k1], lm[1][k0:k1]
             on, off = self.settings.lm.onset_above_baseline_uv, self.settings.lm.offset_above_baseline_uv
@@ -349,8 +401,14 @@ class SignalSource:
             else:
                 e = np.maximum.reduceat(env, starts)
                 b = base[starts]
-            body["lm"] = {"onset_above_uv": on, "offset_above_uv": off, "envelope": _round(e),
-                          "baseline": _round(b), "onset_threshold": _round(b + on), "offset_threshold": _round(b + off)}
+            body["lm"] = {
+                "onset_above_uv": on,
+                "offset_above_uv": off,
+                "envelope": _round(e),
+                "baseline": _round(b),
+                "onset_threshold": _round(b + on),
+                "offset_threshold": _round(b + off),
+            }
         return body
 
     def close(self) -> None:
@@ -359,6 +417,7 @@ class SignalSource:
 
 def _is_voltage(unit: str) -> bool:
     from somnomyo.io.edf import unit_scale_to_uv
+
     return unit == "uV" or unit_scale_to_uv(unit) is not None
 
 

@@ -7,6 +7,7 @@ a power cut. :func:`read_journal` replays a journal; a torn last line (a crash i
 write) is ignored with a warning, any other unreadable line is an error. The journal is locked
 (``fcntl.flock``) while a server writes it, so that two servers cannot interleave one layer.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -78,8 +79,9 @@ def _entry(line: bytes, path: Path, n: int) -> dict[str, Any]:
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise SomnomyoError(f"{path}: line {n} is not JSON; the journal is damaged") from None
     if not isinstance(obj, dict) or obj.get("op") not in OPS or not isinstance(obj.get("seq"), int):
-        raise SomnomyoError(f"{path}: line {n} is not a review journal entry (needs 'seq' and 'op' "
-                            f"one of {', '.join(OPS)})")
+        raise SomnomyoError(
+            f"{path}: line {n} is not a review journal entry (needs 'seq' and 'op' one of {', '.join(OPS)})"
+        )
     return obj
 
 
@@ -90,7 +92,7 @@ class Journal:
         self.path = Path(path)
         self.scorer = scorer
         self._fd = -1
-        if readonly:                  # read the entries only (an export; no lock, nothing written)
+        if readonly:  # read the entries only (an export; no lock, nothing written)
             self.entries = read_journal(self.path)
             self.next_seq = max((e["seq"] for e in self.entries), default=0) + 1
             return
@@ -99,13 +101,15 @@ class Journal:
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
             import fcntl
+
             fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except ImportError:            # no fcntl (Windows): no lock
+        except ImportError:  # no fcntl (Windows): no lock
             pass
         except OSError:
             os.close(self._fd)
-            raise SomnomyoError(f"{self.path}: another 'somnomyo review' is editing this scorer's layer; "
-                                "close it first") from None
+            raise SomnomyoError(
+                f"{self.path}: another 'somnomyo review' is editing this scorer's layer; close it first"
+            ) from None
         _fsync_dir(self.path.parent)
         self.entries = read_journal(self.path)
         self.next_seq = max((e["seq"] for e in self.entries), default=0) + 1
@@ -119,8 +123,9 @@ class Journal:
             data = fh.read()
             if data and not data.endswith(b"\n"):
                 cut = data.rfind(b"\n") + 1
-                logger.warning("%s: removing an incomplete last line left by a crash (%d bytes)",
-                               self.path, len(data) - cut)
+                logger.warning(
+                    "%s: removing an incomplete last line left by a crash (%d bytes)", self.path, len(data) - cut
+                )
                 fh.truncate(cut)
                 fh.flush()
                 os.fsync(fh.fileno())
@@ -146,7 +151,7 @@ class Journal:
                 view = view[written:]
             os.fsync(self._fd)
         except BaseException:
-            try:                              # no half line left behind for the next entry (disk full, ...)
+            try:  # no half line left behind for the next entry (disk full, ...)
                 os.ftruncate(self._fd, end)
             except OSError:
                 pass
@@ -157,10 +162,10 @@ class Journal:
 
     def close(self) -> None:
         if self._fd >= 0:
-            os.close(self._fd)            # releases the lock
+            os.close(self._fd)  # releases the lock
             self._fd = -1
 
-    def __enter__(self) -> "Journal":
+    def __enter__(self) -> Journal:
         return self
 
     def __exit__(self, *exc: object) -> None:

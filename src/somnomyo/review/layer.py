@@ -5,11 +5,13 @@ scorer's status and adjusted values, and the events the scorer added (``"n-<hex>
 journal entry sets an event's state to the entry's ``after`` (an ``undo`` entry carries the
 undone entry's ``before`` as its ``after``), so replaying a journal gives back the exact state.
 """
+
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -47,10 +49,10 @@ class Layer:
     base: pd.DataFrame
     scorer: str | None = None
     slug: str = "automatic"
-    overrides: dict[str, dict[str, Any]] = field(default_factory=dict)   # automatic id -> status/fields
-    added: dict[str, dict[str, Any]] = field(default_factory=dict)       # added id -> fields + status
-    undo_stack: list[int] = field(default_factory=list)                  # seq of entries still undoable
-    entries: dict[int, dict[str, Any]] = field(default_factory=dict)     # seq -> entry
+    overrides: dict[str, dict[str, Any]] = field(default_factory=dict)  # automatic id -> status/fields
+    added: dict[str, dict[str, Any]] = field(default_factory=dict)  # added id -> fields + status
+    undo_stack: list[int] = field(default_factory=list)  # seq of entries still undoable
+    entries: dict[int, dict[str, Any]] = field(default_factory=dict)  # seq -> entry
     n_edits: int = 0
     last_edit: str | None = None
 
@@ -72,8 +74,11 @@ class Layer:
 
     def automatic_values(self, eid: str) -> dict[str, Any]:
         i = self._row[eid]
-        return {"onset": float(self._base_on[i]), "duration": float(self._base_du[i]),
-                "trial_type": str(self._base_tt[i])}
+        return {
+            "onset": float(self._base_on[i]),
+            "duration": float(self._base_du[i]),
+            "trial_type": str(self._base_tt[i]),
+        }
 
     def status(self, eid: str) -> str:
         if eid in self.added:
@@ -144,14 +149,14 @@ class Layer:
                 if k == "status" or k in EDITABLE_FIELDS:
                     ov[k] = v
             auto = self.automatic_values(eid)
-            for k in EDITABLE_FIELDS:                  # an override equal to the automatic value is none
+            for k in EDITABLE_FIELDS:  # an override equal to the automatic value is none
                 if k in ov and ov[k] == auto[k]:
                     del ov[k]
             if ov.get("status") == "unreviewed":
                 del ov["status"]
             if not ov:
                 del self.overrides[eid]
-        elif after is None:                            # an add undone
+        elif after is None:  # an add undone
             self.added.pop(eid, None)
         else:
             cur = self.added.setdefault(eid, {"status": "added"})
@@ -194,8 +199,13 @@ class Layer:
         if not self.undo_stack:
             raise EditError("nothing to undo", status=409)
         target = self.entries[self.undo_stack[-1]]
-        return {"op": "undo", "id": target["id"], "undoes": int(target["seq"]),
-                "before": target.get("after"), "after": target.get("before")}
+        return {
+            "op": "undo",
+            "id": target["id"],
+            "undoes": int(target["seq"]),
+            "before": target.get("after"),
+            "after": target.get("before"),
+        }
 
     def _known(self, eid: str) -> None:
         if not self.exists(eid):

@@ -11,15 +11,17 @@
   is another site is refused, no CORS headers are sent, and every response carries a strict
   Content-Security-Policy (no inline scripts), ``nosniff``, ``no-referrer`` and ``DENY`` framing.
 """
+
 from __future__ import annotations
 
 import hmac
 import mimetypes
 import secrets
 import socket
+from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any, Awaitable, Callable, MutableMapping
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from somnomyo.review.session import ReviewSession
@@ -31,8 +33,10 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
-       "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
 SECURITY_HEADERS: tuple[tuple[str, str], ...] = (
     ("content-security-policy", CSP),
     ("x-content-type-options", "nosniff"),
@@ -67,6 +71,7 @@ def static_files() -> dict[str, tuple[bytes, str]]:
                 if ctype.startswith("text/") or ctype in ("application/javascript", "image/svg+xml"):
                     ctype += "; charset=utf-8"
                 out[name] = (child.read_bytes(), ctype)
+
     walk(root, "")
     return out
 
@@ -77,7 +82,7 @@ class _Guard:
 
     app: Callable[[Scope, Receive, Send], Awaitable[None]]
     token: str
-    allowed_hosts: frozenset[str] | None          # None: any Host (bound to a wildcard address)
+    allowed_hosts: frozenset[str] | None  # None: any Host (bound to a wildcard address)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -98,8 +103,13 @@ class _Guard:
             auth = headers.get("authorization", "")
             scheme, _, given = auth.partition(" ")
             if not auth or scheme.lower() != "bearer":
-                await _plain(send, 401, "unauthorized: send the access token as 'Authorization: Bearer TOKEN'",
-                             json_body=True, extra=[(b"www-authenticate", b"Bearer")])
+                await _plain(
+                    send,
+                    401,
+                    "unauthorized: send the access token as 'Authorization: Bearer TOKEN'",
+                    json_body=True,
+                    extra=[(b"www-authenticate", b"Bearer")],
+                )
                 return
             if not hmac.compare_digest(given.strip().encode(), self.token.encode()):
                 await _plain(send, 403, "forbidden: wrong access token", json_body=True)
@@ -108,14 +118,16 @@ class _Guard:
             qs = parse_qs(scope.get("query_string", b"").decode("latin-1"))
             given = (qs.get("token") or [""])[0]
             if not hmac.compare_digest(given.encode(), self.token.encode()):
-                await _plain(send, 403, "forbidden: open the address printed by `somnomyo review` "
-                                        "(it carries the access token)")
+                await _plain(
+                    send, 403, "forbidden: open the address printed by `somnomyo review` (it carries the access token)"
+                )
                 return
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                hdrs = [(k, v) for k, v in message.get("headers", [])
-                        if k.lower() not in (b"access-control-allow-origin",)]
+                hdrs = [
+                    (k, v) for k, v in message.get("headers", []) if k.lower() not in (b"access-control-allow-origin",)
+                ]
                 hdrs += [(k.encode(), v.encode()) for k, v in SECURITY_HEADERS]
                 if path.startswith("/api/") or path == "/":
                     hdrs.append((b"cache-control", b"no-store"))
@@ -125,8 +137,9 @@ class _Guard:
         await self.app(scope, receive, send_with_headers)
 
 
-async def _plain(send: Send, status: int, text: str, *, json_body: bool = False,
-                 extra: list[tuple[bytes, bytes]] | None = None) -> None:
+async def _plain(
+    send: Send, status: int, text: str, *, json_body: bool = False, extra: list[tuple[bytes, bytes]] | None = None
+) -> None:
     import json
 
     body = (json.dumps({"error": text}) if json_body else text + "\n").encode("utf-8")
@@ -150,8 +163,9 @@ def build_app(session: ReviewSession, *, token: str, allowed_hosts: frozenset[st
 
     async def index(req: Request) -> Response:
         if "index.html" not in files:
-            return Response("the review page is not installed (somnomyo/review/static/index.html)\n", 500,
-                            media_type="text/plain")
+            return Response(
+                "the review page is not installed (somnomyo/review/static/index.html)\n", 500, media_type="text/plain"
+            )
         body, ctype = files["index.html"]
         return Response(body, media_type=ctype)
 
@@ -180,10 +194,12 @@ def build_app(session: ReviewSession, *, token: str, allowed_hosts: frozenset[st
         status = getattr(exc, "status_code", 500)
         if req.url.path.startswith("/api/"):
             return error_response(status, "method not allowed" if status == 405 else "not found")
-        return Response(("method not allowed" if status == 405 else "not found") + "\n", status,
-                        media_type="text/plain")
+        return Response(
+            ("method not allowed" if status == 405 else "not found") + "\n", status, media_type="text/plain"
+        )
 
     from starlette.exceptions import HTTPException
+
     app = Starlette(routes=routes, exception_handlers={HTTPException: not_allowed, Exception: on_error})
     return _Guard(app, token=token, allowed_hosts=allowed_hosts)
 
@@ -206,6 +222,7 @@ class ReviewServer:
         except OSError as err:
             self.sock.close()
             from somnomyo.errors import SomnomyoError
+
             raise SomnomyoError(f"cannot listen on {self.host}:{self.port} ({err.strerror or err})") from None
         self.sock.listen(128)
         self.port = int(self.sock.getsockname()[1])
@@ -215,8 +232,11 @@ class ReviewServer:
     def allowed_hosts(self) -> frozenset[str] | None:
         if self.host in _WILDCARD_HOSTS:
             return None
-        names = {self.host, "127.0.0.1", "localhost", "[::1]"} if self.host in ("127.0.0.1", "localhost", "::1") \
+        names = (
+            {self.host, "127.0.0.1", "localhost", "[::1]"}
+            if self.host in ("127.0.0.1", "localhost", "::1")
             else {self.host if ":" not in self.host else f"[{self.host}]"}
+        )
         return frozenset(f"{n}:{self.port}".lower() for n in names)
 
     @property
@@ -230,8 +250,9 @@ class ReviewServer:
         """Serve until interrupted (Ctrl-C) or :meth:`stop`."""
         import uvicorn
 
-        config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off",
-                                server_header=False, date_header=False)
+        config = uvicorn.Config(
+            self.app, log_level="warning", access_log=False, lifespan="off", server_header=False, date_header=False
+        )
         self._server = uvicorn.Server(config)
         try:
             self._server.run(sockets=[self.sock])

@@ -6,23 +6,21 @@ and the scoring context (:class:`somnomyo.rescore.ScoringContext`), opens the sc
 and replays it. An edit is planned, applied and rescored in memory, then written to the journal
 (fsync) and only then acknowledged; if rescoring or the write fails, the state is put back.
 """
+
 from __future__ import annotations
 
 import getpass
 import math
 import os
 import threading
-from pathlib import Path
-from typing import Any, Mapping
-
-import numpy as np
-import pandas as pd
+from collections.abc import Mapping
+from typing import Any
 
 from somnomyo._logging import logger
 from somnomyo.errors import SomnomyoError
-from somnomyo.review.journal import REVIEW_DIR, JOURNAL_NAME, Journal, now_iso, read_journal, scorer_slug
+from somnomyo.review.journal import JOURNAL_NAME, REVIEW_DIR, Journal, now_iso, read_journal, scorer_slug
 from somnomyo.review.layer import EditError, Layer
-from somnomyo.review.state import ReviewedNight
+from somnomyo.review.state import DERIVED_KINDS, ReviewedNight
 
 __all__ = ["ReviewSession", "default_scorer", "open_session"]
 
@@ -40,8 +38,15 @@ def default_scorer() -> str:
 class ReviewSession:
     """Everything the API serves for one results folder and one scorer."""
 
-    def __init__(self, folder: str | os.PathLike[str], *, scorer: str, signals: bool = True,
-                 check: bool = True, readonly: bool = False) -> None:
+    def __init__(
+        self,
+        folder: str | os.PathLike[str],
+        *,
+        scorer: str,
+        signals: bool = True,
+        check: bool = True,
+        readonly: bool = False,
+    ) -> None:
         from somnomyo.io.results_folder import open_results
         from somnomyo.registry import FAMILIES, for_families, trial_types
         from somnomyo.rescore import ScoringContext
@@ -54,6 +59,8 @@ class ReviewSession:
         self.scorer = scorer
         self.slug = scorer_slug(scorer)
         self.kinds = tuple(trial_types(for_families([f for f in FAMILIES if f in self.context.detectors])))
+        #: the kinds an edit may give an event (derived kinds are found again by rescoring)
+        self.editable_kinds = tuple(k for k in self.kinds if k not in DERIVED_KINDS)
         self.roles: dict[str, str] = dict(self.context.roles.role_of)
         self._lock = threading.RLock()
         self.journal = Journal(self.path / REVIEW_DIR / self.slug / JOURNAL_NAME, scorer=scorer, readonly=readonly)
@@ -71,10 +78,15 @@ class ReviewSession:
         self.signals = None
         if signals:
             from somnomyo.review.data import SignalSource
-            self.signals = SignalSource(self.folder.recording_path, roles=self.roles,
-                                        settings=self.context.settings)
-        logger.info("review of %s by %s: %d automatic events, %d journal entries replayed",
-                    self.path, scorer, len(self.base), len(self.journal.entries))
+
+            self.signals = SignalSource(self.folder.recording_path, roles=self.roles, settings=self.context.settings)
+        logger.info(
+            "review of %s by %s: %d automatic events, %d journal entries replayed",
+            self.path,
+            scorer,
+            len(self.base),
+            len(self.journal.entries),
+        )
 
     def close(self) -> None:
         self.journal.close()
@@ -149,14 +161,19 @@ class ReviewSession:
         keys = set(body)
         allowed = {"status", "onset", "duration", "trial_type"}
         if keys - allowed:
-            raise EditError(f"unknown field(s) {', '.join(sorted(map(str, keys - allowed)))}; allowed: "
-                            f"{', '.join(sorted(allowed))}")
+            raise EditError(
+                f"unknown field(s) {', '.join(sorted(map(str, keys - allowed)))}; allowed: {', '.join(sorted(allowed))}"
+            )
         if "status" in keys and len(keys) > 1:
             raise EditError("change the status in a request of its own (no other fields with 'status')")
         with self._lock:
             lay = self.layer
             if not lay.exists(eid):
+                if self.night.event(eid) is not None:  # a derived event found by rescoring
+                    raise EditError(_derived_text(self.night.event(eid)["trial_type"]), status=409)
                 raise EditError(f"no event with id {eid!r}", status=404)
+            if lay.values(eid)["trial_type"] in DERIVED_KINDS:
+                raise EditError(_derived_text(lay.values(eid)["trial_type"]), status=409)
             if "status" in keys:
                 entry = lay.plan_status(eid, _text(body["status"], "status"))
             else:
@@ -169,8 +186,9 @@ class ReviewSession:
                 if "trial_type" in keys:
                     changes["trial_type"] = self._kind(body["trial_type"])
                 if lay.status(eid) == "rejected" and not lay.is_automatic(eid):
-                    raise EditError(f"event {eid} was added and then rejected; accept it before adjusting it",
-                                    status=409)
+                    raise EditError(
+                        f"event {eid} was added and then rejected; accept it before adjusting it", status=409
+                    )
                 self._check_span(changes.get("onset", cur["onset"]), changes.get("duration", cur["duration"]))
                 entry = lay.plan_adjust(eid, changes)
             if entry is not None:
@@ -184,13 +202,19 @@ class ReviewSession:
         missing = [k for k in need if k not in body]
         extra = sorted(set(map(str, body)) - set(need))
         if missing or extra:
-            raise EditError(f"a new event needs exactly {', '.join(need)}"
-                            + (f"; missing {', '.join(missing)}" if missing else "")
-                            + (f"; unknown {', '.join(extra)}" if extra else ""))
+            raise EditError(
+                f"a new event needs exactly {', '.join(need)}"
+                + (f"; missing {', '.join(missing)}" if missing else "")
+                + (f"; unknown {', '.join(extra)}" if extra else "")
+            )
         onset, duration = _number(body["onset"], "onset"), _number(body["duration"], "duration")
         self._check_span(onset, duration)
-        fields = {"onset": onset, "duration": duration, "trial_type": self._kind(body["trial_type"]),
-                  "channel": self._channel(body["channel"])}
+        fields = {
+            "onset": onset,
+            "duration": duration,
+            "trial_type": self._kind(body["trial_type"]),
+            "channel": self._channel(body["channel"]),
+        }
         with self._lock:
             entry = self.layer.plan_add(fields)
             self._commit(entry)
@@ -201,17 +225,24 @@ class ReviewSession:
             entry = self.layer.plan_undo()
             full = self._commit(entry)
             eid = full["id"]
-            return {"undone": self.layer.entries[int(full["undoes"])],
-                    "event": self._event(eid) if self.layer.exists(eid) else None}
+            return {
+                "undone": self.layer.entries[int(full["undoes"])],
+                "event": self._event(eid) if self.layer.exists(eid) else None,
+            }
 
     def _commit(self, entry: dict[str, Any]) -> dict[str, Any]:
         """Apply ``entry`` and rescore; then write it to the journal (fsync). On failure the state
         before the edit is restored and nothing is written."""
         full = {"v": 1, "seq": self.journal.next_seq, "time": now_iso(), "scorer": self.scorer, **entry}
         lay = self.layer
-        snapshot = (dict((k, dict(v)) for k, v in lay.overrides.items()),
-                    dict((k, dict(v)) for k, v in lay.added.items()), list(lay.undo_stack),
-                    dict(lay.entries), lay.n_edits, lay.last_edit)
+        snapshot = (
+            dict((k, dict(v)) for k, v in lay.overrides.items()),
+            dict((k, dict(v)) for k, v in lay.added.items()),
+            list(lay.undo_stack),
+            dict(lay.entries),
+            lay.n_edits,
+            lay.last_edit,
+        )
         old = (self.night.summary, self.night.view)
         try:
             lay.apply(full)
@@ -233,8 +264,10 @@ class ReviewSession:
 
     def _kind(self, v: Any) -> str:
         k = _text(v, "trial_type")
+        if k in DERIVED_KINDS:
+            raise EditError(_derived_text(k))
         if k not in self.kinds:
-            raise EditError(f"trial_type must be one of {', '.join(self.kinds)}; got {k!r}")
+            raise EditError(f"trial_type must be one of {', '.join(self.editable_kinds)}; got {k!r}")
         return k
 
     def _channel(self, v: Any) -> str:
@@ -248,8 +281,17 @@ class ReviewSession:
 
     def _check_span(self, onset: float, duration: float) -> None:
         if onset < 0 or duration <= 0 or onset + duration > self.duration + 1e-6:
-            raise EditError(f"an event must lie inside the recording (0 to {self.duration:g} s) with duration > 0; "
-                            f"got onset {onset:g} s, duration {duration:g} s")
+            raise EditError(
+                f"an event must lie inside the recording (0 to {self.duration:g} s) with duration > 0; "
+                f"got onset {onset:g} s, duration {duration:g} s"
+            )
+
+
+def _derived_text(kind: str) -> str:
+    return (
+        f"{kind} events are derived: rescoring finds them again from the jerks they group; "
+        "accept, reject or adjust those jerks instead"
+    )
 
 
 def _number(v: Any, name: str) -> float:

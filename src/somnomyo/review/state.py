@@ -7,12 +7,14 @@ respiratory and arousal association, stages, indices, interpretation), so reject
 exactly what scoring the night without it gives. The view table adds every rejected event (with
 its automatic values) and the review columns (``id``, ``origin``, ``status``, ``adjusted``).
 """
+
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -90,8 +92,11 @@ def event_records(view: pd.DataFrame, rows: np.ndarray | Sequence[int]) -> list[
         rec = {c: data[c][i] for c in cols}
         auto = None
         if rec.get("adjusted"):
-            auto = {"onset": rec.pop("automatic_onset", None), "duration": rec.pop("automatic_duration", None),
-                    "trial_type": rec.pop("automatic_trial_type", None)}
+            auto = {
+                "onset": rec.pop("automatic_onset", None),
+                "duration": rec.pop("automatic_duration", None),
+                "trial_type": rec.pop("automatic_trial_type", None),
+            }
         else:
             for k in ("automatic_onset", "automatic_duration", "automatic_trial_type"):
                 rec.pop(k, None)
@@ -106,11 +111,11 @@ class ReviewedNight:
     """The reviewed state of one layer: rescored summary and the view table."""
 
     layer: Layer
-    context: Any                              # somnomyo.rescore.ScoringContext
+    context: Any  # somnomyo.rescore.ScoringContext
     automatic_summary: dict[str, Any]
     summary: dict[str, Any] = field(default_factory=dict)
     view: pd.DataFrame = field(default_factory=pd.DataFrame)
-    roles: Mapping[str, str] = field(default_factory=dict)   # channel label -> role
+    roles: Mapping[str, str] = field(default_factory=dict)  # channel label -> role
     rescore_ms: float = 0.0
     _pos: tuple[Any, dict[str, int]] = field(default=(None, {}), repr=False)
     _added_ids: list[str] = field(default_factory=list, repr=False)
@@ -135,7 +140,7 @@ class ReviewedNight:
             scored = res.events
             if ID_COLUMN not in scored.columns:
                 scored = scored.copy()
-                scored[ID_COLUMN] = _match_rows(table, scored)
+                scored[ID_COLUMN] = _match_rows(table, scored, len(lay.base) + len(lay.added))
             self.summary = dict(res.summary())
         self.view = self._view(scored)
         self.rescore_ms = (time.perf_counter() - t0) * 1000.0
@@ -145,8 +150,11 @@ class ReviewedNight:
         """Added events with ``status`` as event rows (their row key after the automatic rows)."""
         lay = self.layer
         n = len(lay.base)
-        rows = [{**{k: v for k, v in a.items() if k != "status"}, ID_COLUMN: n + k}
-                for k, (eid, a) in enumerate(lay.added.items()) if a.get("status") == status]
+        rows = [
+            {**{k: v for k, v in a.items() if k != "status"}, ID_COLUMN: n + k}
+            for k, (eid, a) in enumerate(lay.added.items())
+            if a.get("status") == status
+        ]
         return make_events(pd.DataFrame(rows), **{ID_COLUMN: "int64"}) if rows else None
 
     def reviewed_table(self) -> pd.DataFrame:
@@ -169,7 +177,8 @@ class ReviewedNight:
         if added is not None:
             df = pd.concat([df, added], ignore_index=True)
         table = make_events(df.reset_index(drop=True), **{ID_COLUMN: "int64"})
-        return _fill_side(table, self.roles)
+        recorded = (self.context.steps.get("myoclonus") or {}).get("channels") or {}
+        return _fill_jerk(_fill_side(table, self.roles), self.roles, set(recorded.values()) or None)
 
     def _view(self, scored: pd.DataFrame) -> pd.DataFrame:
         lay = self.layer
@@ -188,22 +197,34 @@ class ReviewedNight:
         view = pd.concat(parts, ignore_index=True) if len(parts) > 1 else scored.copy()
         key = view[ID_COLUMN].to_numpy(dtype=np.int64)
         auto = key < n
+        found = key >= n + len(self._added_ids)  # derived events found again by rescoring only
         added_ids = np.asarray(self._added_ids + [""], dtype=object)
         added_status = np.asarray([a.get("status", "added") for a in lay.added.values()] + [""], dtype=object)
-        ids = np.where(auto, np.char.add("a", np.minimum(key, max(n - 1, 0)).astype(str)).astype(object),
-                       added_ids[np.clip(key - n, 0, len(added_ids) - 1)])
-        st = np.where(auto, status[np.minimum(key, max(n - 1, 0))] if n else "", added_status[np.clip(key - n, 0,
-                                                                                                      len(added_ids) - 1)])
+        ids = np.where(
+            auto,
+            np.char.add("a", np.minimum(key, max(n - 1, 0)).astype(str)).astype(object),
+            added_ids[np.clip(key - n, 0, len(added_ids) - 1)],
+        )
+        st = np.where(
+            auto,
+            status[np.minimum(key, max(n - 1, 0))] if n else "",
+            added_status[np.clip(key - n, 0, len(added_ids) - 1)],
+        )
+        ids, st = ids.astype(object), st.astype(object)
+        if found.any():  # id from the onset (ms), stable while the cluster stays
+            ms = np.round(view["onset"].to_numpy(dtype=float)[found] * 1000.0).astype(np.int64)
+            ids[found] = np.char.add("r", ms.astype(str)).astype(object)
+            st[found] = "unreviewed"
         adjusted_rows = {lay.row(e) for e in lay.overrides if lay.adjusted(e)}
         adj = np.isin(key, np.fromiter(adjusted_rows, dtype=np.int64, count=len(adjusted_rows))) & auto
         view.insert(0, "id", ids)
-        view.insert(1, "origin", np.where(auto, "automatic", "added").astype(object))
+        view.insert(1, "origin", np.where(auto, "automatic", np.where(found, "rescored", "added")).astype(object))
         view.insert(2, "status", st.astype(object))
         view.insert(3, "adjusted", adj)
         on = np.full(len(view), np.nan)
         du = np.full(len(view), np.nan)
         tt = np.full(len(view), None, dtype=object)
-        for k in np.flatnonzero(adj):                      # the few adjusted events
+        for k in np.flatnonzero(adj):  # the few adjusted events
             a = lay.automatic_values(str(ids[k]))
             on[k], du[k], tt[k] = a["onset"], a["duration"], a["trial_type"]
         view["automatic_onset"], view["automatic_duration"], view["automatic_trial_type"] = on, du, tt
@@ -218,7 +239,7 @@ class ReviewedNight:
         """Position of event ``eid`` in ``view`` (default: the current view)."""
         v = self.view if view is None else view
         key, pos = self._pos
-        if key is not v:                         # built once per view
+        if key is not v:  # built once per view
             pos = {e: i for i, e in enumerate(v["id"].tolist())}
             self._pos = (v, pos)
         return pos.get(eid)
@@ -228,10 +249,18 @@ class ReviewedNight:
         r = self.row_of(eid, view)
         return None if r is None else event_records(view, [r])[0]
 
-    def select(self, *, start: float | None = None, end: float | None = None,
-               kinds: Iterable[str] = (), channels: Iterable[str] = (), stages: Iterable[str] = (),
-               statuses: Iterable[str] = (), periodic: bool | None = None,
-               view: pd.DataFrame | None = None) -> np.ndarray:
+    def select(
+        self,
+        *,
+        start: float | None = None,
+        end: float | None = None,
+        kinds: Iterable[str] = (),
+        channels: Iterable[str] = (),
+        stages: Iterable[str] = (),
+        statuses: Iterable[str] = (),
+        periodic: bool | None = None,
+        view: pd.DataFrame | None = None,
+    ) -> np.ndarray:
         """Positions of the rows of ``view`` (default: the current view) matching every filter given
         (docs/review.md, GET /api/events)."""
         v = self.view if view is None else view
@@ -248,8 +277,9 @@ class ReviewedNight:
         if chans:
             want = set(chans)
             cells = v["channel"].astype(object).to_numpy()
-            mask &= np.array([isinstance(c, str) and (c in want or bool(want.intersection(c.split(","))))
-                              for c in cells], dtype=bool)
+            mask &= np.array(
+                [isinstance(c, str) and (c in want or bool(want.intersection(c.split(",")))) for c in cells], dtype=bool
+            )
         if periodic is not None:
             col = v["periodic"].astype("boolean").fillna(False).to_numpy(dtype=bool)
             mask &= col if periodic else ~col
@@ -259,16 +289,31 @@ class ReviewedNight:
         rows = []
         for key, label, unit in HEADLINE:
             if has_dotted(self.automatic_summary, key) or has_dotted(self.summary, key):
-                rows.append({"key": key, "label": label, "unit": unit,
-                             "automatic": _cell(dotted(self.automatic_summary, key)),
-                             "reviewed": _cell(dotted(self.summary, key))})
-        return {"indices": rows, "counts": self.layer.counts(),
-                "interpretation": {"automatic": _findings_text(self.automatic_summary),
-                                   "reviewed": _findings_text(self.summary)}}
+                rows.append(
+                    {
+                        "key": key,
+                        "label": label,
+                        "unit": unit,
+                        "automatic": _cell(dotted(self.automatic_summary, key)),
+                        "reviewed": _cell(dotted(self.summary, key)),
+                    }
+                )
+        return {
+            "indices": rows,
+            "counts": self.layer.counts(),
+            "interpretation": {
+                "automatic": _findings_text(self.automatic_summary),
+                "reviewed": _findings_text(self.summary),
+            },
+        }
 
     def review_block(self) -> dict[str, Any]:
-        return {"scorer": self.layer.scorer, "slug": self.layer.slug, "counts": self.layer.counts(),
-                "edits": self.layer.n_edits}
+        return {
+            "scorer": self.layer.scorer,
+            "slug": self.layer.slug,
+            "counts": self.layer.counts(),
+            "edits": self.layer.n_edits,
+        }
 
 
 _SIDE_OF_ROLE = {"leg_left": "left", "leg_right": "right", "legs": "both"}
@@ -287,30 +332,85 @@ def _fill_side(table: pd.DataFrame, roles: Mapping[str, str]) -> pd.DataFrame:
     return table
 
 
+_JERK_KINDS = ("myoclonic_jerk", "hypnic_jerk")
+#: event kinds that scoring derives from other events (jerk clusters: from the jerks,
+#: somnomyo.detect.clusters); rescoring finds them again, so a scorer edits their members
+DERIVED_KINDS = ("jerk_cluster",)
+
+
+def _fill_jerk(table: pd.DataFrame, roles: Mapping[str, str], recorded: set[str] | None) -> pd.DataFrame:
+    """Jerks without muscles (an event of another kind that the scorer made a jerk, or an added
+    one) get what the jerk detector gives a jerk from its channels: ``muscles`` (the role of each
+    channel, the label for ``other_emg``), ``n_muscles``, ``side``, ``axial``, ``limb`` and
+    ``extent`` (:func:`somnomyo.detect.jerks.classify_extent`); the lags between muscles are not
+    known without the signal and stay empty."""
+    from somnomyo.detect.jerks import AXIAL_ROLES, LIMB_ROLES, _side, classify_extent
+
+    kind = table["trial_type"].astype(object).to_numpy()
+    need = np.isin(kind, _JERK_KINDS) & table["muscles"].astype(object).isna().to_numpy()
+    if not need.any():
+        return table
+    rows = np.flatnonzero(need)
+    chans = table["channel"].astype(object).to_numpy()[rows]
+    per_row = [[lab for lab in str(c).split(",") if lab] if isinstance(c, str) else [] for c in chans]
+    rls = [[roles.get(lab, "other_emg") for lab in labs] for labs in per_row]
+    muscles = [",".join(lab if r == "other_emg" else r for lab, r in zip(labs, rs)) for labs, rs in zip(per_row, rls)]
+    out = table.copy()
+    idx = out.index[rows]
+    out.loc[idx, "muscles"] = pd.array([m or pd.NA for m in muscles], dtype="string")
+    out.loc[idx, "extent"] = pd.array([classify_extent(rs, recorded=recorded) for rs in rls], dtype="string")
+    no_side = out["side"].astype(object).isna().to_numpy()[rows]
+    if no_side.any():
+        out.loc[idx[no_side], "side"] = pd.array(
+            [_side(rs) or pd.NA for rs, ns in zip(rls, no_side) if ns], dtype="string"
+        )
+    extra = {
+        "n_muscles": [len(rs) for rs in rls],
+        "axial": [bool(set(rs) & AXIAL_ROLES) for rs in rls],
+        "limb": [bool(set(rs) & LIMB_ROLES) for rs in rls],
+    }
+    for col, vals in extra.items():  # columns as scored, or as text when read back from events.tsv
+        if col not in out.columns:
+            continue
+        if pd.api.types.is_string_dtype(out[col].dtype):
+            vals = [str(v).lower() if isinstance(v, bool) else f"{v:.4f}" for v in vals]
+        out.loc[idx, col] = pd.array(vals, dtype=out[col].dtype)
+    return out
+
+
 def _event_keys(df: pd.DataFrame) -> pd.DataFrame:
     """What identifies a row through rescoring: kind, channel, onset and duration to the 4
     decimals events.tsv writes (rescoring puts the exact times back on rows read from it), and
     the how-manieth of identical rows (identical rows are interchangeable)."""
-    k = pd.DataFrame({
-        "t": df["trial_type"].astype(object).to_numpy(),
-        "c": df["channel"].astype(object).fillna("").to_numpy(),
-        "o": np.round(df["onset"].to_numpy(dtype=float) * 1e4).astype(np.int64),
-        "d": np.round(np.nan_to_num(df["duration"].to_numpy(dtype=float)) * 1e4).astype(np.int64),
-    })
+    k = pd.DataFrame(
+        {
+            "t": df["trial_type"].astype(object).to_numpy(),
+            "c": df["channel"].astype(object).fillna("").to_numpy(),
+            "o": np.round(df["onset"].to_numpy(dtype=float) * 1e4).astype(np.int64),
+            "d": np.round(np.nan_to_num(df["duration"].to_numpy(dtype=float)) * 1e4).astype(np.int64),
+        }
+    )
     k["n"] = k.groupby(["t", "c", "o", "d"], sort=False).cumcount()
     return k
 
 
-def _match_rows(table: pd.DataFrame, scored: pd.DataFrame) -> np.ndarray:
+def _match_rows(table: pd.DataFrame, scored: pd.DataFrame, first_new: int) -> np.ndarray:
     """The row key of every row of the rescored table (rescoring keeps each row's kind, channel,
-    onset and duration, and recomputes the derived columns)."""
+    onset and duration, and recomputes the derived columns). Derived events (``DERIVED_KINDS``)
+    are found again by rescoring: one that matches an automatic one keeps its key, a new one
+    gets a key from ``first_new`` on, and one that is no longer found is gone."""
     left = _event_keys(scored)
     right = _event_keys(table)
     right["key"] = table[ID_COLUMN].to_numpy(dtype=np.int64)
     merged = left.merge(right, on=["t", "c", "o", "d", "n"], how="left", sort=False)
-    if len(scored) != len(table) or merged["key"].isna().any():
+    miss = merged["key"].isna().to_numpy()
+    derived_l = np.isin(left["t"].to_numpy(), DERIVED_KINDS)
+    derived_r = np.isin(right["t"].to_numpy(), DERIVED_KINDS)
+    if int((~derived_l).sum()) != int((~derived_r).sum()) or (miss & ~derived_l).any():
         raise RuntimeError("rescoring did not keep the rows of the reviewed table (kind, channel, onset, duration)")
-    return merged["key"].to_numpy(dtype=np.int64)
+    keys = merged["key"].to_numpy(dtype=float, copy=True)
+    keys[miss] = first_new + np.arange(int(miss.sum()))
+    return keys.astype(np.int64)
 
 
 def _findings_text(summary: Mapping[str, Any]) -> list[str]:

@@ -6,6 +6,7 @@ Carvelli et al. 2020). Matching is one-to-one, best IoU first.
 :func:`cohen_kappa` is the kappa of a confusion table (used for sleep stages and for
 index categories in ``somnomyo validate``).
 """
+
 from __future__ import annotations
 
 import math
@@ -38,8 +39,14 @@ class Agreement:
         return 2 * self.tp / d if d else None
 
     def to_dict(self) -> dict[str, float | int | None]:
-        return {"tp": self.tp, "fp": self.fp, "fn": self.fn, "precision": self.precision,
-                "recall": self.recall, "f1": self.f1}
+        return {
+            "tp": self.tp,
+            "fp": self.fp,
+            "fn": self.fn,
+            "precision": self.precision,
+            "recall": self.recall,
+            "f1": self.f1,
+        }
 
 
 def iou_matrix(a_on: np.ndarray, a_dur: np.ndarray, b_on: np.ndarray, b_dur: np.ndarray) -> np.ndarray:
@@ -52,23 +59,33 @@ def iou_matrix(a_on: np.ndarray, a_dur: np.ndarray, b_on: np.ndarray, b_dur: np.
         return np.where(union > 0, inter / union, 0.0)
 
 
-def match_events(detected: pd.DataFrame, reference: pd.DataFrame, *, min_iou: float = 0.5,
-                 by: str | None = None) -> Agreement:
+def match_events(
+    detected: pd.DataFrame, reference: pd.DataFrame, *, min_iou: float = 0.5, by: str | None = None
+) -> Agreement:
     """Match ``detected`` to ``reference`` (both with ``onset``, ``duration``) one-to-one by IoU.
 
     With ``by`` (e.g. ``"channel"`` or ``"side"``) only events with equal values match.
     """
     d = detected.reset_index(drop=True)
     r = reference.reset_index(drop=True)
-    groups = [(d.index.to_numpy(), r.index.to_numpy())] if by is None else [
-        (d.index[d[by] == key].to_numpy(), r.index[r[by] == key].to_numpy())
-        for key in pd.unique(pd.concat([d[by], r[by]]).dropna())]
+    groups = (
+        [(d.index.to_numpy(), r.index.to_numpy())]
+        if by is None
+        else [
+            (d.index[d[by] == key].to_numpy(), r.index[r[by] == key].to_numpy())
+            for key in pd.unique(pd.concat([d[by], r[by]]).dropna())
+        ]
+    )
     pairs: list[tuple[int, int]] = []
     for di, ri in groups:
         if di.size == 0 or ri.size == 0:
             continue
-        m = iou_matrix(d.loc[di, "onset"].to_numpy(float), d.loc[di, "duration"].to_numpy(float),
-                       r.loc[ri, "onset"].to_numpy(float), r.loc[ri, "duration"].to_numpy(float))
+        m = iou_matrix(
+            d.loc[di, "onset"].to_numpy(float),
+            d.loc[di, "duration"].to_numpy(float),
+            r.loc[ri, "onset"].to_numpy(float),
+            r.loc[ri, "duration"].to_numpy(float),
+        )
         cand = np.argwhere(m >= min_iou)
         order = np.argsort(-m[cand[:, 0], cand[:, 1]], kind="stable")
         used_d: set[int] = set()
@@ -94,5 +111,5 @@ def cohen_kappa(confusion: np.ndarray) -> float | None:
     if n == 0:
         return None
     po = float(np.trace(conf)) / n
-    pe = float((conf.sum(axis=1) * conf.sum(axis=0)).sum()) / n ** 2
+    pe = float((conf.sum(axis=1) * conf.sum(axis=0)).sum()) / n**2
     return None if math.isclose(pe, 1.0) else (po - pe) / (1.0 - pe)

@@ -11,6 +11,7 @@ Rules (docs/rules.md §4):
 * :func:`arousal_associated` - WASM 2016 and AASM (T3): overlap or < 0.5 s between the
   end of one and the onset of the other, either order (MATPLM ``lb2 = ub2 = 0.5``).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -23,8 +24,7 @@ from somnomyo.settings import ArousalSettings, RespiratorySettings
 from somnomyo.signal.intervals import EPS, Spans, as_spans, merge_spans, overlaps_any, spans_from
 
 
-def respiratory_windows(events: pd.DataFrame | None, *,
-                        settings: RespiratorySettings) -> Spans:
+def respiratory_windows(events: pd.DataFrame | None, *, settings: RespiratorySettings) -> Spans:
     """Merged windows around respiratory events in which a movement is respiratory-related.
 
     WASM 2016 (``anchor="end"``, T3; MATPLM ``event_assoc``): from ``before_s`` (2.0 s) before
@@ -48,8 +48,9 @@ def respiratory_windows(events: pd.DataFrame | None, *,
     return merge_spans(w0, w1)
 
 
-def respiratory_related(onsets: object, durations: object, events: pd.DataFrame | None, *,
-                        settings: RespiratorySettings) -> np.ndarray:
+def respiratory_related(
+    onsets: object, durations: object, events: pd.DataFrame | None, *, settings: RespiratorySettings
+) -> np.ndarray:
     """Whether each movement is respiratory-related: any part of it meets a respiratory window.
 
     WASM 2016, rLM definition (T3; MATPLM ``lb1 = 2``, ``ub1 = 10.25`` around the event END);
@@ -62,8 +63,9 @@ def respiratory_related(onsets: object, durations: object, events: pd.DataFrame 
     return overlaps_any(a0, a1, w0, w1, closed=True)
 
 
-def arousal_associated(onsets: object, durations: object, arousals: pd.DataFrame | None, *,
-                       settings: ArousalSettings) -> np.ndarray:
+def arousal_associated(
+    onsets: object, durations: object, arousals: pd.DataFrame | None, *, settings: ArousalSettings
+) -> np.ndarray:
     """Whether each movement is associated with an arousal.
 
     WASM 2016 and AASM (T3): the movement and the arousal overlap, or less than
@@ -78,8 +80,9 @@ def arousal_associated(onsets: object, durations: object, arousals: pd.DataFrame
     return overlaps_any(a0, a1, w0, w1, closed=False)
 
 
-def arousal_flags(onsets: np.ndarray, durations: np.ndarray, annotations: Annotations | None,
-                  *, max_gap_s: float) -> np.ndarray | None:
+def arousal_flags(
+    onsets: np.ndarray, durations: np.ndarray, annotations: Annotations | None, *, max_gap_s: float
+) -> np.ndarray | None:
     """Arousal association of myoclonus events (WASM 2016/AASM: overlap or < ``max_gap_s`` between
     them, strictly, on the arousals as given); None without annotations. Unlike
     :func:`arousal_associated` (the LM rule) the window is not shrunk by ``EPS``."""

@@ -27,6 +27,7 @@ Rules (docs/rules.md §2):
   as one monolateral movement (as MATPLM does with a single leg array) and may combine
   with LMs from the leg channels.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -38,15 +39,29 @@ from somnomyo.signal.intervals import EPS
 
 LM_SIDES = ("left", "right", "both")
 #: why a candidate is not a CLM
-REASONS = ("too_short", "unscorable", "outside_time_in_bed", "monolateral_too_long",
-           "contains_long_lm", "too_many_lms", "bilateral_too_long")
+REASONS = (
+    "too_short",
+    "unscorable",
+    "outside_time_in_bed",
+    "monolateral_too_long",
+    "contains_long_lm",
+    "too_many_lms",
+    "bilateral_too_long",
+)
 #: reasons for which the movement does not count as an LM at all
 NOT_LM_REASONS = ("too_short", "unscorable", "outside_time_in_bed")
 
 CANDIDATE_COLUMNS: dict[str, str] = {
-    "candidate": "int64", "onset": "float64", "duration": "float64", "side": "string",
-    "n_lms": "int64", "channel": "string", "amplitude_uv": "float64", "counted": "bool",
-    "is_clm": "bool", "reason_not_clm": "string",
+    "candidate": "int64",
+    "onset": "float64",
+    "duration": "float64",
+    "side": "string",
+    "n_lms": "int64",
+    "channel": "string",
+    "amplitude_uv": "float64",
+    "counted": "bool",
+    "is_clm": "bool",
+    "reason_not_clm": "string",
 }
 
 
@@ -59,15 +74,22 @@ def normalize_lms(lms: pd.DataFrame | None, *, name: str = "leg-movement table")
     """
     cols = ["onset", "duration", "channel", "side", "amplitude_uv"]
     if lms is None or (len(lms) == 0 and not {"onset", "duration", "side"} <= set(lms.columns)):
-        return pd.DataFrame({"onset": pd.Series(dtype="float64"), "duration": pd.Series(dtype="float64"),
-                             "channel": pd.Series(dtype="string"), "side": pd.Series(dtype="string"),
-                             "amplitude_uv": pd.Series(dtype="float64")})
+        return pd.DataFrame(
+            {
+                "onset": pd.Series(dtype="float64"),
+                "duration": pd.Series(dtype="float64"),
+                "channel": pd.Series(dtype="string"),
+                "side": pd.Series(dtype="string"),
+                "amplitude_uv": pd.Series(dtype="float64"),
+            }
+        )
     if not isinstance(lms, pd.DataFrame):
         raise SomnomyoError(f"expected a pandas DataFrame, got {type(lms).__name__}", name)
     missing = [c for c in ("onset", "duration", "side") if c not in lms.columns]
     if missing:
-        raise SomnomyoError(f"missing column(s) {', '.join(missing)}; need onset, duration, side "
-                            "(channel, amplitude_uv optional)", name)
+        raise SomnomyoError(
+            f"missing column(s) {', '.join(missing)}; need onset, duration, side (channel, amplitude_uv optional)", name
+        )
     df = pd.DataFrame(index=range(len(lms)))
     for c in ("onset", "duration", "amplitude_uv"):
         if c in lms.columns:
@@ -81,13 +103,17 @@ def normalize_lms(lms: pd.DataFrame | None, *, name: str = "leg-movement table")
             raise SomnomyoError(f"column {c} has {int(bad.sum())} missing or non-finite value(s)", name)
     if (df["duration"] < 0).any():
         raise SomnomyoError(f"column duration has {int((df['duration'] < 0).sum())} negative value(s)", name)
-    df["channel"] = (lms["channel"].reset_index(drop=True).astype("string") if "channel" in lms.columns
-                     else pd.Series(pd.NA, index=df.index, dtype="string"))
+    df["channel"] = (
+        lms["channel"].reset_index(drop=True).astype("string")
+        if "channel" in lms.columns
+        else pd.Series(pd.NA, index=df.index, dtype="string")
+    )
     side = lms["side"].reset_index(drop=True).astype("string").str.strip().str.lower()
     bad_side = sorted(set(side.dropna()) - set(LM_SIDES)) + (["<missing>"] if side.isna().any() else [])
     if bad_side:
-        raise SomnomyoError(f"column side has value(s) {', '.join(map(str, bad_side))}; "
-                            f"allowed: {', '.join(LM_SIDES)}", name)
+        raise SomnomyoError(
+            f"column side has value(s) {', '.join(map(str, bad_side))}; allowed: {', '.join(LM_SIDES)}", name
+        )
     df["side"] = side
     df = df[cols]
     end = df["onset"] + df["duration"]
@@ -128,8 +154,16 @@ def _group(onset: np.ndarray, end: np.ndarray, side: np.ndarray, *, settings: CL
     return grp
 
 
-def _aggregate(grp: np.ndarray, onset: np.ndarray, end: np.ndarray, side: np.ndarray, too_long: np.ndarray,
-               amplitude: np.ndarray, reason: np.ndarray, channel: np.ndarray) -> pd.DataFrame:
+def _aggregate(
+    grp: np.ndarray,
+    onset: np.ndarray,
+    end: np.ndarray,
+    side: np.ndarray,
+    too_long: np.ndarray,
+    amplitude: np.ndarray,
+    reason: np.ndarray,
+    channel: np.ndarray,
+) -> pd.DataFrame:
     """Per group (index ``grp``, ascending): first onset, last end, number of LMs, first side, any LM too
     long, largest amplitude (missing ignored), first reason, and the group's distinct channels joined
     by commas in order of appearance. LMs of a group keep their order (sorted by onset)."""
@@ -142,22 +176,28 @@ def _aggregate(grp: np.ndarray, onset: np.ndarray, end: np.ndarray, side: np.nda
     with np.errstate(invalid="ignore"):
         peak = np.fmax.reduceat(amp, starts) if n else amp
     chans = channel[order]
-    joined = [",".join(dict.fromkeys(c for c in chans[a:b] if c is not None))   # loop over groups
-              for a, b in zip(bounds[:-1], bounds[1:])]
-    return pd.DataFrame({
-        "onset": np.minimum.reduceat(onset[order], starts) if n else onset,
-        "end": np.maximum.reduceat(end[order], starts) if n else end,
-        "n_lms": np.diff(bounds),
-        "first_side": side[order][starts],
-        "any_too_long": np.logical_or.reduceat(too_long[order], starts) if n else too_long,
-        "amplitude_uv": peak,
-        "reason": reason[order][starts],
-        "channel": np.array(joined, dtype=object),
-    }, index=pd.Index(g[starts], name="grp"))
+    joined = [
+        ",".join(dict.fromkeys(c for c in chans[a:b] if c is not None))  # loop over groups
+        for a, b in zip(bounds[:-1], bounds[1:])
+    ]
+    return pd.DataFrame(
+        {
+            "onset": np.minimum.reduceat(onset[order], starts) if n else onset,
+            "end": np.maximum.reduceat(end[order], starts) if n else end,
+            "n_lms": np.diff(bounds),
+            "first_side": side[order][starts],
+            "any_too_long": np.logical_or.reduceat(too_long[order], starts) if n else too_long,
+            "amplitude_uv": peak,
+            "reason": reason[order][starts],
+            "channel": np.array(joined, dtype=object),
+        },
+        index=pd.Index(g[starts], name="grp"),
+    )
 
 
-def combine_lms(lms: pd.DataFrame | None, *, settings: CLMSettings,
-                excluded: np.ndarray | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def combine_lms(
+    lms: pd.DataFrame | None, *, settings: CLMSettings, excluded: np.ndarray | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Combine monolateral LMs into candidates and decide which are CLMs.
 
     WASM 2016, CLM definition; AASM rule B.4; MATPLM ``candidate_lms.m`` (details in the
@@ -196,8 +236,16 @@ def combine_lms(lms: pd.DataFrame | None, *, settings: CLMSettings,
     n_groups = int(grp[eligible].max()) + 1 if eligible.size else 0
     grp[others] = n_groups + np.arange(others.size)
 
-    agg = _aggregate(grp, onset, end, side, too_long, df["amplitude_uv"].to_numpy(dtype=float), reason,
-                     df["channel"].to_numpy(dtype=object, na_value=None))
+    agg = _aggregate(
+        grp,
+        onset,
+        end,
+        side,
+        too_long,
+        df["amplitude_uv"].to_numpy(dtype=float),
+        reason,
+        df["channel"].to_numpy(dtype=object, na_value=None),
+    )
     agg = agg.sort_values(["onset", "end"], kind="stable")
     cand_id = pd.Series(np.arange(1, len(agg) + 1), index=agg.index)
 
@@ -211,8 +259,10 @@ def combine_lms(lms: pd.DataFrame | None, *, settings: CLMSettings,
         (~bilateral & any_long, "monolateral_too_long"),
         (bilateral & any_long, "contains_long_lm"),
         (bilateral & (settings.bi_max_lms is not None) & (n_lms > (settings.bi_max_lms or 0)), "too_many_lms"),
-        (bilateral & (settings.bi_max_s is not None) & (duration > (settings.bi_max_s or 0.0) + EPS),
-         "bilateral_too_long"),
+        (
+            bilateral & (settings.bi_max_s is not None) & (duration > (settings.bi_max_s or 0.0) + EPS),
+            "bilateral_too_long",
+        ),
     ]
     for mask, why in rules:
         sel = free & mask
@@ -223,18 +273,20 @@ def combine_lms(lms: pd.DataFrame | None, *, settings: CLMSettings,
     counted = ~np.isin(out_reason.astype(str), NOT_LM_REASONS)
     if settings.bilateral_rule == "onset":
         counted &= ~(~bilateral & any_long)
-    cands = pd.DataFrame({
-        "candidate": cand_id.to_numpy(dtype=np.int64),
-        "onset": agg["onset"].to_numpy(dtype=float),
-        "duration": duration,
-        "side": pd.array(cand_side.astype(str) if len(agg) else [], dtype="string"),
-        "n_lms": n_lms,
-        "channel": pd.array([c if c else pd.NA for c in agg["channel"]], dtype="string"),
-        "amplitude_uv": agg["amplitude_uv"].to_numpy(dtype=float),
-        "counted": counted.astype(bool),
-        "is_clm": out_reason == None,  # noqa: E711
-        "reason_not_clm": pd.array([r if r is not None else pd.NA for r in out_reason], dtype="string"),
-    })
+    cands = pd.DataFrame(
+        {
+            "candidate": cand_id.to_numpy(dtype=np.int64),
+            "onset": agg["onset"].to_numpy(dtype=float),
+            "duration": duration,
+            "side": pd.array(cand_side.astype(str) if len(agg) else [], dtype="string"),
+            "n_lms": n_lms,
+            "channel": pd.array([c if c else pd.NA for c in agg["channel"]], dtype="string"),
+            "amplitude_uv": agg["amplitude_uv"].to_numpy(dtype=float),
+            "counted": counted.astype(bool),
+            "is_clm": out_reason == None,  # noqa: E711
+            "reason_not_clm": pd.array([r if r is not None else pd.NA for r in out_reason], dtype="string"),
+        }
+    )
     cands = cands.astype({k: v for k, v in CANDIDATE_COLUMNS.items()})
     out_lms = df.copy()
     out_lms["candidate"] = cand_id.reindex(grp).to_numpy(dtype=np.int64) if n else np.empty(0, dtype=np.int64)

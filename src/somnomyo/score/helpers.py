@@ -4,9 +4,11 @@ per stage (the denominators), events per hour of each stage, and JSON-safe numbe
 Unscorable time is given as spans ``(starts, ends)`` (:mod:`somnomyo.signal.intervals`); an epoch
 overlapping unscorable time is left out of every denominator.
 """
+
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd

@@ -29,6 +29,7 @@ Definitions (docs/rules.md §5):
   series) describe the primary analysis, all stages.
 * Indices are ``None`` when their denominator is 0.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -75,8 +76,7 @@ class TimeBase:
         idx = np.flatnonzero(self.sleep_mask & (self.in_tib_s > 0))
         if idx.size == 0:
             return None
-        return (max(float(self.epoch_start[idx[0]]), self.tib_start),
-                min(float(self.epoch_end[idx[-1]]), self.tib_end))
+        return (max(float(self.epoch_start[idx[0]]), self.tib_start), min(float(self.epoch_end[idx[-1]]), self.tib_end))
 
     def epoch_in_sleep_period(self) -> np.ndarray:
         sp = self.sleep_period()
@@ -84,8 +84,7 @@ class TimeBase:
             return np.zeros(self.stages.size, dtype=bool)
         return (self.epoch_start >= sp[0] - EPS) & (self.epoch_end <= sp[1] + EPS)
 
-    def seconds(self, stages: tuple[str, ...], *, scorable: bool = True,
-                within_sleep_period: bool = False) -> float:
+    def seconds(self, stages: tuple[str, ...], *, scorable: bool = True, within_sleep_period: bool = False) -> float:
         sel = np.isin(self.stages, stages)
         if within_sleep_period:
             sel &= self.epoch_in_sleep_period()
@@ -98,25 +97,42 @@ class TimeBase:
         return interval_intersection(self.epoch_start[m], self.epoch_end[m], *self.scorable)
 
 
-def time_base(*, duration_s: float, hypnogram: Hypnogram | None, lights_off: float | None = None,
-              lights_on: float | None = None, unscorable: tuple[np.ndarray, np.ndarray] | None = None) -> TimeBase:
+def time_base(
+    *,
+    duration_s: float,
+    hypnogram: Hypnogram | None,
+    lights_off: float | None = None,
+    lights_on: float | None = None,
+    unscorable: tuple[np.ndarray, np.ndarray] | None = None,
+) -> TimeBase:
     """Build the :class:`TimeBase` of a recording (see module docstring for the definitions)."""
     duration_s = max(float(duration_s), 0.0)
     t0 = 0.0 if lights_off is None else min(max(float(lights_off), 0.0), duration_s)
     t1 = duration_s if lights_on is None else min(max(float(lights_on), 0.0), duration_s)
     if t1 <= t0:
         t0, t1 = 0.0, duration_s
-    hyp = (hypnogram if hypnogram is not None else Hypnogram.unscored(duration_s)).fit_to(duration_s) \
-        if duration_s > 0 else Hypnogram(np.empty(0, dtype="<U3"), source="none")
+    hyp = (
+        (hypnogram if hypnogram is not None else Hypnogram.unscored(duration_s)).fit_to(duration_s)
+        if duration_s > 0
+        else Hypnogram(np.empty(0, dtype="<U3"), source="none")
+    )
     es = np.arange(hyp.n_epochs) * hyp.epoch_s
     ee = np.minimum(es + hyp.epoch_s, duration_s)
     in_tib = np.clip(np.minimum(ee, t1) - np.maximum(es, t0), 0.0, None)
     u0, u1 = (np.empty(0), np.empty(0)) if unscorable is None else unscorable
     uns = interval_intersection(u0, u1, [t0], [t1])
     scor = interval_difference([t0], [t1], *uns)
-    return TimeBase(tib_start=t0, tib_end=t1, epoch_start=es, epoch_end=ee, stages=hyp.stages,
-                    in_tib_s=in_tib, scorable_s=overlap_seconds(es, ee, *scor), unscorable=uns,
-                    scorable=scor)
+    return TimeBase(
+        tib_start=t0,
+        tib_end=t1,
+        epoch_start=es,
+        epoch_end=ee,
+        stages=hyp.stages,
+        in_tib_s=in_tib,
+        scorable_s=overlap_seconds(es, ee, *scor),
+        unscorable=uns,
+        scorable=scor,
+    )
 
 
 def periodicity_index(imis: object, *, settings: IndexSettings) -> float | None:
@@ -148,8 +164,11 @@ def imi_histogram(imis: object, *, settings: IndexSettings) -> dict[str, Any]:
     edges = np.arange(n_bins + 1) * settings.histogram_bin_s
     edges[-1] = settings.histogram_max_s
     counts, _ = np.histogram(x[x <= settings.histogram_max_s], bins=edges)
-    return {"bin_edges_s": [float(e) for e in edges], "counts": [int(c) for c in counts],
-            "over_max": int((x > settings.histogram_max_s).sum())}
+    return {
+        "bin_edges_s": [float(e) for e in edges],
+        "counts": [int(c) for c in counts],
+        "over_max": int((x > settings.histogram_max_s).sum()),
+    }
 
 
 def imi_histogram_log(imis: object, *, settings: IndexSettings) -> dict[str, Any]:
@@ -163,8 +182,12 @@ def imi_histogram_log(imis: object, *, settings: IndexSettings) -> dict[str, Any
     edges[0], edges[-1] = lo, hi
     inside = (x >= lo) & (x <= hi)
     counts, _ = np.histogram(x[inside], bins=edges)
-    return {"bin_edges_s": [float(e) for e in edges], "counts": [int(c) for c in counts],
-            "under_min": int((x < lo).sum()), "over_max": int((x > hi).sum())}
+    return {
+        "bin_edges_s": [float(e) for e in edges],
+        "counts": [int(c) for c in counts],
+        "under_min": int((x < lo).sum()),
+        "over_max": int((x > hi).sum()),
+    }
 
 
 def _per_hour(count: int, seconds: float) -> float | None:
@@ -222,8 +245,7 @@ class PLMSummary(TypedDict):
     by_hour: list[dict[str, Any]]
 
 
-def summarize(clms: pd.DataFrame, *, timebase: TimeBase, settings: Settings,
-              mono_lm_count: int = 0) -> dict[str, Any]:
+def summarize(clms: pd.DataFrame, *, timebase: TimeBase, settings: Settings, mono_lm_count: int = 0) -> dict[str, Any]:
     """The ``plm`` block of summary.json from the candidate table (see module docstring).
 
     ``clms`` needs ``onset, counted, is_clm, stage, respiratory, arousal, periodic,
@@ -281,12 +303,26 @@ def summarize(clms: pd.DataFrame, *, timebase: TimeBase, settings: Settings,
         "short_imi_count": int((short & sleep).sum()),
         "isolated_lm_count": int((primary & sleep & ~periodic & ~short).sum()),
     }
-    sleep_idx = ("lms_count", "clms_count", "plms_count", "plms_count_including_respiratory",
-                 "plms_arousal_count", "respiratory_lm_count", "short_imi_count", "isolated_lm_count")
-    names = {"lms_count": "lm_index", "clms_count": "clm_index", "plms_count": "plms_index",
-             "plms_count_including_respiratory": "plms_index_including_respiratory",
-             "plms_arousal_count": "plms_arousal_index", "respiratory_lm_count": "respiratory_lm_index",
-             "short_imi_count": "short_imi_index", "isolated_lm_count": "isolated_lm_index"}
+    sleep_idx = (
+        "lms_count",
+        "clms_count",
+        "plms_count",
+        "plms_count_including_respiratory",
+        "plms_arousal_count",
+        "respiratory_lm_count",
+        "short_imi_count",
+        "isolated_lm_count",
+    )
+    names = {
+        "lms_count": "lm_index",
+        "clms_count": "clm_index",
+        "plms_count": "plms_index",
+        "plms_count_including_respiratory": "plms_index_including_respiratory",
+        "plms_arousal_count": "plms_arousal_index",
+        "respiratory_lm_count": "respiratory_lm_index",
+        "short_imi_count": "short_imi_index",
+        "isolated_lm_count": "isolated_lm_index",
+    }
     indices = {names[k]: _per_hour(counts[k], scor_tst_s) for k in sleep_idx}
     indices["plmw_index"] = _per_hour(counts["plmw_count"], plmw_den)
     scorable_tib_s = float(tb.scorable_s.sum()) if tb.scorable_s.size else 0.0
@@ -323,8 +359,13 @@ def _by_stage(tb: TimeBase, stage: np.ndarray, counted: np.ndarray, periodic: np
         sec = tb.seconds((s,))
         n_plm = int((periodic & (stage == s)).sum())
         n_lm = int((counted & (stage == s)).sum())
-        out[s] = {"minutes": float(sec / 60.0), "plm_count": n_plm, "plm_index": _per_hour(n_plm, sec),
-                  "lm_count": n_lm, "lm_index": _per_hour(n_lm, sec)}
+        out[s] = {
+            "minutes": float(sec / 60.0),
+            "plm_count": n_plm,
+            "plm_index": _per_hour(n_plm, sec),
+            "lm_count": n_lm,
+            "lm_index": _per_hour(n_lm, sec),
+        }
     return out
 
 
@@ -340,5 +381,12 @@ def _by_hour(tb: TimeBase, onset: np.ndarray, plms: np.ndarray) -> list[dict[str
     sleep_s = overlap_seconds(h0, h1, *tb.sleep_intervals())
     hour = np.floor((onset[plms] - sp[0]) / SECONDS_PER_HOUR).astype(np.int64)
     cnt = np.bincount(hour[(hour >= 0) & (hour < n)], minlength=n)
-    return [{"hour": i + 1, "sleep_min": float(sleep_s[i] / 60.0), "plms_count": int(cnt[i]),
-             "plms_index": _per_hour(int(cnt[i]), float(sleep_s[i]))} for i in range(n)]
+    return [
+        {
+            "hour": i + 1,
+            "sleep_min": float(sleep_s[i] / 60.0),
+            "plms_count": int(cnt[i]),
+            "plms_index": _per_hour(int(cnt[i]), float(sleep_s[i])),
+        }
+        for i in range(n)
+    ]

@@ -1,6 +1,7 @@
 """Figures of a PLM result (:class:`somnomyo.score.plm.PLMResult`; matplotlib, imported inside each
 function). The figures read only what :class:`PLMView` declares, so this module does not import the
 scoring engine (which imports these functions for its ``plot_*`` methods)."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Protocol
@@ -24,6 +25,7 @@ class PLMView(Protocol):
     duration_s: float
 
     def summary(self) -> dict[str, Any]: ...
+
 
 _ROWS = ("left", "right", "bilateral")
 
@@ -49,8 +51,14 @@ def plot_imi_histogram(result: PLMView, *, ax: Axes | None = None) -> Figure:
     counts = np.asarray(hist["counts"], dtype=float)
     ax.bar(edges[:-1], counts, width=np.diff(edges), align="edge", color="0.35", edgecolor="white")
     plm = result.settings.plm
-    ax.axvspan(plm.imi_min_s, plm.imi_max_s, color="tab:orange", alpha=0.12, lw=0,
-               label=f"PLM window {plm.imi_min_s:g}-{plm.imi_max_s:g} s")
+    ax.axvspan(
+        plm.imi_min_s,
+        plm.imi_max_s,
+        color="tab:orange",
+        alpha=0.12,
+        lw=0,
+        label=f"PLM window {plm.imi_min_s:g}-{plm.imi_max_s:g} s",
+    )
     ax.set_xlim(edges[0], edges[-1])
     ax.set_xlabel("inter-movement interval (s)")
     ax.set_ylabel("count")
@@ -69,9 +77,11 @@ def plot_raster(result: PLMView, *, ax: Axes | None = None) -> Figure:
     row = np.select([side == s for s in _ROWS], np.arange(len(_ROWS)), default=len(_ROWS) - 1)
     periodic = ev["periodic"].fillna(False).to_numpy(dtype=bool)
     is_clm = ev["is_clm"].fillna(False).to_numpy(dtype=bool)
-    groups = [(periodic, dict(color="tab:red", label="PLM")),
-              (is_clm & ~periodic, dict(color="0.4", label="CLM, not periodic")),
-              (~is_clm, dict(color="0.7", label="not a CLM", alpha=0.6))]
+    groups = [
+        (periodic, dict(color="tab:red", label="PLM")),
+        (is_clm & ~periodic, dict(color="0.4", label="CLM, not periodic")),
+        (~is_clm, dict(color="0.7", label="not a CLM", alpha=0.6)),
+    ]
     for sel, style in groups:
         if sel.any():
             ax.vlines(t[sel], row[sel] - 0.35, row[sel] + 0.35, lw=1.0, **style)

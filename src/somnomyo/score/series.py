@@ -18,6 +18,7 @@ Rules (docs/rules.md §3):
 * Respiratory-related CLMs: the primary analysis removes them and recomputes IMIs
   (MATPLM ``CLMnr``); the secondary analysis keeps them (WASM 2016 asks for both).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -39,10 +40,17 @@ def imi(onsets: object) -> np.ndarray:
     return out
 
 
-def find_series(onsets: object, *, settings: PLMSettings | None = None, breaks: np.ndarray | None = None,
-                min_interval_s: float | None = None, max_interval_s: float | None = None,
-                min_count: int | None = None, short_interval_may_start: bool | None = None,
-                positive_only: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def find_series(
+    onsets: object,
+    *,
+    settings: PLMSettings | None = None,
+    breaks: np.ndarray | None = None,
+    min_interval_s: float | None = None,
+    max_interval_s: float | None = None,
+    min_count: int | None = None,
+    short_interval_may_start: bool | None = None,
+    positive_only: bool = False,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Series in a sorted sequence of onsets: runs of at least ``min_count`` consecutive events
     whose successive intervals all lie in ``[min_interval_s, max_interval_s]`` (``EPS`` either
     side). The one series finder: PLM series and jerk clusters (:mod:`somnomyo.detect.clusters`).
@@ -78,7 +86,7 @@ def find_series(onsets: object, *, settings: PLMSettings | None = None, breaks: 
         link &= gaps > 0
     if short_interval_may_start is False and n > 1:
         link[1:] &= ~short[:-1]
-    run = np.cumsum(~link)                                 # run number of each CLM (link[0] is False)
+    run = np.cumsum(~link)  # run number of each CLM (link[0] is False)
     run_len = np.bincount(run)[run] if n else np.empty(0, dtype=np.int64)
     periodic = run_len >= min_count
     series = np.zeros(n, dtype=np.int64)
@@ -113,9 +121,15 @@ def wake_break_times(hypnogram: Hypnogram | None, *, settings: PLMSettings) -> n
     return w0[(w1 - w0) > limit + EPS]
 
 
-def score_series(candidates: pd.DataFrame, *, settings: PLMSettings, include_respiratory: bool,
-                 break_starts: np.ndarray | None = None, break_ends: np.ndarray | None = None,
-                 break_times: np.ndarray | None = None) -> pd.DataFrame:
+def score_series(
+    candidates: pd.DataFrame,
+    *,
+    settings: PLMSettings,
+    include_respiratory: bool,
+    break_starts: np.ndarray | None = None,
+    break_ends: np.ndarray | None = None,
+    break_times: np.ndarray | None = None,
+) -> pd.DataFrame:
     """IMI, periodicity and series id of each candidate for one analysis.
 
     ``candidates`` (sorted by onset) needs ``onset, counted, is_clm`` and, unless
@@ -144,14 +158,24 @@ def score_series(candidates: pd.DataFrame, *, settings: PLMSettings, include_res
         cum = np.cumsum(breaker)
         breaks[1:] = (cum[pos[1:]] - cum[pos[:-1]]) > 0
         if break_starts is not None and break_ends is not None and np.size(break_starts):
-            breaks[1:] |= overlap_seconds(t[:-1], t[1:], np.asarray(break_starts, dtype=float),
-                                          np.asarray(break_ends, dtype=float)) > 0
+            breaks[1:] |= (
+                overlap_seconds(
+                    t[:-1], t[1:], np.asarray(break_starts, dtype=float), np.asarray(break_ends, dtype=float)
+                )
+                > 0
+            )
         if break_times is not None and np.size(break_times):
             bt = np.sort(np.asarray(break_times, dtype=float))
             breaks[1:] |= np.searchsorted(bt, t[1:], side="right") > np.searchsorted(bt, t[:-1], side="right")
     gaps, periodic, series = find_series(t, settings=settings, breaks=breaks)
-    out = pd.DataFrame({"imi_s": np.full(n, np.nan), "periodic": np.zeros(n, dtype=bool),
-                        "series_id": pd.array([pd.NA] * n, dtype="Int64")}, index=candidates.index)
+    out = pd.DataFrame(
+        {
+            "imi_s": np.full(n, np.nan),
+            "periodic": np.zeros(n, dtype=bool),
+            "series_id": pd.array([pd.NA] * n, dtype="Int64"),
+        },
+        index=candidates.index,
+    )
     out.iloc[pos, out.columns.get_loc("imi_s")] = gaps
     out.iloc[pos, out.columns.get_loc("periodic")] = periodic
     sid = pd.array([pd.NA] * n, dtype="Int64")

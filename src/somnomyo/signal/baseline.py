@@ -9,9 +9,10 @@ is already a smoothed rectified signal). A baseline below ``floor_uv`` is replac
 ``floor_replacement_uv``; above ``max_scorable_uv`` detection is switched off
 (:func:`noisy_baseline_intervals`, reason ``"noisy_baseline"``).
 """
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -26,8 +27,9 @@ from somnomyo.signal.rolling import trailing_max, trailing_min
 _STEP_S = 0.02
 
 
-def _lookback(filter1d: Callable[..., np.ndarray], x: np.ndarray, size: int,
-              out: np.ndarray | None = None) -> np.ndarray:
+def _lookback(
+    filter1d: Callable[..., np.ndarray], x: np.ndarray, size: int, out: np.ndarray | None = None
+) -> np.ndarray:
     """Trailing-window filter (:func:`somnomyo.signal.rolling.trailing_max` / ``trailing_min``):
     output[i] uses x[i-size+1 .. i], ``size`` made odd (the values of ``scipy.ndimage``'s
     ``maximum_filter1d`` / ``minimum_filter1d`` with ``origin=(size - 1) // 2``, used before);
@@ -47,7 +49,7 @@ def resting_level(envelope: np.ndarray, fs: float, *, settings: BaselineSettings
     if e.size == 0:
         return np.zeros(0, np.float32), step
     # two buffers of the decimated length, used in turn (no other temporaries: fresh memory is slow)
-    mean = strided_running_mean(e, window_samples(st.smooth_s, fs), step)   # moving mean, every step-th value
+    mean = strided_running_mean(e, window_samples(st.smooth_s, fs), step)  # moving mean, every step-th value
     fs_d = fs / step
     peak = _lookback(trailing_max, mean, int(round(st.lookback_max_s * fs_d)))
     lvl = _lookback(trailing_min, peak, int(round(st.lookback_min_s * fs_d)), out=mean)
@@ -87,13 +89,15 @@ def resting_baseline(envelope: np.ndarray, fs: float, *, settings: BaselineSetti
     return np.repeat(level, step)[: np.size(envelope)]
 
 
-def noisy_level_intervals(level: np.ndarray, step: int, n: int, fs: float, *,
-                          settings: BaselineSettings) -> pd.DataFrame:
+def noisy_level_intervals(
+    level: np.ndarray, step: int, n: int, fs: float, *, settings: BaselineSettings
+) -> pd.DataFrame:
     """:func:`noisy_baseline_intervals` of ``np.repeat(level, step)[:n]``, from the level itself."""
     a, z = runs(np.asarray(level) > settings.max_scorable_uv)
     a, z = a * step, np.minimum(z * step, n)
-    return pd.DataFrame({"onset": a / fs, "duration": (z - a) / fs,
-                         "reason": pd.Series(["noisy_baseline"] * a.size, dtype="string")})
+    return pd.DataFrame(
+        {"onset": a / fs, "duration": (z - a) / fs, "reason": pd.Series(["noisy_baseline"] * a.size, dtype="string")}
+    )
 
 
 def noisy_baseline_intervals(baseline: np.ndarray, fs: float, *, settings: BaselineSettings) -> pd.DataFrame:

@@ -7,10 +7,12 @@ One pipeline shared by every EMG detector (leg movements, fragmentary myoclonus,
 
 Parameters come from :class:`somnomyo.settings.ConditioningSettings`.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -19,7 +21,12 @@ from somnomyo.settings import ConditioningSettings
 from somnomyo.signal.ecg import detect_r_peaks, ecg_peaks_in_emg, resample_peaks, subtract_ecg
 from somnomyo.signal.envelope import envelope as _envelope
 from somnomyo.signal.filters import (
-    bandpass, choose_mains, detect_mains, hum_harmonics, mains_evidence_db, remove_mains,
+    bandpass,
+    choose_mains,
+    detect_mains,
+    hum_harmonics,
+    mains_evidence_db,
+    remove_mains,
 )
 
 __all__ = ["ConditionedEMG", "condition_emg", "condition_recording", "detect_r_peaks"]
@@ -46,14 +53,20 @@ class ConditionedEMG:
     def rectified(self) -> np.ndarray:
         return np.abs(self.filtered)
 
-    def with_envelope(self, window_s: float) -> "ConditionedEMG":
+    def with_envelope(self, window_s: float) -> ConditionedEMG:
         """The same conditioned EMG (arrays shared, not copied) with the envelope over ``window_s``."""
         return replace(self, envelope=_envelope(self.filtered, self.fs, window_s=window_s))
 
 
-def condition_emg(data: np.ndarray, fs: float, *, settings: ConditioningSettings,
-                  ecg: np.ndarray | None = None, ecg_fs: float | None = None,
-                  r_peaks: np.ndarray | None = None) -> ConditionedEMG:
+def condition_emg(
+    data: np.ndarray,
+    fs: float,
+    *,
+    settings: ConditioningSettings,
+    ecg: np.ndarray | None = None,
+    ecg_fs: float | None = None,
+    r_peaks: np.ndarray | None = None,
+) -> ConditionedEMG:
     """Condition one EMG channel (µV) sampled at ``fs``.
 
     ECG removal (``settings.ecg_removal``; WASM 2016 recommends it, MATPLM ``removeEKG.m``):
@@ -83,13 +96,26 @@ def _bandpassed(data: np.ndarray, fs: float, *, settings: ConditioningSettings) 
     return bandpass(data, fs, settings=settings, finite=True)
 
 
-def _finish(y: np.ndarray, fs: float, *, settings: ConditioningSettings, mains: float | None,
-            peaks: np.ndarray | None, source: str) -> ConditionedEMG:
+def _finish(
+    y: np.ndarray,
+    fs: float,
+    *,
+    settings: ConditioningSettings,
+    mains: float | None,
+    peaks: np.ndarray | None,
+    source: str,
+) -> ConditionedEMG:
     """Mains removal at ``mains`` (None: none), ECG removal (``peaks`` at ``fs``; None: looked for
     in the EMG itself when ``ecg_removal``), envelope."""
     if settings.mains_removal and mains is not None:
-        y = remove_mains(y, fs, mains_hz=mains, settings=settings, overwrite=True,   # y is ours
-                         harmonics=hum_harmonics(y, fs, mains_hz=mains, settings=settings))
+        y = remove_mains(
+            y,
+            fs,
+            mains_hz=mains,
+            settings=settings,
+            overwrite=True,  # y is ours
+            harmonics=hum_harmonics(y, fs, mains_hz=mains, settings=settings),
+        )
     else:
         mains = None
     used = np.zeros(0, np.int64)
@@ -97,21 +123,24 @@ def _finish(y: np.ndarray, fs: float, *, settings: ConditioningSettings, mains: 
         if peaks is None:
             peaks, source = ecg_peaks_in_emg(y, fs, settings=settings), "emg"
         if peaks.size:
-            y, used = subtract_ecg(y, fs, peaks, settings=settings, overwrite=True)   # y is ours
+            y, used = subtract_ecg(y, fs, peaks, settings=settings, overwrite=True)  # y is ours
         if used.size == 0:
             source = ""
         logger.debug("ECG removal: %d beats subtracted (source %s)", used.size, source or "none")
     else:
         source = ""
     env = _envelope(y, fs, window_s=settings.envelope_window_s)
-    return ConditionedEMG(filtered=y, envelope=env, fs=float(fs), r_peaks=used, mains_hz=mains,
-                          ecg_source=source)
+    return ConditionedEMG(filtered=y, envelope=env, fs=float(fs), r_peaks=used, mains_hz=mains, ecg_source=source)
 
 
-def condition_recording(recording: Any, labels: Sequence[str], *, settings: ConditioningSettings,
-                        r_peaks: tuple[np.ndarray, float] | None = None,
-                        on_bandpassed: Callable[[str, np.ndarray], None] | None = None
-                        ) -> dict[str, ConditionedEMG]:
+def condition_recording(
+    recording: Any,
+    labels: Sequence[str],
+    *,
+    settings: ConditioningSettings,
+    r_peaks: tuple[np.ndarray, float] | None = None,
+    on_bandpassed: Callable[[str, np.ndarray], None] | None = None,
+) -> dict[str, ConditionedEMG]:
     """Condition the EMG channels ``labels`` of ``recording`` once, for every detector of a night.
 
     Same steps as :func:`condition_emg`, except that the mains frequency is a property of the
@@ -133,8 +162,8 @@ def condition_recording(recording: Any, labels: Sequence[str], *, settings: Cond
         mains = choose_mains([mains_evidence_db(y, sigs[lab].fs) for lab, y in band.items()], settings=settings)
         logger.debug("mains detection over %d channel(s): %s", len(band), "none" if mains is None else f"{mains:g} Hz")
     out: dict[str, ConditionedEMG] = {}
-    for lab in list(band):                            # loop over channels
-        y = band.pop(lab)                             # the band-passed copy is freed as we go
+    for lab in list(band):  # loop over channels
+        y = band.pop(lab)  # the band-passed copy is freed as we go
         fs = float(sigs[lab].fs)
         if on_bandpassed is not None:
             on_bandpassed(lab, y)
@@ -144,4 +173,3 @@ def condition_recording(recording: Any, labels: Sequence[str], *, settings: Cond
             source = "ecg"
         out[lab] = _finish(y, fs, settings=settings, mains=mains, peaks=peaks, source=source)
     return out
-

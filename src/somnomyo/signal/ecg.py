@@ -13,15 +13,16 @@ blanked, so EMG activity that overlaps a heartbeat is kept:
   ``ecg_template_beats`` neighbouring beats, so it follows changes over the night), after
   re-aligning the beat to the template and fitting a sub-sample shift and a gain.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
 from somnomyo._logging import logger
 from somnomyo.settings import ConditioningSettings
+from somnomyo.signal import rolling
 from somnomyo.signal.filters import butter_filtfilt
 from somnomyo.signal.peaks import find_peaks, select_by_distance
-from somnomyo.signal import rolling
 from somnomyo.signal.rolling import median_filter, uniform_filter1d
 from somnomyo.signal.windows import tukey
 
@@ -29,7 +30,7 @@ from somnomyo.signal.windows import tukey
 # by at most one sample; beyond that the beat is most likely overlapped by true EMG.
 _GAIN_LIMITS = (0.5, 2.0)
 _MIN_BEATS = 5
-_PEAK_CHUNK = 1 << 16   # samples per chunk of the R-peak candidate search (cache-sized; speed only)
+_PEAK_CHUNK = 1 << 16  # samples per chunk of the R-peak candidate search (cache-sized; speed only)
 
 
 def _block_max(x: np.ndarray, block: int) -> np.ndarray:
@@ -42,8 +43,9 @@ def _block_min(x: np.ndarray, block: int) -> np.ndarray:
     return x[: nb * block].reshape(nb, block).min(axis=1) if nb else np.array([x.min()])
 
 
-def detect_r_peaks(ecg: np.ndarray, fs: float, *, settings: ConditioningSettings | None = None,
-                   max_rate_hz: float | None = None) -> np.ndarray:
+def detect_r_peaks(
+    ecg: np.ndarray, fs: float, *, settings: ConditioningSettings | None = None, max_rate_hz: float | None = None
+) -> np.ndarray:
     """Sample indices (at ``fs``) of the R peaks of an ECG channel.
 
     Band-pass ``ecg_band_low_hz``-``ecg_band_high_hz`` (zero phase); polarity chosen as the sign
@@ -58,20 +60,20 @@ def detect_r_peaks(ecg: np.ndarray, fs: float, *, settings: ConditioningSettings
     the ECG band ends far below ``fs / (2 q)``). ``None`` (default): everything at ``fs``.
     """
     st = settings if settings is not None else ConditioningSettings()
-    x = np.asarray(ecg)                                 # cast to float32 as it is read (no full copy)
+    x = np.asarray(ecg)  # cast to float32 as it is read (no full copy)
     if x.size < int(4 * fs):
         return np.zeros(0, np.int64)
     q = 1 if max_rate_hz is None or fs <= max_rate_hz else int(np.ceil(fs / max_rate_hz))
     if q > 1 and min(st.ecg_band_high_hz, 0.45 * fs) >= 0.45 * fs / q:
-        q = 1                                           # the band does not fit the decimated rate
+        q = 1  # the band does not fit the decimated rate
     if q == 1:
         y = _ecg_band(x, fs, st)
         peaks = _r_peaks_in_band(y, fs, st)
     else:
         m = x.size // q
-        xd = x[0: m * q: q].astype(np.float32)         # block mean (anti-alias), column by column
-        for k in range(1, q):                          # loop over the q block offsets
-            np.add(xd, x[k: m * q: q], out=xd, dtype=np.float32)
+        xd = x[0 : m * q : q].astype(np.float32)  # block mean (anti-alias), column by column
+        for k in range(1, q):  # loop over the q block offsets
+            np.add(xd, x[k : m * q : q], out=xd, dtype=np.float32)
         xd *= np.float32(1.0 / q)
         fs_d = fs / q
         y = _ecg_band(xd, fs_d, st)
@@ -105,7 +107,7 @@ def _peaks_above(y: np.ndarray, height: float, *, negate: bool = False) -> np.nd
     n = y.size
     h = np.float64(height)
     found = []
-    for a in range(1, n - 1, _PEAK_CHUNK):           # loop over cache-sized chunks, not samples
+    for a in range(1, n - 1, _PEAK_CHUNK):  # loop over cache-sized chunks, not samples
         b = min(a + _PEAK_CHUNK, n - 1)
         seg = y[a:b]
         idx = np.flatnonzero(seg <= -h if negate else seg >= h)
@@ -113,7 +115,7 @@ def _peaks_above(y: np.ndarray, height: float, *, negate: bool = False) -> np.nd
             continue
         v, lft, rgt = seg[idx], y[a - 1 + idx], y[a + 1 + idx]
         if np.any(v == lft) or np.any(v == rgt):
-            return find_peaks(-y if negate else y, height=height)   # plateaus: the general rule
+            return find_peaks(-y if negate else y, height=height)  # plateaus: the general rule
         peak = (lft > v) & (rgt > v) if negate else (lft < v) & (rgt < v)
         found.append(idx[peak] + a)
     return np.concatenate(found).astype(np.intp) if found else np.zeros(0, np.intp)
@@ -166,9 +168,9 @@ def ecg_peaks_in_emg(filtered: np.ndarray, fs: float, *, settings: ConditioningS
     step = max(1, int(fs // 100))
     m = x.size // step
     fs_d = fs / step
-    bmax = x[0: m * step: step].copy()
-    for k in range(1, step):                                  # loop over the few block offsets
-        np.maximum(bmax, x[k: m * step: step], out=bmax)
+    bmax = x[0 : m * step : step].copy()
+    for k in range(1, step):  # loop over the few block offsets
+        np.maximum(bmax, x[k : m * step : step], out=bmax)
     env = uniform_filter1d(bmax, max(1, int(round(0.04 * fs_d))))
     win = max(1, int(round(st.ecg_self_window_s * fs_d)))
     nwin = max(1, env.size // win)
@@ -182,7 +184,7 @@ def ecg_peaks_in_emg(filtered: np.ndarray, fs: float, *, settings: ConditioningS
     peaks, h, w_of = peaks[keep], h[keep], w_of[keep]
     out = []
     counts = np.bincount(w_of, minlength=nwin)
-    for w in np.flatnonzero(counts > st.ecg_self_min_peaks):      # loop over 30-s windows only
+    for w in np.flatnonzero(counts > st.ecg_self_min_peaks):  # loop over 30-s windows only
         sel = w_of == w
         p, hh = peaks[sel], h[sel]
         ibi = np.diff(p) / fs_d
@@ -202,8 +204,8 @@ def ecg_peaks_in_emg(filtered: np.ndarray, fs: float, *, settings: ConditioningS
     return res.astype(np.int64)
 
 
-_BEAT_CHUNK = 2048   # beats per chunk of the per-beat work in :func:`subtract_ecg` (cache-sized; speed only)
-_RANK_CHUNK = 16384   # values per row per chunk of the template medians (cache-sized; speed only)
+_BEAT_CHUNK = 2048  # beats per chunk of the per-beat work in :func:`subtract_ecg` (cache-sized; speed only)
+_RANK_CHUNK = 16384  # values per row per chunk of the template medians (cache-sized; speed only)
 
 
 def _segments(x: np.ndarray, centres: np.ndarray, half: int) -> np.ndarray:
@@ -216,7 +218,7 @@ def _median_axis1(a: np.ndarray) -> np.ndarray:
     k = a.shape[1]
     srt = np.sort(a, axis=1)
     mid = k // 2
-    return srt[:, mid] if k % 2 else np.mean(srt[:, mid - 1: mid + 1], axis=1)
+    return srt[:, mid] if k % 2 else np.mean(srt[:, mid - 1 : mid + 1], axis=1)
 
 
 def _median_rows(g: np.ndarray) -> np.ndarray:
@@ -227,9 +229,10 @@ def _median_rows(g: np.ndarray) -> np.ndarray:
     mid = k // 2
     ranks = (mid,) if k % 2 else (mid - 1, mid)
     outs = tuple(np.empty(g.shape[1], g.dtype) for _ in ranks)
-    for c0 in range(0, g.shape[1], _RANK_CHUNK):      # loop over cache-sized chunks of columns
-        rolling.select_ranks([row[c0: c0 + _RANK_CHUNK] for row in g], ranks,
-                             tuple(o[c0: c0 + _RANK_CHUNK] for o in outs))
+    for c0 in range(0, g.shape[1], _RANK_CHUNK):  # loop over cache-sized chunks of columns
+        rolling.select_ranks(
+            [row[c0 : c0 + _RANK_CHUNK] for row in g], ranks, tuple(o[c0 : c0 + _RANK_CHUNK] for o in outs)
+        )
     return outs[0] if k % 2 else np.mean(np.stack(outs), axis=0)
 
 
@@ -257,8 +260,8 @@ def _block_templates(x: np.ndarray, r: np.ndarray, half: int, n_beats: int) -> t
         tpl = _median_rows(win[order - half].reshape(size, nblk * width)).reshape(nblk, width)
     else:
         tpl = _median_axis1(win[r[:full] - half].reshape(nblk, size, width))
-    if full < nb:                                    # leftover beats join the last block
-        last = win[r[full - size:] - half]
+    if full < nb:  # leftover beats join the last block
+        last = win[r[full - size :] - half]
         tpl[-1] = _median_rows(last) if last.shape[0] <= rolling._NETWORK_MAX else _median_axis1(last[None])[0]
     return tpl, np.minimum(np.arange(nb) // size, nblk - 1)
 
@@ -272,12 +275,11 @@ def _templates(segs: np.ndarray, n_beats: int) -> np.ndarray:
     full = nblk * size
     tpl = _median_axis1(segs[:full].reshape(nblk, size, -1))
     if full < nb:
-        tpl[-1] = _median_axis1(segs[full - size:][None])[0]
+        tpl[-1] = _median_axis1(segs[full - size :][None])[0]
     return tpl[np.minimum(np.arange(nb) // size, nblk - 1)]
 
 
-def _realign(x: np.ndarray, r: np.ndarray, half: int, max_lag: int, tpl: np.ndarray,
-             blk: np.ndarray) -> np.ndarray:
+def _realign(x: np.ndarray, r: np.ndarray, half: int, max_lag: int, tpl: np.ndarray, blk: np.ndarray) -> np.ndarray:
     """Each beat's lag in ``-max_lag .. max_lag`` (samples) that maximises the normalised
     correlation ``<seg, T> / sqrt(<seg, seg> + 1e-12)`` of its segment with its template
     ``tpl[blk]`` (float32 sums, as ``np.einsum``), the first on ties. A chunk of beats at a time
@@ -285,19 +287,20 @@ def _realign(x: np.ndarray, r: np.ndarray, half: int, max_lag: int, tpl: np.ndar
     width = 2 * half + 1
     win = np.lib.stride_tricks.sliding_window_view(x, width + 2 * max_lag)
     best = np.empty(r.size, np.int64)
-    for c0 in range(0, r.size, _BEAT_CHUNK):          # loop over chunks of beats, not samples
-        rc = r[c0: c0 + _BEAT_CHUNK]
-        wide = win[rc - half - max_lag]                  # one gather; each lag is a window of it
-        segs = np.lib.stride_tricks.sliding_window_view(wide, width, axis=1)   # beats x lags x width
-        t = tpl[blk[c0: c0 + _BEAT_CHUNK]]
+    for c0 in range(0, r.size, _BEAT_CHUNK):  # loop over chunks of beats, not samples
+        rc = r[c0 : c0 + _BEAT_CHUNK]
+        wide = win[rc - half - max_lag]  # one gather; each lag is a window of it
+        segs = np.lib.stride_tricks.sliding_window_view(wide, width, axis=1)  # beats x lags x width
+        t = tpl[blk[c0 : c0 + _BEAT_CHUNK]]
         score = np.einsum("ikj,ij->ik", segs, t)
         score /= np.sqrt(np.einsum("ikj,ikj->ik", segs, segs) + 1e-12)
-        best[c0: c0 + rc.size] = np.argmax(score, axis=1)
+        best[c0 : c0 + rc.size] = np.argmax(score, axis=1)
     return best - max_lag
 
 
-def subtract_ecg(filtered: np.ndarray, fs: float, r_peaks: np.ndarray, *,
-                 settings: ConditioningSettings, overwrite: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def subtract_ecg(
+    filtered: np.ndarray, fs: float, r_peaks: np.ndarray, *, settings: ConditioningSettings, overwrite: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """Subtract the ECG artefact around each R peak; returns (cleaned float32, peaks used).
 
     For every beat: a segment of +-``ecg_half_window_s`` around the peak; the local median
@@ -330,7 +333,7 @@ def subtract_ecg(filtered: np.ndarray, fs: float, r_peaks: np.ndarray, *,
             continue
         r = _sorted_unique(r + _realign(x, r, half, max_lag, tpl, blk))
         tpl, blk = _block_templates(x, r, half, st.ecg_template_beats)
-    d = np.gradient(tpl, axis=1)                      # per block template (a row-wise operation)
+    d = np.gradient(tpl, axis=1)  # per block template (a row-wise operation)
     # least squares seg ~ a*T + b*T' per beat (2x2 normal equations, vectorized); the template
     # sums per block, the beat sums a chunk of beats at a time
     tt = np.einsum("ij,ij->i", tpl, tpl)[blk]
@@ -339,12 +342,12 @@ def subtract_ecg(filtered: np.ndarray, fs: float, r_peaks: np.ndarray, *,
     st_ = np.empty(r.size, np.float32)
     sd = np.empty(r.size, np.float32)
     win = np.lib.stride_tricks.sliding_window_view(x, 2 * half + 1)
-    for c0 in range(0, r.size, _BEAT_CHUNK):          # loop over chunks of beats, not samples
-        segs = win[r[c0: c0 + _BEAT_CHUNK] - half]
-        bk = blk[c0: c0 + _BEAT_CHUNK]
-        st_[c0: c0 + segs.shape[0]] = np.einsum("ij,ij->i", segs, tpl[bk])
-        sd[c0: c0 + segs.shape[0]] = np.einsum("ij,ij->i", segs, d[bk])
-    det = tt * dd - td ** 2
+    for c0 in range(0, r.size, _BEAT_CHUNK):  # loop over chunks of beats, not samples
+        segs = win[r[c0 : c0 + _BEAT_CHUNK] - half]
+        bk = blk[c0 : c0 + _BEAT_CHUNK]
+        st_[c0 : c0 + segs.shape[0]] = np.einsum("ij,ij->i", segs, tpl[bk])
+        sd[c0 : c0 + segs.shape[0]] = np.einsum("ij,ij->i", segs, d[bk])
+    det = tt * dd - td**2
     good = det > 1e-12 * np.maximum(tt * dd, 1e-30)
     a = np.ones(r.size)
     b = np.zeros(r.size)
@@ -361,8 +364,16 @@ def subtract_ecg(filtered: np.ndarray, fs: float, r_peaks: np.ndarray, *,
     return x, r
 
 
-def _subtract_beats(x: np.ndarray, r: np.ndarray, half: int, a: np.ndarray, b: np.ndarray,
-                    tpl: np.ndarray, d: np.ndarray, blk: np.ndarray) -> None:
+def _subtract_beats(
+    x: np.ndarray,
+    r: np.ndarray,
+    half: int,
+    a: np.ndarray,
+    b: np.ndarray,
+    tpl: np.ndarray,
+    d: np.ndarray,
+    blk: np.ndarray,
+) -> None:
     """``x[r_i - half : r_i + half + 1] -= float32((a_i T + b_i T') w)`` for every beat ``i`` in
     order (``w``: Tukey 0.25 taper; ``T = tpl[blk_i]``, ``T' = d[blk_i]``), in place. Beats whose
     segments overlap no other are done by one gather and scatter per chunk of beats; beats that
@@ -370,17 +381,18 @@ def _subtract_beats(x: np.ndarray, r: np.ndarray, half: int, a: np.ndarray, b: n
     float32 subtractions in the same order as one ``np.subtract.at`` over all beats."""
     width = 2 * half + 1
     taper = tukey(width, 0.25)
-    close = np.diff(r) < width                        # beat i and i + 1 overlap
+    close = np.diff(r) < width  # beat i and i + 1 overlap
     shared = np.zeros(r.size, bool)
     shared[:-1] |= close
     shared[1:] |= close
     offs = np.arange(-half, half + 1)
-    rows = np.lib.stride_tricks.as_strided(x, shape=(x.size - width + 1, width), strides=(x.strides[0],) * 2,
-                                           writeable=True)   # rows[i] = x[i : i + width] (a view)
+    rows = np.lib.stride_tricks.as_strided(
+        x, shape=(x.size - width + 1, width), strides=(x.strides[0],) * 2, writeable=True
+    )  # rows[i] = x[i : i + width] (a view)
     est = np.empty((min(_BEAT_CHUNK, r.size), width))
     tmp = np.empty_like(est)
     est32 = np.empty(est.shape, np.float32)
-    for c0 in range(0, r.size, _BEAT_CHUNK):          # loop over chunks of beats, not samples
+    for c0 in range(0, r.size, _BEAT_CHUNK):  # loop over chunks of beats, not samples
         c1 = min(c0 + _BEAT_CHUNK, r.size)
         m = c1 - c0
         bk = blk[c0:c1]
@@ -392,7 +404,7 @@ def _subtract_beats(x: np.ndarray, r: np.ndarray, half: int, a: np.ndarray, b: n
         e32[...] = e
         sh = shared[c0:c1]
         own = ~sh
-        if own.any():                                 # disjoint rows: gather, subtract, scatter
+        if own.any():  # disjoint rows: gather, subtract, scatter
             start = r[c0:c1][own] - half
             seg = rows[start]
             seg -= e32[own]

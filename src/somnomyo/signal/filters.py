@@ -15,9 +15,10 @@
 
 Computation is done in float32 (ample for µV-scale EMG; halves the time of an 8-h channel).
 """
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -28,7 +29,7 @@ from somnomyo.signal import iir, rolling
 from somnomyo.signal.windows import hann
 
 MAINS_CANDIDATES_HZ = (50.0, 60.0)
-_SOS_CHUNK = iir.CHUNK   # samples per chunk of :func:`remove_mains` (cache-sized; speed only)
+_SOS_CHUNK = iir.CHUNK  # samples per chunk of :func:`remove_mains` (cache-sized; speed only)
 
 
 def band_edges(fs: float, *, settings: ConditioningSettings) -> tuple[float, float]:
@@ -44,12 +45,12 @@ def band_edges(fs: float, *, settings: ConditioningSettings) -> tuple[float, flo
     if not hi > lo * 1.5:
         raise SomnomyoError(
             f"sampling rate {fs:g} Hz is too low for EMG: band-pass {lo:g}-{hi:g} Hz is empty "
-            f"(EMG needs >= 200 Hz sampling)")
+            f"(EMG needs >= 200 Hz sampling)"
+        )
     return lo, hi
 
 
-def bandpass(data: np.ndarray, fs: float, *, settings: ConditioningSettings,
-             finite: bool = False) -> np.ndarray:
+def bandpass(data: np.ndarray, fs: float, *, settings: ConditioningSettings, finite: bool = False) -> np.ndarray:
     """Zero-phase Butterworth band-pass (``filter_order``, as ``sosfiltfilt``); returns a new
     contiguous float32 array (see :func:`sosfiltfilt32`). ``finite``: non-finite samples are set
     to 0 first (logged)."""
@@ -60,8 +61,16 @@ def bandpass(data: np.ndarray, fs: float, *, settings: ConditioningSettings,
     return sosfiltfilt32(sos, data, finite=finite)
 
 
-def butter_filtfilt(data: np.ndarray, fs: float, *, order: int, low_hz: float | None = None,
-                    high_hz: float | None = None, double: bool = False, finite: bool = False) -> np.ndarray:
+def butter_filtfilt(
+    data: np.ndarray,
+    fs: float,
+    *,
+    order: int,
+    low_hz: float | None = None,
+    high_hz: float | None = None,
+    double: bool = False,
+    finite: bool = False,
+) -> np.ndarray:
     """Zero-phase Butterworth filter of ``order``: band-pass with both edges, high-pass with
     ``low_hz`` alone, low-pass with ``high_hz`` alone; the same numbers as ``scipy.signal.butter``
     + ``sosfiltfilt``, in float32 (:func:`sosfiltfilt32`; ``finite``: non-finite samples set to 0
@@ -87,7 +96,7 @@ def sosfiltfilt32(sos: np.ndarray, data: np.ndarray, *, finite: bool = False) ->
     if n <= edge:
         raise SomnomyoError(f"signal of {n} samples is too short to filter")
     ext = np.empty(n + 2 * edge, np.float32)
-    body = ext[edge: edge + n]
+    body = ext[edge : edge + n]
     body[...] = x
     if finite:
         bad = ~np.isfinite(body)
@@ -95,9 +104,9 @@ def sosfiltfilt32(sos: np.ndarray, data: np.ndarray, *, finite: bool = False) ->
             logger.warning("EMG: %d non-finite samples set to 0", int(bad.sum()))
             body[bad] = 0.0
         del bad
-    if edge:   # odd extension (a 180-degree rotation about each end point), as scipy's ``odd_ext``
+    if edge:  # odd extension (a 180-degree rotation about each end point), as scipy's ``odd_ext``
         ext[:edge] = 2 * body[0] - body[edge:0:-1]
-        ext[edge + n:] = 2 * body[-1] - body[-2: -(edge + 2): -1]
+        ext[edge + n :] = 2 * body[-1] - body[-2 : -(edge + 2) : -1]
     iir.sosfilt_inplace(sos, ext)
     iir.sosfilt_inplace(sos, ext, backward=True)
     return body
@@ -120,19 +129,19 @@ def sosfiltfilt64(sos: np.ndarray, x: np.ndarray) -> np.ndarray:
     if n <= edge:
         raise ValueError(f"The length of the input vector x must be greater than padlen, which is {edge}.")
     ext = np.empty(n + 2 * edge, np.float64)
-    body = ext[edge: edge + n]
+    body = ext[edge : edge + n]
     body[...] = x
-    if edge:   # odd extension (scipy ``odd_ext``)
+    if edge:  # odd extension (scipy ``odd_ext``)
         ext[:edge] = 2 * body[0] - body[edge:0:-1]
-        ext[edge + n:] = 2 * body[-1] - body[-2: -(edge + 2): -1]
-    iir.sosfilt_inplace(sos, ext)                     # forward pass, in place
-    iir.sosfilt_inplace(sos, ext, backward=True)      # backward pass, from the end
+        ext[edge + n :] = 2 * body[-1] - body[-2 : -(edge + 2) : -1]
+    iir.sosfilt_inplace(sos, ext)  # forward pass, in place
+    iir.sosfilt_inplace(sos, ext, backward=True)  # backward pass, from the end
     return body
 
 
 def _mains_ratio_db(x: np.ndarray, fs: float, freq: float) -> float:
     """Power at ``freq`` over the median power 2-6 Hz either side, in dB (averaged spectrum)."""
-    nper = int(round(2.0 * fs))                       # 0.5-Hz resolution
+    nper = int(round(2.0 * fs))  # 0.5-Hz resolution
     nseg_max = 64
     n_seg = min(nseg_max, x.size // nper)
     if n_seg < 1:
@@ -161,7 +170,7 @@ def choose_mains(evidence: list[dict[float, float]], *, settings: ConditioningSe
     """The mains frequency with the strongest evidence (dB, from :func:`mains_evidence_db`) over
     several channels of one recording, when it reaches ``mains_detect_min_db``; else ``None``."""
     best, best_db = None, settings.mains_detect_min_db
-    for ev in evidence:                                # loop over channels
+    for ev in evidence:  # loop over channels
         for freq in MAINS_CANDIDATES_HZ:
             db = ev.get(freq, -np.inf)
             if db >= best_db and (best is None or db > best_db):
@@ -200,7 +209,7 @@ class _HumFit:
         self.dtheta: list[float] = []
         self.full: list[tuple[float, float, float] | None] = []
         self.last: list[tuple[float, float, float] | None] = []
-        for freq in freqs:                                          # loop over the few harmonics
+        for freq in freqs:  # loop over the few harmonics
             w = 2.0 * np.pi * freq / fs
             self.dtheta.append(np.mod(w * block, 2.0 * np.pi))
             self.full.append(self._factors(w, block))
@@ -223,8 +232,7 @@ class _HumFit:
         return n_full - 1 if self.full[k] is not None and n_full > 0 else None
 
 
-def _hum_phasors(proj: np.ndarray, fit: _HumFit, k: int, b0: int, b1: int,
-                 out: np.ndarray, rcs: np.ndarray) -> None:
+def _hum_phasors(proj: np.ndarray, fit: _HumFit, k: int, b0: int, b1: int, out: np.ndarray, rcs: np.ndarray) -> None:
     """Least-squares phasors ``A_b`` of harmonic ``k`` for blocks ``b0 .. b1 - 1`` (inside
     ``[0, nb)``): real parts into ``out[0]``, imaginary into ``out[1]`` (float64, ``b1 - b0`` long);
     ``rcs[0]``, ``rcs[1]``: ``cos``, ``sin`` of the phase at each block start. Every value is
@@ -232,14 +240,14 @@ def _hum_phasors(proj: np.ndarray, fit: _HumFit, k: int, b0: int, b1: int,
     nb, tail = fit.nb, fit.tail
     m = b1 - b0
     theta = np.arange(b0, b1, dtype=np.float64)
-    theta *= fit.dtheta[k]                                          # phase at each block start
+    theta *= fit.dtheta[k]  # phase at each block start
     rc, rs = rcs[0, :m], rcs[1, :m]
     np.cos(theta, out=rc)
     np.sin(theta, out=rs)
     zc, zs = proj[2 * k, b0:b1].astype(np.float64), proj[2 * k + 1, b0:b1].astype(np.float64)
     re, im = np.zeros(m), np.zeros(m)
     ok = np.ones(m, bool)
-    n_full = nb - 1 if tail else nb                                 # blocks of ``block`` samples
+    n_full = nb - 1 if tail else nb  # blocks of ``block`` samples
     for lo, hi, fac in ((b0, min(b1, n_full), fit.full[k]), (max(b0, n_full), b1, fit.last[k])):
         if lo >= hi:
             continue
@@ -252,20 +260,28 @@ def _hum_phasors(proj: np.ndarray, fit: _HumFit, k: int, b0: int, b1: int,
         im[sl] = f_cross * zc[sl] - f_im * zs[sl]
     a_re, a_im = out[0, :m], out[1, :m]
     np.multiply(rc, re, out=a_re)
-    a_re += rs * im                                                 # A = conj(rot_b) P
+    a_re += rs * im  # A = conj(rot_b) P
     np.multiply(rc, im, out=a_im)
     a_im -= rs * re
-    if not ok.all():                                                # an ill-conditioned block length:
-        last = fit.last_ok(k)                                       # the last well-fitted block's phasor
+    if not ok.all():  # an ill-conditioned block length:
+        last = fit.last_ok(k)  # the last well-fitted block's phasor
         src = np.zeros((2, 1))
         if last is not None:
             _hum_phasors(proj, fit, k, last, last + 1, src, np.empty((2, 1)))
         out[:, :m][:, ~ok] = src
 
 
-def _hum_coefficients(proj: np.ndarray, block: int, tail: int, fs: float,
-                      freqs: Sequence[float], n_med: int, b0: int = 0, b1: int | None = None,
-                      fit: _HumFit | None = None) -> tuple[np.ndarray, int]:
+def _hum_coefficients(
+    proj: np.ndarray,
+    block: int,
+    tail: int,
+    fs: float,
+    freqs: Sequence[float],
+    n_med: int,
+    b0: int = 0,
+    b1: int | None = None,
+    fit: _HumFit | None = None,
+) -> tuple[np.ndarray, int]:
     """Reconstruction coefficients of the robust running sinusoids at ``freqs``, for the blocks
     ``b0 .. b1 - 1`` (default: all).
 
@@ -292,31 +308,33 @@ def _hum_coefficients(proj: np.ndarray, block: int, tail: int, fs: float,
     mid = int(np.searchsorted(u, 0.0))
     h = n_med // 2
     m = b1 - b0
-    lo, hi = b0 - 1 - h, b1 + 1 + h                                 # phasors needed (padded range)
+    lo, hi = b0 - 1 - h, b1 + 1 + h  # phasors needed (padded range)
     c_lo, c_hi = max(lo, 0), min(hi, nb)
-    A = np.empty((2, hi - lo))                                      # re, im rows, edge-padded
+    A = np.empty((2, hi - lo))  # re, im rows, edge-padded
     rcs = np.empty((2, c_hi - c_lo))
-    Am = np.empty((2, m + 2))                                       # median phasors, blocks b0-1 .. b1
+    Am = np.empty((2, m + 2))  # median phasors, blocks b0-1 .. b1
     coef = np.empty((8 * len(freqs), m), np.float32)
     t64 = np.empty(m)
-    for k in range(len(freqs)):                                     # loop over the few harmonics
-        _hum_phasors(proj, fit, k, c_lo, c_hi, A[:, c_lo - lo: c_hi - lo], rcs)
+    for k in range(len(freqs)):  # loop over the few harmonics
+        _hum_phasors(proj, fit, k, c_lo, c_hi, A[:, c_lo - lo : c_hi - lo], rcs)
         if lo < c_lo:
-            A[:, : c_lo - lo] = A[:, c_lo - lo: c_lo - lo + 1]
+            A[:, : c_lo - lo] = A[:, c_lo - lo : c_lo - lo + 1]
         if hi > c_hi:
-            A[:, c_hi - lo:] = A[:, c_hi - lo - 1: c_hi - lo]
+            A[:, c_hi - lo :] = A[:, c_hi - lo - 1 : c_hi - lo]
         rolling.sliding_median(A, n_med, out=Am)
-        rc, rs = rcs[0, b0 - c_lo: b1 - c_lo], rcs[1, b0 - c_lo: b1 - c_lo]
-        m_re, m_im = Am[0, 1: m + 1], Am[1, 1: m + 1]
-        c = coef[8 * k: 8 * k + 8]
+        rc, rs = rcs[0, b0 - c_lo : b1 - c_lo], rcs[1, b0 - c_lo : b1 - c_lo]
+        m_re, m_im = Am[0, 1 : m + 1], Am[1, 1 : m + 1]
+        c = coef[8 * k : 8 * k + 8]
         # B = Am rot_b (rows 0-1 and 4-5: B.re, -B.im); slopes D = dAm rot_b (rows 2-3, 6-7)
         np.subtract(np.multiply(m_re, rc, out=t64), m_im * rs, out=c[0])
         np.add(np.multiply(m_re, rs, out=t64), m_im * rc, out=c[1])
         np.negative(c[1], out=c[1])
         c[4:6] = c[0:2]
         # left half: D = (Am[b] - Am[b-1]) rot_b (0 at b = 0); right: (Am[b+1] - Am[b]) rot_b (0 at the last)
-        for row, d_re, d_im in ((2, Am[0, 1: m + 1] - Am[0, :m], Am[1, 1: m + 1] - Am[1, :m]),
-                                (6, Am[0, 2:] - Am[0, 1: m + 1], Am[1, 2:] - Am[1, 1: m + 1])):
+        for row, d_re, d_im in (
+            (2, Am[0, 1 : m + 1] - Am[0, :m], Am[1, 1 : m + 1] - Am[1, :m]),
+            (6, Am[0, 2:] - Am[0, 1 : m + 1], Am[1, 2:] - Am[1, 1 : m + 1]),
+        ):
             np.subtract(np.multiply(d_re, rc, out=t64), d_im * rs, out=c[row])
             np.add(np.multiply(d_re, rs, out=t64), d_im * rc, out=c[row + 1])
             np.negative(c[row + 1], out=c[row + 1])
@@ -334,11 +352,11 @@ def _hum_basis(block: int, fs: float, freqs: Sequence[float], mid: int) -> np.nd
     i = np.arange(block)
     u = (i - (block - 1) / 2.0) / block
     basis = np.zeros((8 * len(freqs), block), np.float32)
-    for k, freq in enumerate(freqs):                                # loop over the few harmonics
+    for k, freq in enumerate(freqs):  # loop over the few harmonics
         w = 2.0 * np.pi * freq / fs
         rows = np.stack([np.cos(w * i), np.sin(w * i), u * np.cos(w * i), u * np.sin(w * i)])
-        basis[8 * k: 8 * k + 4, :mid] = rows[:, :mid]
-        basis[8 * k + 4: 8 * k + 8, mid:] = rows[:, mid:]
+        basis[8 * k : 8 * k + 4, :mid] = rows[:, :mid]
+        basis[8 * k + 4 : 8 * k + 8, mid:] = rows[:, mid:]
     return basis
 
 
@@ -355,7 +373,7 @@ def hum_harmonics(data: np.ndarray, fs: float, *, mains_hz: float, settings: Con
     if n_max <= 1 or x.size < int(round(2.0 * fs)):
         return n_max
     keep = 1
-    for k in range(2, n_max + 1):                     # loop over the few harmonics
+    for k in range(2, n_max + 1):  # loop over the few harmonics
         f = k * mains_hz
         if f >= 0.95 * fs / 2.0:
             break
@@ -364,9 +382,15 @@ def hum_harmonics(data: np.ndarray, fs: float, *, mains_hz: float, settings: Con
     return keep
 
 
-def remove_mains(data: np.ndarray, fs: float, *, mains_hz: float,
-                 settings: ConditioningSettings, harmonics: int | None = None,
-                 overwrite: bool = False) -> np.ndarray:
+def remove_mains(
+    data: np.ndarray,
+    fs: float,
+    *,
+    mains_hz: float,
+    settings: ConditioningSettings,
+    harmonics: int | None = None,
+    overwrite: bool = False,
+) -> np.ndarray:
     """Remove mains hum at ``mains_hz`` and its harmonics (up to ``harmonics``, default
     ``mains_harmonics``, below 0.95 x Nyquist; see :func:`hum_harmonics`) by subtracting a robust
     running sinusoid estimate; returns float32.
@@ -393,7 +417,7 @@ def remove_mains(data: np.ndarray, fs: float, *, mains_hz: float,
         return x if in_place else x.copy()
     nf, tail = divmod(n, block)
     i = np.arange(block)
-    trig = np.empty((block, 2 * len(freqs)), np.float32)   # columns cos(w i), sin(w i) per harmonic
+    trig = np.empty((block, 2 * len(freqs)), np.float32)  # columns cos(w i), sin(w i) per harmonic
     for k, freq in enumerate(freqs):
         trig[:, 2 * k] = np.cos(2.0 * np.pi * freq / fs * i)
         trig[:, 2 * k + 1] = np.sin(2.0 * np.pi * freq / fs * i)
@@ -402,7 +426,7 @@ def remove_mains(data: np.ndarray, fs: float, *, mains_hz: float,
     proj = np.empty((2 * len(freqs), nb), np.float32)
     np.matmul(trig.T, X.T, out=proj[:, :nf])
     if tail:
-        proj[:, nf] = trig[:tail].T @ x[nf * block:]
+        proj[:, nf] = trig[:tail].T @ x[nf * block :]
     fit = _HumFit(block, tail, nb, fs, freqs)
     basis = _hum_basis(block, fs, freqs, int(np.searchsorted((i - (block - 1) / 2.0) / block, 0.0)))
     out = x if in_place else x.copy()
@@ -410,11 +434,11 @@ def remove_mains(data: np.ndarray, fs: float, *, mains_hz: float,
     step = max(1, _SOS_CHUNK // block)
     # a cache-sized chunk of blocks at a time: its coefficients (from the block sums of the
     # original data, all computed above), the hum estimate, subtracted in place
-    for b0 in range(0, nf, step):                          # loop over chunks of blocks, not samples
+    for b0 in range(0, nf, step):  # loop over chunks of blocks, not samples
         b1 = min(b0 + step, nf)
         coef, _ = _hum_coefficients(proj, block, tail, fs, freqs, n_med, b0, b1 + (tail > 0 and b1 == nf), fit)
-        Xc = Xo[b0: b1]
+        Xc = Xo[b0:b1]
         Xc -= coef[:, : b1 - b0].T @ basis
         if tail and b1 == nf:
-            out[nf * block:] -= coef[:, b1 - b0] @ basis[:, :tail]
+            out[nf * block :] -= coef[:, b1 - b0] @ basis[:, :tail]
     return out

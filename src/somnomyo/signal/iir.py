@@ -35,6 +35,7 @@ Fallback: when anything fails (file missing, another scipy layout or signature, 
 mismatch) the public ``scipy.signal.sosfilt`` is used instead (imported lazily, logged at debug
 level), with the same results. ``USE_KERNEL = False`` forces the fallback (tests).
 """
+
 from __future__ import annotations
 
 import functools
@@ -43,21 +44,22 @@ import importlib.machinery
 import importlib.util
 import os
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
 from somnomyo._logging import logger
 from somnomyo.errors import SomnomyoError, check_choice
 
-USE_KERNEL = True          # False: always the public scipy.signal.sosfilt (tests, debugging)
-CHUNK = 1 << 17            # samples per kernel call in :func:`sosfilt_inplace` (cache-sized; speed only)
+USE_KERNEL = True  # False: always the public scipy.signal.sosfilt (tests, debugging)
+CHUNK = 1 << 17  # samples per kernel call in :func:`sosfilt_inplace` (cache-sized; speed only)
 BTYPES = ("lowpass", "highpass", "bandpass")
 _KERNEL_NAME = "scipy.signal._sosfilt"
 _kernel_cache: list[Callable[[np.ndarray, np.ndarray, np.ndarray], None] | None] = []
 
 
 # ------------------------------------------------------------------ design (port of scipy 1.17)
+
 
 def _cplxreal(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Complex-conjugate pairs (one of each, positive imaginary part) and real values of ``z``,
@@ -91,7 +93,7 @@ def _poly(roots: np.ndarray) -> np.ndarray:
     seq = np.atleast_1d(np.asarray(roots))
     a = np.ones((1,), dtype=seq.dtype)
     one = np.ones_like(seq[0])
-    for zero in seq:                                   # loop over <= 2 roots
+    for zero in seq:  # loop over <= 2 roots
         a = np.convolve(a, np.stack((one, -zero)), mode="full")
     if np.iscomplexobj(a):
         r = np.asarray(seq, dtype=np.complex128)
@@ -105,8 +107,8 @@ def _section(z: list, p: list) -> np.ndarray:
     b = np.multiply(np.asarray(1.0), _poly(np.asarray(z)))
     a = np.atleast_1d(_poly(np.asarray(p)))
     sos = np.zeros(6)
-    sos[3 - len(b):3] = b
-    sos[6 - len(a):6] = a
+    sos[3 - len(b) : 3] = b
+    sos[6 - len(a) : 6] = a
     return sos
 
 
@@ -139,7 +141,7 @@ def _zpk2sos(z: np.ndarray, p: np.ndarray, k: float) -> np.ndarray:
         return int(np.argmin(np.abs(1 - np.abs(v))))
 
     sos = np.zeros((n_sections, 6))
-    for si in range(n_sections - 1, -1, -1):           # loop over the few sections
+    for si in range(n_sections - 1, -1, -1):  # loop over the few sections
         p1_idx = idx_worst(p)
         p1 = p[p1_idx]
         p = np.delete(p, p1_idx)
@@ -148,9 +150,8 @@ def _zpk2sos(z: np.ndarray, p: np.ndarray, k: float) -> np.ndarray:
             z1 = z[z1_idx]
             z = np.delete(z, z1_idx)
             sos[si] = _section([z1, 0], [p1, 0])
-        elif (len(p) + 1 == len(z) and not np.isreal(p1)
-              and np.isreal(p).sum() == 1 and np.isreal(z).sum() == 1):
-            z1_idx = _nearest(z, p1, "complex")         # must pair with a complex zero
+        elif len(p) + 1 == len(z) and not np.isreal(p1) and np.isreal(p).sum() == 1 and np.isreal(z).sum() == 1:
+            z1_idx = _nearest(z, p1, "complex")  # must pair with a complex zero
             z1 = z[z1_idx]
             z = np.delete(z, z1_idx)
             sos[si] = _section([z1, z1.conj()], [p1, p1.conj()])
@@ -191,8 +192,7 @@ def butter_sos(order: int, cutoff: float | tuple[float, float], *, btype: str, f
     fs = float(fs)
     wn = np.asarray(cutoff, dtype=np.float64)
     if wn.size != (2 if btype == "bandpass" else 1):
-        raise SomnomyoError(f"a {btype} filter needs {'2 edges' if btype == 'bandpass' else '1 edge'}; "
-                            f"got {cutoff!r}")
+        raise SomnomyoError(f"a {btype} filter needs {'2 edges' if btype == 'bandpass' else '1 edge'}; got {cutoff!r}")
     wn = wn / (fs / 2)
     if np.any(wn <= 0) or np.any(wn >= 1) or (wn.size == 2 and not wn[0] < wn[1]):
         raise SomnomyoError(f"filter edges {cutoff!r} Hz must rise strictly between 0 and fs/2 = {fs / 2:g} Hz")
@@ -201,24 +201,25 @@ def butter_sos(order: int, cutoff: float | tuple[float, float], *, btype: str, f
     z: np.ndarray = np.asarray([], dtype=np.float64)
     p: np.ndarray = -np.exp(1j * np.pi * m / (2 * order))
     k = 1.0
-    fs_d = 2.0                                          # pre-warp for the bilinear transform
+    fs_d = 2.0  # pre-warp for the bilinear transform
     warped = 2 * fs_d * np.tan(np.pi * wn / fs_d)
-    if btype == "lowpass":                              # scipy ``lp2lp_zpk``
+    if btype == "lowpass":  # scipy ``lp2lp_zpk``
         wo = float(warped.item())
-        z, p, k = wo * z, wo * p, k * wo ** order
-    elif btype == "highpass":                           # scipy ``lp2hp_zpk``
+        z, p, k = wo * z, wo * p, k * wo**order
+    elif btype == "highpass":  # scipy ``lp2hp_zpk``
         wo = float(warped.item())
         k = k * np.real(np.prod(-z) / np.prod(-p))
         z, p = np.concatenate((wo / z, np.zeros(order))), wo / p
-    else:                                               # scipy ``lp2bp_zpk``
+    else:  # scipy ``lp2bp_zpk``
         bw = float(warped[1] - warped[0])
         wo = float(np.sqrt(warped[0] * warped[1]))
         z_lp = (z.astype(np.complex128) * bw / 2).astype(np.complex128)
         p_lp = (p * bw / 2).astype(np.complex128)
-        z = np.concatenate((np.concatenate((z_lp + np.sqrt(z_lp ** 2 - wo ** 2),
-                                            z_lp - np.sqrt(z_lp ** 2 - wo ** 2))), np.zeros(order)))
-        p = np.concatenate((p_lp + np.sqrt(p_lp ** 2 - wo ** 2), p_lp - np.sqrt(p_lp ** 2 - wo ** 2)))
-        k = k * bw ** order
+        z = np.concatenate(
+            (np.concatenate((z_lp + np.sqrt(z_lp**2 - wo**2), z_lp - np.sqrt(z_lp**2 - wo**2))), np.zeros(order))
+        )
+        p = np.concatenate((p_lp + np.sqrt(p_lp**2 - wo**2), p_lp - np.sqrt(p_lp**2 - wo**2)))
+        k = k * bw**order
     # bilinear transform (scipy ``bilinear_zpk``), zeros at -1 for the missing ones
     fs2 = 2.0 * fs_d
     degree = len(p) - len(z)
@@ -260,7 +261,7 @@ def sosfilt_zi(sos: np.ndarray) -> np.ndarray:
         sos = sos.astype(np.float64)
     zi = np.empty((sos.shape[0], 2), dtype=sos.dtype)
     scale = 1.0
-    for s in range(sos.shape[0]):                     # loop over the few sections
+    for s in range(sos.shape[0]):  # loop over the few sections
         b, a = sos[s, :3], sos[s, 3:]
         zi[s, ...] = scale * _lfilter_zi(b, a)
         scale *= np.sum(b) / np.sum(a)
@@ -282,7 +283,7 @@ def _lfilter_zi(b: np.ndarray, a: np.ndarray) -> np.ndarray:
     elif b.shape[0] < n:
         b = np.concatenate((b, np.zeros(n - b.shape[0], dtype=b.dtype)))
     dt = np.result_type(a, b)
-    comp = np.zeros((n - 1, n - 1), dtype=(-a[1:] / (1.0 * a[0:1])).dtype)   # companion(a)
+    comp = np.zeros((n - 1, n - 1), dtype=(-a[1:] / (1.0 * a[0:1])).dtype)  # companion(a)
     comp[0, :] = -a[1:] / (1.0 * a[0:1])
     comp[np.arange(1, n - 1), np.arange(0, n - 2)] = 1
     i_minus_a = np.asarray(np.eye(n - 1) - comp.T, dtype=dt)
@@ -291,12 +292,13 @@ def _lfilter_zi(b: np.ndarray, a: np.ndarray) -> np.ndarray:
 
 # ------------------------------------------------------------------ filtering
 
+
 def _biquad_reference(sos: np.ndarray, x: np.ndarray, zi: np.ndarray) -> np.ndarray:
     """Direct-form II transposed, one section, in Python (self-test only: 16 samples)."""
     b0, b1, b2, _, a1, a2 = sos[0]
     z0, z1 = zi[0]
     y = np.empty_like(x)
-    for i, v in enumerate(x):                           # 16 samples, once per process
+    for i, v in enumerate(x):  # 16 samples, once per process
         y[i] = b0 * v + z0
         z0 = b1 * v - a1 * y[i] + z1
         z1 = b2 * v - a2 * y[i]
@@ -308,6 +310,7 @@ def _load_kernel() -> Callable[[np.ndarray, np.ndarray, np.ndarray], None]:
     mod = sys.modules.get(_KERNEL_NAME)
     if mod is None:
         import scipy
+
         files = glob.glob(os.path.join(os.path.dirname(scipy.__file__), "signal", "_sosfilt.*"))
         files = [f for f in files if f.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES))]
         if not files:
@@ -348,14 +351,15 @@ def _kernel() -> Callable[[np.ndarray, np.ndarray, np.ndarray], None]:
     if not _kernel_cache:
         try:
             _kernel_cache.append(_load_kernel())
-        except Exception as err:   # noqa: BLE001 -- any failure means: use the public function
+        except Exception as err:  # noqa: BLE001 -- any failure means: use the public function
             logger.debug("sosfilt: scipy's compiled kernel unusable (%s); using scipy.signal.sosfilt", err)
             _kernel_cache.append(None)
     return _kernel_cache[0] or _scipy_kernel
 
 
-def sosfilt_inplace(sos: np.ndarray, buf: np.ndarray, zi: np.ndarray | None = None, *,
-                    backward: bool = False, chunk: int = CHUNK) -> np.ndarray:
+def sosfilt_inplace(
+    sos: np.ndarray, buf: np.ndarray, zi: np.ndarray | None = None, *, backward: bool = False, chunk: int = CHUNK
+) -> np.ndarray:
     """One causal ``sosfilt`` pass through the sections ``sos`` over the 1-D ``buf``, in place;
     returns ``buf``.
 
@@ -380,23 +384,23 @@ def sosfilt_inplace(sos: np.ndarray, buf: np.ndarray, zi: np.ndarray | None = No
             raise ValueError("sosfilt_inplace needs float32 or float64 buf, sos and zi of one dtype")
         if zi.shape != (sos.shape[0], 2) or not zi.flags.c_contiguous:
             raise ValueError(f"zi must be a C-contiguous array of shape {(sos.shape[0], 2)}")
-        if buf.size:          # the kernel writes nothing to ``sos`` but needs a writeable buffer
+        if buf.size:  # the kernel writes nothing to ``sos`` but needs a writeable buffer
             k_sos = sos if sos.flags.c_contiguous and sos.flags.writeable else np.array(sos, order="C")
             _kernel()(k_sos, buf.reshape(1, -1), zi.reshape(1, sos.shape[0], 2))
         return buf
     n = buf.size
     if n == 0:
         return buf
-    dt = np.result_type(sos, buf)                     # float32 for float32 ``sos`` and data (as scipy)
+    dt = np.result_type(sos, buf)  # float32 for float32 ``sos`` and data (as scipy)
     state = np.ascontiguousarray(sosfilt_zi(sos) * (buf[-1] if backward else buf[0]), dtype=dt)
     sos = np.array(sos, dtype=dt, order="C")
     if not backward and dt == buf.dtype and buf.flags.c_contiguous:
-        for a in range(0, n, chunk):                  # loop over cache-sized chunks, not samples
-            sosfilt_inplace(sos, buf[a: a + chunk], state)
+        for a in range(0, n, chunk):  # loop over cache-sized chunks, not samples
+            sosfilt_inplace(sos, buf[a : a + chunk], state)
         return buf
     tmp = np.empty(min(chunk, n), dt)
-    for a in (range(n - 1, -1, -chunk) if backward else range(0, n, chunk)):   # chunks, not samples
-        seg = buf[max(a - chunk + 1, 0): a + 1][::-1] if backward else buf[a: a + chunk]
+    for a in range(n - 1, -1, -chunk) if backward else range(0, n, chunk):  # chunks, not samples
+        seg = buf[max(a - chunk + 1, 0) : a + 1][::-1] if backward else buf[a : a + chunk]
         t = tmp[: seg.size]
         t[...] = seg
         sosfilt_inplace(sos, t, state)
@@ -422,7 +426,7 @@ def sosfilt(sos: np.ndarray, x: np.ndarray, *, zi: np.ndarray | None = None) -> 
     if zi is None:
         z = np.zeros((sos.shape[0], 2), dtype)
     else:
-        z = np.array(zi, dtype=dtype, order="C")        # a copy: the caller's state is kept
+        z = np.array(zi, dtype=dtype, order="C")  # a copy: the caller's state is kept
         if z.shape != (sos.shape[0], 2):
             raise ValueError(f"zi must have shape {(sos.shape[0], 2)}, got {z.shape}")
     y = np.array(x, dtype=dtype, order="C")

@@ -14,9 +14,11 @@
   unscorable time (:data:`IntervalsLike`).
 * **Runs** of ``True`` in a boolean mask (sample indices): :func:`runs`.
 """
+
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence, TypeAlias
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -38,17 +40,25 @@ quality check gives)."""
 
 def empty_intervals() -> pd.DataFrame:
     """An interval table with no rows (columns ``onset``, ``duration``, ``reason``)."""
-    return pd.DataFrame({"onset": pd.Series(dtype="float64"),
-                         "duration": pd.Series(dtype="float64"),
-                         "reason": pd.Series(dtype="string")})
+    return pd.DataFrame(
+        {
+            "onset": pd.Series(dtype="float64"),
+            "duration": pd.Series(dtype="float64"),
+            "reason": pd.Series(dtype="string"),
+        }
+    )
 
 
 def _table(onset: np.ndarray, duration: np.ndarray, reason: np.ndarray | str) -> pd.DataFrame:
     onset = np.asarray(onset, dtype=float)
     reasons = np.broadcast_to(np.asarray(reason, dtype=object), onset.shape)
-    return pd.DataFrame({"onset": onset,
-                         "duration": np.asarray(duration, dtype=float),
-                         "reason": pd.array(list(reasons), dtype="string")})
+    return pd.DataFrame(
+        {
+            "onset": onset,
+            "duration": np.asarray(duration, dtype=float),
+            "reason": pd.array(list(reasons), dtype="string"),
+        }
+    )
 
 
 def runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -89,18 +99,21 @@ def merge_intervals(df: pd.DataFrame, *, gap: float = 0.0) -> pd.DataFrame:
     has_reason = "reason" in df.columns
     onset = df["onset"].to_numpy(float)
     end = onset + df["duration"].to_numpy(float)
-    reason = (df["reason"].astype("string").to_numpy(dtype=object, na_value="<NA>") if has_reason
-              else np.full(onset.size, "", dtype=object))
+    reason = (
+        df["reason"].astype("string").to_numpy(dtype=object, na_value="<NA>")
+        if has_reason
+        else np.full(onset.size, "", dtype=object)
+    )
     names, code = np.unique(reason.astype(str), return_inverse=True)
     parts_on, parts_end, parts_code = [], [], []
-    for k in range(names.size):                   # loop over the few reasons, not intervals
+    for k in range(names.size):  # loop over the few reasons, not intervals
         sel = code == k
         o, e = merge_spans(onset[sel], end[sel], gap=gap, tol=EPS, drop_empty=False)
         parts_on.append(o)
         parts_end.append(e)
         parts_code.append(np.full(o.size, k))
     o, e, c = np.concatenate(parts_on), np.concatenate(parts_end), np.concatenate(parts_code)
-    order = np.lexsort((c, o))                    # by onset, then reason
+    order = np.lexsort((c, o))  # by onset, then reason
     out = _table(o[order], (e - o)[order], names[c[order]].astype(object))
     return out if has_reason else out.drop(columns="reason")
 
@@ -159,8 +172,7 @@ def mask_from_intervals(df: pd.DataFrame, n_samples: int, fs: float) -> np.ndarr
 
 
 # --------------------------------------------------------------------------- spans
-def spans_from(onsets: object, durations: object, *, clip_negative: bool = True,
-               nan_to_zero: bool = False) -> Spans:
+def spans_from(onsets: object, durations: object, *, clip_negative: bool = True, nan_to_zero: bool = False) -> Spans:
     """``(starts, ends)`` float arrays (flattened) from onsets and durations.
 
     ``clip_negative``: negative durations count as 0 (a NaN duration stays NaN);
@@ -189,8 +201,7 @@ def as_spans(intervals: Sequence[tuple[float, float]] | pd.DataFrame | None) -> 
     return spans_from(on, du, clip_negative=False, nan_to_zero=True)
 
 
-def merge_spans(starts: object, ends: object, *, gap: float = 0.0, tol: float = 0.0,
-                drop_empty: bool = True) -> Spans:
+def merge_spans(starts: object, ends: object, *, gap: float = 0.0, tol: float = 0.0, drop_empty: bool = True) -> Spans:
     """Union of intervals as sorted, disjoint ``(starts, ends)``: intervals that overlap, touch or
     lie at most ``gap + tol`` s apart are merged (sorted by start, stable).
 
@@ -214,8 +225,9 @@ def merge_spans(starts: object, ends: object, *, gap: float = 0.0, tol: float = 
     return s[first], np.maximum.reduceat(e, first)
 
 
-def overlaps_any(a_starts: object, a_ends: object, starts: object, ends: object, *,
-                 closed: bool = False, gap: float = 0.0) -> np.ndarray:
+def overlaps_any(
+    a_starts: object, a_ends: object, starts: object, ends: object, *, closed: bool = False, gap: float = 0.0
+) -> np.ndarray:
     """Whether each interval ``[a_starts[i], a_ends[i]]`` meets the set ``(starts, ends)`` (any
     intervals, merged or not), or comes within ``gap`` s of it.
 
@@ -230,7 +242,7 @@ def overlaps_any(a_starts: object, a_ends: object, starts: object, ends: object,
         return np.zeros(a0.shape, dtype=bool)
     order = np.argsort(s)
     s = s[order]
-    run_end = np.maximum.accumulate(e[order])              # union-safe: the furthest end so far
+    run_end = np.maximum.accumulate(e[order])  # union-safe: the furthest end so far
     # last interval starting before (at or before, closed) a_end + gap
     k = np.searchsorted(s, a1 + gap, side="right" if closed else "left") - 1
     ok = k >= 0
@@ -245,7 +257,7 @@ def covered_before(t: object, starts: np.ndarray, ends: np.ndarray) -> np.ndarra
     if starts.size == 0:
         return np.zeros(t.shape)
     cum = np.concatenate([[0.0], np.cumsum(ends - starts)])
-    k = np.searchsorted(starts, t, side="right")          # intervals starting at or before t
+    k = np.searchsorted(starts, t, side="right")  # intervals starting at or before t
     prev = np.clip(k - 1, 0, None)
     partial = np.where(k > 0, np.clip(np.minimum(t, ends[prev]) - starts[prev], 0.0, None), 0.0)
     return cum[prev] * (k > 0) + partial

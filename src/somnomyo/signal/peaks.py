@@ -15,6 +15,7 @@ gives exactly the result of scipy's sequential greedy pass. Long monotone chains
 one round per link; after ``_MAX_ROUNDS`` rounds the remaining few peaks are finished by that
 sequential pass (a loop over peaks, not samples; the same result).
 """
+
 from __future__ import annotations
 
 import math
@@ -34,12 +35,12 @@ def local_maxima(x: np.ndarray) -> np.ndarray:
     n = x.size
     if n < 3:
         return np.zeros(0, np.intp)
-    up = x[:-1] < x[1:]                                 # up[i]: x[i] < x[i + 1]
+    up = x[:-1] < x[1:]  # up[i]: x[i] < x[i + 1]
     down = x[:-1] > x[1:]
     peaks = np.flatnonzero(up[:-1] & down[1:]) + 1
     if np.count_nonzero(up) + np.count_nonzero(down) == n - 1:
-        return peaks.astype(np.intp)                    # no equal neighbours (nor NaN)
-    e = np.flatnonzero(x[:-1] == x[1:])                 # plateaus: runs of equal neighbours
+        return peaks.astype(np.intp)  # no equal neighbours (nor NaN)
+    e = np.flatnonzero(x[:-1] == x[1:])  # plateaus: runs of equal neighbours
     if e.size:
         brk = np.flatnonzero(np.diff(e) != 1)
         first = e[np.concatenate(([0], brk + 1))]
@@ -55,12 +56,12 @@ def _range_max(s: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """``max(s[lo[i]:hi[i]])`` for every i (non-empty ranges), by a sparse table."""
     length = hi - lo
     levels = [s]
-    for k in range(1, int(length.max()).bit_length()):   # log2 of the widest range
+    for k in range(1, int(length.max()).bit_length()):  # log2 of the widest range
         h = 1 << (k - 1)
         levels.append(np.maximum(levels[-1][:-h], levels[-1][h:]))
-    kk = np.frexp(length.astype(np.float64))[1] - 1     # floor(log2(length)), exact
+    kk = np.frexp(length.astype(np.float64))[1] - 1  # floor(log2(length)), exact
     out = np.empty(s.size, s.dtype)
-    for k in np.unique(kk):                              # loop over the few levels
+    for k in np.unique(kk):  # loop over the few levels
         sel = kk == k
         lvl = levels[k]
         out[sel] = np.maximum(lvl[lo[sel]], lvl[hi[sel] - (1 << int(k))])
@@ -70,7 +71,7 @@ def _range_max(s: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
 def _greedy(pos: np.ndarray, rank: np.ndarray, dist: float) -> np.ndarray:
     """scipy's sequential distance pass over peaks ``pos`` (sorted) by decreasing ``rank``."""
     keep = np.ones(pos.size, bool)
-    for j in np.argsort(rank)[::-1]:                     # loop over the remaining peaks
+    for j in np.argsort(rank)[::-1]:  # loop over the remaining peaks
         if not keep[j]:
             continue
         k = j - 1
@@ -102,17 +103,17 @@ def select_by_distance(peaks: np.ndarray, priority: np.ndarray, distance: float)
     d = float(math.ceil(distance)) if math.isfinite(distance) else math.inf
     rank = np.empty(m, np.intp)
     rank[np.argsort(np.asarray(priority, dtype=np.float64))] = np.arange(m)
-    und = np.arange(m)                                   # undecided peaks (indices into peaks)
-    for _ in range(_MAX_ROUNDS):                         # rounds over the undecided peaks
+    und = np.arange(m)  # undecided peaks (indices into peaks)
+    for _ in range(_MAX_ROUNDS):  # rounds over the undecided peaks
         if und.size == 0:
             return keep
         q, s = peaks[und], rank[und]
         lo = np.searchsorted(q, q - d + 1, side="left")
         hi = np.searchsorted(q, q + d - 1, side="right")
-        won = s == _range_max(s, lo, hi)                 # highest-ranked undecided in reach
+        won = s == _range_max(s, lo, hi)  # highest-ranked undecided in reach
         keep[und[won]] = True
-        n_won = np.concatenate(([0], np.cumsum(won)))   # kept peaks in reach of each one
-        und = und[n_won[hi] == n_won[lo]]                # kept ones are in their own reach
+        n_won = np.concatenate(([0], np.cumsum(won)))  # kept peaks in reach of each one
+        und = und[n_won[hi] == n_won[lo]]  # kept ones are in their own reach
     if und.size:
         keep[und] = _greedy(peaks[und], rank[und], d)
     return keep
@@ -124,13 +125,13 @@ def find_peaks(x: np.ndarray, *, height: float | None = None, distance: float | 
     number of samples between kept peaks (>= 1), the higher peak winning (see
     :func:`select_by_distance`)."""
     xa = np.asarray(x)
-    if xa.dtype not in (np.float32, np.float64):          # as scipy: compared as float64
+    if xa.dtype not in (np.float32, np.float64):  # as scipy: compared as float64
         xa = xa.astype(np.float64)
     if xa.ndim != 1:
         raise SomnomyoError(f"find_peaks takes a 1-D signal; got {xa.ndim} dimensions")
     if distance is not None and not distance >= 1:
         raise SomnomyoError(f"peak distance must be >= 1 sample; got {distance!r}")
-    peaks = local_maxima(xa)                             # float32 compares as its float64 copy
+    peaks = local_maxima(xa)  # float32 compares as its float64 copy
     if height is not None:
         peaks = peaks[xa[peaks].astype(np.float64) >= height]
     if distance is not None:

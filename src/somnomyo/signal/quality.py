@@ -35,11 +35,13 @@ are used as they are (no double-precision copy).
 Modules: this one holds the public API and the orchestration; the window scan is in
 :mod:`somnomyo.signal.quality_windows`, the ECG check in :mod:`somnomyo.signal.quality_ecg`.
 """
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -49,12 +51,23 @@ from somnomyo.errors import check_choice
 from somnomyo.io.channels import ROLES
 from somnomyo.settings_quality import QualitySettings
 from somnomyo.signal.intervals import (
-    empty_intervals, intervals_from_mask, mask_from_intervals, merge_intervals, runs,
-    subtract_intervals, total_duration,
+    empty_intervals,
+    intervals_from_mask,
+    mask_from_intervals,
+    merge_intervals,
+    runs,
+    subtract_intervals,
+    total_duration,
 )
 from somnomyo.signal.quality_ecg import _ecg_check
 from somnomyo.signal.quality_windows import (
-    _count_per_window, _in_long_runs, _per_window, _samples_at, _scan_windows, _sd_below, _stuck_mask,
+    _count_per_window,
+    _in_long_runs,
+    _per_window,
+    _samples_at,
+    _scan_windows,
+    _sd_below,
+    _stuck_mask,
 )
 
 __all__ = ["REASONS", "ChannelQuality", "QualitySettings", "assess_quality"]
@@ -65,7 +78,7 @@ _NON_VOLTAGE_ROLES = ("position", "respiratory", "other")
 _EMG_ROLES = ("leg_left", "leg_right", "legs", "chin", "arm_left", "arm_right", "other_emg")
 _MICROVOLT_UNITS = ("uv", "µv", "μv")
 # Implementation detail for speed (not a clinical value):
-_UNIT_MAX_SAMPLES = 1 << 18   # the unit check's medians use a fixed random sample of at most this many samples
+_UNIT_MAX_SAMPLES = 1 << 18  # the unit check's medians use a fixed random sample of at most this many samples
 
 
 @dataclass
@@ -90,6 +103,7 @@ class ChannelQuality:
 
     def summary(self) -> dict[str, Any]:
         """Seconds flagged and unscorable per reason, and the fraction of time scorable."""
+
         def per_reason(df: pd.DataFrame) -> dict[str, float]:
             return {r: round(total_duration(df[df["reason"] == r]), 6) for r in REASONS}
 
@@ -119,15 +133,15 @@ def _sample(n: int, limit: int) -> np.ndarray | slice:
     return np.random.default_rng(0).integers(0, n, size=limit)
 
 
-def _window_intervals(flag: np.ndarray, starts: np.ndarray, stops: np.ndarray, fs: float,
-                      reason: str) -> pd.DataFrame:
+def _window_intervals(flag: np.ndarray, starts: np.ndarray, stops: np.ndarray, fs: float, reason: str) -> pd.DataFrame:
     a, b = runs(flag)
     if not a.size:
         return empty_intervals()
     onset = starts[a] / fs
     end = stops[b - 1] / fs
-    return pd.DataFrame({"onset": onset, "duration": end - onset,
-                         "reason": pd.array([reason] * a.size, dtype="string")})
+    return pd.DataFrame(
+        {"onset": onset, "duration": end - onset, "reason": pd.array([reason] * a.size, dtype="string")}
+    )
 
 
 def _interval_table(parts: list[pd.DataFrame]) -> pd.DataFrame:
@@ -140,8 +154,13 @@ def _interval_table(parts: list[pd.DataFrame]) -> pd.DataFrame:
     end = onset + np.concatenate([p["duration"].to_numpy(float) for p in parts])
     reason = np.concatenate([p["reason"].to_numpy(dtype=str) for p in parts])
     order = np.lexsort((reason, onset))
-    return pd.DataFrame({"onset": onset[order], "duration": (end - onset)[order],
-                         "reason": pd.array(list(reason[order]), dtype="string")})
+    return pd.DataFrame(
+        {
+            "onset": onset[order],
+            "duration": (end - onset)[order],
+            "reason": pd.array(list(reason[order]), dtype="string"),
+        }
+    )
 
 
 def _median_inplace(v: np.ndarray) -> float:
@@ -157,28 +176,40 @@ def _median_inplace(v: np.ndarray) -> float:
 def _unit_check(x: np.ndarray, usable: np.ndarray, label: str, s: QualitySettings) -> str | None:
     if not usable.any():
         return None
-    v = x[usable]                                     # a copy: the medians below work in place
+    v = x[usable]  # a copy: the medians below work in place
     np.abs(np.subtract(v, _median_inplace(v), out=v), out=v)
     amp = _median_inplace(v)
     if amp <= 0:
         return None
     if amp < s.unit_min_uv:
-        return (f"{label}: median absolute amplitude {amp:.3g} µV is implausibly small for a voltage channel; "
-                f"the data are probably in volts (or mV) but labelled µV - check the EDF physical dimension")
+        return (
+            f"{label}: median absolute amplitude {amp:.3g} µV is implausibly small for a voltage channel; "
+            f"the data are probably in volts (or mV) but labelled µV - check the EDF physical dimension"
+        )
     if amp > s.unit_max_uv:
-        return (f"{label}: median absolute amplitude {amp:.3g} µV is implausibly large for a voltage channel; "
-                f"the data are probably in nV (or scaled 1000x wrongly) but labelled µV - check the EDF "
-                f"physical dimension")
+        return (
+            f"{label}: median absolute amplitude {amp:.3g} µV is implausibly large for a voltage channel; "
+            f"the data are probably in nV (or scaled 1000x wrongly) but labelled µV - check the EDF "
+            f"physical dimension"
+        )
     return None
 
 
 # --------------------------------------------------------------------------- main entry
-def assess_quality(data: np.ndarray, fs: float, *, label: str, role: str | None = None,
-                   window_s: float = 5.0, physical_min: float | None = None,
-                   physical_max: float | None = None, unit: str = "uV",
-                   gaps: Sequence[tuple[float, float]] | None = None,
-                   settings: QualitySettings | None = None,
-                   filtered: np.ndarray | None = None) -> ChannelQuality:
+def assess_quality(
+    data: np.ndarray,
+    fs: float,
+    *,
+    label: str,
+    role: str | None = None,
+    window_s: float = 5.0,
+    physical_min: float | None = None,
+    physical_max: float | None = None,
+    unit: str = "uV",
+    gaps: Sequence[tuple[float, float]] | None = None,
+    settings: QualitySettings | None = None,
+    filtered: np.ndarray | None = None,
+) -> ChannelQuality:
     """Flag the stretches of one channel that are too poor to score.
 
     ``data`` is one channel (µV for voltage channels, as :class:`~somnomyo.io.recording.Signal`
@@ -201,7 +232,7 @@ def assess_quality(data: np.ndarray, fs: float, *, label: str, role: str | None 
     """
     s = settings or QualitySettings()
     x = np.asarray(data)
-    if x.dtype != np.float32:           # float32 kept as is (no full-length float64 copy)
+    if x.dtype != np.float32:  # float32 kept as is (no full-length float64 copy)
         x = np.asarray(x, dtype=float)
     if x.ndim != 1:
         raise ValueError(f"{label}: data must be one channel (1-D), got shape {x.shape}")
@@ -263,8 +294,7 @@ def assess_quality(data: np.ndarray, fs: float, *, label: str, role: str | None 
         if hi > lo:
             eps = 1e-9 * (hi - lo)
             ups, downs = _samples_at(x, w, wmax, wmin, hi - eps, lo + eps)
-            rail = np.union1d(_in_long_runs(ups, s.clip_min_run_samples),
-                              _in_long_runs(downs, s.clip_min_run_samples))
+            rail = np.union1d(_in_long_runs(ups, s.clip_min_run_samples), _in_long_runs(downs, s.clip_min_run_samples))
     if gap is not None and rail.size:
         rail = rail[~gap[rail]]
 
@@ -273,8 +303,9 @@ def assess_quality(data: np.ndarray, fs: float, *, label: str, role: str | None 
     # of them (it spans two, or covers a whole one); a run reaching the last partial window lies in the
     # last run_len samples before it and that window: only then is the exact search needed.
     stuck = None
-    if equal >= min((run_len - 1) // 2, w - 1) or \
-            (n % w and _stuck_mask(x[max(0, n_full * w - run_len):], run_len) is not None):
+    if equal >= min((run_len - 1) // 2, w - 1) or (
+        n % w and _stuck_mask(x[max(0, n_full * w - run_len) :], run_len) is not None
+    ):
         stuck = _stuck_mask(x, run_len)
         if stuck is not None:
             if gap is not None:
@@ -292,7 +323,7 @@ def assess_quality(data: np.ndarray, fs: float, *, label: str, role: str | None 
         for m in (gap, stuck):
             if m is not None:
                 bad |= m[pick]
-        if rail.size:                                 # a lookup table over the span of the rail samples
+        if rail.size:  # a lookup table over the span of the rail samples
             at = (np.arange(n) if isinstance(pick, slice) else pick) - rail[0]
             table = np.zeros(int(rail[-1] - rail[0]) + 1, dtype=bool)
             table[rail - rail[0]] = True
@@ -303,8 +334,7 @@ def assess_quality(data: np.ndarray, fs: float, *, label: str, role: str | None 
         logger.warning(unit_warning)
     too_small = unit_warning is not None and "small" in unit_warning
 
-    clip_win = (_count_per_window(rail, n, w) / w >= s.clip_fraction if rail.size
-                else np.zeros(n_win, dtype=bool))
+    clip_win = _count_per_window(rail, n, w) / w >= s.clip_fraction if rail.size else np.zeros(n_win, dtype=bool)
     ptp = wmax - wmin
     flat_win = np.zeros(n_win, dtype=bool)
     if role not in _NON_VOLTAGE_ROLES:
@@ -321,22 +351,34 @@ def assess_quality(data: np.ndarray, fs: float, *, label: str, role: str | None 
         ecg_win &= ~flat_win & ~clip_win
 
     # --- interval tables
-    parts = [_window_intervals(flag, starts, stops, fs, reason)
-             for flag, reason in ((flat_win, "flat"), (clip_win, "clipping"), (mains_win, "mains"), (ecg_win, "ecg"))]
+    parts = [
+        _window_intervals(flag, starts, stops, fs, reason)
+        for flag, reason in ((flat_win, "flat"), (clip_win, "clipping"), (mains_win, "mains"), (ecg_win, "ecg"))
+    ]
     parts = [p for p in parts if len(p)]
     if gap is None:
         flags = _interval_table(parts)
     else:
         gap_iv = intervals_from_mask(gap, fs, "gap")
         windowed = subtract_intervals(pd.concat(parts, ignore_index=True), gap_iv) if parts else empty_intervals()
-        flags = merge_intervals(pd.concat([p for p in (windowed, gap_iv) if len(p)], ignore_index=True)) \
-            if len(windowed) or len(gap_iv) else empty_intervals()
+        flags = (
+            merge_intervals(pd.concat([p for p in (windowed, gap_iv) if len(p)], ignore_index=True))
+            if len(windowed) or len(gap_iv)
+            else empty_intervals()
+        )
     excluded = {"flat", "clipping", "gap"} | ({"mains"} if s.mains_unscorable else set())
     unscorable = flags[flags["reason"].isin(sorted(excluded))].reset_index(drop=True)
 
     if len(flags) and logger.isEnabledFor(logging.INFO):
-        logger.info("%s: quality flags %s", label,
-                    ", ".join(f"{r} {total_duration(flags[flags['reason'] == r]):.0f} s"
-                              for r in REASONS if (flags["reason"] == r).any()))
-    return ChannelQuality(label=label, fs=float(fs), n_samples=n, flags=flags, unscorable=unscorable,
-                          unit_warning=unit_warning, role=role)
+        logger.info(
+            "%s: quality flags %s",
+            label,
+            ", ".join(
+                f"{r} {total_duration(flags[flags['reason'] == r]):.0f} s"
+                for r in REASONS
+                if (flags["reason"] == r).any()
+            ),
+        )
+    return ChannelQuality(
+        label=label, fs=float(fs), n_samples=n, flags=flags, unscorable=unscorable, unit_warning=unit_warning, role=role
+    )

@@ -14,10 +14,11 @@ time (no full-length copy); each window's autocorrelation is evaluated at full l
 matrix product with the zero-padded inverse transform's basis at the lags wanted (:func:`_ecg_windows`,
 :func:`_ac_basis`), in single precision, ``_CHUNK_WINDOWS`` windows at a time.
 """
+
 from __future__ import annotations
 
 import functools
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import scipy.fft
@@ -27,15 +28,15 @@ from somnomyo.signal.iir import butter_design, sosfilt, sosfilt_zi
 from somnomyo.signal.quality_windows import _per_window
 
 # Implementation details for speed (not clinical values):
-_CHUNK_WINDOWS = 256          # windows per FFT batch (bounds memory)
-_ECG_RATE_PER_LOWPASS = 3.2   # the ECG envelope (low-passed) is decimated to >= this x its low-pass edge
-_ECG_CHUNK = 1 << 17          # samples squared and low-passed per call (cache-sized, no full-length copy)
-_ECG_FIR_ROWS = 32            # ECG envelope outputs per row of the block matrix products
-_ECG_FIR_TAIL = 1e-9          # the envelope low-passes are cut where less than this of their response is left
-_ECG_FIR_MAX_TAPS = 2048      # longer responses (very high sampling rates): recursive passes instead
+_CHUNK_WINDOWS = 256  # windows per FFT batch (bounds memory)
+_ECG_RATE_PER_LOWPASS = 3.2  # the ECG envelope (low-passed) is decimated to >= this x its low-pass edge
+_ECG_CHUNK = 1 << 17  # samples squared and low-passed per call (cache-sized, no full-length copy)
+_ECG_FIR_ROWS = 32  # ECG envelope outputs per row of the block matrix products
+_ECG_FIR_TAIL = 1e-9  # the envelope low-passes are cut where less than this of their response is left
+_ECG_FIR_MAX_TAPS = 2048  # longer responses (very high sampling rates): recursive passes instead
 
 
-def _ecg_decimation(fs: float, w: int, s: "QualitySettings") -> int:
+def _ecg_decimation(fs: float, w: int, s: QualitySettings) -> int:
     """Largest factor dividing the window length that keeps the ECG envelope's rate at or above
     ``_ECG_RATE_PER_LOWPASS`` x ``ecg_envelope_lowpass_hz`` (1 = no decimation)."""
     q_max = int(fs // (_ECG_RATE_PER_LOWPASS * s.ecg_envelope_lowpass_hz))
@@ -47,10 +48,12 @@ def _ecg_decimation(fs: float, w: int, s: "QualitySettings") -> int:
 
 def _batched(func: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
     """Run ``func`` on batches of windows (bounds the memory of the FFTs)."""
+
     def run(win: np.ndarray) -> np.ndarray:
         if not len(win):
             return np.zeros(0, dtype=bool)
-        return np.concatenate([func(win[i:i + _CHUNK_WINDOWS]) for i in range(0, len(win), _CHUNK_WINDOWS)])
+        return np.concatenate([func(win[i : i + _CHUNK_WINDOWS]) for i in range(0, len(win), _CHUNK_WINDOWS)])
+
     return run
 
 
@@ -62,7 +65,7 @@ def _ac_basis(nfft: int, up: int, lags: int) -> np.ndarray:
     m = nfft * up
     k = np.arange(nfft // 2 + 1)
     weight = np.where((k == 0) | (2 * k == m), 1.0, 2.0) / m
-    phase = (k[:, None] * np.arange(lags)[None, :]) % m       # exact integer angles
+    phase = (k[:, None] * np.arange(lags)[None, :]) % m  # exact integer angles
     basis = (weight[:, None] * np.cos(2 * np.pi * phase / m)).astype(np.float32)
     basis.flags.writeable = False
     return basis
@@ -84,11 +87,11 @@ def _ecg_windows(win: np.ndarray, fs: float, s: QualitySettings, *, up: int = 1)
     if lag_hi <= lag_lo + 1:
         return np.zeros(n_win, dtype=bool)
     x = (win - win.mean(axis=1, keepdims=True)).astype(np.float32, copy=False)
-    nfft = scipy.fft.next_fast_len(w_d + -(-lag_hi // up) + 1, real=True)   # no circular wrap up to lag_hi
+    nfft = scipy.fft.next_fast_len(w_d + -(-lag_hi // up) + 1, real=True)  # no circular wrap up to lag_hi
     fx = scipy.fft.rfft(x, nfft, axis=1)
-    power = fx.real ** 2 + fx.imag ** 2
+    power = fx.real**2 + fx.imag**2
     basis = _ac_basis(nfft, up, lag_hi + 1)
-    scale = (1.0 / (w - np.arange(lag_hi + 1))).astype(np.float32)          # unbiased
+    scale = (1.0 / (w - np.arange(lag_hi + 1))).astype(np.float32)  # unbiased
     r0 = (power @ basis[:, 0]) * scale[0]
     pos = r0 > 0
     # the peak: lags lag_lo..lag_hi of every window
@@ -117,8 +120,7 @@ def _ecg_windows(win: np.ndarray, fs: float, s: QualitySettings, *, up: int = 1)
     return hit
 
 
-def _ecg_check(x: np.ndarray, fs: float, w: int, s: QualitySettings,
-               filtered: np.ndarray | None = None) -> np.ndarray:
+def _ecg_check(x: np.ndarray, fs: float, w: int, s: QualitySettings, filtered: np.ndarray | None = None) -> np.ndarray:
     """ECG flag per window: high-pass, square, low-pass, then the autocorrelation test.
 
     ``filtered``: the channel already band-passed for EMG (the conditioning's zero-phase band-pass,
@@ -146,7 +148,7 @@ def _ecg_check(x: np.ndarray, fs: float, w: int, s: QualitySettings,
         env = np.square(filtered[::q], dtype=np.float32)
     flags = _per_window(env, w // q, _batched(lambda v: _ecg_windows(v, fs, s, up=q)))
     n_win = -(-n // w)
-    if flags.size < n_win:    # the last partial window was lost to decimation: use the last full one
+    if flags.size < n_win:  # the last partial window was lost to decimation: use the last full one
         flags = np.append(flags, np.repeat(flags[-1:], n_win - flags.size))
     return flags[:n_win]
 
@@ -184,12 +186,12 @@ def _impulse_response(sos: np.ndarray) -> np.ndarray:
         raise ValueError("the ECG envelope low-pass is unstable")
     need = 16 + int(np.ceil(np.log(_ECG_FIR_TAIL * 1e-6) / np.log(r))) if r > 0 else 16
     nfft = 1 << int(np.ceil(np.log2(4 * need)))
-    z = np.exp(-2j * np.pi * np.fft.rfftfreq(nfft))          # z^-1 on the unit circle
+    z = np.exp(-2j * np.pi * np.fft.rfftfreq(nfft))  # z^-1 on the unit circle
     resp = np.ones(z.size, dtype=complex)
-    for b0, b1, b2, c0, c1, c2 in sos:                       # loop over the (two) sections
+    for b0, b1, b2, c0, c1, c2 in sos:  # loop over the (two) sections
         resp *= (b0 + b1 * z + b2 * z * z) / (c0 + c1 * z + c2 * z * z)
     h = np.fft.irfft(resp, nfft)
-    rest = np.cumsum(np.abs(h)[::-1])[::-1]                   # rest[i] = sum of |h[j]|, j >= i
+    rest = np.cumsum(np.abs(h)[::-1])[::-1]  # rest[i] = sum of |h[j]|, j >= i
     keep = int(np.argmax(rest <= _ECG_FIR_TAIL * rest[0])) or nfft
     return h[:keep]
 
@@ -221,21 +223,21 @@ def _square_fir_decimate(x: np.ndarray, h: np.ndarray, q: int, out: np.ndarray) 
     part = np.empty((min(chunk, n_rows), k_out), np.float32)
     y = np.empty((min(chunk, n_rows), k_out), np.float32)
     s0 = np.square(x[0], dtype=np.float32)
-    for r0 in range(0, n_rows, chunk):                # loop over cache-sized chunks, not samples
+    for r0 in range(0, n_rows, chunk):  # loop over cache-sized chunks, not samples
         r1 = min(r0 + chunk, n_rows)
-        first = (r0 - nb + 1) * width                 # sample index of buf[0]
-        seg = buf[:(r1 - r0 + nb - 1) * width]
+        first = (r0 - nb + 1) * width  # sample index of buf[0]
+        seg = buf[: (r1 - r0 + nb - 1) * width]
         a, b = max(first, 0), min(r1 * width, n)
-        seg[:a - first] = s0
-        np.square(x[a:b], out=seg[a - first:b - first], dtype=np.float32)
-        seg[b - first:] = 0.0                         # only feeds outputs past the end
+        seg[: a - first] = s0
+        np.square(x[a:b], out=seg[a - first : b - first], dtype=np.float32)
+        seg[b - first :] = 0.0  # only feeds outputs past the end
         blocks = seg.reshape(-1, width)
-        acc, tmp = y[:r1 - r0], part[:r1 - r0]
-        np.matmul(blocks[nb - 1:nb - 1 + r1 - r0], mats[0], out=acc)
-        for t in range(1, nb):                        # a few block matrices
-            acc += np.matmul(blocks[nb - 1 - t:nb - 1 - t + r1 - r0], mats[t], out=tmp)
+        acc, tmp = y[: r1 - r0], part[: r1 - r0]
+        np.matmul(blocks[nb - 1 : nb - 1 + r1 - r0], mats[0], out=acc)
+        for t in range(1, nb):  # a few block matrices
+            acc += np.matmul(blocks[nb - 1 - t : nb - 1 - t + r1 - r0], mats[t], out=tmp)
         m = min(r1 * k_out, out.size) - r0 * k_out
-        out[r0 * k_out:r0 * k_out + m] = acc.ravel()[:m]
+        out[r0 * k_out : r0 * k_out + m] = acc.ravel()[:m]
 
 
 def _fir_backward(buf: np.ndarray, size: int, h: np.ndarray) -> None:
@@ -247,24 +249,23 @@ def _fir_backward(buf: np.ndarray, size: int, h: np.ndarray) -> None:
     mats = _fir_blocks(h, k_out, k_out, 1, -1)
     nb = len(mats)
     n_rows = -(-size // k_out)
-    buf[size:(n_rows + nb - 1) * k_out] = buf[size - 1]
-    blocks = buf[:(n_rows + nb - 1) * k_out].reshape(-1, k_out)
+    buf[size : (n_rows + nb - 1) * k_out] = buf[size - 1]
+    blocks = buf[: (n_rows + nb - 1) * k_out].reshape(-1, k_out)
     chunk = max(1, _ECG_CHUNK // k_out)
     part = np.empty((min(chunk, n_rows), k_out), np.float32)
     e = np.empty((min(chunk, n_rows), k_out), np.float32)
-    for r0 in range(0, n_rows, chunk):                # loop over cache-sized chunks, not samples
-        r1 = min(r0 + chunk, n_rows)                  # rows r0.. are read before they are overwritten
-        acc, tmp = e[:r1 - r0], part[:r1 - r0]
+    for r0 in range(0, n_rows, chunk):  # loop over cache-sized chunks, not samples
+        r1 = min(r0 + chunk, n_rows)  # rows r0.. are read before they are overwritten
+        acc, tmp = e[: r1 - r0], part[: r1 - r0]
         np.matmul(blocks[r0:r1], mats[0], out=acc)
-        for t in range(1, nb):                        # a few block matrices
-            acc += np.matmul(blocks[r0 + t:r1 + t], mats[t], out=tmp)
+        for t in range(1, nb):  # a few block matrices
+            acc += np.matmul(blocks[r0 + t : r1 + t], mats[t], out=tmp)
         blocks[r0:r1] = acc
 
 
 def _fir_backward_size(size: int, h: np.ndarray) -> int:
     """Samples :func:`_fir_backward` needs in its buffer for ``size`` values and the response ``h``."""
-    return (-(-size // _ECG_FIR_ROWS) + len(_fir_blocks(h, _ECG_FIR_ROWS, _ECG_FIR_ROWS, 1, -1)) - 1) \
-        * _ECG_FIR_ROWS
+    return (-(-size // _ECG_FIR_ROWS) + len(_fir_blocks(h, _ECG_FIR_ROWS, _ECG_FIR_ROWS, 1, -1)) - 1) * _ECG_FIR_ROWS
 
 
 def _ecg_envelope(x: np.ndarray, sos: np.ndarray, sos_d: np.ndarray, q: int) -> np.ndarray:
@@ -292,11 +293,11 @@ def _square_lowpass_decimate(x: np.ndarray, sos: np.ndarray, q: int) -> np.ndarr
     n = x.size
     sos32 = sos.astype(np.float32)
     zi = (sosfilt_zi(sos) * float(np.square(x[0], dtype=np.float32))).astype(np.float32)
-    chunk = max(q, _ECG_CHUNK // q * q)               # a multiple of q: the decimation phase is kept
+    chunk = max(q, _ECG_CHUNK // q * q)  # a multiple of q: the decimation phase is kept
     out = np.empty(-(-n // q), np.float32)
-    for a in range(0, n, chunk):                      # loop over cache-sized chunks, not samples
-        y, zi = sosfilt(sos32, np.square(x[a: a + chunk], dtype=np.float32), zi=zi)
-        out[a // q: a // q + -(-y.size // q)] = y[::q]
+    for a in range(0, n, chunk):  # loop over cache-sized chunks, not samples
+        y, zi = sosfilt(sos32, np.square(x[a : a + chunk], dtype=np.float32), zi=zi)
+        out[a // q : a // q + -(-y.size // q)] = y[::q]
     return out
 
 

@@ -12,9 +12,10 @@ whose max/min reach the rails, the exact SD only in windows of small range (SD >
 and the identical-run search (:func:`_stuck_mask`) rules the common case (no run) out by a cheap block
 test. ``float32`` data are read as they are (no double-precision copy of the channel).
 """
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import scipy.fft
@@ -23,8 +24,8 @@ from somnomyo.settings_quality import QualitySettings
 from somnomyo.signal.intervals import runs
 
 # Implementation details for speed (not clinical values):
-_SCAN_WINDOWS = 64            # windows per batch of the one pass over the data (cache-sized)
-_SD_MARGIN = 2.0              # the exact SD is computed where the range does not rule out a low SD (x2 for rounding)
+_SCAN_WINDOWS = 64  # windows per batch of the one pass over the data (cache-sized)
+_SD_MARGIN = 2.0  # the exact SD is computed where the range does not rule out a low SD (x2 for rounding)
 
 
 def _stuck_mask(x: np.ndarray, run_len: int) -> np.ndarray | None:
@@ -43,14 +44,14 @@ def _stuck_mask(x: np.ndarray, run_len: int) -> np.ndarray | None:
     need = run_len - 1
     b = (need + 1) // 2
     nb = eq.size // b
-    if nb == 0 or not eq[:nb * b].reshape(nb, b).all(axis=1).any():
+    if nb == 0 or not eq[: nb * b].reshape(nb, b).all(axis=1).any():
         return None
-    start, stop = runs(eq)                       # runs of equal neighbours
+    start, stop = runs(eq)  # runs of equal neighbours
     keep = (stop - start) >= need
     if not keep.any():
         return None
     delta = np.zeros(n + 1, dtype=np.int64)
-    np.add.at(delta, start[keep], 1)             # samples start .. stop (inclusive) are identical
+    np.add.at(delta, start[keep], 1)  # samples start .. stop (inclusive) are identical
     np.add.at(delta, stop[keep] + 1, -1)
     return np.cumsum(delta[:-1]) > 0
 
@@ -59,9 +60,9 @@ def _per_window(x: np.ndarray, w: int, func: Callable[[np.ndarray], np.ndarray])
     """Apply ``func`` to the 2-D array of full windows (and to the last ``w`` samples when
     the data does not end on a window edge) and concatenate the per-window results."""
     n_full = x.size // w
-    out = [func(x[:n_full * w].reshape(n_full, w))]
+    out = [func(x[: n_full * w].reshape(n_full, w))]
     if x.size % w:
-        out.append(func(x[x.size - w:][None, :]))
+        out.append(func(x[x.size - w :][None, :]))
     return np.concatenate(out)
 
 
@@ -74,18 +75,19 @@ def _mains_band(w: int, fs: float, s: QualitySettings) -> tuple[np.ndarray, int,
     if not band.any():
         return None
     k0, k1 = (int(k) for k in np.flatnonzero(band)[[0, -1]])
-    freqs = freqs[k0:k1 + 1]
+    freqs = freqs[k0 : k1 + 1]
     parts = []
     for f in s.mains_hz:  # two frequencies, not samples
         if f + s.mains_half_width_hz >= fs / 2:
             continue
-        sel = np.flatnonzero(np.abs(freqs - f) <= s.mains_half_width_hz)   # contiguous bins
+        sel = np.flatnonzero(np.abs(freqs - f) <= s.mains_half_width_hz)  # contiguous bins
         parts.append((int(sel[0]), int(sel[-1]) + 1) if sel.size else (0, 0))
     return np.hanning(w).astype(np.float32), k0, k1, parts
 
 
-def _mains_hits(v: np.ndarray, band: tuple[np.ndarray, int, int, list[tuple[int, int]]],
-                s: QualitySettings) -> np.ndarray:
+def _mains_hits(
+    v: np.ndarray, band: tuple[np.ndarray, int, int, list[tuple[int, int]]], s: QualitySettings
+) -> np.ndarray:
     """Mains-dominated windows among the rows of ``v``: 50/60 Hz band power over 10-100 Hz power >
     ``mains_ratio``. Hann-tapered spectrum of each mean-removed window (mean in double precision, the
     rest in single precision: ample for a ratio)."""
@@ -93,19 +95,20 @@ def _mains_hits(v: np.ndarray, band: tuple[np.ndarray, int, int, list[tuple[int,
     c = v.astype(np.float32)
     c -= v.mean(axis=1, dtype=np.float64).astype(np.float32)[:, None]
     c *= taper
-    spec = scipy.fft.rfft(c, axis=1).view(np.float32)[:, 2 * k0:2 * k1 + 2]   # re, im of each bin
+    spec = scipy.fft.rfft(c, axis=1).view(np.float32)[:, 2 * k0 : 2 * k1 + 2]  # re, im of each bin
     total = np.einsum("ij,ij->i", spec, spec).astype(np.float64)
     hit = np.zeros(len(v), dtype=bool)
     ok = total > 0
     for a, b in parts:
-        part = np.einsum("ij,ij->i", spec[:, 2 * a:2 * b], spec[:, 2 * a:2 * b]).astype(np.float64)
+        part = np.einsum("ij,ij->i", spec[:, 2 * a : 2 * b], spec[:, 2 * a : 2 * b]).astype(np.float64)
         with np.errstate(invalid="ignore", divide="ignore"):
             hit |= ok & (part / np.where(ok, total, 1.0) > s.mains_ratio)
     return hit
 
 
-def _scan_windows(x: np.ndarray, w: int, fs: float, s: QualitySettings, *, mains: bool
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+def _scan_windows(
+    x: np.ndarray, w: int, fs: float, s: QualitySettings, *, mains: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """One pass over the windows (the full ones, then the last ``w`` samples when ``x`` does not end on
     a window edge), ``_SCAN_WINDOWS`` at a time: per window its max, min and mains flag; and the most
     pairs of equal neighbouring samples in one full window."""
@@ -116,12 +119,12 @@ def _scan_windows(x: np.ndarray, w: int, fs: float, s: QualitySettings, *, mains
     band = _mains_band(w, fs, s) if mains else None
     equal = 0
     for a in list(range(0, n_full, _SCAN_WINDOWS)) + ([n_full] if n_win > n_full else []):
-        b = min(a + _SCAN_WINDOWS, n_full) if a < n_full else n_win   # batches of windows, then the last
-        v = x[a * w:b * w].reshape(b - a, w) if a < n_full else x[x.size - w:][None, :]
+        b = min(a + _SCAN_WINDOWS, n_full) if a < n_full else n_win  # batches of windows, then the last
+        v = x[a * w : b * w].reshape(b - a, w) if a < n_full else x[x.size - w :][None, :]
         wmax[a:b], wmin[a:b] = v.max(axis=1), v.min(axis=1)
         if a < n_full and w > 1:
             same = v[:, 1:] == v[:, :-1]
-            if np.count_nonzero(same) > equal:            # per window only when the batch has that many
+            if np.count_nonzero(same) > equal:  # per window only when the batch has that many
                 equal = max(equal, int(np.count_nonzero(same, axis=1).max()))
         if band is not None:
             hit[a:b] = _mains_hits(v, band, s)
@@ -132,9 +135,9 @@ def _window_sd(x: np.ndarray, w: int, which: np.ndarray) -> np.ndarray:
     """Standard deviation of the windows ``which`` (indices as in :func:`_scan_windows`)."""
     n_full = x.size // w
     full = which[which < n_full]
-    v = x[:n_full * w].reshape(n_full, w)[full]
+    v = x[: n_full * w].reshape(n_full, w)[full]
     if full.size < which.size:
-        v = np.concatenate([v, x[x.size - w:][None, :]])
+        v = np.concatenate([v, x[x.size - w :][None, :]])
     v = v.astype(np.float64, copy=False)
     c = v - v.mean(axis=1, keepdims=True)
     return np.sqrt(np.einsum("ij,ij->i", c, c) / w)
@@ -150,22 +153,23 @@ def _sd_below(x: np.ndarray, w: int, ptp: np.ndarray, floor: float) -> np.ndarra
     return out
 
 
-def _samples_at(x: np.ndarray, w: int, wmax: np.ndarray, wmin: np.ndarray, hi: float, lo: float
-                ) -> tuple[np.ndarray, np.ndarray]:
+def _samples_at(
+    x: np.ndarray, w: int, wmax: np.ndarray, wmin: np.ndarray, hi: float, lo: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Sorted indices of the samples ``>= hi`` and of those ``<= lo`` (in double precision), looked for
     only in the windows whose max/min reach there (``wmax``/``wmin`` from :func:`_scan_windows`)."""
     n = x.size
     n_full = n // w
     cand = np.flatnonzero((wmax[:n_full] >= hi) | (wmin[:n_full] <= lo))
-    full = x[:n_full * w].reshape(n_full, w)
+    full = x[: n_full * w].reshape(n_full, w)
     ups, downs = [], []
-    for a in range(0, cand.size, _SCAN_WINDOWS):      # loop over batches of candidate windows
-        rows = cand[a:a + _SCAN_WINDOWS]
+    for a in range(0, cand.size, _SCAN_WINDOWS):  # loop over batches of candidate windows
+        rows = cand[a : a + _SCAN_WINDOWS]
         v = full[rows].astype(np.float64, copy=False)
         for out, m in ((ups, v >= hi), (downs, v <= lo)):
             r, c = np.nonzero(m)
             out.append(rows[r] * w + c)
-    tail = x[n_full * w:].astype(np.float64, copy=False)
+    tail = x[n_full * w :].astype(np.float64, copy=False)
     ups.append(np.flatnonzero(tail >= hi) + n_full * w)
     downs.append(np.flatnonzero(tail <= lo) + n_full * w)
     return np.concatenate(ups), np.concatenate(downs)

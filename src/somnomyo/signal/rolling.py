@@ -23,18 +23,20 @@ tested against ``scipy.ndimage``), for finite input:
 
 Implementation helpers, not clinical rules (the rules that use them cite their sources).
 """
+
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
-_CHUNK = 1 << 16        # outputs per chunk of the running extremes (cache-sized; speed only)
+_CHUNK = 1 << 16  # outputs per chunk of the running extremes (cache-sized; speed only)
 _MEDIAN_CHUNK = 1 << 13  # outputs per chunk of the median (its network keeps ~size buffers; speed only)
-_NETWORK_MAX = 25       # largest median size done by a selection network (speed only)
+_NETWORK_MAX = 25  # largest median size done by a selection network (speed only)
 
 
 # ------------------------------------------------------------------ selection network
+
 
 def _batcher_pairs(n: int) -> list[tuple[int, int]]:
     """Comparators (lower, upper) of Batcher's odd-even merge sort of ``n`` values (the network for
@@ -44,7 +46,7 @@ def _batcher_pairs(n: int) -> list[tuple[int, int]]:
         size *= 2
     pairs: list[tuple[int, int]] = []
     p = 1
-    while p < size:                                   # loops over the network's stages (log^2 n)
+    while p < size:  # loops over the network's stages (log^2 n)
         k = p
         while k >= 1:
             for j in range(k % p, size - k, 2 * k):
@@ -56,7 +58,7 @@ def _batcher_pairs(n: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in pairs if b < n]
 
 
-@lru_cache(maxsize=None)
+@cache
 def selection_network(n: int, ranks: tuple[int, ...]) -> tuple[tuple[int, int, bool, bool], ...]:
     """The comparators of :func:`_batcher_pairs` that the values of ranks ``ranks`` (0 = smallest)
     depend on, as ``(lower, upper, min_needed, max_needed)``: after applying them in order
@@ -64,7 +66,7 @@ def selection_network(n: int, ranks: tuple[int, ...]) -> tuple[tuple[int, int, b
     holds the value of that rank, for each of ``ranks``."""
     need = set(ranks)
     kept: list[tuple[int, int, bool, bool]] = []
-    for a, b in reversed(_batcher_pairs(n)):          # loop over comparators, not samples
+    for a, b in reversed(_batcher_pairs(n)):  # loop over comparators, not samples
         lo, hi = a in need, b in need
         if lo or hi:
             kept.append((a, b, lo, hi))
@@ -79,16 +81,16 @@ def select_ranks(rows: list[np.ndarray], ranks: tuple[int, ...], outs: tuple[np.
     n = len(rows)
     out = outs[0]
     cur: list[np.ndarray] = list(rows)
-    owned = [False] * n                               # cur[i] is a work buffer (writable)
+    owned = [False] * n  # cur[i] is a work buffer (writable)
     free: list[np.ndarray] = []
 
     def buffer() -> np.ndarray:
         return free.pop() if free else np.empty(out.shape, out.dtype)
 
-    for a, b, need_lo, need_hi in selection_network(n, tuple(ranks)):   # loop over comparators, not samples
+    for a, b, need_lo, need_hi in selection_network(n, tuple(ranks)):  # loop over comparators, not samples
         xa, xb = cur[a], cur[b]
         if need_lo and need_hi:
-            lo = buffer()                             # a's old value is still needed for the max
+            lo = buffer()  # a's old value is still needed for the max
             hi = xb if owned[b] else buffer()
             np.minimum(xa, xb, out=lo)
             np.maximum(xa, xb, out=hi)
@@ -99,7 +101,7 @@ def select_ranks(rows: list[np.ndarray], ranks: tuple[int, ...], outs: tuple[np.
             dst = xa if owned[a] else buffer()
             np.minimum(xa, xb, out=dst)
             cur[a], owned[a] = dst, True
-            if owned[b]:                              # b's value is not needed any more
+            if owned[b]:  # b's value is not needed any more
                 free.append(xb)
                 owned[b] = False
         else:
@@ -126,7 +128,7 @@ def sliding_median(p: np.ndarray, size: int, *, out: np.ndarray | None = None) -
         return out
     rank = size // 2
     if size <= _NETWORK_MAX:
-        select_ranks([p[..., t: t + m] for t in range(size)], (rank,), (out,))
+        select_ranks([p[..., t : t + m] for t in range(size)], (rank,), (out,))
     else:
         win = np.lib.stride_tricks.sliding_window_view(p, size, axis=-1)
         out[...] = np.partition(win, rank, axis=-1)[..., rank]
@@ -147,11 +149,11 @@ def padded_chunk(x: np.ndarray, lo: int, hi: int, buf: np.ndarray) -> np.ndarray
     p = buf[: hi - lo]
     i0, i1 = min(max(lo, 0), n), max(min(hi, n), 0)
     if i1 > i0:
-        p[i0 - lo: i1 - lo] = x[i0:i1]
+        p[i0 - lo : i1 - lo] = x[i0:i1]
     if lo < i0:
         p[: i0 - lo] = x[0] if i0 == 0 else x[-1]
     if hi > i1:
-        p[max(i1, lo) - lo:] = x[-1]
+        p[max(i1, lo) - lo :] = x[-1]
     return p
 
 
@@ -167,14 +169,15 @@ def median_filter(x: np.ndarray, size: int) -> np.ndarray:
     out = np.empty(n, a.dtype)
     chunk = min(_MEDIAN_CHUNK if size <= _NETWORK_MAX else max(1, _MEDIAN_CHUNK // size), n)
     pbuf = np.empty(chunk + size - 1, a.dtype)
-    for c0 in range(0, n, chunk):                     # loop over cache-sized chunks, not samples
+    for c0 in range(0, n, chunk):  # loop over cache-sized chunks, not samples
         m = min(chunk, n - c0)
         p = padded_chunk(a, c0 - left, c0 + m - left + size - 1, pbuf)
-        sliding_median(p, size, out=out[c0: c0 + m])
+        sliding_median(p, size, out=out[c0 : c0 + m])
     return out
 
 
 # ------------------------------------------------------------------ running extremes
+
 
 def _trailing(x: np.ndarray, size: int, op: np.ufunc, out: np.ndarray | None) -> np.ndarray:
     a, size = _float_1d(x), max(1, int(size))
@@ -188,16 +191,16 @@ def _trailing(x: np.ndarray, size: int, op: np.ufunc, out: np.ndarray | None) ->
         return out
     chunk = min(_CHUNK, n)
     bufs = [np.empty(chunk + size - 1, a.dtype), np.empty(chunk + size - 1, a.dtype)]
-    for c0 in range(0, n, chunk):                     # loop over cache-sized chunks, not samples
+    for c0 in range(0, n, chunk):  # loop over cache-sized chunks, not samples
         m = min(chunk, n - c0)
         padded_chunk(a, c0 - size + 1, c0 + m, bufs[0])
-        cur, length, width = 0, m + size - 1, 1       # bufs[cur][i] = op over p[i : i + width]
-        while 2 * width <= size:                      # loop over the doublings (log2 size)
+        cur, length, width = 0, m + size - 1, 1  # bufs[cur][i] = op over p[i : i + width]
+        while 2 * width <= size:  # loop over the doublings (log2 size)
             src, dst = bufs[cur], bufs[1 - cur]
-            op(src[: length - width], src[width: length], out=dst[: length - width])
+            op(src[: length - width], src[width:length], out=dst[: length - width])
             cur, length, width = 1 - cur, length - width, 2 * width
-        src = bufs[cur]                               # two windows of ``width`` cover ``size``
-        op(src[:m], src[size - width: size - width + m], out=out[c0: c0 + m])
+        src = bufs[cur]  # two windows of ``width`` cover ``size``
+        op(src[:m], src[size - width : size - width + m], out=out[c0 : c0 + m])
     return out
 
 
@@ -214,6 +217,7 @@ def trailing_min(x: np.ndarray, size: int, *, out: np.ndarray | None = None) -> 
 
 
 # ------------------------------------------------------------------ running mean (ndimage's arithmetic)
+
 
 def uniform_filter1d(x: np.ndarray, size: int) -> np.ndarray:
     """``scipy.ndimage.uniform_filter1d(x, size, mode="nearest")`` of the 1-D float ``x``, bit for
@@ -232,20 +236,20 @@ def uniform_filter1d(x: np.ndarray, size: int) -> np.ndarray:
     pbuf = np.empty(chunk + size, a.dtype)
     run = np.empty(chunk + 1, np.float64)
     total = 0.0
-    for c0 in range(0, n, chunk):                     # loop over cache-sized chunks, not samples
+    for c0 in range(0, n, chunk):  # loop over cache-sized chunks, not samples
         m = min(chunk, n - c0)
         # padded samples c0 - left - 1 .. c0 - left + m + size - 2: one leaving sample before each output
         p = padded_chunk(a, c0 - left - 1, c0 - left + m + size - 1, pbuf)
         r = run[: m + 1]
         if c0 == 0:
             r[0] = 0.0
-            r[1] = np.cumsum(p[1: size + 1], dtype=np.float64)[-1]   # the first window, in order
-            np.subtract(p[size + 1: size + m], p[1: m], out=r[2:], dtype=np.float64)
+            r[1] = np.cumsum(p[1 : size + 1], dtype=np.float64)[-1]  # the first window, in order
+            np.subtract(p[size + 1 : size + m], p[1:m], out=r[2:], dtype=np.float64)
         else:
             r[0] = total
-            np.subtract(p[size: size + m], p[:m], out=r[1:], dtype=np.float64)
+            np.subtract(p[size : size + m], p[:m], out=r[1:], dtype=np.float64)
         np.cumsum(r, out=r)
         total = float(r[m])
         np.divide(r[1:], float(size), out=r[1:])
-        out[c0: c0 + m] = r[1:]
+        out[c0 : c0 + m] = r[1:]
     return out

@@ -1,6 +1,7 @@
 """Hann and Tukey windows with numpy, the same values as ``scipy.signal.windows.hann`` and
 ``scipy.signal.windows.tukey`` (same formulas, same operation order), without importing
 ``scipy.signal`` (its import costs ~0.55 s; see :mod:`somnomyo.signal.iir`)."""
+
 from __future__ import annotations
 
 import math
@@ -38,9 +39,9 @@ def tukey(m: int, alpha: float = 0.5, *, sym: bool = True) -> np.ndarray:
     big = int(m) + (0 if sym else 1)
     n = np.arange(0, big, dtype=np.float64)
     width = int(math.floor(alpha * (big - 1) / 2.0))
-    n1 = n[0:width + 1]
-    n2 = n[width + 1:big - width - 1]
-    n3 = n[big - width - 1:]
+    n1 = n[0 : width + 1]
+    n2 = n[width + 1 : big - width - 1]
+    n3 = n[big - width - 1 :]
     w1 = 0.5 * (1 + np.cos(np.pi * (-1 + 2.0 * n1 / alpha / (big - 1))))
     w2 = np.ones(n2.shape)
     w3 = 0.5 * (1 + np.cos(np.pi * (-2.0 / alpha + 1 + 2.0 * n3 / alpha / (big - 1))))

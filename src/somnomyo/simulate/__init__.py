@@ -4,6 +4,7 @@
 :class:`SimulatedNight` whose ``write(out_dir)`` produces ``night.edf`` (EDF+C with
 embedded annotations), ``truth.json`` and ``night-annotations.tsv``.
 """
+
 from __future__ import annotations
 
 from somnomyo.simulate.night import SimulatedNight, simulate_night, simulate_short

@@ -4,6 +4,7 @@
 :func:`option_changes` turns parsed arguments into :class:`SimOptions` field changes;
 the help of each option states its default, read from :class:`SimOptions` itself.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,29 +24,66 @@ def add_arguments(sp: argparse.ArgumentParser) -> None:
     """Register the realism options on the ``simulate`` subparser."""
     d = _DEFAULTS
     g = sp.add_argument_group("realism conditions")
-    g.add_argument("--emg-texture", choices=TEXTURES, default=None,
-                   help="EMG background and burst texture: 'synthetic' (band-limited Gaussian noise) or 'biosppy' "
-                        "(spectrum and amplitude distribution fitted to real surface EMG) "
-                        f"(default {d.emg_texture})")
-    g.add_argument("--ecg-leak", type=float, default=None, metavar="UV",
-                   help="peak of the ECG QRS leak into the leg EMG, µV; chin and arms get fixed scales "
-                        f"(0: no leak; default {_fmt(d.ecg_artifact_uv)})")
-    g.add_argument("--ecg-leak-channel", action="append", default=None, metavar="LABEL=UV",
-                   help="QRS leak peak of one EMG channel, µV, sign = polarity, overriding --ecg-leak for it "
-                        f"(repeatable; labels: {', '.join(LEAK_CHANNELS)}; default none)")
-    g.add_argument("--no-ecg-channel", action="store_true",
-                   help="leave out the 'ECG II' channel (the heart still leaks into the EMG; default: recorded)")
-    g.add_argument("--hr-bpm", type=float, nargs=2, default=None, metavar=("LOW", "HIGH"),
-                   help="range of the night's mean heart rate, bpm, within 40-180 "
-                        f"(default {_fmt(d.hr_bpm)} for adults, {_fmt(d.infant_hr_bpm)} with --infant)")
-    g.add_argument("--baseline-fluctuation", type=float, default=None, metavar="SD",
-                   help="slow variation of the EMG background level, standard deviation of its natural log "
-                        f"(0: steady; default {_fmt(d.baseline_fluctuation)})")
-    g.add_argument("--baseline-fluctuation-s", type=float, default=None, metavar="S",
-                   help=f"correlation time of that variation, s (default {_fmt(d.baseline_fluctuation_s)})")
-    g.add_argument("--baseline-fluctuation-stages", default=None, metavar="STAGES",
-                   help="comma-separated stages in which the background level varies "
-                        f"(default {','.join(d.baseline_fluctuation_stages)})")
+    g.add_argument(
+        "--emg-texture",
+        choices=TEXTURES,
+        default=None,
+        help="EMG background and burst texture: 'synthetic' (band-limited Gaussian noise) or 'biosppy' "
+        "(spectrum and amplitude distribution fitted to real surface EMG) "
+        f"(default {d.emg_texture})",
+    )
+    g.add_argument(
+        "--ecg-leak",
+        type=float,
+        default=None,
+        metavar="UV",
+        help="peak of the ECG QRS leak into the leg EMG, µV; chin and arms get fixed scales "
+        f"(0: no leak; default {_fmt(d.ecg_artifact_uv)})",
+    )
+    g.add_argument(
+        "--ecg-leak-channel",
+        action="append",
+        default=None,
+        metavar="LABEL=UV",
+        help="QRS leak peak of one EMG channel, µV, sign = polarity, overriding --ecg-leak for it "
+        f"(repeatable; labels: {', '.join(LEAK_CHANNELS)}; default none)",
+    )
+    g.add_argument(
+        "--no-ecg-channel",
+        action="store_true",
+        help="leave out the 'ECG II' channel (the heart still leaks into the EMG; default: recorded)",
+    )
+    g.add_argument(
+        "--hr-bpm",
+        type=float,
+        nargs=2,
+        default=None,
+        metavar=("LOW", "HIGH"),
+        help="range of the night's mean heart rate, bpm, within 40-180 "
+        f"(default {_fmt(d.hr_bpm)} for adults, {_fmt(d.infant_hr_bpm)} with --infant)",
+    )
+    g.add_argument(
+        "--baseline-fluctuation",
+        type=float,
+        default=None,
+        metavar="SD",
+        help="slow variation of the EMG background level, standard deviation of its natural log "
+        f"(0: steady; default {_fmt(d.baseline_fluctuation)})",
+    )
+    g.add_argument(
+        "--baseline-fluctuation-s",
+        type=float,
+        default=None,
+        metavar="S",
+        help=f"correlation time of that variation, s (default {_fmt(d.baseline_fluctuation_s)})",
+    )
+    g.add_argument(
+        "--baseline-fluctuation-stages",
+        default=None,
+        metavar="STAGES",
+        help="comma-separated stages in which the background level varies "
+        f"(default {','.join(d.baseline_fluctuation_stages)})",
+    )
 
 
 def _leak_pairs(items: list[str]) -> tuple[tuple[str, float], ...]:
@@ -57,8 +95,9 @@ def _leak_pairs(items: list[str]) -> tuple[tuple[str, float], ...]:
         except ValueError:
             uv = None
         if not sep or uv is None or label.strip() not in LEAK_CHANNELS:
-            raise SomnomyoError(f"--ecg-leak-channel: expected LABEL=UV with a label from "
-                                f"{', '.join(LEAK_CHANNELS)}; got {item!r}")
+            raise SomnomyoError(
+                f"--ecg-leak-channel: expected LABEL=UV with a label from {', '.join(LEAK_CHANNELS)}; got {item!r}"
+            )
         out.append((label.strip(), uv))
     return tuple(out)
 
@@ -84,8 +123,10 @@ def option_changes(args: argparse.Namespace, *, infant: bool) -> dict[str, Any]:
         stages = tuple(s.strip() for s in args.baseline_fluctuation_stages.split(",") if s.strip())
         bad = [s for s in stages if s not in STAGE_NAMES]
         if bad or not stages:
-            raise SomnomyoError(f"--baseline-fluctuation-stages: stages must come from {', '.join(STAGE_NAMES)}; "
-                                f"got {args.baseline_fluctuation_stages!r}")
+            raise SomnomyoError(
+                f"--baseline-fluctuation-stages: stages must come from {', '.join(STAGE_NAMES)}; "
+                f"got {args.baseline_fluctuation_stages!r}"
+            )
         kw["baseline_fluctuation_stages"] = stages
     return kw
 

@@ -5,6 +5,7 @@ The waveform is a sum of Gaussian waves (after McSharry et al., IEEE TBME 2003,
 leak into leg/chin/arm EMG is the QRS part only, time-locked to the same R peaks
 (the cardiac artefact that WASM 2016 asks to remove; MATPLM ``removeEKG.m``).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -63,8 +64,9 @@ def _template(fs: float, waves: tuple[str, ...], time_scale: float) -> tuple[np.
     return y, -i0
 
 
-def ecg_signal(r_times: np.ndarray, n: int, fs: float, *, r_uv: float, beat_gain: np.ndarray,
-               time_scale: float = 1.0) -> np.ndarray:
+def ecg_signal(
+    r_times: np.ndarray, n: int, fs: float, *, r_uv: float, beat_gain: np.ndarray, time_scale: float = 1.0
+) -> np.ndarray:
     """P-QRS-T waveform (R peak ``r_uv`` µV) at every R peak, sampled at ``fs`` (n samples)."""
     tpl, r_idx = _template(fs, tuple(_WAVES), time_scale)
     x = np.zeros(n)
@@ -72,8 +74,7 @@ def ecg_signal(r_times: np.ndarray, n: int, fs: float, *, r_uv: float, beat_gain
     return x
 
 
-def add_qrs_leak(x: np.ndarray, r_times: np.ndarray, fs: float, *, peak_uv: float,
-                 beat_gain: np.ndarray) -> None:
+def add_qrs_leak(x: np.ndarray, r_times: np.ndarray, fs: float, *, peak_uv: float, beat_gain: np.ndarray) -> None:
     """Add a QRS-like spike of ``peak_uv`` (signed) at every R peak to ``x`` (rate ``fs``): the ECG artefact in EMG."""
     if peak_uv == 0:
         return
@@ -81,8 +82,9 @@ def add_qrs_leak(x: np.ndarray, r_times: np.ndarray, fs: float, *, peak_uv: floa
     add_at(x, np.round(r_times * fs).astype(np.int64) - r_idx, tpl, peak_uv * beat_gain)
 
 
-def heart(rng: np.random.Generator, duration: float, *, hr_range: tuple[float, float],
-          resp_hz: float) -> tuple[np.ndarray, np.ndarray, float]:
+def heart(
+    rng: np.random.Generator, duration: float, *, hr_range: tuple[float, float], resp_hz: float
+) -> tuple[np.ndarray, np.ndarray, float]:
     """R peaks, per-beat amplitude gain (breathing modulation), and the mean heart rate (bpm, drawn from ``hr_range``)."""
     hr = float(uniform(rng, hr_range))
     r = r_peak_times(rng, duration, hr_bpm=hr, resp_hz=resp_hz)

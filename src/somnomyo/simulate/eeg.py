@@ -6,6 +6,7 @@ blinks in W, slow eye movements in N1 and rapid eye movements in REM (AASM
 staging features). Cortical premyoclonic transients (JLBA, Shibasaki 1992) are
 added where designed.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -26,7 +27,7 @@ _RHYTHMS = {
 _PINK_B = [0.049922035, -0.095993537, 0.050612699, -0.004408786]
 _PINK_A = [1.0, -2.494956002, 2.017265875, -0.522189400]
 EEG_LABELS = ("EEG C3-M2", "EEG C4-M1")
-SRC_FS = 128.0   # rate at which slow rhythms are generated
+SRC_FS = 128.0  # rate at which slow rhythms are generated
 EOG_LABELS = ("EOG E1-M2", "EOG E2-M1")
 
 
@@ -45,8 +46,15 @@ def _stage_gain(stages: np.ndarray, table: dict[str, float]) -> np.ndarray:
     return np.array([table.get(str(s), 0.0) for s in stages])
 
 
-def eeg_channels(rng: np.random.Generator, n: int, fs: float, stages: np.ndarray, options: SimOptions,
-                 arousals: list[dict[str, Any]], jerks: list[dict[str, Any]]) -> dict[str, np.ndarray]:
+def eeg_channels(
+    rng: np.random.Generator,
+    n: int,
+    fs: float,
+    stages: np.ndarray,
+    options: SimOptions,
+    arousals: list[dict[str, Any]],
+    jerks: list[dict[str, Any]],
+) -> dict[str, np.ndarray]:
     """Both central EEG derivations; rhythms are shared sources mixed with channel-specific 1/f noise."""
     amp = options.eeg_uv
     # rhythms are made at a low rate (shared by both channels) and interpolated once per channel
@@ -55,7 +63,7 @@ def eeg_channels(rng: np.random.Generator, n: int, fs: float, stages: np.ndarray
     rhythm = np.zeros(m)
     for name, (band, table) in _RHYTHMS.items():
         g = epoch_curve(_stage_gain(stages, table), m, src_fs, ramp_s=5.0)
-        if name == "alpha":   # arousals: abrupt shift to alpha/faster frequencies (AASM arousal rule)
+        if name == "alpha":  # arousals: abrupt shift to alpha/faster frequencies (AASM arousal rule)
             for a in arousals:
                 i0, i1 = int(a["onset"] * src_fs), int((a["onset"] + a["duration"]) * src_fs)
                 g[i0:i1] = np.maximum(g[i0:i1], 1.0)
@@ -69,12 +77,13 @@ def eeg_channels(rng: np.random.Generator, n: int, fs: float, stages: np.ndarray
         k = int(nrem.size * EPOCH_S / 60.0 * options.spindles_per_min)
         ep = nrem[rng.integers(0, nrem.size, k)]
         t = ep * EPOCH_S + rng.uniform(0, EPOCH_S - 2.0, k)
-        for ti, d, f, a in zip(t, uniform(rng, (0.5, 2.0), k), uniform(rng, (11.0, 15.0), k),
-                               uniform(rng, (0.5, 1.0), k)):
+        for ti, d, f, a in zip(
+            t, uniform(rng, (0.5, 2.0), k), uniform(rng, (11.0, 15.0), k), uniform(rng, (0.5, 1.0), k)
+        ):
             ms = int(d * src_fs)
             i0 = int(ti * src_fs)
             seg = a * amp * np.hanning(ms) * np.sin(2 * np.pi * f * np.arange(ms) / src_fs)
-            sp[i0:i0 + ms] += seg[: max(0, min(ms, m - i0))]
+            sp[i0 : i0 + ms] += seg[: max(0, min(ms, m - i0))]
     out = {}
     for j, label in enumerate(EEG_LABELS):
         x = np.interp(times(n, fs), t_src, (1.0 - 0.1 * j) * rhythm + (0.9 + 0.1 * j) * sp)
@@ -92,8 +101,9 @@ def eeg_channels(rng: np.random.Generator, n: int, fs: float, stages: np.ndarray
     return out
 
 
-def eog_channels(rng: np.random.Generator, n: int, fs: float, stages: np.ndarray,
-                 options: SimOptions) -> dict[str, np.ndarray]:
+def eog_channels(
+    rng: np.random.Generator, n: int, fs: float, stages: np.ndarray, options: SimOptions
+) -> dict[str, np.ndarray]:
     """E1/E2: eye movements opposite in sign on the two sides, blinks the same, plus frontal EEG leak."""
     src_fs = min(64.0, fs)
     m = int(np.ceil(n * src_fs / fs)) + 2

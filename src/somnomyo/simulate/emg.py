@@ -20,6 +20,7 @@ the activation texture, over the floor with the resting texture. With ``baseline
 the background level varies slowly (log-normal, mean power kept) in
 ``baseline_fluctuation_stages``.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -32,15 +33,20 @@ from somnomyo.simulate.synth import BurstBank, bandlimited_noise, emg_band, epoc
 from somnomyo.simulate.texture import modulation, shipped_model, texture_noise
 
 ROLE = {"EMG Chin": "chin", "Leg L": "leg", "Leg R": "leg", "Arm L": "arm", "Arm R": "arm"}
-TONIC_ROLES = ("chin", "arm")   # texture mode: their background is tonic contraction (activation texture)
+TONIC_ROLES = ("chin", "arm")  # texture mode: their background is tonic contraction (activation texture)
 
 
 def tonic_levels(options: SimOptions) -> dict[str, dict[str, float]]:
     """Tonic/resting activity (µV RMS, 10-100 Hz) per EMG channel and stage."""
     o = options
     levels = {
-        "chin": {"W": o.chin_tonic_wake_uv, "N1": o.chin_tonic_nrem_uv, "N2": o.chin_tonic_nrem_uv,
-                 "N3": o.chin_tonic_nrem_uv, "R": o.chin_tonic_rem_uv},
+        "chin": {
+            "W": o.chin_tonic_wake_uv,
+            "N1": o.chin_tonic_nrem_uv,
+            "N2": o.chin_tonic_nrem_uv,
+            "N3": o.chin_tonic_nrem_uv,
+            "R": o.chin_tonic_rem_uv,
+        },
         "leg": {"W": o.leg_rest_wake_uv, **{s: o.leg_rest_sleep_uv for s in ("N1", "N2", "N3", "R")}},
         "arm": {"W": o.arm_tonic_wake_uv, **{s: o.arm_tonic_sleep_uv for s in ("N1", "N2", "N3", "R")}},
     }
@@ -48,8 +54,11 @@ def tonic_levels(options: SimOptions) -> dict[str, dict[str, float]]:
 
 
 def _envelope(rng: np.random.Generator, b: Burst, n: int, fs: float) -> np.ndarray:
-    env = raised_envelope(n, fs, b.rise, b.fall) if b.mode == "rms" else \
-        raised_envelope(n, fs, 0.3 * n / fs, 0.7 * n / fs)
+    env = (
+        raised_envelope(n, fs, b.rise, b.fall)
+        if b.mode == "rms"
+        else raised_envelope(n, fs, 0.3 * n / fs, 0.7 * n / fs)
+    )
     if b.mode == "rms" and n / fs > 0.5:
         k = int(n / fs / 0.25) + 2
         mod = np.interp(np.arange(n) / fs, np.arange(k) * 0.25, rng.uniform(0.85, 1.0, k))
@@ -63,7 +72,7 @@ class TextureBank(BurstBank):
     def __init__(self, rng: np.random.Generator, fs: float, *, seconds: float = 64.0) -> None:
         self.fs = fs
         self.data = texture_noise(rng, int(seconds * fs), fs, shipped_model().burst, slow=False)
-        self.rms = float(np.sqrt(np.mean(self.data ** 2)))
+        self.rms = float(np.sqrt(np.mean(self.data**2)))
 
 
 def fluctuation(rng: np.random.Generator, n: int, fs: float, stages: np.ndarray, options: SimOptions) -> np.ndarray:
@@ -75,8 +84,15 @@ def fluctuation(rng: np.random.Generator, n: int, fs: float, stages: np.ndarray,
     return np.exp(g)
 
 
-def _tonic_texture(rng: np.random.Generator, n: int, fs: float, tonic_uv: np.ndarray, floor_uv: float,
-                   silent: list[dict[str, Any]], fluct: np.ndarray | None) -> np.ndarray:
+def _tonic_texture(
+    rng: np.random.Generator,
+    n: int,
+    fs: float,
+    tonic_uv: np.ndarray,
+    floor_uv: float,
+    silent: list[dict[str, Any]],
+    fluct: np.ndarray | None,
+) -> np.ndarray:
     """Texture mode, chin and arms: the floor with the resting texture plus tonic activity with the
     activation texture (a sustained contraction), silent periods dropping the tonic part."""
     model = shipped_model()
@@ -91,9 +107,18 @@ def _tonic_texture(rng: np.random.Generator, n: int, fs: float, tonic_uv: np.nda
     return x
 
 
-def emg_channel(rng: np.random.Generator, label: str, n: int, fs: float, stages: np.ndarray,
-                options: SimOptions, bursts: list[Burst], silent: list[dict[str, Any]], *,
-                fluctuation_rng: np.random.Generator | None = None) -> np.ndarray:
+def emg_channel(
+    rng: np.random.Generator,
+    label: str,
+    n: int,
+    fs: float,
+    stages: np.ndarray,
+    options: SimOptions,
+    bursts: list[Burst],
+    silent: list[dict[str, Any]],
+    *,
+    fluctuation_rng: np.random.Generator | None = None,
+) -> np.ndarray:
     """Background x stage level (with silent periods) plus every burst of this channel.
 
     ``fluctuation_rng`` draws the background-level variation (``baseline_fluctuation`` > 0).
@@ -109,7 +134,7 @@ def emg_channel(rng: np.random.Generator, label: str, n: int, fs: float, stages:
     if real and ROLE[label] in TONIC_ROLES:
         x = _tonic_texture(rng, n, fs, tonic_uv, options.emg_floor_uv, silent, fluct)
     else:
-        level = np.sqrt(options.emg_floor_uv ** 2 + tonic_uv ** 2)
+        level = np.sqrt(options.emg_floor_uv**2 + tonic_uv**2)
         if real:
             x = texture_noise(rng, n, fs, shipped_model().rest)
         else:
@@ -133,7 +158,7 @@ def emg_channel(rng: np.random.Generator, label: str, n: int, fs: float, stages:
         w = carrier * _envelope(rng, b, m, fs)
         if b.mode == "peak":
             w *= b.amplitude / max(float(np.max(np.abs(w))), 1e-12)
-        else:   # exact RMS per burst: rescale the slice by its own RMS
-            w *= b.amplitude / max(float(np.sqrt(np.mean(carrier ** 2))), 1e-12) * bank.rms
-        x[i0:i0 + m] += w
+        else:  # exact RMS per burst: rescale the slice by its own RMS
+            w *= b.amplitude / max(float(np.sqrt(np.mean(carrier**2))), 1e-12) * bank.rms
+        x[i0 : i0 + m] += w
     return x

@@ -4,6 +4,7 @@ Adult architecture follows the usual textbook shape (AASM staging; cycles of
 ~90 min, N3 front-loaded, REM lengthening across the night). Infant nights use
 ~50-min cycles with about half REM ("active sleep") — plausible, not normative.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from somnomyo.simulate.synth import EPOCH_S, uniform
 class SimHypnogram:
     """Per-epoch stages plus lights times (s from recording start)."""
 
-    stages: np.ndarray          # '<U3', one per 30-s epoch
+    stages: np.ndarray  # '<U3', one per 30-s epoch
     lights_off: float
     lights_on: float
 
@@ -36,7 +37,7 @@ def _adult_cycles(rng: np.random.Generator, n_epochs: int) -> list[str]:
     out: list[str] = []
     cycle = 0
     while len(out) < n_epochs:
-        length = int(uniform(rng, (80.0, 110.0)) * 2)           # epochs
+        length = int(uniform(rng, (80.0, 110.0)) * 2)  # epochs
         rem = int(min(10 + 8 * cycle, 40) * 2 * uniform(rng, (0.7, 1.2)))
         n3 = int(max(30 - 9 * cycle, 0) * 2 * uniform(rng, (0.6, 1.2)))
         nrem = max(length - rem, 20)
@@ -66,7 +67,7 @@ def simulate_hypnogram(rng: np.random.Generator, n_epochs: int, options: SimOpti
     lights_off = min(lights_off, total / 4)
     lights_on = max(lights_on, lights_off + EPOCH_S)
     onset_ep = int(np.ceil((lights_off + uniform(rng, options.sleep_latency_min) * 60.0) / EPOCH_S))
-    end_ep = int(np.floor(lights_on / EPOCH_S)) - 1 - int(rng.integers(1, 4))   # final awakening before lights on
+    end_ep = int(np.floor(lights_on / EPOCH_S)) - 1 - int(rng.integers(1, 4))  # final awakening before lights on
     stages = np.full(n_epochs, "W", dtype="<U3")
     if end_ep - onset_ep >= 2:
         n_sleep = end_ep - onset_ep
@@ -79,7 +80,7 @@ def simulate_hypnogram(rng: np.random.Generator, n_epochs: int, options: SimOpti
             # brief awakening: 1-4 epochs of W, then 1-2 epochs of N1 (return to sleep)
             at = int(rng.integers(onset_ep + 10, max(end_ep - 6, onset_ep + 11)))
             w = int(rng.integers(1, 5))
-            stages[at:at + w] = "W"
-            stages[at + w:at + w + int(rng.integers(1, 3))] = "N1"
+            stages[at : at + w] = "W"
+            stages[at + w : at + w + int(rng.integers(1, 3))] = "N1"
         stages[end_ep:] = "W"
     return SimHypnogram(stages=stages, lights_off=lights_off, lights_on=lights_on)

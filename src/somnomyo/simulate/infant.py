@@ -6,9 +6,11 @@ arms > legs, only in sleep, stopping abruptly at an arousal. Single-jerk EMG
 duration is [UNCONFIRMED] (no stored source): ``cluster_jerk_ms`` is a setting.
 Infant physiology used elsewhere: heart rate 120-150 bpm, breathing ~0.6 Hz.
 """
+
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -21,8 +23,14 @@ from somnomyo.simulate.synth import quantize, uniform
 RESP_HZ = {"adult": 0.25, "infant": 0.6}
 
 
-def clusters(rng: np.random.Generator, sched: Schedule, options: SimOptions, channels: Sequence[str],
-             fs: float, arousals: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def clusters(
+    rng: np.random.Generator,
+    sched: Schedule,
+    options: SimOptions,
+    channels: Sequence[str],
+    fs: float,
+    arousals: list[dict[str, Any]],
+) -> list[dict[str, Any]]:
     """Jerk clusters in sleep, each ending at an arousal (infant population only)."""
     if options.population != "infant":
         return []
@@ -57,7 +65,7 @@ def clusters(rng: np.random.Generator, sched: Schedule, options: SimOptions, cha
             onsets: list[float] = []
             starts: list[float] = []
             ends: list[float] = []
-            for tj, dj in zip(jt, jd):   # one jerk: all channels within 0-20 ms (synchronous)
+            for tj, dj in zip(jt, jd):  # one jerk: all channels within 0-20 ms (synchronous)
                 first_of_jerk = np.inf
                 for c in chans:
                     o = float(quantize(tj + rng.uniform(0.0, 0.02), fs))
@@ -72,8 +80,18 @@ def clusters(rng: np.random.Generator, sched: Schedule, options: SimOptions, cha
                 sched.occupy(c, first, last_end)
             arousal = {"onset": round(float(a_on), 3), "duration": round(a_dur, 3), "cause": "cluster"}
             arousals.append(arousal)
-            out.append({"onset": first, "duration": float(np.round(last_end - first, 6)), "rate_hz": rate,
-                        "n_jerks": k, "channels": chans, "jerk_onsets": [float(x) for x in onsets],
-                        "arousal_onset": arousal["onset"], "cluster_id": cid, "stage": sched.stage(first)})
+            out.append(
+                {
+                    "onset": first,
+                    "duration": float(np.round(last_end - first, 6)),
+                    "rate_hz": rate,
+                    "n_jerks": k,
+                    "channels": chans,
+                    "jerk_onsets": [float(x) for x in onsets],
+                    "arousal_onset": arousal["onset"],
+                    "cluster_id": cid,
+                    "stage": sched.stage(first),
+                }
+            )
             break
     return out

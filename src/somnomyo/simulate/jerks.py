@@ -15,9 +15,11 @@ Sources for the shapes (see docs/rules.md §6-§10):
   [UNCONFIRMED numbers]).
 * Twitches below the +8 µV LM onset rule (WASM 2016 and AASM): must not be detected.
 """
+
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -27,12 +29,20 @@ from somnomyo.simulate.options import SimOptions
 from somnomyo.simulate.schedule import Burst, Schedule
 from somnomyo.simulate.synth import EPOCH_S, quantize, uniform
 
-JERK_PAD_S = 1.0   # kept free around a jerk on its channel (> 0.5 s LM offset quiet period)
+JERK_PAD_S = 1.0  # kept free around a jerk on its channel (> 0.5 s LM offset quiet period)
 SIDE_EEG = {"Leg L": "EEG C4-M1", "Arm L": "EEG C4-M1", "Leg R": "EEG C3-M2", "Arm R": "EEG C3-M2"}
 
 
-def _jerk_bursts(sched: Schedule, rng: np.random.Generator, muscles: list[str], onset: float,
-                 lags_s: np.ndarray, durs_s: np.ndarray, fs: float, amp: tuple[float, float]) -> dict[str, Any] | None:
+def _jerk_bursts(
+    sched: Schedule,
+    rng: np.random.Generator,
+    muscles: list[str],
+    onset: float,
+    lags_s: np.ndarray,
+    durs_s: np.ndarray,
+    fs: float,
+    amp: tuple[float, float],
+) -> dict[str, Any] | None:
     """Quantize, check every muscle is free, commit bursts; return the jerk's truth fields or None."""
     ons = quantize(onset + lags_s, fs)
     durs = np.maximum(quantize(durs_s, fs), 2.0 / fs)
@@ -43,14 +53,20 @@ def _jerk_bursts(sched: Schedule, rng: np.random.Generator, muscles: list[str], 
         sched.occupy(m, o, o + d)
         sched.bursts.append(Burst(m, float(o), float(d), float(a), "peak"))
     t0 = float(ons.min())
-    return {"onset": t0, "duration": float(np.round(max(ons + durs) - t0, 6)), "muscles": muscles,
-            "lags_ms": [float(np.round((o - t0) * 1000.0, 3)) for o in ons],
-            "durations_ms": [float(np.round(d * 1000.0, 3)) for d in durs],
-            "amplitudes_uv": [float(a) for a in amps], "stage": sched.stage(t0)}
+    return {
+        "onset": t0,
+        "duration": float(np.round(max(ons + durs) - t0, 6)),
+        "muscles": muscles,
+        "lags_ms": [float(np.round((o - t0) * 1000.0, 3)) for o in ons],
+        "durations_ms": [float(np.round(d * 1000.0, 3)) for d in durs],
+        "amplitudes_uv": [float(a) for a in amps],
+        "stage": sched.stage(t0),
+    }
 
 
-def hypnic_jerks(rng: np.random.Generator, sched: Schedule, options: SimOptions, channels: Sequence[str],
-                 fs: float) -> list[dict[str, Any]]:
+def hypnic_jerks(
+    rng: np.random.Generator, sched: Schedule, options: SimOptions, channels: Sequence[str], fs: float
+) -> list[dict[str, Any]]:
     """One hypnic jerk near each sleep onset (W -> sleep transition), in all hypnic muscles at once."""
     if not options.hypnic_jerks:
         return []
@@ -74,8 +90,9 @@ def hypnic_jerks(rng: np.random.Generator, sched: Schedule, options: SimOptions,
     return out
 
 
-def myoclonic_jerks(rng: np.random.Generator, sched: Schedule, options: SimOptions, channels: Sequence[str],
-                    fs: float, fs_eeg: float) -> list[dict[str, Any]]:
+def myoclonic_jerks(
+    rng: np.random.Generator, sched: Schedule, options: SimOptions, channels: Sequence[str], fs: float, fs_eeg: float
+) -> list[dict[str, Any]]:
     """Brief jerks (focal, multifocal or generalized); some with a cortical EEG transient before them."""
     emg = [c for c in ("EMG Chin", "Arm L", "Arm R", "Leg L", "Leg R") if c in channels]
     n = _n(rng, options.myoclonic_jerks_per_h, sched.hours_in(options.myoclonic_stages))
@@ -91,10 +108,10 @@ def myoclonic_jerks(rng: np.random.Generator, sched: Schedule, options: SimOptio
                 lags = np.zeros(1)
             elif extent == "multifocal":
                 muscles = [str(m) for m in rng.choice(emg, size=min(len(emg), int(rng.integers(2, 4))), replace=False)]
-                lags = rng.uniform(0.0, 0.2, len(muscles))        # asynchronous
+                lags = rng.uniform(0.0, 0.2, len(muscles))  # asynchronous
             else:
                 muscles = list(emg)
-                lags = rng.uniform(0.0, 0.03, len(muscles))       # near-synchronous
+                lags = rng.uniform(0.0, 0.03, len(muscles))  # near-synchronous
             lags -= lags.min()
             durs = uniform(rng, options.myoclonic_duration_ms, len(muscles)) / 1000.0
             jerk = _jerk_bursts(sched, rng, muscles, t, lags, durs, fs, options.jerk_uv)
@@ -108,8 +125,11 @@ def myoclonic_jerks(rng: np.random.Generator, sched: Schedule, options: SimOptio
             if cortical:
                 lead = float(uniform(rng, options.eeg_lead_ms))
                 first = muscles[int(np.argmin(jerk["lags_ms"]))]
-                eeg = ["EEG C3-M2", "EEG C4-M1"] if extent == "generalized" or first not in SIDE_EEG \
+                eeg = (
+                    ["EEG C3-M2", "EEG C4-M1"]
+                    if extent == "generalized" or first not in SIDE_EEG
                     else [SIDE_EEG[first]]
+                )
                 peak = float(quantize(jerk["onset"] - lead / 1000.0, fs_eeg))
                 jerk["eeg_lead_ms"] = float(np.round((jerk["onset"] - peak) * 1000.0, 3))
                 jerk["eeg_peak"] = peak
@@ -142,8 +162,14 @@ def twitches(rng: np.random.Generator, sched: Schedule, options: SimOptions, fs:
     return out
 
 
-def negative_myoclonus(rng: np.random.Generator, sched: Schedule, options: SimOptions, channels: Sequence[str],
-                       fs: float, tonic: dict[str, dict[str, float]]) -> list[dict[str, Any]]:
+def negative_myoclonus(
+    rng: np.random.Generator,
+    sched: Schedule,
+    options: SimOptions,
+    channels: Sequence[str],
+    fs: float,
+    tonic: dict[str, dict[str, float]],
+) -> list[dict[str, Any]]:
     """Silent periods in tonic chin/arm EMG during W/N1, only where the tonic level is >= 3x the floor."""
     stages = ("W", "N1")
     n = _n(rng, options.negative_myoclonus_per_h, sched.hours_in(stages))
@@ -154,8 +180,11 @@ def negative_myoclonus(rng: np.random.Generator, sched: Schedule, options: SimOp
             if t is None:
                 return out
             st = sched.stage(t)
-            ok = [c for c in ("EMG Chin", "Arm L", "Arm R")
-                  if c in channels and tonic[c][st] >= 3.0 * max(options.emg_floor_uv, 1e-6)]
+            ok = [
+                c
+                for c in ("EMG Chin", "Arm L", "Arm R")
+                if c in channels and tonic[c][st] >= 3.0 * max(options.emg_floor_uv, 1e-6)
+            ]
             if not ok:
                 continue
             ch = str(rng.choice(ok))
@@ -169,8 +198,9 @@ def negative_myoclonus(rng: np.random.Generator, sched: Schedule, options: SimOp
     return out
 
 
-def fragmentary_myoclonus(rng: np.random.Generator, sched: Schedule, options: SimOptions,
-                          channels: Sequence[str], fs: float) -> list[dict[str, Any]]:
+def fragmentary_myoclonus(
+    rng: np.random.Generator, sched: Schedule, options: SimOptions, channels: Sequence[str], fs: float
+) -> list[dict[str, Any]]:
     """FM potentials at ``fm_per_min`` (all channels together), jittered-regular so minute counts stay near the rate."""
     chans = [c for c in options.fm_channels if c in channels]
     if options.fm_per_min <= 0 or not chans:
@@ -194,7 +224,7 @@ def fragmentary_myoclonus(rng: np.random.Generator, sched: Schedule, options: Si
         d = np.maximum(quantize(dur[sel], fs), 2.0 / fs)
         ok = sched.free_many(c, on, on + d, JERK_PAD_S)
         gap_prev = np.r_[np.inf, on[1:] - (on[:-1] + d[:-1])]
-        ok &= gap_prev > JERK_PAD_S            # two potentials on one channel never merge into an LM
+        ok &= gap_prev > JERK_PAD_S  # two potentials on one channel never merge into an LM
         for o, dd, a in zip(on[ok], d[ok], amp[sel][ok]):
             sched.occupy(c, float(o), float(o + dd))
             sched.bursts.append(Burst(c, float(o), float(dd), float(a), "peak"))

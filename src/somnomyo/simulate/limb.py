@@ -18,6 +18,7 @@ Rules the design respects so that the truth is unambiguous under both standards:
 * Bilateral pairs overlap on the two legs (WASM 2016: < 0.5 s gap; AASM: onsets
   < 5 s apart) and last <= 15 s together (WASM 2016 bilateral maximum).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -32,8 +33,8 @@ from somnomyo.simulate.synth import quantize, uniform
 
 LEGS = {"left": "Leg L", "right": "Leg R"}
 OTHER = {"left": "right", "right": "left"}
-ZONE_BEFORE_S = 10.0   # LM-free zone before a respiratory event onset (> AASM 0.5 s)
-ZONE_AFTER_S = 25.0    # LM-free zone after its end (> WASM 2016 10.25 s + arousal span)
+ZONE_BEFORE_S = 10.0  # LM-free zone before a respiratory event onset (> AASM 0.5 s)
+ZONE_AFTER_S = 25.0  # LM-free zone after its end (> WASM 2016 10.25 s + arousal span)
 AROUSAL_CLEAR_S = 3.0  # unrelated arousals stay this far from any LM (> 0.5 s association gap)
 
 
@@ -51,16 +52,27 @@ class LimbDesigner:
         self.arousals: list[dict[str, Any]] = []
         self._series = 0
         self._pairs = 0
-        self._pad = 1.5   # s kept free around an LM on its leg (> 0.5 s offset quiet period)
+        self._pad = 1.5  # s kept free around an LM on its leg (> 0.5 s offset quiet period)
 
     # --- helpers -------------------------------------------------------------------------
     def _lm(self, onset: float, duration: float, side: str, kind: str, **extra: Any) -> dict[str, Any]:
         on = float(quantize(onset, self.fs))
         dur = float(quantize(duration, self.fs))
         amp = float(np.round(uniform(self.rng, self.o.lm_amplitude_uv), 2))
-        lm = {"onset": on, "duration": dur, "side": side, "channel": LEGS[side], "kind": kind,
-              "series_id": None, "pair_id": None, "arousal": False, "respiratory": False,
-              "respiratory_aasm": False, "stage": self.s.stage(on), "amplitude_uv": amp}
+        lm = {
+            "onset": on,
+            "duration": dur,
+            "side": side,
+            "channel": LEGS[side],
+            "kind": kind,
+            "series_id": None,
+            "pair_id": None,
+            "arousal": False,
+            "respiratory": False,
+            "respiratory_aasm": False,
+            "stage": self.s.stage(on),
+            "amplitude_uv": amp,
+        }
         lm.update(extra)
         return lm
 
@@ -69,13 +81,26 @@ class LimbDesigner:
             self.lms.append(lm)
             self.s.lm_onsets.append(lm["onset"])
             self.s.occupy(lm["channel"], lm["onset"], lm["onset"] + lm["duration"])
-            self.s.bursts.append(Burst(lm["channel"], lm["onset"], lm["duration"], lm["amplitude_uv"], "rms",
-                                       self.o.lm_rise_s, self.o.lm_fall_s))
+            self.s.bursts.append(
+                Burst(
+                    lm["channel"],
+                    lm["onset"],
+                    lm["duration"],
+                    lm["amplitude_uv"],
+                    "rms",
+                    self.o.lm_rise_s,
+                    self.o.lm_fall_s,
+                )
+            )
 
     def _ok(self, lm: dict[str, Any], stages: tuple[str, ...], *, check_zone: bool = True) -> bool:
         a, b = lm["onset"], lm["onset"] + lm["duration"]
-        return (self.s.stage_ok(a, b, stages) and (not check_zone or not self.s.in_zone(a - 1.0, b + 1.0))
-                and self.s.free(lm["channel"], a, b, self._pad) and self.s.free(LEGS[OTHER[lm["side"]]], a, b, 1.0))
+        return (
+            self.s.stage_ok(a, b, stages)
+            and (not check_zone or not self.s.in_zone(a - 1.0, b + 1.0))
+            and self.s.free(lm["channel"], a, b, self._pad)
+            and self.s.free(LEGS[OTHER[lm["side"]]], a, b, 1.0)
+        )
 
     def _side(self) -> str:
         return "left" if self.rng.uniform() < 0.5 else "right"
@@ -91,10 +116,17 @@ class LimbDesigner:
             if self.rng.uniform() >= self.o.respiratory_lm_prob:
                 continue
             end = e["onset"] + e["duration"]
-            lm = self._lm(end + uniform(self.rng, self.o.respiratory_lm_delay_s),
-                          uniform(self.rng, self.o.lm_duration_s), self._side(), "respiratory", respiratory=True)
-            if not (self._ok(lm, tuple(SLEEP_STAGES) + ("W",), check_zone=False)
-                    and self.s.lm_clear(lm["onset"], lm["onset"], self.o.isolation_s)):
+            lm = self._lm(
+                end + uniform(self.rng, self.o.respiratory_lm_delay_s),
+                uniform(self.rng, self.o.lm_duration_s),
+                self._side(),
+                "respiratory",
+                respiratory=True,
+            )
+            if not (
+                self._ok(lm, tuple(SLEEP_STAGES) + ("W",), check_zone=False)
+                and self.s.lm_clear(lm["onset"], lm["onset"], self.o.isolation_s)
+            ):
                 continue
             lm["respiratory_aasm"] = bool(lm["onset"] <= end + 0.5)
             e["lm"] = True
@@ -115,10 +147,16 @@ class LimbDesigner:
                 imis = uniform(self.rng, (self.o.plm_imi_s[0] + margin, self.o.plm_imi_s[1] - margin), k - 1)
                 onsets = t0 + np.r_[0.0, np.cumsum(imis)]
                 side0 = self._side()
-                lms = [self._lm(t, uniform(self.rng, self.o.lm_duration_s),
-                                side0 if self.rng.uniform() < 0.8 else OTHER[side0], "periodic",
-                                series_id=self._series)
-                       for t in onsets]
+                lms = [
+                    self._lm(
+                        t,
+                        uniform(self.rng, self.o.lm_duration_s),
+                        side0 if self.rng.uniform() < 0.8 else OTHER[side0],
+                        "periodic",
+                        series_id=self._series,
+                    )
+                    for t in onsets
+                ]
                 last_end = lms[-1]["onset"] + lms[-1]["duration"]
                 if not self.s.stage_ok(lms[0]["onset"], last_end, self.o.plm_stages):
                     continue
@@ -130,8 +168,7 @@ class LimbDesigner:
                 self._series += 1
                 break
 
-    def isolated(self, kind: str, rate_per_h: float, stages: tuple[str, ...],
-                 duration: tuple[float, float]) -> None:
+    def isolated(self, kind: str, rate_per_h: float, stages: tuple[str, ...], duration: tuple[float, float]) -> None:
         """LMs (or long LMs) > ``isolation_s`` from every other LM."""
         n = _n(self.rng, rate_per_h, self.s.hours_in(stages))
         for _ in range(n):
@@ -162,10 +199,12 @@ class LimbDesigner:
                 span = max(a["onset"] + a["duration"], b["onset"] + b["duration"]) - a["onset"]
                 if span > bi_max:
                     continue
-                ok = all(self.s.stage_ok(x["onset"], x["onset"] + x["duration"], SLEEP_STAGES)
-                         and not self.s.in_zone(x["onset"] - 1.0, x["onset"] + x["duration"] + 1.0)
-                         and self.s.free(x["channel"], x["onset"], x["onset"] + x["duration"], self._pad)
-                         for x in (a, b))
+                ok = all(
+                    self.s.stage_ok(x["onset"], x["onset"] + x["duration"], SLEEP_STAGES)
+                    and not self.s.in_zone(x["onset"] - 1.0, x["onset"] + x["duration"] + 1.0)
+                    and self.s.free(x["channel"], x["onset"], x["onset"] + x["duration"], self._pad)
+                    for x in (a, b)
+                )
                 if ok and self.s.lm_clear(a["onset"], b["onset"], self.o.isolation_s):
                     self._commit([a, b])
                     self._pairs += 1
@@ -191,7 +230,7 @@ class LimbDesigner:
                 dur = min(dur, later[0] - AROUSAL_CLEAR_S - a_on)
             if dur < min_dur:
                 continue
-            a_on = max(round(float(a_on), 3), on)   # never before the LM onset
+            a_on = max(round(float(a_on), 3), on)  # never before the LM onset
             self.arousals.append({"onset": a_on, "duration": round(float(dur), 3), "cause": "lm"})
             for m in members:
                 m["arousal"] = True
@@ -203,13 +242,15 @@ class LimbDesigner:
                 continue
             a_on = e["onset"] + e["duration"] + rng.uniform(-1.0, 2.0)
             dur = uniform(rng, self.o.arousal_duration_s)
-            self.arousals.append({"onset": round(float(a_on), 3), "duration": round(float(dur), 3),
-                                  "cause": "respiratory"})
+            self.arousals.append(
+                {"onset": round(float(a_on), 3), "duration": round(float(dur), 3), "cause": "respiratory"}
+            )
             e["arousal"] = True
 
 
-def spontaneous_arousals(rng: np.random.Generator, sched: Schedule, options: SimOptions,
-                         arousals: list[dict[str, Any]]) -> None:
+def spontaneous_arousals(
+    rng: np.random.Generator, sched: Schedule, options: SimOptions, arousals: list[dict[str, Any]]
+) -> None:
     """Arousals unrelated to LMs/breathing: >= 3 s from any leg event and from other arousals, off apnea zones."""
     n = _n(rng, options.spontaneous_arousals_per_h, sched.hours_in(SLEEP_STAGES))
     for _ in range(n):

@@ -6,6 +6,7 @@ and "Airflow"), its scored annotations (stages, arousals, respiratory events,
 lights), and ``truth``: every designed event plus the ``expected`` results
 (:mod:`somnomyo.simulate.truth`). Same seed and options give byte-identical files.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -81,12 +82,26 @@ class SimulatedNight:
 
     def to_recording(self) -> Recording:
         """The night as an in-memory :class:`Recording` (what a reader would return)."""
-        chans = [ChannelInfo(label=s.label, fs=s.fs, unit=s.unit, samples_per_record=int(s.fs),
-                             physical_min=float(s.data.min()), physical_max=float(s.data.max()))
-                 for s in self.signals]
-        return Recording(path=None, start=self.start, duration=self.duration, channels=chans,
-                         signals={s.label: s for s in self.signals}, annotations=list(self.annotations),
-                         file_type="EDF+C")
+        chans = [
+            ChannelInfo(
+                label=s.label,
+                fs=s.fs,
+                unit=s.unit,
+                samples_per_record=int(s.fs),
+                physical_min=float(s.data.min()),
+                physical_max=float(s.data.max()),
+            )
+            for s in self.signals
+        ]
+        return Recording(
+            path=None,
+            start=self.start,
+            duration=self.duration,
+            channels=chans,
+            signals={s.label: s for s in self.signals},
+            annotations=list(self.annotations),
+            file_type="EDF+C",
+        )
 
     def truth_events(self) -> pd.DataFrame:
         """Designed movement events as the standard event table."""
@@ -100,8 +115,9 @@ class SimulatedNight:
         """
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        edf = write_edf(out / "night.edf", self.signals, start=self.start, annotations=self.annotations,
-                        record_duration=1.0)
+        edf = write_edf(
+            out / "night.edf", self.signals, start=self.start, annotations=self.annotations, record_duration=1.0
+        )
         truth = write_text_atomic(out / "truth.json", json.dumps(self.truth, indent=1) + "\n")
         lines = ["onset\tduration\tlabel"] + [f"{_num(o)}\t{_num(d)}\t{t}" for o, d, t in self.annotations]
         tsv = write_text_atomic(out / "night-annotations.tsv", "\n".join(lines) + "\n")
@@ -152,8 +168,9 @@ def channel_rates(fs: float, options: SimOptions) -> dict[str, float]:
     return {k: _whole_hz(k, v) for k, v in rates.items()}
 
 
-def simulate_night(*, seed: int = 0, hours: float = 8.0, fs: float = 256.0,
-                   options: SimOptions | None = None) -> SimulatedNight:
+def simulate_night(
+    *, seed: int = 0, hours: float = 8.0, fs: float = 256.0, options: SimOptions | None = None
+) -> SimulatedNight:
     """Simulate a polysomnogram night with known truth.
 
     ``fs`` is the rate of every channel unless ``options`` sets one per kind
@@ -207,14 +224,13 @@ def simulate_night(*, seed: int = 0, hours: float = 8.0, fs: float = 256.0,
     hj = hypnic_jerks(rng_for(seed, "hypnic"), sched, options, labels, f_emg)
     mj = myoclonic_jerks(rng_for(seed, "myoclonic"), sched, options, labels, f_emg, rates["EEG C3-M2"])
     tw = twitches(rng_for(seed, "twitches"), sched, options, f_emg)
-    nm = negative_myoclonus(rng_for(seed, "negative_myoclonus"), sched, options, labels, f_emg,
-                            tonic_levels(options))
+    nm = negative_myoclonus(rng_for(seed, "negative_myoclonus"), sched, options, labels, f_emg, tonic_levels(options))
     fm = fragmentary_myoclonus(rng_for(seed, "fm"), sched, options, labels, f_emg)
     arousals.sort(key=lambda a: a["onset"])
     lms = sorted(limb.lms, key=lambda x: (x["onset"], x["channel"]))
-    r_peaks, beat_gain, hr = ecg_mod.heart(rng_for(seed, "heart"), duration,
-                                           hr_range=options.infant_hr_bpm if infant else options.hr_bpm,
-                                           resp_hz=resp_hz)
+    r_peaks, beat_gain, hr = ecg_mod.heart(
+        rng_for(seed, "heart"), duration, hr_range=options.infant_hr_bpm if infant else options.hr_bpm, resp_hz=resp_hz
+    )
 
     # --- signals ------------------------------------------------------------------------
     phase = float(rng_for(seed, "mains").uniform(0, 2 * np.pi))
@@ -242,8 +258,14 @@ def simulate_night(*, seed: int = 0, hours: float = 8.0, fs: float = 256.0,
     if ECG_LABEL in rates:
         f = rates[ECG_LABEL]
         rng = rng_for(seed, "signal:" + ECG_LABEL)
-        x = ecg_mod.ecg_signal(r_peaks, int(duration * f), f, r_uv=ECG_R_UV[options.population],
-                               beat_gain=beat_gain, time_scale=float(np.sqrt(60.0 / hr)))
+        x = ecg_mod.ecg_signal(
+            r_peaks,
+            int(duration * f),
+            f,
+            r_uv=ECG_R_UV[options.population],
+            beat_gain=beat_gain,
+            time_scale=float(np.sqrt(60.0 / hr)),
+        )
         x += 5.0 * rng.standard_normal(x.size, dtype=np.float32)
         add_common(ECG_LABEL, x, f, rng)
         data[ECG_LABEL] = x
@@ -251,11 +273,17 @@ def simulate_night(*, seed: int = 0, hours: float = 8.0, fs: float = 256.0,
     for label in [lab for lab in EMG_LABELS if lab in rates]:
         rng = rng_for(seed, "signal:" + label)
         n = int(duration * rates[label])
-        x = emg_channel(rng, label, n, rates[label], stages, options,
-                        [b for b in sched.bursts if b.channel == label],
-                        [e for e in nm if e["channel"] == label],
-                        fluctuation_rng=rng_for(seed, "fluctuation:" + label)
-                        if options.baseline_fluctuation > 0 else None)
+        x = emg_channel(
+            rng,
+            label,
+            n,
+            rates[label],
+            stages,
+            options,
+            [b for b in sched.bursts if b.channel == label],
+            [e for e in nm if e["channel"] == label],
+            fluctuation_rng=rng_for(seed, "fluctuation:" + label) if options.baseline_fluctuation > 0 else None,
+        )
         ecg_mod.add_qrs_leak(x, r_peaks, rates[label], peak_uv=leak[label], beat_gain=beat_gain)
         add_common(label, x, rates[label], rng)
         data[label] = x
@@ -264,8 +292,7 @@ def simulate_night(*, seed: int = 0, hours: float = 8.0, fs: float = 256.0,
     x = airflow(rng, int(duration * f), f, apneas, resp_hz=resp_hz)
     add_common(AIRFLOW_LABEL, x, f, rng, scale=1e-3)
     data[AIRFLOW_LABEL] = x
-    signals = [Signal(label, data[label], rates[label], "a.u." if label == AIRFLOW_LABEL else "uV")
-               for label in labels]
+    signals = [Signal(label, data[label], rates[label], "a.u." if label == AIRFLOW_LABEL else "uV") for label in labels]
 
     # --- annotations and truth ------------------------------------------------------------------
     ann: list[tuple[float, float, str]] = [(i * EPOCH_S, EPOCH_S, f"Sleep stage {s}") for i, s in enumerate(stages)]
@@ -274,25 +301,56 @@ def simulate_night(*, seed: int = 0, hours: float = 8.0, fs: float = 256.0,
     ann += [(hyp.lights_off, 0.0, "Lights off"), (hyp.lights_on, 0.0, "Lights on")]
     ann.sort(key=lambda a: (a[0], a[2]))
     truth: dict[str, Any] = {
-        "seed": int(seed), "hours": float(hours), "duration_s": duration, "start": START.isoformat(),
-        "fs": rates, "options": options.to_dict(), "stages": [str(s) for s in stages],
-        "lights_off": hyp.lights_off, "lights_on": hyp.lights_on,
-        "leg_movements": lms, "apneas": apneas, "arousals": arousals, "fragmentary_myoclonus": fm,
-        "hypnic_jerks": hj, "myoclonic_jerks": mj, "negative_myoclonus": nm, "twitches": tw, "clusters": cl,
-        "ecg": {"hr_bpm": round(hr, 3), "n_beats": int(r_peaks.size),
-                "leak_uv": {k: leak[k] for k in ecg_mod.LEAK_SCALE if k in rates}},
+        "seed": int(seed),
+        "hours": float(hours),
+        "duration_s": duration,
+        "start": START.isoformat(),
+        "fs": rates,
+        "options": options.to_dict(),
+        "stages": [str(s) for s in stages],
+        "lights_off": hyp.lights_off,
+        "lights_on": hyp.lights_on,
+        "leg_movements": lms,
+        "apneas": apneas,
+        "arousals": arousals,
+        "fragmentary_myoclonus": fm,
+        "hypnic_jerks": hj,
+        "myoclonic_jerks": mj,
+        "negative_myoclonus": nm,
+        "twitches": tw,
+        "clusters": cl,
+        "ecg": {
+            "hr_bpm": round(hr, 3),
+            "n_beats": int(r_peaks.size),
+            "leak_uv": {k: leak[k] for k in ecg_mod.LEAK_SCALE if k in rates},
+        },
     }
     truth = _jsonable(truth)
     truth["expected"] = _jsonable(expected(truth, stages, options))
-    logger.info("simulated %.2f h night (seed %d): %d LMs, %d PLM series, %d FM", duration / 3600.0, seed,
-                truth["expected"]["n_lm"], truth["expected"]["plms_series"], truth["expected"]["n_fm"])
+    logger.info(
+        "simulated %.2f h night (seed %d): %d LMs, %d PLM series, %d FM",
+        duration / 3600.0,
+        seed,
+        truth["expected"]["n_lm"],
+        truth["expected"]["plms_series"],
+        truth["expected"]["n_fm"],
+    )
     times.cache_clear()
     hypno = Hypnogram(stages.copy(), epoch_s=EPOCH_S, source="annotations")
-    return SimulatedNight(seed=int(seed), hours=float(hours), options=options, signals=signals, annotations=ann,
-                          hypnogram=hypno, truth=truth, r_peaks=r_peaks)
+    return SimulatedNight(
+        seed=int(seed),
+        hours=float(hours),
+        options=options,
+        signals=signals,
+        annotations=ann,
+        hypnogram=hypno,
+        truth=truth,
+        r_peaks=r_peaks,
+    )
 
 
-def simulate_short(seed: int = 0, minutes: float = 20.0, *, fs: float = 256.0,
-                   options: SimOptions | None = None) -> SimulatedNight:
+def simulate_short(
+    seed: int = 0, minutes: float = 20.0, *, fs: float = 256.0, options: SimOptions | None = None
+) -> SimulatedNight:
     """A short dense night for fast tests (default options: :meth:`SimOptions.short`)."""
     return simulate_night(seed=seed, hours=minutes / 60.0, fs=fs, options=options or SimOptions.short())

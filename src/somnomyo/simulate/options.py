@@ -16,6 +16,7 @@ to real surface EMG, :mod:`somnomyo.simulate.texture`), ``ecg_artifact_uv`` /
 for these are written by :meth:`SimOptions.to_dict` only when set, so that the
 ``truth.json`` of a default night stays byte-identical.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
@@ -52,8 +53,11 @@ class SimOptions:
     """
 
     # --- population and sampling -------------------------------------------------------
-    population: str = _o("adult", "'adult' or 'infant' (infant: faster heart and breathing, "
-                                  "shorter sleep cycles with more REM, benign-sleep-myoclonus clusters)")
+    population: str = _o(
+        "adult",
+        "'adult' or 'infant' (infant: faster heart and breathing, "
+        "shorter sleep cycles with more REM, benign-sleep-myoclonus clusters)",
+    )
     fs_emg: float | None = _o(None, "EMG rate (chin, legs, arms), 200-512 Hz; None = the fs argument")
     fs_eeg: float | None = _o(None, "EEG rate; None = the fs argument")
     fs_eog: float | None = _o(None, "EOG rate; None = the fs argument")
@@ -62,21 +66,35 @@ class SimOptions:
     arms: bool = _o(True, "record 'Arm L' and 'Arm R' EMG channels")
 
     # --- artefacts ----------------------------------------------------------------------
-    ecg_artifact_uv: float = _o(10.0, "peak of the raw QRS spike leaking into the leg channels, µV "
-                                      "(chin and arms get fixed per-channel scales/polarities); 0 = off")
+    ecg_artifact_uv: float = _o(
+        10.0,
+        "peak of the raw QRS spike leaking into the leg channels, µV "
+        "(chin and arms get fixed per-channel scales/polarities); 0 = off",
+    )
     mains_hz: float | None = _o(50.0, "mains hum frequency (50, 60) or None = off")
     mains_uv: float = _o(2.0, "mains hum amplitude on every µV channel, µV")
     drift_uv: float = _o(15.0, "baseline drift (< 0.2 Hz random wander) standard deviation, µV; 0 = off")
-    hr_bpm: tuple[float, float] = _o((55.0, 70.0), "adult mean heart rate range, bpm, within 40-180 (one mean "
-                                                   "rate drawn per night; slow drift and respiratory sinus "
-                                                   "arrhythmia are added)")
-    infant_hr_bpm: tuple[float, float] = _new((120.0, 150.0), "infant mean heart rate range, bpm, within 40-180 "
-                                                               "(used instead of hr_bpm when population is 'infant')")
-    ecg_leak_uv: tuple[tuple[str, float], ...] = _new((), "per-channel peak of the QRS leak, µV, as (label, µV) pairs "
-                                                          "overriding ecg_artifact_uv x the channel's fixed scale "
-                                                          "(sign = polarity), e.g. (('Leg L', 40.0),)")
-    ecg_channel: bool = _new(True, "record the 'ECG II' channel (False: the heart still leaks into the EMG, "
-                                   "but the scorer has no ECG to find the beats in)")
+    hr_bpm: tuple[float, float] = _o(
+        (55.0, 70.0),
+        "adult mean heart rate range, bpm, within 40-180 (one mean "
+        "rate drawn per night; slow drift and respiratory sinus "
+        "arrhythmia are added)",
+    )
+    infant_hr_bpm: tuple[float, float] = _new(
+        (120.0, 150.0),
+        "infant mean heart rate range, bpm, within 40-180 (used instead of hr_bpm when population is 'infant')",
+    )
+    ecg_leak_uv: tuple[tuple[str, float], ...] = _new(
+        (),
+        "per-channel peak of the QRS leak, µV, as (label, µV) pairs "
+        "overriding ecg_artifact_uv x the channel's fixed scale "
+        "(sign = polarity), e.g. (('Leg L', 40.0),)",
+    )
+    ecg_channel: bool = _new(
+        True,
+        "record the 'ECG II' channel (False: the heart still leaks into the EMG, "
+        "but the scorer has no ECG to find the beats in)",
+    )
 
     # --- EMG background (stage dependent) ------------------------------------------------
     emg_floor_uv: float = _o(0.8, "amplifier/electrode noise floor of every EMG channel, µV RMS")
@@ -87,15 +105,20 @@ class SimOptions:
     chin_tonic_rem_uv: float = _o(0.3, "chin tonic activity in REM (atonia), µV RMS")
     arm_tonic_wake_uv: float = _o(5.0, "arm tonic activity in wake, µV RMS")
     arm_tonic_sleep_uv: float = _o(1.0, "arm tonic activity in sleep, µV RMS")
-    emg_texture: str = _new("synthetic", "EMG background and burst texture: 'synthetic' (band-limited Gaussian "
-                                         "noise) or 'biosppy' (spectrum and amplitude distribution fitted to real "
-                                         "surface EMG, BioSPPy example recordings; somnomyo.simulate.texture)")
-    baseline_fluctuation: float = _new(0.0, "slow variation of the EMG background level: standard deviation of "
-                                            "its natural log (0.5: x0.47-x1.28 of the stage level within +-1 SD; "
-                                            "mean power kept); 0 = steady level")
+    emg_texture: str = _new(
+        "synthetic",
+        "EMG background and burst texture: 'synthetic' (band-limited Gaussian "
+        "noise) or 'biosppy' (spectrum and amplitude distribution fitted to real "
+        "surface EMG, BioSPPy example recordings; somnomyo.simulate.texture)",
+    )
+    baseline_fluctuation: float = _new(
+        0.0,
+        "slow variation of the EMG background level: standard deviation of "
+        "its natural log (0.5: x0.47-x1.28 of the stage level within +-1 SD; "
+        "mean power kept); 0 = steady level",
+    )
     baseline_fluctuation_s: float = _new(10.0, "correlation time of the background-level variation, s")
-    baseline_fluctuation_stages: tuple[str, ...] = _new(STAGE_NAMES, "stages in which the background level "
-                                                                      "varies")
+    baseline_fluctuation_stages: tuple[str, ...] = _new(STAGE_NAMES, "stages in which the background level varies")
 
     # --- hypnogram ------------------------------------------------------------------------
     lights_off_min: tuple[float, float] = _o((2.0, 5.0), "lights off after recording start, min")
@@ -104,16 +127,19 @@ class SimOptions:
     awakenings_per_h: float = _o(1.5, "brief awakenings (1-4 epochs of W) per hour of sleep")
 
     # --- leg movements ----------------------------------------------------------------
-    leg_movements: bool = _o(True, "master switch for every designed LM (periodic, isolated, respiratory, "
-                                   "long, bilateral)")
+    leg_movements: bool = _o(
+        True, "master switch for every designed LM (periodic, isolated, respiratory, long, bilateral)"
+    )
     lm_amplitude_uv: tuple[float, float] = _o((30.0, 100.0), "LM burst RMS after 10-100 Hz, µV")
     lm_duration_s: tuple[float, float] = _o((0.8, 5.0), "LM duration (envelope start to end), s")
     lm_rise_s: float = _o(0.05, "LM envelope rise time, s")
     lm_fall_s: float = _o(0.08, "LM envelope fall time, s")
     plm_series_per_h: float = _o(0.8, "designed PLM series per hour of sleep")
     plm_series_length: tuple[int, int] = _o((4, 30), "LMs per designed PLM series")
-    plm_imi_s: tuple[float, float] = _o((20.0, 40.0), "IMI (onset to onset) inside series, s; must lie in "
-                                                      "[15, 60] so WASM 2016 (10-90 s) and AASM (5-90 s) agree")
+    plm_imi_s: tuple[float, float] = _o(
+        (20.0, 40.0),
+        "IMI (onset to onset) inside series, s; must lie in [15, 60] so WASM 2016 (10-90 s) and AASM (5-90 s) agree",
+    )
     plm_stages: tuple[str, ...] = _o(("N1", "N2", "N3"), "stages a PLM series may span")
     isolated_lm_per_h: float = _o(3.0, "isolated LMs in sleep per hour of sleep (> isolation_s from any LM)")
     wake_lm_per_h: float = _o(4.0, "isolated LMs in wake per hour of wake between lights off and on")
@@ -121,8 +147,10 @@ class SimOptions:
     long_lm_duration_s: tuple[float, float] = _o((11.0, 20.0), "duration of long LMs, s")
     bilateral_pairs_per_h: float = _o(1.0, "bilateral pairs (both legs, overlapping) per hour of sleep")
     bilateral_lag_s: tuple[float, float] = _o((0.0, 0.4), "onset lag of the second leg in a pair, s")
-    isolation_s: float = _o(95.0, "minimum onset distance between a non-series LM and any other LM, s "
-                                  "(> 90 s IMI maximum of WASM 2016 and AASM)")
+    isolation_s: float = _o(
+        95.0,
+        "minimum onset distance between a non-series LM and any other LM, s (> 90 s IMI maximum of WASM 2016 and AASM)",
+    )
     respiratory_lm_prob: float = _o(0.5, "probability an apnea/hypopnea ends with an LM 0-5 s after its end")
     respiratory_lm_delay_s: tuple[float, float] = _o((0.0, 5.0), "LM onset after the respiratory event end, s")
     lm_arousal_prob: float = _o(0.3, "probability an LM is followed by an arousal")
@@ -142,18 +170,23 @@ class SimOptions:
     spontaneous_arousals_per_h: float = _o(4.0, "arousals unrelated to LMs or breathing per hour of sleep")
 
     # --- myoclonus -----------------------------------------------------------------------
-    fm_per_min: float = _o(2.0, "fragmentary myoclonus potentials per minute of fm_stages, all fm_channels "
-                                "together (AASM EFM: >= 5/min for >= 20 min of NREM)")
+    fm_per_min: float = _o(
+        2.0,
+        "fragmentary myoclonus potentials per minute of fm_stages, all fm_channels "
+        "together (AASM EFM: >= 5/min for >= 20 min of NREM)",
+    )
     fm_stages: tuple[str, ...] = _o(("N1", "N2", "N3"), "stages with fragmentary myoclonus")
-    fm_channels: tuple[str, ...] = _o(("EMG Chin", "Leg L", "Leg R", "Arm L", "Arm R"),
-                                      "channels receiving FM potentials (absent ones are skipped)")
+    fm_channels: tuple[str, ...] = _o(
+        ("EMG Chin", "Leg L", "Leg R", "Arm L", "Arm R"), "channels receiving FM potentials (absent ones are skipped)"
+    )
     fm_duration_ms: tuple[float, float] = _o((30.0, 140.0), "FM potential duration, ms (AASM: <= 150 ms)")
     fm_uv: tuple[float, float] = _o((50.0, 200.0), "FM potential peak amplitude, µV")
     efm_min_per_min: float = _o(5.0, "AASM EFM rule used for truth['expected']['efm']: potentials per minute")
     efm_min_minutes: float = _o(20.0, "AASM EFM rule: minutes of NREM (cumulative) with >= efm_min_per_min")
     hypnic_jerks: bool = _o(True, "hypnic jerk at sleep onset and after each return to sleep")
-    hypnic_muscles: tuple[str, ...] = _o(("EMG Chin", "Arm L", "Arm R", "Leg L", "Leg R"),
-                                         "muscles of a hypnic jerk (absent ones are skipped)")
+    hypnic_muscles: tuple[str, ...] = _o(
+        ("EMG Chin", "Arm L", "Arm R", "Leg L", "Leg R"), "muscles of a hypnic jerk (absent ones are skipped)"
+    )
     hypnic_duration_ms: tuple[float, float] = _o((100.0, 300.0), "hypnic jerk burst per muscle, ms")
     hypnic_lag_ms: tuple[float, float] = _o((0.0, 60.0), "onset lag per muscle after the first, ms")
     jerk_uv: tuple[float, float] = _o((50.0, 300.0), "peak amplitude of jerk bursts, µV")
@@ -161,8 +194,9 @@ class SimOptions:
     myoclonic_stages: tuple[str, ...] = _o(("W", "N1", "N2"), "stages with myoclonic jerks")
     myoclonic_duration_ms: tuple[float, float] = _o((20.0, 250.0), "myoclonic jerk burst, ms")
     cortical_fraction: float = _o(0.5, "fraction of myoclonic jerks preceded by a cortical EEG transient")
-    eeg_transient_uv: float = _o(8.0, "amplitude of the premyoclonic EEG transient, µV (invisible in "
-                                      "single trials against ~30 µV EEG)")
+    eeg_transient_uv: float = _o(
+        8.0, "amplitude of the premyoclonic EEG transient, µV (invisible in single trials against ~30 µV EEG)"
+    )
     eeg_lead_ms: tuple[float, float] = _o((10.0, 40.0), "EEG transient peak before EMG onset, ms")
     negative_myoclonus_per_h: float = _o(10.0, "silent periods in tonic chin/arm EMG per hour of W/N1")
     nm_duration_ms: tuple[float, float] = _o((50.0, 500.0), "silent period duration, ms")
@@ -171,8 +205,9 @@ class SimOptions:
     clusters_per_h: float = _o(4.0, "infant only: benign-sleep-myoclonus-like clusters per hour of sleep")
     cluster_rate_hz: tuple[float, float] = _o((1.0, 5.0), "jerk rate inside a cluster, Hz")
     cluster_duration_s: tuple[float, float] = _o((3.0, 20.0), "cluster duration, s (ends at an arousal)")
-    cluster_jerk_ms: tuple[float, float] = _o((50.0, 200.0), "single jerk burst in a cluster, ms "
-                                                             "[UNCONFIRMED: no stored source gives it]")
+    cluster_jerk_ms: tuple[float, float] = _o(
+        (50.0, 200.0), "single jerk burst in a cluster, ms [UNCONFIRMED: no stored source gives it]"
+    )
 
     # --- EEG ---------------------------------------------------------------------------------
     eeg_uv: float = _o(30.0, "EEG background RMS, µV")
@@ -192,13 +227,22 @@ class SimOptions:
         for name in ("hr_bpm", "infant_hr_bpm"):
             lo_hr, hi_hr = getattr(self, name)
             if not HR_RANGE_BPM[0] <= lo_hr <= hi_hr <= HR_RANGE_BPM[1]:
-                raise ValueError(f"{name} must lie within {HR_RANGE_BPM[0]:g}-{HR_RANGE_BPM[1]:g} bpm "
-                                 f"(low <= high); got {getattr(self, name)!r}")
+                raise ValueError(
+                    f"{name} must lie within {HR_RANGE_BPM[0]:g}-{HR_RANGE_BPM[1]:g} bpm "
+                    f"(low <= high); got {getattr(self, name)!r}"
+                )
         for pair in self.ecg_leak_uv:
-            if (not isinstance(pair, tuple) or len(pair) != 2 or pair[0] not in LEAK_CHANNELS
-                    or isinstance(pair[1], bool) or not isinstance(pair[1], (int, float))):
-                raise ValueError(f"ecg_leak_uv must hold (label, µV) pairs with a label from "
-                                 f"{', '.join(LEAK_CHANNELS)}; got {pair!r}")
+            if (
+                not isinstance(pair, tuple)
+                or len(pair) != 2
+                or pair[0] not in LEAK_CHANNELS
+                or isinstance(pair[1], bool)
+                or not isinstance(pair[1], (int, float))
+            ):
+                raise ValueError(
+                    f"ecg_leak_uv must hold (label, µV) pairs with a label from "
+                    f"{', '.join(LEAK_CHANNELS)}; got {pair!r}"
+                )
         if self.baseline_fluctuation_s <= 0:
             raise ValueError(f"baseline_fluctuation_s must be > 0; got {self.baseline_fluctuation_s!r}")
         for name in ("plm_stages", "fm_stages", "myoclonic_stages", "baseline_fluctuation_stages"):
@@ -210,16 +254,20 @@ class SimOptions:
             raise ValueError(f"plm_imi_s must lie within 15-60 s (low <= high); got {self.plm_imi_s!r}")
         s = get_settings()
         if self.plm_series_length[0] < s.plm.min_series or self.plm_series_length[0] > self.plm_series_length[1]:
-            raise ValueError(f"plm_series_length must be (low, high) with low >= {s.plm.min_series}; "
-                             f"got {self.plm_series_length!r}")
+            raise ValueError(
+                f"plm_series_length must be (low, high) with low >= {s.plm.min_series}; got {self.plm_series_length!r}"
+            )
         if self.lm_duration_s[0] < s.lm.min_duration_s + 0.1 or self.lm_duration_s[1] > s.clm.mono_max_s:
-            raise ValueError(f"lm_duration_s must lie within {s.lm.min_duration_s + 0.1:g}-{s.clm.mono_max_s:g} s; "
-                             f"got {self.lm_duration_s!r}")
+            raise ValueError(
+                f"lm_duration_s must lie within {s.lm.min_duration_s + 0.1:g}-{s.clm.mono_max_s:g} s; "
+                f"got {self.lm_duration_s!r}"
+            )
         if self.lm_duration_s[1] >= lo - 5.0:
             raise ValueError(f"lm_duration_s high must be < plm_imi_s low - 5 s; got {self.lm_duration_s!r}")
         if self.long_lm_duration_s[0] <= s.clm.mono_max_s + 0.5:
-            raise ValueError(f"long_lm_duration_s must start above {s.clm.mono_max_s + 0.5:g} s; "
-                             f"got {self.long_lm_duration_s!r}")
+            raise ValueError(
+                f"long_lm_duration_s must start above {s.clm.mono_max_s + 0.5:g} s; got {self.long_lm_duration_s!r}"
+            )
         if self.isolation_s <= s.plm.imi_max_s:
             raise ValueError(f"isolation_s must exceed the {s.plm.imi_max_s:g}-s IMI maximum; got {self.isolation_s!r}")
         if self.fm_duration_ms[1] > 150.0:
@@ -233,7 +281,7 @@ class SimOptions:
                 raise ValueError(f"{f.name} must be >= 0; got {v!r}")
 
     # --- presets and helpers ---------------------------------------------------------------
-    def with_(self, **changes: Any) -> "SimOptions":
+    def with_(self, **changes: Any) -> SimOptions:
         """Copy with some fields changed (validated again)."""
         names = {f.name for f in fields(self)}
         bad = set(changes) - names
@@ -242,32 +290,66 @@ class SimOptions:
         return replace(self, **changes)
 
     @classmethod
-    def quiet(cls, **changes: Any) -> "SimOptions":
+    def quiet(cls, **changes: Any) -> SimOptions:
         """Background only: no events, no artefacts (turn single ingredients back on with ``changes``)."""
-        base = cls(ecg_artifact_uv=0.0, mains_hz=None, drift_uv=0.0, leg_movements=False,
-                   twitches_per_h=0.0, apneas_per_h=0.0, spontaneous_arousals_per_h=0.0, fm_per_min=0.0,
-                   hypnic_jerks=False, myoclonic_jerks_per_h=0.0, negative_myoclonus_per_h=0.0,
-                   clusters_per_h=0.0, spindles_per_min=0.0, awakenings_per_h=0.0)
+        base = cls(
+            ecg_artifact_uv=0.0,
+            mains_hz=None,
+            drift_uv=0.0,
+            leg_movements=False,
+            twitches_per_h=0.0,
+            apneas_per_h=0.0,
+            spontaneous_arousals_per_h=0.0,
+            fm_per_min=0.0,
+            hypnic_jerks=False,
+            myoclonic_jerks_per_h=0.0,
+            negative_myoclonus_per_h=0.0,
+            clusters_per_h=0.0,
+            spindles_per_min=0.0,
+            awakenings_per_h=0.0,
+        )
         return base.with_(**changes)
 
     @classmethod
-    def short(cls, **changes: Any) -> "SimOptions":
+    def short(cls, **changes: Any) -> SimOptions:
         """Dense events for 10-30 min test nights: quick sleep onset, frequent events."""
-        base = cls(lights_off_min=(0.5, 1.0), sleep_latency_min=(1.5, 3.0),
-                   lights_on_before_end_min=(0.5, 1.0), awakenings_per_h=0.0,
-                   plm_series_per_h=4.0, plm_series_length=(4, 8), isolated_lm_per_h=3.0,
-                   wake_lm_per_h=8.0, long_lm_per_h=2.0, bilateral_pairs_per_h=3.0, apneas_per_h=8.0,
-                   twitches_per_h=20.0, myoclonic_jerks_per_h=40.0, negative_myoclonus_per_h=60.0,
-                   spontaneous_arousals_per_h=6.0, isolation_s=92.0)
+        base = cls(
+            lights_off_min=(0.5, 1.0),
+            sleep_latency_min=(1.5, 3.0),
+            lights_on_before_end_min=(0.5, 1.0),
+            awakenings_per_h=0.0,
+            plm_series_per_h=4.0,
+            plm_series_length=(4, 8),
+            isolated_lm_per_h=3.0,
+            wake_lm_per_h=8.0,
+            long_lm_per_h=2.0,
+            bilateral_pairs_per_h=3.0,
+            apneas_per_h=8.0,
+            twitches_per_h=20.0,
+            myoclonic_jerks_per_h=40.0,
+            negative_myoclonus_per_h=60.0,
+            spontaneous_arousals_per_h=6.0,
+            isolation_s=92.0,
+        )
         return base.with_(**changes)
 
     @classmethod
-    def infant(cls, **changes: Any) -> "SimOptions":
+    def infant(cls, **changes: Any) -> SimOptions:
         """Infant night: BSMI-like clusters on, adult leg-movement and apnea ingredients off."""
-        base = cls(population="infant", leg_movements=False, apneas_per_h=0.0, fm_per_min=0.0,
-                   hypnic_jerks=False, myoclonic_jerks_per_h=0.0, negative_myoclonus_per_h=0.0,
-                   twitches_per_h=0.0, lights_off_min=(0.5, 1.0), sleep_latency_min=(2.0, 6.0),
-                   awakenings_per_h=1.0, eeg_uv=50.0)
+        base = cls(
+            population="infant",
+            leg_movements=False,
+            apneas_per_h=0.0,
+            fm_per_min=0.0,
+            hypnic_jerks=False,
+            myoclonic_jerks_per_h=0.0,
+            negative_myoclonus_per_h=0.0,
+            twitches_per_h=0.0,
+            lights_off_min=(0.5, 1.0),
+            sleep_latency_min=(2.0, 6.0),
+            awakenings_per_h=1.0,
+            eeg_uv=50.0,
+        )
         return base.with_(**changes)
 
     def to_dict(self) -> dict[str, Any]:
@@ -281,7 +363,7 @@ class SimOptions:
         return out
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "SimOptions":
+    def from_dict(cls, d: dict[str, Any]) -> SimOptions:
         """Inverse of :meth:`to_dict` (missing fields take their defaults)."""
         return cls(**{k: _tupled(v) for k, v in d.items()})
 

@@ -4,6 +4,7 @@ Airflow drops to <= 10 % of its amplitude in an apnea and to ~40 % in a
 hypopnea (AASM respiratory scoring: apnea >= 90 % drop, hypopnea >= 30 % drop,
 each >= 10 s), with 1-2 s ramps and a few larger recovery breaths after.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -24,7 +25,7 @@ def _in_stages(hyp: SimHypnogram, t0: float, t1: float, stages: tuple[str, ...])
     if t0 < hyp.lights_off or t1 > hyp.lights_on:
         return False
     i0, i1 = int(t0 // EPOCH_S), int(min(t1, hyp.stages.size * EPOCH_S - 1e-9) // EPOCH_S)
-    return bool(np.isin(hyp.stages[i0:i1 + 1], stages).all())
+    return bool(np.isin(hyp.stages[i0 : i1 + 1], stages).all())
 
 
 def design_apneas(rng: np.random.Generator, hyp: SimHypnogram, options: SimOptions) -> list[dict[str, Any]]:
@@ -42,22 +43,23 @@ def design_apneas(rng: np.random.Generator, hyp: SimHypnogram, options: SimOptio
         t0 = float(np.round(rng.uniform(0, total - dur), 1))
         if not _in_stages(hyp, t0, t0 + dur, SLEEP_STAGES):
             continue
-        if any(t0 < e["onset"] + e["duration"] + options.apnea_min_gap_s and
-               e["onset"] < t0 + dur + options.apnea_min_gap_s for e in out):
+        if any(
+            t0 < e["onset"] + e["duration"] + options.apnea_min_gap_s
+            and e["onset"] < t0 + dur + options.apnea_min_gap_s
+            for e in out
+        ):
             continue
         if rng.uniform() < options.hypopnea_fraction:
             kind = "hypopnea"
         else:
             kind = "central_apnea" if rng.uniform() < options.central_fraction else "obstructive_apnea"
-        out.append({"onset": t0, "duration": dur, "kind": kind, "label": LABELS[kind], "lm": False,
-                    "arousal": False})
+        out.append({"onset": t0, "duration": dur, "kind": kind, "label": LABELS[kind], "lm": False, "arousal": False})
     return sorted(out, key=lambda e: e["onset"])
 
 
-def airflow(rng: np.random.Generator, n: int, fs: float, events: list[dict[str, Any]], *,
-            resp_hz: float) -> np.ndarray:
+def airflow(rng: np.random.Generator, n: int, fs: float, events: list[dict[str, Any]], *, resp_hz: float) -> np.ndarray:
     """Airflow (a.u., amplitude ~1): breathing at ``resp_hz`` with rate/amplitude wander, drops at events."""
-    src_fs = 8.0   # breathing rate/amplitude and event envelopes are slow: made at 8 Hz, interpolated
+    src_fs = 8.0  # breathing rate/amplitude and event envelopes are slow: made at 8 Hz, interpolated
     m = int(np.ceil(n / fs * src_fs)) + 2
     t_src = np.arange(m) / src_fs
     f_wander = 1.0 + 0.08 * lowrate_noise(rng, m, src_fs, 0.002, 0.02, src_fs=1.0)
@@ -77,4 +79,3 @@ def airflow(rng: np.random.Generator, n: int, fs: float, events: list[dict[str, 
     x = np.interp(t, t_src, env) * np.sin(np.interp(t, t_src, phase))
     x += 0.02 * rng.standard_normal(n, dtype=np.float32)
     return x
-

@@ -3,11 +3,12 @@
 Keeps the known truth honest: no designed event lands on another one on the same
 channel unless it is meant to (bilateral pairs use two channels).
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 
@@ -51,8 +52,9 @@ class Schedule:
         key = tuple(stages)
         if key not in self._eligible:
             mid = (np.arange(self.hyp.stages.size) + 0.5) * EPOCH_S
-            self._eligible[key] = np.flatnonzero(self._mask(key) & (mid >= self.hyp.lights_off)
-                                                 & (mid <= self.hyp.lights_on))
+            self._eligible[key] = np.flatnonzero(
+                self._mask(key) & (mid >= self.hyp.lights_off) & (mid <= self.hyp.lights_on)
+            )
         return self._eligible[key]
 
     @property
@@ -70,7 +72,7 @@ class Schedule:
         if lights and (t0 < self.hyp.lights_off or t1 > self.hyp.lights_on):
             return False
         i0, i1 = int(t0 // EPOCH_S), int(min(t1, self.total - 1e-9) // EPOCH_S)
-        return bool(self._mask(stages)[i0:i1 + 1].all())
+        return bool(self._mask(stages)[i0 : i1 + 1].all())
 
     def hours_in(self, stages: Sequence[str]) -> float:
         """Hours of ``stages`` between lights off and lights on."""

@@ -1,9 +1,10 @@
 """Signal-synthesis primitives shared by the simulator modules (all vectorized)."""
+
 from __future__ import annotations
 
 import zlib
+from collections.abc import Sequence
 from functools import lru_cache
-from typing import Sequence
 
 import numpy as np
 from scipy import signal as sps
@@ -53,9 +54,17 @@ def band_power_gain(sos: np.ndarray, fs: float, band: tuple[float, float]) -> fl
     return float(np.sum(np.abs(h[sel]) ** 2) * df * 2.0 / fs)
 
 
-def bandlimited_noise(rng: np.random.Generator, n: int, fs: float, lo: float, hi: float, *,
-                      calibrate: tuple[float, float] | None = None, order: int = 4,
-                      fast: bool = False) -> np.ndarray:
+def bandlimited_noise(
+    rng: np.random.Generator,
+    n: int,
+    fs: float,
+    lo: float,
+    hi: float,
+    *,
+    calibrate: tuple[float, float] | None = None,
+    order: int = 4,
+    fast: bool = False,
+) -> np.ndarray:
     """White noise band-passed ``lo``-``hi`` Hz (``hi`` capped at 0.45 fs), causal, one filter call.
 
     Scaled to unit RMS inside ``calibrate`` band when given (so that an amplitude
@@ -69,8 +78,9 @@ def bandlimited_noise(rng: np.random.Generator, n: int, fs: float, lo: float, hi
     return x
 
 
-def lowrate_noise(rng: np.random.Generator, n: int, fs: float, lo: float, hi: float, *,
-                  src_fs: float = 64.0) -> np.ndarray:
+def lowrate_noise(
+    rng: np.random.Generator, n: int, fs: float, lo: float, hi: float, *, src_fs: float = 64.0
+) -> np.ndarray:
     """Unit-RMS band-limited noise for slow rhythms (< 20 Hz): made at ``src_fs``, interpolated to ``fs``."""
     src_fs = min(src_fs, fs)
     m = int(np.ceil(n * src_fs / fs)) + 2
@@ -117,14 +127,19 @@ def raised_envelope(n: int, fs: float, rise_s: float, fall_s: float) -> np.ndarr
     nr = min(max(int(round(rise_s * fs)), 1), n // 2)
     nf = min(max(int(round(fall_s * fs)), 1), n - nr)
     env[:nr] = 0.5 - 0.5 * np.cos(np.pi * (np.arange(nr) + 1) / (nr + 1))
-    env[n - nf:] = 0.5 + 0.5 * np.cos(np.pi * (np.arange(nf) + 1) / (nf + 1))
+    env[n - nf :] = 0.5 + 0.5 * np.cos(np.pi * (np.arange(nf) + 1) / (nf + 1))
     return env
 
 
 def axpy(x: np.ndarray, y: np.ndarray, a: float = 1.0) -> None:
     """``x += a * y`` in place without a temporary array (BLAS daxpy for contiguous float64)."""
-    if x.dtype == np.float64 and y.dtype == np.float64 and x.flags.c_contiguous and y.flags.c_contiguous \
-            and x.size == y.size:
+    if (
+        x.dtype == np.float64
+        and y.dtype == np.float64
+        and x.flags.c_contiguous
+        and y.flags.c_contiguous
+        and x.size == y.size
+    ):
         daxpy(y, x, a=a)
     else:
         x += a * y
@@ -144,7 +159,7 @@ def add_at(x: np.ndarray, starts: np.ndarray, template: np.ndarray, scales: np.n
     starts, sc = starts[order], sc[order]
     offs = np.arange(template.size)
     min_gap = int(np.diff(starts).min()) if starts.size > 1 else template.size
-    if min_gap == 0:   # coinciding starts: unbuffered add
+    if min_gap == 0:  # coinciding starts: unbuffered add
         idx = starts[:, None] + offs[None, :]
         vals = sc[:, None] * template[None, :]
         ok = (idx >= 0) & (idx < x.size)
@@ -166,16 +181,17 @@ class BurstBank:
     comparable with the +8 µV LM onset rule (WASM 2016 / AASM).
     """
 
-    def __init__(self, rng: np.random.Generator, fs: float, *, seconds: float = 64.0,
-                 lo: float = 20.0, hi: float = 150.0) -> None:
+    def __init__(
+        self, rng: np.random.Generator, fs: float, *, seconds: float = 64.0, lo: float = 20.0, hi: float = 150.0
+    ) -> None:
         self.fs = fs
         n = int(seconds * fs)
-        self.data = bandlimited_noise(rng, n + int(fs), fs, lo, hi, calibrate=emg_band())[int(fs):]
-        self.rms = float(np.sqrt(np.mean(self.data ** 2)))   # full-band RMS whose 10-100 Hz part is 1
+        self.data = bandlimited_noise(rng, n + int(fs), fs, lo, hi, calibrate=emg_band())[int(fs) :]
+        self.rms = float(np.sqrt(np.mean(self.data**2)))  # full-band RMS whose 10-100 Hz part is 1
 
     def take(self, rng: np.random.Generator, n: int) -> np.ndarray:
         if n > self.data.size:
             reps = int(np.ceil(n / self.data.size))
             return np.tile(self.data, reps)[:n].copy()
         o = int(rng.integers(0, self.data.size - n + 1))
-        return self.data[o:o + n].copy()
+        return self.data[o : o + n].copy()

@@ -25,6 +25,7 @@ from the two example surface-EMG recordings of the BioSPPy project (BSD-3-Clause
 see LICENSE and docs/validation.md): ``emg.txt`` (100 s at rest) and ``emg_1.txt``
 (64 s with activations). Only the fitted numbers are shipped, not the recordings.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -38,17 +39,17 @@ from scipy.stats import kurtosis
 
 from somnomyo.simulate.synth import emg_band
 
-WELCH_S = 0.256          # Welch window of the fitted spectrum, s (3.9-Hz bins at 1000 Hz)
-LINE_MEDIAN_HZ = 30.0    # running-median width that removes mains and other narrow lines, Hz
-ENV_WINDOW_S = 0.2       # moving-RMS window used to find activations, s
-ACTIVE_FACTOR = 4.0      # an activation is a moving RMS above this many times the file's median
-MIN_ACTIVE_S = 0.2       # shortest activation kept, s
-SLOW_BLOCK_S = 1.0       # block length of the slow level variation, s
-FAST_TAU_S = 0.025       # correlation time of the fast modulation, s: at the motor-unit scale, too
+WELCH_S = 0.256  # Welch window of the fitted spectrum, s (3.9-Hz bins at 1000 Hz)
+LINE_MEDIAN_HZ = 30.0  # running-median width that removes mains and other narrow lines, Hz
+ENV_WINDOW_S = 0.2  # moving-RMS window used to find activations, s
+ACTIVE_FACTOR = 4.0  # an activation is a moving RMS above this many times the file's median
+MIN_ACTIVE_S = 0.2  # shortest activation kept, s
+SLOW_BLOCK_S = 1.0  # block length of the slow level variation, s
+FAST_TAU_S = 0.025  # correlation time of the fast modulation, s: at the motor-unit scale, too
 #                          close to the carrier's own correlation to be separated in these files
-HIGHPASS_HZ = 10.0       # background high-pass, as the synthetic background (10 Hz, order 2)
+HIGHPASS_HZ = 10.0  # background high-pass, as the synthetic background (10 Hz, order 2)
 HIGHPASS_ORDER = 2
-FIR_S = 0.25             # shaping-filter length, s (4-Hz resolution, as the fitted spectrum)
+FIR_S = 0.25  # shaping-filter length, s (4-Hz resolution, as the fitted spectrum)
 
 
 @dataclass(frozen=True)
@@ -61,8 +62,8 @@ class TextureKind:
     fast_tau_s: float
     slow_sd: float
     slow_tau_s: float
-    kurtosis: float          # measured kurtosis (Pearson, Gaussian = 3) of the 10-100 Hz signal
-    seconds: float           # how much signal the fit used, s
+    kurtosis: float  # measured kurtosis (Pearson, Gaussian = 3) of the 10-100 Hz signal
+    seconds: float  # how much signal the fit used, s
 
     def freqs(self) -> np.ndarray:
         return np.arange(len(self.psd)) * self.psd_step_hz
@@ -84,9 +85,10 @@ class TextureModel:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "TextureModel":
+    def from_dict(cls, d: dict[str, Any]) -> TextureModel:
         def kind(k: dict[str, Any]) -> TextureKind:
             return TextureKind(**{**k, "psd": tuple(float(v) for v in k["psd"])})
+
         return cls(rest=kind(d["rest"]), burst=kind(d["burst"]), source=str(d["source"]))
 
 
@@ -116,7 +118,7 @@ def activations(x: np.ndarray, fs: float) -> list[tuple[int, int]]:
     """Sample ranges where the 10-100 Hz moving RMS exceeds ``ACTIVE_FACTOR`` x its median for >= ``MIN_ACTIVE_S``."""
     y = _bandpassed(x, fs)
     w = max(int(ENV_WINDOW_S * fs), 1)
-    env = np.sqrt(np.convolve(y ** 2, np.ones(w) / w, mode="same"))
+    env = np.sqrt(np.convolve(y**2, np.ones(w) / w, mode="same"))
     act = env > ACTIVE_FACTOR * np.median(env)
     d = np.diff(np.r_[0, act.astype(np.int8), 0])
     on, off = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
@@ -130,13 +132,14 @@ def _psd_shape(parts: list[np.ndarray], fs: float) -> tuple[float, np.ndarray]:
         if p.size < nper:
             continue
         f, pxx = sps.welch(p - np.mean(p), fs, nperseg=nper)
-        k = 1 + (p.size - nper) // (nper // 2)      # windows in this part
+        k = 1 + (p.size - nper) // (nper // 2)  # windows in this part
         acc = pxx * k if acc is None else acc + pxx * k
         weight += k
     if acc is None:
         raise ValueError("no segment long enough for a spectrum")
     step = float(f[1] - f[0])
     from scipy.ndimage import median_filter
+
     width = max(3, int(round(LINE_MEDIAN_HZ / step)) | 1)
     smooth = median_filter(acc / weight, size=width, mode="mirror")
     lo, hi = emg_band()
@@ -155,7 +158,7 @@ def _slow(y: np.ndarray, fs: float) -> tuple[float, float]:
     sd = float(np.std(r))
     if sd == 0:
         return 0.0, SLOW_BLOCK_S
-    ac = np.array([1.0] + [float(np.mean(r[:-k] * r[k:])) / sd ** 2 for k in range(1, m // 2)])
+    ac = np.array([1.0] + [float(np.mean(r[:-k] * r[k:])) / sd**2 for k in range(1, m // 2)])
     below = np.flatnonzero(ac < np.exp(-1.0))
     lag = float(below[0]) if below.size else float(m // 2)
     return sd, max(lag, 1.0) * SLOW_BLOCK_S
@@ -165,15 +168,21 @@ def fit_kind(parts: list[np.ndarray], fs: float, *, slow: bool) -> TextureKind:
     """Fit one texture kind from raw signal ``parts`` (each a contiguous stretch) at rate ``fs``."""
     step, psd = _psd_shape(parts, fs)
     ys = [_bandpassed(p, fs) for p in parts]
-    yn = np.concatenate([y / np.std(y) for y in ys])      # each part at its own level
+    yn = np.concatenate([y / np.std(y) for y in ys])  # each part at its own level
     k = float(kurtosis(yn, fisher=False))
     slow_sd, slow_tau = _slow(max(ys, key=len), fs) if slow else (0.0, SLOW_BLOCK_S)
-    total = max(np.log(max(k, 3.0) / 3.0) / 4.0, 0.0)     # kurtosis = 3 exp(4 sigma^2)
-    fast_sd = float(np.sqrt(max(total - slow_sd ** 2, 0.0)))
-    return TextureKind(psd_step_hz=step, psd=tuple(float(np.round(v, 5)) for v in psd),
-                       fast_sd=round(fast_sd, 4), fast_tau_s=FAST_TAU_S, slow_sd=round(slow_sd, 4),
-                       slow_tau_s=round(slow_tau, 3), kurtosis=round(k, 3),
-                       seconds=round(sum(p.size for p in parts) / fs, 3))
+    total = max(np.log(max(k, 3.0) / 3.0) / 4.0, 0.0)  # kurtosis = 3 exp(4 sigma^2)
+    fast_sd = float(np.sqrt(max(total - slow_sd**2, 0.0)))
+    return TextureKind(
+        psd_step_hz=step,
+        psd=tuple(float(np.round(v, 5)) for v in psd),
+        fast_sd=round(fast_sd, 4),
+        fast_tau_s=FAST_TAU_S,
+        slow_sd=round(slow_sd, 4),
+        slow_tau_s=round(slow_tau, 3),
+        kurtosis=round(k, 3),
+        seconds=round(sum(p.size for p in parts) / fs, 3),
+    )
 
 
 def fit_texture(rest: np.ndarray, bursts: np.ndarray, fs: float, *, source: str) -> TextureModel:
@@ -187,8 +196,9 @@ def fit_texture(rest: np.ndarray, bursts: np.ndarray, fs: float, *, source: str)
     burst_parts = [bursts[a:b] for a, b in activations(bursts, fs)]
     if not burst_parts:
         raise ValueError("the burst recording has no activation")
-    return TextureModel(rest=fit_kind(rest_parts, fs, slow=True), burst=fit_kind(burst_parts, fs, slow=False),
-                        source=source)
+    return TextureModel(
+        rest=fit_kind(rest_parts, fs, slow=True), burst=fit_kind(burst_parts, fs, slow=False), source=source
+    )
 
 
 # --- the shipped model and synthesis ----------------------------------------------------------------
@@ -198,6 +208,7 @@ def fit_texture(rest: np.ndarray, bursts: np.ndarray, fs: float, *, source: str)
 def shipped_model() -> TextureModel:
     """The model fitted from BioSPPy's example surface EMG (see the module docstring)."""
     from somnomyo.simulate._texture_biosppy import MODEL
+
     return TextureModel.from_dict(MODEL)
 
 
@@ -236,8 +247,7 @@ def modulation(rng: np.random.Generator, n: int, fs: float, sd: float, tau_s: fl
     return np.exp(sd * g[:n] - sd * sd)
 
 
-def texture_noise(rng: np.random.Generator, n: int, fs: float, kind: TextureKind, *,
-                  slow: bool = True) -> np.ndarray:
+def texture_noise(rng: np.random.Generator, n: int, fs: float, kind: TextureKind, *, slow: bool = True) -> np.ndarray:
     """Noise with the kind's spectrum and amplitude modulation, unit mean power inside 10-100 Hz."""
     taps, power = shaping_filter(kind, fs)
     pad = taps.size

@@ -8,11 +8,19 @@
 
 Parameters: ``Settings.staging`` and ``Settings.emg_wake`` (:mod:`somnomyo.settings_staging`).
 """
+
 from __future__ import annotations
 
 from somnomyo.settings_staging import AutoStagingSettings, EmgWakeSettings
 from somnomyo.stage.auto import agreement, pick_eeg, stage_auto
 from somnomyo.stage.emg_wake import epoch_activity, stage_from_emg
 
-__all__ = ["AutoStagingSettings", "EmgWakeSettings", "agreement", "epoch_activity", "pick_eeg",
-           "stage_auto", "stage_from_emg"]
+__all__ = [
+    "AutoStagingSettings",
+    "EmgWakeSettings",
+    "agreement",
+    "epoch_activity",
+    "pick_eeg",
+    "stage_auto",
+    "stage_from_emg",
+]

@@ -11,13 +11,15 @@ EMG wake/sleep estimate of :mod:`somnomyo.stage.emg_wake`.
 :func:`agreement` compares two hypnograms epoch by epoch (accuracy, Cohen's kappa,
 confusion counts), e.g. an automatic one against an expert's.
 """
+
 from __future__ import annotations
 
 import math
 import re
 import warnings
+from collections.abc import Sequence
 from fractions import Fraction
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -35,8 +37,17 @@ from somnomyo.stage.emg_wake import stage_from_emg
 MISSING_EXTRA = "automatic staging needs the 'staging' extra: pip install 'somnomyo[staging]'"
 MODEL_STAGES = ("W", "N1", "N2", "N3", "R")
 # YASA writes Wake/REM as "W"/"R" (<= 0.6) or "WAKE"/"REM" (>= 0.7); ART/UNS are not predicted.
-_YASA_TO_OURS = {"W": "W", "WAKE": "W", "N1": "N1", "N2": "N2", "N3": "N3", "R": "R", "REM": "R",
-                 "ART": "UNS", "UNS": "UNS"}
+_YASA_TO_OURS = {
+    "W": "W",
+    "WAKE": "W",
+    "N1": "N1",
+    "N2": "N2",
+    "N3": "N3",
+    "R": "R",
+    "REM": "R",
+    "ART": "UNS",
+    "UNS": "UNS",
+}
 
 
 # --------------------------------------------------------------------------- EEG choice
@@ -54,8 +65,9 @@ def _eeg_rank(label: str, preferred: tuple[str, ...]) -> int:
     return 3
 
 
-def pick_eeg(signals: Sequence[Signal], *, preferred: tuple[str, ...] = AutoStagingSettings.eeg_preferred
-             ) -> Signal | None:
+def pick_eeg(
+    signals: Sequence[Signal], *, preferred: tuple[str, ...] = AutoStagingSettings.eeg_preferred
+) -> Signal | None:
     """The EEG to stage on: C4-M1/C3-M2 first, then any central, then frontal, then the first EEG.
 
     YASA SleepStaging docs recommend a central derivation referenced to the mastoid.
@@ -89,9 +101,15 @@ def _resample(data: np.ndarray, fs: float, target: float) -> np.ndarray:
 
 
 @verbose
-def stage_auto(recording: Recording, roles: RolesLike, *, epoch_s: float = 30.0,
-               min_confidence: float = 0.5, settings: AutoStagingSettings | Settings | None = None,
-               verbose: bool | str | int | None = None) -> Hypnogram:
+def stage_auto(
+    recording: Recording,
+    roles: RolesLike,
+    *,
+    epoch_s: float = 30.0,
+    min_confidence: float = 0.5,
+    settings: AutoStagingSettings | Settings | None = None,
+    verbose: bool | str | int | None = None,
+) -> Hypnogram:
     """Sleep stages from EEG (+ EOG, chin EMG) with YASA's pre-trained classifier.
 
     Source: Vallat R. & Walker M.P., "An open-source, high-performance tool for automated
@@ -128,21 +146,33 @@ def stage_auto(recording: Recording, roles: RolesLike, *, epoch_s: float = 30.0,
         5 min; neither EEG nor chin/leg EMG is available (``ChannelError``).
     """
     full = None if settings is None or isinstance(settings, AutoStagingSettings) else settings
-    cfg = full.staging if full is not None else settings or AutoStagingSettings()
+    cfg: AutoStagingSettings = (
+        full.staging
+        if full is not None
+        else settings
+        if isinstance(settings, AutoStagingSettings)
+        else AutoStagingSettings()
+    )
     if not math.isclose(epoch_s, cfg.epoch_s):
         raise ValueError(f"epoch_s must be one of {cfg.epoch_s!r} (YASA's classifiers); got {epoch_s!r}")
     if not 0.0 <= min_confidence <= 1.0:
         raise ValueError(f"min_confidence must be between 0 and 1; got {min_confidence!r}")
-    eeg = pick_eeg(usable_signals(recording, roles, ("eeg",), min_fs_hz=cfg.min_fs_hz),
-                   preferred=cfg.eeg_preferred)
+    eeg = pick_eeg(usable_signals(recording, roles, ("eeg",), min_fs_hz=cfg.min_fs_hz), preferred=cfg.eeg_preferred)
     if eeg is None:
         logger.info("no usable EEG channel for automatic staging; trying the EMG wake/sleep estimate")
         return stage_from_emg(recording, roles, epoch_s=epoch_s, settings=full)
     return _stage_yasa(recording, roles, eeg, epoch_s=epoch_s, min_confidence=min_confidence, cfg=cfg)
 
 
-def _stage_yasa(recording: Recording, roles: RolesLike, eeg: Signal, *, epoch_s: float,
-                min_confidence: float, cfg: AutoStagingSettings) -> Hypnogram:
+def _stage_yasa(
+    recording: Recording,
+    roles: RolesLike,
+    eeg: Signal,
+    *,
+    epoch_s: float,
+    min_confidence: float,
+    cfg: AutoStagingSettings,
+) -> Hypnogram:
     yasa, mne = _import_yasa()
     eog = usable_signals(recording, roles, ("eog",), min_fs_hz=cfg.min_fs_hz)
     chin = usable_signals(recording, roles, ("chin",), min_fs_hz=cfg.min_fs_hz)
@@ -157,22 +187,26 @@ def _stage_yasa(recording: Recording, roles: RolesLike, eeg: Signal, *, epoch_s:
         raise SomnomyoError(
             f"automatic staging needs at least {cfg.min_duration_s / 60:g} min of EEG; "
             f"{eeg.label!r} gives {n_model * epoch_s / 60:g} min of whole {epoch_s:g}-s epochs",
-            recording.path)
-    data = np.vstack([x[: n_model * spe] for x in series]) * 1e-6     # µV -> V for MNE
+            recording.path,
+        )
+    data = np.vstack([x[: n_model * spe] for x in series]) * 1e-6  # µV -> V for MNE
     names = [sig.label for sig, _ in chosen]
     info = mne.create_info(names, fs, [t for _, t in chosen], verbose=False)
     raw = mne.io.RawArray(data, info, verbose=False)
-    logger.info("automatic staging with YASA %s on %s (%d epochs)", getattr(yasa, "__version__", "?"),
-                ", ".join(f"{t}={n!r}" for n, (_, t) in zip(names, chosen)), n_model)
+    logger.info(
+        "automatic staging with YASA %s on %s (%d epochs)",
+        getattr(yasa, "__version__", "?"),
+        ", ".join(f"{t}={n!r}" for n, (_, t) in zip(names, chosen)),
+        n_model,
+    )
     kinds = {t: sig.label for sig, t in chosen}
     with warnings.catch_warnings():
         # YASA's shipped classifiers were pickled with an older scikit-learn; harmless here.
         warnings.filterwarnings("ignore", message=".*unpickle estimator.*")
-        sls = yasa.SleepStaging(raw, eeg_name=kinds["eeg"], eog_name=kinds.get("eog"),
-                                emg_name=kinds.get("emg"))
+        sls = yasa.SleepStaging(raw, eeg_name=kinds["eeg"], eog_name=kinds.get("eog"), emg_name=kinds.get("emg"))
         pred = sls.predict()
         proba = getattr(pred, "proba", None)
-        if proba is None:                       # YASA < 0.7: array of labels + predict_proba()
+        if proba is None:  # YASA < 0.7: array of labels + predict_proba()
             proba = sls.predict_proba()
     labels = np.asarray(getattr(pred, "hypno", pred)).astype(str)
     stages = np.full(n_total, "UNS", dtype="<U3")
@@ -186,7 +220,7 @@ def _stage_yasa(recording: Recording, roles: RolesLike, eeg: Signal, *, epoch_s:
     frame = pd.DataFrame(probs, columns=list(MODEL_STAGES))
     frame.index.name = "epoch"
     frame["confidence"] = frame[list(MODEL_STAGES)].max(axis=1, skipna=False)
-    frame["low_confidence"] = ~(frame["confidence"] >= min_confidence)   # NaN (UNS) -> True
+    frame["low_confidence"] = ~(frame["confidence"] >= min_confidence)  # NaN (UNS) -> True
     n_low = int((frame["confidence"] < min_confidence).sum())
     if n_low:
         logger.info("automatic staging: %d of %d epochs below confidence %g", n_low, n_model, min_confidence)
@@ -214,7 +248,7 @@ def agreement(auto: Hypnogram, expert: Hypnogram) -> dict[str, Any]:
     e = expert.stage_at(centres)
     both = (a != "UNS") & (e != "UNS")
     stages = list(MODEL_STAGES)
-    order = np.argsort(stages)          # stage codes: index into MODEL_STAGES
+    order = np.argsort(stages)  # stage codes: index into MODEL_STAGES
     ai = order[np.searchsorted(stages, a[both], sorter=order)]
     ei = order[np.searchsorted(stages, e[both], sorter=order)]
     k = len(stages)
@@ -223,9 +257,14 @@ def agreement(auto: Hypnogram, expert: Hypnogram) -> dict[str, Any]:
     accuracy: float | None = None
     kappa: float | None = None
     if n:
-        from somnomyo.score.agreement import cohen_kappa   # one kappa for stages and index categories
+        from somnomyo.score.agreement import cohen_kappa  # one kappa for stages and index categories
 
         accuracy = float(np.trace(conf)) / n
         kappa = cohen_kappa(conf)
-    return {"n_epochs": n, "accuracy": accuracy, "kappa": kappa, "stages": stages,
-            "confusion": {s: {t: int(conf[i, j]) for j, t in enumerate(stages)} for i, s in enumerate(stages)}}
+    return {
+        "n_epochs": n,
+        "accuracy": accuracy,
+        "kappa": kappa,
+        "stages": stages,
+        "confusion": {s: {t: int(conf[i, j]) for j, t in enumerate(stages)} for i, s in enumerate(stages)},
+    }

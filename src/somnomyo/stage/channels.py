@@ -1,9 +1,10 @@
 """Channels for sleep staging, shared by both methods (:mod:`somnomyo.stage.auto`, YASA on EEG, and
 :mod:`somnomyo.stage.emg_wake`, the EMG wake/sleep estimate): which loaded signals of a role are
 usable, the epochs lost to recording gaps, and the error when no channel can stage."""
+
 from __future__ import annotations
 
-from typing import Mapping, Sequence, Union
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -13,7 +14,7 @@ from somnomyo.io.channels import ChannelRoles
 from somnomyo.io.recording import Recording, Signal
 from somnomyo.signal.intervals import overlaps_any, spans_from
 
-RolesLike = Union[ChannelRoles, Mapping[str, Union[str, Sequence[str]]]]
+RolesLike = ChannelRoles | Mapping[str, str | Sequence[str]]
 """Channel roles: a :class:`~somnomyo.io.channels.ChannelRoles` or a plain ``{role: [labels]}`` mapping."""
 
 
@@ -25,8 +26,9 @@ def role_labels(roles: RolesLike, role: str) -> list[str]:
     return list(roles.all(role))
 
 
-def usable_signals(recording: Recording, roles: RolesLike, role_names: Sequence[str], *,
-                   min_fs_hz: float) -> list[Signal]:
+def usable_signals(
+    recording: Recording, roles: RolesLike, role_names: Sequence[str], *, min_fs_hz: float
+) -> list[Signal]:
     """Loaded signals of the given roles sampled at ``min_fs_hz`` or more (others are logged and skipped)."""
     out: list[Signal] = []
     for role in role_names:
@@ -35,8 +37,9 @@ def usable_signals(recording: Recording, roles: RolesLike, role_names: Sequence[
             if sig is None:
                 logger.info("staging: %s channel %r is not loaded; skipped", role, label)
             elif sig.fs < min_fs_hz:
-                logger.warning("staging: %s channel %r is sampled at %g Hz (< %g Hz); skipped",
-                               role, label, sig.fs, min_fs_hz)
+                logger.warning(
+                    "staging: %s channel %r is sampled at %g Hz (< %g Hz); skipped", role, label, sig.fs, min_fs_hz
+                )
             elif all(s.label != label for s in out):
                 out.append(sig)
     return out
@@ -45,9 +48,11 @@ def usable_signals(recording: Recording, roles: RolesLike, role_names: Sequence[
 def no_staging_channel_error(recording: Recording) -> ChannelError:
     """The one-line error when neither EEG nor chin/leg EMG is available."""
     labels = ", ".join(recording.labels) or "none"
-    return ChannelError("no hypnogram and no usable EEG or chin/leg EMG channel to estimate one; "
-                        f"stage-dependent indices need a hypnogram; channels in the file: {labels}",
-                        recording.path)
+    return ChannelError(
+        "no hypnogram and no usable EEG or chin/leg EMG channel to estimate one; "
+        f"stage-dependent indices need a hypnogram; channels in the file: {labels}",
+        recording.path,
+    )
 
 
 def gap_epochs(recording: Recording, n_epochs: int, epoch_s: float) -> np.ndarray:

@@ -22,6 +22,7 @@ Method (implementation choice, parameters in :class:`EmgWakeSettings`):
 The trailing part of the recording that does not fill an epoch, and epochs overlapping an
 EDF+D gap, are UNS.
 """
+
 from __future__ import annotations
 
 import math
@@ -44,12 +45,20 @@ def _bandpass(sig: Signal, cond: ConditioningSettings) -> np.ndarray:
     """Zero-phase Butterworth band-pass in float64, AASM EMG band (edges from ``ConditioningSettings``;
     :func:`somnomyo.signal.filters.butter_filtfilt`, the numbers of ``scipy.signal.sosfiltfilt``)."""
     high = min(cond.lowpass_hz, cond.lowpass_max_fraction_of_nyquist * (sig.fs / 2.0))
-    return butter_filtfilt(sig.data, sig.fs, order=cond.filter_order, low_hz=cond.highpass_hz, high_hz=high,
-                           double=True)
+    return butter_filtfilt(
+        sig.data, sig.fs, order=cond.filter_order, low_hz=cond.highpass_hz, high_hz=high, double=True
+    )
 
 
-def epoch_activity(sig: Signal, n_epochs: int, *, epoch_s: float = 30.0, exclude: np.ndarray | None = None,
-                   settings: Settings | None = None, emg_settings: EmgWakeSettings | None = None) -> np.ndarray:
+def epoch_activity(
+    sig: Signal,
+    n_epochs: int,
+    *,
+    epoch_s: float = 30.0,
+    exclude: np.ndarray | None = None,
+    settings: Settings | None = None,
+    emg_settings: EmgWakeSettings | None = None,
+) -> np.ndarray:
     """Fraction (0-1) of each of the first ``n_epochs`` epochs during which ``sig`` is active.
 
     See the module docstring for the method. ``exclude`` masks epochs (e.g. gaps) left out of
@@ -58,14 +67,14 @@ def epoch_activity(sig: Signal, n_epochs: int, *, epoch_s: float = 30.0, exclude
     cfg = emg_settings or (settings.emg_wake if settings is not None else EmgWakeSettings())
     cond = (settings or get_settings("wasm2016")).conditioning
     x = _bandpass(sig, cond)
-    wpe = max(1, int(round(epoch_s / cfg.window_s)))              # windows per epoch
+    wpe = max(1, int(round(epoch_s / cfg.window_s)))  # windows per epoch
     edges = np.round(np.arange(n_epochs * wpe + 1) * (epoch_s / wpe) * sig.fs).astype(np.int64)
     edges = np.minimum(edges, x.size)
-    cum = np.concatenate([[0.0], np.cumsum(x ** 2)])
+    cum = np.concatenate([[0.0], np.cumsum(x**2)])
     power = cum[edges[1:]] - cum[edges[:-1]]
     count = edges[1:] - edges[:-1]
     with np.errstate(invalid="ignore", divide="ignore"):
-        rms = np.sqrt(np.maximum(power, 0.0) / count).reshape(n_epochs, wpe)   # NaN where no samples
+        rms = np.sqrt(np.maximum(power, 0.0) / count).reshape(n_epochs, wpe)  # NaN where no samples
     expected = np.diff(np.round(np.arange(n_epochs * wpe + 1) * (epoch_s / wpe) * sig.fs))
     full = (count == expected).reshape(n_epochs, wpe).all(axis=1)
     ref_mask = full if exclude is None else full & ~exclude
@@ -75,15 +84,28 @@ def epoch_activity(sig: Signal, n_epochs: int, *, epoch_s: float = 30.0, exclude
     active = rms > cfg.active_ratio * rest
     frac = active.mean(axis=1)
     frac[~full] = np.nan
-    logger.debug("EMG activity %r: resting level %.3g, %d of %d epochs active > %g", sig.label, rest,
-                 int(np.nansum(frac > cfg.wake_active_fraction)), n_epochs, cfg.wake_active_fraction)
+    logger.debug(
+        "EMG activity %r: resting level %.3g, %d of %d epochs active > %g",
+        sig.label,
+        rest,
+        int(np.nansum(frac > cfg.wake_active_fraction)),
+        n_epochs,
+        cfg.wake_active_fraction,
+    )
     return frac
 
 
 @verbose
-def stage_from_emg(recording: Recording, roles: RolesLike, *, epoch_s: float = 30.0, sleep_stage: str = "N2",
-                   settings: Settings | None = None, emg_settings: EmgWakeSettings | None = None,
-                   verbose: bool | str | int | None = None) -> Hypnogram:
+def stage_from_emg(
+    recording: Recording,
+    roles: RolesLike,
+    *,
+    epoch_s: float = 30.0,
+    sleep_stage: str = "N2",
+    settings: Settings | None = None,
+    emg_settings: EmgWakeSettings | None = None,
+    verbose: bool | str | int | None = None,
+) -> Hypnogram:
     """ROUGH wake/sleep hypnogram from chin/leg EMG activity; use only when there is no EEG.
 
     Implementation choice, not a validated or standard method (see the module docstring):
@@ -107,8 +129,9 @@ def stage_from_emg(recording: Recording, roles: RolesLike, *, epoch_s: float = 3
         raise no_staging_channel_error(recording)
     n_total = int(math.ceil((recording.duration - 1e-9) / epoch_s))
     gap = gap_epochs(recording, n_total, epoch_s)
-    frac = np.vstack([epoch_activity(s, n_total, epoch_s=epoch_s, exclude=gap, settings=settings,
-                                     emg_settings=cfg) for s in sigs])
+    frac = np.vstack(
+        [epoch_activity(s, n_total, epoch_s=epoch_s, exclude=gap, settings=settings, emg_settings=cfg) for s in sigs]
+    )
     complete = ~np.isnan(frac).any(axis=0) & ~gap
     score = np.where(complete, np.nan_to_num(frac, nan=0.0).max(axis=0), np.nan)
     stages = np.full(n_total, "UNS", dtype="<U3")
@@ -116,6 +139,9 @@ def stage_from_emg(recording: Recording, roles: RolesLike, *, epoch_s: float = 3
     logger.warning(
         "no EEG: sleep/wake ROUGHLY estimated from EMG activity (%s): %d W and %d sleep epochs "
         "(sleep labelled %s; per-stage results are not meaningful)",
-        ", ".join(repr(s.label) for s in sigs), int((stages == "W").sum()),
-        int((stages == sleep_stage).sum()), sleep_stage)
+        ", ".join(repr(s.label) for s in sigs),
+        int((stages == "W").sum()),
+        int((stages == sleep_stage).sum()),
+        sleep_stage,
+    )
     return Hypnogram(stages, epoch_s=epoch_s, start=0.0, source="emg_estimate", path=None)

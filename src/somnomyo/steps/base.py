@@ -1,10 +1,12 @@
 """The types of a scoring step (:mod:`somnomyo.registry`): the :class:`Night` a ``run`` step
 sees, the :class:`Scored` it returns and the registry entry :class:`Detector`."""
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 

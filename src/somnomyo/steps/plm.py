@@ -7,6 +7,7 @@ association, indices; WASM 2016 or AASM per the settings). ``from_events``: the 
 derived columns - CLM ids, series, periodicity, stage, associations - are dropped and
 recomputed), with the unscorable leg time the night was scored with.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -21,8 +22,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from somnomyo.rescore import ScoringContext
 
 LEG_ROLES = ("leg_left", "leg_right", "legs")
-MISSING = ("no usable leg EMG channel (need leg_left/leg_right or a bipolar 'legs' channel; "
-           "override with --channel leg_left=LABEL)")
+MISSING = (
+    "no usable leg EMG channel (need leg_left/leg_right or a bipolar 'legs' channel; "
+    "override with --channel leg_left=LABEL)"
+)
 
 
 def leg_channels(roles: ChannelRoles) -> dict[str, str]:
@@ -39,8 +42,9 @@ def leg_channels(roles: ChannelRoles) -> dict[str, str]:
     return legs
 
 
-def leg_unscorable(detector: pd.DataFrame | None, quality: dict[str, pd.DataFrame],
-                   legs: dict[str, str]) -> pd.DataFrame:
+def leg_unscorable(
+    detector: pd.DataFrame | None, quality: dict[str, pd.DataFrame], legs: dict[str, str]
+) -> pd.DataFrame:
     """Time unscorable for leg movements: the union over the leg channels (noisy baseline, flat, clipping, gaps)."""
     from somnomyo.signal.intervals import empty_intervals, merge_intervals
 
@@ -57,8 +61,11 @@ def _with_sides(events: pd.DataFrame, roles: ChannelRoles) -> pd.DataFrame:
     """LM rows without a ``side`` (e.g. added in a review) take it from their channel's role."""
     if len(events) == 0 or ("side" in events.columns and not events["side"].isna().any()):
         return events
-    side = events["side"].astype("string") if "side" in events.columns else pd.Series(
-        pd.NA, index=events.index, dtype="string")
+    side = (
+        events["side"].astype("string")
+        if "side" in events.columns
+        else pd.Series(pd.NA, index=events.index, dtype="string")
+    )
     from_role = events["channel"].astype("object").map(lambda lab: _SIDE_OF_ROLE.get(roles.role_of.get(lab, "")))
     return events.assign(side=side.fillna(from_role.astype("string")))
 
@@ -70,14 +77,30 @@ def run(night: Night) -> Scored:
 
     night.progress("detecting leg movements")
     legs = leg_channels(night.roles)
-    det = detect_leg_movements(night.recording, legs=legs, ecg_label=night.roles.get("ecg"), settings=night.settings,
-                               r_peaks=night.r_peaks, conditioned=night.conditioned)
+    det = detect_leg_movements(
+        night.recording,
+        legs=legs,
+        ecg_label=night.roles.get("ecg"),
+        settings=night.settings,
+        r_peaks=night.r_peaks,
+        conditioned=night.conditioned,
+    )
     unscorable = leg_unscorable(det.unscorable, night.unscorable, legs)
     night.progress("scoring periodic limb movements")
-    plm = score_plm(det.events, duration_s=night.recording.duration, hypnogram=night.hypnogram,
-                    annotations=night.annotations, unscorable=unscorable, settings=night.settings)
-    return Scored(blocks={"plm": plm.summary()}, results={"plm": plm}, events=plm.events,
-                  context={"unscorable": intervals_to_json(unscorable)})
+    plm = score_plm(
+        det.events,
+        duration_s=night.recording.duration,
+        hypnogram=night.hypnogram,
+        annotations=night.annotations,
+        unscorable=unscorable,
+        settings=night.settings,
+    )
+    return Scored(
+        blocks={"plm": plm.summary()},
+        results={"plm": plm},
+        events=plm.events,
+        context={"unscorable": intervals_to_json(unscorable)},
+    )
 
 
 def from_events(events: pd.DataFrame, context: ScoringContext, earlier: pd.DataFrame) -> Scored:
@@ -85,13 +108,25 @@ def from_events(events: pd.DataFrame, context: ScoringContext, earlier: pd.DataF
     from somnomyo.score.plm import score_plm
 
     own = context.step("plm")
-    plm = score_plm(_with_sides(events, context.roles), duration_s=context.duration_s, hypnogram=context.hypnogram,
-                    annotations=context.annotations, unscorable=intervals_from_json(own.get("unscorable")),
-                    settings=context.settings)
+    plm = score_plm(
+        _with_sides(events, context.roles),
+        duration_s=context.duration_s,
+        hypnogram=context.hypnogram,
+        annotations=context.annotations,
+        unscorable=intervals_from_json(own.get("unscorable")),
+        settings=context.settings,
+    )
     return Scored(blocks={"plm": plm.summary()}, results={"plm": plm}, events=plm.events, context=own)
 
 
 DETECTOR = Detector(
-    name="plm", family="plm", roles=LEG_ROLES, trial_types=("leg_movement",), blocks=("plm",),
-    run=run, from_events=from_events, required_any=LEG_ROLES, missing=MISSING,
+    name="plm",
+    family="plm",
+    roles=LEG_ROLES,
+    trial_types=("leg_movement",),
+    blocks=("plm",),
+    run=run,
+    from_events=from_events,
+    required_any=LEG_ROLES,
+    missing=MISSING,
 )

@@ -8,15 +8,37 @@ agreement.tsv, pairs.tsv, indices.tsv, summary.json and validation.html. Referen
 read through a documented, overridable table (:mod:`somnomyo.validate.labels`). See
 docs/validation.md.
 """
+
 from __future__ import annotations
 
 from somnomyo.validate.labels import DEFAULT_RULES, LabelRule, LabelTable
 from somnomyo.validate.match import MatchRule, match_events, summarize_pairs
 from somnomyo.validate.reference import Scoring, align, read_scoring
-from somnomyo.validate.run import (NightValidation, Validation, index_value, validate_manifest, validate_night,
-                                   validate_nights)
+from somnomyo.validate.run import (
+    NightValidation,
+    Validation,
+    index_value,
+    validate_manifest,
+    validate_night,
+    validate_nights,
+)
 from somnomyo.validate.settings import ValidateSettings
 
-__all__ = ["match_events", "summarize_pairs", "MatchRule", "LabelRule", "LabelTable", "DEFAULT_RULES", "Scoring",
-           "read_scoring", "align", "validate_night", "validate_nights", "validate_manifest", "NightValidation",
-           "Validation", "ValidateSettings", "index_value"]
+__all__ = [
+    "match_events",
+    "summarize_pairs",
+    "MatchRule",
+    "LabelRule",
+    "LabelTable",
+    "DEFAULT_RULES",
+    "Scoring",
+    "read_scoring",
+    "align",
+    "validate_night",
+    "validate_nights",
+    "validate_manifest",
+    "NightValidation",
+    "Validation",
+    "ValidateSettings",
+    "index_value",
+]

@@ -7,6 +7,7 @@ on the results folder's scoring context (``context.json``, :class:`somnomyo.resc
 No second PLM scorer exists here. Without a context (an older results folder) those reference
 values stay undefined and the validation says so.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -47,8 +48,12 @@ def context_hypnogram(ctx: Any) -> Hypnogram | None:
     if isinstance(hyp, Hypnogram):
         return hyp
     if isinstance(hyp, dict) and hyp.get("stages") is not None:
-        return Hypnogram(np.asarray(hyp["stages"], dtype="<U3"), epoch_s=float(hyp.get("epoch_s", 30.0)),
-                         start=float(hyp.get("start", 0.0)), source=str(hyp.get("source", "annotations")))
+        return Hypnogram(
+            np.asarray(hyp["stages"], dtype="<U3"),
+            epoch_s=float(hyp.get("epoch_s", 30.0)),
+            start=float(hyp.get("start", 0.0)),
+            source=str(hyp.get("source", "annotations")),
+        )
     return None
 
 
@@ -98,9 +103,13 @@ def rescore_events(events: pd.DataFrame, ctx: Any, *, channels: dict[str, str]) 
             if sel.any():
                 ev.loc[sel, "channel"] = label
     from somnomyo.registry import for_families, trial_types
+
     allowed = set(trial_types(for_families(list(ctx.detectors)))) & set(RESCORED_KINDS)
     ev = ev[ev["trial_type"].isin(allowed).fillna(False).to_numpy()]
-    keep = [c for c in ("onset", "duration", "trial_type", "channel", "side", "amplitude_uv", "muscles", "label")
-            if c in ev.columns]
+    keep = [
+        c
+        for c in ("onset", "duration", "trial_type", "channel", "side", "amplitude_uv", "muscles", "label")
+        if c in ev.columns
+    ]
     res = rescore(make_events(ev[keep], label="string"), ctx)
     return res.events.reset_index(drop=True), res.summary()

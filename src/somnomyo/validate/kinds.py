@@ -22,6 +22,7 @@ matched again); ``stage``
 a miss count in the stage of the reference event, a false detection in the stage of the
 detection (``n_detected`` of a stage row = its tp + fp).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -44,7 +45,8 @@ AGREEMENT_COLUMNS: dict[str, str] = {
     "stage": "all (the whole night) or the sleep stage W, N1, N2, N3, R, UNS",
     "n_reference": "reference events (tp + fn)",
     "n_detected": "detected events (tp + fp)",
-    "tp": "matched pairs", "fn": "reference events without a detection (misses)",
+    "tp": "matched pairs",
+    "fn": "reference events without a detection (misses)",
     "fp": "detections without a reference event (false detections)",
     "precision": "tp / (tp + fp); empty when undefined",
     "recall": "tp / (tp + fn) (sensitivity); empty when the reference has no event of the kind",
@@ -55,7 +57,7 @@ AGREEMENT_COLUMNS: dict[str, str] = {
     "offset_diff_iqr_s": "interquartile range of the end differences, s",
     "matched_within": "side or channel when pairs had to share it; empty otherwise",
     "reference_basis": "where the reference's value of the kind comes from: scored (as the reference "
-                       "states it), labelled (its PLM labels), rescored (its LMs scored by somnomyo's rules)",
+    "states it), labelled (its PLM labels), rescored (its LMs scored by somnomyo's rules)",
     "rule": "the matching rule",
     "note": "why a figure is undefined",
 }
@@ -76,27 +78,45 @@ def clm_events(lms: pd.DataFrame) -> pd.DataFrame:
     if not len(x):
         return x.iloc[0:0].assign(row=pd.Series(dtype="int64"))
     end = x["onset"].to_numpy(float) + np.nan_to_num(x["duration"].to_numpy(float))
-    g = pd.DataFrame({"clm_id": x["clm_id"].to_numpy(), "onset": x["onset"].to_numpy(float), "end": end,
-                      "side": x["side"].astype("string").fillna("").to_numpy(dtype=object),
-                      "channel": x["channel"].astype("string").fillna("").to_numpy(dtype=object),
-                      "stage": x["stage"].astype("string").to_numpy(dtype=object) if "stage" in x else None,
-                      "label": x["label"].astype("string").to_numpy(dtype=object) if "label" in x else None,
-                      "row": x["row"].to_numpy() if "row" in x else x.index.to_numpy()})
+    g = pd.DataFrame(
+        {
+            "clm_id": x["clm_id"].to_numpy(),
+            "onset": x["onset"].to_numpy(float),
+            "end": end,
+            "side": x["side"].astype("string").fillna("").to_numpy(dtype=object),
+            "channel": x["channel"].astype("string").fillna("").to_numpy(dtype=object),
+            "stage": x["stage"].astype("string").to_numpy(dtype=object) if "stage" in x else None,
+            "label": x["label"].astype("string").to_numpy(dtype=object) if "label" in x else None,
+            "row": x["row"].to_numpy() if "row" in x else x.index.to_numpy(),
+        }
+    )
     g = g.sort_values("onset", kind="stable")
 
     def sides(s: pd.Series) -> str:
         u = sorted({v for v in s if v})
         return "bilateral" if ("left" in u and "right" in u) else (u[0] if u else "")
 
-    agg = g.groupby("clm_id", sort=False).agg(onset=("onset", "min"), end=("end", "max"), side=("side", sides),
-                                              channel=("channel", lambda s: ",".join(dict.fromkeys(v for v in s if v))),
-                                              stage=("stage", "first"), label=("label", "first"), row=("row", "first"))
-    out = pd.DataFrame({"onset": agg["onset"].to_numpy(float), "duration": (agg["end"] - agg["onset"]).to_numpy(float),
-                        "trial_type": CLM, "channel": pd.array(agg["channel"].to_numpy(), dtype="string"),
-                        "side": pd.array(agg["side"].replace("", pd.NA).to_numpy(), dtype="string"),
-                        "stage": pd.array(agg["stage"].to_numpy(), dtype="string"),
-                        "label": pd.array(agg["label"].to_numpy(), dtype="string"),
-                        "row": agg["row"].to_numpy()})
+    agg = g.groupby("clm_id", sort=False).agg(
+        onset=("onset", "min"),
+        end=("end", "max"),
+        side=("side", sides),
+        channel=("channel", lambda s: ",".join(dict.fromkeys(v for v in s if v))),
+        stage=("stage", "first"),
+        label=("label", "first"),
+        row=("row", "first"),
+    )
+    out = pd.DataFrame(
+        {
+            "onset": agg["onset"].to_numpy(float),
+            "duration": (agg["end"] - agg["onset"]).to_numpy(float),
+            "trial_type": CLM,
+            "channel": pd.array(agg["channel"].to_numpy(), dtype="string"),
+            "side": pd.array(agg["side"].replace("", pd.NA).to_numpy(), dtype="string"),
+            "stage": pd.array(agg["stage"].to_numpy(), dtype="string"),
+            "label": pd.array(agg["label"].to_numpy(), dtype="string"),
+            "row": agg["row"].to_numpy(),
+        }
+    )
     return out.sort_values("onset", kind="stable").reset_index(drop=True)
 
 
@@ -117,8 +137,14 @@ def event_sets(events: pd.DataFrame, defined: frozenset[str]) -> dict[str, pd.Da
     return out
 
 
-def _within(kind: str, d: pd.DataFrame, r: pd.DataFrame, det_defined: frozenset[str], ref_defined: frozenset[str],
-            settings: ValidateSettings) -> str | None:
+def _within(
+    kind: str,
+    d: pd.DataFrame,
+    r: pd.DataFrame,
+    det_defined: frozenset[str],
+    ref_defined: frozenset[str],
+    settings: ValidateSettings,
+) -> str | None:
     if kind in (LM, PLM, AROUSAL):
         ok = settings.match_side and "side" in det_defined and "side" in ref_defined
         return "side" if ok else None
@@ -170,9 +196,17 @@ def _annotate(pairs: pd.DataFrame, d: pd.DataFrame, r: pd.DataFrame) -> pd.DataF
     return out
 
 
-def compare_events(detected: pd.DataFrame, det_defined: frozenset[str], reference: pd.DataFrame,
-                   ref_defined: frozenset[str], *, night: str, rule: MatchRule, settings: ValidateSettings,
-                   reference_basis: dict[str, str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def compare_events(
+    detected: pd.DataFrame,
+    det_defined: frozenset[str],
+    reference: pd.DataFrame,
+    ref_defined: frozenset[str],
+    *,
+    night: str,
+    rule: MatchRule,
+    settings: ValidateSettings,
+    reference_basis: dict[str, str] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(agreement rows, pairs with a ``side`` column) of one night, every kind both sides can be compared on."""
     dsets, rsets = event_sets(detected, det_defined), event_sets(reference, ref_defined)
     kinds = [k for k in dsets if k in rsets and (k in (LM,) or k in KINDS_LM or len(dsets[k]) or len(rsets[k]))]
@@ -203,11 +237,24 @@ def compare_events(detected: pd.DataFrame, det_defined: frozenset[str], referenc
                 s = summarize_pairs(p)
                 note = ""
                 if s["n_reference"] == 0:
-                    note = (f"the reference has no {kind} events" + ("" if stage == "all" else f" in {stage}")
-                            + ": precision, recall and F1 undefined")
-                rows.append({"night": night, "kind": kind, "side": side, "stage": stage, **s,
-                             "matched_within": within or "", "reference_basis": basis.get(kind, "scored"),
-                             "rule": rule.describe(), "note": note})
+                    note = (
+                        f"the reference has no {kind} events"
+                        + ("" if stage == "all" else f" in {stage}")
+                        + ": precision, recall and F1 undefined"
+                    )
+                rows.append(
+                    {
+                        "night": night,
+                        "kind": kind,
+                        "side": side,
+                        "stage": stage,
+                        **s,
+                        "matched_within": within or "",
+                        "reference_basis": basis.get(kind, "scored"),
+                        "rule": rule.describe(),
+                        "note": note,
+                    }
+                )
     agreement = pd.DataFrame(rows, columns=list(AGREEMENT_COLUMNS))
     pairs_df = pd.concat(all_pairs, ignore_index=True) if all_pairs else pd.DataFrame()
     return agreement, pairs_df

@@ -20,14 +20,16 @@ table file (``somnomyo validate --labels FILE``; :meth:`LabelTable.from_file`): 
 with the columns ``label, trial_type, side, periodic`` whose rows add to, or replace, the
 default rows of the same spelling.
 """
+
 from __future__ import annotations
 
 import csv
 import io
 import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, Literal
+from typing import Literal
 
 from somnomyo.errors import SomnomyoError
 from somnomyo.events import TRIAL_TYPES
@@ -70,7 +72,7 @@ def _sided(stems: Iterable[str], periodic: bool | None, forms: tuple[str, ...]) 
         out.append(_lm(stem, None, periodic))
         for side in ("left", "right"):
             for form in forms:
-                out.append(_lm(form.format(stem=stem, s=side.capitalize(), l=side), side, periodic))   # type: ignore[arg-type]
+                out.append(_lm(form.format(stem=stem, s=side.capitalize(), l=side), side, periodic))
     return out
 
 
@@ -79,17 +81,37 @@ _SIDE_FORMS = ("{stem} ({s})", "{stem} - {l}", "{stem} {l}", "{l} {stem}", "{ste
 #: the default table (see the module docstring); ``docs/validation.md`` lists it
 DEFAULT_RULES: tuple[LabelRule, ...] = tuple(
     _sided(("Limb Movement", "Leg Movement", "LM", "Limb movement event", "LMS", "LMW"), None, _SIDE_FORMS)
-    + _sided(("PLM", "Periodic leg movement", "Periodic limb movement", "PLMS", "PLMW", "PLM event",
-              "Periodic Limb Movement Event"), True, _SIDE_FORMS)
-    + [_lm("Leg movement left leg", "left"), _lm("Leg movement right leg", "right"),
-       _lm("Isolated leg movement", None, False), _lm("Isolated limb movement", None, False),
-       _lm("Non-periodic leg movement", None, False), _lm("Bilateral leg movement", "both"),
-       LabelRule("Fragmentary myoclonus", "fragmentary_myoclonus"), LabelRule("FM", "fragmentary_myoclonus"),
-       LabelRule("Fragmentary myoclonus potential", "fragmentary_myoclonus"),
-       LabelRule("Myoclonic jerk", "myoclonic_jerk"),
-       LabelRule("Hypnic jerk", "hypnic_jerk"), LabelRule("Sleep start", "hypnic_jerk"),
-       LabelRule("Jerk cluster", "jerk_cluster"), LabelRule("Negative myoclonus", "negative_myoclonus"),
-       LabelRule("Phasic EMG", "phasic_emg"), LabelRule("Phasic EMG activity", "phasic_emg")]
+    + _sided(
+        (
+            "PLM",
+            "Periodic leg movement",
+            "Periodic limb movement",
+            "PLMS",
+            "PLMW",
+            "PLM event",
+            "Periodic Limb Movement Event",
+        ),
+        True,
+        _SIDE_FORMS,
+    )
+    + [
+        _lm("Leg movement left leg", "left"),
+        _lm("Leg movement right leg", "right"),
+        _lm("Isolated leg movement", None, False),
+        _lm("Isolated limb movement", None, False),
+        _lm("Non-periodic leg movement", None, False),
+        _lm("Bilateral leg movement", "both"),
+        LabelRule("Fragmentary myoclonus", "fragmentary_myoclonus"),
+        LabelRule("FM", "fragmentary_myoclonus"),
+        LabelRule("Fragmentary myoclonus potential", "fragmentary_myoclonus"),
+        LabelRule("Myoclonic jerk", "myoclonic_jerk"),
+        LabelRule("Hypnic jerk", "hypnic_jerk"),
+        LabelRule("Sleep start", "hypnic_jerk"),
+        LabelRule("Jerk cluster", "jerk_cluster"),
+        LabelRule("Negative myoclonus", "negative_myoclonus"),
+        LabelRule("Phasic EMG", "phasic_emg"),
+        LabelRule("Phasic EMG activity", "phasic_emg"),
+    ]
 )
 
 
@@ -120,17 +142,17 @@ class LabelTable:
                     return self._rules[part]
         return None
 
-    def with_rules(self, rules: Iterable[LabelRule]) -> "LabelTable":
+    def with_rules(self, rules: Iterable[LabelRule]) -> LabelTable:
         """A copy with ``rules`` added (replacing rows of the same spelling)."""
         return LabelTable([*self, *rules])
 
     @classmethod
-    def default(cls) -> "LabelTable":
+    def default(cls) -> LabelTable:
         """The documented default table (:data:`DEFAULT_RULES`)."""
         return cls(DEFAULT_RULES)
 
     @classmethod
-    def from_file(cls, path: str | os.PathLike[str], *, base: "LabelTable | None" = None) -> "LabelTable":
+    def from_file(cls, path: str | os.PathLike[str], *, base: LabelTable | None = None) -> LabelTable:
         """``base`` (default: the default table) with the rows of a CSV/TSV label file added.
 
         Columns ``label, trial_type`` (required), ``side``, ``periodic`` (optional); ``#`` starts
@@ -167,7 +189,9 @@ def read_label_rules(path: Path) -> list[LabelRule]:
         raise SomnomyoError("label table not found", path) from None
     except (OSError, UnicodeDecodeError) as err:
         raise SomnomyoError(f"cannot read the label table: {err}", path) from None
-    lines = [(i, ln) for i, ln in enumerate(text.splitlines(), start=1) if ln.strip() and not ln.lstrip().startswith("#")]
+    lines = [
+        (i, ln) for i, ln in enumerate(text.splitlines(), start=1) if ln.strip() and not ln.lstrip().startswith("#")
+    ]
     if not lines:
         raise SomnomyoError("empty label table; expected columns " + ", ".join(TABLE_COLUMNS), path)
     delim = "\t" if "\t" in lines[0][1] else ","
@@ -175,12 +199,16 @@ def read_label_rules(path: Path) -> list[LabelRule]:
     header = [h.strip().lower() for h in rows[0]]
     missing = [c for c in ("label", "trial_type") if c not in header]
     if missing:
-        raise SomnomyoError(f"label table needs the columns {', '.join(TABLE_COLUMNS[:2])} "
-                            f"(optional: side, periodic); found {', '.join(header) or 'none'}", path)
+        raise SomnomyoError(
+            f"label table needs the columns {', '.join(TABLE_COLUMNS[:2])} "
+            f"(optional: side, periodic); found {', '.join(header) or 'none'}",
+            path,
+        )
     unknown = [h for h in header if h not in TABLE_COLUMNS]
     if unknown:
-        raise SomnomyoError(f"unknown column(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(TABLE_COLUMNS)}",
-                            path)
+        raise SomnomyoError(
+            f"unknown column(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(TABLE_COLUMNS)}", path
+        )
     allowed_types = (*TRIAL_TYPES, IGNORE)
     out: list[LabelRule] = []
     for (line, _), row in zip(lines[1:], rows[1:]):

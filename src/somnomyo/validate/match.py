@@ -19,6 +19,7 @@ Every pair, miss and false detection is one row of the table :func:`match_events
 (``PAIR_COLUMNS``); :func:`summarize_pairs` turns it into counts, precision, recall, F1 and
 the onset/offset bias (median and IQR of detected minus reference, s).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -37,7 +38,7 @@ OUTCOMES = ("match", "miss", "false_detection")
 #: columns of the table :func:`match_events` returns, with their meaning
 PAIR_COLUMNS: dict[str, str] = {
     "outcome": "match (a detection paired with a reference event), miss (a reference event without a "
-               "detection) or false_detection (a detection without a reference event)",
+    "detection) or false_detection (a detection without a reference event)",
     "detected_index": "row of the event in the detected table (0-based; events.tsv order); empty for a miss",
     "reference_index": "row of the event in the reference table (0-based); empty for a false detection",
     "detected_onset": "onset of the detection, s from the recording start",
@@ -50,8 +51,8 @@ PAIR_COLUMNS: dict[str, str] = {
     "onset_diff_s": "detected onset minus reference onset, s (positive: detected later)",
     "offset_diff_s": "detected end minus reference end, s (positive: detected ends later)",
 }
-_EPS = 1e-9            # threshold comparisons: float rounding
-_TIE = 1e-7            # tie-break weight towards earlier detections (far below any real IoU difference)
+_EPS = 1e-9  # threshold comparisons: float rounding
+_TIE = 1e-7  # tie-break weight towards earlier detections (far below any real IoU difference)
 
 
 @dataclass(frozen=True)
@@ -66,14 +67,16 @@ class MatchRule:
         check_choice("method", self.method, MATCH_METHODS)
 
     @classmethod
-    def from_settings(cls, settings: ValidateSettings) -> "MatchRule":
-        return cls(method=settings.match_method, min_iou=settings.min_iou,
-                   onset_tolerance_s=settings.onset_tolerance_s)
+    def from_settings(cls, settings: ValidateSettings) -> MatchRule:
+        return cls(method=settings.match_method, min_iou=settings.min_iou, onset_tolerance_s=settings.onset_tolerance_s)
 
     def describe(self) -> str:
         """One line naming the rule, printed beside every figure."""
-        crit = (f"temporal IoU >= {self.min_iou:g}" if self.method == "iou"
-                else f"onsets within {self.onset_tolerance_s:g} s")
+        crit = (
+            f"temporal IoU >= {self.min_iou:g}"
+            if self.method == "iou"
+            else f"onsets within {self.onset_tolerance_s:g} s"
+        )
         return f"one-to-one matching, {crit} (maximal assignment)"
 
     def to_dict(self) -> dict[str, Any]:
@@ -96,11 +99,12 @@ def _iou(a0: np.ndarray, a1: np.ndarray, b0: np.ndarray, b1: np.ndarray) -> np.n
     union = np.maximum(a1, b1) - np.minimum(a0, b0)
     with np.errstate(invalid="ignore", divide="ignore"):
         out = np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0)
-    return np.where((union == 0) & (a0 == b0), 1.0, out)       # two zero-length events at the same time
+    return np.where((union == 0) & (a0 == b0), 1.0, out)  # two zero-length events at the same time
 
 
-def _candidates(d_on: np.ndarray, d_du: np.ndarray, r_on: np.ndarray, r_du: np.ndarray,
-                rule: MatchRule) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _candidates(
+    d_on: np.ndarray, d_du: np.ndarray, r_on: np.ndarray, r_du: np.ndarray, rule: MatchRule
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Candidate pairs (detected i, reference j, weight); weights larger = better."""
     order = np.argsort(d_on, kind="stable")
     son = d_on[order]
@@ -122,7 +126,7 @@ def _candidates(d_on: np.ndarray, d_du: np.ndarray, r_on: np.ndarray, r_du: np.n
     else:
         diff = np.abs(d_on[ii] - r_on[jj])
         keep = diff <= rule.onset_tolerance_s + _EPS
-        w = 1.0 - diff / (rule.onset_tolerance_s + 1.0)        # closer onsets weigh more, always > 0
+        w = 1.0 - diff / (rule.onset_tolerance_s + 1.0)  # closer onsets weigh more, always > 0
     return ii[keep], jj[keep], w[keep]
 
 
@@ -138,12 +142,12 @@ def _assign(ii: np.ndarray, jj: np.ndarray, w: np.ndarray, n_d: int, n_r: int) -
     _, comp = connected_components(graph, directed=False)
     cand_comp = comp[ii]
     edges = np.bincount(cand_comp, minlength=int(comp.max()) + 1)
-    single = edges[cand_comp] == 1                  # one detection, one reference event: a pair
+    single = edges[cand_comp] == 1  # one detection, one reference event: a pair
     pairs: list[tuple[int, int]] = list(zip(ii[single].tolist(), jj[single].tolist()))
     multi = np.flatnonzero(~single)
     order = multi[np.argsort(cand_comp[multi], kind="stable")]
     bounds = np.flatnonzero(np.r_[True, np.diff(cand_comp[order]) != 0, True]) if order.size else np.zeros(1, int)
-    for a, b in zip(bounds[:-1], bounds[1:]):      # loop over clusters of competing candidates
+    for a, b in zip(bounds[:-1], bounds[1:]):  # loop over clusters of competing candidates
         sel = order[a:b]
         ci, cj, cw = ii[sel], jj[sel], w[sel]
         ud, di = np.unique(ci, return_inverse=True)
@@ -165,8 +169,9 @@ def _col(df: pd.DataFrame, name: str, idx: np.ndarray) -> np.ndarray:
     return df[name].astype("string").to_numpy(dtype=object)[idx]
 
 
-def match_events(detected: pd.DataFrame, reference: pd.DataFrame, *, rule: MatchRule | None = None,
-                 by: str | None = None) -> pd.DataFrame:
+def match_events(
+    detected: pd.DataFrame, reference: pd.DataFrame, *, rule: MatchRule | None = None, by: str | None = None
+) -> pd.DataFrame:
     """Match ``detected`` to ``reference`` one-to-one (rule: module docstring; default IoU >= 0.5).
 
     Both tables need ``onset`` and ``duration`` (s); ``channel`` is copied when present. With
@@ -185,8 +190,10 @@ def match_events(detected: pd.DataFrame, reference: pd.DataFrame, *, rule: Match
         dk = d[by].astype("string") if by in d.columns else pd.Series(pd.NA, index=d.index, dtype="string")
         rk = r[by].astype("string") if by in r.columns else pd.Series(pd.NA, index=r.index, dtype="string")
         keys = pd.unique(pd.concat([dk, rk]).dropna())
-        groups = [(np.flatnonzero((dk == k).fillna(False).to_numpy()), np.flatnonzero((rk == k).fillna(False).to_numpy()))
-                  for k in keys]
+        groups = [
+            (np.flatnonzero((dk == k).fillna(False).to_numpy()), np.flatnonzero((rk == k).fillna(False).to_numpy()))
+            for k in keys
+        ]
     pairs: list[tuple[int, int]] = []
     for di, ri in groups:
         if di.size == 0 or ri.size == 0:
@@ -196,8 +203,15 @@ def match_events(detected: pd.DataFrame, reference: pd.DataFrame, *, rule: Match
     return _pair_table(d, r, d_on, d_du, r_on, r_du, pairs)
 
 
-def _pair_table(d: pd.DataFrame, r: pd.DataFrame, d_on: np.ndarray, d_du: np.ndarray, r_on: np.ndarray,
-                r_du: np.ndarray, pairs: list[tuple[int, int]]) -> pd.DataFrame:
+def _pair_table(
+    d: pd.DataFrame,
+    r: pd.DataFrame,
+    d_on: np.ndarray,
+    d_du: np.ndarray,
+    r_on: np.ndarray,
+    r_du: np.ndarray,
+    pairs: list[tuple[int, int]],
+) -> pd.DataFrame:
     pi = np.array([p[0] for p in pairs], dtype=np.int64)
     pj = np.array([p[1] for p in pairs], dtype=np.int64)
     miss = np.setdiff1d(np.arange(len(r)), pj)
@@ -217,15 +231,22 @@ def _pair_table(d: pd.DataFrame, r: pd.DataFrame, d_on: np.ndarray, d_du: np.nda
     both = has_d & has_r
     iou = np.full(di.size, np.nan)
     iou[both] = _iou(don[both], don[both] + ddu[both], ron[both], ron[both] + rdu[both])
-    out = pd.DataFrame({
-        "outcome": pd.array(["match"] * n_m + ["miss"] * n_miss + ["false_detection"] * n_f, dtype="string"),
-        "detected_index": pd.array(np.where(has_d, di, 0), dtype="Int64"),
-        "reference_index": pd.array(np.where(has_r, rj, 0), dtype="Int64"),
-        "detected_onset": don, "detected_duration": ddu, "detected_channel": pd.array(dch, dtype="string"),
-        "reference_onset": ron, "reference_duration": rdu, "reference_channel": pd.array(rch, dtype="string"),
-        "iou": iou, "onset_diff_s": np.where(both, don - ron, np.nan),
-        "offset_diff_s": np.where(both, (don + ddu) - (ron + rdu), np.nan),
-    })
+    out = pd.DataFrame(
+        {
+            "outcome": pd.array(["match"] * n_m + ["miss"] * n_miss + ["false_detection"] * n_f, dtype="string"),
+            "detected_index": pd.array(np.where(has_d, di, 0), dtype="Int64"),
+            "reference_index": pd.array(np.where(has_r, rj, 0), dtype="Int64"),
+            "detected_onset": don,
+            "detected_duration": ddu,
+            "detected_channel": pd.array(dch, dtype="string"),
+            "reference_onset": ron,
+            "reference_duration": rdu,
+            "reference_channel": pd.array(rch, dtype="string"),
+            "iou": iou,
+            "onset_diff_s": np.where(both, don - ron, np.nan),
+            "offset_diff_s": np.where(both, (don + ddu) - (ron + rdu), np.nan),
+        }
+    )
     out.loc[~has_d, "detected_index"] = pd.NA
     out.loc[~has_r, "reference_index"] = pd.NA
     t = np.where(has_r, ron, don)

@@ -14,6 +14,7 @@
 A new output folder appears only when complete (built under a temporary name, then renamed);
 in an existing folder each file is replaced atomically.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -21,10 +22,10 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
 from somnomyo import __version__
+from somnomyo.io.jsonable import jsonable as _jsonable
 from somnomyo.validate.kinds import AGREEMENT_COLUMNS
 from somnomyo.validate.match import PAIR_COLUMNS, MatchRule, summarize_pairs
 from somnomyo.validate.stats import median_iqr, prf
@@ -36,21 +37,31 @@ __all__ = ["PAIRS_COLUMNS", "SUMMARY_KEYS", "pooled_agreement", "summary_dict", 
 
 OUTPUT_FILES = ("agreement.tsv", "pairs.tsv", "indices.tsv", "summary.json", "validation.html")
 PAIRS_COLUMNS: dict[str, str] = {
-    "night": "night id", "kind": "event kind (as in agreement.tsv)",
+    "night": "night id",
+    "kind": "event kind (as in agreement.tsv)",
     **PAIR_COLUMNS,
     "stage": "stage of the reference event (of the detection for a false detection)",
-    "detected_side": "leg of the detection", "reference_side": "leg of the reference event",
+    "detected_side": "leg of the detection",
+    "reference_side": "leg of the reference event",
     "reference_label": "the reference event's label as written in the reference",
 }
 #: keys of an ``indices.<name>`` entry of summary.json
 SUMMARY_KEYS: dict[str, str] = {
-    "n_nights": "nights with both values", "bias": "mean of detected - reference",
-    "sd": "SD of the differences (n - 1)", "loa_low": "bias - 1.96 SD (Bland-Altman lower limit)",
-    "loa_high": "bias + 1.96 SD (upper limit)", "icc": "intraclass correlation (icc_form)",
-    "icc_ci": "[lower, upper] confidence interval of the ICC (ci_level)", "icc_form": "which ICC",
-    "ci_level": "confidence level of icc_ci", "mean_detected": "mean detected value",
-    "mean_reference": "mean reference value", "reference_basis": "bases of the reference values used",
-    "pearson_r": "Pearson's r", "pearson_p": "its two-sided p", "spearman_rho": "Spearman's rho",
+    "n_nights": "nights with both values",
+    "bias": "mean of detected - reference",
+    "sd": "SD of the differences (n - 1)",
+    "loa_low": "bias - 1.96 SD (Bland-Altman lower limit)",
+    "loa_high": "bias + 1.96 SD (upper limit)",
+    "icc": "intraclass correlation (icc_form)",
+    "icc_ci": "[lower, upper] confidence interval of the ICC (ci_level)",
+    "icc_form": "which ICC",
+    "ci_level": "confidence level of icc_ci",
+    "mean_detected": "mean detected value",
+    "mean_reference": "mean reference value",
+    "reference_basis": "bases of the reference values used",
+    "pearson_r": "Pearson's r",
+    "pearson_p": "its two-sided p",
+    "spearman_rho": "Spearman's rho",
     "spearman_p": "its two-sided p",
     "category": "plms_index only: threshold, n_nights, table (2 x 2 counts), percent_agreement, kappa",
 }
@@ -65,54 +76,55 @@ def pooled_agreement(table: pd.DataFrame, pairs: pd.DataFrame, rule: MatchRule) 
     rows: list[dict[str, Any]] = []
     for r in sums.itertuples(index=False):
         tp, fn, fp = int(r.tp), int(r.fn), int(r.fp)
-        row: dict[str, Any] = {"night": "all", "kind": r.kind, "side": r.side, "stage": r.stage,
-                               "n_reference": tp + fn, "n_detected": tp + fp, "tp": tp, "fn": fn, "fp": fp,
-                               **prf(tp=tp, fp=fp, fn=fn)}
+        row: dict[str, Any] = {
+            "night": "all",
+            "kind": r.kind,
+            "side": r.side,
+            "stage": r.stage,
+            "n_reference": tp + fn,
+            "n_detected": tp + fp,
+            "tp": tp,
+            "fn": fn,
+            "fp": fp,
+            **prf(tp=tp, fp=fp, fn=fn),
+        }
         if len(pairs):
             m = pairs[(pairs["kind"] == r.kind) & (pairs["side"] == r.side) & (pairs["outcome"] == "match")]
             if r.stage != "all":
                 m = m[m["stage"] == r.stage]
             for name in ("onset", "offset"):
-                row[f"{name}_diff_median_s"], row[f"{name}_diff_iqr_s"] = median_iqr(m[f"{name}_diff_s"].to_numpy(float))
+                row[f"{name}_diff_median_s"], row[f"{name}_diff_iqr_s"] = median_iqr(
+                    m[f"{name}_diff_s"].to_numpy(float)
+                )
         first = table[(table["kind"] == r.kind) & (table["side"] == r.side)].iloc[0]
-        row.update(matched_within=first["matched_within"], reference_basis=first["reference_basis"],
-                   rule=rule.describe(),
-                   note="" if tp + fn else f"the reference has no {r.kind} events: precision, recall and F1 undefined")
+        row.update(
+            matched_within=first["matched_within"],
+            reference_basis=first["reference_basis"],
+            rule=rule.describe(),
+            note="" if tp + fn else f"the reference has no {r.kind} events: precision, recall and F1 undefined",
+        )
         rows.append(row)
     return pd.DataFrame(rows, columns=list(AGREEMENT_COLUMNS))
 
 
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, (np.bool_, bool)):
-        return bool(obj)
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        return float(obj) if np.isfinite(obj) else None
-    if obj is pd.NA:
-        return None
-    return obj
-
-
-def _events_block(v: "Validation") -> dict[str, Any]:
+def _events_block(v: Validation) -> dict[str, Any]:
     """Per kind: the whole-night agreement pooled over nights (side all, stage all)."""
     out: dict[str, Any] = {}
     p = v.all_pairs
     for kind in dict.fromkeys(v.agreement["kind"]) if len(v.agreement) else []:
         sel = p[(p["kind"] == kind) & (p["side"] == "all")] if len(p) else p
-        s: dict[str, Any] = summarize_pairs(sel) if len(sel) else {"n_reference": 0, "n_detected": 0, "tp": 0, "fn": 0, "fp": 0,
-                                                   **prf(tp=0, fp=0, fn=0)}
+        s: dict[str, Any] = (
+            summarize_pairs(sel)
+            if len(sel)
+            else {"n_reference": 0, "n_detected": 0, "tp": 0, "fn": 0, "fp": 0, **prf(tp=0, fp=0, fn=0)}
+        )
         if not s["n_reference"]:
             s["note"] = f"the reference has no {kind} events: precision, recall and F1 undefined"
         out[kind] = s
     return out
 
 
-def summary_dict(v: "Validation") -> dict[str, Any]:
+def summary_dict(v: Validation) -> dict[str, Any]:
     """The content of summary.json (documented key by key in docs/validation.md)."""
     unknown: dict[str, int] = {}
     for n in v.nights:
@@ -121,19 +133,24 @@ def summary_dict(v: "Validation") -> dict[str, Any]:
         for k, c in n.detected.unknown_labels.items():
             unknown[k] = unknown.get(k, 0) + c
     modes = sorted({n.mode for n in v.nights})
-    return _jsonable({
-        "somnomyo_version": __version__,
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "mode": modes[0] if len(modes) == 1 else modes,
-        "matching": {**v.rule.to_dict(), "within_side": v.settings.match_side,
-                     "within_channel_kinds": list(v.settings.match_channel_kinds)},
-        "n_nights": len(v.nights),
-        "events": _events_block(v),
-        "indices": v.index_stats(),
-        "unknown_labels": dict(sorted(unknown.items())),
-        "settings": v.settings.to_dict(),
-        "nights": [n.info() for n in v.nights],
-    })
+    return _jsonable(
+        {
+            "somnomyo_version": __version__,
+            "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "mode": modes[0] if len(modes) == 1 else modes,
+            "matching": {
+                **v.rule.to_dict(),
+                "within_side": v.settings.match_side,
+                "within_channel_kinds": list(v.settings.match_channel_kinds),
+            },
+            "n_nights": len(v.nights),
+            "events": _events_block(v),
+            "indices": v.index_stats(),
+            "unknown_labels": dict(sorted(unknown.items())),
+            "settings": v.settings.to_dict(),
+            "nights": [n.info() for n in v.nights],
+        }
+    )
 
 
 def _tsv(df: pd.DataFrame, columns: list[str]) -> str:
@@ -141,7 +158,7 @@ def _tsv(df: pd.DataFrame, columns: list[str]) -> str:
     return out.to_csv(sep="\t", index=False, na_rep="n/a", float_format="%.6g", lineterminator="\n")
 
 
-def write_outputs(v: "Validation", out: Path, *, html: bool = True) -> dict[str, Path]:
+def write_outputs(v: Validation, out: Path, *, html: bool = True) -> dict[str, Path]:
     """Write every output of ``v`` into ``out`` (see the module docstring)."""
     from somnomyo.io.atomic import atomic_dir, write_text_atomic
     from somnomyo.validate.run import INDEX_COLUMNS
@@ -166,6 +183,7 @@ def write_outputs(v: "Validation", out: Path, *, html: bool = True) -> dict[str,
         return write(out)
     if out.exists():
         from somnomyo.errors import SomnomyoError
+
         raise SomnomyoError("exists and is not a folder", out)
     with atomic_dir(out, overwrite=False) as tmp:
         write(tmp)

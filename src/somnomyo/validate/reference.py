@@ -21,6 +21,7 @@ as is when either start is unknown; it refuses with one line when the scoring th
 event inside the recording, or has events past the recording end without a start date-time
 to align it by. Events outside the recording after alignment are dropped with a warning.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -47,8 +48,14 @@ REVIEWED_EVENTS = "events_reviewed.tsv"
 REVIEWED_SUMMARY = "summary_reviewed.json"
 _SECONDS_PER_DAY = 86400.0
 _CONTEXT_CATEGORIES = ("arousal", "respiratory", "lights")
-_LIMB_KINDS = {"lm": (None, None), "lm_left": ("left", None), "lm_right": ("right", None),
-               "plm": (None, True), "plm_left": ("left", True), "plm_right": ("right", True)}
+_LIMB_KINDS = {
+    "lm": (None, None),
+    "lm_left": ("left", None),
+    "lm_right": ("right", None),
+    "plm": (None, True),
+    "plm_left": ("left", True),
+    "plm_right": ("right", True),
+}
 _ROLE_SIDE = {"leg_left": "left", "leg_right": "right", "legs": "both"}
 
 
@@ -90,13 +97,21 @@ class Scoring:
 
     def info(self) -> dict[str, Any]:
         """What summary.json says about this scoring."""
-        return {"path": str(self.path), "format": self.format,
-                "start": self.start.isoformat() if self.start else None, "start_clock_only": self.start_clock_only,
-                "offset_s": self.offset_s, "n_events": int(len(self.events)),
-                "events_by_kind": {str(k): int(v) for k, v in self.events["trial_type"].value_counts().items()},
-                "defined": sorted(self.defined), "plm_labelled": self.plm_labelled,
-                "unknown_labels": dict(self.unknown_labels), "ignored_labels": dict(self.ignored_labels),
-                "labels_used": list(self.labels_used), "warnings": list(self.warnings)}
+        return {
+            "path": str(self.path),
+            "format": self.format,
+            "start": self.start.isoformat() if self.start else None,
+            "start_clock_only": self.start_clock_only,
+            "offset_s": self.offset_s,
+            "n_events": int(len(self.events)),
+            "events_by_kind": {str(k): int(v) for k, v in self.events["trial_type"].value_counts().items()},
+            "defined": sorted(self.defined),
+            "plm_labelled": self.plm_labelled,
+            "unknown_labels": dict(self.unknown_labels),
+            "ignored_labels": dict(self.ignored_labels),
+            "labels_used": list(self.labels_used),
+            "warnings": list(self.warnings),
+        }
 
 
 # ----------------------------------------------------------------------------- dispatch
@@ -145,8 +160,15 @@ def _results(p: Path) -> Scoring:
     rf = open_results(p, check_recording=False)
     summary = rf.summary()
     start, dur = _from_summary(summary)
-    return Scoring(path=p, format="results", events=_with_label(rf.events()), defined=_FOLDER_DEFINED,
-                   start=start, duration_s=dur, summary=summary)
+    return Scoring(
+        path=p,
+        format="results",
+        events=_with_label(rf.events()),
+        defined=_FOLDER_DEFINED,
+        start=start,
+        duration_s=dur,
+        summary=summary,
+    )
 
 
 def _reviewed(p: Path) -> Scoring:
@@ -157,8 +179,15 @@ def _reviewed(p: Path) -> Scoring:
         raise SomnomyoError(f"unreadable reviewed event table: {type(err).__name__}: {err}", f) from None
     summary = _read_json(p / REVIEWED_SUMMARY, "reviewed summary") if (p / REVIEWED_SUMMARY).is_file() else None
     start, dur = _from_summary(summary) if isinstance(summary, dict) else (None, None)
-    return Scoring(path=p, format="reviewed", events=_with_label(events), defined=_FOLDER_DEFINED, start=start,
-                   duration_s=dur, summary=summary if isinstance(summary, dict) else None)
+    return Scoring(
+        path=p,
+        format="reviewed",
+        events=_with_label(events),
+        defined=_FOLDER_DEFINED,
+        start=start,
+        duration_s=dur,
+        summary=summary if isinstance(summary, dict) else None,
+    )
 
 
 def _with_label(events: pd.DataFrame) -> pd.DataFrame:
@@ -173,19 +202,31 @@ def _truth(p: Path) -> Scoring:
 
     truth = _read_json(p, "JSON")
     if not isinstance(truth, dict) or "leg_movements" not in truth or "duration_s" not in truth:
-        raise SomnomyoError("not a simulator truth.json (no 'leg_movements' / 'duration_s'); a reference is an "
-                            "annotation file (XML, EDF+, CSV/TSV), a results or reviewed folder, or truth.json", p)
+        raise SomnomyoError(
+            "not a simulator truth.json (no 'leg_movements' / 'duration_s'); a reference is an "
+            "annotation file (XML, EDF+, CSV/TSV), a results or reviewed folder, or truth.json",
+            p,
+        )
     try:
         events = truth_events(truth)
     except (KeyError, TypeError, ValueError) as err:
         raise SomnomyoError(f"malformed truth.json ({type(err).__name__}: {err})", p) from None
     stages = truth.get("stages") or []
     epoch = 30.0 if not stages else float(truth["duration_s"]) / len(stages)
-    hyp = Hypnogram(np.asarray(stages, dtype="<U3"), epoch_s=epoch, source="annotations", path=str(p)) if stages else None
-    return Scoring(path=p, format="truth", events=_with_label(events),
-                   defined=frozenset({"side", "periodic", "arousal", "stage"}), start=_parse_start(truth.get("start")),
-                   duration_s=float(truth["duration_s"]), hypnogram=hyp, truth_expected=truth.get("expected"),
-                   plm_labelled=True)
+    hyp = (
+        Hypnogram(np.asarray(stages, dtype="<U3"), epoch_s=epoch, source="annotations", path=str(p)) if stages else None
+    )
+    return Scoring(
+        path=p,
+        format="truth",
+        events=_with_label(events),
+        defined=frozenset({"side", "periodic", "arousal", "stage"}),
+        start=_parse_start(truth.get("start")),
+        duration_s=float(truth["duration_s"]),
+        hypnogram=hyp,
+        truth_expected=truth.get("expected"),
+        plm_labelled=True,
+    )
 
 
 # ----------------------------------------------------------------------------- annotation files
@@ -194,12 +235,14 @@ def _annotation_start(path: Path) -> tuple[dt.datetime | None, bool]:
     ext = path.suffix.lower()
     if ext in (".edf", ".bdf", ".rec"):
         from somnomyo.io.edf import read_header
+
         try:
             return read_header(path).start, False
         except SomnomyoError:
             return None, False
     if ext == ".xml":
         from somnomyo.io.annotation_readers import _parse_xml, _text
+
         root = _parse_xml(path)
         for ev in root.iter("ScoredEvent"):
             if _text(ev, "EventConcept").lower() == "recording start time":
@@ -220,6 +263,7 @@ def _side_of_channel(channel: Any, cache: dict[str, str | None]) -> str | None:
     ch = str(channel).strip()
     if ch not in cache:
         from somnomyo.io.channels import infer_roles
+
         cache[ch] = _ROLE_SIDE.get(infer_roles([ch]).role_of.get(ch, ""))
     return cache[ch]
 
@@ -235,8 +279,14 @@ def _annotations(p: Path, table: LabelTable) -> Scoring:
     used: dict[str, dict[str, Any]] = {}
     side_cache: dict[str, str | None] = {}
     rules: dict[tuple[str, str, str], tuple[LabelRule | None, str]] = {}
-    for on, du, cat, kind, label, ch in zip(ev["onset"].tolist(), ev["duration"].tolist(), ev["category"].tolist(),
-                                            ev["kind"].tolist(), ev["label"].tolist(), ev["channel"].tolist()):
+    for on, du, cat, kind, label, ch in zip(
+        ev["onset"].tolist(),
+        ev["duration"].tolist(),
+        ev["category"].tolist(),
+        ev["kind"].tolist(),
+        ev["label"].tolist(),
+        ev["channel"].tolist(),
+    ):
         text = str(label)
         key = (text, str(cat), str(kind))
         if key not in rules:
@@ -244,7 +294,7 @@ def _annotations(p: Path, table: LabelTable) -> Scoring:
             by = "label table"
             if rule is None and cat == "limb" and kind in _LIMB_KINDS:
                 side, periodic = _LIMB_KINDS[kind]
-                rule, by = LabelRule(text, "leg_movement", side, periodic), "somnomyo.io.labels"   # type: ignore[arg-type]
+                rule, by = LabelRule(text, "leg_movement", side, periodic), "somnomyo.io.labels"  # type: ignore[arg-type]
             rules[key] = (rule, by)
         rule, by = rules[key]
         if rule is None:
@@ -257,19 +307,39 @@ def _annotations(p: Path, table: LabelTable) -> Scoring:
         u = used.setdefault(text, {**rule.to_dict(), "label": text, "matched_by": by, "count": 0})
         u["count"] += 1
         side = rule.side if rule.side is not None else _side_of_channel(ch, side_cache)
-        rows.append({"onset": float(on), "duration": float(du), "trial_type": rule.trial_type,
-                     "channel": None if ch is pd.NA else ch, "side": side, "periodic": rule.periodic, "label": text})
+        rows.append(
+            {
+                "onset": float(on),
+                "duration": float(du),
+                "trial_type": rule.trial_type,
+                "channel": None if ch is pd.NA else ch,
+                "side": side,
+                "periodic": rule.periodic,
+                "label": text,
+            }
+        )
     events = make_events(rows, label="string") if rows else _with_label(make_events(None))
     lm = events["trial_type"] == "leg_movement"
-    plm_labelled = bool((events.loc[lm, "periodic"] == True).any())   # pandas boolean: == True keeps NA out
+    plm_labelled = bool(events.loc[lm, "periodic"].eq(True).any())  # pandas boolean: eq(True) keeps NA out
     start, clock_only = _annotation_start(p)
     dur = None
     if ann.hypnogram is not None:
         dur = float(ann.hypnogram.end)
-    sc = Scoring(path=p, format="annotations", events=events, defined=frozenset(), start=start,
-                 start_clock_only=clock_only, duration_s=dur, hypnogram=ann.hypnogram, plm_labelled=plm_labelled,
-                 unknown_labels=dict(sorted(unknown.items())), ignored_labels=ignored,
-                 labels_used=sorted(used.values(), key=lambda u: -u["count"]), warnings=list(ann.warnings))
+    sc = Scoring(
+        path=p,
+        format="annotations",
+        events=events,
+        defined=frozenset(),
+        start=start,
+        start_clock_only=clock_only,
+        duration_s=dur,
+        hypnogram=ann.hypnogram,
+        plm_labelled=plm_labelled,
+        unknown_labels=dict(sorted(unknown.items())),
+        ignored_labels=ignored,
+        labels_used=sorted(used.values(), key=lambda u: -u["count"]),
+        warnings=list(ann.warnings),
+    )
     if plm_labelled:
         sc = _merge_plm_duplicates(sc)
     defined = set()
@@ -282,8 +352,10 @@ def _annotations(p: Path, table: LabelTable) -> Scoring:
     if unknown:
         shown = ", ".join(f"{k!r} ({v})" for k, v in list(sc.unknown_labels.items())[:8])
         more = f" and {len(unknown) - 8} more" if len(unknown) > 8 else ""
-        sc.warn(f"{sum(unknown.values())} event(s) with label(s) not in the label table, not compared: {shown}{more} "
-                "(add them with --labels FILE)")
+        sc.warn(
+            f"{sum(unknown.values())} event(s) with label(s) not in the label table, not compared: {shown}{more} "
+            "(add them with --labels FILE)"
+        )
     return sc
 
 
@@ -303,8 +375,9 @@ def _merge_plm_duplicates(sc: Scoring) -> Scoring:
     ev.loc[lm_left, "periodic"] = ev.loc[lm_left, "periodic"].fillna(False)
     sc = replace(sc, events=ev.reset_index(drop=True))
     if len(drop):
-        sc.warn(f"{len(drop)} PLM label(s) lie on top of an LM label of the same leg; each pair counted as one "
-                "periodic LM")
+        sc.warn(
+            f"{len(drop)} PLM label(s) lie on top of an LM label of the same leg; each pair counted as one periodic LM"
+        )
     return sc
 
 
@@ -333,23 +406,34 @@ def align(sc: Scoring, *, start: dt.datetime | None, duration_s: float | None, w
     if off is None:
         past = on >= duration_s
         if past.any():
-            raise SomnomyoError(f"the {what} has events up to {float(on.max()):.0f} s, past the recording end "
-                                f"({duration_s:g} s), and no start date-time to align it by; is it the scoring of "
-                                "this recording?", sc.path)
+            raise SomnomyoError(
+                f"the {what} has events up to {float(on.max()):.0f} s, past the recording end "
+                f"({duration_s:g} s), and no start date-time to align it by; is it the scoring of "
+                "this recording?",
+                sc.path,
+            )
         return sc
     shifted = on + off
     inside = (shifted >= 0) & (shifted < duration_s)
     if not inside.any():
-        stated = sc.start.strftime("%H:%M:%S") if sc.start_clock_only and sc.start else (sc.start.isoformat() if sc.start else "?")
-        raise SomnomyoError(f"the {what} starts at {stated}, {off:+.0f} s from the recording start "
-                            f"({start.isoformat() if start else '?'}), and none of its events falls within the "
-                            f"recording ({duration_s:g} s); is it the scoring of this recording?", sc.path)
+        stated = (
+            sc.start.strftime("%H:%M:%S")
+            if sc.start_clock_only and sc.start
+            else (sc.start.isoformat() if sc.start else "?")
+        )
+        raise SomnomyoError(
+            f"the {what} starts at {stated}, {off:+.0f} s from the recording start "
+            f"({start.isoformat() if start else '?'}), and none of its events falls within the "
+            f"recording ({duration_s:g} s); is it the scoring of this recording?",
+            sc.path,
+        )
     out = _shift(sc, off) if off else sc
     if not inside.all():
         n = int((~inside).sum())
         out = replace(out, events=out.events.loc[inside].reset_index(drop=True))
-        out.warn(f"{n} event(s) of the {what} lie outside the recording (0-{duration_s:g} s) after alignment; "
-                 "not compared")
+        out.warn(
+            f"{n} event(s) of the {what} lie outside the recording (0-{duration_s:g} s) after alignment; not compared"
+        )
     return out
 
 

@@ -9,14 +9,16 @@ context (:mod:`somnomyo.validate.context`); events are matched kind by kind
 (:mod:`somnomyo.validate.kinds`) and the indices of both sides are put side by side. Across
 nights the indices are compared with the statistics of :mod:`somnomyo.validate.stats`.
 """
+
 from __future__ import annotations
 
 import csv
 import io
 import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,16 +27,23 @@ from somnomyo._logging import logger, set_log_level
 from somnomyo.errors import SomnomyoError
 from somnomyo.io.annotations import SLEEP_STAGES, Hypnogram
 from somnomyo.validate import stats
-from somnomyo.validate.context import (context_hypnogram, leg_channels, load_context, rescore_events,
-                                       summary_hypnogram)
+from somnomyo.validate.context import context_hypnogram, leg_channels, load_context, rescore_events, summary_hypnogram
 from somnomyo.validate.kinds import AROUSAL, CLM, LM, PLM, compare_events
 from somnomyo.validate.labels import LabelTable
 from somnomyo.validate.match import MatchRule
 from somnomyo.validate.reference import Scoring, align, read_scoring
 from somnomyo.validate.settings import ValidateSettings
 
-__all__ = ["NightValidation", "Validation", "validate_night", "validate_nights", "validate_manifest",
-           "index_value", "INDEX_COLUMNS", "BASES"]
+__all__ = [
+    "NightValidation",
+    "Validation",
+    "validate_night",
+    "validate_nights",
+    "validate_manifest",
+    "index_value",
+    "INDEX_COLUMNS",
+    "BASES",
+]
 
 #: where a reference index comes from, in order of preference for the statistics
 BASES = ("scored", "rescored", "labelled", "truth")
@@ -45,8 +54,8 @@ INDEX_COLUMNS: dict[str, str] = {
     "reference": "the reference's value; empty when it cannot be had",
     "difference": "detected - reference",
     "reference_basis": "scored (the reference's own summary), rescored (its events scored by somnomyo's rules "
-                       "on the recording's context), labelled (counted from its PLM labels), truth (the "
-                       "simulator's expected value)",
+    "on the recording's context), labelled (counted from its PLM labels), truth (the "
+    "simulator's expected value)",
 }
 _BLOCKS = ("plm", "fragmentary_myoclonus", "jerks", "hypnic_jerks", "negative_myoclonus", "clusters", "rem_emg")
 _MANIFEST_RESULTS = ("results", "results_dir", "detected")
@@ -86,8 +95,13 @@ class NightValidation:
     notes: list[str] = field(default_factory=list)
 
     def info(self) -> dict[str, Any]:
-        return {"night": self.night, "mode": self.mode, "detected": self.detected.info(),
-                "reference": self.reference.info(), "notes": list(self.notes)}
+        return {
+            "night": self.night,
+            "mode": self.mode,
+            "detected": self.detected.info(),
+            "reference": self.reference.info(),
+            "notes": list(self.notes),
+        }
 
     def summary(self) -> dict[str, Any]:
         return Validation([self], settings=self.settings).summary()
@@ -139,8 +153,10 @@ class Validation:
         t = self.indices
         if not len(t):
             return t
-        t = t.assign(_rank=t["reference_basis"].map({b: i for i, b in enumerate(BASES)}).fillna(len(BASES)),
-                     _has=t["reference"].notna())
+        t = t.assign(
+            _rank=t["reference_basis"].map({b: i for i, b in enumerate(BASES)}).fillna(len(BASES)),
+            _has=t["reference"].notna(),
+        )
         t = t.sort_values(["night", "index", "_has", "_rank"], ascending=[True, True, False, True], kind="stable")
         return t.drop_duplicates(["night", "index"]).drop(columns=["_rank", "_has"]).reset_index(drop=True)
 
@@ -155,16 +171,25 @@ class Validation:
             ref = rows["reference"].tolist() if len(rows) else []
             ba = stats.bland_altman(det, ref, z=s.loa_z)
             a, b = stats._pairs(det, ref)
-            icc = stats.icc_a1(np.column_stack([a, b]), ci_level=s.ci_level) if a.size else \
-                {"icc": None, "icc_ci": None, "icc_form": stats.ICC_FORM}
-            entry: dict[str, Any] = {"n_nights": ba["n_nights"], "bias": ba["bias"], "sd": ba["sd"],
-                                     "loa_low": ba["loa_low"], "loa_high": ba["loa_high"], "icc": icc["icc"],
-                                     "icc_ci": icc["icc_ci"], "icc_form": icc["icc_form"],
-                                     "ci_level": s.ci_level,
-                                     "mean_detected": float(a.mean()) if a.size else None,
-                                     "mean_reference": float(b.mean()) if b.size else None,
-                                     "reference_basis": sorted(set(rows["reference_basis"][rows["reference"].notna()]))
-                                     if len(rows) else []}
+            icc = (
+                stats.icc_a1(np.column_stack([a, b]), ci_level=s.ci_level)
+                if a.size
+                else {"icc": None, "icc_ci": None, "icc_form": stats.ICC_FORM}
+            )
+            entry: dict[str, Any] = {
+                "n_nights": ba["n_nights"],
+                "bias": ba["bias"],
+                "sd": ba["sd"],
+                "loa_low": ba["loa_low"],
+                "loa_high": ba["loa_high"],
+                "icc": icc["icc"],
+                "icc_ci": icc["icc_ci"],
+                "icc_form": icc["icc_form"],
+                "ci_level": s.ci_level,
+                "mean_detected": float(a.mean()) if a.size else None,
+                "mean_reference": float(b.mean()) if b.size else None,
+                "reference_basis": sorted(set(rows["reference_basis"][rows["reference"].notna()])) if len(rows) else [],
+            }
             entry.update(stats.correlations(det, ref))
             if name == "plms_index":
                 entry["category"] = stats.category_agreement(det, ref, threshold=s.plms_category_threshold)
@@ -192,7 +217,7 @@ def _labels(labels: LabelTable | str | os.PathLike[str] | None) -> LabelTable:
     return LabelTable.from_file(labels)
 
 
-_MERGE_TOLERANCE_S = 1e-3   # rescoring may restore events.tsv's 4-decimal times to the exact ones
+_MERGE_TOLERANCE_S = 1e-3  # rescoring may restore events.tsv's 4-decimal times to the exact ones
 
 
 def _merge_from(target: pd.DataFrame, source: pd.DataFrame, cols: Sequence[str]) -> pd.DataFrame:
@@ -200,14 +225,25 @@ def _merge_from(target: pd.DataFrame, source: pd.DataFrame, cols: Sequence[str])
     with the nearest onset (within 1 ms); ``target``'s row order is kept."""
     cols = [c for c in cols if c in source.columns]
     tgt = target.drop(columns=[c for c in cols if c in target.columns])
-    tgt = tgt.assign(_row=np.arange(len(tgt)), _side=tgt["side"].astype("string").fillna("").astype(object),
-                     _tt=tgt["trial_type"].astype("string").fillna("").astype(object),
-                     _on=tgt["onset"].astype(float))
-    src = source.assign(_side=source["side"].astype("string").fillna("").astype(object),
-                        _tt=source["trial_type"].astype("string").fillna("").astype(object),
-                        _on=source["onset"].astype(float))[["_on", "_tt", "_side", *cols]]
-    merged = pd.merge_asof(tgt.sort_values("_on", kind="stable"), src.sort_values("_on", kind="stable"), on="_on",
-                           by=["_tt", "_side"], direction="nearest", tolerance=_MERGE_TOLERANCE_S)
+    tgt = tgt.assign(
+        _row=np.arange(len(tgt)),
+        _side=tgt["side"].astype("string").fillna("").astype(object),
+        _tt=tgt["trial_type"].astype("string").fillna("").astype(object),
+        _on=tgt["onset"].astype(float),
+    )
+    src = source.assign(
+        _side=source["side"].astype("string").fillna("").astype(object),
+        _tt=source["trial_type"].astype("string").fillna("").astype(object),
+        _on=source["onset"].astype(float),
+    )[["_on", "_tt", "_side", *cols]]
+    merged = pd.merge_asof(
+        tgt.sort_values("_on", kind="stable"),
+        src.sort_values("_on", kind="stable"),
+        on="_on",
+        by=["_tt", "_side"],
+        direction="nearest",
+        tolerance=_MERGE_TOLERANCE_S,
+    )
     merged = merged.sort_values("_row", kind="stable").drop(columns=["_row", "_side", "_tt", "_on"])
     for c in cols:
         if str(source[c].dtype) != str(merged[c].dtype):
@@ -215,8 +251,9 @@ def _merge_from(target: pd.DataFrame, source: pd.DataFrame, cols: Sequence[str])
     return merged.reset_index(drop=True)
 
 
-def _prepare(sc: Scoring, *, ctx: Any, why: str, channels: dict[str, str], hyp: Hypnogram | None,
-             notes: list[str], what: str) -> tuple[pd.DataFrame, frozenset[str], dict[str, Any] | None, dict[str, str]]:
+def _prepare(
+    sc: Scoring, *, ctx: Any, why: str, channels: dict[str, str], hyp: Hypnogram | None, notes: list[str], what: str
+) -> tuple[pd.DataFrame, frozenset[str], dict[str, Any] | None, dict[str, str]]:
     """The scoring's events ready to compare: stages, and CLM/PLM/arousal by rescoring where it lacks them."""
     ev = sc.events.copy()
     defined = set(sc.defined)
@@ -239,11 +276,16 @@ def _prepare(sc: Scoring, *, ctx: Any, why: str, channels: dict[str, str], hyp: 
                     basis[{"clm_id": CLM, "periodic": PLM, "arousal": AROUSAL}[c]] = "rescored"
             defined |= {"clm_id", "periodic", "arousal", "stage"}
         elif needs & {"clm_id", "periodic"}:
-            notes.append(f"the {what}'s CLMs and PLM series are not compared and its PLM indices not scored: "
-                         f"they need rescoring its LMs on the recording's context ({why})")
-    if hyp is not None and len(ev):        # stages the scoring does not state: the recording's
-        st = ev["stage"].astype("string") if "stage" in ev.columns and "stage" in defined else \
-            pd.Series(pd.NA, index=ev.index, dtype="string")
+            notes.append(
+                f"the {what}'s CLMs and PLM series are not compared and its PLM indices not scored: "
+                f"they need rescoring its LMs on the recording's context ({why})"
+            )
+    if hyp is not None and len(ev):  # stages the scoring does not state: the recording's
+        st = (
+            ev["stage"].astype("string")
+            if "stage" in ev.columns and "stage" in defined
+            else pd.Series(pd.NA, index=ev.index, dtype="string")
+        )
         missing = st.isna().to_numpy()
         if missing.any():
             st[missing] = hyp.stage_at(ev["onset"].to_numpy(dtype=float)[missing])
@@ -273,8 +315,15 @@ def _labelled_plms_index(events: pd.DataFrame, tst_h: float | None) -> float | N
     return n / tst_h
 
 
-def _indices(night: str, settings: ValidateSettings, det: Scoring, det_sum: dict[str, Any] | None,
-             ref: Scoring, ref_events: pd.DataFrame, ref_rsum: dict[str, Any] | None) -> pd.DataFrame:
+def _indices(
+    night: str,
+    settings: ValidateSettings,
+    det: Scoring,
+    det_sum: dict[str, Any] | None,
+    ref: Scoring,
+    ref_events: pd.DataFrame,
+    ref_rsum: dict[str, Any] | None,
+) -> pd.DataFrame:
     rows: list[dict[str, Any]] = []
     plm = (det_sum or {}).get("plm") or {}
     tst = plm.get("scorable_tst_h", plm.get("tst_h"))
@@ -282,21 +331,34 @@ def _indices(night: str, settings: ValidateSettings, det: Scoring, det_sum: dict
         d = index_value(det_sum, name)
         found = False
         if ref.summary is not None:
-            rows.append({"index": name, "detected": d, "reference": index_value(ref.summary, name),
-                         "reference_basis": "scored"})
+            rows.append(
+                {"index": name, "detected": d, "reference": index_value(ref.summary, name), "reference_basis": "scored"}
+            )
             found = True
         if ref_rsum is not None:
-            rows.append({"index": name, "detected": d, "reference": index_value(ref_rsum, name),
-                         "reference_basis": "rescored"})
+            rows.append(
+                {"index": name, "detected": d, "reference": index_value(ref_rsum, name), "reference_basis": "rescored"}
+            )
             found = True
         if name == "plms_index" and ref.format == "truth" and ref.truth_expected:
-            rows.append({"index": name, "detected": d, "reference": index_value({"plm": ref.truth_expected}, name),
-                         "reference_basis": "truth"})
+            rows.append(
+                {
+                    "index": name,
+                    "detected": d,
+                    "reference": index_value({"plm": ref.truth_expected}, name),
+                    "reference_basis": "truth",
+                }
+            )
             found = True
         if name == "plms_index" and ref.format == "annotations" and ref.plm_labelled:
-            rows.append({"index": name, "detected": d,
-                         "reference": _labelled_plms_index(ref_events, float(tst) if tst else None),
-                         "reference_basis": "labelled"})
+            rows.append(
+                {
+                    "index": name,
+                    "detected": d,
+                    "reference": _labelled_plms_index(ref_events, float(tst) if tst else None),
+                    "reference_basis": "labelled",
+                }
+            )
             found = True
         if not found:
             rows.append({"index": name, "detected": d, "reference": None, "reference_basis": "unavailable"})
@@ -308,11 +370,16 @@ def _indices(night: str, settings: ValidateSettings, det: Scoring, det_sum: dict
     return t[list(INDEX_COLUMNS)]
 
 
-def validate_night(results: str | os.PathLike[str] | None, reference: str | os.PathLike[str], *,
-                   against: str | os.PathLike[str] | None = None, night: str | None = None,
-                   labels: LabelTable | str | os.PathLike[str] | None = None,
-                   settings: ValidateSettings | None = None,
-                   verbose: bool | str | int | None = None) -> NightValidation:
+def validate_night(
+    results: str | os.PathLike[str] | None,
+    reference: str | os.PathLike[str],
+    *,
+    against: str | os.PathLike[str] | None = None,
+    night: str | None = None,
+    labels: LabelTable | str | os.PathLike[str] | None = None,
+    settings: ValidateSettings | None = None,
+    verbose: bool | str | int | None = None,
+) -> NightValidation:
     """Validate one night.
 
     ``results``: a results folder written by ``somnomyo score`` (or a reviewed folder).
@@ -324,15 +391,22 @@ def validate_night(results: str | os.PathLike[str] | None, reference: str | os.P
     """
     old = set_log_level(verbose)
     try:
-        return _validate_night(results, reference, against=against, night=night, labels=_labels(labels),
-                               settings=settings or ValidateSettings())
+        return _validate_night(
+            results,
+            reference,
+            against=against,
+            night=night,
+            labels=_labels(labels),
+            settings=settings or ValidateSettings(),
+        )
     finally:
         if verbose is not None:
             set_log_level(old)
 
 
-def _validate_night(results: Any, reference: Any, *, against: Any, night: str | None, labels: LabelTable,
-                    settings: ValidateSettings) -> NightValidation:
+def _validate_night(
+    results: Any, reference: Any, *, against: Any, night: str | None, labels: LabelTable, settings: ValidateSettings
+) -> NightValidation:
     frame = read_scoring(results, labels=labels) if results is not None else None
     if frame is not None and frame.format not in ("results", "reviewed"):
         raise SomnomyoError("not a results folder (give a folder written by `somnomyo score`)", frame.path)
@@ -342,8 +416,10 @@ def _validate_night(results: Any, reference: Any, *, against: Any, night: str | 
     elif frame is not None:
         det, mode = frame, "results"
     else:
-        raise SomnomyoError("give a results folder to validate, or --against a second scoring of the reference's "
-                            "night (two-scorer mode)")
+        raise SomnomyoError(
+            "give a results folder to validate, or --against a second scoring of the reference's "
+            "night (two-scorer mode)"
+        )
     base = frame if frame is not None else ref
     start, duration = base.start, base.duration_s
     if base is ref and duration is None and len(ref.events):
@@ -358,27 +434,43 @@ def _validate_night(results: Any, reference: Any, *, against: Any, night: str | 
     if hyp is None:
         notes.append("no hypnogram for the recording: every event is in stage UNS")
     channels = leg_channels(frame_summary)
-    ref_ev, ref_def, ref_rsum, basis = _prepare(ref, ctx=ctx, why=why, channels=channels, hyp=hyp, notes=notes,
-                                                what="reference")
-    det_ev, det_def, det_rsum, _ = _prepare(det, ctx=ctx, why=why, channels=channels, hyp=hyp, notes=notes,
-                                            what="compared scoring")
+    ref_ev, ref_def, ref_rsum, basis = _prepare(
+        ref, ctx=ctx, why=why, channels=channels, hyp=hyp, notes=notes, what="reference"
+    )
+    det_ev, det_def, det_rsum, _ = _prepare(
+        det, ctx=ctx, why=why, channels=channels, hyp=hyp, notes=notes, what="compared scoring"
+    )
     night = night or (Path(results).name if results is not None else Path(str(against)).stem)
     rule = MatchRule.from_settings(settings)
-    agreement, pairs = compare_events(det_ev, det_def, ref_ev, ref_def, night=night, rule=rule, settings=settings,
-                                      reference_basis=basis)
+    agreement, pairs = compare_events(
+        det_ev, det_def, ref_ev, ref_def, night=night, rule=rule, settings=settings, reference_basis=basis
+    )
     det_sum = det.summary if det.summary is not None else det_rsum
     indices = _indices(night, settings, det, det_sum, ref, ref_ev, ref_rsum)
     for n in notes:
         logger.warning("%s: %s", night, n)
-    return NightValidation(night=night, mode=mode, detected=det, reference=ref, agreement=agreement, pairs=pairs,
-                           indices=indices, rule=rule, settings=settings, notes=notes)
+    return NightValidation(
+        night=night,
+        mode=mode,
+        detected=det,
+        reference=ref,
+        agreement=agreement,
+        pairs=pairs,
+        indices=indices,
+        rule=rule,
+        settings=settings,
+        notes=notes,
+    )
 
 
 # ----------------------------------------------------------------------------- many nights
-def validate_nights(items: Iterable[tuple[str | None, Any, Any, Any]], *,
-                    labels: LabelTable | str | os.PathLike[str] | None = None,
-                    settings: ValidateSettings | None = None,
-                    verbose: bool | str | int | None = None) -> Validation:
+def validate_nights(
+    items: Iterable[tuple[str | None, Any, Any, Any]],
+    *,
+    labels: LabelTable | str | os.PathLike[str] | None = None,
+    settings: ValidateSettings | None = None,
+    verbose: bool | str | int | None = None,
+) -> Validation:
     """Validate ``(night, results, reference, against)`` tuples; night ids must be unique."""
     settings = settings or ValidateSettings()
     table = _labels(labels)
@@ -386,8 +478,9 @@ def validate_nights(items: Iterable[tuple[str | None, Any, Any, Any]], *,
     try:
         out: list[NightValidation] = []
         for night, results, reference, against in items:
-            out.append(_validate_night(results, reference, against=against, night=night, labels=table,
-                                       settings=settings))
+            out.append(
+                _validate_night(results, reference, against=against, night=night, labels=table, settings=settings)
+            )
     finally:
         if verbose is not None:
             set_log_level(old)
@@ -410,8 +503,9 @@ def read_manifest(path: str | os.PathLike[str]) -> list[tuple[str | None, Path |
         raise SomnomyoError(f"cannot read the manifest: {err}", p) from None
     lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
     if len(lines) < 2:
-        raise SomnomyoError("empty manifest; expected a header (results, reference[, night, against]) and a row "
-                            "per night", p)
+        raise SomnomyoError(
+            "empty manifest; expected a header (results, reference[, night, against]) and a row per night", p
+        )
     delim = "\t" if "\t" in lines[0] else ","
     rows = list(csv.reader(io.StringIO("\n".join(lines)), delimiter=delim))
     header = [h.strip().lower() for h in rows[0]]
@@ -419,11 +513,19 @@ def read_manifest(path: str | os.PathLike[str]) -> list[tuple[str | None, Path |
     def col(names: Sequence[str]) -> int | None:
         return next((header.index(n) for n in names if n in header), None)
 
-    ci_res, ci_ref, ci_night, ci_ag = col(_MANIFEST_RESULTS), col(_MANIFEST_REFERENCE), col(_MANIFEST_NIGHT), \
-        col(_MANIFEST_AGAINST)
+    ci_res, ci_ref, ci_night, ci_ag = (
+        col(_MANIFEST_RESULTS),
+        col(_MANIFEST_REFERENCE),
+        col(_MANIFEST_NIGHT),
+        col(_MANIFEST_AGAINST),
+    )
     if ci_ref is None or (ci_res is None and ci_ag is None):
-        raise SomnomyoError(f"manifest needs the columns results and reference (optional: night, against); found "
-                            f"{', '.join(header) or 'none'}", p)
+        raise SomnomyoError(
+            f"manifest needs the columns results and reference (optional: night, against); found "
+            f"{', '.join(header) or 'none'}",
+            p,
+        )
+
     def path_at(cells: list[str], ci: int | None) -> Path | None:
         if ci is None or not cells[ci]:
             return None
@@ -438,14 +540,23 @@ def read_manifest(path: str | os.PathLike[str]) -> list[tuple[str | None, Path |
             raise SomnomyoError(f"line {i}: empty reference", p)
         if path_at(cells, ci_res) is None and path_at(cells, ci_ag) is None:
             raise SomnomyoError(f"line {i}: empty results", p)
-        out.append((cells[ci_night] if ci_night is not None and cells[ci_night] else None, path_at(cells, ci_res),
-                    ref, path_at(cells, ci_ag)))
+        out.append(
+            (
+                cells[ci_night] if ci_night is not None and cells[ci_night] else None,
+                path_at(cells, ci_res),
+                ref,
+                path_at(cells, ci_ag),
+            )
+        )
     return out
 
 
-def validate_manifest(manifest: str | os.PathLike[str], *,
-                      labels: LabelTable | str | os.PathLike[str] | None = None,
-                      settings: ValidateSettings | None = None,
-                      verbose: bool | str | int | None = None) -> Validation:
+def validate_manifest(
+    manifest: str | os.PathLike[str],
+    *,
+    labels: LabelTable | str | os.PathLike[str] | None = None,
+    settings: ValidateSettings | None = None,
+    verbose: bool | str | int | None = None,
+) -> Validation:
     """Validate every night of a manifest (see :func:`read_manifest`)."""
     return validate_nights(read_manifest(manifest), labels=labels, settings=settings, verbose=verbose)

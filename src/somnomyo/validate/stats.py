@@ -19,10 +19,12 @@
 * :func:`median_iqr` - median and interquartile range (75th minus 25th percentile, linear
   interpolation) of the onset/offset differences of matched events.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -42,8 +44,7 @@ def prf(*, tp: int, fp: int, fn: int) -> dict[str, float | None]:
     n_ref, n_det = tp + fn, tp + fp
     if n_ref == 0:
         return {"precision": None, "recall": None, "f1": None}
-    return {"precision": tp / n_det if n_det else None, "recall": tp / n_ref,
-            "f1": 2.0 * tp / (2 * tp + fp + fn)}
+    return {"precision": tp / n_det if n_det else None, "recall": tp / n_ref, "f1": 2.0 * tp / (2 * tp + fp + fn)}
 
 
 def _pairs(detected: Sequence[float | None], reference: Sequence[float | None]) -> tuple[np.ndarray, np.ndarray]:
@@ -56,8 +57,9 @@ def _pairs(detected: Sequence[float | None], reference: Sequence[float | None]) 
     return a[ok], b[ok]
 
 
-def bland_altman(detected: Sequence[float | None], reference: Sequence[float | None], *,
-                 z: float = 1.96) -> dict[str, float | int | None]:
+def bland_altman(
+    detected: Sequence[float | None], reference: Sequence[float | None], *, z: float = 1.96
+) -> dict[str, float | int | None]:
     """Bias (mean detected - reference), SD of the differences and the limits of agreement
     bias +/- z SD (Bland & Altman 1986). ``sd`` and the limits need >= 2 nights."""
     a, b = _pairs(detected, reference)
@@ -65,9 +67,13 @@ def bland_altman(detected: Sequence[float | None], reference: Sequence[float | N
     n = int(d.size)
     bias = float(d.mean()) if n else None
     sd = float(d.std(ddof=1)) if n >= 2 else None
-    return {"n_nights": n, "bias": bias, "sd": sd,
-            "loa_low": None if sd is None else bias - z * sd,      # type: ignore[operator]
-            "loa_high": None if sd is None else bias + z * sd}     # type: ignore[operator]
+    return {
+        "n_nights": n,
+        "bias": bias,
+        "sd": sd,
+        "loa_low": None if sd is None or bias is None else bias - z * sd,
+        "loa_high": None if sd is None or bias is None else bias + z * sd,
+    }
 
 
 def _anova2(x: np.ndarray) -> tuple[float, float, float]:
@@ -134,13 +140,15 @@ def correlations(detected: Sequence[float | None], reference: Sequence[float | N
         return out
     r = pearsonr(a, b)
     s = spearmanr(a, b)
-    out.update(pearson_r=_num(r.statistic), pearson_p=_num(r.pvalue), spearman_rho=_num(s.statistic),
-               spearman_p=_num(s.pvalue))
+    out.update(
+        pearson_r=_num(r.statistic), pearson_p=_num(r.pvalue), spearman_rho=_num(s.statistic), spearman_p=_num(s.pvalue)
+    )
     return out
 
 
-def category_agreement(detected: Sequence[float | None], reference: Sequence[float | None], *,
-                       threshold: float) -> dict[str, Any]:
+def category_agreement(
+    detected: Sequence[float | None], reference: Sequence[float | None], *, threshold: float
+) -> dict[str, Any]:
     """Agreement on the category ``value >= threshold`` (e.g. PLMS index >= 15 /h): a 2 x 2
     table, percent agreement and Cohen's kappa (None when undefined: no night, or chance
     agreement 1 because both sides put every night in one and the same category)."""
@@ -148,14 +156,22 @@ def category_agreement(detected: Sequence[float | None], reference: Sequence[flo
 
     a, b = _pairs(detected, reference)
     ha, hb = a >= threshold, b >= threshold
-    conf = np.array([[int((~hb & ~ha).sum()), int((~hb & ha).sum())],
-                     [int((hb & ~ha).sum()), int((hb & ha).sum())]], dtype=np.int64)
+    conf = np.array(
+        [[int((~hb & ~ha).sum()), int((~hb & ha).sum())], [int((hb & ~ha).sum()), int((hb & ha).sum())]], dtype=np.int64
+    )
     n = int(conf.sum())
-    return {"threshold": float(threshold), "n_nights": n,
-            "table": {"reference_low_detected_low": int(conf[0, 0]), "reference_low_detected_high": int(conf[0, 1]),
-                      "reference_high_detected_low": int(conf[1, 0]), "reference_high_detected_high": int(conf[1, 1])},
-            "percent_agreement": (100.0 * float(np.trace(conf)) / n) if n else None,
-            "kappa": cohen_kappa(conf)}
+    return {
+        "threshold": float(threshold),
+        "n_nights": n,
+        "table": {
+            "reference_low_detected_low": int(conf[0, 0]),
+            "reference_low_detected_high": int(conf[0, 1]),
+            "reference_high_detected_low": int(conf[1, 0]),
+            "reference_high_detected_high": int(conf[1, 1]),
+        },
+        "percent_agreement": (100.0 * float(np.trace(conf)) / n) if n else None,
+        "kappa": cohen_kappa(conf),
+    }
 
 
 def median_iqr(values: np.ndarray) -> tuple[float | None, float | None]:

@@ -1162,12 +1162,13 @@
     if (ov.headline) { state.headline = ov.headline; renderHeadline(); } else loadHeadline();
     renderQuality();
     fillSelect($("jk-kind"), KINDS);
-    fillSelect($("new-kind"), KINDS);
+    const editable = ov.editable_kinds || KINDS;  // derived kinds (jerk clusters) are found by rescoring
+    fillSelect($("new-kind"), editable);
     fillSelect($("f-kind"), KINDS);
     fillSelect($("f-channel"), state.channels.map((c) => c.label));
     fillSelect($("f-stage"), ["W", "N1", "N2", "N3", "R", "UNS"]);
     const dk = $("detail-kind");
-    for (const k of KINDS) { const o = document.createElement("option"); o.value = k; o.textContent = k; dk.appendChild(o); }
+    for (const k of editable) { const o = document.createElement("option"); o.value = k; o.textContent = k; dk.appendChild(o); }
     renderChannelDialog();
     wire();
     refreshList();
