@@ -10,7 +10,12 @@ served by a real `somnomyo review --no-browser` process; then, over HTTP with it
 * rescoring latency after an edit (PATCH /api/events/{id} round trip, the reviewed night rescored
   by somnomyo.rescore before the answer), p50 / p95;
 * server memory: resident set (VmRSS) and its peak (VmHWM) after the requests, beside the size
-  of the 12 channels of the whole night as float32 (what loading them all would take).
+  of the 12 channels of the whole night as float32 (what loading them all would take);
+* key press -> drawn in the browser (headless Chromium via Playwright, the page's own
+  ``window.somnomyoReview.latencies``: from the keydown to the epoch drawn): ``N_KEYS`` presses of
+  the right arrow (next 30-s page) and ``N_KEYS`` of ``j`` with the j/k filter on leg movements
+  (jumps to the next LM, most of them on a page not yet shown), ``KEY_PAUSE_S`` apart (a scorer
+  looks at each page; the page prefetches meanwhile), p50 / p95.
 
 The same is measured with 20,000 events on the night: fragmentary-myoclonus events are
 synthesized into events.tsv (the manifest rebuilt), as excessive fragmentary myoclonus yields.
@@ -40,6 +45,9 @@ N_EVENTS_LARGE = 20_000
 WIDTH = 1600
 N_WINDOWS = 12
 N_EDITS = 10
+N_KEYS = 20
+KEY_PAUSE_S = 0.5
+CHROMIUM = Path("/usr/bin/chromium")
 
 
 def _prepare(hours: float, seed: int) -> Path:
@@ -211,6 +219,7 @@ def measure(folder: Path) -> dict[str, Any]:
         t = time.perf_counter()
         srv.call("GET", "/api/events?start=3600&end=3630")
         out["events_page_ms"] = (time.perf_counter() - t) * 1000
+        out["keys_ms"] = _browser_keys(srv)
         out["rss_mb"], out["peak_mb"] = srv.memory_mb()
         out["channels_f32_mb"] = len(channels) * duration * 256 * 4 / 2**20
         return out
@@ -218,20 +227,68 @@ def measure(folder: Path) -> dict[str, Any]:
         srv.close()
 
 
+def _browser_keys(srv: _Server) -> dict[str, tuple[float, float]]:
+    """Key press -> drawn (ms, p50 / p95) for paging and for j-jumps, measured by the page itself."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        print("playwright not installed: no key-press figures", file=sys.stderr)
+        return {}
+    if not CHROMIUM.exists():
+        print(f"{CHROMIUM} missing: no key-press figures", file=sys.stderr)
+        return {}
+    out: dict[str, tuple[float, float]] = {}
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        try:
+            page = b.new_page(viewport={"width": 1600, "height": 1000})
+            page.set_default_timeout(60_000)
+            page.goto(f"{srv.base}/?token={srv.token}")
+            page.wait_for_selector("body[data-ready=yes]")
+            page.wait_for_timeout(1000)
+            page.select_option("#jk-kind", "leg_movement")
+            for name, key in (("page", "ArrowRight"), ("jump", "j")):
+                page.focus("#epoch")
+                page.keyboard.press("Home")
+                page.wait_for_timeout(int(KEY_PAUSE_S * 1000))
+                n0 = len(page.evaluate("window.somnomyoReview.latencies"))
+                for _ in range(N_KEYS):
+                    before = int(page.get_attribute("body", "data-draws") or 0)
+                    page.keyboard.press(key)
+                    try:
+                        page.wait_for_function("(n) => +document.body.dataset.draws > n", arg=before, timeout=20_000)
+                    except Exception:  # nothing drawn: no further event (a short night)
+                        break
+                    page.wait_for_timeout(int(KEY_PAUSE_S * 1000))
+                lat = page.evaluate("window.somnomyoReview.latencies")[n0:]
+                out[name] = (float(np.percentile(lat, 50)), float(np.percentile(lat, 95))) if lat else (np.nan, np.nan)
+                out[name + "_n"] = (float(len(lat)), 0.0)
+        finally:
+            b.close()
+    return out
+
+
 def table(rows: list[dict[str, Any]]) -> str:
     head = (
         "| events | first overview (s) | 30-s window p50 / p95 (ms) | 5-min window p50 / p95 (ms) | "
         "edit + rescore p50 / p95 (ms) | events of a 30-s page (ms) | server RSS / peak (MB) | "
-        "12 channels as float32 (MB) |\n|---|---|---|---|---|---|---|---|\n"
+        "12 channels as float32 (MB) | key -> drawn, next page p50 / p95 (ms) | key -> drawn, j to next LM "
+        "p50 / p95 (ms; pages changed) |\n|---|---|---|---|---|---|---|---|---|---|\n"
     )
     body = "".join(
         f"| {r['events']} | {r['overview_s']:.2f} ({r['overview_after_url_s']:.2f} after the URL) | "
         f"{r['signal_30s_ms'][0]:.0f} / {r['signal_30s_ms'][1]:.0f} | {r['signal_300s_ms'][0]:.0f} / "
         f"{r['signal_300s_ms'][1]:.0f} | {r['edit_ms'][0]:.0f} / {r['edit_ms'][1]:.0f} | {r['events_page_ms']:.0f} | "
-        f"{r['rss_mb']:.0f} / {r['peak_mb']:.0f} | {r['channels_f32_mb']:.0f} |\n"
+        f"{r['rss_mb']:.0f} / {r['peak_mb']:.0f} | {r['channels_f32_mb']:.0f} | "
+        f"{_pair(r.get('keys_ms', {}).get('page'))} | {_pair(r.get('keys_ms', {}).get('jump'))}"
+        f" ({int(r.get('keys_ms', {}).get('jump_n', (0, 0))[0])}) |\n"
         for r in rows
     )
     return head + body
+
+
+def _pair(v: tuple[float, float] | None) -> str:
+    return "n/a" if not v else f"{v[0]:.0f} / {v[1]:.0f}"
 
 
 def main() -> None:
@@ -259,7 +316,10 @@ def main() -> None:
         f"answered. Windows: GET /api/signal of all 12 channels at width {WIDTH} (min/max per column; leg "
         "channels with envelope, baseline and thresholds), conditioned as scored, "
         f"{N_WINDOWS} positions each. Edit: PATCH accept/reject of an LM answered after rescoring "
-        f"(somnomyo.rescore) and the journal fsync, {N_EDITS} edits. 20,000 events: fragmentary "
+        f"(somnomyo.rescore) and the journal fsync, {N_EDITS} edits. Key -> drawn: headless Chromium "
+        f"(Playwright), 1600x1000, the page's own measure from keydown to the epoch drawn, {N_KEYS} right-arrow "
+        f"presses and {N_KEYS} `j` presses (j/k filter: leg movements; only those that changed page are "
+        f"timed), {KEY_PAUSE_S:g} s apart. 20,000 events: fragmentary "
         "myoclonus synthesized into events.tsv.\n\n" + tab
     )
     update_section("## Review server", section)

@@ -166,6 +166,31 @@ def test_manifest_age_without_unit_or_unknown_population_is_refused_naming_the_r
         read_manifest(m)
 
 
+def test_manifest_annotation_offset_and_force_annotations_become_score_night_options(tmp_path: Path) -> None:
+    import inspect
+
+    from somnomyo.pipeline import score_night
+
+    m = tmp_path / "m.csv"
+    m.write_text("edf,annotation_offset,force_annotations\na.edf,30,true\nb.edf,,no\nc.edf,-2.5,\n")
+    nights = read_manifest(m)
+    assert nights[0].options() == {"annotation_offset": 30.0, "force_annotations": True}
+    assert nights[1].options() == {"force_annotations": False}
+    assert nights[2].options() == {"annotation_offset": -2.5}
+    for night in nights:  # the scorer takes them as keywords (as `score --annotation-offset/--force-annotations`)
+        inspect.signature(score_night).bind(night.edf, **night.options())
+
+
+def test_manifest_bad_annotation_offset_or_force_annotations_is_refused_naming_the_row(tmp_path: Path) -> None:
+    m = tmp_path / "m.csv"
+    m.write_text("edf,annotation_offset\na.edf,30\nb.edf,half a minute\n")
+    with pytest.raises(SomnomyoError, match="row 3: annotation_offset 'half a minute' must be a number of seconds"):
+        read_manifest(m)
+    m.write_text("edf,force_annotations\na.edf,true\nb.edf,maybe\n")
+    with pytest.raises(SomnomyoError, match="row 3: force_annotations 'maybe' must be true or false"):
+        read_manifest(m)
+
+
 def test_manifest_without_edf_column_is_refused_with_one_line_error(tmp_path: Path) -> None:
     m = tmp_path / "m.csv"
     m.write_text("id,recording\nx,x.edf\n")

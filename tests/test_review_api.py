@@ -639,3 +639,60 @@ def test_review_jerk_clusters_are_found_again_from_edited_jerks_and_cannot_be_ed
         c.ok("PATCH", f"/api/events/{added[-1]['id']}", {"status": "rejected"})  # n - 1 jerks left
         assert c.ok("GET", "/api/summary")["clusters"]["count"] == c0
         assert not c.ok("GET", f"/api/events?kind=jerk_cluster&start={t0 - 1}&end={t0 + n * step}")
+
+
+# ----------------------------------------------------------------------------- what score keeps for the windows
+def _without_signal_context(folder: Path) -> None:
+    """Make ``folder`` look like one written before context.json kept ``signal`` (manifest rebuilt)."""
+    from somnomyo.io.results_folder import MANIFEST_FILE, build_manifest
+
+    ctx_file = folder / "context.json"
+    d = json.loads(ctx_file.read_text())
+    del d["signal"]
+    ctx_file.write_text(json.dumps(d))
+    man = json.loads((folder / MANIFEST_FILE).read_text())
+    new = build_manifest(
+        folder,
+        recording=man["recording"]["path"],
+        recording_sha256=man["recording"]["sha256"],
+        standard=man.get("standard"),
+        command=man.get("command"),
+    )
+    new["inputs"] = man.get("inputs", [])
+    (folder / MANIFEST_FILE).write_text(json.dumps(new, indent=1))
+
+
+def test_review_windows_use_the_mains_and_r_peaks_kept_by_score_and_older_folders_still_work(
+    folder: Path, tmp_path: Path
+) -> None:
+    """context.json ``signal`` holds the mains frequency removed and the night's R peaks (what the
+    scoring found on the whole channels); the server uses them without reading any channel whole,
+    and a folder without them (older somnomyo) gives the same windows (found in the background)."""
+    from somnomyo.io.edf import read_edf
+    from somnomyo.signal.ecg import detect_r_peaks
+
+    ctx = ScoringContext.from_folder(folder)
+    sig = ctx.signal
+    assert sig["mains_hz"] in (50.0, 60.0) and "Leg L" in sig["mains_labels"]
+    rec = read_edf(json.loads((folder / "manifest.json").read_text())["recording"]["path"], dtype="float32")
+    ecg = rec.signals[ctx.roles.get("ecg")]
+    peaks = detect_r_peaks(ecg.data, ecg.fs, settings=ctx.settings.conditioning, max_rate_hz=128.0)
+    assert sig["r_peaks"]["fs"] == ecg.fs and sig["r_peaks"]["samples"] == peaks.tolist()
+    session = ReviewSession(folder, scorer=SCORER)
+    try:
+        assert session.signals is not None and session.signals._mains_done.is_set()  # nothing to find
+        assert session.signals._mains == sig["mains_hz"]
+    finally:
+        session.close()
+    old = tmp_path / "old"
+    shutil.copytree(folder, old)
+    _without_signal_context(old)
+    assert ScoringContext.from_folder(old).signal == {}
+    q = "start=1397&duration=3&width=800&channels=Leg%20L&channels=EMG%20Chin"
+    with serve(folder) as c:
+        new_w = c.ok("GET", f"/api/signal?{q}")["channels"]
+    with serve(old) as c:
+        old_w = c.ok("GET", f"/api/signal?{q}")["channels"]
+    for a, b in zip(new_w, old_w):
+        assert a["filter"] == b["filter"] and "mains" in a["filter"]
+        assert np.abs(np.array(a["y"]) - np.array(b["y"])).max() <= 0.0051

@@ -49,7 +49,7 @@ class _Steps:
         self.bar.close()
 
 
-class _RememberingHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class _RememberingHandler(logging.StreamHandler):
     """A stderr handler that keeps the messages it printed (so the summary does not repeat them)."""
 
     def __init__(self, stream: Any) -> None:

@@ -73,9 +73,14 @@ COLUMNS: dict[str, tuple[str, str]] = {
 BOOL_COLUMNS = tuple(k for k, (t, _) in COLUMNS.items() if t == "boolean")
 
 
+_EMPTY: list[pd.DataFrame] = []  # the empty table, made once (copies are handed out)
+
+
 def empty_events() -> pd.DataFrame:
     """An empty event table with every column and dtype."""
-    return pd.DataFrame({k: pd.Series(dtype=t) for k, (t, _) in COLUMNS.items()})
+    if not _EMPTY:
+        _EMPTY.append(pd.DataFrame({k: pd.Series(dtype=t) for k, (t, _) in COLUMNS.items()}))
+    return _EMPTY[0].copy()
 
 
 def _missing(dtype: str, n: int) -> Any:

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from somnomyo import __version__
-from somnomyo._logging import logger, set_log_level
+from somnomyo._logging import logger, verbose
 from somnomyo.errors import AnnotationError, ChannelError, SomnomyoError
 from somnomyo.events import COLUMNS, concat_events, empty_events, write_events_tsv
 from somnomyo.io.annotations import Annotations, Hypnogram
@@ -68,6 +68,7 @@ class NightResult(Result):
     steps: dict[str, dict[str, Any]] = field(default_factory=dict)  # what each scoring step keeps for rescoring
     detectors: tuple[str, ...] = ()  # the detector families run
     subject: dict[str, Any] = field(default_factory=dict)  # age_days, population (asked), subject_population
+    signal: dict[str, Any] = field(default_factory=dict)  # for the review's windows: mains Hz, R peaks (context.json)
 
     def context(self) -> ScoringContext:
         """What scoring this night needs besides its events (``context.json``; :mod:`somnomyo.rescore`)."""
@@ -91,6 +92,7 @@ class NightResult(Result):
             steps=dict(self.steps),
             night={k: summary[k] for k in NIGHT_BLOCKS},
             event_times={"onset": self.events["onset"].tolist(), "duration": self.events["duration"].tolist()},
+            signal=dict(self.signal),
         )
 
     def summary_block(self) -> dict[str, Any]:
@@ -283,6 +285,7 @@ def _resolve_settings(standard: str, settings: Settings | None) -> Settings:
     return get_settings(standard)
 
 
+@verbose
 def score_night(
     path: str | os.PathLike[str],
     *,
@@ -328,24 +331,20 @@ def score_night(
 
     check_choice("population", population, POPULATION_CHOICES)
     age_days = parse_age(age)
-    old = set_log_level(verbose)
-    try:
-        return _score_night(
-            Path(path),
-            annotations=annotations,
-            hypnogram=hypnogram,
-            settings=_resolve_settings(standard, settings),
-            channels=channels,
-            stages=stages,
-            detectors=tuple(detectors),
-            progress=progress,
-            age_days=age_days,
-            population=population,
-            annotation_offset=annotation_offset,
-            force_annotations=force_annotations,
-        )
-    finally:
-        set_log_level(old)
+    return _score_night(
+        Path(path),
+        annotations=annotations,
+        hypnogram=hypnogram,
+        settings=_resolve_settings(standard, settings),
+        channels=channels,
+        stages=stages,
+        detectors=tuple(detectors),
+        progress=progress,
+        age_days=age_days,
+        population=population,
+        annotation_offset=annotation_offset,
+        force_annotations=force_annotations,
+    )
 
 
 def _score_night(
@@ -453,6 +452,7 @@ def _score_night(
         ),
     )
     quality, unscorable = _quality(recording, roles, checked=checked, settings=settings.quality)
+    signal = _signal_context(conditioned, r_peaks)  # before the steps free the conditioned channels
 
     blocks: dict[str, Any] = {}
     results: dict[str, Any] = {}
@@ -506,7 +506,24 @@ def _score_night(
         steps=kept,
         detectors=tuple(dict.fromkeys(e.family for e in entries)),
         subject={"age_days": age_days, "population": population, "subject_population": subject_population},
+        signal=signal,
     )
+
+
+def _signal_context(conditioned: dict[str, Any], r_peaks: tuple[np.ndarray, float] | None) -> dict[str, Any]:
+    """What the review needs to filter a window as scored without reading whole channels
+    (``context.json`` ``signal``): the mains frequency removed (None: none), the harmonics
+    removed per channel where the conditioning says, and the night's R peaks (samples at ``fs``)."""
+    mains = next((c.mains_hz for c in conditioned.values()), None)
+    harmonics = {
+        lab: int(h) for lab, c in conditioned.items() if (h := getattr(c, "mains_harmonics", None)) is not None
+    }
+    out: dict[str, Any] = {"mains_hz": None if mains is None else float(mains), "mains_labels": list(conditioned)}
+    if harmonics:
+        out["mains_harmonics"] = harmonics
+    if r_peaks is not None:
+        out["r_peaks"] = {"fs": float(r_peaks[1]), "samples": np.asarray(r_peaks[0], dtype=np.int64).tolist()}
+    return out
 
 
 def _condition(

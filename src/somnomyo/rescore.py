@@ -130,12 +130,30 @@ def _annotations_from_json(d: dict[str, Any]) -> Annotations:
             if c in ("onset", "duration")
             else pd.array(vals, dtype="string")
         )
-    return Annotations(
+    return _ContextAnnotations(
         hypnogram=None,
         events=pd.DataFrame(data),
         sources=list(d.get("sources", [])),
         warnings=list(d.get("warnings", [])),
     )
+
+
+@dataclass
+class _ContextAnnotations(Annotations):
+    """The annotations of a scoring context: never changed while a night is rescored, so each
+    selection (:meth:`Annotations.of`: arousals, respiratory events, lights) is made once and
+    handed out as a (copy-on-write) copy."""
+
+    _memo: dict[Any, pd.DataFrame] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def of(self, category: str, kinds: tuple[str, ...] | None = None) -> pd.DataFrame:
+        key = (id(self.events), category, kinds)
+        hit = self._memo.get(key)
+        if hit is None:
+            if len(self._memo) > 64:  # events replaced many times: start again
+                self._memo.clear()
+            hit = self._memo[key] = super().of(category, kinds)
+        return hit.copy(deep=False)
 
 
 def _hypnogram_to_json(h: Hypnogram) -> dict[str, Any]:
@@ -170,7 +188,10 @@ class ScoringContext:
     the signal (:attr:`somnomyo.registry.Scored.context`); ``night``: the summary blocks that
     scoring does not compute (recording, channels, stages, annotations, quality, warnings);
     ``event_times``: the exact ``onset`` and ``duration`` of the events scored (events.tsv keeps
-    4 decimals), so that rows read back from events.tsv are scored with their exact times.
+    4 decimals), so that rows read back from events.tsv are scored with their exact times;
+    ``signal``: what the review's windows need to be filtered as scored without reading whole
+    channels (``mains_hz`` removed or None, ``mains_labels`` conditioned, optional
+    ``mains_harmonics`` per label, ``r_peaks`` ``{"fs", "samples"}``); empty for older folders.
     """
 
     duration_s: float
@@ -188,8 +209,9 @@ class ScoringContext:
     steps: dict[str, dict[str, Any]] = field(default_factory=dict)
     night: dict[str, Any] = field(default_factory=dict)
     event_times: dict[str, list[float]] = field(default_factory=dict)
+    signal: dict[str, Any] = field(default_factory=dict)
     #: what rescoring derives from the fields once (e.g. the keys of ``event_times``)
-    _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    _cache: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def step(self, name: str) -> dict[str, Any]:
         """What the registry entry ``name`` kept when the night was scored (raises when it did not run)."""
@@ -225,6 +247,7 @@ class ScoringContext:
                 "steps": self.steps,
                 "night": self.night,
                 "event_times": {k: [float(v) for v in vals] for k, vals in self.event_times.items()},
+                "signal": self.signal,
             }
         )
 
@@ -256,6 +279,7 @@ class ScoringContext:
                 steps=dict(d.get("steps", {})),
                 night=dict(d.get("night", {})),
                 event_times={k: [float(v) for v in vals] for k, vals in d.get("event_times", {}).items()},
+                signal=dict(d.get("signal") or {}),
             )
         except (KeyError, TypeError, ValueError) as err:
             raise SomnomyoError(
@@ -329,7 +353,7 @@ def _tsv_ints(x: np.ndarray) -> np.ndarray | None:
     off the exact product by at most an ulp, so only values within 1e-6 of a half step could
     round otherwise: those are formatted."""
     x = np.asarray(x, dtype=float)
-    if not np.isfinite(x).all():
+    if not np.isfinite(x).all() or (x < 0).any():  # "-0.0000" is another text than "0.0000"
         return None
     y = x * _KEY_SCALE
     k = np.rint(y)
@@ -371,7 +395,9 @@ def _exact_lookup(times: dict[str, list[float]]) -> tuple[np.ndarray, np.ndarray
     return c[keep], o[keep], d[keep]
 
 
-def _exact_times(table: pd.DataFrame, times: dict[str, list[float]], cache: dict[str, Any] | None = None) -> pd.DataFrame:
+def _exact_times(
+    table: pd.DataFrame, times: dict[str, list[float]], cache: dict[str, Any] | None = None
+) -> pd.DataFrame:
     """``table`` with the exact onset/duration of every row that events.tsv wrote rounded (its
     4-decimal values match one scored event, unambiguously); other rows (added, moved) as given.
     ``cache``: where the scored events' keys are kept between calls (the context's)."""

@@ -15,6 +15,11 @@ A manifest is a CSV with one row per night and the columns
     optional per-night channel-role overrides, as ``somnomyo score --channel`` takes them,
     separated by ``;``: ``leg_left=Tib sin;leg_right=Tib dx`` (a label holding a comma is
     quoted: ``eeg="A,B"``). They take precedence, role by role, over ``somnomyo cohort --channel``.
+``annotation_offset``, ``force_annotations``
+    optional, as ``somnomyo score --annotation-offset SECONDS`` and ``--force-annotations`` take
+    them: the seconds into the recording at which the night's separate annotation/hypnogram files
+    start, and ``true``/``false`` to use those files although their start date-time differs
+    from the recording's.
 anything else (``age``, ``sex``, ``group``, ...)
     carried unchanged into the cohort table ``nights.csv``.
 
@@ -26,6 +31,7 @@ separators, a leading ``.``, ``..`` and the names of the cohort tables are refus
 from __future__ import annotations
 
 import glob
+import math
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -42,7 +48,8 @@ TABLE_FILES = ("nights.parquet", "nights.csv", "events.parquet")
 #: Path columns of a manifest (resolved against the manifest's folder).
 PATH_COLUMNS = ("edf", "annotations", "hypnogram")
 #: Manifest columns passed to the scorer as keyword options (kept as text).
-OPTION_COLUMNS = ("age", "population", "channels")
+OPTION_COLUMNS = ("age", "population", "channels", "annotation_offset", "force_annotations")
+_TRUE, _FALSE = ("true", "yes", "1"), ("false", "no", "0", "")
 POPULATIONS = ("adult", "child", "infant", "auto")
 #: Infixes of the temporary folders a run writes (``<id>.tmp-<hex>``, ``<id>.old-<hex>``).
 TEMP_MARKERS = (".tmp-", ".old-")
@@ -68,12 +75,21 @@ class Night:
 
     def options(self) -> dict[str, Any]:
         """Scoring options from the manifest that are set: ``age`` and ``population`` as text,
-        ``channels`` as ``{role: [labels]}`` (see :func:`parse_channels`)."""
+        ``channels`` as ``{role: [labels]}`` (see :func:`parse_channels`), ``annotation_offset``
+        in seconds and ``force_annotations`` as a boolean."""
         out: dict[str, Any] = {}
         for k in OPTION_COLUMNS:
             v = self.extra.get(k)
-            if v is not None:
-                out[k] = parse_channels(str(v)) if k == "channels" else str(v)
+            if v is None:
+                continue
+            if k == "channels":
+                out[k] = parse_channels(str(v))
+            elif k == "annotation_offset":
+                out[k] = float(v)
+            elif k == "force_annotations":
+                out[k] = str(v).strip().lower() in _TRUE
+            else:
+                out[k] = str(v)
         return out
 
 
@@ -182,6 +198,17 @@ def _check_options(values: dict[str, list[Any]], where: str | os.PathLike[str]) 
     for i, pop in enumerate(values.get("population", []), start=2):
         if pop is not None and pop not in POPULATIONS:
             raise SomnomyoError(f"row {i}: population {pop!r} must be one of {', '.join(POPULATIONS)}", where)
+    for i, cell in enumerate(values.get("annotation_offset", []), start=2):
+        if cell is not None:
+            try:
+                ok = math.isfinite(float(cell))
+            except ValueError:
+                ok = False
+            if not ok:
+                raise SomnomyoError(f"row {i}: annotation_offset {cell!r} must be a number of seconds", where)
+    for i, cell in enumerate(values.get("force_annotations", []), start=2):
+        if cell is not None and str(cell).strip().lower() not in _TRUE + _FALSE:
+            raise SomnomyoError(f"row {i}: force_annotations {cell!r} must be true or false", where)
     for i, cell in enumerate(values.get("channels", []), start=2):
         if cell is not None:
             try:

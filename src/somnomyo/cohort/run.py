@@ -103,7 +103,7 @@ def _default_score_fn() -> ScoreFn:
 
 def _write_figures(result: Any, out: Path) -> dict[str, Path]:
     try:
-        from somnomyo.report import write_report  # type: ignore[attr-defined]
+        from somnomyo.report import write_report
     except ImportError:
         return {}
     return dict(write_report(result, out) or {})

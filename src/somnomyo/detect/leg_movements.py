@@ -102,7 +102,7 @@ def _long_runs(mask: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
         keep = (s1 - s0) >= length
         return s0[keep], s1[keep]
     blocks = mask[: nb * b].reshape(nb, b)
-    full = blocks.all(axis=1)
+    full = np.asarray(blocks.all(axis=1))
     bs, be = runs(full)  # runs of all-True blocks [bs, be)
     if not bs.size:
         return bs, be

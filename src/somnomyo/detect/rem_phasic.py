@@ -68,7 +68,7 @@ def _epoch_matrix(env: np.ndarray, fs: float, hypnogram: Hypnogram) -> tuple[np.
     if b > a:
         out[a - s0 : b - s0] = env[a:b]
     mat = out.reshape(ne, spe)
-    return mat, ~np.isnan(mat).any(axis=1)
+    return mat, np.asarray(~np.isnan(mat).any(axis=1))
 
 
 def _thin(mat: np.ndarray, fs: float, per_second: int) -> np.ndarray:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypedDict
+from typing import Any, TypedDict, cast
 
 import numpy as np
 import pandas as pd
@@ -174,7 +174,7 @@ class CorticalResult(Result):
             "burst_fraction_below_50_ms": b.get("fraction_below_50_ms"),
             "burst_fraction_below_100_ms": b.get("fraction_below_100_ms"),
             "burst_suggests_cortical": b.get("suggests_cortical"),
-            "eeg_rhythm": None if self.eeg_rhythm is None else dict(self.eeg_rhythm),
+            "eeg_rhythm": None if self.eeg_rhythm is None else cast("EegRhythmSummary", dict(self.eeg_rhythm)),
         }
 
     def plot(self, *, ax: Any = None) -> Any:
@@ -259,7 +259,7 @@ def _candidate_onsets(
             return np.empty(0)
     for _ in range(6):  # a few rounds of rejection sampling (vectorised inside)
         m = 3 * (k - have) + 16
-        if epochs is None:
+        if epochs is None or hypnogram is None:
             t = rng.uniform(0.0, duration, m)
         else:
             t = (
@@ -381,7 +381,7 @@ def jerk_locked_average(
     n = int(onsets.size)
     times_ms = {lab: grids[lab][1] * 1000.0 for lab in labels}
     average = {lab: (ep[lab].mean(axis=0) if n else np.full(grids[lab][0].size, np.nan)) for lab in labels}
-    base = dict(burst=burst, channels=labels, times_ms=times_ms, average=average, eeg_rhythm=rhythm)
+    base: dict[str, Any] = dict(burst=burst, channels=labels, times_ms=times_ms, average=average, eeg_rhythm=rhythm)
     if n < min_n:
         reason = f"too few jerks: {n} < {min_n}; no conclusion"
         logger.info("JLBA: %s", reason)

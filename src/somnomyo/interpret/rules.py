@@ -509,8 +509,9 @@ def _rising(ctx: Context) -> Finding | None:
     if not ctx.prior:
         return None
     s = ctx.settings.interpret
-    vals = [_night_index(p) for p in ctx.prior] + [_night_index(ctx.summary)]
-    if any(v is None for v in vals) or vals[0] <= 0:
+    maybe = [_night_index(p) for p in ctx.prior] + [_night_index(ctx.summary)]
+    vals = [v for v in maybe if v is not None]
+    if len(vals) < len(maybe) or vals[0] <= 0:
         return None
     rising = all(b > a for a, b in zip(vals, vals[1:])) and vals[-1] / vals[0] >= s.rising_factor
     if not rising:

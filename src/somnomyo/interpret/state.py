@@ -304,7 +304,7 @@ def state_dependence(
 
     counts = {st: 0 for st in REPORT_STAGES}
     hours = {st: 0.0 for st in REPORT_STAGES}
-    if has_hyp:
+    if hypnogram is not None and has_hyp:
         st_on = hypnogram.stage_at(on)
         counts = {st: int((st_on == st).sum()) for st in REPORT_STAGES}
         hours = {st: hypnogram.seconds_in(st) / 3600.0 for st in REPORT_STAGES}

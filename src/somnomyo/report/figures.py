@@ -154,7 +154,7 @@ def raster_rows(events: pd.DataFrame, *, channel_order: Sequence[str] = ()) -> l
                 "_key": (type_rank.get(tt, len(type_rank)), chan_rank.get(chan, len(chan_rank)), str(chan)),
             }
         )
-    rows.sort(key=lambda r: r["_key"])
+    rows.sort(key=lambda r: tuple(r["_key"]))  # (rank, rank, name)
     for r in rows:
         del r["_key"]
     return rows

@@ -327,6 +327,8 @@ def _event_list(night: NightResult, max_rows: int) -> str:
 
 # ----------------------------------------------------------------------------- figures
 def _role_labels(roles: ChannelRoles | None, role: str) -> list[str]:
+    if roles is None:
+        return []
     try:
         return list(roles.all(role))
     except (AttributeError, KeyError):
@@ -342,12 +344,14 @@ def _figures(
     rows = F.raster_rows(night.events, channel_order=loaded)
     plm = night.results.get("plm")
     uns = getattr(getattr(plm, "timebase", None), "unscorable", None)
-    fig = F.plot_overview(night.hypnogram, rows, duration_s=night.recording.duration, unscorable=uns, options=options)
+    overview = F.plot_overview(
+        night.hypnogram, rows, duration_s=night.recording.duration, unscorable=uns, options=options
+    )
     out.append(
         (
             "overview",
             "Hypnogram and detected events",
-            fig,
+            overview,
             "Hypnogram (REM in red) with every detected event under it, one row per event type and "
             "channel; periodic leg movements in red; grey: time unscorable for leg movements.",
         )
@@ -370,7 +374,7 @@ def _figures(
         lm_rows = lm_rows.loc[~dup]
     lms = pick_representative(lm_rows, options.n_lm_snippets, loaded=loaded)
     legs = [lab for role in ("leg_left", "leg_right", "legs") for lab in _role_labels(night.roles, role)]
-    fig = plot_snippets(
+    fig: Figure | None = plot_snippets(
         lms,
         night.recording,
         settings=night.settings.conditioning,

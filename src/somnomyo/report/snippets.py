@@ -144,7 +144,7 @@ def plot_snippets(
     for ax, chans, (_, row) in zip(axes, chans_per, events.iterrows()):
         on = float(row["onset"])
         off = on + float(np.nan_to_num(row["duration"]))
-        own = set(_channels(row["channel"]))
+        own_set = set(_channels(row["channel"]))
         traces = []
         spread = 0.0
         for label in chans:
@@ -159,7 +159,7 @@ def plot_snippets(
         step = 2.1 * spread if spread > 0 else 1.0
         colour = TYPE_COLOURS.get(str(row.get("trial_type")), "0.2")
         for i, (label, t, y) in enumerate(traces):
-            ax.plot(t, y - i * step, lw=0.6, color=colour if label in own else "0.45")
+            ax.plot(t, y - i * step, lw=0.6, color=colour if label in own_set else "0.45")
         ax.axvspan(0.0, off - on, color="tab:orange", alpha=0.13, lw=0)
         ax.axvline(0.0, color="tab:green", lw=1.0, ls="--", label="onset")
         ax.axvline(off - on, color="tab:red", lw=1.0, ls="--", label="offset")

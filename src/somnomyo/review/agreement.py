@@ -21,15 +21,16 @@ _DECIDED = ("accepted", "rejected")
 _ROWS = ("accepted", "rejected", "unreviewed")
 
 
-def cohen_kappa(a: Sequence[str], b: Sequence[str], *, categories: Sequence[str] = _DECIDED) -> float | None:
+def cohen_kappa(
+    a: Sequence[str] | np.ndarray, b: Sequence[str] | np.ndarray, *, categories: Sequence[str] = _DECIDED
+) -> float | None:
     """Cohen's kappa of two raters' labels (same length); None when undefined (no items, or
     chance agreement p_e = 1, e.g. both raters gave every item the same label)."""
-    a, b = np.asarray(a, dtype=object), np.asarray(b, dtype=object)
-    n = a.size
-    if n == 0:
+    xa, xb = np.asarray(a, dtype=object), np.asarray(b, dtype=object)
+    if xa.size == 0:
         return None
-    po = float(np.mean(a == b))
-    pe = float(sum(np.mean(a == c) * np.mean(b == c) for c in categories))
+    po = float(np.mean(xa == xb))
+    pe = float(sum(np.mean(xa == c) * np.mean(xb == c) for c in categories))
     if pe >= 1.0:
         return None
     return (po - pe) / (1.0 - pe)

@@ -47,7 +47,66 @@ def _need_extra() -> None:
         )
 
 
+class _RecordingCheck:
+    """The recording's SHA-256 checked against the results folder's manifest in a thread, while
+    the server's modules are imported and the session is read (hashlib and file reads release
+    the GIL). Only the standard library, so that the thread does not wait on the imports.
+    :meth:`wait` raises the :class:`SomnomyoError` of
+    :func:`somnomyo.io.results_folder.open_results` for a missing or changed recording."""
+
+    def __init__(self, folder: str) -> None:
+        import threading
+
+        self.folder = Path(folder)
+        self.error: SomnomyoError | None = None
+        self.done = False
+        self._thread = threading.Thread(target=self._run, name="somnomyo-review-sha256", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        import hashlib
+        import json
+
+        try:
+            man = json.loads((self.folder / "manifest.json").read_text(encoding="utf-8"))
+            rec = man["recording"]
+            rp = Path(str(rec.get("path")))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return  # not a results folder: the session's own check says why
+        try:
+            if not rp.is_file():
+                self.error = SomnomyoError(f"the recording it was scored from, {rp}, is missing", self.folder)
+                return
+            if rp.stat().st_size != rec.get("size"):
+                self.error = SomnomyoError(
+                    f"the recording {rp} changed since it was scored (sha256 differs)", self.folder
+                )
+                return
+            h = hashlib.sha256()
+            with open(rp, "rb") as fh:
+                while block := fh.read(1 << 20):
+                    h.update(block)
+            if h.hexdigest() != rec.get("sha256"):
+                self.error = SomnomyoError(
+                    f"the recording {rp} changed since it was scored (sha256 differs)", self.folder
+                )
+                return
+            self.done = True
+        except OSError as err:
+            self.error = SomnomyoError(f"the recording {rp} cannot be read ({err.strerror or err})", self.folder)
+
+    def wait(self) -> None:
+        self._thread.join()
+        if self.error is not None:
+            raise self.error
+        if not self.done:  # the manifest could not be read here: check it the ordinary way
+            from somnomyo.io.results_folder import open_results
+
+            open_results(self.folder, check_recording=True, check_files=False)
+
+
 def cmd_review(args: argparse.Namespace) -> int:
+    check = None if args.export else _RecordingCheck(args.results)  # while the imports run
     from somnomyo.review.session import ReviewSession, default_scorer
 
     scorer = args.scorer or default_scorer()
@@ -69,7 +128,9 @@ def cmd_review(args: argparse.Namespace) -> int:
     _need_extra()
     from somnomyo.review.server import ReviewServer
 
-    session = ReviewSession(args.results, scorer=scorer)
+    assert check is not None
+    # a missing or changed recording is refused (check.wait raises) before the page can be opened
+    session = ReviewSession(args.results, scorer=scorer, recording_check=check.wait)
     try:
         server = ReviewServer(session, host=args.host, port=args.port)
         print(server.url, flush=True)

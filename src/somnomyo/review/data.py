@@ -74,7 +74,14 @@ class SignalSource:
     the night was scored with (None: the defaults of ``standard``).
     """
 
-    def __init__(self, recording: str | Path, *, roles: Mapping[str, str], settings: Any) -> None:
+    def __init__(
+        self,
+        recording: str | Path,
+        *,
+        roles: Mapping[str, str],
+        settings: Any,
+        night: Mapping[str, Any] | None = None,
+    ) -> None:
         self.reader = EdfWindowReader(recording)
         self.roles = dict(roles)
         self.settings = settings
@@ -89,10 +96,26 @@ class SignalSource:
         self._harmonics: dict[str, int] = {}
         self._night_r: tuple[np.ndarray, float] | None = None
         self._beats: dict[tuple[str, float], np.ndarray] = {}
-        if settings.conditioning.mains_removal and self._mains is None:
+        if night and "mains_hz" in night:  # kept by `score` in context.json: no channel is read whole
+            self._use_night(night)
+            self._mains_done.set()
+        elif settings.conditioning.mains_removal and self._mains is None:
+            # an older results folder: found from the whole channels, one at a time, in the background
             threading.Thread(target=self._find_night_mains, name="somnomyo-review-mains", daemon=True).start()
         else:
             self._mains_done.set()
+
+    def _use_night(self, night: Mapping[str, Any]) -> None:
+        """The night's mains frequency, harmonics per channel and R peaks as ``score`` found them
+        (``context.json`` ``signal``, :class:`somnomyo.rescore.ScoringContext`)."""
+        cs = self.settings.conditioning
+        if cs.mains_removal and cs.mains_hz is None:
+            mains = night.get("mains_hz")
+            self._mains = None if mains is None else float(mains)
+        self._harmonics = {str(k): int(v) for k, v in (night.get("mains_harmonics") or {}).items()}
+        r = night.get("r_peaks")
+        if isinstance(r, Mapping) and self._ecg and cs.ecg_removal:
+            self._night_r = (np.asarray(r.get("samples", []), dtype=np.int64), float(r["fs"]))
 
     def _find_night_mains(self) -> None:
         """The night's mains frequency, decided as ``score`` decides it: the strongest evidence over
@@ -259,7 +282,7 @@ class SignalSource:
             if lab in legs:
                 env = np.concatenate([p.envelope for p in parts]) if len(parts) > 1 else parts[0].envelope
                 base = np.concatenate([p.baseline for p in parts]) if len(parts) > 1 else parts[0].baseline
-                lm = (env, base)
+                lm = None if env is None or base is None else (env, base)
             out[lab] = self._pack(lab, filt, fs, first, start, duration, width, parts[0].desc, unit="uV", lm=lm)
         return out
 
@@ -326,7 +349,8 @@ class SignalSource:
         r_peaks = None
         e = win.get(self._ecg) if self._ecg else None
         if night_beats:
-            r_peaks = (self._block_beats(label, fs, w.first, w.first + w.data.size, cs), fs)
+            beats = self._block_beats(label, fs, w.first, w.first + w.data.size, cs)
+            r_peaks = None if beats is None else (beats, fs)
         elif e is not None and e.data.size and cs.ecg_removal:
             from somnomyo.signal.ecg import detect_r_peaks
 

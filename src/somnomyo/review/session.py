@@ -13,7 +13,7 @@ import getpass
 import math
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from somnomyo._logging import logger
@@ -46,12 +46,15 @@ class ReviewSession:
         signals: bool = True,
         check: bool = True,
         readonly: bool = False,
+        recording_check: Callable[[], None] | None = None,
     ) -> None:
         from somnomyo.io.results_folder import open_results
         from somnomyo.registry import FAMILIES, for_families, trial_types
         from somnomyo.rescore import ScoringContext
 
-        self.folder = open_results(folder, check_recording=check, check_files=check)
+        # recording_check: the caller checks the recording (somnomyo review: hashed in a thread while
+        # this reads the folder); called before the journal is opened, its error refuses the folder
+        self.folder = open_results(folder, check_recording=check and recording_check is None, check_files=check)
         self.path = self.folder.path
         self.context = ScoringContext.from_folder(self.path)
         self.base = self.folder.events().reset_index(drop=True)
@@ -63,6 +66,8 @@ class ReviewSession:
         self.editable_kinds = tuple(k for k in self.kinds if k not in DERIVED_KINDS)
         self.roles: dict[str, str] = dict(self.context.roles.role_of)
         self._lock = threading.RLock()
+        if check and recording_check is not None:
+            recording_check()
         self.journal = Journal(self.path / REVIEW_DIR / self.slug / JOURNAL_NAME, scorer=scorer, readonly=readonly)
         try:
             layer = Layer(self.base, scorer=scorer, slug=self.slug)
@@ -79,7 +84,9 @@ class ReviewSession:
         if signals:
             from somnomyo.review.data import SignalSource
 
-            self.signals = SignalSource(self.folder.recording_path, roles=self.roles, settings=self.context.settings)
+            self.signals = SignalSource(
+                self.folder.recording_path, roles=self.roles, settings=self.context.settings, night=self.context.signal
+            )
         logger.info(
             "review of %s by %s: %d automatic events, %d journal entries replayed",
             self.path,
@@ -169,8 +176,9 @@ class ReviewSession:
         with self._lock:
             lay = self.layer
             if not lay.exists(eid):
-                if self.night.event(eid) is not None:  # a derived event found by rescoring
-                    raise EditError(_derived_text(self.night.event(eid)["trial_type"]), status=409)
+                derived = self.night.event(eid)
+                if derived is not None:  # a derived event found by rescoring
+                    raise EditError(_derived_text(derived["trial_type"]), status=409)
                 raise EditError(f"no event with id {eid!r}", status=404)
             if lay.values(eid)["trial_type"] in DERIVED_KINDS:
                 raise EditError(_derived_text(lay.values(eid)["trial_type"]), status=409)
@@ -178,7 +186,7 @@ class ReviewSession:
                 entry = lay.plan_status(eid, _text(body["status"], "status"))
             else:
                 cur = lay.values(eid)
-                changes = {}
+                changes: dict[str, Any] = {}
                 if "onset" in keys:
                     changes["onset"] = _number(body["onset"], "onset")
                 if "duration" in keys:

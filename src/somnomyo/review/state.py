@@ -119,6 +119,7 @@ class ReviewedNight:
     rescore_ms: float = 0.0
     _pos: tuple[Any, dict[str, int]] = field(default=(None, {}), repr=False)
     _added_ids: list[str] = field(default_factory=list, repr=False)
+    _auto_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object), repr=False)
 
     def refresh(self) -> None:
         """Rescore the reviewed table and rebuild the view (after every edit).
@@ -161,9 +162,13 @@ class ReviewedNight:
         """Automatic events not rejected (adjusted values applied) plus added events not rejected,
         in the standard event-table shape, with their row key in ``review_row`` (automatic: the
         events.tsv row; added: after them)."""
+        from somnomyo.score.plm import EVENT_EXTRA_COLUMNS
+
         lay = self.layer
         keep = lay.status_array() != "rejected"
-        df = lay.base.loc[keep].copy()
+        # the PLM scoring's own columns are recomputed for every LM and read by no scoring step
+        cols = [c for c in lay.base.columns if c not in EVENT_EXTRA_COLUMNS]
+        df = lay.base.loc[keep, cols]
         rows = np.flatnonzero(keep)
         df[ID_COLUMN] = rows.astype(np.int64)
         pos = {int(r): k for k, r in enumerate(rows)}
@@ -200,9 +205,11 @@ class ReviewedNight:
         found = key >= n + len(self._added_ids)  # derived events found again by rescoring only
         added_ids = np.asarray(self._added_ids + [""], dtype=object)
         added_status = np.asarray([a.get("status", "added") for a in lay.added.values()] + [""], dtype=object)
+        if len(self._auto_ids) != n + 1:  # "a<row>" of every automatic row, made once
+            self._auto_ids = np.asarray([f"a{i}" for i in range(n)] + [""], dtype=object)
         ids = np.where(
             auto,
-            np.char.add("a", np.minimum(key, max(n - 1, 0)).astype(str)).astype(object),
+            self._auto_ids[np.minimum(key, max(n - 1, 0))],
             added_ids[np.clip(key - n, 0, len(added_ids) - 1)],
         )
         st = np.where(
@@ -229,8 +236,10 @@ class ReviewedNight:
             on[k], du[k], tt[k] = a["onset"], a["duration"], a["trial_type"]
         view["automatic_onset"], view["automatic_duration"], view["automatic_trial_type"] = on, du, tt
         view = view.drop(columns=[ID_COLUMN])
-        order = np.lexsort((key, view["onset"].to_numpy(dtype=float)))
-        view = view.iloc[order].reset_index(drop=True)
+        on = view["onset"].to_numpy(dtype=float)
+        if len(view) > 1 and not ((np.diff(on) > 0) | ((np.diff(on) == 0) & (np.diff(key) > 0))).all():
+            order = np.lexsort((key, on))
+            view = view.iloc[order].reset_index(drop=True)
         view["_end"] = view["onset"].to_numpy(dtype=float) + np.nan_to_num(view["duration"].to_numpy(dtype=float))
         return view
 
@@ -364,7 +373,7 @@ def _fill_jerk(table: pd.DataFrame, roles: Mapping[str, str], recorded: set[str]
         out.loc[idx[no_side], "side"] = pd.array(
             [_side(rs) or pd.NA for rs, ns in zip(rls, no_side) if ns], dtype="string"
         )
-    extra = {
+    extra: dict[str, list[Any]] = {
         "n_muscles": [len(rs) for rs in rls],
         "axial": [bool(set(rs) & AXIAL_ROLES) for rs in rls],
         "limb": [bool(set(rs) & LIMB_ROLES) for rs in rls],
@@ -394,11 +403,29 @@ def _event_keys(df: pd.DataFrame) -> pd.DataFrame:
     return k
 
 
+def _same_keys(a: pd.DataFrame, b: pd.DataFrame) -> bool:
+    """True when the rows of ``a`` and ``b`` have, in order, the same kind, channel, and onset and
+    duration to 4 decimals (the keys of :func:`_event_keys`)."""
+    for col in ("onset", "duration"):
+        x = np.round(np.nan_to_num(a[col].to_numpy(dtype=float)) * 1e4)
+        y = np.round(np.nan_to_num(b[col].to_numpy(dtype=float)) * 1e4)
+        if not np.array_equal(x, y):
+            return False
+    for col in ("trial_type", "channel"):
+        x = a[col].to_numpy(dtype=object, na_value="")
+        y = b[col].to_numpy(dtype=object, na_value="")
+        if not (x == y).all():
+            return False
+    return True
+
+
 def _match_rows(table: pd.DataFrame, scored: pd.DataFrame, first_new: int) -> np.ndarray:
     """The row key of every row of the rescored table (rescoring keeps each row's kind, channel,
     onset and duration, and recomputes the derived columns). Derived events (``DERIVED_KINDS``)
     are found again by rescoring: one that matches an automatic one keeps its key, a new one
     gets a key from ``first_new`` on, and one that is no longer found is gone."""
+    if len(scored) == len(table) and _same_keys(table, scored):  # the usual case: rows in the same order
+        return table[ID_COLUMN].to_numpy(dtype=np.int64)
     left = _event_keys(scored)
     right = _event_keys(table)
     right["key"] = table[ID_COLUMN].to_numpy(dtype=np.int64)

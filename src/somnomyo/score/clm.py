@@ -85,6 +85,8 @@ def normalize_lms(lms: pd.DataFrame | None, *, name: str = "leg-movement table")
         )
     if not isinstance(lms, pd.DataFrame):
         raise SomnomyoError(f"expected a pandas DataFrame, got {type(lms).__name__}", name)
+    if _is_normalized(lms, cols):  # e.g. combine_lms given what score_plm normalized
+        return lms.copy(deep=False)
     missing = [c for c in ("onset", "duration", "side") if c not in lms.columns]
     if missing:
         raise SomnomyoError(
@@ -119,6 +121,29 @@ def normalize_lms(lms: pd.DataFrame | None, *, name: str = "leg-movement table")
     end = df["onset"] + df["duration"]
     order = np.lexsort((end.to_numpy(), df["onset"].to_numpy()))
     return df.iloc[order].reset_index(drop=True)
+
+
+_NORMAL_DTYPES = ("float64", "float64", "string", "string", "float64")
+
+
+def _is_normalized(lms: pd.DataFrame, cols: list[str]) -> bool:
+    """True when ``lms`` is already what :func:`normalize_lms` returns: exactly its columns and
+    dtypes, a 0..n-1 index, finite onsets and durations >= 0, known sides, sorted by onset then end."""
+    if list(lms.columns) != cols or [str(t) for t in lms.dtypes] != list(_NORMAL_DTYPES):
+        return False
+    if not isinstance(lms.index, pd.RangeIndex) or lms.index.start != 0 or lms.index.step != 1:
+        return False
+    on = lms["onset"].to_numpy(dtype=float)
+    du = lms["duration"].to_numpy(dtype=float)
+    if not (np.isfinite(on).all() and np.isfinite(du).all()) or (du < 0).any():
+        return False
+    side = lms["side"]
+    if side.isna().any() or not set(side.unique()) <= set(LM_SIDES):
+        return False
+    if any(str(v) != str(v).strip().lower() for v in side.unique()):
+        return False
+    end = on + du
+    return bool(((np.diff(on) > 0) | ((np.diff(on) == 0) & (np.diff(end) >= 0))).all())
 
 
 def _group(onset: np.ndarray, end: np.ndarray, side: np.ndarray, *, settings: CLMSettings) -> np.ndarray:

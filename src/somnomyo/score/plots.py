@@ -34,10 +34,8 @@ def _axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Any, Any]:
     import matplotlib.pyplot as plt
 
     if ax is None:
-        fig, ax = plt.subplots(figsize=figsize)
-    else:
-        fig = ax.figure
-    return fig, ax
+        return plt.subplots(figsize=figsize)
+    return ax.figure, ax
 
 
 def plot_imi_histogram(result: PLMView, *, ax: Axes | None = None) -> Figure:
@@ -77,7 +75,7 @@ def plot_raster(result: PLMView, *, ax: Axes | None = None) -> Figure:
     row = np.select([side == s for s in _ROWS], np.arange(len(_ROWS)), default=len(_ROWS) - 1)
     periodic = ev["periodic"].fillna(False).to_numpy(dtype=bool)
     is_clm = ev["is_clm"].fillna(False).to_numpy(dtype=bool)
-    groups = [
+    groups: list[tuple[np.ndarray, dict[str, Any]]] = [
         (periodic, dict(color="tab:red", label="PLM")),
         (is_clm & ~periodic, dict(color="0.4", label="CLM, not periodic")),
         (~is_clm, dict(color="0.7", label="not a CLM", alpha=0.6)),

@@ -16,6 +16,7 @@ test. ``float32`` data are read as they are (no double-precision copy of the cha
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import scipy.fft
@@ -56,7 +57,7 @@ def _stuck_mask(x: np.ndarray, run_len: int) -> np.ndarray | None:
     return np.cumsum(delta[:-1]) > 0
 
 
-def _per_window(x: np.ndarray, w: int, func: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+def _per_window(x: np.ndarray, w: int, func: Callable[[np.ndarray], Any]) -> np.ndarray:
     """Apply ``func`` to the 2-D array of full windows (and to the last ``w`` samples when
     the data does not end on a window edge) and concatenate the per-window results."""
     n_full = x.size // w
@@ -162,7 +163,8 @@ def _samples_at(
     n_full = n // w
     cand = np.flatnonzero((wmax[:n_full] >= hi) | (wmin[:n_full] <= lo))
     full = x[: n_full * w].reshape(n_full, w)
-    ups, downs = [], []
+    ups: list[np.ndarray] = []
+    downs: list[np.ndarray] = []
     for a in range(0, cand.size, _SCAN_WINDOWS):  # loop over batches of candidate windows
         rows = cand[a : a + _SCAN_WINDOWS]
         v = full[rows].astype(np.float64, copy=False)

@@ -37,7 +37,7 @@ def clusters(
     arms = [c for c in ("Arm L", "Arm R") if c in channels]
     legs = [c for c in ("Leg L", "Leg R") if c in channels]
     n = _n(rng, options.clusters_per_h, sched.hours_in(SLEEP_STAGES))
-    out = []
+    out: list[dict[str, Any]] = []
     for cid in range(n):
         for _attempt in range(100):
             t = sched.random_time(rng, SLEEP_STAGES)

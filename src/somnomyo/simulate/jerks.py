@@ -73,7 +73,7 @@ def hypnic_jerks(
     muscles = [m for m in options.hypnic_muscles if m in channels]
     if not muscles:
         return []
-    out = []
+    out: list[dict[str, Any]] = []
     for t_s in sched.hyp.sleep_onsets():
         for _attempt in range(30):
             t = t_s + rng.uniform(-10.0, 20.0)
@@ -96,7 +96,7 @@ def myoclonic_jerks(
     """Brief jerks (focal, multifocal or generalized); some with a cortical EEG transient before them."""
     emg = [c for c in ("EMG Chin", "Arm L", "Arm R", "Leg L", "Leg R") if c in channels]
     n = _n(rng, options.myoclonic_jerks_per_h, sched.hours_in(options.myoclonic_stages))
-    out = []
+    out: list[dict[str, Any]] = []
     for _ in range(n):
         for _attempt in range(50):
             t = sched.random_time(rng, options.myoclonic_stages)
@@ -143,7 +143,7 @@ def myoclonic_jerks(
 def twitches(rng: np.random.Generator, sched: Schedule, options: SimOptions, fs: float) -> list[dict[str, Any]]:
     """Sub-threshold leg bursts in sleep (RMS ``twitch_uv`` << 8 µV above baseline): NOT leg movements."""
     n = _n(rng, options.twitches_per_h, sched.hours_in(SLEEP_STAGES))
-    out = []
+    out: list[dict[str, Any]] = []
     for _ in range(n):
         for _attempt in range(50):
             t = sched.random_time(rng, SLEEP_STAGES)
@@ -173,7 +173,7 @@ def negative_myoclonus(
     """Silent periods in tonic chin/arm EMG during W/N1, only where the tonic level is >= 3x the floor."""
     stages = ("W", "N1")
     n = _n(rng, options.negative_myoclonus_per_h, sched.hours_in(stages))
-    out = []
+    out: list[dict[str, Any]] = []
     for _ in range(n):
         for _attempt in range(50):
             t = sched.random_time(rng, stages)
@@ -217,7 +217,7 @@ def fragmentary_myoclonus(
     i0 = np.minimum((t // EPOCH_S).astype(np.int64), stages.size - 1)
     i1 = np.minimum(((t + dur) // EPOCH_S).astype(np.int64), stages.size - 1)
     keep &= np.isin(stages[i0], options.fm_stages) & np.isin(stages[i1], options.fm_stages)
-    out = []
+    out: list[dict[str, Any]] = []
     for k, c in enumerate(chans):
         sel = np.flatnonzero(keep & (ch == k))
         on = quantize(t[sel], fs)

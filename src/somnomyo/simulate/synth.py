@@ -5,6 +5,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import overload
 
 import numpy as np
 from scipy import signal as sps
@@ -28,13 +29,21 @@ def times(n: int, fs: float) -> np.ndarray:
     return t
 
 
+@overload
+def quantize(t: float, fs: float) -> float: ...
+@overload
+def quantize(t: np.ndarray, fs: float) -> np.ndarray: ...
 def quantize(t: float | np.ndarray, fs: float) -> np.ndarray | float:
     """Round times to the sample grid of rate ``fs`` (so the truth names exact samples)."""
     return np.round(np.asarray(t, dtype=float) * fs) / fs
 
 
+@overload
+def uniform(rng: np.random.Generator, rng_pair: Sequence[float], size: None = None) -> float: ...
+@overload
+def uniform(rng: np.random.Generator, rng_pair: Sequence[float], size: int) -> np.ndarray: ...
 def uniform(rng: np.random.Generator, rng_pair: Sequence[float], size: int | None = None) -> np.ndarray | float:
-    """Draw uniformly from ``(low, high)``."""
+    """Draw uniformly from ``(low, high)``: one float, or an array of ``size`` draws."""
     return rng.uniform(rng_pair[0], rng_pair[1], size)
 
 

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from somnomyo._logging import logger, set_log_level
+from somnomyo._logging import logger, verbose
 from somnomyo.errors import SomnomyoError
 from somnomyo.io.annotations import SLEEP_STAGES, Hypnogram
 from somnomyo.validate import stats
@@ -370,6 +370,7 @@ def _indices(
     return t[list(INDEX_COLUMNS)]
 
 
+@verbose
 def validate_night(
     results: str | os.PathLike[str] | None,
     reference: str | os.PathLike[str],
@@ -389,19 +390,14 @@ def validate_night(
     stages and context. ``labels``: a :class:`LabelTable` or a label-table file. Raises
     :class:`SomnomyoError` (one line) for bad input.
     """
-    old = set_log_level(verbose)
-    try:
-        return _validate_night(
-            results,
-            reference,
-            against=against,
-            night=night,
-            labels=_labels(labels),
-            settings=settings or ValidateSettings(),
-        )
-    finally:
-        if verbose is not None:
-            set_log_level(old)
+    return _validate_night(
+        results,
+        reference,
+        against=against,
+        night=night,
+        labels=_labels(labels),
+        settings=settings or ValidateSettings(),
+    )
 
 
 def _validate_night(
@@ -464,6 +460,7 @@ def _validate_night(
 
 
 # ----------------------------------------------------------------------------- many nights
+@verbose
 def validate_nights(
     items: Iterable[tuple[str | None, Any, Any, Any]],
     *,
@@ -474,16 +471,9 @@ def validate_nights(
     """Validate ``(night, results, reference, against)`` tuples; night ids must be unique."""
     settings = settings or ValidateSettings()
     table = _labels(labels)
-    old = set_log_level(verbose)
-    try:
-        out: list[NightValidation] = []
-        for night, results, reference, against in items:
-            out.append(
-                _validate_night(results, reference, against=against, night=night, labels=table, settings=settings)
-            )
-    finally:
-        if verbose is not None:
-            set_log_level(old)
+    out: list[NightValidation] = []
+    for night, results, reference, against in items:
+        out.append(_validate_night(results, reference, against=against, night=night, labels=table, settings=settings))
     ids = [n.night for n in out]
     twice = sorted({i for i in ids if ids.count(i) > 1})
     if twice:

@@ -246,13 +246,39 @@
       $("latency").textContent = "key → drawn " + ms.toFixed(0) + " ms (p95 " + p95().toFixed(0) + ")";
     }
     refreshListSelection();
-    // prefetch the neighbours (two pages ahead in the direction of travel) so paging draws from memory
+    prefetchAround();
+  }
+  // Prefetch, one request at a time (the server reads one window at a time, so a key press is never
+  // queued behind many), the pages a key press can open next: the neighbours in the direction of
+  // travel and the pages of the next and previous event that j / k would jump to.
+  let prefetchQueue = [];
+  let prefetching = false;
+  function prefetchAround() {
     const dir = state.start >= state.lastStart ? 1 : -1;
     state.lastStart = state.start;
-    for (const k of [dir, -dir, 2 * dir]) {
-      const s = clampStart(state.start + k * state.dur);
-      if (s !== state.start) fetchSignal(s, state.dur);
+    const starts = [];
+    const cur = state.selected && state.byId.get(state.selected);
+    const from = cur && cur.onset >= state.start - state.maxDur && cur.onset < state.start + state.dur ? cur : null;
+    for (const d of [dir, -dir]) {
+      const e = findNext(from, d);
+      if (e && (e.onset < state.start || e.onset >= state.start + state.dur)) starts.push(Math.floor(e.onset / state.dur) * state.dur);
     }
+    for (const k of [dir, -dir, 2 * dir]) starts.push(state.start + k * state.dur);
+    prefetchQueue = [];
+    for (const s0 of starts) {
+      const s = clampStart(s0);
+      if (s !== state.start && prefetchQueue.indexOf(s) < 0) prefetchQueue.push(s);
+    }
+    if (!prefetching) runPrefetch();
+  }
+  async function runPrefetch() {
+    prefetching = true;
+    try {
+      while (prefetchQueue.length) {
+        const s = prefetchQueue.shift();
+        try { await fetchSignal(s, state.dur).promise; } catch (e) { /* shown when that page is opened */ }
+      }
+    } finally { prefetching = false; }
   }
   function page(k, t0) { navigate(state.start + k * state.dur, t0); }
   function openAt(t, t0) {                   // the page (aligned to the window length) holding t
@@ -878,7 +904,7 @@
     renderDetail();
     refreshListSelection(true);
     if (e && reveal && (e.onset < state.start || e.onset >= state.start + state.dur)) openAt(e.onset, t0);
-    else drawEpoch();
+    else { drawEpoch(); prefetchAround(); }   // the next j / k page may now be another one
   }
   function renderDetail() {
     const e = state.selected && state.byId.get(state.selected);
