@@ -5,7 +5,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.somnomyo-installed
 EXTRAS ?= plot,cohort,mne,staging,dev,review
 
-.PHONY: demo test install bench lint format clean
+DOCS_STAMP := $(VENV)/.somnomyo-docs-installed
+
+.PHONY: demo test install bench lint format clean docs
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -33,8 +35,17 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# The documentation site (Sphinx, offline, warnings are errors) into docs/_build/html; the `docs` extra.
+$(DOCS_STAMP): pyproject.toml | $(STAMP)
+	$(PY) -m pip install --quiet -e ".[docs]"
+	touch $(DOCS_STAMP)
+
+docs: $(STAMP) $(DOCS_STAMP)
+	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
+
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py
 
 clean:
 	rm -rf $(VENV) demo-output build *.egg-info src/*.egg-info .pytest_cache
+	rm -rf docs/_build docs/_generated docs/generated docs/auto_examples

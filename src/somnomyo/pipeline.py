@@ -412,6 +412,7 @@ def _score_night(
     auto = stages == "auto" or (ann.hypnogram is None and _auto_staging_available() and bool(roles.all("eeg")))
 
     wanted = labels_to_read(entries, roles, auto_staging=auto)
+    _check_memory(header, roles, entries, wanted, path)
 
     step(f"reading {len(wanted)} channel(s)")
     # float32: every detector conditions in float32; half the memory of float64 (fresh memory is slow)
@@ -508,6 +509,20 @@ def _score_night(
         subject={"age_days": age_days, "population": population, "subject_population": subject_population},
         signal=signal,
     )
+
+
+def _check_memory(
+    header: Recording, roles: ChannelRoles, entries: Sequence[Any], wanted: Sequence[str], path: Path
+) -> None:
+    """Refuse, before reading any signal, a recording whose scoring would need more memory than
+    this process may use (:mod:`somnomyo.memory`): a one-line error, not a kill halfway."""
+    from somnomyo.memory import check_memory, score_bytes
+
+    def samples(lab: str) -> int:
+        return int(round(header.channel(lab).fs * header.duration))
+
+    emg = {lab for role in emg_roles(entries) for lab in roles.all(role) if lab in wanted}
+    check_memory(score_bytes([samples(lab) for lab in wanted], [samples(lab) for lab in emg]), path)
 
 
 def _signal_context(conditioned: dict[str, Any], r_peaks: tuple[np.ndarray, float] | None) -> dict[str, Any]:

@@ -235,6 +235,8 @@ def detect_myoclonus(
 ) -> MyoclonusResult:
     """Run every myoclonus detector on the EMG channels of ``recording``.
 
+    Parameters
+    ----------
     roles : :class:`somnomyo.io.channels.ChannelRoles` of the recording.
     r_peaks : ECG R peaks as ``(sample_indices, fs)`` or times in seconds (default: detected).
     unscorable : ``(onset, duration)`` intervals for all channels, or a mapping label ->

@@ -561,35 +561,12 @@ _DTYPES = ("float64", "float32")
 
 
 def available_memory_bytes() -> int | None:
-    """Memory this process can still allocate, bytes: the smaller of what the address-space limit
-    (``RLIMIT_AS``) leaves and the system's available memory (Linux ``MemAvailable`` plus free
-    swap); None where neither is known."""
-    limits: list[int] = []
-    try:
-        import resource
+    """Memory this process can still allocate, bytes (:func:`somnomyo.memory.available_bytes`:
+    the smallest of the cgroup's, the system's, the address space's and a Dask worker's limits);
+    None where none is known."""
+    from somnomyo.memory import available_bytes
 
-        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
-        if soft not in (resource.RLIM_INFINITY, -1):
-            used = 0
-            with open("/proc/self/status", encoding="ascii") as fh:
-                for line in fh:
-                    if line.startswith("VmSize:"):
-                        used = int(line.split()[1]) * 1024
-                        break
-            limits.append(soft - used)
-    except (ImportError, OSError, ValueError):
-        pass
-    try:
-        info: dict[str, int] = {}
-        with open("/proc/meminfo", encoding="ascii") as fh:
-            for line in fh:
-                key, _, rest = line.partition(":")
-                info[key] = int(rest.split()[0]) * 1024
-        if "MemAvailable" in info:
-            limits.append(info["MemAvailable"] + info.get("SwapFree", 0))
-    except (OSError, ValueError, IndexError):
-        pass
-    return min(limits) if limits else None
+    return available_bytes()
 
 
 def _needed_bytes(lay: _Layout, index: Sequence[int], dtype: np.dtype) -> int:
