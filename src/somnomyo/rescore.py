@@ -462,7 +462,12 @@ def rescore(events: pd.DataFrame, context: ScoringContext, *, detectors: Sequenc
     """Score ``events`` (a standard event table, e.g. events.tsv as read, with rows removed,
     added or changed) as ``score`` scored the night of ``context``: the registry's
     ``from_events`` step of each detector run (or of ``detectors``, families among those run),
-    then the interpretation. Rejecting an event is rescoring the table without its row."""
+    then the interpretation. Rejecting an event is rescoring the table without its row.
+
+    Each step is a pure function of what it reads (its own rows, ``earlier`` where it
+    ``reads_earlier``, and ``context``), so a step whose inputs equal those of the previous call
+    with this ``context`` gives the result it gave then, which is reused (an edit of a leg
+    movement leaves the myoclonus rows as they were); the numbers are those of scoring again."""
     from somnomyo.events import concat_events
     from somnomyo.registry import FAMILIES, for_families, interpret_blocks, trial_types
 
@@ -479,10 +484,16 @@ def rescore(events: pd.DataFrame, context: ScoringContext, *, detectors: Sequenc
     not_recomputed: dict[str, str] = {}
     tables: list[pd.DataFrame] = []
     earlier: pd.DataFrame | None = None  # the tables so far, concatenated once per change
+    memo: dict[str, tuple[pd.DataFrame, pd.DataFrame | None, Any]] = context._cache.setdefault("steps", {})
     for entry in entries:  # loop over scoring steps
         mine = table.loc[np.isin(tt, entry.trial_types)].reset_index(drop=True)
         earlier = concat_events(tables) if earlier is None else earlier
-        scored = entry.from_events(mine, context, earlier)
+        seen = memo.get(entry.name)
+        if seen is not None and seen[0].equals(mine) and (not entry.reads_earlier or earlier.equals(seen[1])):
+            scored = seen[2]  # the same inputs: the same result
+        else:
+            scored = entry.from_events(mine, context, earlier)
+            memo[entry.name] = (mine, earlier if entry.reads_earlier else None, scored)
         blocks.update(scored.blocks)
         results.update(scored.results)
         not_recomputed.update(scored.not_recomputed)

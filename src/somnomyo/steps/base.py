@@ -72,7 +72,9 @@ class Detector:
     ``extra_labels``: further channels it reads, chosen from the roles (e.g. the central EEG);
     ``required_any``: at least one of these roles must have a channel, else the night is refused
     with ``missing`` (+ the file's labels); ``blocks``: the summary blocks it writes, each a key
-    of :class:`somnomyo.result.NightSummary`.
+    of :class:`somnomyo.result.NightSummary`; ``reads_earlier``: ``from_events`` reads the events
+    the steps before it scored (``earlier``), not only its own rows (rescoring reuses a step's
+    result while everything it reads is unchanged, :func:`somnomyo.rescore.rescore`).
     """
 
     name: str
@@ -85,3 +87,4 @@ class Detector:
     required_any: tuple[str, ...] = ()
     missing: str = ""
     extra_labels: Callable[[ChannelRoles], list[str]] | None = None
+    reads_earlier: bool = False

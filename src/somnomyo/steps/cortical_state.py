@@ -104,4 +104,5 @@ DETECTOR = Detector(
     run=run,
     from_events=from_events,
     extra_labels=jlba_eeg_labels,
+    reads_earlier=True,
 )
