@@ -9,9 +9,9 @@ import json
 import numpy as np
 import pytest
 
+from somnomyo import registry
 from somnomyo.events import read_events_tsv
 from somnomyo.pipeline import score_night
-from somnomyo import registry
 from somnomyo.rescore import ScoringContext, rescore
 from somnomyo.simulate import SimOptions, simulate_night
 
