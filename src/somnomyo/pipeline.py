@@ -433,11 +433,19 @@ def _score_night(
         )  # once per night
     elif settings.conditioning.ecg_removal and age_days is None and population == "auto":
         c = settings.conditioning
-        msg = (
-            f"no ECG channel: ECG artefact is looked for in the EMG itself at adult heart rates "
-            f"({60 / c.ecg_self_rr_max_s:.0f}-{60 / c.ecg_self_rr_min_s:.0f} bpm, MATPLM); for a child or an "
-            f"infant give --age or --population so that a faster heart is looked for"
-        )
+        prior = f"{60 / c.ecg_self_rr_max_s:.0f}-{60 / c.ecg_self_rr_min_s:.0f} bpm"
+        if c.ecg_self_estimate_period:
+            lo, hi = c.ecg_self_hr_range_bpm
+            msg = (
+                f"no ECG channel: ECG artefact is looked for in the EMG itself, its heart rate estimated from the "
+                f"EMG ({lo:.0f}-{hi:.0f} bpm; adult {prior} where none stands out); for a child or an infant "
+                f"give --age or --population"
+            )
+        else:
+            msg = (
+                f"no ECG channel: ECG artefact is looked for in the EMG itself at adult heart rates ({prior}, "
+                f"MATPLM); for a child or an infant give --age or --population so that a faster heart is looked for"
+            )
         logger.warning(msg)
         warnings.append(msg)
     # each EMG channel is band-passed once: the quality checks take it from the conditioning

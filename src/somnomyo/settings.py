@@ -116,6 +116,33 @@ class ConditioningSettings:
         unconfirmed=True,
     )
     ecg_self_min_fraction: float = _f(0.2, "MATPLM removeEKG.m: > 20% of intervals heart-like")
+    ecg_self_estimate_period: bool = _f(
+        True,
+        "implementation (beyond MATPLM, whose fixed 0.7-1.3 s misses faster hearts): the heart period "
+        "of each window is estimated from the autocorrelation of the EMG's QRS envelope and the "
+        "heart-like intervals are taken around it; the population's interval window "
+        "(ecg_self_rr_min_s/max_s) is the prior, used where no period stands out",
+    )
+    ecg_self_hr_range_bpm: tuple[float, float] = _f(
+        (40.0, 220.0),
+        "heart rates searched for in the EMG's QRS envelope, bpm: adult sinus bradycardia (< 60 bpm, "
+        "40 in sleep and athletes) to an infant's fast heart (Fleming et al., Lancet 2011: 99th "
+        "centile ~185 bpm in the first months; 220 as ecg_self_rr_infant_s); limits [UNCONFIRMED]",
+        unit="bpm",
+        unconfirmed=True,
+    )
+    ecg_self_rr_tolerance: float = _f(
+        0.3,
+        "heart-like intervals: within +-30 % of the estimated heart period (MATPLM removeEKG.m's "
+        "0.7-1.3 s is +-30 % around 1 s)",
+    )
+    ecg_self_min_periodicity: float = _f(
+        0.25,
+        "implementation: normalized autocorrelation of the QRS envelope at the estimated period "
+        "below which no period is taken from the window (the prior interval window is used) "
+        "[UNCONFIRMED]",
+        unconfirmed=True,
+    )
     ecg_self_height_uv: float = _f(
         2.0, "MATPLM removeEKG.m: peaks above the low threshold (window median envelope + 2 µV here)", unit="µV"
     )

@@ -150,6 +150,45 @@ def resample_peaks(peaks: np.ndarray, fs_from: float, fs_to: float, n_to: int) -
     return _sorted_unique(p[(p >= 0) & (p < n_to)])
 
 
+_AC_ROWS = 128  # windows per batch of the autocorrelation (bounds its FFT memory; speed only)
+_OCTAVE = 0.85  # the shortest lag whose autocorrelation peak is >= 85 % of the highest is the period
+
+
+def heart_periods(env: np.ndarray, fs: float, win: int, *, settings: ConditioningSettings) -> np.ndarray:
+    """The heart period (s) of each ``win``-sample window of ``env`` (the rectified, smoothed EMG
+    at rate ``fs``), NaN where none stands out.
+
+    The QRS leak makes the envelope periodic at the heart period: the autocorrelation of each
+    window (mean removed, normalized at lag 0) is searched for peaks at lags of
+    ``ecg_self_hr_range_bpm``; the shortest lag whose peak reaches 85 % of the highest is taken
+    (the peaks at 2x, 3x the period are as high; a pitch-detection rule), when its
+    autocorrelation is at least ``ecg_self_min_periodicity``."""
+    st = settings
+    nwin = env.size // win
+    out = np.full(max(nwin, 0), np.nan)
+    lo = max(1, int(np.ceil(fs * 60.0 / st.ecg_self_hr_range_bpm[1])))
+    hi = min(win - 2, int(np.floor(fs * 60.0 / st.ecg_self_hr_range_bpm[0])))
+    if nwin == 0 or hi <= lo:
+        return out
+    n_fft = 1 << int(np.ceil(np.log2(2 * win)))
+    for a in range(0, nwin, _AC_ROWS):  # loop over batches of windows
+        b = min(nwin, a + _AC_ROWS)
+        seg = env[a * win : b * win].astype(np.float64).reshape(b - a, win)
+        seg -= seg.mean(axis=1, keepdims=True)
+        spec = np.fft.rfft(seg, n_fft, axis=1)
+        ac = np.fft.irfft(spec.real**2 + spec.imag**2, n_fft, axis=1)[:, : hi + 2]
+        zero = ac[:, :1]
+        ac = np.divide(ac, zero, out=np.zeros_like(ac), where=zero > 0)
+        mid = ac[:, lo : hi + 1]
+        peak = (mid > ac[:, lo - 1 : hi]) & (mid >= ac[:, lo + 1 : hi + 2])
+        best = np.where(peak, mid, -np.inf).max(axis=1)
+        first = np.argmax(peak & (mid >= _OCTAVE * best[:, None]), axis=1)
+        r = mid[np.arange(b - a), first]
+        ok = np.isfinite(best) & (r >= st.ecg_self_min_periodicity)
+        out[a:b] = np.where(ok, (first + lo) / fs, np.nan)
+    return out
+
+
 def ecg_peaks_in_emg(filtered: np.ndarray, fs: float, *, settings: ConditioningSettings) -> np.ndarray:
     """Heart-like periodic spikes found in the (band-passed) EMG itself, as sample indices.
 
@@ -157,10 +196,13 @@ def ecg_peaks_in_emg(filtered: np.ndarray, fs: float, *, settings: ConditioningS
     lightly smoothed EMG at least ``ecg_self_min_spacing_s`` apart and higher than the window
     median + ``ecg_self_height_uv``; the window holds ECG when there are more than
     ``ecg_self_min_peaks`` such peaks and more than ``ecg_self_min_fraction`` of their intervals
-    lie in ``ecg_self_rr_min_s``-``ecg_self_rr_max_s``. A peak is kept as a beat when its interval
-    to the previous or next peak is at least 0.6 x the window's typical heart-like interval and
-    it is not much higher (> 3x) than the window's median beat; peaks inside EMG bursts are
-    therefore not taken as beats.
+    are heart-like. Heart-like: within ``ecg_self_rr_tolerance`` of the window's heart period
+    estimated from the data (:func:`heart_periods`; ``ecg_self_estimate_period``), else, where no
+    period stands out, in ``ecg_self_rr_min_s``-``ecg_self_rr_max_s`` (MATPLM's 0.7-1.3 s for
+    adults; the population's window, :meth:`somnomyo.settings.Settings.for_population`, is the
+    prior). A peak is kept as a beat when its interval to the previous or next peak is at least
+    0.6 x the window's typical heart-like interval and it is not much higher (> 3x) than the
+    window's median beat; peaks inside EMG bursts are therefore not taken as beats.
     """
     st = settings
     x = np.abs(np.asarray(filtered, dtype=np.float32))
@@ -184,11 +226,18 @@ def ecg_peaks_in_emg(filtered: np.ndarray, fs: float, *, settings: ConditioningS
     peaks, h, w_of = peaks[keep], h[keep], w_of[keep]
     out = []
     counts = np.bincount(w_of, minlength=nwin)
+    period = heart_periods(env, fs_d, win, settings=st) if st.ecg_self_estimate_period else np.full(nwin, np.nan)
+    if period.size < nwin:  # the last window holds the remainder: it takes the period before it
+        period = np.r_[period, np.full(nwin - period.size, period[-1] if period.size else np.nan)]
     for w in np.flatnonzero(counts > st.ecg_self_min_peaks):  # loop over 30-s windows only
         sel = w_of == w
         p, hh = peaks[sel], h[sel]
         ibi = np.diff(p) / fs_d
-        heart = (ibi >= st.ecg_self_rr_min_s) & (ibi <= st.ecg_self_rr_max_s)
+        if np.isfinite(period[w]):
+            rr_lo, rr_hi = period[w] * (1.0 - st.ecg_self_rr_tolerance), period[w] * (1.0 + st.ecg_self_rr_tolerance)
+        else:
+            rr_lo, rr_hi = st.ecg_self_rr_min_s, st.ecg_self_rr_max_s
+        heart = (ibi >= rr_lo) & (ibi <= rr_hi)
         if heart.mean() <= st.ecg_self_min_fraction:
             continue
         # a beat is at least 0.6 typical RR from one neighbouring peak; peaks inside EMG bursts
