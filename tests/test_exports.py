@@ -45,16 +45,16 @@ def _sorted(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _expected(night) -> pd.DataFrame:
+    """One row per event and channel (events.edf writes one annotation per channel)."""
     ev = night.events
-    return _sorted(
-        pd.DataFrame(
-            {
-                "onset": ev["onset"].to_numpy(float),
-                "channel": ev["channel"].astype(str).to_numpy(),
-                "label": event_labels(ev).astype(str),
-            }
-        )
-    )
+    df = pd.DataFrame(
+        {
+            "onset": ev["onset"].to_numpy(float),
+            "channel": ev["channel"].astype(str).str.split(",").to_numpy(),
+            "label": event_labels(ev).astype(str),
+        }
+    ).explode("channel")
+    return _sorted(df.reset_index(drop=True))
 
 
 # ----------------------------------------------------------------------------- EDF+
@@ -65,7 +65,7 @@ def test_events_edf_read_back_by_mne_has_every_event_label_and_channel(exported:
     desc = [d.split("@@") for d in ann.description]
     got = _sorted(pd.DataFrame({"onset": ann.onset, "channel": [d[1] for d in desc], "label": [d[0] for d in desc]}))
     exp = _expected(night)
-    assert len(got) == len(exp) == len(night.events) > 0
+    assert len(got) == len(exp) > len(night.events) > 0  # multi-muscle events: one annotation per channel
     assert np.abs(got["onset"].to_numpy() - exp["onset"].to_numpy()).max() < ONSET_TOL_S
     assert got["label"].tolist() == exp["label"].tolist()
     assert got["channel"].tolist() == exp["channel"].tolist()
@@ -80,23 +80,28 @@ def test_events_edf_is_annotations_only_and_aligned_with_the_recording(exported:
     assert edf.duration >= night.recording.duration
     assert dt.datetime.combine(edf.startdate, edf.starttime) == night.recording.start
     anns = edf.annotations
-    assert len(anns) == len(night.events)
+    n_chan = night.events["channel"].astype(str).str.count(",").to_numpy() + 1
+    assert len(anns) == int(n_chan.sum())
     dur = np.array(sorted(a.duration for a in anns))
-    assert np.allclose(dur, np.sort(night.events["duration"].to_numpy(float)), atol=ONSET_TOL_S)
+    want = np.repeat(night.events["duration"].to_numpy(float), n_chan)
+    assert np.allclose(dur, np.sort(want), atol=ONSET_TOL_S)
 
 
 def test_events_edf_read_back_by_somnomyo_gives_channels_and_limb_kinds(exported: dict) -> None:
     night = exported["night"]
     ann = read_annotations_file(exported["paths"]["events_edf"], duration_s=night.recording.duration)
     got = ann.events.sort_values(["onset", "channel"], kind="stable").reset_index(drop=True)
-    exp = night.events.sort_values(["onset", "channel"], kind="stable").reset_index(drop=True)
+    ev = night.events.assign(channel=night.events["channel"].astype(str).str.split(",")).explode("channel")
+    exp = ev.sort_values(["onset", "channel"], kind="stable").reset_index(drop=True)
     assert len(got) == len(exp)
     assert np.abs(got["onset"].to_numpy(float) - exp["onset"].to_numpy(float)).max() < ONSET_TOL_S
     assert got["channel"].astype(str).tolist() == exp["channel"].astype(str).tolist()
     lm = (exp["trial_type"] == "leg_movement").to_numpy()
     per = exp["periodic"].fillna(False).to_numpy(bool)
     assert (got.loc[lm & per, "kind"] == "plm").all() and (got.loc[lm & ~per, "kind"] == "lm").all()
-    assert (got.loc[~lm, "category"] == "marker").all()
+    # somnomyo reads its own kinds back as what they are, not as unknown markers
+    assert (got.loc[~lm, "category"] == "myoclonus").all()
+    assert got.loc[~lm, "kind"].tolist() == exp.loc[~lm, "trial_type"].astype(str).tolist()
 
 
 def test_write_events_edf_of_an_empty_table_is_a_valid_file(tmp_path: Path) -> None:
@@ -146,8 +151,9 @@ def test_events_xml_read_back_by_the_nsrr_reader_gives_the_same_events_and_stage
     want = np.where(per, "plm_", "lm_").astype(object) + side
     assert got.loc[lm, "kind"].tolist() == want[lm].tolist()
     others = got.loc[~lm]
-    assert (others["category"] == "marker").all()
-    assert others["kind"].tolist() == [EVENT_LABELS[t] for t in exp.loc[~lm, "trial_type"]]
+    assert (others["category"] == "myoclonus").all()  # read back as the project's own concepts
+    assert others["kind"].tolist() == exp.loc[~lm, "trial_type"].astype(str).tolist()
+    assert set(EVENT_LABELS) >= set(others["kind"])
 
 
 def test_nsrr_concepts_for_each_side_and_periodicity() -> None:

@@ -8,6 +8,7 @@ file (no traceback), and leave nothing behind: no ``--out`` folder, no temporary
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -39,7 +40,9 @@ def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 def _assert_one_line_exit_2(proc: subprocess.CompletedProcess[str], path: Path, *words: str) -> None:
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr
-    lines = proc.stderr.splitlines()
+    # the progress lines of the steps done before the problem (a line per step when stderr
+    # is not a terminal) come first; the error itself is one line, the last
+    lines = [ln for ln in proc.stderr.splitlines() if not re.match(r"somnomyo: [a-z ]+: .* \(\d+\.\d s\)$", ln)]
     assert len(lines) == 1, proc.stderr
     assert lines[0].startswith(f"somnomyo: error: {path}: ")
     for w in words:

@@ -104,9 +104,13 @@ def test_plms_range_adult_above_15(idx: float, fires: bool) -> None:
 
 
 @pytest.mark.parametrize("idx, fires", [(5.0, False), (5.1, True)])
-@pytest.mark.parametrize("population", ["child", "infant"])
+@pytest.mark.parametrize("population", ["child"])
 def test_plms_range_child_above_5(idx: float, fires: bool, population: str) -> None:
     assert ("plms_range" in ids(interpret(plm(idx), population=population))) is fires
+
+
+def test_plms_range_infant_has_no_norm_so_never_fires() -> None:  # infants: no published norm
+    assert "plms_range" not in ids(interpret(plm(40.0), population="infant"))
 
 
 def test_plms_range_auto_population_from_age() -> None:

@@ -294,7 +294,7 @@ def test_normalize_label_on_arbitrary_text_never_raises(text: str) -> None:
         assert norm in STAGES
     else:
         category, kind = norm
-        assert category in ("respiratory", "arousal", "limb", "lights", "marker") and isinstance(kind, str)
+        assert category in ("respiratory", "arousal", "limb", "lights", "myoclonus", "marker") and isinstance(kind, str)
     stage = normalize_stage(text)
     assert stage is None or stage in STAGES
     assert isinstance(split_channel(text)[0], str)

@@ -96,7 +96,7 @@ def test_report_index_tables_show_the_summary_values(scored: dict) -> None:
         assert f"<td>{stage}</td>" in html
     n2 = plm["by_stage"]["N2"]
     assert f'<td class="num">{n2["plm_index"]:.2f}</td>' in html
-    assert "plm by hour of the night" in html
+    assert "Leg movements by hour of the night" in html  # plain names, not block keys
 
 
 def test_plain_summary_uses_the_numbers_and_supportive_wording(scored: dict) -> None:

@@ -481,7 +481,9 @@ def test_review_export_writes_reviewed_outputs_with_manifest(
     from somnomyo.io.edf import read_annotations
 
     texts = [t for _, _, t in read_annotations(out / "events_reviewed.edf")]
-    assert len(texts) == len(ev)
+    # one EDF+ annotation per event and channel (EDFbrowser's "@@channel" convention)
+    per_channel = [len(str(c).split(",")) if isinstance(c, str) and c else 1 for c in ev["channel"].astype(object)]
+    assert len(texts) == sum(per_channel)
 
 
 def test_review_refuses_a_folder_that_is_not_somnomyo_output(
@@ -696,3 +698,28 @@ def test_review_windows_use_the_mains_and_r_peaks_kept_by_score_and_older_folder
     for a, b in zip(new_w, old_w):
         assert a["filter"] == b["filter"] and "mains" in a["filter"]
         assert np.abs(np.array(a["y"]) - np.array(b["y"])).max() <= 0.0051
+
+
+def test_score_keeps_the_mains_harmonics_removed_per_channel_and_the_review_windows_use_them(folder: Path) -> None:
+    """context.json ``signal.mains_harmonics`` holds, per conditioned channel, the number of mains
+    harmonics the scoring removed (what :func:`somnomyo.signal.filters.hum_harmonics` measured on the
+    whole band-passed channel); the review session takes exactly that count for its windows."""
+    from somnomyo.io.edf import read_edf
+    from somnomyo.signal.conditioning import _bandpassed
+    from somnomyo.signal.filters import hum_harmonics
+
+    ctx = ScoringContext.from_folder(folder)
+    sig = ctx.signal
+    assert sig["mains_hz"] in (50.0, 60.0)
+    assert set(sig["mains_harmonics"]) == set(sig["mains_labels"])
+    cs = ctx.settings.conditioning
+    rec = read_edf(json.loads((folder / "manifest.json").read_text())["recording"]["path"], dtype="float32")
+    for lab in sig["mains_labels"]:
+        y = _bandpassed(rec.signals[lab].data, rec.signals[lab].fs, settings=cs)
+        want = hum_harmonics(y, rec.signals[lab].fs, mains_hz=sig["mains_hz"], settings=cs)
+        assert sig["mains_harmonics"][lab] == want, lab
+    session = ReviewSession(folder, scorer=SCORER)
+    try:
+        assert session.signals is not None and session.signals._harmonics == sig["mains_harmonics"]
+    finally:
+        session.close()

@@ -24,28 +24,52 @@ EXIT_INPUT = 2
 
 
 class _Steps:
-    """A progress bar over the named steps of a long job (tqdm on stderr; silent with --quiet)."""
+    """Progress over the named steps of a long job, on stderr without -v: a tqdm bar when stderr is
+    a terminal, else one line per step (``somnomyo: scoring: reading header (0.1 s)``, for logs and
+    pipes); with -v the log says each step instead; silent with --quiet.
 
-    def __init__(self, total: int, *, quiet: bool, desc: str) -> None:
+    The lines wait until the job has run ``LINES_AFTER_S`` (then the ones held back come first) or
+    has succeeded: an input refused in its first second ends with its one error line alone."""
+
+    LINES_AFTER_S = 1.0
+
+    def __init__(self, total: int, *, quiet: bool, desc: str, verbose: int = 0) -> None:
         from tqdm import tqdm
 
+        tty = sys.stderr.isatty()
         self.bar = tqdm(
             total=total,
             desc=desc,
-            disable=quiet or not sys.stderr.isatty(),
+            disable=quiet or verbose > 0 or not tty,
             leave=False,
             bar_format="{desc}: {n}/{total} {bar} {elapsed}<{remaining} {postfix}",
         )
+        self.lines = not (quiet or verbose > 0 or tty)
+        self.desc = desc
         self.quiet = quiet
         self.t0 = time.perf_counter()
+        self.held: list[str] = []
 
     def __call__(self, msg: str) -> None:
         if self.bar.n < self.bar.total:
             self.bar.update(1)
         self.bar.set_postfix_str(msg)
-        logger.info("%s (%.1f s)", msg, time.perf_counter() - self.t0)
+        elapsed = time.perf_counter() - self.t0
+        if self.lines:
+            self.held.append(f"somnomyo: {self.desc}: {msg} ({elapsed:.1f} s)")
+            if elapsed >= self.LINES_AFTER_S:
+                self._flush()
+        logger.info("%s (%.1f s)", msg, elapsed)
 
-    def close(self) -> None:
+    def _flush(self) -> None:
+        for line in self.held:
+            print(line, file=sys.stderr, flush=True)
+        self.held.clear()
+
+    def close(self, *, ok: bool = True) -> None:
+        if ok:
+            self._flush()
+        self.held.clear()
         self.bar.close()
 
 
@@ -114,11 +138,14 @@ def _channel_overrides(items: Sequence[str] | None) -> dict[str, list[str]] | No
 def cmd_info(args: argparse.Namespace) -> int:
     from somnomyo.io.channels import infer_roles
     from somnomyo.io.edf import read_annotations, read_edf, read_header
-    from somnomyo.pipeline import load_annotations
+    from somnomyo.pipeline import _set_aside_slow_emg, load_annotations
+    from somnomyo.settings import get_settings
 
     path = Path(args.recording)
     rec = read_header(path)
     roles = infer_roles(rec.labels, overrides=_channel_overrides(args.channel))
+    # the channels `score` sets aside (an EMG role sampled too slowly for EMG, e.g. a 1-Hz envelope)
+    slow = _set_aside_slow_emg(rec, roles, settings=get_settings()) if rec.channels else {}
     if rec.file_type.startswith(("EDF+", "BDF+")):
         # annotations and EDF+D gaps, without decoding any signal
         rec = read_edf(path, channels=[], annotations=True) if rec.channels else rec
@@ -148,6 +175,9 @@ def cmd_info(args: argparse.Namespace) -> int:
     for c in rec.channels:
         role = roles.role_of.get(c.label, "other")
         flag = " (set by --channel)" if c.label in roles.overridden else ""
+        if c.label in slow:
+            was, fs = slow[c.label]
+            flag += f" (looks like {was}; set aside by score: {fs:g} Hz is too slow for EMG)"
         lines.append(f"    {c.label:<{width}}  {c.fs:8.2f} Hz  {c.unit or '-':<6}  {role}{flag}")
     lines.append("  roles")
     lines += ["    " + ln for ln in roles.describe().splitlines()]
@@ -256,7 +286,7 @@ def _score(args: argparse.Namespace, recording: Path, out: Path) -> dict[str, Pa
     detectors = _detectors(getattr(args, "detectors", None))
     channels = _channel_overrides(args.channel)
     plan = _check_out(args, recording, out)
-    steps = _Steps(10, quiet=args.quiet, desc="scoring")
+    steps = _Steps(10, quiet=args.quiet, desc="scoring", verbose=args.verbose)
     try:
         night = score_night(
             recording,
@@ -282,22 +312,26 @@ def _score(args: argparse.Namespace, recording: Path, out: Path) -> dict[str, Pa
             command=getattr(args, "_argv", None),
             plan=plan,
         )
-    finally:
-        steps.close()
+    except BaseException:
+        steps.close(ok=False)
+        raise
+    steps.close()
     _say(args, "channel roles used:\n" + "\n".join("  " + ln for ln in night.roles.describe().splitlines()))
     sources = ", ".join(night.annotations.sources) or "none"
     _say(args, f"annotations used: {sources}; sleep stages: {night.hypnogram.source}")
     plm = night.blocks.get("plm", {})
     if plm:
 
-        def fmt(v: Any) -> str:
-            return "n/a" if v is None else f"{v:.1f}"
+        def fmt(v: Any, unit: str = "") -> str:
+            return "n/a" if v is None else f"{v:.1f}{unit}"
 
+        ref = next((f for f in night.blocks.get("interpretation") or [] if f.get("id") == "plms_index_reference"), None)
+        where = f", {str(ref.get('text_plain', '')).partition(': ')[2].rstrip('.')}" if ref else ""
         _say(
             args,
-            f"{night.settings.standard}: PLMS index {fmt(plm.get('plms_index'))}/h "
-            f"({plm.get('plms_count')} PLMS in {fmt(plm.get('tst_h'))} h TST), "
-            f"PLMW index {fmt(plm.get('plmw_index'))}/h, LM index {fmt(plm.get('lm_index'))}/h",
+            f"{night.settings.standard}: PLMS index {fmt(plm.get('plms_index'), '/h')} "
+            f"({plm.get('plms_count')} PLMS in {fmt(plm.get('tst_h'), ' h')} TST){where}; "
+            f"PLMW index {fmt(plm.get('plmw_index'), '/h')}, LM index {fmt(plm.get('lm_index'), '/h')}",
         )
     for w in _not_logged(args, night.warnings):
         _say(args, f"warning: {w}")
@@ -426,14 +460,52 @@ def _seconds(text: str) -> float:
     return x
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _quiet_verbose(sub: bool) -> argparse.ArgumentParser:
+    """The shared -q/-v options. On the subcommands their defaults are SUPPRESS, so that a
+    subcommand's parser does not reset what was given before it: ``somnomyo -q score ...`` and
+    ``somnomyo score -q ...`` are the same."""
     common = argparse.ArgumentParser(add_help=False)
     g = common.add_mutually_exclusive_group()
-    g.add_argument("-q", "--quiet", action="store_true", help="print errors only")
-    g.add_argument("-v", "--verbose", action="count", default=0, help="log progress (-vv: debug)")
+    extra: dict[str, Any] = {"default": argparse.SUPPRESS} if sub else {}
+    g.add_argument("-q", "--quiet", action="store_true", help="print errors only (no progress, no summary)", **extra)
+    g.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        help="log each step (-vv: debug); without it, progress shows on stderr",
+        **({"default": 0} | extra),
+    )
+    return common
+
+
+def _age_help() -> str:
+    """The --age help: everything the age changes, with the numbers of the settings tree."""
+    from somnomyo.settings import get_settings
+
+    s = get_settings()
+    c, i = s.conditioning, s.interpret
+
+    def bpm(rr: tuple[float, float]) -> str:
+        return f"{60.0 / rr[1]:.0f}-{60.0 / rr[0]:.0f} bpm"
+
+    return (
+        "age of the sleeper, e.g. 10d, 3m, 5y (default: none, read as an adult). It sets the population "
+        f"(infant < {i.pop_infant_max_days / 365.25:g} y, child < {i.pop_child_max_days / 365.25:g} y, else adult; "
+        "--population overrides), and with it: the reference ranges of the findings (PLMS index > "
+        f"{i.plms_adult_index:g}/h adults, > {i.plms_child_index:g}/h children, no norm for infants), the infant "
+        "rules (benign sleep myoclonus of infancy, spasms), and the heart-rate band used to find ECG in the EMG "
+        f"when there is no ECG channel (adult {bpm((c.ecg_self_rr_min_s, c.ecg_self_rr_max_s))}, child "
+        f"{bpm(c.ecg_self_rr_child_s)}, infant {bpm(c.ecg_self_rr_infant_s)})"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _quiet_verbose(sub=True)
 
     p = argparse.ArgumentParser(
-        prog="somnomyo", parents=[common], description="Find and characterize sleep myoclonus in polysomnograms."
+        prog="somnomyo",
+        parents=[_quiet_verbose(sub=False)],
+        description="Find and characterize sleep myoclonus in polysomnograms.",
     )
     p.add_argument("--version", action="version", version=f"somnomyo {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
@@ -472,12 +544,21 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_info)
 
     sp = sub.add_parser("simulate", parents=[common], help="simulate a night with known truth")
-    sp.add_argument("--out", required=True, help="output folder")
-    sp.add_argument("--seed", type=int, default=0)
-    sp.add_argument("--hours", type=float, default=8.0)
-    sp.add_argument("--fs", type=float, default=256.0, help="EMG sampling rate, Hz (200-512)")
-    sp.add_argument("--mains", type=float, default=None, help="mains frequency 50 or 60 Hz (0: none)")
-    sp.add_argument("--infant", action="store_true", help="an infant night (benign-sleep-myoclonus-like clusters)")
+    sp.add_argument("--out", required=True, help="output folder (night.edf, truth.json, night-annotations.tsv)")
+    sp.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same night (default 0)")
+    sp.add_argument("--hours", type=float, default=8.0, help="length of the night, hours (default 8)")
+    sp.add_argument("--fs", type=float, default=256.0, help="EMG sampling rate, Hz, 200-512 (default 256)")
+    sp.add_argument(
+        "--mains",
+        type=float,
+        default=None,
+        help="mains hum in the EMG, 50 or 60 Hz (0: none; default 50)",
+    )
+    sp.add_argument(
+        "--infant",
+        action="store_true",
+        help="an infant night: benign-sleep-myoclonus-like clusters, infant heart rate (default: an adult night)",
+    )
     from somnomyo.simulate.cli_args import add_arguments as add_simulate_realism
 
     add_simulate_realism(sp)
@@ -509,12 +590,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_false",
         help="write events.tsv, events.json and summary.json only (no report, figures or exports)",
     )
-    sp.add_argument("--age", metavar="AGE", help="age of the sleeper for the interpretation, e.g. 10d, 3m, 5y")
+    sp.add_argument("--age", metavar="AGE", help=_age_help())
     sp.add_argument(
         "--population",
         choices=("adult", "child", "infant", "auto"),
         default="auto",
-        help="interpretation rules for adults, children or infants (default auto: from --age, adult without one)",
+        help="interpretation rules, reference ranges and ECG heart-rate band for adults, children or infants "
+        "(default auto: from --age, adult without one)",
     )
     sp.add_argument(
         "--overwrite",
@@ -558,9 +640,13 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_compare)
 
     sp = sub.add_parser("demo", parents=[common], help="simulate a night and score it")
-    sp.add_argument("--out", default="demo-output")
-    sp.add_argument("--seed", type=int, default=3)
-    sp.add_argument("--hours", type=float, default=8.0)
+    sp.add_argument(
+        "--out",
+        default="demo-output",
+        help="output folder: simulated/, scored/ and validation/ (default demo-output)",
+    )
+    sp.add_argument("--seed", type=int, default=3, help="random seed of the simulated night (default 3)")
+    sp.add_argument("--hours", type=float, default=8.0, help="length of the simulated night, hours (default 8)")
     add_scoring(sp)
     sp.set_defaults(func=cmd_demo)
 

@@ -136,6 +136,13 @@ class ConditioningSettings:
         "heart-like intervals: within +-30 % of the estimated heart period (MATPLM removeEKG.m's "
         "0.7-1.3 s is +-30 % around 1 s)",
     )
+    ecg_self_min_beat_fraction: float = _f(
+        0.4,
+        "implementation: with an estimated heart period, a window holds ECG only when its heart-like "
+        "intervals number at least this fraction of the beats the period puts in the window (a heart "
+        "beats all through it; a few EMG bursts of close peaks do not) [UNCONFIRMED]",
+        unconfirmed=True,
+    )
     ecg_self_min_periodicity: float = _f(
         0.25,
         "implementation: normalized autocorrelation of the QRS envelope at the estimated period "

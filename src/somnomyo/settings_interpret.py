@@ -138,6 +138,12 @@ class InterpretSettings:
     # -- PLMS range (ICSD-3 PLMD; docs/rules.md §15.5) --
     plms_adult_index: float = _f(15.0, "ICSD-3 PLMD: PLMS index > 15/h in adults", unit="/h")
     plms_child_index: float = _f(5.0, "ICSD-3 PLMD: PLMS index > 5/h in children", unit="/h")
+    plms_infant_index: float | None = _f(
+        None,
+        "no published PLMS-index norm for infants (< 2 years): ICSD-3 sets > 5/h for children and > 15/h for "
+        "adults only; None = the index is reported without a reference range, and the report says so",
+        unit="/h",
+    )
 
     # -- jerks in wakefulness --
     wake_mostly_fraction: float = _f(

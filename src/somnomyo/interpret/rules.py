@@ -136,7 +136,7 @@ def check_rule_inputs(rules: Sequence[Rule]) -> None:
 
 
 # --- rule functions ----------------------------------------------------------------------
-SRC_PLMD = "ICSD-3 PLMD: PLMS index > 15/h adults, > 5/h children (docs/rules.md §15.5)"
+SRC_PLMD = "ICSD-3 PLMD: PLMS index > 15/h adults, > 5/h children; no norm for infants (docs/rules.md §15.5)"
 SRC_EFM = "AASM EFM: potentials <= 150 ms, >= 5/min, >= 20 min of NREM (ATS Quick Hits; docs/rules.md §6.2)"
 SRC_HYPNIC = "ICSD-3 sleep starts: isolated symptoms and normal variants (docs/rules.md §8)"
 SRC_SINBAR = "SINBAR, Frauscher et al. Sleep 2012: any mentalis >= 18%, + phasic FDS >= 32% (docs/rules.md §11)"
@@ -156,13 +156,12 @@ SRC_WAKE_ADULT = "Myoclonus mostly in wakefulness or with a cortical transient w
 
 
 def _plms_range(ctx: Context) -> Finding | None:
-    s = ctx.settings.interpret
     idx = ctx.get("plm.plms_index")
     if idx is None:
         return None
     adult = ctx.population == "adult"
-    thr = s.plms_adult_index if adult else s.plms_child_index
-    if not float(idx) > thr:
+    thr = _plms_threshold(ctx)
+    if thr is None or not float(idx) > thr:  # infants: no published norm (the reference row says so)
         return None
     who = "adults" if adult else "children"
     ev = {
@@ -186,6 +185,182 @@ def _plms_range(ctx: Context) -> Finding | None:
         "(RLS, narcolepsy, untreated OSA, RBD).",
         ev,
         SRC_PLMD,
+    )
+
+
+# --- where each headline index falls against its reference range -------------------------------------
+SRC_PLMW = "WASM 2016 reports PLMW apart from PLMS; ICSD-3 and AASM give no PLMW criterion (docs/rules.md §15.5)"
+SRC_PERIODICITY = (
+    "Ferri et al. Sleep 2006 periodicity index (0-1); RLS with PLMS > 15/h: 0.86 +- 0.10 (Shin et al. JCSM 2016); "
+    "no accepted cut-off (docs/rules.md §15.5)"
+)
+SRC_JERKS = "No published norm for myoclonic jerks per hour of sleep (docs/rules.md §15.6)"
+SRC_POPULATION = {"adult": "adults", "child": "children (< 18 y)", "infant": "infants (< 2 y)"}
+POSITIONS = ("below", "above", "no_norm")
+
+
+def _plms_threshold(ctx: Context) -> float | None:
+    """The ICSD-3 PLMD PLMS-index criterion for the population scored (None: no norm, infants)."""
+    s = ctx.settings.interpret
+    return {"adult": s.plms_adult_index, "child": s.plms_child_index}.get(ctx.population, s.plms_infant_index)
+
+
+def _reference(
+    ctx: Context,
+    rid: str,
+    quantity: str,
+    value: Any,
+    unit: str,
+    threshold: float | None,
+    *,
+    criterion: str,
+    source: str,
+    inclusive: bool = False,
+    nd: int = 1,
+    context: str = "",
+    any_population: bool = False,
+) -> Finding | None:
+    """One row of the reference table: ``value`` against ``threshold`` (``> threshold`` is above,
+    ``>=`` with ``inclusive``), worded for the population scored (``any_population``: a criterion
+    that is the same for every age); ``threshold=None``: no published norm for this population, and
+    the finding says so."""
+    if value is None:
+        return None
+    v = float(value)
+    who = SRC_POPULATION.get(ctx.population, ctx.population)
+    shown = f"{fmt(v, nd)}{unit}"
+    op = ">=" if inclusive else ">"
+    if threshold is None:
+        position, level = "no_norm", "info"
+        reference = f"no published norm for {who}"
+        plain = f"{quantity} {shown}: no published reference range for {who}; the number is not graded."
+    else:
+        over = v >= threshold if inclusive else v > threshold
+        position, level = ("above", "note") if over else ("below", "info")
+        limit = f"{op} {threshold:g}{unit}"
+        whose = "" if any_population else f"{ctx.population} "
+        reference = f"{limit} ({whose}{criterion})"
+        plain = f"{quantity} {shown}: {'above' if over else 'below'} the {whose}criterion of {limit} ({criterion})."
+    clinical = f"{quantity} {shown}; reference: {reference}." + (f" {context}" if context else "")
+    ev = {
+        "quantity": quantity,
+        "value": value,
+        "unit": unit.strip(),
+        "threshold": threshold,
+        "comparison": op if threshold is not None else None,
+        "reference": reference,
+        "position": position,
+        "population": ctx.population,
+    }
+    return Finding(rid, level, plain, clinical, ev, source)
+
+
+def _plms_reference(ctx: Context) -> Finding | None:
+    thr = _plms_threshold(ctx)
+    return _reference(
+        ctx,
+        "plms_index_reference",
+        "PLMS index",
+        ctx.get("plm.plms_index"),
+        "/h",
+        thr,
+        criterion="ICSD-3 PLMD",
+        source=SRC_PLMD,
+        context=(
+            "The PLMS index alone is not a disorder: ICSD-3 PLMD also needs clinical sleep disturbance. Healthy "
+            "adult sleepers: 36% have PLMS > 5/h and 18% > 15/h (Frauscher 2014)."
+            if thr is not None
+            else "ICSD-3 sets > 5/h for children and > 15/h for adults; infants move more in sleep and no "
+            "criterion has been set for them, so neither applies."
+        ),
+    )
+
+
+def _plmw_reference(ctx: Context) -> Finding | None:
+    return _reference(
+        ctx,
+        "plmw_index_reference",
+        "PLMW index",
+        ctx.get("plm.plmw_index"),
+        "/h",
+        None,
+        criterion="",
+        source=SRC_PLMW,
+        context="ICSD-3 and AASM set no PLMW criterion; it is reported beside the PLMS index (WASM 2016).",
+    )
+
+
+def _periodicity_reference(ctx: Context) -> Finding | None:
+    return _reference(
+        ctx,
+        "periodicity_index_reference",
+        "Periodicity index",
+        ctx.get("plm.periodicity_index"),
+        "",
+        None,
+        criterion="",
+        source=SRC_PERIODICITY,
+        nd=2,
+        context="0: no periodicity, 1: fully periodic; RLS with PLMS > 15/h: 0.86 +- 0.10 (Shin 2016).",
+    )
+
+
+def _efm_reference(ctx: Context) -> Finding | None:
+    m = ctx.settings.myoclonus
+    minutes = ctx.get("fragmentary_myoclonus.efm_minutes")
+    if minutes is None:
+        return None
+    return _reference(
+        ctx,
+        "efm_minutes_reference",
+        "EFM minutes (NREM minutes with >= 5 fragmentary potentials)",
+        minutes,
+        " min",
+        m.fm_efm_min_minutes,
+        criterion="AASM excessive fragmentary myoclonus",
+        source=SRC_EFM,
+        inclusive=True,
+        any_population=True,
+        context=f"FM index {fmt(ctx.get('fragmentary_myoclonus.fm_index'))}/h of sleep; the AASM criterion counts "
+        f"1-min NREM windows with >= {m.fm_efm_min_per_minute} potentials of <= {m.fm_max_duration_s * 1000:.0f} ms "
+        "and gives no norm for the FM index itself; 9% of healthy sleepers meet EFM (Frauscher 2014).",
+    )
+
+
+def _jerk_reference(ctx: Context) -> Finding | None:
+    return _reference(
+        ctx,
+        "jerk_index_reference",
+        "Myoclonic jerk index",
+        ctx.get("jerks.index"),
+        "/h",
+        None,
+        criterion="",
+        source=SRC_JERKS,
+        context="Jerks per hour of sleep on two or more muscles (or one muscle, longer than a fragmentary "
+        "potential); no published range separates normal from abnormal.",
+    )
+
+
+def _rem_reference(ctx: Context) -> Finding | None:
+    m = ctx.settings.myoclonus
+    infant = ctx.population == "infant"
+    return _reference(
+        ctx,
+        "rem_emg_reference",
+        "REM 'any' mentalis EMG",
+        ctx.get("rem_emg.any_mini_epoch_pct"),
+        "%",
+        None if infant else m.rem_sinbar_any_pct,
+        criterion="SINBAR cut-off",
+        source=SRC_SINBAR,
+        inclusive=True,
+        context=(
+            "SINBAR cut-offs were set in adults (Frauscher 2012); infants have much more phasic REM activity."
+            if infant
+            else f"Share of 3-s REM mini-epochs with any mentalis activity; mentalis + phasic FDS "
+            f"{fmt(ctx.get('rem_emg.sinbar_combined_pct'))}% (cut-off >= {fmt(m.rem_sinbar_combined_pct, 0)}%)."
+        ),
     )
 
 
@@ -558,7 +733,28 @@ def _adult_review(ctx: Context) -> Finding | None:
 
 
 ALL = POPULATIONS
-RULES: tuple[Rule, ...] = (
+#: the reference rows come first: every headline index gets one (findings section, summary.json ``interpretation``)
+REFERENCE_RULES: tuple[Rule, ...] = (
+    Rule("plms_index_reference", SRC_PLMD, ("plm.plms_index",), ALL, _plms_reference),
+    Rule("plmw_index_reference", SRC_PLMW, ("plm.plmw_index",), ALL, _plmw_reference),
+    Rule("periodicity_index_reference", SRC_PERIODICITY, ("plm.periodicity_index",), ALL, _periodicity_reference),
+    Rule(
+        "efm_minutes_reference",
+        SRC_EFM,
+        ("fragmentary_myoclonus.efm_minutes", "fragmentary_myoclonus.fm_index"),
+        ALL,
+        _efm_reference,
+    ),
+    Rule("jerk_index_reference", SRC_JERKS, ("jerks.index",), ALL, _jerk_reference),
+    Rule(
+        "rem_emg_reference",
+        SRC_SINBAR,
+        ("rem_emg.any_mini_epoch_pct", "rem_emg.sinbar_combined_pct"),
+        ALL,
+        _rem_reference,
+    ),
+)
+RULES: tuple[Rule, ...] = REFERENCE_RULES + (
     Rule(
         "plms_range",
         SRC_PLMD,
@@ -570,7 +766,7 @@ RULES: tuple[Rule, ...] = (
             "plm.tst_h",
             "plm.standard",
         ),
-        ALL,
+        ("adult", "child"),  # infants: no published norm (plms_index_reference says so)
         _plms_range,
     ),
     Rule(

@@ -25,7 +25,7 @@ import pandas as pd
 STAGES = ("W", "N1", "N2", "N3", "R", "UNS")
 SLEEP_STAGES = ("N1", "N2", "N3", "R")
 NREM_STAGES = ("N1", "N2", "N3")
-CATEGORIES = ("arousal", "respiratory", "limb", "lights", "marker")
+CATEGORIES = ("arousal", "respiratory", "limb", "lights", "myoclonus", "marker")
 EVENT_COLUMNS = ("onset", "duration", "category", "kind", "label", "channel")
 
 

@@ -204,7 +204,12 @@ def _layout(path: str | os.PathLike[str]) -> _Layout:
             elif version == b"0       ":
                 bdf = False
             else:
-                raise _fail(f"not an EDF/BDF file: version field is {version!r}, expected '0' or '\\xffBIOSEMI'", path)
+                shown = "".join(c if " " <= c <= "~" else "?" for c in version.decode("latin-1")).strip()
+                raise _fail(
+                    f'not an EDF/BDF file: its version field (the first 8 bytes) reads "{shown}"; an EDF file '
+                    'has "0" there, a BDF file "BIOSEMI"',
+                    path,
+                )
             ns = _integer(head[252:256], "number of signals", path)
             if ns < 1:
                 raise _fail(f"number of signals is {ns}; at least 1 is needed", path)

@@ -14,6 +14,10 @@ Vocabulary of ``kind`` per category:
 * ``arousal``: ``arousal``, ``respiratory_arousal``, ``lm_arousal``.
 * ``limb``: ``lm``, ``lm_left``, ``lm_right``, ``plm``, ``plm_left``, ``plm_right``.
 * ``lights``: ``lights_off``, ``lights_on``.
+* ``myoclonus``: the event kinds somnomyo itself writes (``events.edf``, ``events.xml``:
+  "Myoclonic jerk", "Hypnic jerk", "Fragmentary myoclonus", "Negative myoclonus", "Phasic
+  EMG", "Jerk cluster"); ``kind`` is the ``trial_type`` (``myoclonic_jerk`` ...), so that the
+  exports read back as what they are.
 * ``marker``: anything else; ``kind`` is the label itself (channel suffix and NSRR
   ``|code`` removed).
 
@@ -160,8 +164,21 @@ def _side(t: str) -> str:
     return ""
 
 
+#: somnomyo's own exported labels (cleaned) -> trial_type (read back as category ``myoclonus``)
+OWN_KINDS: dict[str, str] = {
+    "myoclonic jerk": "myoclonic_jerk",
+    "hypnic jerk": "hypnic_jerk",
+    "fragmentary myoclonus": "fragmentary_myoclonus",
+    "negative myoclonus": "negative_myoclonus",
+    "phasic emg": "phasic_emg",
+    "jerk cluster": "jerk_cluster",
+}
+
+
 def _event(t: str) -> tuple[str, str] | None:
     """(category, kind) of a cleaned, non-stage label, or None for a marker."""
+    if t in OWN_KINDS:
+        return ("myoclonus", OWN_KINDS[t])
     if _RERA.search(t):
         return ("respiratory", "rera")
     if _HYPOPNEA.search(t):

@@ -1,7 +1,7 @@
 """Exports of the event table for other tools.
 
 * ``events.edf``: EDF+ with annotations only (no ordinary signals, like the Sleep-EDF
-  hypnogram files), one annotation per event, text ``"<label>@@<channel>"`` (the EDF+
+  hypnogram files), one annotation per event and channel, text ``"<label>@@<channel>"`` (the EDF+
   channel-specific annotation convention read by EDFbrowser, MNE and HMC files), so the
   detections can be laid over the recording in a viewer.
 * ``events.xml``: NSRR XML (``<PSGAnnotation>``; NSRR "Stages|Stages" and "Limb
@@ -97,13 +97,21 @@ def event_channels(events: pd.DataFrame) -> np.ndarray:
 
 
 def edf_annotations(events: pd.DataFrame) -> list[tuple[float, float, str]]:
-    """``(onset, duration, text)`` of every event, text ``"<label>@@<channel>"`` (EDF+ channel
-    convention; no ``@@`` when the event has no channel)."""
+    """``(onset, duration, text)`` of every event on every channel it was seen on, text
+    ``"<label>@@<channel>"``: one annotation per channel, as the EDF+ ``@@channel`` convention
+    (EDFbrowser, MNE, HMC files) expects, so each kind has one stable label per channel (an event
+    on several muscles gives one annotation on each, in the recording's channel order as written
+    in the event table); no ``@@`` when the event has no channel."""
     labels, chans = event_labels(events), event_channels(events)
-    on = events["onset"].to_numpy(dtype=float)
-    du = np.nan_to_num(events["duration"].to_numpy(dtype=float), nan=0.0)
-    texts = [f"{lab}@@{ch}" if ch else lab for lab, ch in zip(labels, chans)]
-    return list(zip(on.tolist(), du.tolist(), texts))
+    on = events["onset"].to_numpy(dtype=float).tolist()
+    du = np.nan_to_num(events["duration"].to_numpy(dtype=float), nan=0.0).tolist()
+    out: list[tuple[float, float, str]] = []
+    for o, d, lab, ch in zip(on, du, labels, chans):
+        if not ch:
+            out.append((o, d, str(lab)))
+            continue
+        out += [(o, d, f"{lab}@@{c}") for c in ch.split(",")]
+    return out
 
 
 def write_events_edf(

@@ -6,6 +6,7 @@ SVG and PNG bytes. The PLM plots of :mod:`somnomyo.score.plots` are reused, not 
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -189,6 +190,24 @@ def _plot_hypnogram(ax: Any, hyp: Hypnogram) -> None:
     ax.grid(axis="x", color="0.9", lw=0.6)
 
 
+def _time_axis(ax: Any, duration_s: float, start: dt.datetime | None) -> None:
+    """Label a time axis in hours from the recording start as clock time (``22:00``) at whole
+    clock hours; without a start time, as hours from the recording start."""
+    if start is None:
+        ax.set_xlabel("time from recording start (h)")
+        return
+    from matplotlib.ticker import FixedLocator, FuncFormatter
+
+    dur_h = max(duration_s / 3600.0, 1e-6)
+    first = (-(start.minute * 60 + start.second + start.microsecond / 1e6) / 3600.0) % 1.0
+    step = 1.0 if dur_h <= 14 else 2.0
+    ax.xaxis.set_major_locator(FixedLocator(np.arange(first, dur_h + 1e-9, step).tolist()))
+    ax.xaxis.set_major_formatter(
+        FuncFormatter(lambda h, _pos: (start + dt.timedelta(hours=float(h))).strftime("%H:%M"))
+    )
+    ax.set_xlabel(f"clock time (recording started {start.strftime('%Y-%m-%d %H:%M:%S')})")
+
+
 def plot_overview(
     hyp: Hypnogram,
     rows: list[dict[str, Any]],
@@ -196,8 +215,10 @@ def plot_overview(
     duration_s: float,
     unscorable: tuple[np.ndarray, np.ndarray] | None = None,
     options: ReportOptions = ReportOptions(),
+    start: dt.datetime | None = None,
 ) -> Figure:
-    """Hypnogram with the event raster aligned under it (shared time axis, hours).
+    """Hypnogram with the event raster aligned under it (shared time axis, hours; clock time
+    at whole hours when the recording's ``start`` is known, as clinicians read a night).
 
     One raster row per event type and channel (:func:`raster_rows`); periodic LMs in red;
     time unscorable for leg movements shaded grey."""
@@ -221,7 +242,7 @@ def plot_overview(
     ax_r.set_yticklabels([r["label"] for r in reversed(rows)] if rows else ["no events"], fontsize="small")
     ax_r.set_ylim(-0.6, n - 0.4)
     ax_r.set_xlim(0.0, max(duration_s / 3600.0, 1e-6))
-    ax_r.set_xlabel("time from recording start (h)")
+    _time_axis(ax_r, duration_s, start)
     ax_r.grid(axis="x", color="0.9", lw=0.6)
     longest = max([len(r["label"]) for r in rows] + [8])
     set_margins(fig, left=0.25 + 0.062 * longest, top=0.3, bottom=0.5, hspace=0.15)

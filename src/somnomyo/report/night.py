@@ -23,6 +23,7 @@ from somnomyo.report import figures as F
 from somnomyo.report.exports import event_labels, write_exports
 from somnomyo.report.html import LEVEL_ORDER, esc, figure, json_script, kv_table, page, table
 from somnomyo.report.options import ReportOptions
+from somnomyo.report.quantities import BLOCK_TITLES, event_type_name, plain_rows
 from somnomyo.report.snippets import clock, pick_representative, plot_snippets
 from somnomyo.report.text import fmt, fmt_hours, night_sentences
 
@@ -65,7 +66,9 @@ _PLM_MAIN = (
     ("plm_index_time_in_bed", "PLM per hour in bed (no hypnogram needed)", "/h"),
     ("plms_count", "PLMS count", ""),
     ("plmw_count", "PLMW count", ""),
-    ("lms_count", "LMs in sleep", ""),
+    ("lms_count", "leg movements in sleep (both legs merged: a bilateral movement counts once)", ""),
+    ("lm_count", "leg movements in sleep and wake (both legs merged)", ""),
+    ("mono_lm_count", "leg movements per leg, sleep and wake (leg-movement rows of the event table)", ""),
     ("plm_series_count", "PLM series", ""),
     ("mean_series_length", "mean series length (CLMs)", ""),
 )
@@ -100,10 +103,54 @@ class NightReport:
 
 
 # ----------------------------------------------------------------------------- sections
-def _findings_html(findings: list[Mapping[str, Any]]) -> str:
+_POSITION_TEXT = {
+    "below": "below the criterion",
+    "above": "ABOVE the criterion",
+    "no_norm": "not graded: no published norm",
+}
+
+
+def _is_reference(f: Mapping[str, Any]) -> bool:
+    ev = f.get("evidence")
+    return str(f.get("id", "")).endswith("_reference") and isinstance(ev, Mapping) and "position" in ev
+
+
+def _reference_table(refs: list[Mapping[str, Any]], population: str | None) -> str:
+    """Every headline index of the night against its reference range for the population scored."""
+    rows = []
+    for f in refs:
+        ev = f["evidence"]
+        value = ev.get("value")
+        shown = (
+            "n/a" if value is None else f"{fmt(value, digits=2 if not ev.get('unit') else 1)} {ev.get('unit') or ''}"
+        )
+        rows.append(
+            (
+                ev.get("quantity", f.get("id")),
+                shown.strip(),
+                ev.get("reference", ""),
+                _POSITION_TEXT["no_norm"]
+                if ev.get("position") == "no_norm"
+                else str(f.get("text_plain", "")).partition(": ")[2].rstrip(".")
+                or _POSITION_TEXT.get(str(ev.get("position")), str(ev.get("position"))),
+                f.get("source", ""),
+            )
+        )
+    who = f" ({population})" if population else ""
+    return (
+        f"<h3>Where this night falls{esc(who)}</h3>"
+        + table(("index", "this night", "reference range", "where this night falls", "source"), rows, cls="ranges")
+        + '<p class="sub">Reference ranges are those of the population scored (set it with --age or --population); '
+        "a number above a criterion is not a disorder on its own.</p>"
+    )
+
+
+def _findings_html(findings: list[Mapping[str, Any]], population: str | None = None) -> str:
     rank = {lev: i for i, lev in enumerate(LEVEL_ORDER)}
-    out = []
-    for f in sorted(findings, key=lambda f: rank.get(str(f.get("level")), len(rank))):
+    refs = [f for f in findings if _is_reference(f)]
+    out = [_reference_table(refs, population)] if refs else []
+    rest = [f for f in findings if not _is_reference(f)]
+    for f in sorted(rest, key=lambda f: rank.get(str(f.get("level")), len(rank))):
         level = str(f.get("level", "info"))
         ev = f.get("evidence") or {}
         ev_html = kv_table(ev) if isinstance(ev, Mapping) and ev else ""
@@ -118,13 +165,27 @@ def _findings_html(findings: list[Mapping[str, Any]]) -> str:
     return "".join(out)
 
 
+def _block_html(name: str, block: Mapping[str, Any], *, skip: list[str] | None = None, title: bool = True) -> str:
+    """A summary block: its quantities with plain names and units, every value behind a disclosure."""
+    rows = plain_rows(name, block)
+    head = f"<h3>{esc(BLOCK_TITLES.get(name, name.replace('_', ' ').capitalize()))}</h3>" if title else ""
+    return (
+        "<div>"
+        + head
+        + (table(("quantity", "value", "unit"), rows) if rows else "")
+        + f"<details><summary>all values of \u201c{esc(name)}\u201d as in summary.json</summary>"
+        + kv_table(block, skip=skip or ())
+        + "</details></div>"
+    )
+
+
 def _stage_table(summary: Mapping[str, Any]) -> str:
     """One row per stage; columns from ``plm.by_stage`` and every ``*by_stage`` dict of other blocks."""
     cols: list[tuple[str, dict[str, Any]]] = []
     by_stage = (summary.get("plm") or {}).get("by_stage") or {}
     for metric, title in (
-        ("minutes", "minutes"),
-        ("lm_count", "LMs"),
+        ("minutes", "scorable minutes in bed"),
+        ("lm_count", "LMs (legs merged)"),
         ("lm_index", "LM /h"),
         ("plm_count", "PLMs"),
         ("plm_index", "PLM /h"),
@@ -141,19 +202,21 @@ def _stage_table(summary: Mapping[str, Any]) -> str:
                 and val
                 and all(not isinstance(v, (Mapping, list)) for v in val.values())
             ):
-                cols.append(
-                    (
-                        f"{name.replace('_', ' ')} {key.replace('_by_stage', '').replace('_', ' ')} /h"
-                        if "index" in key
-                        else f"{name} {key}",
-                        dict(val),
-                    )
-                )
+                what = BLOCK_TITLES.get(name, name.replace("_", " ")).split(" (")[0]
+                cols.append((f"{what} /h" if "index" in key else f"{what} {key.replace('_', ' ')}", dict(val)))
     if not cols:
         return "<p>No per-stage numbers.</p>"
     stages = list(_STAGE_ROWS) + sorted({s for _, c in cols for s in c} - set(_STAGE_ROWS))
     rows = [[s] + [c.get(s) for _, c in cols] for s in stages]
     return table(["stage"] + [t for t, _ in cols], rows)
+
+
+_HOUR_COLUMNS = {
+    "hour": "hour of the night",
+    "sleep_min": "sleep (min)",
+    "plms_count": "PLMS",
+    "plms_index": "PLMS /h",
+}
 
 
 def _hour_table(summary: Mapping[str, Any]) -> str:
@@ -164,8 +227,10 @@ def _hour_table(summary: Mapping[str, Any]) -> str:
         rows = block.get("by_hour")
         if isinstance(rows, list) and rows and isinstance(rows[0], Mapping):
             keys = list(rows[0].keys())
+            names = [_HOUR_COLUMNS.get(k, k.replace("_", " ")) for k in keys]
+            title = "Leg movements" if name == "plm" else BLOCK_TITLES.get(name, name.replace("_", " "))
             parts.append(
-                f"<h3>{esc(name)} by hour of the night</h3>" + table(keys, [[r.get(k) for k in keys] for r in rows])
+                f"<h3>{esc(title)} by hour of the night</h3>" + table(names, [[r.get(k) for k in keys] for r in rows])
             )
     return "".join(parts) or "<p>No per-hour numbers.</p>"
 
@@ -179,7 +244,7 @@ def _plm_tables(plm: Mapping[str, Any]) -> str:
         + "</div><div>"
         + table(("time base", "duration"), tb)
         + "</div></div>"
-        + "<details><summary>every PLM quantity</summary>"
+        + "<details><summary>all values of \u201cplm\u201d as in summary.json</summary>"
         + kv_table(plm, skip=("by_stage", "by_hour", "imi_histogram", "imi_histogram_log"))
         + "</details>"
     )
@@ -214,10 +279,11 @@ def _recording_html(night: NightResult, summary: Mapping[str, Any]) -> str:
     ]
     q = (summary.get("quality") or {}).get("channels") or {}
     q_rows = []
+    total_s = float(rec.get("duration_s") or 0.0)
     for label, c in q.items():
         frac = c.get("fraction_scorable")
-        uns = ", ".join(f"{k} {fmt(v, ' s', digits=0)}" for k, v in (c.get("unscorable_s") or {}).items() if v)
-        flg = ", ".join(f"{k} {fmt(v, ' s', digits=0)}" for k, v in (c.get("flagged_s") or {}).items() if v)
+        uns = _quality_text(c.get("unscorable_s") or {}, total_s)
+        flg = _quality_text(c.get("flagged_s") or {}, total_s)
         q_rows.append(
             (
                 label,
@@ -229,6 +295,7 @@ def _recording_html(night: NightResult, summary: Mapping[str, Any]) -> str:
             )
         )
     counts = st.get("counts") or {}
+    epoch_s = float(getattr(night.hypnogram, "epoch_s", 30.0) or 30.0)
     warnings = summary.get("warnings") or []
     s_rows = [
         (
@@ -247,12 +314,33 @@ def _recording_html(night: NightResult, summary: Mapping[str, Any]) -> str:
         + table(("role", "channel(s)", "how"), role_rows)
         + "<h3>Signal quality</h3>"
         + (
-            table(("channel", "role", "% scorable", "unscorable", "flagged (kept)", "unit warning"), q_rows)
+            table(
+                (
+                    "channel",
+                    "role",
+                    "% of the recording scorable",
+                    "left out of scoring (why, how long)",
+                    "flagged but scored (why, how long)",
+                    "unit warning",
+                ),
+                q_rows,
+            )
+            + '<p class="sub">Left out: time excluded from the index denominators (WASM 2016). Flagged but '
+            "scored: the stretch was scored after filtering (mains hum and ECG are removed from the EMG before "
+            "detection); the flag says where to look twice.</p>"
             if q_rows
             else "<p>No quality check was run.</p>"
         )
-        + "<h3>Sleep stages (epochs)</h3>"
-        + table(list(counts), [list(counts.values())])
+        + "<h3>Sleep stages, every epoch of the recording</h3>"
+        + table(
+            ["", *counts],
+            [
+                ["epochs", *counts.values()],
+                ["minutes", *(round(float(n) * epoch_s / 60.0, 1) for n in counts.values())],
+            ],
+        )
+        + '<p class="sub">Every scored epoch, in and out of bed; the per-stage table under Indices counts the '
+        "scorable time in bed that the leg-movement indices use.</p>"
         + (
             '<h3>Warnings</h3><ul class="plain">' + "".join(f"<li>{esc(w)}</li>" for w in warnings) + "</ul>"
             if warnings
@@ -262,6 +350,28 @@ def _recording_html(night: NightResult, summary: Mapping[str, Any]) -> str:
         + table(("group", "name", "value", "unit", "source", ""), s_rows)
         + "</details>"
     )
+
+
+#: what each signal-quality reason means (somnomyo.signal.quality)
+_QUALITY_REASONS = {
+    "flat": "flat signal (electrode off or dead)",
+    "clipping": "amplifier clipping",
+    "mains": "mains hum (50/60 Hz) dominates",
+    "ecg": "heartbeat (ECG) artefact",
+    "gap": "gap in the recording",
+}
+
+
+def _quality_text(seconds: Mapping[str, Any], total_s: float) -> str:
+    """``{"ecg": 24975.0}`` -> ``"heartbeat (ECG) artefact: 6 h 56 min (87% of the recording)"``."""
+    parts = []
+    for reason, sec in seconds.items():
+        if not sec:
+            continue
+        share = f" ({100.0 * float(sec) / total_s:.0f}% of the recording)" if total_s > 0 else ""
+        when = fmt_hours(float(sec) / 3600.0) if float(sec) >= 60.0 else f"{float(sec):.0f} s"
+        parts.append(f"{_QUALITY_REASONS.get(reason, reason)}: {when}{share}")
+    return "; ".join(parts) or "none"
 
 
 def _event_counts(events: pd.DataFrame) -> str:
@@ -278,12 +388,13 @@ def _event_counts(events: pd.DataFrame) -> str:
     df = df.explode("channel")
     df["channel"] = df["channel"].astype(str).str.strip()
     tab = pd.crosstab(df["trial_type"], df["channel"])
-    rows = [[t] + [int(v) for v in tab.loc[t]] + [int(total.get(t, 0))] for t in tab.index]
+    rows = [[event_type_name(str(t))] + [int(v) for v in tab.loc[t]] + [int(total.get(t, 0))] for t in tab.index]
     return (
         "<h3>Events by type and channel</h3>"
-        + table(["event type"] + list(tab.columns) + ["events"], rows)
+        + table(["event type (what one event is)"] + list(tab.columns) + ["events (rows of events.tsv)"], rows)
         + '<p class="sub">An event on several channels (a jerk seen in several muscles) is counted on each '
-        "channel and once under \u201cevents\u201d.</p>"
+        "channel and once under \u201cevents\u201d. Leg movements are counted per leg here; the leg-movement "
+        "indices merge a movement of both legs into one.</p>"
     )
 
 
@@ -345,7 +456,12 @@ def _figures(
     plm = night.results.get("plm")
     uns = getattr(getattr(plm, "timebase", None), "unscorable", None)
     overview = F.plot_overview(
-        night.hypnogram, rows, duration_s=night.recording.duration, unscorable=uns, options=options
+        night.hypnogram,
+        rows,
+        duration_s=night.recording.duration,
+        unscorable=uns,
+        options=options,
+        start=night.recording.start,
     )
     out.append(
         (
@@ -353,7 +469,13 @@ def _figures(
             "Hypnogram and detected events",
             overview,
             "Hypnogram (REM in red) with every detected event under it, one row per event type and "
-            "channel; periodic leg movements in red; grey: time unscorable for leg movements.",
+            "channel; periodic leg movements in red"
+            + ("; grey: time unscorable for leg movements" if uns is not None and len(uns[0]) else "")
+            + (
+                "; time axis: clock time."
+                if night.recording.start is not None
+                else "; time axis: hours from the recording start (the file gives no start time)."
+            ),
         )
     )
     if plm is not None and hasattr(plm, "plot_imi_histogram"):
@@ -431,11 +553,23 @@ def _figures(
                     "jerk_locked_eeg",
                     "Jerk-locked EEG average",
                     fig,
-                    "EEG averaged on the onsets of the myoclonic jerks (time 0: EMG onset), with the band "
-                    "expected by chance from random onsets in the same stages.",
+                    "EEG averaged on the onsets of the myoclonic jerks (time 0: EMG onset)"
+                    + (
+                        ", with the band expected by chance from random onsets in the same stages."
+                        if _has_band(cortical)
+                        else "; no chance band is drawn: too few jerks for the surrogate test."
+                    ),
                 )
             )
     return out, rows
+
+
+def _has_band(cortical: Any) -> bool:
+    """Whether the jerk-locked average has a surrogate band to draw (the caption names it only then)."""
+    lo = getattr(cortical, "band_lo", None)
+    if isinstance(lo, Mapping):
+        return any(v is not None and len(v) for v in lo.values())
+    return lo is not None and np.ndim(lo) == 1 and len(lo) > 0
 
 
 # ----------------------------------------------------------------------------- build / write
@@ -465,7 +599,8 @@ def build_report(night: NightResult, *, options: ReportOptions | None = None, pn
     ]
     findings = summary.get("interpretation")
     if isinstance(findings, list) and findings:
-        sections.append(("findings", "Findings", _findings_html(findings)))
+        population = (summary.get("subject") or {}).get("population")
+        sections.append(("findings", "Findings", _findings_html(findings, population)))
     events_data = {
         "onset": [round(float(x), 4) for x in night.events["onset"]],
         "duration": [round(float(x), 4) for x in np.nan_to_num(night.events["duration"].to_numpy(float))],
@@ -500,7 +635,7 @@ def build_report(night: NightResult, *, options: ReportOptions | None = None, pn
             and v
             and all(not isinstance(x, (Mapping, list)) for x in v.values())
         ]
-        blocks.append(f"<div><h3>{esc(name.replace('_', ' '))}</h3>" + kv_table(block, skip=skip) + "</div>")
+        blocks.append(_block_html(name, block, skip=skip))
     if blocks:
         idx += '<p class="sub">Per-stage values of these blocks are in the table above.</p>'
         idx += '<div class="cols">' + "".join(blocks) + "</div>"
@@ -514,7 +649,8 @@ def build_report(night: NightResult, *, options: ReportOptions | None = None, pn
             (
                 "cortical",
                 "Jerk-locked EEG average",
-                (kv_table(cort) if isinstance(cort, Mapping) else "") + fig_html("jerk_locked_eeg"),
+                (_block_html("cortical", cort, title=False) if isinstance(cort, Mapping) else "")
+                + fig_html("jerk_locked_eeg"),
             )
         )
     sections.append(("recording", "Recording and settings", _recording_html(night, summary)))

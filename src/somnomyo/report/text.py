@@ -68,9 +68,16 @@ def night_sentences(summary: Mapping[str, Any]) -> list[str]:
         )
     if plm:
         std = plm.get("standard", "")
+        mono = plm.get("mono_lm_count")
+        per_leg = (
+            f"; a movement of both legs counts once, while the event table lists {mono} per-leg movements "
+            "in sleep and wake"
+            if mono is not None and mono != plm.get("lms_count")
+            else ""
+        )
         out.append(
             f"{_plural(plm.get('lms_count', 0), 'leg movement')} were counted during sleep "
-            f"({fmt(plm.get('lm_index'), '/h')} of sleep); {fmt(plm.get('plms_count', 0))} of them were "
+            f"({fmt(plm.get('lm_index'), '/h')} of sleep{per_leg}); {fmt(plm.get('plms_count', 0))} of them were "
             f"part of periodic series, a PLMS index of {fmt(plm.get('plms_index'), '/h')} "
             f"(scored to {std.upper() if std == 'aasm' else 'WASM 2016' if std == 'wasm2016' else std})."
         )

@@ -359,7 +359,8 @@ class SignalSource:
             except Exception:  # too short a stretch for the R-peak detector: EMG search instead
                 r_peaks = None
         h = self._harmonics.get(label) if cs.mains_hz is not None else None
-        cs_h = cs if h is None else dataclasses.replace(cs, mains_harmonics=h)
+        # the scoring's count of harmonics, all removed (no re-measure of hum on this stretch)
+        cs_h = cs if h is None else dataclasses.replace(cs, mains_harmonics=h, mains_harmonic_min_db=-math.inf)
         c = condition_recording(rec, [label], settings=cs_h, r_peaks=r_peaks)[label]
         a, z = t0 - w.first, t0 - w.first + n_tile
         base = None

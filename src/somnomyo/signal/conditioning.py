@@ -40,6 +40,8 @@ class ConditionedEMG:
     smoothed over ``envelope_window_s``. ``r_peaks``: sample indices (at ``fs``) of the beats
     subtracted (empty when no ECG removal was done). ``mains_hz``: mains frequency removed, or
     ``None``. ``ecg_source``: ``"given"``, ``"ecg"``, ``"emg"`` or ``""`` (none).
+    ``mains_harmonics``: how many harmonics of ``mains_hz`` (the fundamental counted) were removed,
+    or ``None`` when no mains removal was done (recorded so a viewer can filter exactly as scored).
     """
 
     filtered: np.ndarray
@@ -48,6 +50,7 @@ class ConditionedEMG:
     r_peaks: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     mains_hz: float | None = None
     ecg_source: str = ""
+    mains_harmonics: int | None = None
 
     @property
     def rectified(self) -> np.ndarray:
@@ -107,14 +110,16 @@ def _finish(
 ) -> ConditionedEMG:
     """Mains removal at ``mains`` (None: none), ECG removal (``peaks`` at ``fs``; None: looked for
     in the EMG itself when ``ecg_removal``), envelope."""
+    harmonics: int | None = None
     if settings.mains_removal and mains is not None:
+        harmonics = hum_harmonics(y, fs, mains_hz=mains, settings=settings)
         y = remove_mains(
             y,
             fs,
             mains_hz=mains,
             settings=settings,
             overwrite=True,  # y is ours
-            harmonics=hum_harmonics(y, fs, mains_hz=mains, settings=settings),
+            harmonics=harmonics,
         )
     else:
         mains = None
@@ -130,7 +135,15 @@ def _finish(
     else:
         source = ""
     env = _envelope(y, fs, window_s=settings.envelope_window_s)
-    return ConditionedEMG(filtered=y, envelope=env, fs=float(fs), r_peaks=used, mains_hz=mains, ecg_source=source)
+    return ConditionedEMG(
+        filtered=y,
+        envelope=env,
+        fs=float(fs),
+        r_peaks=used,
+        mains_hz=mains,
+        ecg_source=source,
+        mains_harmonics=harmonics,
+    )
 
 
 def condition_recording(

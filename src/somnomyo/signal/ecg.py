@@ -197,7 +197,8 @@ def ecg_peaks_in_emg(filtered: np.ndarray, fs: float, *, settings: ConditioningS
     median + ``ecg_self_height_uv``; the window holds ECG when there are more than
     ``ecg_self_min_peaks`` such peaks and more than ``ecg_self_min_fraction`` of their intervals
     are heart-like. Heart-like: within ``ecg_self_rr_tolerance`` of the window's heart period
-    estimated from the data (:func:`heart_periods`; ``ecg_self_estimate_period``), else, where no
+    estimated from the data (:func:`heart_periods`; ``ecg_self_estimate_period``; then at least
+    ``ecg_self_min_beat_fraction`` of the beats that period puts in the window), else, where no
     period stands out, in ``ecg_self_rr_min_s``-``ecg_self_rr_max_s`` (MATPLM's 0.7-1.3 s for
     adults; the population's window, :meth:`somnomyo.settings.Settings.for_population`, is the
     prior). A peak is kept as a beat when its interval to the previous or next peak is at least
@@ -240,6 +241,8 @@ def ecg_peaks_in_emg(filtered: np.ndarray, fs: float, *, settings: ConditioningS
         heart = (ibi >= rr_lo) & (ibi <= rr_hi)
         if heart.mean() <= st.ecg_self_min_fraction:
             continue
+        if np.isfinite(period[w]) and heart.sum() < st.ecg_self_min_beat_fraction * (win / fs_d) / period[w]:
+            continue  # a heart beats all through the window: not a few bursts of close peaks
         # a beat is at least 0.6 typical RR from one neighbouring peak; peaks inside EMG bursts
         # (close neighbours on both sides) or far higher than the beats are not beats
         spaced = ibi >= 0.6 * np.median(ibi[heart])
