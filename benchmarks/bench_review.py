@@ -216,6 +216,7 @@ def measure(folder: Path) -> dict[str, Any]:
             srv.call("PATCH", f"/api/events/{lm['id']}", {"status": "rejected" if i % 2 else "accepted"})
             times.append(time.perf_counter() - t)
         out["edit_ms"] = _ms(times)
+        out["accept_ms"], out["reject_ms"] = _ms(times[0::2]), _ms(times[1::2])
         t = time.perf_counter()
         srv.call("GET", "/api/events?start=3600&end=3630")
         out["events_page_ms"] = (time.perf_counter() - t) * 1000
@@ -278,7 +279,9 @@ def table(rows: list[dict[str, Any]]) -> str:
     body = "".join(
         f"| {r['events']} | {r['overview_s']:.2f} ({r['overview_after_url_s']:.2f} after the URL) | "
         f"{r['signal_30s_ms'][0]:.0f} / {r['signal_30s_ms'][1]:.0f} | {r['signal_300s_ms'][0]:.0f} / "
-        f"{r['signal_300s_ms'][1]:.0f} | {r['edit_ms'][0]:.0f} / {r['edit_ms'][1]:.0f} | {r['events_page_ms']:.0f} | "
+        f"{r['signal_300s_ms'][1]:.0f} | {r['edit_ms'][0]:.0f} / {r['edit_ms'][1]:.0f} "
+        f"(accept {r['accept_ms'][0]:.0f} / {r['accept_ms'][1]:.0f}, reject {r['reject_ms'][0]:.0f} / "
+        f"{r['reject_ms'][1]:.0f}) | {r['events_page_ms']:.0f} | "
         f"{r['rss_mb']:.0f} / {r['peak_mb']:.0f} | {r['channels_f32_mb']:.0f} | "
         f"{_pair(r.get('keys_ms', {}).get('page'))} | {_pair(r.get('keys_ms', {}).get('jump'))}"
         f" ({int(r.get('keys_ms', {}).get('jump_n', (0, 0))[0])}) |\n"

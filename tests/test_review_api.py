@@ -723,3 +723,30 @@ def test_score_keeps_the_mains_harmonics_removed_per_channel_and_the_review_wind
         assert session.signals is not None and session.signals._harmonics == sig["mains_harmonics"]
     finally:
         session.close()
+
+
+def test_review_accepts_between_rejections_keep_statuses_and_the_rescored_indices(folder: Path) -> None:
+    """An accept leaves the reviewed table as it was (the same rescoring, only the status
+    changes), whatever came before: accepting, rejecting, accepting another event and undoing
+    give the statuses and the PLMS index of rescoring the events that are not rejected; the
+    automatic layer lists every event unreviewed throughout."""
+    row, expected = _lm_whose_rejection_changes_plms(folder)
+    n = len(read_events_tsv(folder / "events.tsv"))
+    with serve(folder) as c:
+        auto = c.ok("GET", "/api/summary")["plm"]["plms_index"]
+        lms = [e["id"] for e in c.ok("GET", "/api/events?kind=leg_movement") if e["id"] != f"a{row}"]
+        assert c.ok("PATCH", f"/api/events/{lms[0]}", {"status": "accepted"})["status"] == "accepted"
+        assert c.ok("GET", "/api/summary")["plm"]["plms_index"] == auto
+        assert c.ok("PATCH", f"/api/events/a{row}", {"status": "rejected"})["status"] == "rejected"
+        assert c.ok("PATCH", f"/api/events/{lms[1]}", {"status": "accepted"})["status"] == "accepted"
+        assert c.ok("GET", "/api/summary")["plm"]["plms_index"] == expected != auto
+        status = {e["id"]: e["status"] for e in c.ok("GET", "/api/events?kind=leg_movement")}
+        assert (status[lms[0]], status[f"a{row}"], status[lms[1]]) == ("accepted", "rejected", "accepted")
+        assert sum(s != "unreviewed" for s in status.values()) == 3
+        automatic = c.ok("GET", "/api/events?layer=automatic")
+        assert len(automatic) == n and {e["status"] for e in automatic} == {"unreviewed"}
+        c.ok("POST", "/api/undo")  # the second accept
+        c.ok("POST", "/api/undo")  # the rejection
+        assert c.ok("GET", "/api/summary")["plm"]["plms_index"] == auto
+        status = {e["id"]: e["status"] for e in c.ok("GET", "/api/events?kind=leg_movement")}
+        assert (status[lms[0]], status[f"a{row}"], status[lms[1]]) == ("accepted", "unreviewed", "unreviewed")

@@ -444,7 +444,7 @@ def _check_events(events: pd.DataFrame, allowed: Sequence[str]) -> pd.DataFrame:
     missing = [c for c in ("onset", "duration", "trial_type") if c not in events.columns]
     if missing:
         raise SomnomyoError(f"event table lacks column(s) {', '.join(missing)}", "rescore")
-    tt = events["trial_type"].astype("object")
+    tt = pd.unique(events["trial_type"].astype("object").to_numpy())  # the few kinds, once each
     bad = sorted({str(t) for t in tt if t not in allowed})
     if bad:
         raise SomnomyoError(

@@ -97,6 +97,13 @@ class MyoclonusSettings:
         "Lins et al./Frauscher 2014: FM potentials are asynchronous; implementation: a burst that "
         "starts within jerk_group_window_s of a burst on another channel is part of a jerk, not FM",
     )
+    fm_exclude_in_clusters: bool = _f(
+        True,
+        "ICSD-3/Fernandez-Alvarez BSMI: repetitive jerks in clusters at 1-5 Hz; Lins et al./Frauscher "
+        "2014: FM potentials are sporadic and asynchronous; implementation: a potential within the span "
+        "of a jerk cluster (cluster_max_interval_s, cluster_min_jerks, myoclonic cluster_mode) is one of "
+        "the cluster's jerks, not FM",
+    )
     fm_efm_min_per_minute: int = _f(5, "AASM EFM: >= 5 potentials per minute")
     fm_efm_min_minutes: float = _f(20.0, "AASM EFM: sustained for >= 20 minutes of NREM sleep", unit="min")
     fm_efm_window_s: float = _f(60.0, "AASM EFM: counted per 1-min NREM window", unit="s")

@@ -289,6 +289,33 @@ def synchronous_mask(candidates: pd.DataFrame, jerk_bursts: pd.DataFrame) -> np.
     return out
 
 
+def in_jerk_clusters(candidates: pd.DataFrame, jerk_bursts: pd.DataFrame, *, settings: Settings) -> np.ndarray:
+    """True for candidates within the span (first onset to last end, any channel) of a cluster of
+    jerks (``jerk_bursts`` grouped by ``group``; runs of >= ``cluster_min_jerks`` jerk onsets at most
+    ``cluster_max_interval_s`` apart, as :func:`somnomyo.detect.clusters.detect_clusters` finds them),
+    or within ``cluster_max_interval_s`` of it (the candidate would extend the cluster's chain).
+    BSMI (ICSD-3; Fernandez-Alvarez): repetitive jerks in 1-5 Hz clusters; a short single-muscle
+    burst among them is one of the cluster's jerks, not a sporadic FM potential (Frauscher 2014)."""
+    from somnomyo.detect.clusters import cluster_bounds
+
+    if len(candidates) == 0 or len(jerk_bursts) == 0 or "group" not in jerk_bursts:
+        return np.zeros(len(candidates), dtype=bool)
+    m = settings.myoclonus
+    jb = jerk_bursts.assign(end=jerk_bursts["onset"] + jerk_bursts["duration"])
+    g = jb.groupby("group", sort=False).agg(onset=("onset", "min"), end=("end", "max")).sort_values("onset")
+    on, end = g["onset"].to_numpy(dtype=float), g["end"].to_numpy(dtype=float)
+    first, last = cluster_bounds(
+        on, min_interval_s=0.0, max_interval_s=m.cluster_max_interval_s, min_events=m.cluster_min_jerks
+    )
+    if len(first) == 0:
+        return np.zeros(len(candidates), dtype=bool)
+    span_on = on[np.asarray(first, dtype=int)]
+    span_end = np.array([end[int(a) : int(b) + 1].max() for a, b in zip(first, last)])
+    c_on = candidates["onset"].to_numpy(dtype=float)
+    c_end = c_on + candidates["duration"].to_numpy(dtype=float)
+    return overlaps_any(c_on, c_end, span_on, span_end, gap=m.cluster_max_interval_s)
+
+
 @verbose
 def detect_fragmentary(
     traces: Sequence[EMGTrace],
@@ -312,7 +339,7 @@ def detect_fragmentary(
     check_choice("fm_efm_mode", m.fm_efm_mode, EFM_MODES)
     bad = common_unscorable(unscorable, [tr.label for tr in traces])
     rows: list[pd.DataFrame] = []
-    rejected = {"pop": 0, "ecg": 0, "lm": 0, "synchronous": 0}
+    rejected = {"pop": 0, "ecg": 0, "lm": 0, "synchronous": 0, "cluster": 0}
     for tr in traces:  # loop over channels
         cand, rej, _ = fm_candidates(tr, settings=settings, lm_intervals=channel_lm_intervals(lm_events, tr.label))
         for k, v in rej.items():
@@ -326,6 +353,10 @@ def detect_fragmentary(
         sync = synchronous_mask(bursts, jb)
         rejected["synchronous"] = int(sync.sum())
         bursts = bursts.loc[~sync].reset_index(drop=True)
+        if m.fm_exclude_in_clusters and m.cluster_mode == "myoclonic":
+            inside = in_jerk_clusters(bursts, jb, settings=settings)
+            rejected["cluster"] = int(inside.sum())
+            bursts = bursts.loc[~inside].reset_index(drop=True)
     events = _to_events(bursts, hypnogram=hypnogram, annotations=annotations, settings=settings)
     if duration_s is None:
         duration_s = max((tr.duration for tr in traces), default=0.0)

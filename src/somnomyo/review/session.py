@@ -16,6 +16,8 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import numpy as np
+
 from somnomyo._logging import logger
 from somnomyo.errors import SomnomyoError
 from somnomyo.review.journal import JOURNAL_NAME, REVIEW_DIR, Journal, now_iso, read_journal, scorer_slug
@@ -156,7 +158,7 @@ class ReviewSession:
             night = ReviewedNight(self.automatic_layer(), self.context, self.automatic_summary, roles=self.roles)
             night.summary = self.automatic_summary
             table = self.base.copy()
-            table[ID_COLUMN] = [f"a{i}" for i in range(len(table))]
+            table[ID_COLUMN] = np.arange(len(table), dtype=np.int64)  # the row key (ids "a<row>")
             night.view = night._view(table)
             self._automatic = night
         return self._automatic

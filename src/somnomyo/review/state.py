@@ -83,10 +83,15 @@ def _cell(v: Any) -> Any:
 
 def event_records(view: pd.DataFrame, rows: np.ndarray | Sequence[int]) -> list[dict[str, Any]]:
     """Event objects (docs/review.md) of the rows ``rows`` (positions) of a view table."""
-    sub = view.iloc[np.asarray(rows, dtype=np.int64)]
-    cols = [c for c in sub.columns if not c.startswith("_")]
-    data = {c: [_cell(v) for v in sub[c].astype(object).tolist()] for c in cols}
-    n = len(sub)
+    rows = np.asarray(rows, dtype=np.int64)
+    cols = [c for c in view.columns if not c.startswith("_")]
+    if rows.size == 1:  # one event (after an edit): its cells, without taking a one-row table
+        r = int(rows[0])
+        data = {c: [_cell(view[c].iat[r])] for c in cols}
+    else:
+        sub = view.iloc[rows]
+        data = {c: [_cell(v) for v in sub[c].astype(object).tolist()] for c in cols}
+    n = rows.size
     out = []
     for i in range(n):
         rec = {c: data[c][i] for c in cols}
@@ -120,6 +125,10 @@ class ReviewedNight:
     _pos: tuple[Any, dict[str, int]] = field(default=(None, {}), repr=False)
     _added_ids: list[str] = field(default_factory=list, repr=False)
     _auto_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object), repr=False)
+    #: (content key, rescored table, summary) of the views built: a key seen again is rescored
+    #: already (rescoring is a pure function of the reviewed table, which the key determines)
+    _done: list[tuple[Any, pd.DataFrame, dict[str, Any]]] = field(default_factory=list, repr=False)
+    _built: tuple[pd.DataFrame, Any] | None = field(default=None, repr=False)  # (view, its content key)
 
     def refresh(self) -> None:
         """Rescore the reviewed table and rebuild the view (after every edit).
@@ -128,8 +137,20 @@ class ReviewedNight:
         summary.json (rescoring a night's own events gives its summary, somnomyo.rescore)."""
         t0 = time.perf_counter()
         lay = self.layer
+        key = self.content_key()
+        hit = next((d for d in self._done if d[0] == key), None)
+        built = self._built
+        if hit is not None and built is not None and built[0] is self.view and built[1] == key:
+            # the reviewed table of the view shown (an accept): the same rescoring, new statuses
+            view = self.view.copy(deep=False)
+            view["status"] = self._status_of(view["_key"].to_numpy(dtype=np.int64))
+            self.view, self.summary, self._built = view, dict(hit[2]), (view, key)
+            self.rescore_ms = (time.perf_counter() - t0) * 1000.0
+            return
         self._added_ids = list(lay.added)
-        if not lay.overrides and not lay.added:
+        if hit is not None:
+            scored, self.summary = hit[1], dict(hit[2])
+        elif not lay.overrides and not lay.added:
             scored = lay.base.copy()
             scored[ID_COLUMN] = np.arange(len(lay.base), dtype=np.int64)
             self.summary = dict(self.automatic_summary)
@@ -144,8 +165,46 @@ class ReviewedNight:
                 scored[ID_COLUMN] = _match_rows(table, scored, len(lay.base) + len(lay.added))
             self.summary = dict(res.summary())
         self.view = self._view(scored)
+        self._done = [d for d in self._done if d[0] != key][-3:] + [(key, scored, dict(self.summary))]
+        self._built = (self.view, key)
         self.rescore_ms = (time.perf_counter() - t0) * 1000.0
         logger.debug("review %s: rescored %d events in %.0f ms", lay.slug, len(scored), self.rescore_ms)
+
+    def content_key(self) -> tuple[Any, ...]:
+        """What the reviewed table (:meth:`reviewed_table`) and the view's rows are made of: the
+        rejected automatic rows, the adjusted values of the others, and the added events in order
+        (their fields, whether rejected). Statuses that leave the table as it is (accepted,
+        unreviewed) are not part of it."""
+        lay = self.layer
+        rejected, adjusted = [], []
+        for eid, ov in lay.overrides.items():
+            if ov.get("status") == "rejected":
+                rejected.append(lay.row(eid))
+            else:
+                fields = tuple((k, ov[k]) for k in ("onset", "duration", "trial_type") if k in ov)
+                if fields:
+                    adjusted.append((lay.row(eid), fields))
+        added = tuple(
+            (eid, a.get("status") == "rejected", tuple(sorted((k, v) for k, v in a.items() if k != "status")))
+            for eid, a in lay.added.items()
+        )
+        return (tuple(sorted(rejected)), tuple(sorted(adjusted)), added)
+
+    def _status_of(self, key: np.ndarray) -> np.ndarray:
+        """Review status of the view rows with row keys ``key`` (automatic rows: their status;
+        added: theirs; derived events found again by rescoring: unreviewed)."""
+        lay = self.layer
+        n = len(lay.base)
+        status = lay.status_array()
+        added_status = np.asarray([a.get("status", "added") for a in lay.added.values()] + [""], dtype=object)
+        auto = key < n
+        st = np.where(
+            auto,
+            status[np.minimum(key, max(n - 1, 0))] if n else "",
+            added_status[np.clip(key - n, 0, len(added_status) - 1)],
+        ).astype(object)
+        st[key >= n + len(lay.added)] = "unreviewed"
+        return st
 
     def _added_rows(self, status: str) -> pd.DataFrame | None:
         """Added events with ``status`` as event rows (their row key after the automatic rows)."""
@@ -171,10 +230,10 @@ class ReviewedNight:
         df = lay.base.loc[keep, cols]
         rows = np.flatnonzero(keep)
         df[ID_COLUMN] = rows.astype(np.int64)
-        pos = {int(r): k for k, r in enumerate(rows)}
         for eid, ov in lay.overrides.items():
-            k = pos.get(lay.row(eid))
-            if k is not None:
+            r = lay.row(eid)
+            k = int(np.searchsorted(rows, r))  # rows are sorted
+            if k < rows.size and rows[k] == r:
                 for col in ("onset", "duration", "trial_type"):
                     if col in ov:
                         df.iloc[k, df.columns.get_loc(col)] = ov[col]
@@ -204,7 +263,6 @@ class ReviewedNight:
         auto = key < n
         found = key >= n + len(self._added_ids)  # derived events found again by rescoring only
         added_ids = np.asarray(self._added_ids + [""], dtype=object)
-        added_status = np.asarray([a.get("status", "added") for a in lay.added.values()] + [""], dtype=object)
         if len(self._auto_ids) != n + 1:  # "a<row>" of every automatic row, made once
             self._auto_ids = np.asarray([f"a{i}" for i in range(n)] + [""], dtype=object)
         ids = np.where(
@@ -212,16 +270,11 @@ class ReviewedNight:
             self._auto_ids[np.minimum(key, max(n - 1, 0))],
             added_ids[np.clip(key - n, 0, len(added_ids) - 1)],
         )
-        st = np.where(
-            auto,
-            status[np.minimum(key, max(n - 1, 0))] if n else "",
-            added_status[np.clip(key - n, 0, len(added_ids) - 1)],
-        )
-        ids, st = ids.astype(object), st.astype(object)
+        st = self._status_of(key)
+        ids = ids.astype(object)
         if found.any():  # id from the onset (ms), stable while the cluster stays
             ms = np.round(view["onset"].to_numpy(dtype=float)[found] * 1000.0).astype(np.int64)
             ids[found] = np.char.add("r", ms.astype(str)).astype(object)
-            st[found] = "unreviewed"
         adjusted_rows = {lay.row(e) for e in lay.overrides if lay.adjusted(e)}
         adj = np.isin(key, np.fromiter(adjusted_rows, dtype=np.int64, count=len(adjusted_rows))) & auto
         view.insert(0, "id", ids)
@@ -235,7 +288,7 @@ class ReviewedNight:
             a = lay.automatic_values(str(ids[k]))
             on[k], du[k], tt[k] = a["onset"], a["duration"], a["trial_type"]
         view["automatic_onset"], view["automatic_duration"], view["automatic_trial_type"] = on, du, tt
-        view = view.drop(columns=[ID_COLUMN])
+        view = view.rename(columns={ID_COLUMN: "_key"})  # the row key, kept (hidden) for the statuses
         on = view["onset"].to_numpy(dtype=float)
         if len(view) > 1 and not ((np.diff(on) > 0) | ((np.diff(on) == 0) & (np.diff(key) > 0))).all():
             order = np.lexsort((key, on))
@@ -247,6 +300,9 @@ class ReviewedNight:
     def row_of(self, eid: str, view: pd.DataFrame | None = None) -> int | None:
         """Position of event ``eid`` in ``view`` (default: the current view)."""
         v = self.view if view is None else view
+        if eid[:1] == "a" and eid[1:].isdigit() and "_key" in v.columns:  # an automatic event: its row key
+            hits = np.flatnonzero(v["_key"].to_numpy(dtype=np.int64) == int(eid[1:]))
+            return int(hits[0]) if hits.size else None
         key, pos = self._pos
         if key is not v:  # built once per view
             pos = {e: i for i, e in enumerate(v["id"].tolist())}
@@ -332,9 +388,8 @@ def _fill_side(table: pd.DataFrame, roles: Mapping[str, str]) -> pd.DataFrame:
     """Leg movements without a side (added by the scorer, or changed into an LM) get the side of
     their channel's role (leg_left -> left, leg_right -> right, legs -> both), which CLM scoring
     (bilateral combination, WASM 2016) needs; other rows are left as they are."""
-    lm = (table["trial_type"].astype(object) == "leg_movement").to_numpy()
-    side = table["side"].astype(object)
-    need = lm & side.isna().to_numpy()
+    lm = (table["trial_type"] == "leg_movement").to_numpy(dtype=bool, na_value=False)
+    need = lm & table["side"].isna().to_numpy()
     if need.any():
         fill = [_SIDE_OF_ROLE.get(roles.get(str(c), ""), pd.NA) for c in table.loc[need, "channel"].astype(object)]
         table.loc[need, "side"] = pd.array(fill, dtype="string")
@@ -355,8 +410,7 @@ def _fill_jerk(table: pd.DataFrame, roles: Mapping[str, str], recorded: set[str]
     known without the signal and stay empty."""
     from somnomyo.detect.jerks import AXIAL_ROLES, LIMB_ROLES, _side, classify_extent
 
-    kind = table["trial_type"].astype(object).to_numpy()
-    need = np.isin(kind, _JERK_KINDS) & table["muscles"].astype(object).isna().to_numpy()
+    need = table["trial_type"].isin(_JERK_KINDS).to_numpy(dtype=bool) & table["muscles"].isna().to_numpy()
     if not need.any():
         return table
     rows = np.flatnonzero(need)

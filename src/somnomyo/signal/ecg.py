@@ -189,6 +189,23 @@ def heart_periods(env: np.ndarray, fs: float, win: int, *, settings: Conditionin
     return out
 
 
+def _heart_like(
+    ibi: np.ndarray, period: float, window_s: float, *, settings: ConditioningSettings
+) -> np.ndarray | None:
+    """Which intervals ``ibi`` (s) of a window's peaks are heart-like, or None when the window does
+    not hold ECG: first around the estimated ``period`` (NaN: none), then, where that fails, in the
+    prior window ``ecg_self_rr_min_s``-``ecg_self_rr_max_s`` (MATPLM's criteria), so an estimate
+    never finds less ECG than the prior does."""
+    st = settings
+    if np.isfinite(period):
+        heart = (ibi >= period * (1.0 - st.ecg_self_rr_tolerance)) & (ibi <= period * (1.0 + st.ecg_self_rr_tolerance))
+        # a heart beats all through the window: not a few bursts of close peaks
+        if heart.mean() > st.ecg_self_min_fraction and heart.sum() >= st.ecg_self_min_beat_fraction * window_s / period:
+            return heart
+    heart = (ibi >= st.ecg_self_rr_min_s) & (ibi <= st.ecg_self_rr_max_s)
+    return heart if heart.mean() > st.ecg_self_min_fraction else None
+
+
 def ecg_peaks_in_emg(filtered: np.ndarray, fs: float, *, settings: ConditioningSettings) -> np.ndarray:
     """Heart-like periodic spikes found in the (band-passed) EMG itself, as sample indices.
 
@@ -198,10 +215,10 @@ def ecg_peaks_in_emg(filtered: np.ndarray, fs: float, *, settings: ConditioningS
     ``ecg_self_min_peaks`` such peaks and more than ``ecg_self_min_fraction`` of their intervals
     are heart-like. Heart-like: within ``ecg_self_rr_tolerance`` of the window's heart period
     estimated from the data (:func:`heart_periods`; ``ecg_self_estimate_period``; then at least
-    ``ecg_self_min_beat_fraction`` of the beats that period puts in the window), else, where no
-    period stands out, in ``ecg_self_rr_min_s``-``ecg_self_rr_max_s`` (MATPLM's 0.7-1.3 s for
-    adults; the population's window, :meth:`somnomyo.settings.Settings.for_population`, is the
-    prior). A peak is kept as a beat when its interval to the previous or next peak is at least
+    ``ecg_self_min_beat_fraction`` of the beats that period puts in the window) where that period
+    lies outside ``ecg_self_rr_min_s``-``ecg_self_rr_max_s``; else, where no period stands out or
+    it lies inside, in that window (MATPLM's 0.7-1.3 s for adults; the population's window,
+    :meth:`somnomyo.settings.Settings.for_population`, is the prior). A peak is kept as a beat when its interval to the previous or next peak is at least
     0.6 x the window's typical heart-like interval and it is not much higher (> 3x) than the
     window's median beat; peaks inside EMG bursts are therefore not taken as beats.
     """
@@ -230,19 +247,15 @@ def ecg_peaks_in_emg(filtered: np.ndarray, fs: float, *, settings: ConditioningS
     period = heart_periods(env, fs_d, win, settings=st) if st.ecg_self_estimate_period else np.full(nwin, np.nan)
     if period.size < nwin:  # the last window holds the remainder: it takes the period before it
         period = np.r_[period, np.full(nwin - period.size, period[-1] if period.size else np.nan)]
+    # a period inside the prior window changes nothing: the prior (MATPLM's criteria) is kept there
+    period[(period >= st.ecg_self_rr_min_s) & (period <= st.ecg_self_rr_max_s)] = np.nan
     for w in np.flatnonzero(counts > st.ecg_self_min_peaks):  # loop over 30-s windows only
         sel = w_of == w
         p, hh = peaks[sel], h[sel]
         ibi = np.diff(p) / fs_d
-        if np.isfinite(period[w]):
-            rr_lo, rr_hi = period[w] * (1.0 - st.ecg_self_rr_tolerance), period[w] * (1.0 + st.ecg_self_rr_tolerance)
-        else:
-            rr_lo, rr_hi = st.ecg_self_rr_min_s, st.ecg_self_rr_max_s
-        heart = (ibi >= rr_lo) & (ibi <= rr_hi)
-        if heart.mean() <= st.ecg_self_min_fraction:
+        heart = _heart_like(ibi, period[w], win / fs_d, settings=st)
+        if heart is None:
             continue
-        if np.isfinite(period[w]) and heart.sum() < st.ecg_self_min_beat_fraction * (win / fs_d) / period[w]:
-            continue  # a heart beats all through the window: not a few bursts of close peaks
         # a beat is at least 0.6 typical RR from one neighbouring peak; peaks inside EMG bursts
         # (close neighbours on both sides) or far higher than the beats are not beats
         spaced = ibi >= 0.6 * np.median(ibi[heart])
