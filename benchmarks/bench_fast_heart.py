@@ -75,12 +75,13 @@ def main() -> int:
         "- command: `.venv/bin/python benchmarks/bench_fast_heart.py`\n"
         f"- date: {dt.date.today().isoformat()}\n"
         "- reading: above ~110 bpm the fixed window finds few or no beats (LM F1 0.00-0.06 at 120-150 bpm, "
-        "FM F1 0.10 at a 30-µV leak: the QRS leak read as 1,167 FM potentials); the estimated period finds "
-        "them (FM 0.78, LM 0.71 at 140-150 bpm with a 30-µV leak) and nothing changes at 60-70 bpm. Not "
-        "solved: LM F1 stays low at 120-150 bpm with a 15-20 µV leak (0.32-0.50), and at 100-110 bpm the "
-        "subtraction adds false LMs (14 -> 18 detected for 13): short jerks whose offsets the residual of "
-        "the subtraction of beats found in the EMG holds up (a hypnic jerk read as a 2-6 s LM); the "
-        "resting baseline's missing noise term is the next step\n\n" + md
+        "FM F1 0.11 at a 30-µV leak: the QRS leak read as 1,068 FM potentials); the estimated period finds "
+        "them (LM 0.96-0.97 at 100-130 bpm and at 140-150 bpm with a 30-µV leak, FM 0.79 there) and nothing "
+        "changes at 60-70 bpm. Where an LM or EMG burst in a 30-s window spoils that window's own estimate, "
+        "the median of its neighbours' estimates is tried (`conditioning.ecg_self_period_neighbours`): "
+        "without it the beats of that window stayed in the EMG while the neighbours' were subtracted, and "
+        "the QRS held LM offsets up (LM F1 0.32 at 120-130 bpm, 0.77 at 100-110 bpm before). Not solved: FM "
+        "F1 0.79-0.87 above 90 bpm (residue of the subtraction read as potentials) and jerks\n\n" + md
     )
     print(md)
     sys.path.insert(0, str(HERE))

@@ -44,10 +44,12 @@ WORK = HERE / "_work" / "review"
 N_EVENTS_LARGE = 20_000
 WIDTH = 1600
 N_WINDOWS = 12
-N_EDITS = 10
+N_EDITS = 10  # of each kind in EDIT_KINDS
+EDIT_KINDS = ("accept", "reject", "adjust", "add")
 N_KEYS = 20
 KEY_PAUSE_S = 0.5
 CHROMIUM = Path("/usr/bin/chromium")
+LOAD_AT_START: list[float] = []
 
 
 def _prepare(hours: float, seed: int) -> Path:
@@ -209,14 +211,24 @@ def measure(folder: Path) -> dict[str, Any]:
                 assert len(body["channels"]) == len(channels)
             out[f"signal_{int(win)}s_ms"] = _ms(times)
         lms = srv.call("GET", "/api/events?kind=leg_movement")
-        times = []
-        for i in range(N_EDITS):
-            lm = lms[(7 * i) % len(lms)]
-            t = time.perf_counter()
-            srv.call("PATCH", f"/api/events/{lm['id']}", {"status": "rejected" if i % 2 else "accepted"})
-            times.append(time.perf_counter() - t)
-        out["edit_ms"] = _ms(times)
-        out["accept_ms"], out["reject_ms"] = _ms(times[0::2]), _ms(times[1::2])
+        times: dict[str, list[float]] = {kind: [] for kind in EDIT_KINDS}
+        for i in range(N_EDITS):  # each kind of edit in turn, each on another LM
+            for k, kind in enumerate(EDIT_KINDS):
+                lm = lms[(7 * (len(EDIT_KINDS) * i + k)) % len(lms)]
+                t = time.perf_counter()
+                if kind == "add":  # a missed LM 12 s after this one, on its channel
+                    new = {"onset": lm["onset"] + 12.0, "duration": 1.2, "trial_type": "leg_movement"}
+                    srv.call("POST", "/api/events", {**new, "channel": lm["channel"]})
+                elif kind == "adjust":  # its offset dragged 0.2 s later
+                    srv.call("PATCH", f"/api/events/{lm['id']}", {"duration": lm["duration"] + 0.2})
+                else:
+                    srv.call(
+                        "PATCH", f"/api/events/{lm['id']}", {"status": "rejected" if kind == "reject" else "accepted"}
+                    )
+                times[kind].append(time.perf_counter() - t)
+        out["edit_ms"] = _ms([x for v in times.values() for x in v])
+        for kind, v in times.items():
+            out[kind + "_ms"] = _ms(v)
         t = time.perf_counter()
         srv.call("GET", "/api/events?start=3600&end=3630")
         out["events_page_ms"] = (time.perf_counter() - t) * 1000
@@ -280,14 +292,18 @@ def table(rows: list[dict[str, Any]]) -> str:
         f"| {r['events']} | {r['overview_s']:.2f} ({r['overview_after_url_s']:.2f} after the URL) | "
         f"{r['signal_30s_ms'][0]:.0f} / {r['signal_30s_ms'][1]:.0f} | {r['signal_300s_ms'][0]:.0f} / "
         f"{r['signal_300s_ms'][1]:.0f} | {r['edit_ms'][0]:.0f} / {r['edit_ms'][1]:.0f} "
-        f"(accept {r['accept_ms'][0]:.0f} / {r['accept_ms'][1]:.0f}, reject {r['reject_ms'][0]:.0f} / "
-        f"{r['reject_ms'][1]:.0f}) | {r['events_page_ms']:.0f} | "
+        f"({_edits(r)}) | "
+        f"{r['events_page_ms']:.0f} | "
         f"{r['rss_mb']:.0f} / {r['peak_mb']:.0f} | {r['channels_f32_mb']:.0f} | "
         f"{_pair(r.get('keys_ms', {}).get('page'))} | {_pair(r.get('keys_ms', {}).get('jump'))}"
         f" ({int(r.get('keys_ms', {}).get('jump_n', (0, 0))[0])}) |\n"
         for r in rows
     )
     return head + body
+
+
+def _edits(r: dict[str, Any]) -> str:
+    return ", ".join(f"{k} {r[k + '_ms'][0]:.0f} / {r[k + '_ms'][1]:.0f}" for k in EDIT_KINDS)
 
 
 def _pair(v: tuple[float, float] | None) -> str:
@@ -300,6 +316,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--no-write", action="store_true", help="print only, do not update RESULTS.md")
     args = ap.parse_args()
+    LOAD_AT_START[:] = os.getloadavg()
     res = _prepare(args.hours, args.seed)
     rows = [measure(res), measure(_with_many_events(res, N_EVENTS_LARGE, args.seed))]
     tab = table(rows)
@@ -310,20 +327,23 @@ def main() -> None:
     from _results import update_section
 
     cpu = os.cpu_count()
+    load = ", ".join(f"{x:.1f}" for x in LOAD_AT_START)
     section = (
         "## Review server\n\n"
         f"`benchmarks/bench_review.py`: an {args.hours:g}-h simulated night, 12 channels at 256 Hz, served by "
         "`somnomyo review --no-browser` (uvicorn, one process), requests over HTTP on 127.0.0.1 from another "
-        f"process; {cpu} CPU cores shared with other work. First overview: from starting the process "
+        f"process; {cpu} CPU cores (load average {load} at the start). First overview: from starting the process "
         "(folder and recording SHA-256 checked, journal replayed, night rescored) to GET /api/overview "
         f"answered. Windows: GET /api/signal of all 12 channels at width {WIDTH} (min/max per column; leg "
         "channels with envelope, baseline and thresholds), conditioned as scored, "
-        f"{N_WINDOWS} positions each. Edit: PATCH accept/reject of an LM answered after rescoring "
-        f"(somnomyo.rescore) and the journal fsync, {N_EDITS} edits. Key -> drawn: headless Chromium "
+        f"{N_WINDOWS} positions each. Edit: PATCH accept / reject / adjust (offset +0.2 s) of an LM and POST of a new LM, "
+        f"answered after rescoring (somnomyo.rescore) and the journal fsync, {N_EDITS} edits of each kind. Key -> drawn: headless Chromium "
         f"(Playwright), 1600x1000, the page's own measure from keydown to the epoch drawn, {N_KEYS} right-arrow "
         f"presses and {N_KEYS} `j` presses (j/k filter: leg movements; only those that changed page are "
         f"timed), {KEY_PAUSE_S:g} s apart. 20,000 events: fragmentary "
-        "myoclonus synthesized into events.tsv.\n\n" + tab
+        "myoclonus synthesized into events.tsv. The server warms the rescoring once the overview is answered "
+        "(one rescoring of the automatic table fills the scoring steps' memo), so the first edit, like every "
+        "later one, rescores only the steps whose events it changes; an accept rescores nothing.\n\n" + tab
     )
     update_section("## Review server", section)
 

@@ -131,7 +131,17 @@ keeps brief spikes (ECG residue) from pulling the level down; the look-back mini
 bursts shorter than a minute and follows slow drifts. A baseline below the floor is replaced;
 where the baseline exceeds `baseline.max_scorable_uv` (MATPLM: 15 µV) the stretch is
 **unscorable** (reason `noisy_baseline`): no LM is scored there and the time leaves every
-denominator. MATPLM's extra "5 x moving variance" term is not used.
+denominator. **Noise term** (optional, off by default: `baseline.noise_k = 0`; MATPLM `dt_rev1.m`,
+Ferri et al., Sleep 2005, adds 5 x a moving variance-like term): k x the moving standard
+deviation of the rectified EMG over `baseline.noise_window_s` is added to the moving mean before
+the look-back filters. With `baseline.noise_applies_to = "offset"` only the **offset** rule uses
+the raised level (a fluctuating background then no longer holds LM offsets up), while the +8 µV
+onset, the amplitude and the morphology rule stay relative to the resting level as WASM 2016
+words them; `"onset_and_offset"` is MATPLM's form (one baseline for every rule). The
+`max_scorable_uv` rule looks at the level without the noise term, so the term never switches
+detection off. Why it is off: on simulated nights it helped (offset form) or lost small LMs
+(MATPLM's form), and on a real recording it cut an activation into pieces too short to score
+(benchmarks/RESULTS.md, "LM baseline noise term").
 """,
     ),
     Section(
@@ -280,6 +290,14 @@ choices.
 * **Research FM potential** (Lins et al.; Frauscher et al., Sleep 2014;
   `myoclonus.fm_definition = "research"`): 75-150 ms, over 50 µV, multifocal and asynchronous.
 * **FM index** = potentials per hour, by stage (Frauscher 2014: healthy sleepers median 25.3/h).
+* **How tall** (implementation choices, **[UNCONFIRMED]**): a potential's amplitude (envelope
+  peak above the channel's background) is at least `myoclonus.fm_min_amplitude_uv` (20 µV) and
+  at least `myoclonus.fm_min_background_ratio` (8) x its background; a brief potential that the
+  15-ms envelope and the 100-Hz conditioning band lower below 20 µV still counts from
+  `myoclonus.fm_clear_min_amplitude_uv` (10 µV) where it stands `fm_clear_background_ratio`
+  (15) x above its background. The ratio sets aside crossings of a fluctuating or textured
+  background, which stand 3-6 x above it where FM potentials stand 25-70 x (simulated nights,
+  benchmarks/RESULTS.md, "Fragmentary myoclonus amplitude").
 * Not FM (implementation choices): potentials near an ECG R peak whose burst recurs at the same
   latency after the neighbouring beats (cardiac artefact, after MATPLM `removeEKG.m`); potentials
   above 1 mV (electrode pops); bursts within the 0.5-s LM offset period of a leg movement (they
@@ -393,7 +411,14 @@ EMG activity that overlaps a heartbeat is kept.
 Heart rates depend on age (Fleming et al., Lancet 2011): for a child or an infant
 (`Settings.for_population`), `conditioning.ecg_self_rr_child_s` or `ecg_self_rr_infant_s`
 replace the adult heart-like intervals `ecg_self_rr_min_s`-`ecg_self_rr_max_s` when ECG is looked
-for in the EMG. Code: `somnomyo.signal.ecg`.
+for in the EMG. That window is a prior, not a requirement (implementation beyond MATPLM, whose
+fixed 0.7-1.3 s misses hearts above ~86 bpm): each window's heart period is estimated from the
+autocorrelation of the EMG's QRS envelope (`conditioning.ecg_self_estimate_period`, 40-220 bpm),
+and the heart-like intervals are taken around it (within `ecg_self_rr_tolerance`, with beats all
+through the window: `ecg_self_min_beat_fraction`); where the window's own estimate finds no heart
+(an LM or EMG burst in it spoils the autocorrelation), the median of the estimates of
+`ecg_self_period_neighbours` windows on each side is tried, then the prior **[UNCONFIRMED]**
+(benchmarks/RESULTS.md, "Fast heart without an ECG channel"). Code: `somnomyo.signal.ecg`.
 """,
     ),
     Section(

@@ -61,6 +61,43 @@ def test_fm_amplitude_floor_20_uv_above_background():
     assert ev["amplitude_uv"].iloc[0] == pytest.approx(20.1)
 
 
+def test_fm_potential_needs_8x_its_background_a_crossing_of_a_noisy_background_is_not_fm():
+    """Amplitude >= fm_min_background_ratio (8) x the background at the peak: 30 µV over a 5-µV
+    background (6x) is background crossing the burst threshold, 30 µV over 2 µV (15x) is FM."""
+    fs = 1000.0
+    env = np.full(int(240 * fs), BASE_UV)
+    env[int(80 * fs) :] = 5.0  # a noisier background from 80 s
+    env[int(20 * fs) : int(20.08 * fs)] = BASE_UV + 30.0
+    env[int(180 * fs) : int(180.08 * fs)] = 5.0 + 30.0
+    ev = detect_fragmentary([EMGTrace("Leg L", env, fs, role="leg_left")]).events
+    assert ev["onset"].tolist() == [20.0]
+    assert ev["amplitude_uv"].iloc[0] == pytest.approx(30.0)
+    # without the ratio both are potentials (the 20-µV floor alone)
+    st = with_fm(fm_min_background_ratio=0.0)
+    assert detect_fragmentary([EMGTrace("Leg L", env, fs, role="leg_left")], settings=st).events["onset"].tolist() == [
+        20.0,
+        180.0,
+    ]
+
+
+def test_fm_brief_potential_below_20_uv_counts_from_10_uv_when_15x_above_its_background():
+    """fm_clear_min_amplitude_uv (10 µV) with fm_clear_background_ratio (15): 16 µV over a 1-µV
+    background (16x) counts; 16 µV over 2 µV (8x) and 9 µV over 0.6 µV (the background floored
+    at burst_background_floor_uv, 1 µV: 9x) do not."""
+    fs = 1000.0
+    quiet = np.full(int(60 * fs), 1.0)
+    quiet[int(10 * fs) : int(10.04 * fs)] = 1.0 + 16.0
+    quiet[int(30 * fs) :] = 0.6
+    quiet[int(45 * fs) : int(45.04 * fs)] = 0.6 + 9.0
+    noisy = trace(fs, 60.0, [(20.0, 0.04, BASE_UV + 16.0)], label="Leg R", role="leg_right")
+    traces = [EMGTrace("Leg L", quiet, fs, role="leg_left"), noisy]
+    ev = detect_fragmentary(traces).events
+    assert ev["onset"].tolist() == [10.0] and ev["channel"].tolist() == ["Leg L"]
+    # the absolute 20-µV floor alone keeps none of them
+    st = with_fm(fm_clear_min_amplitude_uv=20.0)
+    assert detect_fragmentary([EMGTrace("Leg L", quiet, fs, role="leg_left"), noisy], settings=st).events.empty
+
+
 def test_research_fm_definition_needs_75_ms_and_over_50_uv():
     st = with_fm(fm_definition="research")
     tr = trace(

@@ -3,13 +3,12 @@ are exactly those of scoring the table afresh (a new context, nothing reused).""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
 import numpy as np
 import pytest
+from registry_helpers import count_step_calls
 
-from somnomyo import registry
 from somnomyo.events import read_events_tsv
 from somnomyo.pipeline import score_night
 from somnomyo.rescore import ScoringContext, rescore
@@ -25,19 +24,7 @@ def folder(tmp_path_factory):
     return root / "results"
 
 
-def _counting(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
-    """Count the calls of each registry step's ``from_events``."""
-    calls = {d.name: 0 for d in registry.DETECTORS}
-    counted_entries = []
-    for d in registry.DETECTORS:
-
-        def counted(events, context, earlier, _f=d.from_events, _n=d.name):
-            calls[_n] += 1
-            return _f(events, context, earlier)
-
-        counted_entries.append(dataclasses.replace(d, from_events=counted))
-    monkeypatch.setattr(registry, "DETECTORS", tuple(counted_entries))
-    return calls
+_counting = count_step_calls
 
 
 def _json(res) -> str:

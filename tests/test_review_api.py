@@ -235,6 +235,41 @@ def test_review_reject_lm_gives_plms_index_of_rescoring_without_it(folder: Path)
     assert json.loads((folder / "summary.json").read_text())["plm"]["plms_index"] == before["plm"]["plms_index"]
 
 
+def test_review_server_warms_rescoring_after_overview_so_first_edit_rescores_only_its_steps(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first edit rescores only the steps whose inputs it changes (as every later edit does):
+    the server warms the scoring memo once the overview is answered; the numbers are those of
+    rescoring the table afresh."""
+    from registry_helpers import count_step_calls
+
+    from somnomyo import registry
+
+    row, expected = _lm_whose_rejection_changes_plms(folder)
+    session = ReviewSession(folder, scorer=SCORER)
+    assert not session.context._cache.get("steps")  # an unedited layer is not rescored at start
+    server = ReviewServer(session)
+    thread = threading.Thread(target=server.serve, daemon=True)
+    thread.start()
+    try:
+        client = Client(f"http://127.0.0.1:{server.port}", server.token)
+        for _ in range(200):
+            with contextlib.suppress(OSError):
+                if client.call("GET", "/api/overview")[0] == 200:
+                    break
+            time.sleep(0.05)
+        assert session.warmed.wait(60)
+        assert set(session.context._cache["steps"]) == {d.name for d in registry.DETECTORS}
+        calls = count_step_calls(monkeypatch)
+        client.ok("PATCH", f"/api/events/a{row}", {"status": "rejected"})
+        assert calls == {"plm": 1, "myoclonus": 0, "cortical_state": 1}
+        assert client.ok("GET", "/api/summary")["plm"]["plms_index"] == expected
+    finally:
+        server.stop()
+        thread.join(timeout=20)
+        session.close()
+
+
 def test_review_accept_and_adjust_are_counted_and_rescored(folder: Path) -> None:
     with serve(folder) as c:
         lm = _automatic_lm_ids(c)[0]

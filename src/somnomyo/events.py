@@ -112,8 +112,30 @@ def make_events(rows: pd.DataFrame | Iterable[Mapping[str, Any]] | None = None, 
     out = pd.DataFrame(data)
     onset = out["onset"].to_numpy()
     if n > 1 and not (np.isfinite(onset).all() and (np.diff(onset) > 0).all()):  # else already in order
-        out = out.sort_values(["onset", "channel"], kind="stable", na_position="last").reset_index(drop=True)
+        order = onset_order(out)
+        if order is None:
+            out = out.sort_values(["onset", "channel"], kind="stable", na_position="last")
+        else:
+            out = out.take(order)
+        out = out.reset_index(drop=True)
     return out
+
+
+def onset_order(table: pd.DataFrame) -> np.ndarray | None:
+    """The row order of ``table.sort_values(["onset", "channel"], kind="stable",
+    na_position="last")`` (onset, then channel, missing channels last, ties kept in row order),
+    found with NumPy's stable sorts; None when an onset is not finite (the caller sorts with
+    pandas). Equal onsets are rare, so the channels are compared only where there are some."""
+    onset = table["onset"].to_numpy(dtype=float)
+    if not np.isfinite(onset).all():
+        return None
+    order = np.argsort(onset, kind="stable")
+    s = onset[order]
+    if not (s[1:] == s[:-1]).any():
+        return order
+    codes, _ = pd.factorize(table["channel"], sort=True, use_na_sentinel=True)
+    codes = np.where(codes < 0, np.iinfo(np.int64).max, codes.astype(np.int64))  # missing last
+    return np.lexsort((codes, onset))
 
 
 def concat_events(tables: Iterable[pd.DataFrame]) -> pd.DataFrame:

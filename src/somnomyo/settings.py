@@ -42,11 +42,13 @@ Standard = Literal["wasm2016", "aasm"]
 BilateralRule = Literal["gap", "onset"]
 RespiratoryAnchor = Literal["end", "event"]
 PlmwDenominator = Literal["waso", "wake"]
+NoiseScope = Literal["offset", "onset_and_offset"]
 
 STANDARDS: tuple[str, ...] = get_args(Standard)
 BILATERAL_RULES: tuple[str, ...] = get_args(BilateralRule)
 RESPIRATORY_ANCHORS: tuple[str, ...] = get_args(RespiratoryAnchor)
 PLMW_DENOMINATORS: tuple[str, ...] = get_args(PlmwDenominator)
+NOISE_SCOPES: tuple[str, ...] = get_args(NoiseScope)
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,14 @@ class ConditioningSettings:
         "heart-like intervals: within +-30 % of the estimated heart period (MATPLM removeEKG.m's "
         "0.7-1.3 s is +-30 % around 1 s)",
     )
+    ecg_self_period_neighbours: int = _f(
+        2,
+        "implementation: the heart rate changes little over minutes, so where a window's own period "
+        "estimate finds no heart, the median of the estimates of this many windows on each side (at "
+        "least two of them) is tried before the prior (an LM or EMG burst in a window spoils its "
+        "autocorrelation; 0 = each window on its own) [UNCONFIRMED]",
+        unconfirmed=True,
+    )
     ecg_self_min_beat_fraction: float = _f(
         0.4,
         "implementation: with an estimated heart period, a window holds ECG only when its heart-like "
@@ -166,6 +176,38 @@ class BaselineSettings:
     floor_replacement_uv: float = _f(3.0, "MATPLM: replacement for a baseline below the floor", unit="µV")
     max_scorable_uv: float = _f(15.0, "MATPLM dt_rev1.m: baseline > 15 µV switches detection off", unit="µV")
     adaptive: bool = _f(True, "WASM 2016 allows noise-adapted baselines for computer scoring")
+    noise_k: float = _f(
+        0.0,
+        "MATPLM dt_rev1.m (Ferri R et al., Sleep 2005;28:998-1004, computer-assisted detection of "
+        "nocturnal leg motor activity): the smoothed level is raised by 5 x a moving variance-like "
+        "(standard-deviation) term; here k x the moving SD of the rectified conditioned EMG, added "
+        "before the look-back filters (WASM 2016 noise-adapted thresholds); 0 = off (the default: on "
+        "the real BioSPPy recording any k >= 1 split an activation into pieces too short to score, "
+        "benchmarks/bench_baseline_noise.py; k = 3 with noise_applies_to='offset' was the best on "
+        "simulated nights)",
+        unconfirmed=True,
+    )
+    noise_window_s: float = _f(
+        2.0,
+        "window of the moving SD of the noise term (noise_k); MATPLM's window could not be checked: "
+        "2 s (at least as good as 0.5 s at k = 5 on benchmarks/bench_baseline_noise.py)",
+        unit="s",
+        unconfirmed=True,
+    )
+    noise_applies_to: NoiseScope = _f(
+        "offset",
+        "which LM rules use the baseline with the noise term: 'offset' (the WASM 2016 / AASM offset "
+        "rule, <= +2 µV for 0.5 s; the +8 µV onset, amplitude and morphology stay relative to the "
+        "resting level, as WASM 2016 words them) or 'onset_and_offset' (MATPLM dt_rev1.m: one "
+        "baseline for every rule; it loses LMs of 10-25 µV, benchmarks/bench_baseline_noise.py)",
+    )
+
+    def __post_init__(self) -> None:
+        check_choices(self)
+        if not self.noise_k >= 0.0:
+            raise ValueError(f"baseline.noise_k must be >= 0 (0 = no noise term); got {self.noise_k!r}")
+        if not self.noise_window_s > 0.0:
+            raise ValueError(f"baseline.noise_window_s must be > 0; got {self.noise_window_s!r}")
 
 
 @dataclass(frozen=True)

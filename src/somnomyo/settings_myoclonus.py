@@ -65,6 +65,27 @@ class MyoclonusSettings:
     fm_min_amplitude_uv: float = _f(
         20.0, "implementation floor; AASM: potentials typically 50 to a few hundred µV", unit="µV", unconfirmed=True
     )
+    fm_min_background_ratio: float = _f(
+        8.0,
+        "implementation: a potential's amplitude (envelope peak above the channel's background) is at least "
+        "this many times the background at its peak; AASM: potentials typically 50 to a few hundred µV, "
+        "against a resting EMG of a few µV (bursts are found at burst_k_background x the background, "
+        "where a fluctuating or textured background still crosses)",
+        unconfirmed=True,
+    )
+    fm_clear_min_amplitude_uv: float = _f(
+        10.0,
+        "implementation: a potential below fm_min_amplitude_uv still counts from this amplitude when it stands "
+        "fm_clear_background_ratio x above its background (brief potentials lose amplitude in the 15-ms "
+        "envelope and, at high sampling rates, above the 100-Hz conditioning band)",
+        unit="µV",
+        unconfirmed=True,
+    )
+    fm_clear_background_ratio: float = _f(
+        15.0,
+        "implementation: amplitude / background from which a potential of fm_clear_min_amplitude_uv or more counts",
+        unconfirmed=True,
+    )
     fm_research_min_duration_s: float = _f(0.075, "Lins et al./Frauscher 2014 FM: 75-150 ms", unit="s")
     fm_research_min_amplitude_uv: float = _f(
         50.0, "Lins et al./Frauscher 2014 FM: > 50 µV (peak-to-peak where the filtered EMG is given)", unit="µV"

@@ -10,7 +10,8 @@ Sources (docs/rules.md §6):
 * FM index = potentials per hour, by stage (Frauscher 2014).
 
 Implementation choices (settings ``fm_*``, flagged in their metadata): a potential is a
-burst above ``k x`` the channel's robust background with an absolute floor; potentials
+burst above ``k x`` the channel's robust background whose amplitude clears an absolute floor
+and stands ``fm_min_background_ratio`` x above that background (:func:`amplitude_ok`); potentials
 within ``fm_ecg_window_s`` of an ECG R peak whose burst recurs at the same latency after
 the neighbouring beats are cardiac artefact (:func:`ecg_like`), potentials above
 ``fm_pop_max_uv`` are electrode pops or DC steps, and bursts within the LM offset
@@ -204,7 +205,7 @@ def fm_candidates(
         lms = (np.concatenate((lms[0], lm_intervals[0])), np.concatenate((lms[1], lm_intervals[1])))
     min_d = m.fm_research_min_duration_s if m.fm_definition == "research" else m.fm_min_duration_s
     keep = (dur <= m.fm_max_duration_s + 1e-12) & (dur >= min_d - 1e-12)
-    keep &= bursts["amplitude_uv"].to_numpy(dtype=float) >= m.fm_min_amplitude_uv
+    keep &= amplitude_ok(bursts, settings=settings)
     if m.fm_definition == "research":
         ptp = bursts["ptp_uv"].to_numpy(dtype=float)
         amp = np.where(np.isfinite(ptp), ptp, bursts["amplitude_uv"].to_numpy(dtype=float))
@@ -226,6 +227,25 @@ def fm_candidates(
     cand = bursts.loc[keep].reset_index(drop=True)
     cand["burst"] = np.flatnonzero(keep)
     return cand, rejected, bursts.loc[~is_lm].reset_index(drop=True)
+
+
+def amplitude_ok(bursts: pd.DataFrame, *, settings: Settings) -> np.ndarray:
+    """True where a burst is tall enough to be an FM potential (settings ``fm_*``, implementation
+    choices, [UNCONFIRMED]; AASM: potentials typically 50 to a few hundred µV): its amplitude (envelope
+    peak above the background) is at least ``fm_min_background_ratio`` x the background at its peak,
+    and at least ``fm_min_amplitude_uv``, or at least ``fm_clear_min_amplitude_uv`` where it stands
+    ``fm_clear_background_ratio`` x above the background. The ratio keeps bursts of a fluctuating
+    or textured background out (they cross the burst threshold of ``burst_k_background`` x the
+    background by little); the clear-potential tier keeps brief potentials whose envelope peak the
+    15-ms envelope and the 100-Hz conditioning band lower below the absolute floor."""
+    m = settings.myoclonus
+    amp = bursts["amplitude_uv"].to_numpy(dtype=float)
+    bg = bursts["background_uv"].to_numpy(dtype=float)
+    ratio = np.divide(amp, bg, out=np.full(amp.shape, np.inf), where=bg > 0)
+    tall = (amp >= m.fm_min_amplitude_uv) | (
+        (amp >= m.fm_clear_min_amplitude_uv) & (ratio >= m.fm_clear_background_ratio)
+    )
+    return tall & (ratio >= m.fm_min_background_ratio)
 
 
 def ecg_like(t_peak: np.ndarray, all_peaks: np.ndarray, r_peaks: np.ndarray, *, settings: Settings) -> np.ndarray:

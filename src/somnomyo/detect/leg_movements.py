@@ -12,8 +12,10 @@ Rules (docs/rules.md §1.3; parameters from :class:`somnomyo.settings.LMSettings
 * **Morphology** (WASM 2016 computer-scoring criterion; MATPLM ``cutLowMedian.m``), when
   ``morphology_rule``: the LM must contain a window of ``morphology_window_s`` (0.5 s) whose
   median rectified EMG is at least ``morphology_above_baseline_uv`` (2 µV) above baseline.
-* The baseline is the noise-adaptive resting level (:mod:`somnomyo.signal.baseline`); where it
-  exceeds ``max_scorable_uv`` the stretch is unscorable (reason ``"noisy_baseline"``).
+* The baseline is the noise-adaptive resting level (:mod:`somnomyo.signal.baseline`), with its
+  optional noise term (``baseline.noise_k``, MATPLM ``dt_rev1.m``: k x the moving SD of the
+  rectified EMG) for the rules ``baseline.noise_applies_to`` names; where the level without the
+  noise term exceeds ``max_scorable_uv`` the stretch is unscorable (reason ``"noisy_baseline"``).
 
 **Unscorable stretches**: LMs that overlap any unscorable stretch (noisy baseline, recording
 gaps, or stretches passed in by the caller) are **dropped** (logged); the stretches are
@@ -38,7 +40,7 @@ from somnomyo.settings import LMSettings, Settings
 from somnomyo.signal.baseline import (
     expanded_median,
     noisy_level_intervals,  # noqa: F401
-    resting_level,
+    resting_levels,
 )
 from somnomyo.signal.conditioning import ConditionedEMG, condition_emg
 from somnomyo.signal.ecg import detect_r_peaks, resample_peaks
@@ -58,10 +60,13 @@ class LMDetection:
     ``"leg_movement"``, with ``onset, duration, channel, side, amplitude_uv`` (peak envelope
     minus baseline, µV) filled, plus an extra ``mean_uv`` column (mean envelope minus baseline).
     ``unscorable``: (onset, duration, reason, channel) in seconds. ``baseline_median_uv``: median
-    resting baseline (for several legs: the largest of the legs' medians). ``conditioned``: the
-    conditioned EMG of a single channel; ``level`` / ``level_step``: its resting baseline, one
-    value per ``level_step`` samples (:attr:`baseline` gives one per sample); ``None`` for a
-    combined result, whose ``per_side`` holds the single-leg results.
+    resting baseline without the noise term (``baseline.noise_k``; for several legs: the largest
+    of the legs' medians). ``conditioned``: the conditioned EMG of a single channel; ``level`` /
+    ``level_step``: the baseline its LM onset, amplitude and morphology rules are relative to, one
+    value per ``level_step`` samples (:attr:`baseline` gives one per sample); ``offset_level``:
+    that of the offset rule where it differs (the noise term, ``baseline.noise_applies_to =
+    "offset"``), else ``None``; ``None`` for a combined result, whose ``per_side`` holds the
+    single-leg results.
     """
 
     events: pd.DataFrame
@@ -71,6 +76,7 @@ class LMDetection:
     level: np.ndarray | None = None
     level_step: int = 1
     per_side: dict[str, LMDetection] = field(default_factory=dict)
+    offset_level: np.ndarray | None = None
 
     @property
     def baseline(self) -> np.ndarray | None:
@@ -162,6 +168,7 @@ def find_lms(
     settings: LMSettings,
     rectified: np.ndarray | None = None,
     step: int = 1,
+    offset_baseline: np.ndarray | float | None = None,
 ) -> pd.DataFrame:
     """LMs in one envelope (µV) against its baseline (µV), WASM 2016 / AASM rules.
 
@@ -169,6 +176,9 @@ def find_lms(
     per ``step`` samples (``baseline[i // step]`` is the baseline at sample ``i``, as
     :func:`somnomyo.signal.baseline.resting_level` gives it; ``ceil(n / step)`` values).
     ``rectified`` (|conditioned EMG|) is used for the morphology rule; the envelope when absent.
+    ``offset_baseline``: the baseline of the offset rule only (same shape as ``baseline``; the
+    baseline with its noise term, :class:`somnomyo.signal.baseline.BaselineLevels`); ``baseline``
+    when absent.
     Returns a table with columns ``start, stop`` (samples, stop exclusive), ``onset, duration``
     (s), ``amplitude_uv`` (peak envelope minus baseline) and ``mean_uv``; one row per LM.
 
@@ -182,11 +192,16 @@ def find_lms(
     e = np.asarray(envelope, dtype=dtype)
     n = e.size
     b = np.asarray(baseline, dtype=dtype)
+    bo = None if offset_baseline is None else np.asarray(offset_baseline, dtype=dtype)
+    if bo is not None and bo.shape != b.shape:
+        raise ValueError(f"offset_baseline must have the shape of baseline {b.shape}, got {bo.shape}")
     step = int(step)
     if n == 0:  # nothing to scan: an empty table
         b, step = b.reshape(-1)[:0], 1
+        bo = None
     elif b.ndim == 0 or b.size == 1:  # one constant baseline
         b, step = b.reshape(1), n
+        bo = None if bo is None else bo.reshape(1)
     if step < 1 or b.ndim != 1 or b.size != -(-n // step):
         raise ValueError(
             f"baseline must hold one value per {step} sample(s) of the envelope "
@@ -199,8 +214,11 @@ def find_lms(
         z = min(a + chunk, n)
         base = b[a // step : -(-z // step)]
         above = e[a:z] - (base if step == 1 else np.repeat(base, step)[: z - a])
-        np.less_equal(above, st.offset_above_baseline_uv, out=quiet[a:z])
         np.greater_equal(above, st.onset_above_baseline_uv, out=high[a:z])
+        if bo is not None:  # the offset rule against its own baseline
+            base = bo[a // step : -(-z // step)]
+            np.subtract(e[a:z], base if step == 1 else np.repeat(base, step)[: z - a], out=above)
+        np.less_equal(above, st.offset_above_baseline_uv, out=quiet[a:z])
     # long quiet runs end LMs (WASM 2016 / AASM offset rule)
     qs, qe = _long_runs(quiet, _samples(st.offset_quiet_s, fs))
     del quiet
@@ -324,13 +342,18 @@ def detect_lms(
         if conditioned is not None
         else condition_emg(data, fs, settings=settings.conditioning, ecg=ecg, ecg_fs=ecg_fs, r_peaks=r_peaks)
     )
-    level, step = resting_level(cond.envelope, fs, settings=settings.baseline)  # one value per step samples
+    # one value per step samples; the max_scorable_uv rule looks at the level without the noise term
+    levels = resting_levels(cond.envelope, fs, settings=settings.baseline, rectified=cond.filtered)
+    level, step = levels.onset, levels.step
     n = cond.envelope.size
-    noisy = _as_unscorable(noisy_level_intervals(level, step, n, fs, settings=settings.baseline), label)
+    noisy = _as_unscorable(noisy_level_intervals(levels.resting, step, n, fs, settings=settings.baseline), label)
     given = _as_unscorable(unscorable, label)
     unsc = pd.concat([t for t in (noisy, given) if len(t)] or [_empty_unscorable()], ignore_index=True)
     unsc = unsc.sort_values("onset", kind="stable").reset_index(drop=True)
-    lms = find_lms(cond.envelope, level, fs, settings=settings.lm, rectified=cond.filtered, step=step)
+    offset = None if levels.offset is level else levels.offset
+    lms = find_lms(
+        cond.envelope, level, fs, settings=settings.lm, rectified=cond.filtered, step=step, offset_baseline=offset
+    )
     drop = overlaps_any(
         lms["onset"].to_numpy(float),
         (lms["onset"] + lms["duration"]).to_numpy(float),
@@ -339,7 +362,7 @@ def detect_lms(
     if drop.any():
         logger.info("%s: %d LM(s) overlapping unscorable stretches dropped", label or "EMG", int(drop.sum()))
     lms = lms[~drop]
-    median = expanded_median(level, step, n) if n else float("nan")
+    median = expanded_median(levels.resting, step, n) if n else float("nan")
     logger.info("%s: %d LM(s); baseline median %.2f µV", label or "EMG", len(lms), median)
     return LMDetection(
         events=_to_events(lms, label, side),
@@ -348,6 +371,7 @@ def detect_lms(
         conditioned=cond,
         level=level,
         level_step=step,
+        offset_level=offset,
     )
 
 

@@ -179,7 +179,9 @@ async def get_overview(session: ReviewSession, req: Request) -> Response:
     from somnomyo.review.overview import overview
 
     bin_s = _float(req, "bin_s", lo=1.0, hi=3600.0)
-    return json_response(overview(session, bin_s=bin_s))
+    response = json_response(overview(session, bin_s=bin_s))
+    session.overview_served.set()
+    return response
 
 
 async def get_signal(session: ReviewSession, req: Request) -> Response:

@@ -18,12 +18,14 @@ import hmac
 import mimetypes
 import secrets
 import socket
+import threading
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from somnomyo._logging import logger
 from somnomyo.review.session import ReviewSession
 
 __all__ = ["ReviewServer", "build_app", "make_token", "SECURITY_HEADERS", "static_files"]
@@ -45,6 +47,8 @@ SECURITY_HEADERS: tuple[tuple[str, str], ...] = (
     ("cross-origin-opener-policy", "same-origin"),
     ("cross-origin-resource-policy", "same-origin"),
 )
+#: the longest the rescoring waits for the page's first overview before it is warmed, s
+WARM_AFTER_S = 2.0
 _WRITE_METHODS = ("POST", "PATCH", "PUT", "DELETE")
 _WILDCARD_HOSTS = ("0.0.0.0", "::", "")
 
@@ -254,10 +258,21 @@ class ReviewServer:
             self.app, log_level="warning", access_log=False, lifespan="off", server_header=False, date_header=False
         )
         self._server = uvicorn.Server(config)
+        threading.Thread(target=self._warm, name="somnomyo-review-warm", daemon=True).start()
         try:
             self._server.run(sockets=[self.sock])
         finally:
             self.sock.close()
+
+    def _warm(self) -> None:
+        """Warm the rescoring (:meth:`ReviewSession.warm`) once the page has its overview (or
+        after ``WARM_AFTER_S``), so that the first edit is as fast as the others and the start-up
+        is not slowed by it."""
+        self.session.overview_served.wait(WARM_AFTER_S)
+        try:
+            self.session.warm()
+        except Exception as err:  # an edit rescoring then does the same work and reports
+            logger.debug("review: warming the rescoring failed: %s", err)
 
     def stop(self) -> None:
         if self._server is not None:

@@ -68,6 +68,10 @@ class ReviewSession:
         self.editable_kinds = tuple(k for k in self.kinds if k not in DERIVED_KINDS)
         self.roles: dict[str, str] = dict(self.context.roles.role_of)
         self._lock = threading.RLock()
+        #: set once the night overview has been answered (the server then warms the rescoring)
+        self.overview_served = threading.Event()
+        #: set once the rescoring is warm (:meth:`warm`)
+        self.warmed = threading.Event()
         if check and recording_check is not None:
             recording_check()
         self.journal = Journal(self.path / REVIEW_DIR / self.slug / JOURNAL_NAME, scorer=scorer, readonly=readonly)
@@ -96,6 +100,14 @@ class ReviewSession:
             len(self.base),
             len(self.journal.entries),
         )
+
+    def warm(self) -> bool:
+        """Prepare the rescoring of the first edit (:meth:`ReviewedNight.warm`), under the edit lock."""
+        with self._lock:
+            try:
+                return self.night.warm()
+            finally:
+                self.warmed.set()
 
     def close(self) -> None:
         self.journal.close()

@@ -111,6 +111,10 @@ def event_records(view: pd.DataFrame, rows: np.ndarray | Sequence[int]) -> list[
     return out
 
 
+#: the ``origin`` of a view row: an automatic event, a derived event found by rescoring, an added one
+_ORIGINS = np.array(["automatic", "rescored", "added"], dtype=object)
+
+
 @dataclass
 class ReviewedNight:
     """The reviewed state of one layer: rescored summary and the view table."""
@@ -129,6 +133,8 @@ class ReviewedNight:
     #: already (rescoring is a pure function of the reviewed table, which the key determines)
     _done: list[tuple[Any, pd.DataFrame, dict[str, Any]]] = field(default_factory=list, repr=False)
     _built: tuple[pd.DataFrame, Any] | None = field(default=None, repr=False)  # (view, its content key)
+    #: (the layer's automatic table, its columns that rescoring reads), made once
+    _scored_columns: tuple[pd.DataFrame, pd.DataFrame] | None = field(default=None, repr=False)
 
     def refresh(self) -> None:
         """Rescore the reviewed table and rebuild the view (after every edit).
@@ -170,6 +176,21 @@ class ReviewedNight:
         self.rescore_ms = (time.perf_counter() - t0) * 1000.0
         logger.debug("review %s: rescored %d events in %.0f ms", lay.slug, len(scored), self.rescore_ms)
 
+    def warm(self) -> bool:
+        """Rescore the reviewed table once so that the scoring steps' memo holds this night's
+        inputs (:func:`somnomyo.rescore.rescore` reuses a step whose inputs are unchanged): the
+        first edit then rescores only the steps it touches, as every later edit does. The view and
+        summary are left as they are (an unedited layer shows events.tsv and summary.json, which
+        rescoring its own table reproduces). False when the memo was warm already."""
+        if self.context._cache.get("steps"):
+            return False
+        from somnomyo.rescore import rescore
+
+        t0 = time.perf_counter()
+        rescore(self.reviewed_table(), self.context)
+        logger.debug("review %s: scoring memo warmed in %.0f ms", self.layer.slug, (time.perf_counter() - t0) * 1000.0)
+        return True
+
     def content_key(self) -> tuple[Any, ...]:
         """What the reviewed table (:meth:`reviewed_table`) and the view's rows are made of: the
         rejected automatic rows, the adjusted values of the others, and the added events in order
@@ -190,12 +211,13 @@ class ReviewedNight:
         )
         return (tuple(sorted(rejected)), tuple(sorted(adjusted)), added)
 
-    def _status_of(self, key: np.ndarray) -> np.ndarray:
-        """Review status of the view rows with row keys ``key`` (automatic rows: their status;
-        added: theirs; derived events found again by rescoring: unreviewed)."""
+    def _status_of(self, key: np.ndarray, status: np.ndarray | None = None) -> np.ndarray:
+        """Review status of the view rows with row keys ``key`` (automatic rows: their status,
+        ``status`` when given (:meth:`Layer.status_array`); added: theirs; derived events found
+        again by rescoring: unreviewed)."""
         lay = self.layer
         n = len(lay.base)
-        status = lay.status_array()
+        status = lay.status_array() if status is None else status
         added_status = np.asarray([a.get("status", "added") for a in lay.added.values()] + [""], dtype=object)
         auto = key < n
         st = np.where(
@@ -224,11 +246,12 @@ class ReviewedNight:
         from somnomyo.score.plm import EVENT_EXTRA_COLUMNS
 
         lay = self.layer
-        keep = lay.status_array() != "rejected"
-        # the PLM scoring's own columns are recomputed for every LM and read by no scoring step
-        cols = [c for c in lay.base.columns if c not in EVENT_EXTRA_COLUMNS]
-        df = lay.base.loc[keep, cols]
-        rows = np.flatnonzero(keep)
+        rows = np.flatnonzero(lay.status_array() != "rejected")
+        if self._scored_columns is None or self._scored_columns[0] is not lay.base:
+            # the PLM scoring's own columns are recomputed for every LM and read by no scoring step
+            cols = [c for c in lay.base.columns if c not in EVENT_EXTRA_COLUMNS]
+            self._scored_columns = (lay.base, lay.base[cols])
+        df = self._scored_columns[1].take(rows)
         df[ID_COLUMN] = rows.astype(np.int64)
         for eid, ov in lay.overrides.items():
             r = lay.row(eid)
@@ -270,7 +293,7 @@ class ReviewedNight:
             self._auto_ids[np.minimum(key, max(n - 1, 0))],
             added_ids[np.clip(key - n, 0, len(added_ids) - 1)],
         )
-        st = self._status_of(key)
+        st = self._status_of(key, status)
         ids = ids.astype(object)
         if found.any():  # id from the onset (ms), stable while the cluster stays
             ms = np.round(view["onset"].to_numpy(dtype=float)[found] * 1000.0).astype(np.int64)
@@ -278,8 +301,8 @@ class ReviewedNight:
         adjusted_rows = {lay.row(e) for e in lay.overrides if lay.adjusted(e)}
         adj = np.isin(key, np.fromiter(adjusted_rows, dtype=np.int64, count=len(adjusted_rows))) & auto
         view.insert(0, "id", ids)
-        view.insert(1, "origin", np.where(auto, "automatic", np.where(found, "rescored", "added")).astype(object))
-        view.insert(2, "status", st.astype(object))
+        view.insert(1, "origin", _ORIGINS[np.where(auto, 0, np.where(found, 1, 2))])
+        view.insert(2, "status", st.astype(object, copy=False))
         view.insert(3, "adjusted", adj)
         on = np.full(len(view), np.nan)
         du = np.full(len(view), np.nan)

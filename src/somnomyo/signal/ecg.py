@@ -16,6 +16,8 @@ blanked, so EMG activity that overlaps a heartbeat is kept:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from somnomyo._logging import logger
@@ -190,20 +192,43 @@ def heart_periods(env: np.ndarray, fs: float, win: int, *, settings: Conditionin
 
 
 def _heart_like(
-    ibi: np.ndarray, period: float, window_s: float, *, settings: ConditioningSettings
+    ibi: np.ndarray, periods: Sequence[float], window_s: float, *, settings: ConditioningSettings
 ) -> np.ndarray | None:
     """Which intervals ``ibi`` (s) of a window's peaks are heart-like, or None when the window does
-    not hold ECG: first around the estimated ``period`` (NaN: none), then, where that fails, in the
-    prior window ``ecg_self_rr_min_s``-``ecg_self_rr_max_s`` (MATPLM's criteria), so an estimate
-    never finds less ECG than the prior does."""
+    not hold ECG: around each estimated period of ``periods`` in turn (the window's own, then its
+    neighbours'; NaN: none), then, where those fail, in the prior window
+    ``ecg_self_rr_min_s``-``ecg_self_rr_max_s`` (MATPLM's criteria), so an estimate never finds
+    less ECG than the prior does."""
     st = settings
-    if np.isfinite(period):
+    for period in periods:
+        if not np.isfinite(period):
+            continue
         heart = (ibi >= period * (1.0 - st.ecg_self_rr_tolerance)) & (ibi <= period * (1.0 + st.ecg_self_rr_tolerance))
         # a heart beats all through the window: not a few bursts of close peaks
         if heart.mean() > st.ecg_self_min_fraction and heart.sum() >= st.ecg_self_min_beat_fraction * window_s / period:
             return heart
     heart = (ibi >= st.ecg_self_rr_min_s) & (ibi <= st.ecg_self_rr_max_s)
     return heart if heart.mean() > st.ecg_self_min_fraction else None
+
+
+def neighbour_periods(period: np.ndarray, *, settings: ConditioningSettings) -> np.ndarray:
+    """Per window, the median of its neighbours' heart-period estimates (``period``, s per window,
+    NaN: none estimated; ``ecg_self_period_neighbours`` windows on each side, the window itself
+    left out; NaN with fewer than two estimated). The heart rate changes little over minutes, and
+    an LM or EMG burst in a window spoils its own autocorrelation: :func:`ecg_peaks_in_emg` tries
+    this period where the window's own fails (implementation choice, [UNCONFIRMED])."""
+    k = int(settings.ecg_self_period_neighbours)
+    p = np.asarray(period, dtype=float)
+    med = np.full(p.size, np.nan)
+    if k <= 0 or p.size < 3:
+        return med
+    pad = np.r_[np.full(k, np.nan), p, np.full(k, np.nan)]
+    idx = np.arange(p.size)[:, None] + np.r_[np.arange(k), np.arange(k + 1, 2 * k + 1)][None, :]
+    nb = pad[idx]  # the neighbours of each window, itself left out
+    enough = np.isfinite(nb).sum(axis=1) >= 2
+    if enough.any():
+        med[enough] = np.nanmedian(nb[enough], axis=1)
+    return med
 
 
 def ecg_peaks_in_emg(filtered: np.ndarray, fs: float, *, settings: ConditioningSettings) -> np.ndarray:
@@ -247,13 +272,15 @@ def ecg_peaks_in_emg(filtered: np.ndarray, fs: float, *, settings: ConditioningS
     period = heart_periods(env, fs_d, win, settings=st) if st.ecg_self_estimate_period else np.full(nwin, np.nan)
     if period.size < nwin:  # the last window holds the remainder: it takes the period before it
         period = np.r_[period, np.full(nwin - period.size, period[-1] if period.size else np.nan)]
+    nb_period = neighbour_periods(period, settings=st)
     # a period inside the prior window changes nothing: the prior (MATPLM's criteria) is kept there
-    period[(period >= st.ecg_self_rr_min_s) & (period <= st.ecg_self_rr_max_s)] = np.nan
+    for per in (period, nb_period):
+        per[(per >= st.ecg_self_rr_min_s) & (per <= st.ecg_self_rr_max_s)] = np.nan
     for w in np.flatnonzero(counts > st.ecg_self_min_peaks):  # loop over 30-s windows only
         sel = w_of == w
         p, hh = peaks[sel], h[sel]
         ibi = np.diff(p) / fs_d
-        heart = _heart_like(ibi, period[w], win / fs_d, settings=st)
+        heart = _heart_like(ibi, (period[w], nb_period[w]), win / fs_d, settings=st)
         if heart is None:
             continue
         # a beat is at least 0.6 typical RR from one neighbouring peak; peaks inside EMG bursts

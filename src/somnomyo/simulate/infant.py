@@ -5,6 +5,15 @@ jerks in clusters at 1-5 Hz over seconds, mostly bilateral and synchronous,
 arms > legs, only in sleep, stopping abruptly at an arousal. Single-jerk EMG
 duration is [UNCONFIRMED] (no stored source): ``cluster_jerk_ms`` is a setting.
 Infant physiology used elsewhere: heart rate 120-150 bpm, breathing ~0.6 Hz.
+
+The clusters design no leg movement (LM), so their leg EMG must not meet the LM rule
+(WASM 2016/AASM, docs/rules.md §1.3): an LM ends only at >= 0.5 s at <= +2 µV above
+baseline, so 50-200 ms jerks at 1-5 Hz (0-0.45 s apart) on one leg would sum into one
+LM of the cluster's length. Arms carry every jerk; the legs (arms > legs) join a jerk only
+after ``JERK_PAD_S`` (1 s) of quiet since their last burst, and a cluster needs an arm
+channel (legs alone cannot jerk at 1-5 Hz below the LM rule). The jerks of a cluster are
+discrete: each lasts at most ``JERK_MAX_PERIOD_FRACTION`` of the jerk period (a 200-ms jerk
+at 5 Hz would fuse with the next into continuous activity).
 """
 
 from __future__ import annotations
@@ -15,12 +24,14 @@ from typing import Any
 import numpy as np
 
 from somnomyo.io.annotations import SLEEP_STAGES
+from somnomyo.simulate.jerks import JERK_PAD_S
 from somnomyo.simulate.limb import AROUSAL_CLEAR_S, _n
 from somnomyo.simulate.options import SimOptions
 from somnomyo.simulate.schedule import Burst, Schedule
 from somnomyo.simulate.synth import quantize, uniform
 
 RESP_HZ = {"adult": 0.25, "infant": 0.6}
+JERK_MAX_PERIOD_FRACTION = 0.5  # [UNCONFIRMED] implementation: a cluster jerk lasts <= half the jerk period
 
 
 def clusters(
@@ -31,11 +42,17 @@ def clusters(
     fs: float,
     arousals: list[dict[str, Any]],
 ) -> list[dict[str, Any]]:
-    """Jerk clusters in sleep, each ending at an arousal (infant population only)."""
+    """Jerk clusters in sleep, each ending at an arousal (infant population only; needs an arm channel).
+
+    Legs take part in a jerk only after ``JERK_PAD_S`` of quiet since their last burst (module
+    docstring): their bursts never sum into an LM, which the truth does not design.
+    """
     if options.population != "infant":
         return []
     arms = [c for c in ("Arm L", "Arm R") if c in channels]
     legs = [c for c in ("Leg L", "Leg R") if c in channels]
+    if not arms:
+        return []
     n = _n(rng, options.clusters_per_h, sched.hours_in(SLEEP_STAGES))
     out: list[dict[str, Any]] = []
     for cid in range(n):
@@ -48,10 +65,9 @@ def clusters(
             k = max(int(dur * rate), 3)
             period = 1.0 / rate
             jt = t + np.arange(k) * period + rng.uniform(-0.1, 0.1, k) * period
-            chans = list(arms) + (list(legs) if (not arms or rng.uniform() < 0.5) else [])
-            if not chans:
-                return out
-            jd = uniform(rng, options.cluster_jerk_ms, k) / 1000.0
+            chans = list(arms) + (list(legs) if rng.uniform() < 0.5 else [])
+            # discrete jerks: each ends before the next (<= half the period; at 5 Hz <= 100 ms)
+            jd = np.minimum(uniform(rng, options.cluster_jerk_ms, k) / 1000.0, JERK_MAX_PERIOD_FRACTION * period)
             last_end = float(jt[-1] + jd[-1] + 0.03)
             a_on = last_end + rng.uniform(0.1, 0.5)
             a_dur = float(uniform(rng, options.arousal_duration_s))
@@ -63,17 +79,26 @@ def clusters(
             if any(x["onset"] < span[1] and span[0] < x["onset"] + x["duration"] for x in arousals):
                 continue
             onsets: list[float] = []
+            leg_onsets: list[float] = []
             starts: list[float] = []
             ends: list[float] = []
+            leg_end = -np.inf
             for tj, dj in zip(jt, jd):  # one jerk: all channels within 0-20 ms (synchronous)
-                first_of_jerk = np.inf
+                first_of_jerk = leg_first = np.inf
+                with_legs = tj - leg_end >= JERK_PAD_S  # legs quiet long enough to end an LM
                 for c in chans:
+                    if c in legs and not with_legs:
+                        continue
                     o = float(quantize(tj + rng.uniform(0.0, 0.02), fs))
                     d = float(max(quantize(dj, fs), 2.0 / fs))
                     sched.bursts.append(Burst(c, o, d, float(np.round(uniform(rng, options.jerk_uv), 1)), "peak"))
                     starts.append(o)
                     ends.append(o + d)
                     first_of_jerk = min(first_of_jerk, o)
+                    if c in legs:
+                        leg_first, leg_end = min(leg_first, o), max(leg_end, o + d)
+                if leg_first < np.inf:
+                    leg_onsets.append(leg_first)
                 onsets.append(first_of_jerk)
             first, last_end = min(starts), max(ends)
             for c in chans:
@@ -88,6 +113,7 @@ def clusters(
                     "n_jerks": k,
                     "channels": chans,
                     "jerk_onsets": [float(x) for x in onsets],
+                    "leg_jerk_onsets": [float(x) for x in leg_onsets],
                     "arousal_onset": arousal["onset"],
                     "cluster_id": cid,
                     "stage": sched.stage(first),

@@ -185,7 +185,8 @@ def simulate_night(
     ``arousals`` (cause = lm | respiratory | spontaneous | cluster),
     ``fragmentary_myoclonus``, ``hypnic_jerks``, ``myoclonic_jerks`` (extent,
     cortical, eeg_lead_ms, eeg_channels), ``negative_myoclonus``, ``twitches``
-    (sub-threshold: never LMs), ``clusters`` (infant), ``ecg`` (mean heart rate,
+    (sub-threshold: never LMs), ``clusters`` (infant; ``leg_jerk_onsets``: the jerks the legs
+    joined, each after >= 1 s of leg quiet, so they never sum into an LM), ``ecg`` (mean heart rate,
     leak scales) and ``expected`` (see :func:`somnomyo.simulate.truth.expected`).
     Truth onsets/durations sit on the channel's sample grid: an LM's onset is the
     first sample of its burst envelope and onset + duration the end of it.

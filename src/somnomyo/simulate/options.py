@@ -206,7 +206,8 @@ class SimOptions:
     cluster_rate_hz: tuple[float, float] = _o((1.0, 5.0), "jerk rate inside a cluster, Hz")
     cluster_duration_s: tuple[float, float] = _o((3.0, 20.0), "cluster duration, s (ends at an arousal)")
     cluster_jerk_ms: tuple[float, float] = _o(
-        (50.0, 200.0), "single jerk burst in a cluster, ms [UNCONFIRMED: no stored source gives it]"
+        (50.0, 200.0),
+        "single jerk burst in a cluster, ms, capped at half the jerk period [UNCONFIRMED: no stored source gives it]",
     )
 
     # --- EEG ---------------------------------------------------------------------------------
