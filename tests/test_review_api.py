@@ -247,7 +247,7 @@ def test_review_server_warms_rescoring_after_overview_so_first_edit_rescores_onl
 
     row, expected = _lm_whose_rejection_changes_plms(folder)
     session = ReviewSession(folder, scorer=SCORER)
-    assert not session.context._cache.get("steps")  # an unedited layer is not rescored at start
+    assert not session.context.remembered_steps  # an unedited layer is not rescored at start
     server = ReviewServer(session)
     thread = threading.Thread(target=server.serve, daemon=True)
     thread.start()
@@ -259,7 +259,7 @@ def test_review_server_warms_rescoring_after_overview_so_first_edit_rescores_onl
                     break
             time.sleep(0.05)
         assert session.warmed.wait(60)
-        assert set(session.context._cache["steps"]) == {d.name for d in registry.DETECTORS}
+        assert set(session.context.remembered_steps) == {d.name for d in registry.DETECTORS}
         calls = count_step_calls(monkeypatch)
         client.ok("PATCH", f"/api/events/a{row}", {"status": "rejected"})
         assert calls == {"plm": 1, "myoclonus": 0, "cortical_state": 1}

@@ -213,6 +213,12 @@ class ScoringContext:
     #: what rescoring derives from the fields once (e.g. the keys of ``event_times``)
     _cache: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
+    @property
+    def remembered_steps(self) -> tuple[str, ...]:
+        """The scoring steps whose last inputs and result :func:`rescore` keeps with this context
+        (a step asked the same inputs again gives that result without running)."""
+        return tuple(self._cache.get("steps", {}))
+
     def step(self, name: str) -> dict[str, Any]:
         """What the registry entry ``name`` kept when the night was scored (raises when it did not run)."""
         if name not in self.steps:

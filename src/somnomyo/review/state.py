@@ -182,7 +182,7 @@ class ReviewedNight:
         first edit then rescores only the steps it touches, as every later edit does. The view and
         summary are left as they are (an unedited layer shows events.tsv and summary.json, which
         rescoring its own table reproduces). False when the memo was warm already."""
-        if self.context._cache.get("steps"):
+        if self.context.remembered_steps:
             return False
         from somnomyo.rescore import rescore
 
